@@ -1,0 +1,57 @@
+/* p3d_cuda.h - what the CUDA backend (cuda/) exports to host C code. Compiled only with P3D_CUDA.
+ * Every function returns a p3d_status; CUDA, cuDNN and cuBLAS errors come back as P3D_ERR_DEVICE
+ * with the failing call, file and line in p3d_last_error(). */
+#ifndef P3D_CUDA_H
+#define P3D_CUDA_H
+
+#include "p3d_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct p3d_cuda_ctx p3d_cuda_ctx;
+
+typedef struct p3d_cuda_device_info {
+    char name[256];
+    size_t total_mem;
+    size_t free_mem;
+    int32_t cc_major, cc_minor;
+    int32_t sm_count;
+} p3d_cuda_device_info;
+
+typedef struct p3d_cuda_versions {
+    int32_t runtime; /* e.g. 13000 */
+    int32_t driver;  /* 0 when no driver is installed */
+    int64_t cudnn;   /* cudnnGetVersion() */
+    int32_t cublas;  /* cublasGetProperty major*10000 + minor*100 + patch; 0 when not queried */
+} p3d_cuda_versions;
+
+/* Number of usable devices. With no driver or no device, *n = 0 and *why says why (never fails). */
+void p3d_cuda_device_count(int32_t *n, const char **why);
+p3d_status p3d_cuda_device_info_get(int32_t index, p3d_cuda_device_info *out);
+void p3d_cuda_versions_get(p3d_cuda_versions *out);
+
+p3d_status p3d_cuda_ctx_init(p3d_cuda_ctx **out, int32_t device_index);
+void p3d_cuda_ctx_free(p3d_cuda_ctx *ctx);
+
+p3d_status p3d_cuda_malloc(p3d_cuda_ctx *ctx, size_t bytes, void **out);
+void p3d_cuda_free(p3d_cuda_ctx *ctx, void *ptr);
+p3d_status p3d_cuda_memcpy_h2d(p3d_cuda_ctx *ctx, void *dst, const void *src, size_t bytes);
+p3d_status p3d_cuda_memcpy_d2h(p3d_cuda_ctx *ctx, void *dst, const void *src, size_t bytes);
+p3d_status p3d_cuda_memcpy_d2d(p3d_cuda_ctx *ctx, void *dst, const void *src, size_t bytes);
+p3d_status p3d_cuda_sync(p3d_cuda_ctx *ctx);
+/* Bytes allocated through p3d_cuda_malloc now (peak = 0) or at their high-water mark (peak = 1). */
+size_t p3d_cuda_bytes_in_use(const p3d_cuda_ctx *ctx, int peak);
+
+/* Event timing on the context's stream (bench/). */
+typedef struct p3d_cuda_timer p3d_cuda_timer;
+p3d_status p3d_cuda_timer_init(p3d_cuda_ctx *ctx, p3d_cuda_timer **out);
+p3d_status p3d_cuda_timer_start(p3d_cuda_timer *t);
+p3d_status p3d_cuda_timer_stop_ms(p3d_cuda_timer *t, double *ms); /* records, waits, returns ms */
+void p3d_cuda_timer_free(p3d_cuda_timer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

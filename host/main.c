@@ -1,0 +1,64 @@
+/* main.c - the photo3d-gpu command: global options, then one subcommand.
+ *
+ * Only implemented subcommands are in the table below, so --help never advertises a stage that
+ * does not exist yet. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct p3d_subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} p3d_subcommand;
+
+static const p3d_subcommand k_commands[] = {
+    {"info", p3d_cmd_info, "backends compiled in, GPUs found, models installed"},
+};
+#define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
+
+static void print_help(FILE *f) {
+    fprintf(f,
+            "photo3d-gpu %s - one photo (with or without a depth map) to a 3D photo:\n"
+            "a layered depth image with inpainted hidden layers, a mesh and parallax videos.\n"
+            "\n"
+            "usage: photo3d-gpu [-q|--quiet] [-v|--verbose] COMMAND [ARGS...]\n"
+            "       photo3d-gpu --help | --version\n"
+            "\n"
+            "commands:\n",
+            P3D_VERSION);
+    for (int i = 0; i < P3D_N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
+    fprintf(f, "\n'photo3d-gpu COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_help(stdout);
+            return P3D_EXIT_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("photo3d-gpu %s\n", P3D_VERSION);
+            return P3D_EXIT_OK;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            p3d_log_set_level(P3D_LOG_WARN);
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            p3d_log_set_level(P3D_LOG_DEBUG);
+        } else {
+            fprintf(stderr, "photo3d-gpu: unknown option '%s'\n\n", a);
+            print_help(stderr);
+            return P3D_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        print_help(stderr);
+        return P3D_EXIT_USAGE;
+    }
+    for (int c = 0; c < P3D_N_COMMANDS; c++)
+        if (strcmp(argv[i], k_commands[c].name) == 0) return k_commands[c].fn(argc - i, argv + i);
+    fprintf(stderr, "photo3d-gpu: unknown command '%s'\n\n", argv[i]);
+    print_help(stderr);
+    return P3D_EXIT_USAGE;
+}

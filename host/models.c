@@ -1,0 +1,46 @@
+/* models.c - model search path. */
+#include "models.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const p3d_model_desc g_models[] = {
+    {"tiefenrausch", "tiefenrausch.p3dw", "monocular depth, INT8 (One Shot 3D Photography), default"},
+    {"midas-v1", "midas-v1.p3dw", "monocular depth, MiDaS v1 ResNet-50 (the reference's model)"},
+    {"midas-small", "midas-small.p3dw", "monocular depth, MiDaS v2.1 small (EfficientNet-Lite3)"},
+    {"midas-large", "midas-large.p3dw", "monocular depth, MiDaS v2.1 large (ResNeXt-101)"},
+    {"edge", "edge-model.p3dw", "inpainting: depth-edge network (EdgeConnect-style)"},
+    {"depth", "depth-model.p3dw", "inpainting: depth network (partial-conv U-Net)"},
+    {"color", "color-model.p3dw", "inpainting: colour network (partial-conv U-Net)"},
+};
+
+const p3d_model_desc *p3d_models_known(int32_t *count) {
+    *count = (int32_t)(sizeof g_models / sizeof g_models[0]);
+    return g_models;
+}
+
+int32_t p3d_model_dirs(const char *cli_dir, char dirs[P3D_MAX_MODEL_DIRS][1024]) {
+    int32_t n = 0;
+    if (cli_dir && cli_dir[0]) snprintf(dirs[n++], 1024, "%s", cli_dir);
+    const char *env = getenv("P3D_MODEL_DIR");
+    if (env && env[0]) snprintf(dirs[n++], 1024, "%s", env);
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && xdg[0])
+        snprintf(dirs[n++], 1024, "%s/photo3d-gpu/models", xdg);
+    else if (home && home[0])
+        snprintf(dirs[n++], 1024, "%s/.cache/photo3d-gpu/models", home);
+    return n;
+}
+
+int p3d_model_find(const char *cli_dir, const p3d_model_desc *desc, char *out, size_t cap) {
+    char dirs[P3D_MAX_MODEL_DIRS][1024];
+    int32_t n = p3d_model_dirs(cli_dir, dirs);
+    for (int32_t i = 0; i < n; i++) {
+        snprintf(out, cap, "%s/%s", dirs[i], desc->file);
+        if (access(out, R_OK) == 0) return 1;
+    }
+    out[0] = '\0';
+    return 0;
+}
