@@ -1,0 +1,201 @@
+"""p3dw.py - writer and reader of the p3dw weight-blob format (weights/FORMAT.md).
+
+Every converter in tools/ writes through Writer, so the byte layout is defined once, with explicit
+little-endian packing ('<' formats and '<' numpy dtypes), never the machine's native order.
+
+    w = Writer("example", {"channels": 8})
+    w.add("conv.weight", np.asarray(..., np.float32))
+    w.add("q.weight", int8_array, scale=0.02, zero_point=0)
+    w.write("example.p3dw", expected={"conv.weight": (8, 3, 3, 3), "q.weight": (8,)})
+
+write() refuses an incomplete or over-complete model when `expected` is given, prints every tensor it
+writes, and replaces the target atomically (temp file + os.replace). Needs numpy only.
+"""
+import os
+import struct
+import sys
+
+import numpy as np
+
+MAGIC = b"P3DW"
+VERSION = 1
+ENDIAN_PROBE = 0x01020304
+ALIGN = 64
+HEADER = struct.Struct("<4sIIIIIQQQQII")  # 64 bytes, see FORMAT.md
+assert HEADER.size == 64
+
+MODEL_KINDS = {
+    "example": 0,
+    "inpaint-edge": 1,
+    "inpaint-depth": 2,
+    "inpaint-color": 3,
+    "midas-v1": 4,
+    "midas-small": 5,
+    "midas-large": 6,
+    "tiefenrausch": 7,
+}
+DTYPES = {  # p3d_dtype code -> little-endian numpy dtype
+    0: np.dtype("<f4"),
+    1: np.dtype("i1"),
+    2: np.dtype("u1"),
+    3: np.dtype("<i4"),
+}
+HP_I64, HP_F64, HP_STR = 0, 1, 2
+
+
+class ConversionError(Exception):
+    """A checkpoint or model that must not be written (missing/unknown key, wrong shape)."""
+
+
+def _dtype_code(arr):
+    for code, dt in DTYPES.items():
+        if arr.dtype.kind == dt.kind and arr.dtype.itemsize == dt.itemsize:
+            return code
+    raise ConversionError(f"unsupported dtype {arr.dtype} (p3dw holds float32, int8, uint8, int32)")
+
+
+def _pad(n):
+    return (-n) % ALIGN
+
+
+class Writer:
+    def __init__(self, model_kind, hparams=None, log=sys.stdout):
+        if model_kind not in MODEL_KINDS:
+            raise ConversionError(f"unknown model kind '{model_kind}' (known: {', '.join(MODEL_KINDS)})")
+        self.kind = MODEL_KINDS[model_kind]
+        self.hparams = dict(hparams or {})
+        self.tensors = []  # (name, array, scale, zero_point), in insertion order
+        self.names = set()
+        self.log = log
+
+    def add(self, name, array, scale=None, zero_point=None):
+        if not name or len(name.encode()) > 1023:
+            raise ConversionError(f"bad tensor name {name!r}")
+        if name in self.names:
+            raise ConversionError(f"{name}: added twice")
+        arr = np.ascontiguousarray(array)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if not 1 <= arr.ndim <= 4:
+            raise ConversionError(f"{name}: {arr.ndim} dimensions (p3dw holds 1 to 4)")
+        if arr.size == 0:
+            raise ConversionError(f"{name}: empty tensor {list(arr.shape)}")
+        code = _dtype_code(arr)
+        if code == 0 and not np.all(np.isfinite(arr)):
+            raise ConversionError(f"{name}: contains NaN or inf")
+        quantized = code in (1, 2)
+        if quantized and scale is None:
+            raise ConversionError(f"{name}: quantized tensor without a scale")
+        self.names.add(name)
+        self.tensors.append((name, arr.astype(DTYPES[code], copy=False),
+                             1.0 if scale is None else float(scale),
+                             0 if zero_point is None else int(zero_point)))
+
+    def _check_expected(self, expected):
+        missing = [k for k in expected if k not in self.names]
+        unknown = [n for n, *_ in self.tensors if n not in expected]
+        errors = [f"missing tensor {k} (expected {list(expected[k])})" for k in missing]
+        errors += [f"unknown tensor {k}" for k in unknown]
+        for name, arr, _, _ in self.tensors:
+            if name in expected and tuple(arr.shape) != tuple(expected[name]):
+                errors.append(f"{name}: got {list(arr.shape)}, expected {list(expected[name])}")
+        if errors:
+            raise ConversionError("refusing to write an incomplete or mismatched model:\n  " + "\n  ".join(errors))
+
+    def _hparam_bytes(self):
+        out = bytearray()
+        for key, val in self.hparams.items():
+            k = key.encode()
+            if not 1 <= len(k) <= 255:
+                raise ConversionError(f"bad hyper-parameter key {key!r}")
+            if isinstance(val, bool) or isinstance(val, (int, np.integer)):
+                out += struct.pack("<HBB", len(k), HP_I64, 0) + k + struct.pack("<q", int(val))
+            elif isinstance(val, (float, np.floating)):
+                out += struct.pack("<HBB", len(k), HP_F64, 0) + k + struct.pack("<d", float(val))
+            elif isinstance(val, str):
+                v = val.encode()
+                out += struct.pack("<HBB", len(k), HP_STR, 0) + k + struct.pack("<I", len(v)) + v
+            else:
+                raise ConversionError(f"hyper-parameter {key}: unsupported type {type(val).__name__}")
+        return bytes(out)
+
+    def write(self, path, expected=None):
+        if expected is not None:
+            self._check_expected(expected)
+        hp = self._hparam_bytes()
+        table = bytearray()
+        offset = 0
+        for name, arr, scale, zp in self.tensors:
+            n = name.encode()
+            table += struct.pack("<HBB", len(n), _dtype_code(arr), arr.ndim) + n
+            table += struct.pack(f"<{arr.ndim}q", *arr.shape)
+            table += struct.pack("<fiQQ", scale, zp, offset, arr.nbytes)
+            offset += arr.nbytes + _pad(arr.nbytes)
+        hparams_offset = HEADER.size
+        table_offset = hparams_offset + len(hp)
+        data_offset = table_offset + len(table)
+        data_offset += _pad(data_offset)
+        file_size = data_offset + offset
+        header = HEADER.pack(MAGIC, VERSION, ENDIAN_PROBE, self.kind, len(self.hparams), len(self.tensors),
+                             hparams_offset, table_offset, data_offset, file_size, ALIGN, 0)
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(header + hp + table)
+                f.write(b"\0" * (data_offset - f.tell()))
+                for name, arr, scale, zp in self.tensors:
+                    f.write(arr.tobytes(order="C"))
+                    f.write(b"\0" * _pad(arr.nbytes))
+                    q = f" scale={scale:.6g} zp={zp}" if arr.dtype.kind in "iu" and arr.itemsize == 1 else ""
+                    print(f"  {name:56s} {str(arr.dtype):7s} {list(arr.shape)}{q}", file=self.log)
+                assert f.tell() == file_size
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        print(f"wrote {path}: {len(self.tensors)} tensors, {file_size} bytes", file=self.log)
+        return file_size
+
+
+def read(path):
+    """Returns (model_kind_name, hparams dict, {name: (array, scale, zero_point)}). For tests and tools."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    if len(buf) < HEADER.size:
+        raise ConversionError(f"{path}: shorter than the 64-byte header")
+    magic, ver, probe, kind, nh, nt, hoff, toff, doff, size, align, _ = HEADER.unpack_from(buf, 0)
+    if magic != MAGIC or ver != VERSION or probe != ENDIAN_PROBE or size != len(buf) or align != ALIGN:
+        raise ConversionError(f"{path}: not a p3dw v{VERSION} file (or truncated)")
+    kind_name = {v: k for k, v in MODEL_KINDS.items()}.get(kind, str(kind))
+    hp = {}
+    pos = hoff
+    for _ in range(nh):
+        klen, typ, _r = struct.unpack_from("<HBB", buf, pos)
+        pos += 4
+        key = buf[pos:pos + klen].decode()
+        pos += klen
+        if typ == HP_I64:
+            hp[key] = struct.unpack_from("<q", buf, pos)[0]
+            pos += 8
+        elif typ == HP_F64:
+            hp[key] = struct.unpack_from("<d", buf, pos)[0]
+            pos += 8
+        else:
+            (slen,) = struct.unpack_from("<I", buf, pos)
+            hp[key] = buf[pos + 4:pos + 4 + slen].decode()
+            pos += 4 + slen
+    tensors = {}
+    pos = toff
+    for _ in range(nt):
+        nlen, code, ndim = struct.unpack_from("<HBB", buf, pos)
+        pos += 4
+        name = buf[pos:pos + nlen].decode()
+        pos += nlen
+        dims = struct.unpack_from(f"<{ndim}q", buf, pos)
+        pos += 8 * ndim
+        scale, zp, off, nbytes = struct.unpack_from("<fiQQ", buf, pos)
+        pos += 24
+        arr = np.frombuffer(buf, DTYPES[code], count=int(np.prod(dims)), offset=doff + off).reshape(dims)
+        tensors[name] = (arr, scale, zp)
+    return kind_name, hp, tensors
