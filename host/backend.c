@@ -20,9 +20,9 @@ struct p3d_ctx {
     size_t bytes_peak;
 };
 
-/* Host allocations carry their size in a 64-byte header so p3d_ctx_release can account for them;
- * 64 keeps the payload aligned for AVX-512 loads and for the arena's alignment. */
-#define P3D_HOST_HDR 64
+/* Host allocations carry their size in a header so p3d_ctx_release can account for them; 256 bytes
+ * keeps the payload as aligned as cudaMalloc's (the arena's P3D_ARENA_ALIGN, vector loads). */
+#define P3D_HOST_HDR 256
 
 int p3d_cuda_compiled(void) {
 #ifdef P3D_HAVE_CUDA

@@ -1,0 +1,34 @@
+/* bench.h - the `bench` program's stage interface.
+ *
+ * Each stage file (bench/stages_*.c) exports a table of p3d_bench_stage. A stage's setup loads its
+ * inputs and plans its memory outside the timed region, then `run` is called warm-up + N times;
+ * the harness times each call (CUDA events on the GPU, the monotonic clock on the CPU, after a
+ * p3d_ctx_sync so queued work is counted), and reports median/min/max, MPixel/s against `pixels`,
+ * GFLOP/s against `macs` (FLOP = 2 x MAC), peak host RSS and peak device memory. */
+#ifndef P3D_BENCH_H
+#define P3D_BENCH_H
+
+#include "backend.h"
+
+typedef struct p3d_bench_case {
+    void *state;
+    p3d_status (*run)(void *state, p3d_ctx *ctx);
+    void (*teardown)(void *state, p3d_ctx *ctx);
+    char label[128];  /* input description, e.g. "moon.jpg 2100x2100 -> 960x960 u8" */
+    double pixels;    /* pixels processed per run (0 = not a pixel stage) */
+    double macs;      /* multiply-accumulates per run (0 = not a compute stage) */
+} p3d_bench_case;
+
+typedef struct p3d_bench_stage {
+    const char *name; /* "resize.area.u8": group.op.variant, matched by --filter */
+    /* Fills *out. Returns P3D_ERR_UNSUPPORTED (with a reason) to skip the stage on this device. */
+    p3d_status (*setup)(p3d_ctx *ctx, p3d_bench_case *out);
+} p3d_bench_stage;
+
+/* ../shared/fixtures/<rel> if readable, else NULL. */
+const char *p3d_bench_fixture(const char *rel, char *buf, size_t cap);
+
+#define P3D_BENCH_TABLE(var) const p3d_bench_stage var[]
+extern const p3d_bench_stage p3d_bench_stages_io[];
+
+#endif

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# setup.sh - installs the Debian packages photo3d-gpu needs. Idempotent, and silent when everything
+# is already present.
+#
+#   bash tools/setup.sh          # build + run dependencies
+#   bash tools/setup.sh --test   # also what the tests use (Python converters, Xvfb)
+#
+# The CUDA toolkit (nvcc, cuDNN, cuBLAS) is not a Debian package of the right version: when it is
+# installed (nvcc on PATH or in /usr/local/cuda/bin) the build includes the CUDA backend.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config git libstb-dev libglfw3-dev libepoxy-dev
+      libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libopenblas-dev libyaml-dev
+      python3 python3-numpy python3-protobuf)
+for a in "$@"; do
+  case "$a" in
+    --test) pkgs+=(python3-torch xvfb xauth libgl1-mesa-dri) ;;
+    *) echo "setup.sh: unknown option '$a' (use --test)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  echo "setup.sh: note: no CUDA toolkit found; the build will have the CPU backend only" >&2
+fi
