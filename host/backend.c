@@ -18,6 +18,8 @@ struct p3d_ctx {
     struct p3d_cuda_ctx *cuda; /* NULL on the CPU */
     size_t bytes_in_use;       /* host allocations (the CUDA side tracks its own) */
     size_t bytes_peak;
+    void *scratch; /* p3d_ctx_scratch_reserve: context memory shared by the ops */
+    size_t scratch_bytes;
 };
 
 /* Host allocations carry their size in a header so p3d_ctx_release can account for them; 256 bytes
@@ -127,6 +129,7 @@ p3d_status p3d_ctx_init(p3d_ctx **out, p3d_device dev) {
 
 void p3d_ctx_free(p3d_ctx *ctx) {
     if (!ctx) return;
+    p3d_ctx_release(ctx, ctx->scratch);
 #ifdef P3D_HAVE_CUDA
     if (ctx->cuda) p3d_cuda_ctx_free(ctx->cuda);
 #endif
@@ -192,6 +195,24 @@ p3d_status p3d_ctx_sync(p3d_ctx *ctx) {
 #endif
     (void)ctx;
     return P3D_OK;
+}
+
+p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes) {
+    if (bytes <= ctx->scratch_bytes) return P3D_OK;
+    /* On a GPU cudaFree waits for the queued kernels that may still read the old block. */
+    p3d_ctx_release(ctx, ctx->scratch);
+    ctx->scratch = NULL;
+    ctx->scratch_bytes = 0;
+    void *p = NULL;
+    P3D_TRY(p3d_ctx_alloc(ctx, bytes, &p));
+    ctx->scratch = p;
+    ctx->scratch_bytes = bytes;
+    return P3D_OK;
+}
+
+void *p3d_ctx_scratch(const p3d_ctx *ctx, size_t *bytes) {
+    *bytes = ctx->scratch_bytes;
+    return ctx->scratch;
 }
 
 size_t p3d_ctx_bytes_in_use(const p3d_ctx *ctx) {

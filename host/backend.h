@@ -70,6 +70,16 @@ p3d_status p3d_ctx_sync(p3d_ctx *ctx);
 size_t p3d_ctx_bytes_in_use(const p3d_ctx *ctx);
 size_t p3d_ctx_bytes_peak(const p3d_ctx *ctx);
 
+/* Scratch memory shared by the ops of one context: im2col tiles, cuDNN workspaces, padded or
+ * masked copies of an op's input. An op's plan step calls p3d_ctx_scratch_reserve with what its
+ * forward needs (the block only grows, and only then is memory allocated); its forward takes the
+ * block with p3d_ctx_scratch. Ops on one context run one at a time (one thread, one stream), so
+ * they can all share it; the block is valid until the next reserve that grows it. */
+p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes);
+/* The current block (context memory, aligned to at least 64 bytes) and its size in *bytes;
+ * NULL and 0 before the first reserve. */
+void *p3d_ctx_scratch(const p3d_ctx *ctx, size_t *bytes);
+
 /* Copies a tensor between memories (dst and src must have the same dtype and shape). */
 p3d_status p3d_tensor_copy(p3d_ctx *ctx, p3d_tensor *dst, const p3d_tensor *src);
 
