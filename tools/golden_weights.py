@@ -1,0 +1,115 @@
+"""golden_weights.py - seeded random state_dicts for the three inpainting nets, numpy only.
+
+The same (model, seed) gives bit-identical float32 arrays on every machine: values come from a
+counter-based splitmix64 stream and are formed with IEEE-exact operations only (integer mixing, one
+float64 multiply-add rounded once to float32, sqrt, exactly rounded sums via math.fsum). No libm
+transcendental, no BLAS reduction.
+
+Stream for a tensor named NAME (the state_dict key) under seed S:
+    key   = mix(S ^ fnv1a64(NAME))                          fnv1a64 over the UTF-8 bytes
+    x_i   = mix(key + (i + 1) * 0x9E3779B97F4A7C15)       i = 0, 1, ... (mod 2^64), C order
+    u_i   = (x_i >> 11) * 2^-53                             in [0, 1), float64
+    value = float32(lo + (hi - lo) * u_i)
+mix(z): z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB; z ^= z >> 31.
+
+Distributions (fan_in = prod(weight.shape[1:])); U(lo, hi) as above:
+| tensor | values |
+|---|---|
+| SN weight_orig (edge net) | U(-b, b), b = sqrt(6 / fan_in) (Kaiming, ReLU gain) |
+| decoder_2.1.weight (edge output conv) | U(-b, b), b = sqrt(3 / fan_in) |
+| partial-conv input_conv weight | U(-b, b), b = sqrt(1.5 / fan_in) (see below) |
+| conv biases | U(-0.1, 0.1) |
+| mask_conv.weight | 1 |
+| bn.weight / bias / running_mean / running_var | U(0.8, 1.2) / U(-0.1, 0.1) / U(-0.2, 0.2) / U(0.5, 2) |
+| bn.num_batches_tracked | 1000 (int64 scalar) |
+| SN weight_v | normalised U(-1, 1) vector |
+| SN weight_u | normalise(W_mat @ weight_v) |
+
+weight_u is one power-iteration step from weight_v, so sigma = |W_mat v| > 0 is well conditioned as in a
+trained checkpoint (a random u would give u . (W v) near 0). The edge net's SN weights' scale is divided
+out by sigma and by instance norm. The U-Nets' weights are smaller than Kaiming's because the partial-conv
+renormalisation multiplies the rim of the growing valid region by up to k*k at every layer: with the ReLU
+gain the random activations grow ~100x by the bottleneck and the colour sigmoid saturates; at variance
+0.5 / fan_in they stay O(1) on the golden patches (depth output about [-1, 0.7], colour about [0.16, 0.85]).
+"""
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from convert_inpaint import EDGE_SN, checkpoint_table, exact_matvec, sn_matrix
+
+SEED = 20200614
+_M64 = (1 << 64) - 1
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z):
+    """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    z = z ^ (z >> np.uint64(27))
+    z = z * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & _M64
+    return h
+
+
+def stream_key(seed, name):
+    return int(_mix(np.array([(seed ^ fnv1a64(name.encode())) & _M64], np.uint64))[0])
+
+
+def uniform(seed, name, shape, lo, hi):
+    """float32 array of `shape` from the (seed, name) stream, U(lo, hi)."""
+    n = int(np.prod(shape, dtype=np.int64))
+    ctr = np.arange(1, n + 1, dtype=np.uint64)
+    x = _mix(np.uint64(stream_key(seed, name)) + ctr * _GOLDEN)
+    u = (x >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+    return (lo + (hi - lo) * u).astype(np.float32).reshape(shape)
+
+
+def normalise(vec):
+    """float32 vec / |vec|, the norm exactly rounded."""
+    v = vec.astype(np.float64)
+    return (v / math.sqrt(math.fsum((v * v).tolist()))).astype(np.float32)
+
+
+def _weight(seed, name, shape):
+    gain2 = 6.0 if name.endswith(".weight_orig") else 3.0 if name.startswith("decoder_2.") else 1.5
+    b = math.sqrt(gain2 / int(np.prod(shape[1:])))
+    return uniform(seed, name, shape, -b, b)
+
+
+def random_state_dict(model, seed=SEED):
+    """OrderedDict {checkpoint key: numpy array}: exactly the keys and shapes of the official checkpoint."""
+    sd = OrderedDict()
+    sn_dim = {prefix: dim for prefix, _, _, dim in EDGE_SN}
+    for key, shape in checkpoint_table(model).items():
+        prefix, leaf = key.rsplit(".", 1)
+        if leaf == "num_batches_tracked":
+            sd[key] = np.array(1000, np.int64)
+        elif ".mask_conv." in key:
+            sd[key] = np.ones(shape, np.float32)
+        elif leaf in ("weight", "weight_orig") and len(shape) == 4:
+            sd[key] = _weight(seed, key, shape)
+        elif leaf == "weight_u":
+            continue
+        elif leaf == "weight_v":
+            v = normalise(uniform(seed, key, shape, -1.0, 1.0))
+            w_mat = sn_matrix(sd[f"{prefix}.weight_orig"], sn_dim[prefix])
+            sd[f"{prefix}.weight_u"] = normalise(exact_matvec(w_mat, v))
+            sd[key] = v
+        elif ".bn." in key:
+            lo, hi = {"weight": (0.8, 1.2), "bias": (-0.1, 0.1), "running_mean": (-0.2, 0.2),
+                      "running_var": (0.5, 2.0)}[leaf]
+            sd[key] = uniform(seed, key, shape, lo, hi)
+        elif leaf == "bias":
+            sd[key] = uniform(seed, key, shape, -0.1, 0.1)
+        else:
+            raise AssertionError(f"no rule for {key}")
+    return OrderedDict((k, sd[k]) for k in checkpoint_table(model))

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""make_test_weights.py OUTDIR [--seed N] [--manifest M] - writes OUTDIR/{edge,depth,color}-random.p3dw.
+
+The seeded random state_dicts of tools/golden_weights.py, converted by the converter core of
+tools/convert_inpaint.py. numpy only. The blobs (50-105 MB each) are not committed: tests regenerate
+them and compare their SHA-256 with tests/data/inpaint/manifest.json, whose golden outputs were
+computed by PyTorch from the same weights (tools/gen_inpaint_golden.py).
+
+With --manifest, a blob that already exists with the manifest's SHA-256 is kept, any other is
+(re)written, and the exit status is 1 if a written blob's SHA-256 differs from the manifest's.
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_inpaint import MODELS, write_blob  # noqa: E402
+from golden_weights import SEED, random_state_dict  # noqa: E402
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def blob_path(outdir, model):
+    return os.path.join(outdir, f"{model}-random.p3dw")
+
+
+def make(outdir, models=MODELS, seed=SEED, quiet=True):
+    """Writes the blobs; returns {model: sha256}."""
+    os.makedirs(outdir, exist_ok=True)
+    digests = {}
+    for model in models:
+        path = blob_path(outdir, model)
+        write_blob(model, random_state_dict(model, seed), path, log=io.StringIO() if quiet else sys.stdout)
+        digests[model] = sha256(path)
+        print(f"{path}: sha256 {digests[model]}")
+    return digests
+
+
+def check_manifest(outdir, manifest_path, models=MODELS):
+    """Regenerates the blobs that are missing or stale; returns True if all match the manifest."""
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    seed = manifest["seed"]
+    ok = True
+    for model in models:
+        want = manifest["blobs"][model]["sha256"]
+        path = blob_path(outdir, model)
+        if os.path.exists(path) and sha256(path) == want:
+            print(f"{path}: up to date (sha256 {want})")
+            continue
+        got = make(outdir, [model], seed)[model]
+        if got != want:
+            print(f"{path}: sha256 {got} differs from {manifest_path}: {want}", file=sys.stderr)
+            ok = False
+    return ok
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--model", choices=MODELS, action="append", help="only this model (repeatable)")
+    ap.add_argument("--manifest", help="keep blobs whose SHA-256 matches this manifest, check the others")
+    args = ap.parse_args(argv)
+    if args.manifest:
+        return 0 if check_manifest(args.outdir, args.manifest, args.model or MODELS) else 1
+    make(args.outdir, args.model or MODELS, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
