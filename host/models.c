@@ -38,7 +38,8 @@ int p3d_model_find(const char *cli_dir, const p3d_model_desc *desc, char *out, s
     char dirs[P3D_MAX_MODEL_DIRS][1024];
     int32_t n = p3d_model_dirs(cli_dir, dirs);
     for (int32_t i = 0; i < n; i++) {
-        snprintf(out, cap, "%s/%s", dirs[i], desc->file);
+        int len = snprintf(out, cap, "%s/%s", dirs[i], desc->file);
+        if (len < 0 || (size_t)len >= cap) continue; /* a truncated path would name another file */
         if (access(out, R_OK) == 0) return 1;
     }
     out[0] = '\0';

@@ -11,5 +11,8 @@ mkdir -p "$out"
 echo
 "$bin" info
 echo
-echo "quickstart: stages run on samples/scene.png:"
-echo "quickstart: not yet implemented, so not run: depth estimation, LDI, inpainting, mesh, video"
+echo "quickstart: stage 1 (decode, processing size, resample photo and disparity) on samples/scene.png:"
+# samples/README.md: disparity in 1/m = stored value / 65535 * 2.0
+"$bin" prepare samples/scene.png --depth samples/scene_disp.png --depth-scale 0.0000305180 -o "$out"
+echo "quickstart: results in $out/"
+echo "quickstart: not run yet because they are not built yet: LDI, inpainting, mesh export, video"
