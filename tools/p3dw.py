@@ -9,7 +9,9 @@ little-endian packing ('<' formats and '<' numpy dtypes), never the machine's na
     w.write("example.p3dw", expected={"conv.weight": (8, 3, 3, 3), "q.weight": (8,)})
 
 write() refuses an incomplete or over-complete model when `expected` is given, prints every tensor it
-writes, and replaces the target atomically (temp file + os.replace). Needs numpy only.
+writes, and replaces the target atomically (temp file + os.replace). Converters check the checkpoint
+itself first with check_expected(shapes, expected), which raises the same by-name ConversionError.
+Shapes in messages read "[256,128,3,3]", as in the C loader's. Needs numpy only.
 """
 import os
 import struct
@@ -47,6 +49,16 @@ class ConversionError(Exception):
     """A checkpoint or model that must not be written (missing/unknown key, wrong shape)."""
 
 
+def require_torch(prog):
+    """Imports and returns torch, or exits naming the interpreter to use: converters need PyTorch, and
+    only on the converting machine (the pyenv python3 on PATH has neither torch nor numpy)."""
+    try:
+        import torch
+    except ImportError:
+        sys.exit(f"{prog}: needs PyTorch (use /usr/bin/python3 on the development machine)")
+    return torch
+
+
 def _dtype_code(arr):
     for code, dt in DTYPES.items():
         if arr.dtype.kind == dt.kind and arr.dtype.itemsize == dt.itemsize:
@@ -56,6 +68,49 @@ def _dtype_code(arr):
 
 def _pad(n):
     return (-n) % ALIGN
+
+
+def shape_str(shape):
+    """[256,128,3,3]: the shape notation of the C loader's messages, so both sides read alike."""
+    return "[" + ",".join(str(int(d)) for d in shape) + "]"
+
+
+def _check_text(what, text, max_len):
+    """UTF-8 bytes of a name, key or string value; refuses NUL (the C side keeps NUL-terminated copies)."""
+    b = text.encode()
+    if "\0" in text or len(b) > max_len:
+        raise ConversionError(f"bad {what} {text!r} (UTF-8, no NUL, at most {max_len} bytes)")
+    return b
+
+
+# zero_point ranges of the quantized dtypes (i32 holds biases whose zero point is 0 by construction)
+_ZP_RANGE = {1: (-128, 127), 2: (0, 255), 3: (-2**31, 2**31 - 1)}
+
+
+def _check_quantization(name, code, scale, zero_point):
+    """FORMAT.md: f32 has scale 1 and zero_point 0; an integer dtype a finite scale > 0 (stored as f32)
+    and a zero_point inside the dtype's range. The C loader refuses anything else."""
+    if code == 0:
+        if scale != 1.0 or zero_point != 0:
+            raise ConversionError(f"{name}: float32 tensor with scale {scale} / zero_point {zero_point}")
+        return
+    if not (np.isfinite(np.float32(scale)) and np.float32(scale) > 0):
+        raise ConversionError(f"{name}: scale {scale} (must be finite and > 0 as a float32)")
+    lo, hi = _ZP_RANGE[code]
+    if not lo <= zero_point <= hi:
+        raise ConversionError(f"{name}: zero_point {zero_point} outside [{lo}, {hi}]")
+
+
+def check_expected(shapes, expected):
+    """Compares {name: shape} with the model's expected {name: shape} table and raises one
+    ConversionError listing every missing, unknown and mis-shaped tensor by name. Converters call it on
+    the checkpoint before converting anything; Writer.write calls it on what it is about to write."""
+    errors = [f"missing tensor {k} (expected {shape_str(v)})" for k, v in expected.items() if k not in shapes]
+    errors += [f"unknown tensor {k}" for k in shapes if k not in expected]
+    errors += [f"{k}: got {shape_str(s)}, expected {shape_str(expected[k])}"
+               for k, s in shapes.items() if k in expected and tuple(s) != tuple(expected[k])]
+    if errors:
+        raise ConversionError("refusing to write an incomplete or mismatched model:\n  " + "\n  ".join(errors))
 
 
 class Writer:
@@ -69,8 +124,9 @@ class Writer:
         self.log = log
 
     def add(self, name, array, scale=None, zero_point=None):
-        if not name or len(name.encode()) > 1023:
-            raise ConversionError(f"bad tensor name {name!r}")
+        if not name:
+            raise ConversionError("empty tensor name")
+        _check_text("tensor name", name, 1023)
         if name in self.names:
             raise ConversionError(f"{name}: added twice")
         arr = np.ascontiguousarray(array)
@@ -79,41 +135,34 @@ class Writer:
         if not 1 <= arr.ndim <= 4:
             raise ConversionError(f"{name}: {arr.ndim} dimensions (p3dw holds 1 to 4)")
         if arr.size == 0:
-            raise ConversionError(f"{name}: empty tensor {list(arr.shape)}")
+            raise ConversionError(f"{name}: empty tensor {shape_str(arr.shape)}")
         code = _dtype_code(arr)
         if code == 0 and not np.all(np.isfinite(arr)):
             raise ConversionError(f"{name}: contains NaN or inf")
-        quantized = code in (1, 2)
-        if quantized and scale is None:
+        if scale is None and code in (1, 2):
             raise ConversionError(f"{name}: quantized tensor without a scale")
+        scale = 1.0 if scale is None else float(scale)
+        zero_point = 0 if zero_point is None else int(zero_point)
+        _check_quantization(name, code, scale, zero_point)
         self.names.add(name)
-        self.tensors.append((name, arr.astype(DTYPES[code], copy=False),
-                             1.0 if scale is None else float(scale),
-                             0 if zero_point is None else int(zero_point)))
-
-    def _check_expected(self, expected):
-        missing = [k for k in expected if k not in self.names]
-        unknown = [n for n, *_ in self.tensors if n not in expected]
-        errors = [f"missing tensor {k} (expected {list(expected[k])})" for k in missing]
-        errors += [f"unknown tensor {k}" for k in unknown]
-        for name, arr, _, _ in self.tensors:
-            if name in expected and tuple(arr.shape) != tuple(expected[name]):
-                errors.append(f"{name}: got {list(arr.shape)}, expected {list(expected[name])}")
-        if errors:
-            raise ConversionError("refusing to write an incomplete or mismatched model:\n  " + "\n  ".join(errors))
+        self.tensors.append((name, arr.astype(DTYPES[code], copy=False), scale, zero_point))
 
     def _hparam_bytes(self):
         out = bytearray()
         for key, val in self.hparams.items():
-            k = key.encode()
-            if not 1 <= len(k) <= 255:
+            if not isinstance(key, str) or not key:
                 raise ConversionError(f"bad hyper-parameter key {key!r}")
-            if isinstance(val, bool) or isinstance(val, (int, np.integer)):
+            k = _check_text("hyper-parameter key", key, 255)
+            if isinstance(val, (bool, int, np.integer)):
+                if not -2**63 <= int(val) < 2**63:
+                    raise ConversionError(f"hyper-parameter {key}: {val} does not fit in int64")
                 out += struct.pack("<HBB", len(k), HP_I64, 0) + k + struct.pack("<q", int(val))
             elif isinstance(val, (float, np.floating)):
+                if not np.isfinite(val):
+                    raise ConversionError(f"hyper-parameter {key}: {val} is not finite")
                 out += struct.pack("<HBB", len(k), HP_F64, 0) + k + struct.pack("<d", float(val))
             elif isinstance(val, str):
-                v = val.encode()
+                v = _check_text(f"hyper-parameter {key} value", val, 2**32 - 1)
                 out += struct.pack("<HBB", len(k), HP_STR, 0) + k + struct.pack("<I", len(v)) + v
             else:
                 raise ConversionError(f"hyper-parameter {key}: unsupported type {type(val).__name__}")
@@ -121,7 +170,7 @@ class Writer:
 
     def write(self, path, expected=None):
         if expected is not None:
-            self._check_expected(expected)
+            check_expected({n: a.shape for n, a, _, _ in self.tensors}, expected)
         hp = self._hparam_bytes()
         table = bytearray()
         offset = 0
@@ -147,7 +196,7 @@ class Writer:
                     f.write(arr.tobytes(order="C"))
                     f.write(b"\0" * _pad(arr.nbytes))
                     q = f" scale={scale:.6g} zp={zp}" if arr.dtype.kind in "iu" and arr.itemsize == 1 else ""
-                    print(f"  {name:56s} {str(arr.dtype):7s} {list(arr.shape)}{q}", file=self.log)
+                    print(f"  {name:56s} {str(arr.dtype):7s} {shape_str(arr.shape)}{q}", file=self.log)
                 assert f.tell() == file_size
             os.replace(tmp, path)
         except BaseException:
