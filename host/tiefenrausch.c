@@ -25,7 +25,7 @@
 #include "weights.h"
 
 #ifdef P3D_HAVE_OPENMP
-#define TIEF_OMP_FOR _Pragma("omp parallel for schedule(dynamic, 1)")
+#define TIEF_OMP_FOR _Pragma("omp parallel for schedule(static)")
 #else
 #define TIEF_OMP_FOR
 #endif
@@ -33,7 +33,7 @@
 enum { TIEF_NCHW2NHWC = 0, TIEF_QUANTIZE = 1, TIEF_CONV = 2, TIEF_ADD = 3, TIEF_RESIZE = 4, TIEF_DEQUANTIZE = 5 };
 enum { TIEF_PW = 0, TIEF_DW = 1, TIEF_GENERAL = 2 };
 #define TIEF_COLS 21
-#define TIEF_MAX_C 4096 /* input channels a 1x1 conv may have (stack buffers of the CPU kernel) */
+#define TIEF_MAX_C 4096 /* channels per pixel the CPU kernels' stack buffers hold */
 #define TIEF_MAX_PATCH 4096 /* KH * KW * C / group of a general conv */
 #define TIEF_PIX 4 /* pixels per CPU pointwise block */
 
@@ -267,12 +267,12 @@ static p3d_status tief_resolve(p3d_tief *net) {
             if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && op->groups == 1 &&
                 (op->pt | op->pl | op->pb | op->pr) == 0 && op->c <= TIEF_MAX_C)
                 op->kind = TIEF_PW;
-            else if (op->groups == op->c && op->groups == op->m && op->cg == 1)
+            else if (op->groups == op->c && op->groups == op->m && op->cg == 1 && op->c <= TIEF_MAX_C)
                 op->kind = TIEF_DW;
-            else if (op->kh * op->kw * op->cg <= TIEF_MAX_PATCH)
+            else if (op->kh * op->kw * op->cg <= TIEF_MAX_PATCH && op->m / op->groups <= TIEF_MAX_C)
                 op->kind = TIEF_GENERAL;
             else {
-                st = tief_fail_op(net, i, "convolution patch too large");
+                st = tief_fail_op(net, i, "convolution too large for the CPU kernels (patch or group over 4096)");
                 break;
             }
             y->c = op->m;
@@ -603,11 +603,24 @@ int64_t p3d_tief_macs(const p3d_tief *net, int32_t h, int32_t w) {
 }
 
 /* ---- CPU kernels ------------------------------------------------------------------------------------ */
-/* acc[k][m] = sum_c xs[k][c] * wz[m][c] for TIEF_PIX pixels: int16 products summed in int32 (exact:
- * |x * w| <= 255 * 255). Cloned for AVX2 so the dot products use 16-lane pmaddwd where available. */
+/* The hot loops are cloned for AVX2 (gcc picks the clone at load time), so the int16 dot products
+ * become 16-lane pmaddwd and the requantization runs on 4 x 64-bit lanes; the arithmetic is the
+ * same integer arithmetic in every clone. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("avx2", "default")))
+#define TIEF_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TIEF_CLONES
 #endif
+
+/* dst[i] = requantize(acc[i] + bias[i]) for n values (bias may be NULL). */
+TIEF_CLONES
+static void tief_requant_row(const int32_t *acc, const int32_t *bias, uint8_t *dst, int32_t n, p3d_qnn_conv_rq rq) {
+    for (int32_t i = 0; i < n; i++) dst[i] = p3d_qnn_requantize(acc[i] + (bias ? bias[i] : 0), &rq);
+}
+
+/* acc[k][m] = sum_c xs[k][c] * wz[m][c] for TIEF_PIX pixels: int16 products summed in int32 (exact:
+ * |x * w| <= 255 * 255). */
+TIEF_CLONES
 static void tief_pw_block(const int16_t *xs, const int16_t *wz, int32_t cp, int32_t m_count, int32_t *acc) {
     const int16_t *x0 = xs, *x1 = xs + cp, *x2 = xs + 2 * cp, *x3 = xs + 3 * cp;
     for (int32_t m = 0; m < m_count; m++) {
@@ -650,13 +663,17 @@ static void tief_conv_pw_cpu(const tief_op *op, const uint8_t *x, uint8_t *y, in
         for (int32_t m0 = 0; m0 < m_count; m0 += 1024) {
             const int32_t mb = m_count - m0 < 1024 ? m_count - m0 : 1024;
             tief_pw_block(xs, op->wz + (size_t)m0 * (size_t)cp, cp, mb, acc);
-            for (int32_t k = 0; k < np; k++) {
-                uint8_t *dst = y + (size_t)(p0 + k) * (size_t)m_count + (size_t)m0;
-                for (int32_t m = 0; m < mb; m++)
-                    dst[m] = p3d_qnn_requantize(acc[k * mb + m] + op->bias_eff[m0 + m], &op->rq);
-            }
+            for (int32_t k = 0; k < np; k++)
+                tief_requant_row(acc + (size_t)k * (size_t)mb, op->bias_eff + m0,
+                                 y + (size_t)(p0 + k) * (size_t)m_count + (size_t)m0, mb, op->rq);
         }
     }
+}
+
+/* acc[c] += (src[c] - zp) * wt[c] */
+TIEF_CLONES
+static void tief_dw_tap(int32_t *acc, const uint8_t *src, const int16_t *wt, int32_t zp, int32_t n) {
+    for (int32_t c = 0; c < n; c++) acc[c] += ((int32_t)src[c] - zp) * (int32_t)wt[c];
 }
 
 /* Depthwise KH x KW (groups = C = M): x (H, W, C) -> y (OH, OW, C); padding contributes zero
@@ -667,24 +684,31 @@ static void tief_conv_dw_cpu(const tief_op *op, const uint8_t *x, int32_t h, int
     TIEF_OMP_FOR
     for (int32_t oy = 0; oy < oh; oy++) {
         int32_t acc[TIEF_MAX_C];
-        int16_t xv[TIEF_MAX_C];
         for (int32_t ox = 0; ox < ow; ox++) {
-            for (int32_t c = 0; c < c_n; c++) acc[c] = op->bias[c];
+            memcpy(acc, op->bias, (size_t)c_n * sizeof *acc);
             for (int32_t ky = 0; ky < op->kh; ky++) {
                 const int32_t iy = oy * op->sh - op->pt + ky;
                 if (iy < 0 || iy >= h) continue;
                 for (int32_t kx = 0; kx < op->kw; kx++) {
                     const int32_t ix = ox * op->sw - op->pl + kx;
                     if (ix < 0 || ix >= w) continue;
-                    const uint8_t *src = x + ((size_t)iy * (size_t)w + (size_t)ix) * (size_t)c_n;
-                    const int16_t *wt = op->wz + (size_t)(ky * op->kw + kx) * (size_t)c_n;
-                    for (int32_t c = 0; c < c_n; c++) xv[c] = (int16_t)(src[c] - x_zp);
-                    for (int32_t c = 0; c < c_n; c++) acc[c] += xv[c] * wt[c];
+                    tief_dw_tap(acc, x + ((size_t)iy * (size_t)w + (size_t)ix) * (size_t)c_n,
+                                op->wz + (size_t)(ky * op->kw + kx) * (size_t)c_n, x_zp, c_n);
                 }
             }
-            uint8_t *dst = y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c_n;
-            for (int32_t c = 0; c < c_n; c++) dst[c] = p3d_qnn_requantize(acc[c], &op->rq);
+            tief_requant_row(acc, NULL, y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c_n, c_n, op->rq);
         }
+    }
+}
+
+/* acc[m] = sum_k patch[k] * w[m][k] for m < n_out */
+TIEF_CLONES
+static void tief_dots(const int16_t *patch, const int16_t *w, int32_t k_n, int32_t n_out, int32_t *acc) {
+    for (int32_t m = 0; m < n_out; m++) {
+        const int16_t *wr = w + (size_t)m * (size_t)k_n;
+        int32_t a = 0;
+        for (int32_t k = 0; k < k_n; k++) a += patch[k] * wr[k];
+        acc[m] = a;
     }
 }
 
@@ -709,16 +733,18 @@ static void tief_conv_general_cpu(const tief_op *op, const uint8_t *x, int32_t h
                         for (int32_t c = 0; c < cg; c++) patch[k++] = inside ? (int16_t)(src[c] - x_zp) : 0;
                     }
                 }
-                for (int32_t mm = 0; mm < mg; mm++) {
-                    const int32_t m = g * mg + mm;
-                    const int16_t *wr = op->wz + (size_t)m * (size_t)k_n;
-                    int32_t acc = op->bias[m];
-                    for (int32_t j = 0; j < k_n; j++) acc += patch[j] * wr[j];
-                    dst[m] = p3d_qnn_requantize(acc, &op->rq);
-                }
+                int32_t acc[TIEF_MAX_C];
+                tief_dots(patch, op->wz + (size_t)g * (size_t)mg * (size_t)k_n, k_n, mg, acc);
+                tief_requant_row(acc, op->bias + g * mg, dst + g * mg, mg, op->rq);
             }
         }
     }
+}
+
+TIEF_CLONES
+static void tief_add_row(const p3d_qnn_add_rq *rq, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
+    const p3d_qnn_add_rq r = *rq;
+    for (int64_t i = 0; i < n; i++) y[i] = p3d_qnn_add(a[i], b[i], &r);
 }
 
 static void tief_add_cpu(const p3d_qnn_add_rq *rq, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
@@ -726,7 +752,7 @@ static void tief_add_cpu(const p3d_qnn_add_rq *rq, const uint8_t *a, const uint8
     TIEF_OMP_FOR
     for (int64_t j = 0; j < chunks; j++) {
         const int64_t end = (j + 1) * chunk < n ? (j + 1) * chunk : n;
-        for (int64_t i = j * chunk; i < end; i++) y[i] = p3d_qnn_add(a[i], b[i], rq);
+        tief_add_row(rq, a + j * chunk, b + j * chunk, y + j * chunk, end - j * chunk);
     }
 }
 
