@@ -125,4 +125,20 @@ static inline const char *p3d_test_tmpdir(void) {
     return dir;
 }
 
+/* <tmpdir>/name in buf. */
+static inline const char *p3d_test_tmp_path(const char *name, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%s", p3d_test_tmpdir(), name);
+    return buf;
+}
+
+/* Writes n bytes to <tmpdir>/name and returns its path (in buf); exits 2 when it cannot. */
+static inline const char *p3d_test_tmp_file(const char *name, const void *data, size_t n, char *buf, size_t cap) {
+    FILE *f = fopen(p3d_test_tmp_path(name, buf, cap), "wb");
+    if (!f || (n && fwrite(data, 1, n, f) != n) || fclose(f) != 0) {
+        perror(buf);
+        exit(2);
+    }
+    return buf;
+}
+
 #endif
