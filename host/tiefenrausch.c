@@ -22,12 +22,16 @@
 #include <string.h>
 
 #include "arena.h"
+#include "resize_area.h"
 #include "weights.h"
 
+/* Dynamic schedules with chunks of a few hundred pixels: robust to a core shared with other work. */
 #ifdef P3D_HAVE_OPENMP
-#define TIEF_OMP_FOR _Pragma("omp parallel for schedule(static)")
+#define TIEF_OMP_FOR _Pragma("omp parallel for schedule(dynamic, 4)")
+#define TIEF_OMP_FOR_BLOCKS _Pragma("omp parallel for schedule(dynamic, 64)")
 #else
 #define TIEF_OMP_FOR
+#define TIEF_OMP_FOR_BLOCKS
 #endif
 
 enum { TIEF_NCHW2NHWC = 0, TIEF_QUANTIZE = 1, TIEF_CONV = 2, TIEF_ADD = 3, TIEF_RESIZE = 4, TIEF_DEQUANTIZE = 5 };
@@ -66,7 +70,7 @@ typedef struct tief_op {
     p3d_qnn_add_rq arq;
     const uint8_t *w_dev; /* CUDA views */
     const int32_t *b_dev;
-    const int32_t *cst_dev;
+    const int32_t *cst_dev; /* pointwise constants of the dp4a GEMM; NULL: the direct kernel runs */
 } tief_op;
 
 struct p3d_tief {
@@ -92,6 +96,8 @@ struct p3d_tief {
     uint8_t *act;        /* activations base (arena) */
     uint8_t *rgb_stage;  /* CUDA forward_rgb8: device copy of the rgb input */
     float *disp_stage;   /* CUDA forward_rgb8: device disparity */
+    uint8_t *host_rgb;   /* p3d_tief_estimate: the resized photo, host (H, W, 3) */
+    size_t host_rgb_cap;
     int32_t ran;         /* a forward completed at the planned size */
 };
 
@@ -325,8 +331,14 @@ static p3d_status tief_check_resize_scales(p3d_tief *net) {
     return P3D_OK;
 }
 
-/* Host-side weight layouts for the CPU kernels. */
+/* The input / output tables (both backends) and, on a CPU context, the host weight layouts. */
 static p3d_status tief_prepare_cpu(p3d_tief *net) {
+    for (int32_t v = 0; v < 256; v++) {
+        /* the reference CLI: rgb_image / 255.0 (float64), then .astype(np.float32) */
+        net->in_lut[v] = p3d_qnn_quantize((float)((double)v / 255.0), net->in_scale, net->in_zp);
+        net->out_lut[v] = p3d_qnn_exp_np(p3d_qnn_dequantize((uint8_t)v, net->out_scale, net->out_zp));
+    }
+    if (p3d_ctx_cuda(net->ctx)) return P3D_OK;
     for (int32_t i = 2; i < net->n_ops - 1; i++) {
         tief_op *op = &net->ops[i];
         if (op->type != TIEF_CONV) continue;
@@ -351,11 +363,6 @@ static p3d_status tief_prepare_cpu(p3d_tief *net) {
             }
             op->bias_eff[m] = op->kind == TIEF_PW ? (int32_t)(op->bias[m] - (int64_t)x_zp * sum) : op->bias[m];
         }
-    }
-    for (int32_t v = 0; v < 256; v++) {
-        /* the reference CLI: rgb_image / 255.0 (float64), then .astype(np.float32) */
-        net->in_lut[v] = p3d_qnn_quantize((float)((double)v / 255.0), net->in_scale, net->in_zp);
-        net->out_lut[v] = p3d_qnn_exp_np(p3d_qnn_dequantize((uint8_t)v, net->out_scale, net->out_zp));
     }
     return P3D_OK;
 }
@@ -385,11 +392,8 @@ static p3d_status tief_prepare_cuda(p3d_tief *net) {
         if (st == P3D_OK) op->w_dev = (const uint8_t *)t.data;
         if (st == P3D_OK) st = p3d_weights_get_in(net->weights, ctx, net->wblock, net->blobs[op->in[2]].name, &t);
         if (st == P3D_OK) op->b_dev = (const int32_t *)t.data;
-        if (st != P3D_OK || op->kind != TIEF_PW) continue;
-        if (op->c % 4) {
-            op->kind = TIEF_GENERAL; /* the dp4a GEMM reads whole 4-channel words */
-            continue;
-        }
+        /* the dp4a GEMM reads whole 4-channel words; other 1x1 convolutions take the direct kernel */
+        if (st != P3D_OK || op->kind != TIEF_PW || op->c % 4) continue;
         const int32_t x_zp = net->blobs[op->in[0]].zp;
         for (int32_t m = 0; m < op->m; m++) {
             int64_t wsum = 0;
@@ -442,6 +446,7 @@ void p3d_tief_free(p3d_tief *net) {
     if (net->small) p3d_ctx_release(net->ctx, net->small);
     p3d_arena_free(net->arena);
     p3d_weights_free(net->weights);
+    free(net->host_rgb);
     free(net->ops);
     free(net->blobs);
     free(net->names);
@@ -644,7 +649,7 @@ static void tief_pw_block(const int16_t *xs, const int16_t *wz, int32_t cp, int3
 static void tief_conv_pw_cpu(const tief_op *op, const uint8_t *x, uint8_t *y, int64_t pixels) {
     const int32_t c_in = op->c, cp = op->cp, m_count = op->m;
     const int64_t blocks = (pixels + TIEF_PIX - 1) / TIEF_PIX;
-    TIEF_OMP_FOR
+    TIEF_OMP_FOR_BLOCKS
     for (int64_t blk = 0; blk < blocks; blk++) {
         int16_t xs[TIEF_PIX * TIEF_MAX_C] __attribute__((aligned(64)));
         int32_t acc[TIEF_PIX * 1024];
@@ -780,7 +785,7 @@ static p3d_status tief_run_graph(p3d_tief *net) {
         uint8_t *y = tief_act(net, op->out);
 #ifdef P3D_HAVE_CUDA
         if (cu) {
-            if (op->type == TIEF_CONV && op->kind == TIEF_PW) {
+            if (op->type == TIEF_CONV && op->cst_dev) {
                 P3D_TRY(p3d_tief_conv_pw_cuda(cu, x, op->w_dev, op->cst_dev, y, (int64_t)xb->h * xb->w, op->c,
                                               op->m, op->w_zp, op->rq));
             } else if (op->type == TIEF_CONV) {
@@ -875,4 +880,30 @@ p3d_status p3d_tief_output_q(p3d_tief *net, uint8_t *dst, float *scale, int32_t 
     if (scale) *scale = net->out_scale;
     if (zero_point) *zero_point = net->out_zp;
     return p3d_ctx_download(net->ctx, dst, tief_act(net, net->q_out), (size_t)net->plan_h * (size_t)net->plan_w);
+}
+
+p3d_status p3d_tief_estimate(p3d_tief *net, const uint8_t *photo, int32_t width, int32_t height, float *disparity,
+                             size_t capacity, int32_t *net_w, int32_t *net_h) {
+    int32_t w = 0, h = 0;
+    P3D_TRY(p3d_tief_input_size(width, height, &w, &h));
+    const size_t px = (size_t)h * (size_t)w;
+    if (capacity < px)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch: disparity holds %zu values, the %dx%d output needs %zu",
+                        capacity, w, h, px);
+    P3D_TRY(p3d_tief_plan(net, h, w));
+    if (net->host_rgb_cap < px * 3) { /* once per larger size, like the plan */
+        uint8_t *b = realloc(net->host_rgb, px * 3);
+        if (!b) return p3d_fail(P3D_ERR_OOM, "tiefenrausch: out of memory for a %dx%d input", w, h);
+        net->host_rgb = b;
+        net->host_rgb_cap = px * 3;
+    }
+    /* cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA) on the uint8 photo */
+    const int64_t ss[3] = {height, width, 3}, ds[3] = {h, w, 3};
+    p3d_tensor src = p3d_tensor_view((void *)photo, P3D_U8, P3D_MEM_HOST, 3, ss);
+    p3d_tensor dst = p3d_tensor_view(net->host_rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
+    P3D_TRY(p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC));
+    P3D_TRY(p3d_tief_forward_rgb8(net, net->host_rgb, h, w, disparity));
+    if (net_w) *net_w = w;
+    if (net_h) *net_h = h;
+    return P3D_OK;
 }

@@ -7,9 +7,8 @@
  *   p3d_tief *net;
  *   P3D_TRY(p3d_tief_load(ctx, "tiefenrausch.p3dw", &net));
  *   int32_t nw, nh;
- *   P3D_TRY(p3d_tief_input_size(photo_w, photo_h, &nw, &nh));   // 768x1024 -> 288x384
- *   ... INTER_AREA-resize the RGB8 photo to nw x nh (host/resize_area.h) ...
- *   P3D_TRY(p3d_tief_forward_rgb8(net, rgb, nh, nw, disparity)); // (nh, nw) float, larger = nearer
+ *   P3D_TRY(p3d_tief_estimate(net, img.rgb, img.width, img.height, disp, cap, &nw, &nh));
+ *   // disp: (nh, nw) float disparity, larger = nearer; 768x1024 photo -> 288x384
  *   p3d_tief_free(net);
  *
  * The activations of one input size are planned once (one arena block, buffers reused by
@@ -52,6 +51,12 @@ p3d_status p3d_tief_forward(p3d_tief *net, const p3d_tensor *x, p3d_tensor *disp
  * disparity: host float (h, w). */
 p3d_status p3d_tief_forward_rgb8(p3d_tief *net, const uint8_t *rgb, int32_t h, int32_t w,
                                  float *disparity);
+
+/* The reference CLI end to end: photo is host RGB8 (height, width, 3) (decoded, EXIF-oriented),
+ * resized with INTER_AREA (host/resize_area.h, OpenCV-exact) to p3d_tief_input_size, then
+ * forward_rgb8. disparity: host, capacity floats, receives (net_h, net_w) values. */
+p3d_status p3d_tief_estimate(p3d_tief *net, const uint8_t *photo, int32_t width, int32_t height, float *disparity,
+                             size_t capacity, int32_t *net_w, int32_t *net_h);
 
 /* The last forward's quantized network output (before Int8Dequantize and exp), host (H, W), with
  * its scale and zero point (either may be NULL). */

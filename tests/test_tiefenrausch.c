@@ -435,9 +435,9 @@ static void compare_columns(uint8_t *rgb, int32_t h, int32_t w, const char *labe
     free(disp), free(rel), free(q);
 }
 
-/* The whole path of the program: image_io decode, INTER_AREA, engine. stb_image's JPEG decoder
- * differs from libjpeg's in about 1.5 % of the samples of this photo, which moves about a quarter
- * of the output pixels by one level: close, not bit-exact. */
+/* The whole path of the program: image_io decode, p3d_tief_estimate (INTER_AREA + engine).
+ * stb_image's JPEG decoder differs from libjpeg's in about 1.5 % of the samples of this photo,
+ * which moves about a quarter of the output pixels by one level: close, not bit-exact. */
 static void test_columns_reference(void) {
     if (!model_blob()) {
         SKIP("%s", g_blob_skip);
@@ -446,6 +446,29 @@ static void test_columns_reference(void) {
     int32_t h = 0, w = 0;
     uint8_t *rgb = columns_input(&h, &w);
     if (!rgb) return;
+    /* p3d_tief_estimate on the full photo gives the same as net_input + forward_rgb8 */
+    char path[512];
+    p3d_image img;
+    memset(&img, 0, sizeof img);
+    if (p3d_test_fixture("columns/columns.jpg", path, sizeof path)) CHECK_OK(p3d_image_read(path, 0, &img));
+    p3d_ctx *ctx = cpu_ctx();
+    p3d_tief *net = NULL;
+    CHECK_OK(p3d_tief_load(ctx, g_blob, &net));
+    const size_t px = (size_t)h * (size_t)w;
+    float *a = malloc(px * sizeof(float)), *b = malloc(px * sizeof(float));
+    if (net && img.rgb) {
+        int32_t nw = 0, nh = 0;
+        CHECK_FAILS(p3d_tief_estimate(net, img.rgb, img.width, img.height, a, px - 1, &nw, &nh),
+                    P3D_ERR_INVALID_ARG, "needs");
+        CHECK_OK(p3d_tief_estimate(net, img.rgb, img.width, img.height, a, px, &nw, &nh));
+        CHECK(nw == w && nh == h);
+        CHECK_OK(p3d_tief_forward_rgb8(net, rgb, h, w, b));
+        CHECK(memcmp(a, b, px * sizeof(float)) == 0);
+    }
+    p3d_tief_free(net);
+    p3d_ctx_free(ctx);
+    p3d_image_free(&img);
+    free(a), free(b);
     compare_columns(rgb, h, w, "columns (image_io)", 0);
     free(rgb);
 }
