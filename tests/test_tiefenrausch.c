@@ -1,0 +1,557 @@
+/* test_tiefenrausch.c - the QNNPACK-exact integer math, the Tiefenrausch engine on the CPU, and the
+ * CUDA twin against it.
+ *
+ * 1. host/qnn_math.h against hand-computed cases: the Q31 multiplier and shift of a float scale,
+ *    rounding of ties (half up in the Q31 product, half away from zero in the final shift), negative
+ *    accumulators, saturation, fused ReLU, add multipliers for ratios below and above 1, Int8Quantize's
+ *    round-half-even, and numpy's float32 exp bit patterns (which differ from a correctly rounded exp).
+ * 2. With ../shared/models/tiefenrausch: the blob is converted into the test's temporary folder with
+ *    tools/convert_tiefenrausch.py (P3D_PYTHON, default /usr/bin/python3), loaded and run on
+ *    ../shared/fixtures/columns/columns.jpg; the disparity is compared with the released
+ *    ../shared/fixtures/columns/columns.npy (max / median relative error, share within 1 % and 2 %,
+ *    share of bit-identical pixels); asserted: median < 0.5 %, >= 99 % within 2 %. The CPU forward
+ *    is timed (median of 3).
+ * 3. With a CUDA device: the same input on cuda:0 must give the CPU's quantized output byte for byte.
+ * Everything needing ../shared, Python or a GPU is a SKIP with its reason when absent. */
+#include <stdint.h>
+
+#include "backend.h"
+#include "image_io.h"
+#include "npy.h"
+#include "p3d_test.h"
+#include "qnn_math.h"
+#include "resize_area.h"
+#include "tiefenrausch.h"
+#include "weights.h"
+#ifdef P3D_HAVE_CUDA
+#include "p3d_cuda.h"
+#endif
+#ifdef P3D_TEST_HAVE_LIBJPEG
+#include <jpeglib.h>
+#endif
+
+/* ---- 1. requantization math ---------------------------------------------------------------------- */
+static p3d_qnn_conv_rq rq_of(float scale, int32_t zp, int32_t lo, int32_t hi) {
+    p3d_qnn_conv_rq rq;
+    memset(&rq, 0, sizeof rq);
+    CHECK(p3d_qnn_conv_rq_init(&rq, scale, zp, lo, hi));
+    return rq;
+}
+
+static void test_conv_multiplier(void) {
+    p3d_qnn_conv_rq rq = rq_of(0.5f, 0, 0, 255);
+    CHECK(rq.multiplier == 0x40000000 && rq.shift == 0);
+    rq = rq_of(0.75f, 0, 0, 255);
+    CHECK(rq.multiplier == 0x60000000 && rq.shift == 0);
+    rq = rq_of(1.25f / 1024.0f, 0, 0, 255); /* 1.25 * 2^-10: shift 9 */
+    CHECK(rq.multiplier == 0x50000000 && rq.shift == 9);
+    rq = rq_of(0.0065436f, 0, 0, 255);
+    CHECK(rq.multiplier >= 0x40000000 && rq.shift == 7); /* 0.0065 = 1.675 * 2^-8 */
+    p3d_qnn_conv_rq bad;
+    CHECK(!p3d_qnn_conv_rq_init(&bad, 1.0f, 0, 0, 255)); /* QNNPACK refuses scale >= 1 */
+    CHECK(!p3d_qnn_conv_rq_init(&bad, 3.0f, 0, 0, 255));
+    CHECK(!p3d_qnn_conv_rq_init(&bad, 0x1p-33f, 0, 0, 255)); /* shift would exceed 31 */
+    CHECK(!p3d_qnn_conv_rq_init(&bad, 0.0f, 0, 0, 255));
+}
+
+static void test_conv_rounding(void) {
+    /* scale 0.5, shift 0: only the Q31 product rounds, half UP (toward +inf) */
+    p3d_qnn_conv_rq rq = rq_of(0.5f, 128, 0, 255);
+    CHECK(p3d_qnn_requantize(3, &rq) == 128 + 2);  /* 1.5 -> 2 */
+    CHECK(p3d_qnn_requantize(-3, &rq) == 128 - 1); /* -1.5 -> -1 */
+    CHECK(p3d_qnn_requantize(5, &rq) == 128 + 3);  /* 2.5 -> 3 */
+    CHECK(p3d_qnn_requantize(-5, &rq) == 128 - 2); /* -2.5 -> -2 */
+    /* scale 0.25, shift 1: ties of the final shift round half AWAY from zero */
+    rq = rq_of(0.25f, 128, 0, 255);
+    CHECK(p3d_qnn_requantize(6, &rq) == 128 + 2);  /* 1.5 -> 2 */
+    CHECK(p3d_qnn_requantize(-6, &rq) == 128 - 2); /* -1.5 -> -2 */
+    CHECK(p3d_qnn_requantize(2, &rq) == 128 + 1);  /* 0.5 -> 1 */
+    CHECK(p3d_qnn_requantize(-2, &rq) == 128 - 1); /* -0.5 -> -1 */
+    CHECK(p3d_qnn_requantize(-5, &rq) == 128 - 1); /* -1.25 -> -1 */
+    CHECK(p3d_qnn_requantize(-7, &rq) == 128 - 2); /* -1.75 -> -2 */
+    /* 1.25 * 2^-10 */
+    rq = rq_of(1.25f / 1024.0f, 0, 0, 255);
+    CHECK(p3d_qnn_requantize(1024, &rq) == 1); /* 1.25 */
+    CHECK(p3d_qnn_requantize(2048, &rq) == 3); /* 2.5 -> 3 */
+    rq = rq_of(1.25f / 1024.0f, 100, 0, 255);
+    CHECK(p3d_qnn_requantize(-2048, &rq) == 100 - 3); /* -2.5 -> -3 */
+    CHECK(p3d_qnn_requantize(-1843, &rq) == 100 - 2); /* -2.2498 -> -2 */
+    /* non-power-of-two multiplier: 0.75 */
+    rq = rq_of(0.75f, 0, 0, 255);
+    CHECK(p3d_qnn_requantize(3, &rq) == 2);  /* 2.25 */
+    CHECK(p3d_qnn_requantize(7, &rq) == 5);  /* 5.25 */
+    CHECK(p3d_qnn_requantize(10, &rq) == 8); /* 7.5: the Q31 product rounds 7.5 up */
+}
+
+static void test_conv_saturation(void) {
+    p3d_qnn_conv_rq rq = rq_of(0.5f, 128, 0, 255);
+    CHECK(p3d_qnn_requantize(1000, &rq) == 255);
+    CHECK(p3d_qnn_requantize(-1000, &rq) == 0);
+    CHECK(p3d_qnn_requantize(INT32_MAX, &rq) == 255);
+    CHECK(p3d_qnn_requantize(INT32_MIN, &rq) == 0);
+    rq = rq_of(0.999f, 0, 0, 255);
+    CHECK(p3d_qnn_requantize(INT32_MIN + 1, &rq) == 0);
+    /* fused ReLU: the lower limit is the output zero point */
+    rq = rq_of(0.5f, 30, 30, 255);
+    CHECK(p3d_qnn_requantize(-10, &rq) == 30);
+    CHECK(p3d_qnn_requantize(10, &rq) == 35);
+}
+
+static void test_add(void) {
+    p3d_qnn_add_rq rq;
+    CHECK(p3d_qnn_add_rq_init(&rq, 1.0f, 128, 1.0f, 128, 1.0f, 128, 0, 255));
+    CHECK(rq.shift == 21 && rq.a_multiplier == 1 << 21 && rq.b_multiplier == 1 << 21);
+    CHECK(p3d_qnn_add(130, 125, &rq) == 127); /* 2 + -3 */
+    CHECK(p3d_qnn_add(255, 255, &rq) == 255); /* saturates */
+    CHECK(p3d_qnn_add(0, 0, &rq) == 0);
+    /* ratio 1.25 (>= 1) and 0.5 */
+    CHECK(p3d_qnn_add_rq_init(&rq, 0.625f, 128, 0.25f, 128, 0.5f, 100, 0, 255));
+    CHECK(rq.shift == 21 && rq.a_multiplier == 2621440 && rq.b_multiplier == 1048576);
+    CHECK(p3d_qnn_add(129, 131, &rq) == 100 + 3); /* 1.25 + 1.5 = 2.75 -> 3 */
+    CHECK(p3d_qnn_add(130, 128, &rq) == 100 + 3); /* 2.5 -> 3 (half away from zero) */
+    CHECK(p3d_qnn_add(126, 128, &rq) == 100 - 3); /* -2.5 -> -3 */
+    CHECK(p3d_qnn_add(127, 127, &rq) == 100 - 2); /* -1.75 -> -2 */
+    /* ratio 1/3: multiplier lrintf(0.33333334f * 2^23) */
+    CHECK(p3d_qnn_add_rq_init(&rq, 1.0f, 0, 1.0f, 0, 3.0f, 0, 0, 255));
+    CHECK(rq.shift == 23 && rq.a_multiplier == 2796203);
+    CHECK(p3d_qnn_add(3, 3, &rq) == 2);
+    /* fused ReLU */
+    CHECK(p3d_qnn_add_rq_init(&rq, 1.0f, 128, 1.0f, 128, 1.0f, 128, 128, 255));
+    CHECK(p3d_qnn_add(120, 120, &rq) == 128);
+    /* QNNPACK refuses ratios outside [2^-14, 2^8) */
+    CHECK(!p3d_qnn_add_rq_init(&rq, 300.0f, 0, 1.0f, 0, 1.0f, 0, 0, 255));
+    CHECK(!p3d_qnn_add_rq_init(&rq, 1e-6f, 0, 1.0f, 0, 1.0f, 0, 0, 255));
+}
+
+static uint32_t bits(float f) { return p3d_qnn_f32_bits(f); }
+
+static void test_quantize_exp(void) {
+    CHECK(p3d_qnn_quantize(0.25f, 0.5f, 128) == 128); /* 0.5 -> 0 (half to even) */
+    CHECK(p3d_qnn_quantize(0.75f, 0.5f, 128) == 130); /* 1.5 -> 2 */
+    CHECK(p3d_qnn_quantize(1.25f, 0.5f, 128) == 130); /* 2.5 -> 2 */
+    CHECK(p3d_qnn_quantize(-0.75f, 0.5f, 128) == 126);
+    CHECK(p3d_qnn_quantize(-100.0f, 0.5f, 128) == 0);
+    CHECK(p3d_qnn_quantize(1e30f, 0.5f, 128) == 255);
+    CHECK(p3d_qnn_quantize(NAN, 0.5f, 128) == 0);
+    CHECK(p3d_qnn_dequantize(130, 0.5f, 128) == 1.0f);
+    /* numpy's float32 exp on the network's output levels (scale 0.018744078, zero point 128):
+     * levels 2 and 3 are where it is one ulp below the correctly rounded value */
+    const float s = p3d_qnn_f32_from_bits(0x3c998d2eu);
+    const struct { int q; uint32_t x, e; } cases[] = {
+        {0, 0xc0198d2eu, 0x3db9ee67u}, {2, 0xc01726f9u, 0x3dc108a8u}, {3, 0xc015f3dfu, 0x3dc4afa8u},
+        {76, 0xbf79856bu, 0x3ec12e95u}, {100, 0xbf065b88u, 0x3f17769au}, {200, 0x3facbed4u, 0x4076c51eu},
+        {255, 0x40185a14u, 0x412cf6edu},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const float x = p3d_qnn_dequantize((uint8_t)cases[i].q, s, 128);
+        CHECK_MSG(bits(x) == cases[i].x, "level %d dequantizes to %08x", cases[i].q, (unsigned)bits(x));
+        CHECK_MSG(bits(p3d_qnn_exp_np(x)) == cases[i].e, "exp(level %d) = %08x, numpy %08x", cases[i].q,
+                  (unsigned)bits(p3d_qnn_exp_np(x)), (unsigned)cases[i].e);
+    }
+    for (float x = -10.0f; x <= 10.0f; x += 0.01f) {
+        const double e = exp((double)x), got = p3d_qnn_exp_np(x);
+        CHECK_MSG(fabs(got - e) <= 3e-7 * e, "exp_np(%g) = %.9g, exp = %.9g", (double)x, got, e);
+    }
+}
+
+static void test_input_size(void) {
+    int32_t w = 0, h = 0;
+    CHECK_OK(p3d_tief_input_size(768, 1024, &w, &h));
+    CHECK(w == 288 && h == 384);
+    CHECK_OK(p3d_tief_input_size(1024, 768, &w, &h));
+    CHECK(w == 384 && h == 288);
+    CHECK_OK(p3d_tief_input_size(4032, 3024, &w, &h)); /* 288 */
+    CHECK(w == 384 && h == 288);
+    CHECK_OK(p3d_tief_input_size(1000, 333, &w, &h)); /* int(333 * 384 / 1000) = 127 -> 96 */
+    CHECK(w == 384 && h == 96);
+    CHECK_OK(p3d_tief_input_size(384, 384, &w, &h));
+    CHECK(w == 384 && h == 384);
+    CHECK_FAILS(p3d_tief_input_size(1000, 20, &w, &h), P3D_ERR_INVALID_ARG, "too elongated");
+    CHECK_FAILS(p3d_tief_input_size(0, 20, &w, &h), P3D_ERR_INVALID_ARG, "bad image size");
+}
+
+/* ---- 2. the model --------------------------------------------------------------------------------- */
+static char g_blob[1024];
+static const char *g_blob_skip; /* why the model cases skip, or NULL */
+
+static const char *model_blob(void) {
+    if (g_blob[0] || g_blob_skip) return g_blob_skip ? NULL : g_blob;
+    if (access("../shared/models/tiefenrausch/tiefenrausch_init.pb", R_OK) != 0) {
+        g_blob_skip = "../shared/models/tiefenrausch not found (../shared is absent beside the project root)";
+        return NULL;
+    }
+    const char *py = getenv("P3D_PYTHON");
+    if (!py || !py[0]) py = "/usr/bin/python3";
+    char cmd[4096], path[512];
+    snprintf(cmd, sizeof cmd, "%s -c 'import numpy' 2>/dev/null", py);
+    if (system(cmd) != 0) {
+        g_blob_skip = "no python3 with numpy to run tools/convert_tiefenrausch.py (set P3D_PYTHON)";
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/tiefenrausch.p3dw", p3d_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s tools/convert_tiefenrausch.py --from ../shared/models/tiefenrausch -o %s > %s.log 2>&1",
+             py, path, path);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "  FAIL: tools/convert_tiefenrausch.py failed, see %s.log\n", path);
+        g_blob_skip = "conversion failed";
+        p3d_t_failed++;
+        return NULL;
+    }
+    snprintf(g_blob, sizeof g_blob, "%s", path);
+    return g_blob;
+}
+
+static p3d_ctx *cpu_ctx(void) {
+    p3d_device dev = {P3D_DEVICE_CPU, 0};
+    p3d_ctx *ctx = NULL;
+    if (p3d_ctx_init(&ctx, dev) != P3D_OK) {
+        fprintf(stderr, "cpu context: %s\n", p3d_last_error());
+        exit(2);
+    }
+    return ctx;
+}
+
+/* A deterministic textured RGB image. */
+static void synth_rgb(uint8_t *rgb, int32_t h, int32_t w) {
+    uint32_t s = 12345u;
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++)
+            for (int32_t c = 0; c < 3; c++) {
+                s = s * 1664525u + 1013904223u;
+                const int32_t v = (x * 3 + y * 2 + c * 40) % 256 + (int32_t)(s >> 28) - 8;
+                rgb[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+}
+
+static void test_load(void) {
+    const char *blob = model_blob();
+    if (!blob) {
+        SKIP("%s", g_blob_skip);
+        return;
+    }
+    p3d_ctx *ctx = cpu_ctx();
+    p3d_tief *net = NULL;
+    CHECK_OK(p3d_tief_load(ctx, blob, &net));
+    if (net) {
+        /* 6.83 GMAC at 384 x 288 */
+        const int64_t macs = p3d_tief_macs(net, 384, 288);
+        CHECK_MSG(macs > 6800000000LL && macs < 6900000000LL, "%lld MACs", (long long)macs);
+        CHECK_FAILS(p3d_tief_plan(net, 100, 64), P3D_ERR_INVALID_ARG, "multiples of 32");
+        uint8_t q[4];
+        CHECK_FAILS(p3d_tief_output_q(net, q, NULL, NULL), P3D_ERR_INVALID_ARG, "no forward");
+    }
+    p3d_tief_free(net);
+    /* another model kind is refused by name */
+    char other[1024];
+    const char *root = getenv("P3D_SOURCE_DIR");
+    snprintf(other, sizeof other, "%s/tests/data/example.p3dw", root && root[0] ? root : ".");
+    net = NULL;
+    CHECK_FAILS(p3d_tief_load(ctx, other, &net), P3D_ERR_MODEL, "tiefenrausch");
+    CHECK(net == NULL);
+    p3d_ctx_free(ctx);
+}
+
+/* forward (float NCHW) and forward_rgb8 (the table path) agree; re-running at the same size gives
+ * the same bytes (no state leaks between runs); a second size re-plans. */
+static void test_forward_paths(void) {
+    const char *blob = model_blob();
+    if (!blob) {
+        SKIP("%s", g_blob_skip);
+        return;
+    }
+    const int32_t h = 96, w = 128;
+    const size_t px = (size_t)h * (size_t)w;
+    p3d_ctx *ctx = cpu_ctx();
+    p3d_tief *net = NULL;
+    CHECK_OK(p3d_tief_load(ctx, blob, &net));
+    uint8_t *rgb = malloc(px * 3), *q1 = malloc(px), *q2 = malloc(px), *q3 = malloc(px);
+    float *x = malloc(px * 3 * sizeof(float)), *d1 = malloc(px * sizeof(float)), *d2 = malloc(px * sizeof(float));
+    synth_rgb(rgb, h, w);
+    for (size_t p = 0; p < px; p++)
+        for (size_t c = 0; c < 3; c++) x[c * px + p] = (float)((double)rgb[p * 3 + c] / 255.0);
+    if (net) {
+        CHECK_OK(p3d_tief_forward_rgb8(net, rgb, h, w, d1));
+        CHECK_OK(p3d_tief_output_q(net, q1, NULL, NULL));
+        const int64_t xs[4] = {1, 3, h, w}, ds[2] = {h, w};
+        p3d_tensor xt = p3d_tensor_view(x, P3D_F32, P3D_MEM_HOST, 4, xs);
+        p3d_tensor dt = p3d_tensor_view(d2, P3D_F32, P3D_MEM_HOST, 2, ds);
+        CHECK_OK(p3d_tief_forward(net, &xt, &dt));
+        CHECK_OK(p3d_tief_output_q(net, q2, NULL, NULL));
+        CHECK(memcmp(q1, q2, px) == 0);
+        CHECK(memcmp(d1, d2, px * sizeof(float)) == 0);
+        int32_t distinct = 0, seen[256] = {0};
+        for (size_t p = 0; p < px; p++) distinct += !seen[q1[p]]++;
+        CHECK_MSG(distinct > 10, "only %d output levels on a textured image", distinct);
+        /* another size, then back */
+        uint8_t *small = malloc(64 * 64 * 3);
+        float *ds2 = malloc(64 * 64 * sizeof(float));
+        synth_rgb(small, 64, 64);
+        CHECK_OK(p3d_tief_forward_rgb8(net, small, 64, 64, ds2));
+        CHECK_OK(p3d_tief_forward_rgb8(net, rgb, h, w, d1));
+        CHECK_OK(p3d_tief_output_q(net, q3, NULL, NULL));
+        CHECK(memcmp(q1, q3, px) == 0);
+        free(small);
+        free(ds2);
+        const int64_t bad[4] = {1, 3, 100, 64};
+        const int64_t bad_d[2] = {100, 64};
+        p3d_tensor xb = p3d_tensor_view(x, P3D_F32, P3D_MEM_HOST, 4, bad);
+        p3d_tensor db = p3d_tensor_view(d2, P3D_F32, P3D_MEM_HOST, 2, bad_d);
+        CHECK_FAILS(p3d_tief_forward(net, &xb, &db), P3D_ERR_INVALID_ARG, "multiples of 32");
+        CHECK_FAILS(p3d_tief_forward(net, &xt, &db), P3D_ERR_INVALID_ARG, "disparity must be");
+    }
+    p3d_tief_free(net);
+    p3d_ctx_free(ctx);
+    free(rgb), free(q1), free(q2), free(q3), free(x), free(d1), free(d2);
+}
+
+/* photo (H, W, 3) -> the reference CLI's input: INTER_AREA to the network size (uint8). */
+static uint8_t *net_input(const uint8_t *photo, int32_t pw, int32_t ph, int32_t *h, int32_t *w) {
+    CHECK_OK(p3d_tief_input_size(pw, ph, w, h));
+    CHECK(*w == 288 && *h == 384);
+    uint8_t *rgb = malloc((size_t)*h * (size_t)*w * 3);
+    const int64_t ss[3] = {ph, pw, 3}, ds[3] = {*h, *w, 3};
+    p3d_tensor src = p3d_tensor_view((void *)photo, P3D_U8, P3D_MEM_HOST, 3, ss);
+    p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
+    CHECK_OK(p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC));
+    return rgb;
+}
+
+/* columns.jpg through the project's decoder (host/image_io.h, stb_image). */
+static uint8_t *columns_input(int32_t *h, int32_t *w) {
+    char path[512];
+    if (!p3d_test_fixture("columns/columns.jpg", path, sizeof path)) return NULL;
+    p3d_image img;
+    CHECK_OK(p3d_image_read(path, 0, &img));
+    if (!img.rgb) return NULL;
+    uint8_t *rgb = net_input(img.rgb, img.width, img.height, h, w);
+    p3d_image_free(&img);
+    return rgb;
+}
+
+#ifdef P3D_TEST_HAVE_LIBJPEG
+/* columns.jpg through libjpeg with its defaults (islow IDCT, fancy upsampling), as OpenCV's imread
+ * decoded it for the reference (EXIF orientation 1: nothing to rotate). */
+static uint8_t *columns_input_libjpeg(int32_t *h, int32_t *w) {
+    char path[512];
+    if (!p3d_test_fixture("columns/columns.jpg", path, sizeof path)) return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&cinfo);
+    jpeg_stdio_src(&cinfo, f);
+    jpeg_read_header(&cinfo, TRUE);
+    cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    const int32_t pw = (int32_t)cinfo.output_width, ph = (int32_t)cinfo.output_height;
+    uint8_t *photo = malloc((size_t)pw * (size_t)ph * 3);
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = photo + (size_t)cinfo.output_scanline * (size_t)pw * 3;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+    uint8_t *rgb = net_input(photo, pw, ph, h, w);
+    free(photo);
+    return rgb;
+}
+#endif
+
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            const double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+/* The released output of this model on columns.jpg, from rgb (the network input). exact: every
+ * pixel must be bit-identical; otherwise median < 0.5 % and >= 99 % within 2 %. */
+static void compare_columns(uint8_t *rgb, int32_t h, int32_t w, const char *label, int exact_wanted) {
+    char ref_path[512];
+    if (!p3d_test_fixture("columns/columns.npy", ref_path, sizeof ref_path)) return;
+    p3d_tensor ref;
+    memset(&ref, 0, sizeof ref);
+    CHECK_OK(p3d_npy_read(ref_path, &ref, NULL));
+    CHECK(ref.ndim == 2 && ref.shape[0] == h && ref.shape[1] == w);
+    p3d_ctx *ctx = cpu_ctx();
+    p3d_tief *net = NULL;
+    CHECK_OK(p3d_tief_load(ctx, g_blob, &net));
+    const size_t px = (size_t)h * (size_t)w;
+    float *disp = malloc(px * sizeof(float)), *rel = malloc(px * sizeof(float));
+    uint8_t *q = malloc(px);
+    if (net && ref.data && ref.ndim == 2 && ref.shape[0] == h && ref.shape[1] == w) {
+        CHECK_OK(p3d_tief_plan(net, h, w));
+        double ms[3];
+        for (int r = 0; r < 3; r++) {
+            const double t0 = p3d_time_now();
+            CHECK_OK(p3d_tief_forward_rgb8(net, rgb, h, w, disp));
+            ms[r] = (p3d_time_now() - t0) * 1e3;
+        }
+        float scale = 0;
+        int32_t zp = 0;
+        CHECK_OK(p3d_tief_output_q(net, q, &scale, &zp));
+        const float *r = (const float *)ref.data;
+        size_t exact = 0, in1 = 0, in2 = 0, level_off[4] = {0};
+        double max_rel = 0;
+        for (size_t p = 0; p < px; p++) {
+            const double e = fabs((double)disp[p] - r[p]) / fabs((double)r[p]);
+            rel[p] = (float)e;
+            if (e > max_rel) max_rel = e;
+            exact += disp[p] == r[p];
+            in1 += e <= 0.01;
+            in2 += e <= 0.02;
+            /* the reference's quantized level: log(disparity) / scale + zero point */
+            const long d = labs(lround(log((double)r[p]) / scale + zp) - (long)q[p]);
+            level_off[d < 3 ? d : 3]++;
+        }
+        qsort(rel, px, sizeof *rel, cmp_float);
+        const double med = rel[px / 2];
+        printf("%s: vs columns.npy: max rel err %.4g, median rel err %.4g, within 1%% %.2f%%, within 2%% %.2f%%, "
+               "bit-identical %.2f%% (output levels: %zu equal, %zu off by 1, %zu by 2, %zu by more)\n",
+               label, max_rel, med, 100.0 * (double)in1 / (double)px, 100.0 * (double)in2 / (double)px,
+               100.0 * (double)exact / (double)px, level_off[0], level_off[1], level_off[2], level_off[3]);
+        printf("%s: CPU forward 288x384: %.1f ms (median of 3, %d threads), %.2f GMAC\n", label, median_of(ms, 3),
+               (int)p3d_ctx_threads(ctx), (double)p3d_tief_macs(net, h, w) * 1e-9);
+        if (exact_wanted) {
+            CHECK_MSG(exact == px, "%zu of %zu pixels differ from the released output", px - exact, px);
+        } else {
+            CHECK_MSG(med < 0.005, "median relative error %.4g", med);
+            CHECK_MSG(in2 >= px * 99 / 100, "%.2f%% within 2%%", 100.0 * (double)in2 / (double)px);
+        }
+    }
+    p3d_tief_free(net);
+    p3d_ctx_free(ctx);
+    p3d_npy_free(&ref);
+    free(disp), free(rel), free(q);
+}
+
+/* The whole path of the program: image_io decode, p3d_tief_estimate (INTER_AREA + engine).
+ * stb_image's JPEG decoder differs from libjpeg's in about 1.5 % of the samples of this photo,
+ * which moves about a quarter of the output pixels by one level: close, not bit-exact. */
+static void test_columns_reference(void) {
+    if (!model_blob()) {
+        SKIP("%s", g_blob_skip);
+        return;
+    }
+    int32_t h = 0, w = 0;
+    uint8_t *rgb = columns_input(&h, &w);
+    if (!rgb) return;
+    /* p3d_tief_estimate on the full photo gives the same as net_input + forward_rgb8 */
+    char path[512];
+    p3d_image img;
+    memset(&img, 0, sizeof img);
+    if (p3d_test_fixture("columns/columns.jpg", path, sizeof path)) CHECK_OK(p3d_image_read(path, 0, &img));
+    p3d_ctx *ctx = cpu_ctx();
+    p3d_tief *net = NULL;
+    CHECK_OK(p3d_tief_load(ctx, g_blob, &net));
+    const size_t px = (size_t)h * (size_t)w;
+    float *a = malloc(px * sizeof(float)), *b = malloc(px * sizeof(float));
+    if (net && img.rgb) {
+        int32_t nw = 0, nh = 0;
+        CHECK_FAILS(p3d_tief_estimate(net, img.rgb, img.width, img.height, a, px - 1, &nw, &nh),
+                    P3D_ERR_INVALID_ARG, "needs");
+        CHECK_OK(p3d_tief_estimate(net, img.rgb, img.width, img.height, a, px, &nw, &nh));
+        CHECK(nw == w && nh == h);
+        CHECK_OK(p3d_tief_forward_rgb8(net, rgb, h, w, b));
+        CHECK(memcmp(a, b, px * sizeof(float)) == 0);
+    }
+    p3d_tief_free(net);
+    p3d_ctx_free(ctx);
+    p3d_image_free(&img);
+    free(a), free(b);
+    compare_columns(rgb, h, w, "columns (image_io)", 0);
+    free(rgb);
+}
+
+/* The reference's own decoder (libjpeg): then every output pixel must equal the released one. */
+static void test_columns_bitexact(void) {
+#ifdef P3D_TEST_HAVE_LIBJPEG
+    if (!model_blob()) {
+        SKIP("%s", g_blob_skip);
+        return;
+    }
+    int32_t h = 0, w = 0;
+    uint8_t *rgb = columns_input_libjpeg(&h, &w);
+    if (!rgb) return;
+    compare_columns(rgb, h, w, "columns (libjpeg)", 1);
+    free(rgb);
+#else
+    SKIP("libjpeg not found at configure time (the bit-exact comparison decodes with it)");
+#endif
+}
+
+#ifdef P3D_HAVE_CUDA
+/* cuda:0 against the CPU, byte for byte, on the synthetic image at two sizes. */
+static void test_cuda_matches_cpu(void) {
+    const char *blob = model_blob();
+    if (!blob) {
+        SKIP("%s", g_blob_skip);
+        return;
+    }
+    int32_t n = 0;
+    const char *why = NULL;
+    p3d_cuda_device_count(&n, &why);
+    if (n < 1) {
+        SKIP("no CUDA device: %s", why ? why : "none found");
+        return;
+    }
+    p3d_ctx *cpu = cpu_ctx(), *gpu = NULL;
+    p3d_device dev = {P3D_DEVICE_CUDA, 0};
+    CHECK_OK(p3d_ctx_init(&gpu, dev));
+    p3d_tief *nc = NULL, *ng = NULL;
+    CHECK_OK(p3d_tief_load(cpu, blob, &nc));
+    if (gpu) CHECK_OK(p3d_tief_load(gpu, blob, &ng));
+    const int32_t sizes[2][2] = {{384, 288}, {96, 160}};
+    for (int k = 0; k < 2 && nc && ng; k++) {
+        const int32_t h = sizes[k][0], w = sizes[k][1];
+        const size_t px = (size_t)h * (size_t)w;
+        uint8_t *rgb = malloc(px * 3), *qc = malloc(px), *qg = malloc(px);
+        float *dc = malloc(px * sizeof(float)), *dg = malloc(px * sizeof(float));
+        synth_rgb(rgb, h, w);
+        CHECK_OK(p3d_tief_forward_rgb8(nc, rgb, h, w, dc));
+        CHECK_OK(p3d_tief_forward_rgb8(ng, rgb, h, w, dg));
+        CHECK_OK(p3d_tief_output_q(nc, qc, NULL, NULL));
+        CHECK_OK(p3d_tief_output_q(ng, qg, NULL, NULL));
+        size_t diff = 0;
+        for (size_t p = 0; p < px; p++) diff += qc[p] != qg[p];
+        CHECK_MSG(diff == 0, "%dx%d: %zu of %zu output bytes differ between CPU and CUDA", w, h, diff, px);
+        CHECK(memcmp(dc, dg, px * sizeof(float)) == 0);
+        free(rgb), free(qc), free(qg), free(dc), free(dg);
+    }
+    p3d_tief_free(nc);
+    p3d_tief_free(ng);
+    p3d_ctx_free(gpu);
+    p3d_ctx_free(cpu);
+}
+#endif
+
+int main(void) {
+    RUN(test_conv_multiplier);
+    RUN(test_conv_rounding);
+    RUN(test_conv_saturation);
+    RUN(test_add);
+    RUN(test_quantize_exp);
+    RUN(test_input_size);
+    RUN(test_load);
+    RUN(test_forward_paths);
+    RUN(test_columns_reference);
+    RUN(test_columns_bitexact);
+#ifdef P3D_HAVE_CUDA
+    RUN(test_cuda_matches_cpu);
+#else
+    fprintf(stderr, "  SKIP: CUDA backend not compiled in\n");
+    p3d_t_skipped++;
+    fprintf(stderr, "skip test_cuda_matches_cpu\n");
+#endif
+    return p3d_test_finish();
+}
