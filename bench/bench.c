@@ -14,7 +14,7 @@
 #endif
 
 /* Every stage table, terminated by a {NULL, NULL} row. */
-static const p3d_bench_stage *const k_tables[] = {p3d_bench_stages_core, p3d_bench_stages_io};
+static const p3d_bench_stage *const k_tables[] = {p3d_bench_stages_core, p3d_bench_stages_io, p3d_bench_stages_depth};
 
 typedef struct bench_result {
     const char *name;

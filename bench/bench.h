@@ -31,5 +31,6 @@ const char *p3d_bench_fixture(const char *rel, char *buf, size_t cap);
 #define P3D_BENCH_TABLE(var) const p3d_bench_stage var[]
 extern const p3d_bench_stage p3d_bench_stages_core[];
 extern const p3d_bench_stage p3d_bench_stages_io[];
+extern const p3d_bench_stage p3d_bench_stages_depth[];
 
 #endif

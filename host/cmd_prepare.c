@@ -7,14 +7,13 @@
  * fix that. Both image and map are resampled with OpenCV INTER_AREA semantics (resize_area.h); the map
  * keeps its validity mask through the resize (depth_io.h). Metric depth becomes disparity 1/depth,
  * the pipeline's convention (larger = nearer). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "depth_io.h"
+#include "file_io.h"
 #include "image_io.h"
 #include "resize_area.h"
 
@@ -47,16 +46,6 @@ static void stem_of(const char *path, char *out, size_t cap) {
     snprintf(out, cap, "%s", base);
     char *dot = strrchr(out, '.');
     if (dot && dot != out) *dot = '\0';
-}
-
-static p3d_status ensure_dir(const char *dir) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) return p3d_fail(P3D_ERR_IO, "%s: exists and is not a directory", dir);
-        return P3D_OK;
-    }
-    if (mkdir(dir, 0777) != 0) return p3d_fail(P3D_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
-    return P3D_OK;
 }
 
 static p3d_status prepare_one(const char *image_path, const char *depth_path, const p3d_depth_opts *opts,
@@ -95,7 +84,7 @@ static p3d_status prepare_one(const char *image_path, const char *depth_path, co
     }
     char stem[256], path[1400];
     stem_of(image_path, stem, sizeof stem);
-    if (st == P3D_OK) st = ensure_dir(out_dir);
+    if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st == P3D_OK) {
         snprintf(path, sizeof path, "%s/%s.png", out_dir, stem);
         st = p3d_png_write_u8(path, w, h, 3, rgb);

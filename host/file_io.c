@@ -110,3 +110,13 @@ p3d_status p3d_file_write_atomic(const char *path, const void *data, size_t len)
     buffer_job job = {path, data, len};
     return p3d_file_write_atomic_fn(path, write_buffer, &job);
 }
+
+p3d_status p3d_dir_ensure(const char *dir) {
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return p3d_fail(P3D_ERR_IO, "%s: exists and is not a directory", dir);
+        return P3D_OK;
+    }
+    if (mkdir(dir, 0777) != 0) return p3d_fail(P3D_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
+    return P3D_OK;
+}

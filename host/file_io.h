@@ -27,6 +27,9 @@ p3d_status p3d_file_write_atomic_fn(const char *path, p3d_file_writer fn, void *
 /* The same for one buffer of len bytes. */
 p3d_status p3d_file_write_atomic(const char *path, const void *data, size_t len);
 
+/* Makes sure dir is a directory, creating it (one level) when missing. */
+p3d_status p3d_dir_ensure(const char *dir);
+
 /* fwrite that records "<path>: write failed: <errno text>" on a short write. */
 p3d_status p3d_file_put(FILE *f, const char *path, const void *data, size_t len);
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const p3d_model_desc g_models[] = {
@@ -18,6 +19,12 @@ static const p3d_model_desc g_models[] = {
 const p3d_model_desc *p3d_models_known(int32_t *count) {
     *count = (int32_t)(sizeof g_models / sizeof g_models[0]);
     return g_models;
+}
+
+const p3d_model_desc *p3d_model_by_name(const char *name) {
+    for (size_t i = 0; i < sizeof g_models / sizeof g_models[0]; i++)
+        if (strcmp(g_models[i].name, name) == 0) return &g_models[i];
+    return NULL;
 }
 
 int32_t p3d_model_dirs(const char *cli_dir, char dirs[P3D_MAX_MODEL_DIRS][1024]) {

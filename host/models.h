@@ -19,6 +19,8 @@ typedef struct p3d_model_desc {
 
 /* The models this program can use, in a fixed order. */
 const p3d_model_desc *p3d_models_known(int32_t *count);
+/* The entry named `name`, or NULL. */
+const p3d_model_desc *p3d_model_by_name(const char *name);
 
 #define P3D_MAX_MODEL_DIRS 3
 /* Fills dirs[] in search order (cli_dir may be NULL). Returns how many. */
