@@ -2,22 +2,7 @@
 # test_depth_cmd.sh - `photo3d-gpu depth`: Tiefenrausch on columns.jpg against the released output,
 # a batch that goes on past a bad image (exit 3, the image named at the end), and usage errors.
 set -u
-bin="${P3D_BIN:?}"
-py=${P3D_PYTHON:-/usr/bin/python3}
-pass=0 fail=0 skip=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-run() {
-  local name=$1 want=$2 pat=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want: $(cat "$tmp/err")"; return 1; fi
-  if ! cat "$tmp/out" "$tmp/err" | grep -Eq -- "$pat"; then bad "$name: no /$pat/ in: $(cat "$tmp/out" "$tmp/err")"; return 1; fi
-  ok "$name"
-}
+. tests/cli_lib.sh
 
 # Usage errors need no model.
 run no-image 2 "no IMAGE given" -- depth
@@ -30,7 +15,7 @@ P3D_MODEL_DIR= XDG_CACHE_HOME="$tmp/empty" run missing-model 1 "tiefenrausch.p3d
 
 src=../shared/models/tiefenrausch
 if [ ! -f "$src/tiefenrausch.pb" ] || ! "$py" -c 'import numpy' 2>/dev/null; then
-  echo "SKIP model cases: $src or a python3 with numpy is missing"; skip=$((skip + 1))
+  skipped "model cases: $src or a python3 with numpy is missing"
 else
   mkdir -p "$tmp/models"
   "$py" tools/convert_tiefenrausch.py --from "$src" -o "$tmp/models/tiefenrausch.p3dw" >"$tmp/convert.log" 2>&1 ||
@@ -57,5 +42,4 @@ assert np.median(r) < 0.005 and (r < 0.02).mean() >= 0.99
 PY
   then ok columns-matches-released; else bad columns-matches-released; fi
 fi
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish

@@ -2,24 +2,7 @@
 # test_prepare.sh - `photo3d-gpu prepare` on the sample and the fixtures, and its bad-input matrix:
 # exit codes, messages naming the file, and no output left behind on failure.
 set -u
-bin="${P3D_BIN:?}"
-py=/usr/bin/python3
-pass=0 fail=0 skip=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-
-# run NAME WANT_RC PATTERN -- ARGS: exit code and a stderr/stdout pattern.
-run() {
-  local name=$1 want=$2 pat=$3
-  shift 4
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want: $(cat "$tmp/err")"; return 1; fi
-  if ! cat "$tmp/out" "$tmp/err" | grep -Eq -- "$pat"; then bad "$name: no /$pat/ in: $(cat "$tmp/out" "$tmp/err")"; return 1; fi
-  ok "$name"
-}
+. tests/cli_lib.sh
 
 # The sample: 640x448 -> 960x672; the written image and map have that size and agree with the mask.
 run sample 0 "scene: 640x448 -> 960x672, disparity valid 100.0%" -- \
@@ -48,7 +31,7 @@ if [ -d "$fx" ]; then
     prepare "$fx/moon/moon.jpg" --depth "$fx/columns/columns.npy" -o "$tmp/wa"
   if [ -e "$tmp/wa/moon.png" ]; then bad wrong-aspect-no-output; else ok wrong-aspect-no-output; fi
 else
-  echo "SKIP fixture cases: ../shared/fixtures not found"; skip=$((skip + 1))
+  skipped "fixture cases: ../shared/fixtures not found"
 fi
 
 run missing-image 1 "nothere.jpg: cannot open" -- prepare "$tmp/nothere.jpg" --depth samples/scene_disp.png -o "$tmp/x"
@@ -64,5 +47,4 @@ run unknown-option 2 "unknown option '--frob'" -- prepare samples/scene.png --fr
 run bad-longer-side 2 "--longer-side 'abc'" -- prepare samples/scene.png --depth samples/scene_disp.png --longer-side abc
 run two-images 2 "one IMAGE at a time" -- prepare a.png b.png --depth samples/scene_disp.png
 
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish
