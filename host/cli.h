@@ -46,5 +46,6 @@ int p3d_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int p3d_report_failure(p3d_status st);
 
 int p3d_cmd_info(int argc, char **argv);
+int p3d_cmd_net(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ typedef struct p3d_subcommand {
 
 static const p3d_subcommand k_commands[] = {
     {"info", p3d_cmd_info, "backends compiled in, GPUs found, models installed"},
+    {"net", p3d_cmd_net, "run one inpainting network (edge, depth, color) on .npy inputs"},
 };
 #define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
