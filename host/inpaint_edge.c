@@ -108,21 +108,17 @@ static p3d_status edge_init(p3d_inpaint_body **out, p3d_ctx *ctx, const p3d_weig
     float eps = 0, slope = 0;
     P3D_TRY(edge_check(w, dims, &blocks, &dil, &eps, &slope));
     edge_net *e = (edge_net *)calloc(1, sizeof *e);
-    p3d_inpaint_spec *spec = (p3d_inpaint_spec *)calloc(1, sizeof *spec);
-    if (!e || !spec) {
-        free(e);
-        free(spec);
-        return p3d_fail(P3D_ERR_OOM, "inpaint %s: out of host memory", p3d_inpaint_kind_name(kind));
-    }
+    if (!e) return p3d_fail(P3D_ERR_OOM, "inpaint %s: out of host memory", p3d_inpaint_kind_name(kind));
     e->ctx = ctx;
     e->blocks = blocks;
     e->eps = eps;
     e->slope = slope;
     edge_table(e, dims->in_channels, dil);
+    p3d_inpaint_spec spec;
+    spec.n = 0;
     for (int32_t i = 0; i < e->n_layers; i++)
-        p3d_inpaint_spec_conv(spec, &e->p[i], e->name[i], e->has_bias[i] ? e->name[i] : NULL);
-    p3d_status st = p3d_weights_check(w, spec->row, spec->n);
-    free(spec);
+        p3d_inpaint_spec_conv(&spec, &e->p[i], e->name[i], e->has_bias[i] ? e->name[i] : NULL);
+    p3d_status st = p3d_weights_check(w, spec.row, spec.n);
     for (int32_t i = 0; i < e->n_layers && st == P3D_OK; i++)
         st = p3d_conv2d_init(&e->conv[i], ctx, &e->p[i], p3d_inpaint_tensor(w, e->name[i], "weight"),
                              e->has_bias[i] ? p3d_inpaint_tensor(w, e->name[i], "bias") : NULL);

@@ -126,18 +126,14 @@ static p3d_status unet_init(p3d_inpaint_body **out, p3d_ctx *ctx, const p3d_weig
     float slope = 0;
     P3D_TRY(unet_check(w, kind, dims, &slope));
     unet *u = (unet *)calloc(1, sizeof *u);
-    p3d_inpaint_spec *spec = (p3d_inpaint_spec *)calloc(1, sizeof *spec);
-    if (!u || !spec) {
-        free(u);
-        free(spec);
-        return p3d_fail(P3D_ERR_OOM, "inpaint %s: out of host memory", p3d_inpaint_kind_name(kind));
-    }
+    if (!u) return p3d_fail(P3D_ERR_OOM, "inpaint %s: out of host memory", p3d_inpaint_kind_name(kind));
     u->ctx = ctx;
     unet_table(u, kind, dims->in_channels, dims->out_channels, slope);
-    for (int32_t i = 0; i < UNET_LAYERS; i++) layer_spec(&u->enc[i], spec);
-    for (int32_t i = 0; i < UNET_LAYERS; i++) layer_spec(&u->dec[i], spec);
-    p3d_status st = p3d_weights_check(w, spec->row, spec->n);
-    free(spec);
+    p3d_inpaint_spec spec;
+    spec.n = 0;
+    for (int32_t i = 0; i < UNET_LAYERS; i++) layer_spec(&u->enc[i], &spec);
+    for (int32_t i = 0; i < UNET_LAYERS; i++) layer_spec(&u->dec[i], &spec);
+    p3d_status st = p3d_weights_check(w, spec.row, spec.n);
     for (int32_t i = 0; i < UNET_LAYERS && st == P3D_OK; i++) st = layer_init(&u->enc[i], ctx, w);
     for (int32_t i = 0; i < UNET_LAYERS && st == P3D_OK; i++) st = layer_init(&u->dec[i], ctx, w);
     if (st != P3D_OK) {

@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "inpaint_nets.h"
+#include "nn_oracle.h"
 #include "npy_test.h"
 #include "weights.h"
 
@@ -41,11 +42,6 @@ static int golden(const char *model, const char *what, npy_array *a) {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/inpaint/%s_%s.npy", source_dir(), model, what);
     return npy_test_read(path, a);
-}
-
-static p3d_tensor host_view(float *data, int64_t n, int64_t c, int64_t h, int64_t w) {
-    const int64_t shape[4] = {n, c, h, w};
-    return p3d_tensor_view(data, P3D_F32, P3D_MEM_HOST, 4, shape);
 }
 
 /* Prints "what: max|diff| / max|ref| = r" and fails when r > TOL_REL. */
@@ -85,26 +81,32 @@ static int golden_load(p3d_inpaint_kind kind, golden_set *g) {
         if (!golden(model, what, &g->in[i])) return 0;
         const npy_array *a = &g->in[i];
         CHECK(a->ndim == 4 && a->shape[1] == p3d_inpaint_arg_channels(kind, i));
-        g->arg[i] = host_view(a->data, a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
+        g->arg[i] = host4(a->data, a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
         g->args[i] = &g->arg[i];
     }
     return golden(model, "out", &g->out) && golden(model, "forward_input_p0", &g->padded) && !p3d_t_case_failed;
 }
 
-/* forward_3P of the golden inputs on ctx into out (N, Cout, h, w); checks that repeated forwards
- * allocate nothing. */
-static void run_3p(p3d_ctx *ctx, const char *path, p3d_inpaint_kind kind, golden_set *g, float *out) {
+/* The net of this kind from the blob at path on ctx, or NULL (and the case failed). */
+static p3d_inpaint_net *load_net(p3d_ctx *ctx, const char *path, p3d_inpaint_kind kind) {
     p3d_weights *w = NULL;
     p3d_inpaint_net *net = NULL;
     CHECK_OK(p3d_weights_load(path, &w));
     if (w) CHECK_OK(p3d_inpaint_net_init(&net, ctx, w, kind));
     p3d_weights_free(w);
+    return net;
+}
+
+/* forward_3P of the golden inputs on ctx into out (N, Cout, h, w); checks that repeated forwards
+ * allocate nothing. */
+static void run_3p(p3d_ctx *ctx, const char *path, p3d_inpaint_kind kind, golden_set *g, float *out) {
+    p3d_inpaint_net *net = load_net(ctx, path, kind);
     if (!net) return;
     const int64_t n = g->out.shape[0], c = g->out.shape[1], h = g->out.shape[2], wd = g->out.shape[3];
     int64_t hp, wp, top, left;
     p3d_inpaint_padded_size(net, h, wd, &hp, &wp, &top, &left);
     CHECK(hp == 128 && wp == 128 && top == 23 && left == 13);
-    p3d_tensor y = host_view(out, n, c, h, wd);
+    p3d_tensor y = host4(out, n, c, h, wd);
     CHECK_FAILS(p3d_inpaint_net_forward_3p(net, g->args, g->n_args, &y), P3D_ERR_INVALID_ARG, "not planned");
     CHECK_OK(p3d_inpaint_net_plan(net, n, hp, wp));
     const size_t in_use = p3d_ctx_bytes_in_use(ctx);
@@ -118,11 +120,7 @@ static void run_3p(p3d_ctx *ctx, const char *path, p3d_inpaint_kind kind, golden
 
 /* forward() of the golden padded input of patch 0 on the CPU; returns the crop of its output. */
 static void run_padded(const char *path, p3d_inpaint_kind kind, golden_set *g, float *crop) {
-    p3d_weights *w = NULL;
-    p3d_inpaint_net *net = NULL;
-    CHECK_OK(p3d_weights_load(path, &w));
-    if (w) CHECK_OK(p3d_inpaint_net_init(&net, g_cpu, w, kind));
-    p3d_weights_free(w);
+    p3d_inpaint_net *net = load_net(g_cpu, path, kind);
     if (!net) return;
     const npy_array *x = &g->padded;
     const int64_t c = p3d_inpaint_net_out_channels(net), hp = x->shape[2], wp = x->shape[3];
@@ -132,7 +130,7 @@ static void run_padded(const char *path, p3d_inpaint_kind kind, golden_set *g, f
     CHECK(hp2 == hp && wp2 == wp);
     CHECK(x->ndim == 4 && x->shape[0] == 1 && x->shape[1] == p3d_inpaint_net_in_channels(net));
     float *y = (float *)calloc((size_t)(c * hp * wp), sizeof(float));
-    p3d_tensor tx = host_view(x->data, 1, x->shape[1], hp, wp), ty = host_view(y, 1, c, hp, wp);
+    p3d_tensor tx = host4(x->data, 1, x->shape[1], hp, wp), ty = host4(y, 1, c, hp, wp);
     CHECK_OK(p3d_inpaint_net_plan(net, 1, hp, wp));
     CHECK_OK(p3d_inpaint_net_forward(net, &tx, &ty));
     for (int64_t ch = 0; ch < c; ch++)
@@ -299,17 +297,8 @@ static void test_refused_blobs(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    p3d_device cpu = {P3D_DEVICE_CPU, 0};
-    if (p3d_ctx_init(&g_cpu, cpu) != P3D_OK) {
-        fprintf(stderr, "cannot create a CPU context: %s\n", p3d_last_error());
-        return 2;
-    }
-    p3d_device dev;
-    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK ||
-        p3d_ctx_init(&g_gpu, dev) != P3D_OK) {
-        snprintf(g_why, sizeof g_why, "%s", p3d_last_error());
-        g_gpu = NULL;
-    }
+    g_cpu = cpu_ctx();
+    g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
     RUN(test_edge);
     RUN(test_depth);
     RUN(test_color);
