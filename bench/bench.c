@@ -14,7 +14,11 @@
 #endif
 
 /* Every stage table, terminated by a {NULL, NULL} row. */
-static const p3d_bench_stage *const k_tables[] = {p3d_bench_stages_core, p3d_bench_stages_io, p3d_bench_stages_depth};
+static const p3d_bench_stage *const k_tables[] = {p3d_bench_stages_core, p3d_bench_stages_io, p3d_bench_stages_depth,
+                                                   p3d_bench_stages_nets};
+
+static const char *g_weights_dir;
+static double g_max_gmac;
 
 typedef struct bench_result {
     const char *name;
@@ -30,6 +34,27 @@ typedef struct bench_result {
 const char *p3d_bench_fixture(const char *rel, char *buf, size_t cap) {
     snprintf(buf, cap, "../shared/fixtures/%s", rel);
     return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+const char *p3d_bench_weights_dir(void) {
+    static char dir[1024];
+    const char *env = getenv("P3D_BENCH_WEIGHTS"), *build = getenv("P3D_BUILD_DIR");
+    if (g_weights_dir) return g_weights_dir;
+    if (env && env[0]) return env;
+    snprintf(dir, sizeof dir, "%s/testdata", build && build[0] ? build : "build");
+    return dir;
+}
+
+double p3d_bench_max_macs(void) { return g_max_gmac * 1e9; }
+
+size_t p3d_bench_memory_budget(const p3d_ctx *ctx) {
+#ifdef P3D_HAVE_CUDA
+    p3d_cuda_device_info info;
+    if (p3d_ctx_cuda(ctx) && p3d_cuda_device_info_get(p3d_ctx_device(ctx).index, &info) == P3D_OK)
+        return info.free_mem / 4 * 3;
+#endif
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages / 4 * 3 * (size_t)page : SIZE_MAX;
 }
 
 static double peak_rss_mb(void) {
@@ -151,10 +176,16 @@ static int write_json(const char *path, const char *device, const bench_result *
 
 static const char *const k_help =
     "usage: bench [--device cpu|cuda[:N]|auto] [--runs N] [--warmup N] [--filter GLOB] [--json FILE] [--list]\n"
+    "             [--weights-dir DIR] [--max-gmac G]\n"
     "\n"
     "Times each pipeline stage: warm-up, then N runs; prints median/min/max ms, MPixel/s, GFLOP/s\n"
     "(against the stage's MAC count), peak host RSS and peak device memory. Run from the project\n"
-    "root so ../shared/fixtures is found.\n";
+    "root so ../shared/fixtures is found.\n"
+    "\n"
+    "  --weights-dir DIR  weight blobs of the network stages (default $P3D_BENCH_WEIGHTS, else\n"
+    "                     $P3D_BUILD_DIR/testdata, else build/testdata: tools/make_test_weights.py)\n"
+    "  --max-gmac G       skip stages of more than G GMAC per run (slow CPUs); stages also skip\n"
+    "                     themselves when they would need more than 3/4 of the memory\n";
 
 int main(int argc, char **argv) {
     const char *device_arg = "auto", *filter = "*", *json = NULL;
@@ -175,6 +206,16 @@ int main(int argc, char **argv) {
             if (!(filter = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--json")) {
             if (!(json = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--weights-dir")) {
+            if (!(g_weights_dir = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--max-gmac")) {
+            if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+            char *end = NULL;
+            g_max_gmac = strtod(v, &end);
+            if (*end || !(g_max_gmac >= 0)) {
+                fprintf(stderr, "bench: --max-gmac '%s': expected a number >= 0\n", v);
+                return P3D_EXIT_USAGE;
+            }
         } else if (p3d_args_is(&it, NULL, "--runs") || p3d_args_is(&it, NULL, "--warmup")) {
             int is_runs = strcmp(it.arg, "--runs") == 0;
             if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;

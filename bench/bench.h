@@ -28,9 +28,19 @@ typedef struct p3d_bench_stage {
 /* ../shared/fixtures/<rel> if readable, else NULL. */
 const char *p3d_bench_fixture(const char *rel, char *buf, size_t cap);
 
+/* Where stages find weight blobs: --weights-dir, else $P3D_BENCH_WEIGHTS, else $P3D_BUILD_DIR/testdata,
+ * else build/testdata (the random-weight blobs of tools/make_test_weights.py). */
+const char *p3d_bench_weights_dir(void);
+/* Budgets a stage checks in its setup, skipping itself (P3D_ERR_UNSUPPORTED) with the reason:
+ * multiply-accumulates per run (--max-gmac; 0 = none) and memory (3/4 of the host's physical memory on
+ * the CPU, of the GPU's free memory on CUDA). */
+double p3d_bench_max_macs(void);
+size_t p3d_bench_memory_budget(const p3d_ctx *ctx);
+
 #define P3D_BENCH_TABLE(var) const p3d_bench_stage var[]
 extern const p3d_bench_stage p3d_bench_stages_core[];
 extern const p3d_bench_stage p3d_bench_stages_io[];
 extern const p3d_bench_stage p3d_bench_stages_depth[];
+extern const p3d_bench_stage p3d_bench_stages_nets[];
 
 #endif

@@ -16,6 +16,7 @@ typedef struct p3d_subcommand {
 static const p3d_subcommand k_commands[] = {
     {"info", p3d_cmd_info, "backends compiled in, GPUs found, models installed"},
     {"depth", p3d_cmd_depth, "estimate disparity for photos (Tiefenrausch INT8)"},
+    {"net", p3d_cmd_net, "run one inpainting network (edge, depth, color) on .npy inputs"},
     {"prepare", p3d_cmd_prepare, "resample a photo and its depth map to the processing size"},
 };
 #define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))

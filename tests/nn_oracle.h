@@ -74,6 +74,18 @@ static inline p3d_ctx *cpu_ctx(void) {
     return ctx;
 }
 
+/* A context on the first usable CUDA device, or NULL with the reason (for the SKIPs) in why. */
+static inline p3d_ctx *cuda_ctx_or_why(char *why, size_t cap) {
+    p3d_device dev;
+    p3d_ctx *ctx = NULL;
+    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK ||
+        p3d_ctx_init(&ctx, dev) != P3D_OK) {
+        snprintf(why, cap, "%s", p3d_last_error());
+        return NULL;
+    }
+    return ctx;
+}
+
 /* ---- conv cases --------------------------------------------------------------------------------- */
 
 /* One conv2d configuration and input shape (h/w pairs: kernel, stride, pad, dilation). */

@@ -284,12 +284,7 @@ static void test_pad_concat_cuda(void) {
 
 int main(void) {
     g_cpu = cpu_ctx();
-    p3d_device dev;
-    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK ||
-        p3d_ctx_init(&g_gpu, dev) != P3D_OK) {
-        snprintf(g_why, sizeof g_why, "%s", p3d_last_error());
-        g_gpu = NULL;
-    }
+    g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
     RUN(test_conv2d_cuda);
     RUN(test_pconv2d_cuda);
     RUN(test_instance_norm_cuda);
