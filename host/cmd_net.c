@@ -2,10 +2,8 @@
  * and parity tool: the same call the pipeline makes per patch, on arrays a user or a Python script
  * prepared).
  *
- * The .npy reading and writing below is this command's own until host/npy.h (branch io) is merged;
- * it reads what numpy.save writes for the reference's inputs: '<f4', '<f8', '|u1' and '|b1' (binary
- * maps), C order, format versions 1-3, and writes '<f4' version 1, atomically (temporary file +
- * rename). */
+ * Inputs are read with host/npy.h ('<f4', '<f8', '<u2', '|u1', '|b1' binary maps); the output is
+ * written as '<f4', atomically (temporary file + rename). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "inpaint_nets.h"
+#include "npy.h"
 #include "weights.h"
 
 static const char *const k_net_help =
@@ -36,141 +35,6 @@ static const char *const k_net_help =
     "  --input FILE      one per network input, in the order above\n"
     "  --output FILE     where the result goes\n"
     "  --device DEV      cpu, cuda, cuda:N or auto (default: auto = the first GPU, else the CPU)\n";
-
-/* ---- .npy I/O ----------------------------------------------------------------------------------------- */
-
-/* The value text of 'key' in a .npy header dict, or NULL. */
-static const char *npy_field(const char *hdr, const char *key) {
-    const char *p = strstr(hdr, key);
-    if (!p || !(p = strchr(p + strlen(key), ':'))) return NULL;
-    for (p++; *p == ' '; p++) continue;
-    return p;
-}
-
-typedef enum npy_kind { NPY_F4, NPY_F8, NPY_U1, NPY_B1 } npy_kind;
-
-/* Parses the header of an .npy image of len bytes: element kind, shape, where the data starts. */
-static p3d_status npy_header(const char *path, const unsigned char *buf, size_t len, npy_kind *kind, p3d_tensor *t,
-                             size_t *data_at) {
-    if (len < 12 || memcmp(buf, "\x93NUMPY", 6) != 0 || buf[6] < 1 || buf[6] > 3)
-        return p3d_fail(P3D_ERR_FORMAT, "%s: not a .npy file (format version 1-3)", path);
-    const size_t pre = buf[6] == 1 ? 10 : 12;
-    const size_t hlen = buf[6] == 1 ? (size_t)buf[8] | (size_t)buf[9] << 8
-                                    : (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
-    char hdr[4096];
-    if (hlen >= sizeof hdr || pre + hlen > len) return p3d_fail(P3D_ERR_FORMAT, "%s: malformed .npy header", path);
-    memcpy(hdr, buf + pre, hlen);
-    hdr[hlen] = '\0';
-    static const char *const descr[] = {"'<f4'", "'<f8'", "'|u1'", "'|b1'"};
-    const char *d = npy_field(hdr, "'descr'"), *fo = npy_field(hdr, "'fortran_order'"), *sh = npy_field(hdr, "'shape'");
-    if (!d || !fo || !sh || *sh != '(') return p3d_fail(P3D_ERR_FORMAT, "%s: malformed .npy header", path);
-    int k = 0;
-    while (k < 4 && strncmp(d, descr[k], 5) != 0) k++;
-    if (k == 4) {
-        const char *end = *d == '\'' ? strchr(d + 1, '\'') : NULL;
-        return p3d_fail(P3D_ERR_FORMAT, "%s: dtype %.*s is not float32, float64, uint8 or bool (little-endian)", path,
-                        end ? (int)(end - d + 1) : 8, d);
-    }
-    if (strncmp(fo, "False", 5) != 0) return p3d_fail(P3D_ERR_FORMAT, "%s: Fortran-order array (save it in C order)", path);
-    *kind = (npy_kind)k;
-    memset(t, 0, sizeof *t);
-    for (const char *p = sh + 1; *p != ')';) {
-        char *end = NULL;
-        const long long v = strtoll(p, &end, 10);
-        if (end == p || v < 1 || t->ndim == P3D_MAX_DIMS)
-            return p3d_fail(P3D_ERR_FORMAT, "%s: shape %.40s: expected 1 to 4 dimensions, each >= 1", path, sh);
-        t->shape[t->ndim++] = v;
-        for (p = end; *p == ',' || *p == ' '; p++) continue;
-    }
-    if (t->ndim == 0) return p3d_fail(P3D_ERR_FORMAT, "%s: a scalar, expected an array", path);
-    *data_at = pre + hlen;
-    return P3D_OK;
-}
-
-/* Reads path as a host float32 tensor (data malloc'ed; free(t->data)). */
-static p3d_status npy_read(const char *path, p3d_tensor *out) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return p3d_fail(P3D_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-    p3d_status st = len >= 0 && fseek(f, 0, SEEK_SET) == 0 ? P3D_OK : p3d_fail(P3D_ERR_IO, "%s: cannot read", path);
-    if (st == P3D_OK && !(buf = (unsigned char *)malloc((size_t)len + 1)))
-        st = p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
-    if (st == P3D_OK && fread(buf, 1, (size_t)len, f) != (size_t)len) st = p3d_fail(P3D_ERR_IO, "%s: cannot read", path);
-    fclose(f);
-    npy_kind kind = NPY_F4;
-    size_t at = 0;
-    p3d_tensor t;
-    if (st == P3D_OK) st = npy_header(path, buf, (size_t)len, &kind, &t, &at);
-    static const size_t item[] = {4, 8, 1, 1};
-    size_t count = 1;
-    for (int32_t i = 0; st == P3D_OK && i < t.ndim; i++)
-        if (!p3d_size_mul(count, (size_t)t.shape[i], &count)) st = p3d_fail(P3D_ERR_FORMAT, "%s: shape overflows", path);
-    size_t bytes = 0;
-    if (st == P3D_OK && (!p3d_size_mul(count, item[kind], &bytes) || (size_t)len - at != bytes))
-        st = p3d_fail(P3D_ERR_FORMAT, "%s: %zu bytes of data, the shape and dtype need %zu", path, (size_t)len - at,
-                      bytes);
-    float *v = st == P3D_OK ? (float *)malloc((count ? count : 1) * sizeof(float)) : NULL;
-    if (st == P3D_OK && !v) st = p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
-    for (size_t i = 0; st == P3D_OK && i < count; i++) {
-        const unsigned char *s = buf + at + i * item[kind];
-        uint64_t bits = 0;
-        for (size_t b = item[kind]; b-- > 0;) bits = bits << 8 | s[b]; /* little-endian */
-        if (kind == NPY_F4) {
-            const uint32_t b32 = (uint32_t)bits;
-            memcpy(&v[i], &b32, 4);
-        } else if (kind == NPY_F8) {
-            double dv;
-            memcpy(&dv, &bits, 8);
-            v[i] = (float)dv;
-        } else {
-            v[i] = (float)bits;
-        }
-    }
-    free(buf);
-    if (st != P3D_OK) {
-        free(v);
-        return st;
-    }
-    *out = p3d_tensor_view(v, P3D_F32, P3D_MEM_HOST, t.ndim, t.shape);
-    return P3D_OK;
-}
-
-/* Writes a host float32 tensor as '<f4' (version 1, C order) to a temporary name, then renames it. */
-static p3d_status npy_write(const char *path, const p3d_tensor *t) {
-    char hdr[256], shape[160];
-    size_t pos = 0;
-    for (int32_t i = 0; i < t->ndim; i++)
-        pos += (size_t)snprintf(shape + pos, sizeof shape - pos, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s%s), }", shape,
-                     t->ndim == 1 ? "," : "");
-    while ((10 + n + 1) % 64) hdr[n++] = ' ';
-    hdr[n++] = '\n';
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return p3d_fail(P3D_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
-    const int64_t count = p3d_tensor_numel(t);
-    const float *v = (const float *)t->data;
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n;
-    for (int64_t i = 0; ok && i < count; i++) {
-        uint32_t bits;
-        memcpy(&bits, &v[i], 4);
-        const unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
-                                     (unsigned char)(bits >> 24)};
-        ok = fwrite(le, 1, 4, f) == 4;
-    }
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        const int err = errno;
-        unlink(tmp);
-        return p3d_fail(P3D_ERR_IO, "%s: cannot write: %s", path, strerror(err));
-    }
-    return P3D_OK;
-}
 
 /* ---- the command ---------------------------------------------------------------------------------------- */
 
@@ -194,7 +58,7 @@ typedef struct net_job {
 static p3d_status read_inputs(net_job *j) {
     char got[64], want[64];
     for (int32_t i = 0; i < j->n_inputs; i++) {
-        P3D_TRY(npy_read(j->input[i], &j->in[i]));
+        P3D_TRY(p3d_npy_read(j->input[i], &j->in[i], NULL));
         P3D_TRY(promote(j->input[i], &j->in[i]));
         const p3d_tensor *t = &j->in[i], *t0 = &j->in[0];
         const int64_t c = p3d_inpaint_arg_channels(j->kind, i);
@@ -233,7 +97,7 @@ static p3d_status run_job(net_job *j, p3d_ctx *ctx) {
         p3d_log(P3D_LOG_INFO, "net %s: %lld x %lldx%lld (padded %lldx%lld) in %.1f ms, %.1f GMAC",
                 p3d_inpaint_kind_name(j->kind), (long long)n, (long long)h, (long long)wd, (long long)hp,
                 (long long)wp, 1e3 * (p3d_time_now() - t_start), 1e-9 * (double)p3d_inpaint_net_macs(net, n, hp, wp));
-        st = npy_write(j->output, &out);
+        st = p3d_npy_write(j->output, &out);
     }
     free(y);
     p3d_inpaint_net_free(net);
@@ -289,7 +153,7 @@ int p3d_cmd_net(int argc, char **argv) {
     if (st == P3D_OK) st = p3d_device_resolve(&dev);
     if (st == P3D_OK) st = p3d_ctx_init(&ctx, dev);
     if (st == P3D_OK) st = run_job(&j, ctx);
-    for (int32_t i = 0; i < j.n_inputs; i++) free(j.in[i].data);
+    for (int32_t i = 0; i < j.n_inputs; i++) p3d_npy_free(&j.in[i]);
     p3d_ctx_free(ctx);
     return st == P3D_OK ? P3D_EXIT_OK : p3d_report_failure(st);
 }

@@ -62,11 +62,14 @@ static int npy_plane_dims(const p3d_tensor *t, int64_t *h, int64_t *w) {
 
 static p3d_status depth_read_npy(const char *path, const p3d_depth_opts *o, p3d_depth *out) {
     p3d_tensor t;
-    P3D_TRY(p3d_npy_read(path, &t, NULL));
+    p3d_dtype file_dtype = P3D_F32;
+    P3D_TRY(p3d_npy_read(path, &t, &file_dtype));
     int64_t h = 0, w = 0;
     p3d_status st = P3D_OK;
     char s[96];
-    if (!npy_plane_dims(&t, &h, &w))
+    if (file_dtype == P3D_U8)
+        st = p3d_fail(P3D_ERR_FORMAT, "%s: a depth map .npy must be float32, float64 or uint16, not 8-bit", path);
+    else if (!npy_plane_dims(&t, &h, &w))
         st = p3d_fail(P3D_ERR_FORMAT, "%s: a depth map must be a 2-D (H, W) array, not %s", path,
                       p3d_shape_str(s, sizeof s, t.ndim, t.shape));
     else if (h > P3D_IMAGE_MAX_SIDE || w > P3D_IMAGE_MAX_SIDE || h * w > P3D_IMAGE_MAX_PIXELS)

@@ -21,6 +21,7 @@
 typedef struct npy_header {
     p3d_dtype dtype;
     size_t itemsize;
+    int is_bool; /* '|b1': bytes must be 0 or 1 */
     int32_t ndim;
     int64_t shape[P3D_MAX_DIMS];
 } npy_header;
@@ -55,20 +56,21 @@ static p3d_status npy_parse_descr(const char *path, const char *text, npy_header
     char descr[20] = {0};
     memcpy(descr, v, (size_t)(end - v));
     descr[end - v] = '\0';
-    static const struct { const char *code; p3d_dtype dtype; } kinds[] = {
-        {"f4", P3D_F32}, {"f8", P3D_F64}, {"u2", P3D_U16}};
+    /* Single-byte types carry the byte-order mark '|'; the others must be little-endian '<'. */
+    static const struct { const char *descr; p3d_dtype dtype; int is_bool; } kinds[] = {
+        {"<f4", P3D_F32, 0}, {"<f8", P3D_F64, 0}, {"<u2", P3D_U16, 0}, {"|u1", P3D_U8, 0}, {"|b1", P3D_U8, 1}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        if (strcmp(descr + 1, kinds[i].code) != 0) continue;
-        if (descr[0] == '>')
-            return p3d_fail(P3D_ERR_FORMAT, "%s: big-endian .npy data ('%s') is not supported; save it "
-                            "little-endian", path, descr);
-        if (descr[0] != '<') break;
+        if (strcmp(descr, kinds[i].descr) != 0) continue;
         h->dtype = kinds[i].dtype;
+        h->is_bool = kinds[i].is_bool;
         h->itemsize = p3d_dtype_size(h->dtype);
         return P3D_OK;
     }
-    return p3d_fail(P3D_ERR_FORMAT, "%s: .npy dtype '%s' is not supported (float32 '<f4', float64 '<f8' "
-                    "or uint16 '<u2')", path, descr);
+    if (descr[0] == '>')
+        return p3d_fail(P3D_ERR_FORMAT, "%s: big-endian .npy data ('%s') is not supported; save it "
+                        "little-endian", path, descr);
+    return p3d_fail(P3D_ERR_FORMAT, "%s: .npy dtype '%s' is not supported (float32 '<f4', float64 '<f8', "
+                    "uint16 '<u2', uint8 '|u1' or bool '|b1')", path, descr);
 }
 
 static p3d_status npy_parse_order(const char *path, const char *text) {
@@ -165,10 +167,15 @@ static p3d_status npy_read_values(FILE *f, const char *path, const npy_header *h
                 double d;
                 memcpy(&d, buf + 8 * k, 8);
                 dst[i + k] = (float)d;
-            } else {
+            } else if (h->dtype == P3D_U16) {
                 uint16_t u;
                 memcpy(&u, buf + 2 * k, 2);
                 dst[i + k] = (float)u;
+            } else {
+                if (h->is_bool && buf[k] > 1)
+                    return p3d_fail(P3D_ERR_FORMAT, "%s: bool .npy element %zu holds %u, not 0 or 1", path, i + k,
+                                    (unsigned)buf[k]);
+                dst[i + k] = (float)buf[k];
             }
         }
     }

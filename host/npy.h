@@ -1,8 +1,8 @@
 /* npy.h - NumPy .npy files (format versions 1, 2 and 3) as host float32 tensors.
  *
- * Reading accepts little-endian, C-order arrays of dtype float32 ('<f4'), float64 ('<f8') or
- * uint16 ('<u2') with 1..4 dimensions and at least one element; the values are converted to float32
- * (uint16 exactly, float64 rounded to nearest). Anything else - big-endian or other dtypes,
+ * Reading accepts little-endian, C-order arrays of dtype float32 ('<f4'), float64 ('<f8'), uint16
+ * ('<u2'), uint8 ('|u1') or bool ('|b1', bytes 0/1) with 1..4 dimensions and at least one element;
+ * the values are converted to float32 (integers exactly, float64 rounded to nearest). Anything else - big-endian or other dtypes,
  * fortran_order True, a malformed header, truncated or surplus data, an empty array - fails with
  * P3D_ERR_FORMAT and a message naming the file and what is wrong.
  *
@@ -22,7 +22,8 @@ extern "C" {
 #endif
 
 /* Reads path into *out: a host P3D_F32 tensor whose data is malloc'ed (release with p3d_npy_free).
- * *file_dtype (may be NULL) receives the dtype stored in the file: P3D_F32, P3D_F64 or P3D_U16. */
+ * *file_dtype (may be NULL) receives the dtype stored in the file: P3D_F32, P3D_F64, P3D_U16 or
+ * P3D_U8 (uint8 and bool). */
 p3d_status p3d_npy_read(const char *path, p3d_tensor *out, p3d_dtype *file_dtype);
 
 /* Frees the data of a tensor from p3d_npy_read and clears it. */

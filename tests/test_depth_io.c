@@ -188,7 +188,7 @@ static void test_npy_malformed(void) {
     } bad[] = {
         {"i8.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }", 32, "'<i8' is not supported"},
         {"bigf4.npy", "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", 16, "big-endian"},
-        {"b1.npy", "{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", 4, "'|b1' is not supported"},
+        {"c8.npy", "{'descr': '<c8', 'fortran_order': False, 'shape': (2, 2), }", 32, "'<c8' is not supported"},
         {"fortran.npy", "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", 16, "Fortran order"},
         {"empty.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }", 0, "empty"},
         {"scalar.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4, "scalar"},
@@ -211,6 +211,19 @@ static void test_npy_malformed(void) {
     CHECK_FAILS(p3d_npy_read(p3d_test_tmp_path("missing.npy", path, sizeof path), &t, NULL), P3D_ERR_IO, "missing.npy");
     p3d_depth d;
     CHECK_FAILS(p3d_depth_read(p3d_test_tmp_file("d3.npy", "", 0, path, sizeof path), NULL, &d), P3D_ERR_FORMAT, "empty");
+    /* bool arrays hold bytes 0/1 only; uint8 and bool arrays read (the networks' masks), but are no depth maps. */
+    static uint8_t buf[512];
+    static const uint8_t bytes[4] = {0, 1, 2, 1};
+    p3d_test_tmp_file("b1bad.npy", buf, make_npy(buf, "{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", bytes, 4),
+                      path, sizeof path);
+    CHECK_FAILS(p3d_npy_read(path, &t, NULL), P3D_ERR_FORMAT, "element 2 holds 2, not 0 or 1");
+    p3d_test_tmp_file("u1.npy", buf, make_npy(buf, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }", bytes, 4),
+                      path, sizeof path);
+    p3d_dtype dt = P3D_F32;
+    CHECK_OK(p3d_npy_read(path, &t, &dt));
+    CHECK(dt == P3D_U8 && t.ndim == 2 && p3d_tensor_f32(&t)[2] == 2.0f);
+    p3d_npy_free(&t);
+    CHECK_FAILS(p3d_depth_read(path, NULL, &d), P3D_ERR_FORMAT, "not 8-bit");
 }
 
 /* float64 and uint16 files are converted; a (2, 1, 2) array is no depth map. */

@@ -16,7 +16,7 @@
 #include "backend.h"
 #include "inpaint_nets.h"
 #include "nn_oracle.h"
-#include "npy_test.h"
+#include "npy.h"
 #include "weights.h"
 
 #define TOL_REL 1e-4
@@ -38,10 +38,12 @@ static const char *blob_path(p3d_inpaint_kind kind, char *buf, size_t cap) {
     return NULL;
 }
 
-static int golden(const char *model, const char *what, npy_array *a) {
+static int golden(const char *model, const char *what, p3d_tensor *a) {
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/inpaint/%s_%s.npy", source_dir(), model, what);
-    return npy_test_read(path, a);
+    p3d_status st = p3d_npy_read(path, a, NULL);
+    CHECK_OK(st);
+    return st == P3D_OK;
 }
 
 /* Prints "what: max|diff| / max|ref| = r" and fails when r > TOL_REL. */
@@ -59,16 +61,16 @@ static double compare(const char *model, const char *what, const float *got, con
 }
 
 typedef struct golden_set {
-    npy_array in[P3D_INPAINT_MAX_ARGS], out, padded;
+    p3d_tensor in[P3D_INPAINT_MAX_ARGS], out, padded;
     p3d_tensor arg[P3D_INPAINT_MAX_ARGS];
     const p3d_tensor *args[P3D_INPAINT_MAX_ARGS];
     int32_t n_args;
 } golden_set;
 
 static void golden_free(golden_set *g) {
-    for (int32_t i = 0; i < P3D_INPAINT_MAX_ARGS; i++) npy_test_free(&g->in[i]);
-    npy_test_free(&g->out);
-    npy_test_free(&g->padded);
+    for (int32_t i = 0; i < P3D_INPAINT_MAX_ARGS; i++) p3d_npy_free(&g->in[i]);
+    p3d_npy_free(&g->out);
+    p3d_npy_free(&g->padded);
 }
 
 static int golden_load(p3d_inpaint_kind kind, golden_set *g) {
@@ -79,7 +81,7 @@ static int golden_load(p3d_inpaint_kind kind, golden_set *g) {
     for (int32_t i = 0; i < g->n_args; i++) {
         snprintf(what, sizeof what, "in_%s", p3d_inpaint_arg_name(kind, i));
         if (!golden(model, what, &g->in[i])) return 0;
-        const npy_array *a = &g->in[i];
+        const p3d_tensor *a = &g->in[i];
         CHECK(a->ndim == 4 && a->shape[1] == p3d_inpaint_arg_channels(kind, i));
         g->arg[i] = host4(a->data, a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
         g->args[i] = &g->arg[i];
@@ -122,7 +124,7 @@ static void run_3p(p3d_ctx *ctx, const char *path, p3d_inpaint_kind kind, golden
 static void run_padded(const char *path, p3d_inpaint_kind kind, golden_set *g, float *crop) {
     p3d_inpaint_net *net = load_net(g_cpu, path, kind);
     if (!net) return;
-    const npy_array *x = &g->padded;
+    const p3d_tensor *x = &g->padded;
     const int64_t c = p3d_inpaint_net_out_channels(net), hp = x->shape[2], wp = x->shape[3];
     const int64_t h = g->out.shape[2], wd = g->out.shape[3];
     int64_t hp2, wp2, top, left;
@@ -155,7 +157,7 @@ static void check_net(p3d_inpaint_kind kind) {
         return;
     }
     const char *model = p3d_inpaint_kind_name(kind);
-    const int64_t count = g.out.numel, patch = count / g.out.shape[0];
+    const int64_t count = p3d_tensor_numel(&g.out), patch = count / g.out.shape[0];
     float *cpu = (float *)calloc((size_t)count, sizeof(float)), *crop = (float *)calloc((size_t)patch, sizeof(float));
     run_3p(g_cpu, path, kind, &g, cpu);
     compare(model, "forward_3P N=2 (cpu)", cpu, g.out.data, count);
@@ -181,10 +183,10 @@ static void check_net_cuda(p3d_inpaint_kind kind) {
     }
     golden_set g;
     if (golden_load(kind, &g)) {
-        float *gpu = (float *)calloc((size_t)g.out.numel, sizeof(float));
+        float *gpu = (float *)calloc((size_t)p3d_tensor_numel(&g.out), sizeof(float));
         run_3p(g_gpu, path, kind, &g, gpu);
-        compare(model, "forward_3P N=2 cuda vs cpu", gpu, g_cpu_out[kind], g.out.numel);
-        compare(model, "forward_3P N=2 (cuda)", gpu, g.out.data, g.out.numel);
+        compare(model, "forward_3P N=2 cuda vs cpu", gpu, g_cpu_out[kind], p3d_tensor_numel(&g.out));
+        compare(model, "forward_3P N=2 (cuda)", gpu, g.out.data, p3d_tensor_numel(&g.out));
         free(gpu);
     }
     golden_free(&g);
