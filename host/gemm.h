@@ -2,8 +2,9 @@
  *
  *   C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N, C is M x N.
  *
- * p3d_sgemm calls OpenBLAS's cblas_sgemm when the build has it (P3D_HAVE_OPENBLAS; OpenBLAS threads
- * internally, so callers invoke it from one thread) and p3d_sgemm_ref otherwise. p3d_sgemm_ref is a
+ * p3d_sgemm calls OpenBLAS's cblas_sgemm when the build has it (P3D_HAVE_OPENBLAS; single-threaded
+ * OpenBLAS, one call per OpenMP thread on a block of C; callers invoke it from one thread) and
+ * p3d_sgemm_ref otherwise. p3d_sgemm_ref is a
  * plain loop nest (OpenMP over the rows of C), kept public so a test can compare the two. */
 #ifndef P3D_GEMM_H
 #define P3D_GEMM_H
