@@ -106,20 +106,33 @@ P3D_HD float p3d_ra_span_weight(const p3d_ra_span *sp, int32_t s) {
     return sp->w_body;
 }
 
+/* The AREA sum over the source spans sy (rows) x sx (columns) of plane p, channel c. The CPU path
+ * computes the spans once per row and column (host/resize_area.c); a kernel thread computes its own. */
+P3D_HD float p3d_ra_area_sum(const p3d_ra_geom *g, const void *src, int64_t p, const p3d_ra_span *sy,
+                             const p3d_ra_span *sx, int32_t c) {
+    float sum = 0.0f;
+    for (int32_t j = sy->lo; j < sy->hi; j++) {
+        float row = 0.0f;
+        for (int32_t i = sx->lo; i < sx->hi; i++) {
+            float v = p3d_ra_load(src, g->u8, p3d_ra_index(p, g->sh, g->sw, g->cn, j, i, c));
+            row = p3d_ra_fadd(row, p3d_ra_fmul(v, p3d_ra_span_weight(sx, i)));
+        }
+        sum = p3d_ra_fadd(sum, p3d_ra_fmul(p3d_ra_span_weight(sy, j), row));
+    }
+    return sum;
+}
+
 /* Destination element (p, y, x, c) of the AREA path, before the uint8 conversion. */
 P3D_HD float p3d_ra_area_value(const p3d_ra_geom *g, const void *src, int64_t p, int32_t y, int32_t x, int32_t c) {
     p3d_ra_span sy = p3d_ra_area_span(y, g->sh, g->scale_y);
     p3d_ra_span sx = p3d_ra_area_span(x, g->sw, g->scale_x);
-    float sum = 0.0f;
-    for (int32_t j = sy.lo; j < sy.hi; j++) {
-        float row = 0.0f;
-        for (int32_t i = sx.lo; i < sx.hi; i++) {
-            float v = p3d_ra_load(src, g->u8, p3d_ra_index(p, g->sh, g->sw, g->cn, j, i, c));
-            row = p3d_ra_fadd(row, p3d_ra_fmul(v, p3d_ra_span_weight(&sx, i)));
-        }
-        sum = p3d_ra_fadd(sum, p3d_ra_fmul(p3d_ra_span_weight(&sy, j), row));
-    }
-    return sum;
+    return p3d_ra_area_sum(g, src, p, &sy, &sx, c);
+}
+
+/* Stores an AREA-path value: rounded and saturated for uint8, as is for float. */
+P3D_HD void p3d_ra_store(const p3d_ra_geom *g, void *dst, int64_t o, float v) {
+    if (g->u8) ((uint8_t *)dst)[o] = (uint8_t)p3d_ra_round_sat(v, 0, 255);
+    else ((float *)dst)[o] = v;
 }
 
 /* ---- FAST: block sum in OpenCV's order (row-major in the block, groups of four) ----------------- */
@@ -224,8 +237,7 @@ P3D_HD void p3d_ra_element(const p3d_ra_geom *g, const void *src, void *dst, int
         }
         v = p3d_ra_fmul(sum, 1.0f / (float)(g->ix * g->iy));
     }
-    if (g->u8) ((uint8_t *)dst)[o] = (uint8_t)p3d_ra_round_sat(v, 0, 255);
-    else ((float *)dst)[o] = v;
+    p3d_ra_store(g, dst, o, v);
 }
 
 #endif
