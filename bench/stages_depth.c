@@ -1,9 +1,13 @@
 /* stages_depth.c - bench stages of the depth networks. The model blob is found like the program
- * finds it ($P3D_MODEL_DIR, then the user cache); the stage is skipped, with the reason, without it. */
+ * finds it ($P3D_MODEL_DIR, then the user cache); midas-v1 falls back to the random-weight blob in
+ * p3d_bench_weights_dir() (timing does not depend on the values). A stage is skipped, with the reason,
+ * without its blob. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "midas.h"
 #include "models.h"
 #include "tiefenrausch.h"
 
@@ -59,7 +63,68 @@ static p3d_status tief_setup(p3d_ctx *ctx, p3d_bench_case *c) {
     return P3D_OK;
 }
 
+typedef struct midas1_state {
+    p3d_midas1 *net;
+    p3d_tensor x, y; /* (1, 3, H, W) -> (1, 1, H, W), context memory */
+} midas1_state;
+
+static p3d_status midas1_run(void *s, p3d_ctx *ctx) {
+    (void)ctx;
+    midas1_state *m = (midas1_state *)s;
+    return p3d_midas1_forward(m->net, &m->x, &m->y);
+}
+
+static void midas1_teardown(void *s, p3d_ctx *ctx) {
+    midas1_state *m = (midas1_state *)s;
+    p3d_midas1_free(m->net);
+    p3d_ctx_release(ctx, m->x.data);
+    p3d_ctx_release(ctx, m->y.data);
+    free(m);
+}
+
+/* MiDaS v1 forward() at the reference's size for a 3:2 photo (960x640 -> 384x256, 41.2 GMAC), the input
+ * already in the context's memory (the INTER_AREA preprocessing is not timed). */
+static p3d_status midas1_setup(p3d_ctx *ctx, p3d_bench_case *c) {
+    char path[1100];
+    const int64_t h = 256, w = 384, xs[4] = {1, 3, h, w}, ys[4] = {1, 1, h, w};
+    const char *weights = "midas-v1.p3dw";
+    if (!p3d_model_find(NULL, p3d_model_by_name("midas-v1"), path, sizeof path)) {
+        snprintf(path, sizeof path, "%s/midas-v1-random.p3dw", p3d_bench_weights_dir());
+        if (access(path, R_OK) != 0)
+            return p3d_fail(P3D_ERR_UNSUPPORTED, "neither midas-v1.p3dw (P3D_MODEL_DIR) nor %s (tools/"
+                            "make_test_weights.py DIR --model midas-v1, then --weights-dir DIR) found", path);
+        weights = "random weights";
+    }
+    midas1_state *m = (midas1_state *)calloc(1, sizeof *m);
+    float *host = (float *)malloc(sizeof(float) * 3 * h * w);
+    void *xd = NULL, *yd = NULL;
+    p3d_status st = (m && host) ? P3D_OK : p3d_fail(P3D_ERR_OOM, "out of memory");
+    for (int64_t i = 0; st == P3D_OK && i < 3 * h * w; i++) host[i] = (float)((i * 7) % 256) / 255.0f;
+    if (st == P3D_OK) st = p3d_midas1_load(ctx, path, &m->net);
+    if (st == P3D_OK) st = p3d_ctx_alloc(ctx, sizeof(float) * 3 * h * w, &xd);
+    if (st == P3D_OK) st = p3d_ctx_alloc(ctx, sizeof(float) * h * w, &yd);
+    if (m) {
+        m->x = p3d_tensor_view(xd, P3D_F32, p3d_ctx_mem(ctx), 4, xs);
+        m->y = p3d_tensor_view(yd, P3D_F32, p3d_ctx_mem(ctx), 4, ys);
+    }
+    if (st == P3D_OK) st = p3d_ctx_upload(ctx, xd, host, sizeof(float) * 3 * h * w);
+    if (st == P3D_OK) st = p3d_midas1_plan(m->net, 1, h, w);
+    free(host);
+    if (st != P3D_OK) {
+        if (m) midas1_teardown(m, ctx);
+        return st;
+    }
+    snprintf(c->label, sizeof c->label, "f32, 1x3x%dx%d, %s", (int)h, (int)w, weights);
+    c->state = m;
+    c->run = midas1_run;
+    c->teardown = midas1_teardown;
+    c->pixels = (double)h * w;
+    c->macs = (double)p3d_midas1_macs(m->net, 1, h, w);
+    return P3D_OK;
+}
+
 P3D_BENCH_TABLE(p3d_bench_stages_depth) = {
     {"depth.tiefenrausch", tief_setup},
+    {"depth.midas-v1", midas1_setup},
     {NULL, NULL},
 };

@@ -2,8 +2,15 @@
  *
  * The model is loaded once and reused for every image; a bad image is reported and skipped, and the
  * run ends with exit status 3 naming every image that failed. Outputs are written atomically.
- * Disparity is written at the network's resolution (Tiefenrausch: longer side 384, multiples of 32),
- * as the reference CLI saves it; later stages resample it to the processing size. */
+ * Disparity is written at the network's resolution (Tiefenrausch: longer side 384, multiples of 32,
+ * as the reference CLI saves it; MiDaS v1: longer side 384, sides rounded up to multiples of 32). For
+ * MiDaS v1 that is also the default, though 3d-photo-inpainting's run_depth saves the map after a 3x3
+ * box blur and an INTER_AREA resize to longer side 640: both models then give what the network
+ * computed, at the resolution it computed it, and the later stages resample every map to the
+ * processing size themselves (the upscale to 640 adds no information and the reference blurs again
+ * when it reads the map, spec 2.2). --postprocess writes the reference's 640-pixel map instead, for
+ * comparisons with its depth/<name>.npy. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +20,26 @@
 #include "depth_io.h"
 #include "file_io.h"
 #include "image_io.h"
+#include "midas.h"
 #include "models.h"
 #include "tiefenrausch.h"
 
 static const char *const k_depth_help =
-    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model tiefenrausch] [--format npy,png16,vis]\n"
-    "                         [--model-dir DIR] [--device cpu|cuda[:N]|auto]\n"
+    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model tiefenrausch|midas-v1] [--format npy,png16,vis]\n"
+    "                         [--postprocess] [--model-dir DIR] [--device cpu|cuda[:N]|auto]\n"
     "\n"
     "Estimates disparity (larger = nearer, unknown scale) for each photo and writes, in DIR (default .):\n"
     "  NAME.npy        float32 (H, W) at the network's resolution      (format npy, default)\n"
     "  NAME.png        16-bit, min-max scaled                          (format png16, default)\n"
     "  NAME_vis.png    colour visualisation (magma ramp)               (format vis)\n"
     "\n"
-    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default and, in this\n"
-    "                    version, the only depth model)\n"
-    "  --model-dir DIR   where tiefenrausch.p3dw is looked for first (then $P3D_MODEL_DIR, then the\n"
-    "                    user cache); tools/fetch_tiefenrausch.sh installs it\n"
+    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default) or midas-v1\n"
+    "                    (MiDaS v1 ResNet-50, 3d-photo-inpainting's own model; float32)\n"
+    "  --postprocess     midas-v1 only: write the reference's map instead (3x3 box blur, INTER_AREA to\n"
+    "                    longer side 640), as 3d-photo-inpainting saves depth/NAME.npy\n"
+    "  --model-dir DIR   where NAME.p3dw is looked for first (then $P3D_MODEL_DIR, then the user\n"
+    "                    cache); tools/fetch_tiefenrausch.sh installs tiefenrausch.p3dw,\n"
+    "                    tools/convert_midas.py --model midas-v1 converts MiDaS/model.pt\n"
     "  --format LIST     comma-separated subset of npy, png16, vis\n"
     "\n"
     "Exit status: 0 all written, 3 some images failed (each named at the end), 2 usage, 1 fatal.\n";
@@ -78,21 +89,57 @@ static p3d_status write_vis(const char *path, const p3d_depth *d) {
     return st;
 }
 
-static p3d_status depth_one(p3d_tief *net, const char *image_path, const char *out_dir, int formats) {
+/* The loaded depth network: Tiefenrausch or MiDaS v1. */
+typedef struct depth_net {
+    p3d_tief *tief;
+    p3d_midas1 *midas1;
+    int postprocess; /* midas-v1: replace the map by the reference's post-processed one */
+} depth_net;
+
+/* midas-v1 --postprocess: d (network resolution) -> the reference's resize_depth of it. */
+static p3d_status midas1_post(const p3d_image *img, p3d_depth *d) {
+    int32_t ow = 0, oh = 0;
+    p3d_depth out;
+    memset(&out, 0, sizeof out);
+    P3D_TRY(p3d_midas1_post_size(img->width, img->height, &ow, &oh));
+    float *scratch = (float *)malloc((size_t)d->width * (size_t)d->height * sizeof(float));
+    p3d_status st = scratch ? P3D_OK : p3d_fail(P3D_ERR_OOM, "midas-v1 post-processing: out of memory");
+    if (st == P3D_OK) st = p3d_depth_alloc(ow, oh, P3D_DEPTH_DISPARITY, &out);
+    if (st == P3D_OK) st = p3d_midas1_postprocess(d->value, d->width, d->height, scratch, out.value, ow, oh);
+    free(scratch);
+    p3d_depth_free(d);
+    *d = out;
+    return st;
+}
+
+/* The model's disparity for img into d (allocated here). Valid: Tiefenrausch's exp() output where > 0;
+ * MiDaS v1 (any sign) where finite and not 0, as p3d_depth_read would read the file back. */
+static p3d_status estimate(const depth_net *m, const p3d_image *img, p3d_depth *d) {
+    int32_t nw = 0, nh = 0;
+    if (m->midas1) P3D_TRY(p3d_midas1_input_size(img->width, img->height, &nw, &nh));
+    else P3D_TRY(p3d_tief_input_size(img->width, img->height, &nw, &nh));
+    P3D_TRY(p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, d));
+    const size_t cap = (size_t)nw * (size_t)nh;
+    if (m->midas1) P3D_TRY(p3d_midas1_estimate(m->midas1, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
+    else P3D_TRY(p3d_tief_estimate(m->tief, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
+    if (m->midas1 && m->postprocess) P3D_TRY(midas1_post(img, d));
+    d->n_valid = 0;
+    for (int64_t i = 0; i < (int64_t)d->width * d->height; i++) {
+        const float v = d->value[i];
+        d->mask[i] = m->midas1 ? isfinite(v) && v != 0.0f : v > 0.0f;
+        if (!d->mask[i]) d->value[i] = 0.0f;
+        d->n_valid += d->mask[i];
+    }
+    return P3D_OK;
+}
+
+static p3d_status depth_one(const depth_net *m, const char *image_path, const char *out_dir, int formats) {
     p3d_image img;
     P3D_TRY(p3d_image_read(image_path, 0, &img));
-    int32_t nw = 0, nh = 0;
     p3d_depth d;
     memset(&d, 0, sizeof d);
-    p3d_status st = p3d_tief_input_size(img.width, img.height, &nw, &nh);
+    p3d_status st = estimate(m, &img, &d);
     if (st != P3D_OK) p3d_fail_context(st, "%s", image_path);
-    if (st == P3D_OK) st = p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, &d);
-    if (st == P3D_OK)
-        st = p3d_tief_estimate(net, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
-    if (st == P3D_OK) {
-        for (int64_t i = 0; i < (int64_t)nw * nh; i++) d.mask[i] = d.value[i] > 0.0f;
-        d.n_valid = (int64_t)nw * nh;
-    }
     char stem[256], path[1400];
     stem_of(image_path, stem, sizeof stem);
     if (st == P3D_OK && (formats & FMT_NPY)) {
@@ -107,7 +154,9 @@ static p3d_status depth_one(p3d_tief *net, const char *image_path, const char *o
         snprintf(path, sizeof path, "%s/%s_vis.png", out_dir, stem);
         st = write_vis(path, &d);
     }
-    if (st == P3D_OK) printf("%s: %dx%d -> disparity %dx%d\n", image_path, (int)img.width, (int)img.height, (int)nw, (int)nh);
+    if (st == P3D_OK)
+        printf("%s: %dx%d -> disparity %dx%d\n", image_path, (int)img.width, (int)img.height, (int)d.width,
+               (int)d.height);
     p3d_depth_free(&d);
     p3d_image_free(&img);
     return st;
@@ -115,7 +164,7 @@ static p3d_status depth_one(p3d_tief *net, const char *image_path, const char *o
 
 int p3d_cmd_depth(int argc, char **argv) {
     const char *out_dir = ".", *model = "tiefenrausch", *model_dir = NULL, *device_arg = "auto";
-    int formats = FMT_NPY | FMT_PNG16;
+    int formats = FMT_NPY | FMT_PNG16, postprocess = 0;
     const char **inputs = (const char **)calloc((size_t)argc, sizeof *inputs);
     int32_t n_inputs = 0;
     if (!inputs) return p3d_report_failure(p3d_fail(P3D_ERR_OOM, "out of memory"));
@@ -131,8 +180,10 @@ int p3d_cmd_depth(int argc, char **argv) {
             if (!(out_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--model")) {
             if (!(model = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-            else if (strcmp(model, "tiefenrausch") != 0)
-                rc = p3d_usage_error("depth", "--model '%s': this version has the tiefenrausch model only", model);
+            else if (strcmp(model, "tiefenrausch") != 0 && strcmp(model, "midas-v1") != 0)
+                rc = p3d_usage_error("depth", "--model '%s': expected tiefenrausch or midas-v1", model);
+        } else if (p3d_args_is(&it, NULL, "--postprocess")) {
+            postprocess = 1;
         } else if (p3d_args_is(&it, NULL, "--model-dir")) {
             if (!(model_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--device")) {
@@ -148,6 +199,9 @@ int p3d_cmd_depth(int argc, char **argv) {
         }
     }
     if (rc < 0 && n_inputs == 0) rc = p3d_usage_error("depth", "no IMAGE given");
+    if (rc < 0 && postprocess && strcmp(model, "midas-v1") != 0)
+        rc = p3d_usage_error("depth", "--postprocess is the midas-v1 reference's post-processing; --model is %s",
+                             model);
     if (rc >= 0) {
         free(inputs);
         return rc;
@@ -156,7 +210,7 @@ int p3d_cmd_depth(int argc, char **argv) {
     /* Fatal set-up: device, model, output directory. */
     p3d_device dev;
     p3d_ctx *ctx = NULL;
-    p3d_tief *net = NULL;
+    depth_net net = {NULL, NULL, postprocess};
     char model_path[1100];
     p3d_status st = p3d_device_parse(device_arg, &dev);
     if (st == P3D_OK) st = p3d_device_resolve(&dev);
@@ -167,12 +221,14 @@ int p3d_cmd_depth(int argc, char **argv) {
         if (!p3d_model_find(model_dir, desc, model_path, sizeof model_path)) {
             char dirs[P3D_MAX_MODEL_DIRS][1024];
             int32_t nd = p3d_model_dirs(model_dir, dirs);
-            st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (install it with tools/fetch_tiefenrausch.sh)",
-                          desc->file, dirs[0], nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "",
-                          nd > 2 ? dirs[2] : "");
+            st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (%s)", desc->file, dirs[0],
+                          nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "",
+                          strcmp(model, "midas-v1") == 0 ? "convert MiDaS/model.pt with tools/convert_midas.py"
+                                                         : "install it with tools/fetch_tiefenrausch.sh");
         }
     }
-    if (st == P3D_OK) st = p3d_tief_load(ctx, model_path, &net);
+    if (st == P3D_OK && strcmp(model, "midas-v1") == 0) st = p3d_midas1_load(ctx, model_path, &net.midas1);
+    else if (st == P3D_OK) st = p3d_tief_load(ctx, model_path, &net.tief);
     if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st != P3D_OK) {
         rc = p3d_report_failure(st);
@@ -181,7 +237,7 @@ int p3d_cmd_depth(int argc, char **argv) {
         char **failures = (char **)calloc((size_t)n_inputs, sizeof *failures);
         int32_t n_failed = 0;
         for (int32_t i = 0; i < n_inputs; i++) {
-            if (depth_one(net, inputs[i], out_dir, formats) == P3D_OK) continue;
+            if (depth_one(&net, inputs[i], out_dir, formats) == P3D_OK) continue;
             fprintf(stderr, "photo3d-gpu: error: %s\n", p3d_last_error());
             if (failures) failures[n_failed] = strdup(p3d_last_error());
             n_failed++;
@@ -194,7 +250,8 @@ int p3d_cmd_depth(int argc, char **argv) {
         free(failures);
         rc = n_failed ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
     }
-    p3d_tief_free(net);
+    p3d_tief_free(net.tief);
+    p3d_midas1_free(net.midas1);
     p3d_ctx_free(ctx);
     free(inputs);
     return rc;

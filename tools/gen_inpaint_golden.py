@@ -198,6 +198,18 @@ def save(path, arr):
     return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": os.path.getsize(path)}
 
 
+def write_manifest(out_dir, manifest, work):
+    """OUT_DIR/manifest.json (short lists on one line), atomically; prints what the golden set holds."""
+    text = json.dumps(manifest, indent=1)
+    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    tmp = os.path.join(out_dir, "manifest.json.tmp")
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, os.path.join(out_dir, "manifest.json"))
+    total = sum(v["bytes"] for v in manifest["files"].values())
+    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {out_dir}; work dir {work}")
+
+
 def main(argv=None):
     root = os.path.dirname(TOOLS)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -262,13 +274,7 @@ def main(argv=None):
         if model == "edge":
             manifest["outputs"][model]["sn_weight_max_rel_diff"] = sn_rel
 
-    text = json.dumps(manifest, indent=1)
-    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    with open(os.path.join(args.out, "manifest.json.tmp"), "w") as f:
-        f.write(text + "\n")
-    os.replace(os.path.join(args.out, "manifest.json.tmp"), os.path.join(args.out, "manifest.json"))
-    total = sum(v["bytes"] for v in manifest["files"].values())
-    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {args.out}; work dir {work}")
+    write_manifest(args.out, manifest, work)
     return 0 if ok else 1
 
 

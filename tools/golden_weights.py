@@ -1,4 +1,4 @@
-"""golden_weights.py - seeded random state_dicts for the three inpainting nets, numpy only.
+"""golden_weights.py - seeded random state_dicts for the three inpainting nets and MiDaS v1, numpy only.
 
 The same (model, seed) gives bit-identical float32 arrays on every machine: values come from a
 counter-based splitmix64 stream and are formed with IEEE-exact operations only (integer mixing, one
@@ -31,12 +31,25 @@ out by sigma and by instance norm. The U-Nets' weights are smaller than Kaiming'
 renormalisation multiplies the rim of the growing valid region by up to k*k at every layer: with the ReLU
 gain the random activations grow ~100x by the bottleneck and the colour sigmoid saturates; at variance
 0.5 / fan_in they stay O(1) on the golden patches (depth output about [-1, 0.7], colour about [0.16, 0.85]).
+
+MiDaS v1 (midas-v1, keys of tools/convert_midas.py), same stream:
+| tensor | values |
+|---|---|
+| encoder conv and scratch.layerK_rn weights (ReLU follows or precedes) | U(-b, b), b = sqrt(6 / fan_in) |
+| scratch.refinenet* and scratch.output_conv weights | U(-b, b), b = sqrt(3 / fan_in) |
+| conv biases | U(-0.1, 0.1) |
+| BN weight | U(0.2, 0.4) for bn3 (the last BN of a residual branch), else U(0.8, 1.2) |
+| BN bias / running_mean / running_var, num_batches_tracked | as above |
+With the ReLU gain on every residual branch the ResNet's residual stream grows ~1.3x per bottleneck
+(output std ~150); the small bn3 scale keeps every stage's activations O(1) (std 0.4-0.7 in the encoder,
+output std ~1 on the golden photos), like a trained network's.
 """
 import math
 from collections import OrderedDict
 
 import numpy as np
 
+import convert_midas
 from convert_inpaint import EDGE_SN, checkpoint_table, exact_matvec, sn_matrix
 
 SEED = 20200614
@@ -85,8 +98,30 @@ def _weight(seed, name, shape):
     return uniform(seed, name, shape, -b, b)
 
 
+def _midas_state_dict(seed):
+    sd = OrderedDict()
+    bn_prefixes = {bn for _, bn, _, _ in convert_midas.layer_table() if bn}
+    for key, shape in convert_midas.checkpoint_table().items():
+        prefix, leaf = key.rsplit(".", 1)
+        if leaf == "num_batches_tracked":
+            sd[key] = np.array(1000, np.int64)
+        elif len(shape) == 4:
+            b = math.sqrt((3.0 if key.startswith(("scratch.refinenet", "scratch.output_conv")) else 6.0)
+                          / int(np.prod(shape[1:])))
+            sd[key] = uniform(seed, key, shape, -b, b)
+        elif prefix in bn_prefixes:
+            lo, hi = {"weight": (0.2, 0.4) if prefix.endswith(".bn3") else (0.8, 1.2), "bias": (-0.1, 0.1),
+                      "running_mean": (-0.2, 0.2), "running_var": (0.5, 2.0)}[leaf]
+            sd[key] = uniform(seed, key, shape, lo, hi)
+        else:
+            sd[key] = uniform(seed, key, shape, -0.1, 0.1)
+    return sd
+
+
 def random_state_dict(model, seed=SEED):
     """OrderedDict {checkpoint key: numpy array}: exactly the keys and shapes of the official checkpoint."""
+    if model in convert_midas.MODELS:
+        return _midas_state_dict(seed)
     sd = OrderedDict()
     sn_dim = {prefix: dim for prefix, _, _, dim in EDGE_SN}
     for key, shape in checkpoint_table(model).items():

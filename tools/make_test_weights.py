@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""make_test_weights.py OUTDIR [--seed N] [--manifest M] - writes OUTDIR/{edge,depth,color}-random.p3dw.
+"""make_test_weights.py OUTDIR [--seed N] [--manifest M] - writes OUTDIR/{edge,depth,color,midas-v1}-random.p3dw.
 
 The seeded random state_dicts of tools/golden_weights.py, converted by the converter core of
-tools/convert_inpaint.py. numpy only. The blobs (50-105 MB each) are not committed: tests regenerate
-them and compare their SHA-256 with tests/data/inpaint/manifest.json, whose golden outputs were
-computed by PyTorch from the same weights (tools/gen_inpaint_golden.py).
+tools/convert_inpaint.py (inpainting nets) or tools/convert_midas.py (midas-v1). numpy only. The blobs
+(50-150 MB each) are not committed: tests regenerate them and compare their SHA-256 with
+tests/data/inpaint/manifest.json or tests/data/midas/manifest.json, whose golden outputs were computed
+by PyTorch from the same weights (tools/gen_inpaint_golden.py, tools/gen_midas_golden.py).
 
-With --manifest, a blob that already exists with the manifest's SHA-256 is kept, any other is
-(re)written, and the exit status is 1 if a written blob's SHA-256 differs from the manifest's.
+With --manifest, only the blobs that manifest lists are handled: one that already exists with the
+manifest's SHA-256 is kept, any other is (re)written, and the exit status is 1 if a written blob's
+SHA-256 differs from the manifest's.
 """
 import argparse
 import hashlib
@@ -17,8 +19,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_inpaint import MODELS, write_blob  # noqa: E402
+import convert_inpaint  # noqa: E402
+import convert_midas  # noqa: E402
 from golden_weights import SEED, random_state_dict  # noqa: E402
+
+WRITERS = {model: conv.write_blob for conv in (convert_inpaint, convert_midas) for model in conv.MODELS}
+MODELS = tuple(WRITERS)
 
 
 def sha256(path):
@@ -39,19 +45,20 @@ def make(outdir, models=MODELS, seed=SEED, quiet=True):
     digests = {}
     for model in models:
         path = blob_path(outdir, model)
-        write_blob(model, random_state_dict(model, seed), path, log=io.StringIO() if quiet else sys.stdout)
+        WRITERS[model](model, random_state_dict(model, seed), path, log=io.StringIO() if quiet else sys.stdout)
         digests[model] = sha256(path)
         print(f"{path}: sha256 {digests[model]}")
     return digests
 
 
-def check_manifest(outdir, manifest_path, models=MODELS):
-    """Regenerates the blobs that are missing or stale; returns True if all match the manifest."""
+def check_manifest(outdir, manifest_path, models=None):
+    """Regenerates the manifest's blobs (those of `models` only, if given) that are missing or stale;
+    returns True if all match the manifest."""
     with open(manifest_path) as f:
         manifest = json.load(f)
     seed = manifest["seed"]
     ok = True
-    for model in models:
+    for model in [m for m in manifest["blobs"] if models is None or m in models]:
         want = manifest["blobs"][model]["sha256"]
         path = blob_path(outdir, model)
         if os.path.exists(path) and sha256(path) == want:
@@ -72,7 +79,7 @@ def main(argv=None):
     ap.add_argument("--manifest", help="keep blobs whose SHA-256 matches this manifest, check the others")
     args = ap.parse_args(argv)
     if args.manifest:
-        return 0 if check_manifest(args.outdir, args.manifest, args.model or MODELS) else 1
+        return 0 if check_manifest(args.outdir, args.manifest, args.model) else 1
     make(args.outdir, args.model or MODELS, args.seed)
     return 0
 
