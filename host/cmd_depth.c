@@ -2,8 +2,9 @@
  *
  * The model is loaded once and reused for every image; a bad image is reported and skipped, and the
  * run ends with exit status 3 naming every image that failed. Outputs are written atomically.
- * Disparity is written at the network's resolution (Tiefenrausch: longer side 384, multiples of 32),
- * as the reference CLI saves it; later stages resample it to the processing size. */
+ * Disparity is written at the network's resolution (Tiefenrausch: longer side 384, multiples of 32,
+ * as the reference CLI saves it; MiDaS v2.1: run.py's input size, longer side 256 or 384); later stages
+ * resample it to the processing size. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 #include "depth_io.h"
 #include "file_io.h"
 #include "image_io.h"
+#include "midas_v21.h"
 #include "models.h"
 #include "tiefenrausch.h"
 
 static const char *const k_depth_help =
-    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model tiefenrausch] [--format npy,png16,vis]\n"
+    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model NAME] [--format npy,png16,vis]\n"
     "                         [--model-dir DIR] [--device cpu|cuda[:N]|auto]\n"
     "\n"
     "Estimates disparity (larger = nearer, unknown scale) for each photo and writes, in DIR (default .):\n"
@@ -25,10 +27,12 @@ static const char *const k_depth_help =
     "  NAME.png        16-bit, min-max scaled                          (format png16, default)\n"
     "  NAME_vis.png    colour visualisation (magma ramp)               (format vis)\n"
     "\n"
-    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default and, in this\n"
-    "                    version, the only depth model)\n"
-    "  --model-dir DIR   where tiefenrausch.p3dw is looked for first (then $P3D_MODEL_DIR, then the\n"
-    "                    user cache); tools/fetch_tiefenrausch.sh installs it\n"
+    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default),\n"
+    "                    midas-small (MiDaS v2.1 small, 256) or midas-large (MiDaS v2.1, 384):\n"
+    "                    relative inverse depth from the photo resized as MiDaS's run.py does\n"
+    "  --model-dir DIR   where NAME.p3dw is looked for first (then $P3D_MODEL_DIR, then the user\n"
+    "                    cache); tools/fetch_tiefenrausch.sh installs tiefenrausch.p3dw,\n"
+    "                    tools/convert_midas21.py converts the MiDaS v2.1 checkpoints\n"
     "  --format LIST     comma-separated subset of npy, png16, vis\n"
     "\n"
     "Exit status: 0 all written, 3 some images failed (each named at the end), 2 usage, 1 fatal.\n";
@@ -78,17 +82,27 @@ static p3d_status write_vis(const char *path, const p3d_depth *d) {
     return st;
 }
 
-static p3d_status depth_one(p3d_tief *net, const char *image_path, const char *out_dir, int formats) {
+/* The loaded depth network: Tiefenrausch or one of MiDaS v2.1. */
+typedef struct depth_net {
+    p3d_tief *tief;
+    p3d_midas21 *midas;
+} depth_net;
+
+static p3d_status depth_one(const depth_net *net, const char *image_path, const char *out_dir, int formats) {
     p3d_image img;
     P3D_TRY(p3d_image_read(image_path, 0, &img));
     int32_t nw = 0, nh = 0;
     p3d_depth d;
     memset(&d, 0, sizeof d);
-    p3d_status st = p3d_tief_input_size(img.width, img.height, &nw, &nh);
+    p3d_status st = net->midas ? p3d_midas21_input_size(p3d_midas21_native_size(p3d_midas21_get_kind(net->midas)),
+                                                        img.width, img.height, &nw, &nh)
+                               : p3d_tief_input_size(img.width, img.height, &nw, &nh);
     if (st != P3D_OK) p3d_fail_context(st, "%s", image_path);
     if (st == P3D_OK) st = p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, &d);
-    if (st == P3D_OK)
-        st = p3d_tief_estimate(net, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
+    if (st == P3D_OK && net->midas)
+        st = p3d_midas21_estimate(net->midas, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
+    else if (st == P3D_OK)
+        st = p3d_tief_estimate(net->tief, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
     if (st == P3D_OK) {
         for (int64_t i = 0; i < (int64_t)nw * nh; i++) d.mask[i] = d.value[i] > 0.0f;
         d.n_valid = (int64_t)nw * nh;
@@ -131,8 +145,9 @@ int p3d_cmd_depth(int argc, char **argv) {
             if (!(out_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--model")) {
             if (!(model = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-            else if (strcmp(model, "tiefenrausch") != 0)
-                rc = p3d_usage_error("depth", "--model '%s': this version has the tiefenrausch model only", model);
+            else if (strcmp(model, "tiefenrausch") != 0 && strcmp(model, "midas-small") != 0 &&
+                     strcmp(model, "midas-large") != 0)
+                rc = p3d_usage_error("depth", "--model '%s': expected tiefenrausch, midas-small or midas-large", model);
         } else if (p3d_args_is(&it, NULL, "--model-dir")) {
             if (!(model_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--device")) {
@@ -156,7 +171,10 @@ int p3d_cmd_depth(int argc, char **argv) {
     /* Fatal set-up: device, model, output directory. */
     p3d_device dev;
     p3d_ctx *ctx = NULL;
-    p3d_tief *net = NULL;
+    depth_net net = {NULL, NULL};
+    p3d_midas21_kind midas_kind = P3D_MIDAS21_SMALL;
+    const int midas = strcmp(model, "tiefenrausch") != 0; /* the option check admitted the three names only */
+    if (midas) P3D_ASSERT(p3d_midas21_kind_parse(model, &midas_kind) == P3D_OK);
     char model_path[1100];
     p3d_status st = p3d_device_parse(device_arg, &dev);
     if (st == P3D_OK) st = p3d_device_resolve(&dev);
@@ -167,12 +185,14 @@ int p3d_cmd_depth(int argc, char **argv) {
         if (!p3d_model_find(model_dir, desc, model_path, sizeof model_path)) {
             char dirs[P3D_MAX_MODEL_DIRS][1024];
             int32_t nd = p3d_model_dirs(model_dir, dirs);
-            st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (install it with tools/fetch_tiefenrausch.sh)",
-                          desc->file, dirs[0], nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "",
-                          nd > 2 ? dirs[2] : "");
+            st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (%s)", desc->file, dirs[0],
+                          nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "",
+                          midas ? "convert it with tools/convert_midas21.py"
+                                : "install it with tools/fetch_tiefenrausch.sh");
         }
     }
-    if (st == P3D_OK) st = p3d_tief_load(ctx, model_path, &net);
+    if (st == P3D_OK) st = midas ? p3d_midas21_load(ctx, model_path, midas_kind, &net.midas)
+                                 : p3d_tief_load(ctx, model_path, &net.tief);
     if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st != P3D_OK) {
         rc = p3d_report_failure(st);
@@ -181,7 +201,7 @@ int p3d_cmd_depth(int argc, char **argv) {
         char **failures = (char **)calloc((size_t)n_inputs, sizeof *failures);
         int32_t n_failed = 0;
         for (int32_t i = 0; i < n_inputs; i++) {
-            if (depth_one(net, inputs[i], out_dir, formats) == P3D_OK) continue;
+            if (depth_one(&net, inputs[i], out_dir, formats) == P3D_OK) continue;
             fprintf(stderr, "photo3d-gpu: error: %s\n", p3d_last_error());
             if (failures) failures[n_failed] = strdup(p3d_last_error());
             n_failed++;
@@ -194,7 +214,8 @@ int p3d_cmd_depth(int argc, char **argv) {
         free(failures);
         rc = n_failed ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
     }
-    p3d_tief_free(net);
+    p3d_tief_free(net.tief);
+    p3d_midas21_free(net.midas);
     p3d_ctx_free(ctx);
     free(inputs);
     return rc;

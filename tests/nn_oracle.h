@@ -156,6 +156,7 @@ static inline double oracle_act(p3d_act act, double slope, double v) {
     case P3D_ACT_LEAKY_RELU: return v >= 0 ? v : (double)(float)slope * v;
     case P3D_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
     case P3D_ACT_TANH: return tanh(v);
+    case P3D_ACT_RELU6: return isnan(v) ? v : v < 0 ? 0 : v > 6 ? 6 : v; /* torch.nn.ReLU6 = hardtanh(0, 6) */
     }
     return v;
 }

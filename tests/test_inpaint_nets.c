@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "blob_edit.h"
 #include "inpaint_nets.h"
 #include "nn_oracle.h"
 #include "npy.h"
@@ -214,50 +215,10 @@ static void test_wrong_kind(void) {
     p3d_weights_free(w);
 }
 
-typedef struct blob_bytes {
-    unsigned char *buf;
-    size_t len;
-} blob_bytes;
-
-static uint64_t le_get(const unsigned char *p, int width) {
-    uint64_t v = 0;
-    for (int i = width - 1; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static void le_put(unsigned char *p, int width, uint64_t v) {
-    for (int i = 0; i < width; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-/* Offset of the first dim of tensor `name` (weights/FORMAT.md tensor records), or 0. */
-static size_t tensor_dims_at(const blob_bytes *b, const char *name) {
-    size_t pos = (size_t)le_get(b->buf + 32, 8);
-    for (uint32_t i = 0; i < (uint32_t)le_get(b->buf + 20, 4); i++) {
-        const size_t k = (size_t)le_get(b->buf + pos, 2), ndim = b->buf[pos + 3];
-        if (k == strlen(name) && memcmp(b->buf + pos + 4, name, k) == 0) return pos + 4 + k;
-        pos += 4 + k + 8 * ndim + 24;
-    }
-    return 0;
-}
-
-/* Offset of the i64 value of hyper-parameter `key`, or 0. */
-static size_t hparam_at(const blob_bytes *b, const char *key) {
-    size_t pos = (size_t)le_get(b->buf + 24, 8);
-    for (uint32_t i = 0; i < (uint32_t)le_get(b->buf + 16, 4); i++) {
-        const size_t k = (size_t)le_get(b->buf + pos, 2), value = pos + 4 + k;
-        if (k == strlen(key) && memcmp(b->buf + pos + 4, key, k) == 0) return value;
-        pos = value + (b->buf[pos + 2] == 2 ? 4 + (size_t)le_get(b->buf + value, 4) : 8);
-    }
-    return 0;
-}
-
 /* Writes b to the test's temporary directory, initialises an edge net from it and expects `needle`. */
 static void expect_refused(const blob_bytes *b, const char *label, const char *needle) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s.p3dw", p3d_test_tmpdir(), label);
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(b->buf, 1, b->len, f) == b->len);
-    if (f) CHECK(fclose(f) == 0);
+    blob_write_tmp(b, label, path, sizeof path);
     p3d_weights *w = NULL;
     p3d_inpaint_net *net = NULL;
     CHECK_OK(p3d_weights_load(path, &w));
@@ -271,16 +232,7 @@ static void expect_refused(const blob_bytes *b, const char *label, const char *n
 static void test_refused_blobs(void) {
     char path[1024];
     if (!blob_path(P3D_INPAINT_EDGE, path, sizeof path)) return;
-    blob_bytes b = {NULL, 0};
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fseek(f, 0, SEEK_END);
-    b.len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b.buf = (unsigned char *)malloc(b.len);
-    CHECK(b.buf && fread(b.buf, 1, b.len, f) == b.len);
-    fclose(f);
+    blob_bytes b = blob_read(path);
     const char *name = "middle.3.conv_block.5.weight";
     const size_t dims = b.buf ? tensor_dims_at(&b, name) : 0, hp = b.buf ? hparam_at(&b, "in_channels") : 0;
     CHECK(dims && hp);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# MiDaS v2.1 converter and golden files (ctest; run from the source root).
+#  1. checks $P3D_BUILD_DIR/testdata/midas-{small,large}-random.p3dw (the ctest fixture midas21_weights writes
+#     them with tools/make_midas21_weights.py, numpy only) against tests/data/midas21/manifest.json, rewriting
+#     a missing or stale one;
+#  2. runs tests/test_midas21_convert.py: the converter refuses renamed, missing, extra, mis-shaped, mis-typed
+#     keys and the other model's checkpoint, naming them; BN folding; and, with torch, the modules' key
+#     tables, the goldens and the command line on a .pt file.
+# Exit 77 (skipped) only when no python3 with numpy exists, i.e. nothing ran.
+set -u
+cd "${P3D_SOURCE_DIR:-$(dirname "$0")/..}" || exit 1
+build="${P3D_BUILD_DIR:-build}"
+testdata="$build/testdata"
+
+py=""
+for cand in /usr/bin/python3 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import numpy' >/dev/null 2>&1; then
+        py="$cand"
+        break
+    fi
+done
+if [ -z "$py" ]; then
+    echo "SKIP: no python3 with numpy (tried /usr/bin/python3, python3)"
+    exit 77
+fi
+
+status=0
+echo "== random-weight blobs in $testdata"
+"$py" tools/make_midas21_weights.py "$testdata" --manifest tests/data/midas21/manifest.json || status=1
+"$py" -c 'import torch' >/dev/null 2>&1 || echo "note: torch not installed; its tests are skipped"
+echo "== tests/test_midas21_convert.py"
+P3D_TESTDATA="$testdata" "$py" tests/test_midas21_convert.py || status=1
+exit $status

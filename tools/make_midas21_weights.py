@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""make_midas21_weights.py OUTDIR [--manifest M] [--model K] - writes OUTDIR/midas-{small,large}-random.p3dw.
+
+Seeded random state_dicts with exactly the keys and shapes of the MiDaS v2.1 checkpoints, converted by the
+core of tools/convert_midas21.py. numpy only. The blobs (66 MB small, 416 MB large) are not committed:
+the ctest fixture midas21_test_weights regenerates them and compares their SHA-256 with
+tests/data/midas21/manifest.json, whose golden outputs PyTorch computed from the same weights
+(tools/gen_midas21_golden.py). With --manifest, a blob that already has the manifest's SHA-256 is kept,
+any other is (re)written, and the exit status is 1 if a written blob's SHA-256 differs.
+
+Values come from tools/golden_weights.py's counter-based splitmix64 stream (bit-identical on every machine)
+under the state_dict key; U(lo, hi) as there. fan_in = prod(weight.shape[1:]).
+| tensor | values |
+|---|---|
+| conv weight | U(-b, b), b = sqrt(3 g / fan_in): g = 2 after a ReLU/ReLU6 (Kaiming), g = 1 after the image or a |
+| | linear sum, g = 0.25 ending a residual branch (large conv3, small conv_pwl of a residual block); _gain |
+| conv bias | U(-0.1, 0.1); scratch.output_conv.4.bias U(0.05, 0.15) |
+| BN weight / bias / running_mean / running_var | U(0.8, 1.2) / U(-0.1, 0.1) / U(-0.2, 0.2) / U(0.5, 2) |
+| BN num_batches_tracked | 1000 (int64 scalar) |
+The smaller gain on the residual branches keeps the random activations O(1) through the 33 bottlenecks
+(with g = 2 they double per block); the positive output bias leaves part of the final ReLU's input above 0.
+"""
+import argparse
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+from collections import OrderedDict
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import convert_midas21 as cm  # noqa: E402
+from golden_weights import uniform  # noqa: E402
+
+SEED = 20210401
+
+
+def _residual_ends(kind):
+    if kind == "midas-large":
+        return {f"{p}.conv3.weight" for p, *_ in cm.resnext_blocks()}
+    return {f"{p}.conv_pwl.weight" for p, _, _, _, _, _, _, res in cm.lite3_blocks() if res}
+
+
+def _gain(kind, key, ends):
+    """g of a conv weight: 2 when the conv reads a ReLU/ReLU6 output, 1 when it reads the image or a linear
+    sum (small: block outputs, fusion outputs; both: the head's first two convs), 0.25 ending a residual branch."""
+    if key in ends:
+        return 0.25
+    if key in ("pretrained.layer1.0.weight", "scratch.output_conv.0.weight", "scratch.output_conv.2.weight"):
+        return 1.0
+    if kind == "midas-small" and (key.startswith("scratch.layer") or ".out_conv." in key):
+        return 1.0
+    if kind == "midas-small" and key.endswith(".conv_pw.weight"):
+        prefix = key.rsplit(".", 2)[0]
+        return 2.0 if any(p == prefix and t == "ds" for p, t, *_ in cm.lite3_blocks()) else 1.0
+    return 2.0
+
+
+def random_state_dict(kind, seed=SEED):
+    """OrderedDict {checkpoint key: numpy array}: exactly the keys and shapes of the official checkpoint."""
+    ends = _residual_ends(kind)
+    bn_prefixes = {bn for _, bn in cm.bn_pairs(kind)}
+    sd = OrderedDict()
+    for key, shape in cm.checkpoint_table(kind).items():
+        prefix, leaf = key.rsplit(".", 1)
+        if prefix in bn_prefixes:
+            if leaf == "num_batches_tracked":
+                sd[key] = np.array(1000, np.int64)
+                continue
+            lo, hi = {"weight": (0.8, 1.2), "bias": (-0.1, 0.1), "running_mean": (-0.2, 0.2),
+                      "running_var": (0.5, 2.0)}[leaf]
+        elif leaf == "weight":
+            b = math.sqrt(3.0 * _gain(kind, key, ends) / int(np.prod(shape[1:])))
+            lo, hi = -b, b
+        elif key == "scratch.output_conv.4.bias":
+            lo, hi = 0.05, 0.15
+        else:
+            lo, hi = -0.1, 0.1
+        sd[key] = uniform(seed, key, shape, lo, hi)
+    return sd
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def blob_path(outdir, kind):
+    return os.path.join(outdir, f"{kind}-random.p3dw")
+
+
+def make(outdir, kinds=cm.KINDS, seed=SEED):
+    """Writes the blobs; returns {kind: sha256}."""
+    os.makedirs(outdir, exist_ok=True)
+    digests = {}
+    for kind in kinds:
+        path = blob_path(outdir, kind)
+        cm.write_blob(kind, random_state_dict(kind, seed), path, log=io.StringIO())
+        digests[kind] = sha256(path)
+        print(f"{path}: sha256 {digests[kind]}")
+    return digests
+
+
+def check_manifest(outdir, manifest_path, kinds=cm.KINDS):
+    """Regenerates the blobs that are missing or stale; returns True if all match the manifest."""
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    ok = True
+    for kind in kinds:
+        want = manifest["blobs"][kind]["sha256"]
+        path = blob_path(outdir, kind)
+        if os.path.exists(path) and os.path.getsize(path) == manifest["blobs"][kind]["bytes"] and sha256(path) == want:
+            print(f"{path}: up to date (sha256 {want})")
+            continue
+        got = make(outdir, [kind], manifest["seed"])[kind]
+        if got != want:
+            print(f"{path}: sha256 {got} differs from {manifest_path}: {want}", file=sys.stderr)
+            ok = False
+    return ok
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--model", choices=cm.KINDS, action="append", help="only this model (repeatable)")
+    ap.add_argument("--manifest", help="keep blobs whose SHA-256 matches this manifest, check the others")
+    args = ap.parse_args(argv)
+    kinds = args.model or cm.KINDS
+    if args.manifest:
+        return 0 if check_manifest(args.outdir, args.manifest, kinds) else 1
+    make(args.outdir, kinds, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
