@@ -118,7 +118,8 @@ static p3d_status midas_setup(p3d_ctx *ctx, p3d_bench_case *c, p3d_midas21_kind 
     const int64_t xs[4] = {1, 3, s, s}, ds[2] = {s, s};
     m->x = p3d_tensor_view(m->x_mem, P3D_F32, p3d_ctx_mem(ctx), 4, xs);
     m->depth = p3d_tensor_view(m->depth_mem, P3D_F32, p3d_ctx_mem(ctx), 2, ds);
-    snprintf(c->label, sizeof c->label, "f32, 1x3x%dx%d, %s weights", (int)s, (int)s, installed ? "installed" : "random");
+    snprintf(c->label, sizeof c->label, "f32, 1x3x%dx%d, %s weights", (int)s, (int)s,
+             installed ? "installed" : "random");
     c->state = m;
     c->run = midas_run;
     c->teardown = midas_teardown;

@@ -100,7 +100,8 @@ static p3d_status depth_one(const depth_net *net, const char *image_path, const 
     if (st != P3D_OK) p3d_fail_context(st, "%s", image_path);
     if (st == P3D_OK) st = p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, &d);
     if (st == P3D_OK && net->midas)
-        st = p3d_midas21_estimate(net->midas, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
+        st = p3d_midas21_estimate(net->midas, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw,
+                                  &nh);
     else if (st == P3D_OK)
         st = p3d_tief_estimate(net->tief, img.rgb, img.width, img.height, d.value, (size_t)nw * (size_t)nh, &nw, &nh);
     if (st == P3D_OK) {

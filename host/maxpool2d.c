@@ -31,7 +31,8 @@ p3d_status p3d_maxpool2d_cpu(const p3d_tensor *x, p3d_tensor *y, int32_t kernel,
     return P3D_OK;
 }
 
-p3d_status p3d_maxpool2d(p3d_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, int32_t kernel, int32_t stride, int32_t pad) {
+p3d_status p3d_maxpool2d(p3d_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, int32_t kernel, int32_t stride,
+                         int32_t pad) {
     const p3d_mem mem = p3d_ctx_mem(ctx);
     int64_t ho = 0, wo = 0;
     P3D_TRY(p3d_nn_check("maxpool2d", "input", x, mem, -1, -1, -1, -1));

@@ -523,9 +523,9 @@ static p3d_status infer_shapes(const p3d_midas21 *m, int64_t h, int64_t w, int64
         case OP_MAXPOOL: P3D_TRY(p3d_maxpool2d_out_size(3, 2, 1, ih, iw, &o[0], &o[1])); break;
         case OP_ADD:
             if (hw[2 * n->b] != ih || hw[2 * n->b + 1] != iw)
-                return p3d_fail(P3D_ERR_INVALID_ARG, "%s: input %lldx%lld: a residual sum meets %lldx%lld and %lldx%lld",
-                                k_kind_name[m->kind], (long long)h, (long long)w, (long long)ih, (long long)iw,
-                                (long long)hw[2 * n->b], (long long)hw[2 * n->b + 1]);
+                return p3d_fail(P3D_ERR_INVALID_ARG, "%s: input %lldx%lld: a residual sum meets %lldx%lld and "
+                                "%lldx%lld", k_kind_name[m->kind], (long long)h, (long long)w, (long long)ih,
+                                (long long)iw, (long long)hw[2 * n->b], (long long)hw[2 * n->b + 1]);
             o[0] = ih;
             o[1] = iw;
             break;

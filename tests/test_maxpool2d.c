@@ -37,11 +37,12 @@ static void check_case(int64_t n, int64_t c, int64_t h, int64_t w, int k, int s,
     for (int64_t pl = 0; pl < n * c; pl++)
         for (int64_t oy = 0; oy < ho; oy++)
             for (int64_t ox = 0; ox < wo; ox++) {
-                const float want = oracle_pool(x + pl * h * w, h, w, oy, ox, k, s, p), got = y[(pl * ho + oy) * wo + ox];
+                const float want = oracle_pool(x + pl * h * w, h, w, oy, ox, k, s, p);
+                const float got = y[(pl * ho + oy) * wo + ox];
                 bad += !(got == want || (isnan(got) && isnan(want)));
             }
-    CHECK_MSG(bad == 0, "%lld of %lld outputs differ (%lldx%lld k%d s%d p%d)", (long long)bad, (long long)(n * c * ho * wo),
-              (long long)h, (long long)w, k, s, p);
+    CHECK_MSG(bad == 0, "%lld of %lld outputs differ (%lldx%lld k%d s%d p%d)", (long long)bad,
+              (long long)(n * c * ho * wo), (long long)h, (long long)w, k, s, p);
     int64_t nans = 0, nonneg = 0;
     for (int64_t i = 0; i < n * c * ho * wo; i++) {
         nans += isnan(y[i]);
@@ -57,7 +58,8 @@ static void check_case(int64_t n, int64_t c, int64_t h, int64_t w, int k, int s,
         if (dx && dy) {
             CHECK_OK(p3d_ctx_upload(g_gpu, dx, x, xb));
             const int64_t xs[4] = {n, c, h, w}, ys[4] = {n, c, ho, wo};
-            p3d_tensor gx = p3d_tensor_view(dx, P3D_F32, P3D_MEM_CUDA, 4, xs), gyt = p3d_tensor_view(dy, P3D_F32, P3D_MEM_CUDA, 4, ys);
+            p3d_tensor gx = p3d_tensor_view(dx, P3D_F32, P3D_MEM_CUDA, 4, xs);
+            p3d_tensor gyt = p3d_tensor_view(dy, P3D_F32, P3D_MEM_CUDA, 4, ys);
             CHECK_OK(p3d_maxpool2d(g_gpu, &gx, &gyt, k, s, p));
             CHECK_OK(p3d_ctx_download(g_gpu, gy, dy, yb));
             CHECK(memcmp(gy, y, yb) == 0);

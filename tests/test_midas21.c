@@ -173,7 +173,8 @@ static void run_forward(p3d_ctx *ctx, const char *path, p3d_midas21_kind kind, c
         const size_t in_use = p3d_ctx_bytes_in_use(ctx);
         CHECK_OK(p3d_midas21_forward(net, &x, &y));
         CHECK_OK(p3d_midas21_forward(net, &x, &y));
-        CHECK_MSG(p3d_ctx_bytes_in_use(ctx) == in_use, "forward allocated %zu bytes", p3d_ctx_bytes_in_use(ctx) - in_use);
+        CHECK_MSG(p3d_ctx_bytes_in_use(ctx) == in_use, "forward allocated %zu bytes",
+                  p3d_ctx_bytes_in_use(ctx) - in_use);
         CHECK_OK(p3d_ctx_download(ctx, out, ym, yb));
         p3d_tensor y3 = p3d_tensor_view(ym, P3D_F32, p3d_ctx_mem(ctx), 4, xs);
         CHECK_FAILS(p3d_midas21_forward(net, &x, &y3), P3D_ERR_INVALID_ARG, "output: expected f32");
@@ -259,7 +260,8 @@ static void test_estimate(void) {
         CHECK(ew == nw && eh == nh);
         CHECK_OK(p3d_midas21_preprocess(rgb, sw, sh, nw, nh, x, work));
         const int64_t xs[4] = {1, 3, nh, nw}, ys[2] = {nh, nw};
-        p3d_tensor tx = p3d_tensor_view(x, P3D_F32, P3D_MEM_HOST, 4, xs), ty = p3d_tensor_view(b, P3D_F32, P3D_MEM_HOST, 2, ys);
+        p3d_tensor tx = p3d_tensor_view(x, P3D_F32, P3D_MEM_HOST, 4, xs);
+        p3d_tensor ty = p3d_tensor_view(b, P3D_F32, P3D_MEM_HOST, 2, ys);
         CHECK_OK(p3d_midas21_forward(net, &tx, &ty));
         CHECK(memcmp(a, b, px * sizeof(float)) == 0);
         int64_t positive = 0;
@@ -291,9 +293,8 @@ static void test_wrong_kind(void) {
     CHECK_FAILS(p3d_midas21_kind_parse("midas-v1", &k), P3D_ERR_INVALID_ARG, "unknown MiDaS v2.1 model 'midas-v1'");
 }
 
-static void expect_refused(const blob_bytes *b, const char *label, const char *needle) {
-    char path[1024];
-    blob_write_tmp(b, label, path, sizeof path);
+/* Loads a small net from the blob at path and expects `needle`. */
+static void expect_refused(const char *path, const char *needle) {
     p3d_midas21 *net = NULL;
     CHECK_FAILS(p3d_midas21_load(g_cpu, path, P3D_MIDAS21_SMALL, &net), P3D_ERR_MODEL, needle);
     CHECK(net == NULL);
@@ -304,21 +305,9 @@ static void expect_refused(const blob_bytes *b, const char *label, const char *n
 static void test_refused_blobs(void) {
     char path[1024];
     if (!blob_path(P3D_MIDAS21_SMALL, path, sizeof path)) return;
-    blob_bytes b = blob_read(path);
-    const char *name = "pretrained.layer3.0.2.conv_dw.weight";
-    const size_t dims = b.buf ? tensor_dims_at(&b, name) : 0, hp = b.buf ? hparam_at(&b, "features") : 0;
-    CHECK(dims && hp);
-    if (dims && hp) {
-        /* [576,1,3,3] -> [576,1,9,1]: the same byte count, so only the network's table can object. */
-        le_put(b.buf + dims + 16, 8, 9);
-        le_put(b.buf + dims + 24, 8, 1);
-        expect_refused(&b, "misshaped", "pretrained.layer3.0.2.conv_dw.weight: got [576,1,9,1], expected [576,1,3,3]");
-        le_put(b.buf + dims + 16, 8, 3);
-        le_put(b.buf + dims + 24, 8, 3);
-        le_put(b.buf + hp, 8, 32);
-        expect_refused(&b, "hparam", "hyper-parameter features = 32, this network needs 64");
-    }
-    free(b.buf);
+    blob_refusals(path, "pretrained.layer3.0.2.conv_dw.weight", "features", 32, expect_refused,
+                  "pretrained.layer3.0.2.conv_dw.weight: got [576,1,9,1], expected [576,1,3,3]",
+                  "hyper-parameter features = 32, this network needs 64");
 }
 
 int main(void) {

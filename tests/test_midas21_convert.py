@@ -5,7 +5,6 @@ numpy-only tests always run; the torch tests are skipped with a reason when torc
 P3D_TESTDATA = the folder holding midas-{small,large}-random.p3dw (tools/make_midas21_weights.py); the
 tests that need those blobs are skipped when it is unset.
 """
-import json
 import os
 import subprocess
 import sys
@@ -14,45 +13,31 @@ import unittest
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(ROOT, "tools")
-GOLDEN = os.path.join(ROOT, "tests", "data", "midas21")
-sys.path.insert(0, TOOLS)
-import convert_midas21 as cm  # noqa: E402
+import convert_testlib
+from convert_testlib import NEED_BLOBS, NEED_TORCH, ROOT, TESTDATA, TOOLS, assert_refused, load_manifest
+import convert_midas21 as cm  # noqa: E402 (tools/ is on the path through convert_testlib)
 import p3dw  # noqa: E402
 from golden_weights import uniform  # noqa: E402
-from make_midas21_weights import random_state_dict, sha256  # noqa: E402
+from make_midas21_weights import random_state_dict  # noqa: E402
+from make_test_weights import sha256  # noqa: E402
 
 try:
     import torch
-    HAVE_TORCH = True
 except ImportError:
-    HAVE_TORCH = False
-NEED_TORCH = unittest.skipUnless(HAVE_TORCH, "torch is not installed")
-TESTDATA = os.environ.get("P3D_TESTDATA", "")
-NEED_BLOBS = unittest.skipUnless(TESTDATA and os.path.isdir(TESTDATA), "P3D_TESTDATA (random-weight blobs) not set")
+    pass
 
-with open(os.path.join(GOLDEN, "manifest.json")) as f:
-    MANIFEST = json.load(f)
+GOLDEN = os.path.join(ROOT, "tests", "data", "midas21")
+MANIFEST = load_manifest(GOLDEN)
 STATE = {kind: random_state_dict(kind, MANIFEST["seed"]) for kind in cm.KINDS}
 
 
-def edited(kind, drop=(), add=None, change=None):
-    sd = dict(STATE[kind])
-    for k in drop:
-        del sd[k]
-    sd.update(add or {})
-    sd.update(change or {})
-    return sd
+def edited(kind, **changes):
+    return convert_testlib.edited(STATE[kind], **changes)
 
 
 class ConverterRefuses(unittest.TestCase):
     def refused(self, kind, sd, *names):
-        with self.assertRaises(p3dw.ConversionError) as cm_:
-            cm.convert_state_dict(kind, sd)
-        for name in names:
-            self.assertIn(name, str(cm_.exception))
-        return str(cm_.exception)
+        return assert_refused(self, cm.convert_state_dict, kind, sd, *names)
 
     def test_renamed_key(self):
         k = "pretrained.layer2.0.1.conv_dw.weight"
@@ -69,8 +54,8 @@ class ConverterRefuses(unittest.TestCase):
                      "missing key pretrained.layer1.1.num_batches_tracked")
 
     def test_extra_key(self):
-        self.refused("midas-small", edited("midas-small", add={"pretrained.conv_head.weight": np.ones((1, 1), np.float32)}),
-                     "unknown key pretrained.conv_head.weight")
+        extra = {"pretrained.conv_head.weight": np.ones((1, 1), np.float32)}
+        self.refused("midas-small", edited("midas-small", add=extra), "unknown key pretrained.conv_head.weight")
 
     def test_other_kind_named(self):
         self.refused("midas-small", STATE["midas-large"], "this is a midas-large checkpoint")
@@ -212,7 +197,8 @@ class TorchModules(unittest.TestCase):
     def test_preprocessing_goldens(self):
         for name, (dh, dw) in (("up", (64, 96)), ("down", (96, 64))):
             src = np.load(os.path.join(GOLDEN, f"pre_{name}_src.npy"))
-            np.testing.assert_array_equal(self.gen.preprocess(src, dw, dh), np.load(os.path.join(GOLDEN, f"pre_{name}.npy")))
+            want = np.load(os.path.join(GOLDEN, f"pre_{name}.npy"))
+            np.testing.assert_array_equal(self.gen.preprocess(src, dw, dh), want)
             ref = self.gen.torch_bicubic(src, dw, dh)
             self.assertLessEqual(np.abs(self.gen.cv_resize_cubic(src / 255.0, dw, dh) - ref).max(), 1e-5)
 

@@ -57,7 +57,6 @@ Numerics: sigma and the BN scale/shift are computed in float64 and rounded once 
 exactly rounded sums (math.fsum over exact float32*float32 products), so a blob is bit-identical on every
 machine and numpy/BLAS build (tests compare SHA-256s).
 """
-import argparse
 import math
 import os
 import sys
@@ -66,7 +65,7 @@ from collections import OrderedDict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from p3dw import ConversionError, Writer  # noqa: E402
+from p3dw import ConversionError, checkpoint_errors, converter_main, read_torch_checkpoint, write_tensors  # noqa: E402
 
 BN_EPS = 1e-5
 UNIT_LENGTH = 128
@@ -213,28 +212,14 @@ def check_state_dict(model, sd):
     """Raises ConversionError listing every missing, unknown, mis-shaped or mis-typed key."""
     if model not in MODELS:
         raise ConversionError(f"unknown model '{model}' (known: {', '.join(MODELS)})")
-    expected = checkpoint_table(model)
-    errors = [f"missing key {k} (expected {list(s)})" for k, s in expected.items() if k not in sd]
-    errors += [f"unknown key {k}" for k in sd if k not in expected]
-    for k, arr in sd.items():
-        if k not in expected:
-            continue
-        if not isinstance(arr, np.ndarray):
-            errors.append(f"{k}: a {type(arr).__name__}, not an array")
-            continue
-        if k.endswith(".num_batches_tracked"):
-            if arr.dtype.kind not in "iu" or arr.size != 1:
-                errors.append(f"{k}: expected an integer scalar, got {arr.dtype} {list(arr.shape)}")
-            continue
-        if tuple(arr.shape) != tuple(expected[k]):
-            errors.append(f"{k}: got {list(arr.shape)}, expected {list(expected[k])}")
-        elif arr.dtype != np.float32:
-            errors.append(f"{k}: dtype {arr.dtype}, expected float32")
-        elif not np.all(np.isfinite(arr)):
-            errors.append(f"{k}: contains NaN or inf")
-        elif ".mask_conv." in k and not np.all(arr == 1.0):
+
+    def mask_not_ones(k, arr):
+        if ".mask_conv." in k and not np.all(arr == 1.0):
             bad = int(np.count_nonzero(arr != 1.0))
-            errors.append(f"{k}: {bad} of {arr.size} values are not 1 (the frozen mask conv must be all ones)")
+            return f"{k}: {bad} of {arr.size} values are not 1 (the frozen mask conv must be all ones)"
+        return None
+
+    errors = checkpoint_errors(checkpoint_table(model), sd, mask_not_ones)
     if errors:
         raise ConversionError(f"{model} checkpoint refused:\n  " + "\n  ".join(errors))
 
@@ -267,38 +252,17 @@ def convert_state_dict(model, sd):
 
 def write_blob(model, sd, path, log=sys.stdout):
     """Validates and converts a numpy state_dict and writes the p3dw blob. Returns the file size."""
-    tensors = convert_state_dict(model, sd)
-    w = Writer(KIND[model], HPARAMS[model], log=log)
-    for name, arr in tensors.items():
-        w.add(name, arr)
-    return w.write(path, expected=blob_table(model))
+    return write_tensors(path, KIND[model], HPARAMS[model], convert_state_dict(model, sd), blob_table(model), log)
 
 
 def read_checkpoint(path):
     """Loads a .pth with torch (CPU) and returns {key: numpy array}."""
-    import torch
-    obj = torch.load(path, map_location="cpu")
-    sd = unwrap_checkpoint(obj)
-    out = OrderedDict()
-    for k, v in sd.items():
-        if not torch.is_tensor(v):
-            raise ConversionError(f"{k}: a {type(v).__name__}, not a tensor")
-        out[k] = v.detach().cpu().numpy()
-    return out
+    return read_torch_checkpoint(path, unwrap_checkpoint)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Convert an inpainting checkpoint (.pth) into a p3dw blob.")
-    ap.add_argument("--model", required=True, choices=MODELS)
-    ap.add_argument("input", help="edge-model.pth / depth-model.pth / color-model.pth")
-    ap.add_argument("output", help="OUT.p3dw")
-    args = ap.parse_args(argv)
-    try:
-        write_blob(args.model, read_checkpoint(args.input), args.output)
-    except ConversionError as e:
-        print(f"convert_inpaint.py: {args.input}: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return converter_main(argv, "convert_inpaint.py", "Convert an inpainting checkpoint (.pth) into a p3dw blob.",
+                          MODELS, "edge-model.pth / depth-model.pth / color-model.pth", read_checkpoint, write_blob)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ with eps = 1e-3 (the tf_ EfficientNet ports, small) or 1e-5 (torchvision ResNeXt
 Blob order: the checkpoint's order with the BN entries removed and each folded bias right after its
 weight (blob_table(kind)).
 """
-import argparse
 import math
 import os
 import sys
@@ -43,7 +42,7 @@ from collections import OrderedDict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from p3dw import ConversionError, Writer  # noqa: E402
+from p3dw import ConversionError, checkpoint_errors, converter_main, read_torch_checkpoint, write_tensors  # noqa: E402
 
 KINDS = ("midas-small", "midas-large")
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -243,24 +242,11 @@ def check_state_dict(kind, sd):
     if set(sd) == set(checkpoint_table(other)):
         raise ConversionError(f"{kind} checkpoint refused: this is a {other} checkpoint (convert it with "
                               f"--model {other})")
-    errors = [f"missing key {k} (expected {list(s)})" for k, s in expected.items() if k not in sd]
-    errors += [f"unknown key {k}" for k in sd if k not in expected]
-    for k, arr in sd.items():
-        if k not in expected:
-            continue
-        if not isinstance(arr, np.ndarray):
-            errors.append(f"{k}: a {type(arr).__name__}, not an array")
-        elif k.endswith(".num_batches_tracked"):
-            if arr.dtype.kind not in "iu" or arr.size != 1:
-                errors.append(f"{k}: expected an integer scalar, got {arr.dtype} {list(arr.shape)}")
-        elif tuple(arr.shape) != tuple(expected[k]):
-            errors.append(f"{k}: got {list(arr.shape)}, expected {list(expected[k])}")
-        elif arr.dtype != np.float32:
-            errors.append(f"{k}: dtype {arr.dtype}, expected float32")
-        elif not np.all(np.isfinite(arr)):
-            errors.append(f"{k}: contains NaN or inf")
-        elif k.endswith(".running_var") and not np.all(arr >= 0):
-            errors.append(f"{k}: negative running variance")
+
+    def negative_variance(k, arr):
+        return f"{k}: negative running variance" if k.endswith(".running_var") and not np.all(arr >= 0) else None
+
+    errors = checkpoint_errors(expected, sd, negative_variance)
     if errors:
         raise ConversionError(f"{kind} checkpoint refused:\n  " + "\n  ".join(errors))
 
@@ -286,37 +272,19 @@ def convert_state_dict(kind, sd):
 
 def write_blob(kind, sd, path, log=sys.stdout):
     """Validates and converts a numpy state_dict and writes the p3dw blob. Returns the file size."""
-    tensors = convert_state_dict(kind, sd)
-    w = Writer(kind, HPARAMS[kind], log=log)
-    for name, arr in tensors.items():
-        w.add(name, arr)
-    return w.write(path, expected=blob_table(kind))
+    return write_tensors(path, kind, HPARAMS[kind], convert_state_dict(kind, sd), blob_table(kind), log)
 
 
 def read_checkpoint(path):
     """Loads a .pt with torch (CPU) and returns {key: numpy array}."""
-    import torch
-    sd = unwrap_checkpoint(torch.load(path, map_location="cpu"))
-    out = OrderedDict()
-    for k, v in sd.items():
-        if not torch.is_tensor(v):
-            raise ConversionError(f"{k}: a {type(v).__name__}, not a tensor")
-        out[k] = v.detach().cpu().numpy()
-    return out
+    return read_torch_checkpoint(path, unwrap_checkpoint)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Convert a MiDaS v2.1 checkpoint (.pt) into a p3dw blob.")
-    ap.add_argument("--model", required=True, choices=KINDS)
-    ap.add_argument("input", help="midas_v21_small_256.pt (midas-small) / midas_v21_384.pt (midas-large)")
-    ap.add_argument("output", help="OUT.p3dw (the program looks for midas-small.p3dw / midas-large.p3dw)")
-    args = ap.parse_args(argv)
-    try:
-        write_blob(args.model, read_checkpoint(args.input), args.output)
-    except ConversionError as e:
-        print(f"convert_midas21.py: {args.input}: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return converter_main(argv, "convert_midas21.py", "Convert a MiDaS v2.1 checkpoint (.pt) into a p3dw blob "
+                          "(the program looks for midas-small.p3dw / midas-large.p3dw).", KINDS,
+                          "midas_v21_small_256.pt (midas-small) / midas_v21_384.pt (midas-large)", read_checkpoint,
+                          write_blob)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,8 @@ network input sizes from Resize.get_size (sizes.txt: size width height -> net_w 
 Files (C order, little-endian): {kind}_in.npy (1, 3, H, W) '<f4', {kind}_out.npy (1, H, W) '<f4',
 pre_{up,down}_src.npy (h, w, 3) '|u1', pre_{up,down}.npy (3, H, W) '<f4', sizes.txt, manifest.json.
 """
-import argparse
-import json
-import math
 import os
-import re
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -39,8 +33,8 @@ sys.path.insert(0, TOOLS)
 import convert_midas21 as cm  # noqa: E402
 import midas21_nets  # noqa: E402
 import p3dw  # noqa: E402
-from golden_weights import uniform  # noqa: E402
-from make_midas21_weights import SEED, blob_path, random_state_dict, sha256  # noqa: E402
+from golden_weights import convert_saved, golden_setup, save_npy, uniform, write_manifest  # noqa: E402
+from make_midas21_weights import SEED, random_state_dict  # noqa: E402
 
 FOLD_TOL = 1e-5
 SHAPES = {"midas-small": (64, 96), "midas-large": (96, 64)}
@@ -134,13 +128,6 @@ def net_input(h, w, salt):
     return (x + uniform(SEED, f"golden.input.{salt}", (3, h, w), -0.2, 0.2)).astype(np.float32)[None]
 
 
-def save(path, arr):
-    arr = np.ascontiguousarray(arr)
-    arr = arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.itemsize > 1 else arr
-    np.save(path, arr)
-    return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": os.path.getsize(path)}
-
-
 SIZE_CASES = [(640, 480), (480, 640), (1024, 768), (4032, 3024), (3000, 4000), (1920, 1080), (500, 500),
               (300, 200), (70, 45), (45, 70), (800, 208), (800, 224), (800, 240), (1000, 111), (37, 23),
               (384, 384), (256, 192), (2000, 1), (1, 2000), (512, 96), (512, 160), (512, 224), (768, 160),
@@ -148,15 +135,9 @@ SIZE_CASES = [(640, 480), (480, 640), (1024, 768), (4032, 3024), (3000, 4000), (
 
 
 def main(argv=None):
-    root = os.path.dirname(TOOLS)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(root, "tests", "data", "midas21"))
-    ap.add_argument("--workdir", help="where the .pt files and blobs go (default: a new temp dir)")
-    args = ap.parse_args(argv)
-    work = args.workdir or tempfile.mkdtemp(prefix="p3d_midas21_golden_")
-    os.makedirs(args.out, exist_ok=True)
-    numpy_dir = os.path.join(work, "numpy")
-    subprocess.run([sys.executable, os.path.join(TOOLS, "make_midas21_weights.py"), numpy_dir], check=True)
+    default_out = os.path.join(os.path.dirname(TOOLS), "tests", "data", "midas21")
+    out_dir, work, numpy_dir = golden_setup(argv, __doc__, default_out, "p3d_midas21_golden_",
+                                            "make_midas21_weights.py")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
     manifest = {"generator": "tools/gen_midas21_golden.py", "seed": SEED, "torch": torch.__version__,
@@ -165,16 +146,10 @@ def main(argv=None):
     ok = True
     for kind in cm.KINDS:
         net = midas21_nets.load_numpy(midas21_nets.build(kind), random_state_dict(kind, SEED))
-        pt = os.path.join(work, f"{kind}-random.pt")
-        torch.save(net.state_dict(), pt)
-        blob = os.path.join(work, f"{kind}-random.p3dw")
-        subprocess.run([sys.executable, os.path.join(TOOLS, "convert_midas21.py"), "--model", kind, pt, blob],
-                       check=True, stdout=subprocess.DEVNULL)
-        digest, digest_np = sha256(blob), sha256(blob_path(numpy_dir, kind))
-        same = digest == digest_np
+        manifest["blobs"][kind], same = convert_saved("convert_midas21.py", kind, net.state_dict(), "pt", work,
+                                                      numpy_dir)
         ok &= same
-        print(f"{kind}: blob from .pt {digest[:16]}, from numpy {digest_np[:16]}: {'same' if same else 'DIFFER'}")
-        manifest["blobs"][kind] = {"file": os.path.basename(blob), "sha256": digest, "bytes": os.path.getsize(blob)}
+        blob = os.path.join(work, manifest["blobs"][kind]["file"])
 
         h, w = SHAPES[kind]
         x = net_input(h, w, kind)
@@ -207,23 +182,19 @@ def main(argv=None):
         manifest["preprocess"][name] = {"src": [sh, sw], "dst": [dh, dw], "vs_torch_bicubic_max_diff": diff}
 
     for fname, arr in files.items():
-        manifest["files"][fname] = save(os.path.join(args.out, fname), arr)
+        manifest["files"][fname] = save_npy(os.path.join(out_dir, fname), arr)
     lines = ["# size width height -> net_w net_h (midas/transforms.py Resize, upper_bound, multiple of 32)"]
     for size in sorted(set(NET_SIZE.values())):
         for w, h in SIZE_CASES:
             nw, nh = get_size(w, h, size)
             lines.append(f"{size} {w} {h} {nw} {nh}")
-    with open(os.path.join(args.out, "sizes.txt"), "w") as f:
+    with open(os.path.join(out_dir, "sizes.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    manifest["files"]["sizes.txt"] = {"bytes": os.path.getsize(os.path.join(args.out, "sizes.txt"))}
+    manifest["files"]["sizes.txt"] = {"bytes": os.path.getsize(os.path.join(out_dir, "sizes.txt"))}
 
-    text = json.dumps(manifest, indent=1)
-    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    with open(os.path.join(args.out, "manifest.json.tmp"), "w") as f:
-        f.write(text + "\n")
-    os.replace(os.path.join(args.out, "manifest.json.tmp"), os.path.join(args.out, "manifest.json"))
+    write_manifest(out_dir, manifest)
     total = sum(v["bytes"] for v in manifest["files"].values())
-    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {args.out}; work dir {work}")
+    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {out_dir}; work dir {work}")
     return 0 if ok else 1
 
 

@@ -32,7 +32,14 @@ renormalisation multiplies the rim of the growing valid region by up to k*k at e
 gain the random activations grow ~100x by the bottleneck and the colour sigmoid saturates; at variance
 0.5 / fan_in they stay O(1) on the golden patches (depth output about [-1, 0.7], colour about [0.16, 0.85]).
 """
+import argparse
+import json
 import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
 from collections import OrderedDict
 
 import numpy as np
@@ -113,3 +120,53 @@ def random_state_dict(model, seed=SEED):
         else:
             raise AssertionError(f"no rule for {key}")
     return OrderedDict((k, sd[k]) for k in checkpoint_table(model))
+
+
+def save_npy(path, arr):
+    """np.save of a C-order, little-endian copy of arr; returns its manifest entry (shape, dtype, bytes)."""
+    arr = np.ascontiguousarray(arr)
+    arr = arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.itemsize > 1 else arr
+    np.save(path, arr)
+    return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": os.path.getsize(path)}
+
+
+def write_manifest(out_dir, manifest):
+    """out_dir/manifest.json (short lists on one line), written to a temporary name and renamed."""
+    text = json.dumps(manifest, indent=1)
+    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    tmp = os.path.join(out_dir, "manifest.json.tmp")
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, os.path.join(out_dir, "manifest.json"))
+
+
+def golden_setup(argv, doc, out_default, work_prefix, make_script):
+    """The golden generators' command line ([--out DIR] [--workdir DIR]): makes the folders and writes the
+    numpy-only random-weight blobs with tools/<make_script> into WORKDIR/numpy. Returns (out, work, numpy_dir)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--out", default=out_default)
+    ap.add_argument("--workdir", help="where the checkpoints and blobs go (default: a new temp dir)")
+    args = ap.parse_args(argv)
+    work = args.workdir or tempfile.mkdtemp(prefix=work_prefix)
+    os.makedirs(args.out, exist_ok=True)
+    numpy_dir = os.path.join(work, "numpy")
+    tools = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([sys.executable, os.path.join(tools, make_script), numpy_dir], check=True)
+    return args.out, work, numpy_dir
+
+
+def convert_saved(converter, model, state_dict, ext, work, numpy_dir):
+    """Saves a module's state_dict as WORK/<model>-random.<ext>, converts it with tools/<converter> into
+    WORK/<model>-random.p3dw and compares that blob's SHA-256 with the numpy-made one in numpy_dir.
+    Returns (manifest entry of the blob, whether both are the same)."""
+    import torch
+    from make_test_weights import blob_path, sha256
+    tools = os.path.dirname(os.path.abspath(__file__))
+    ckpt, blob = os.path.join(work, f"{model}-random.{ext}"), blob_path(work, model)
+    torch.save(state_dict, ckpt)
+    subprocess.run([sys.executable, os.path.join(tools, converter), "--model", model, ckpt, blob], check=True,
+                   stdout=subprocess.DEVNULL)
+    digest, digest_np = sha256(blob), sha256(blob_path(numpy_dir, model))
+    print(f"{model}: blob from .{ext} {digest[:16]}, from numpy {digest_np[:16]}: "
+          f"{'same' if digest == digest_np else 'DIFFER'}")
+    return {"file": os.path.basename(blob), "sha256": digest, "bytes": os.path.getsize(blob)}, digest == digest_np

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_midas21_weights.py OUTDIR [--manifest M] [--model K] - writes OUTDIR/midas-{small,large}-random.p3dw.
+"""make_midas21_weights.py OUTDIR [--seed N] [--model K] [--manifest M] - writes OUTDIR/midas-{small,large}-random.p3dw.
 
 Seeded random state_dicts with exactly the keys and shapes of the MiDaS v2.1 checkpoints, converted by the
 core of tools/convert_midas21.py. numpy only. The blobs (66 MB small, 416 MB large) are not committed:
@@ -12,18 +12,15 @@ Values come from tools/golden_weights.py's counter-based splitmix64 stream (bit-
 under the state_dict key; U(lo, hi) as there. fan_in = prod(weight.shape[1:]).
 | tensor | values |
 |---|---|
-| conv weight | U(-b, b), b = sqrt(3 g / fan_in): g = 2 after a ReLU/ReLU6 (Kaiming), g = 1 after the image or a |
-| | linear sum, g = 0.25 ending a residual branch (large conv3, small conv_pwl of a residual block); _gain |
+| conv weight | U(-b, b), b = sqrt(3 g / fan_in), g = _gain(): see the next lines |
 | conv bias | U(-0.1, 0.1); scratch.output_conv.4.bias U(0.05, 0.15) |
 | BN weight / bias / running_mean / running_var | U(0.8, 1.2) / U(-0.1, 0.1) / U(-0.2, 0.2) / U(0.5, 2) |
 | BN num_batches_tracked | 1000 (int64 scalar) |
-The smaller gain on the residual branches keeps the random activations O(1) through the 33 bottlenecks
+g = 2 for a conv reading a ReLU/ReLU6 output (Kaiming), 1 for one reading the image or a linear sum, 0.25 for
+one ending a residual branch (large conv3, small conv_pwl of a residual block). The smaller gain on the residual
+branches keeps the random activations O(1) through the 33 bottlenecks
 (with g = 2 they double per block); the positive output bias leaves part of the final ReLU's input above 0.
 """
-import argparse
-import hashlib
-import io
-import json
 import math
 import os
 import sys
@@ -34,6 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_midas21 as cm  # noqa: E402
 from golden_weights import uniform  # noqa: E402
+from make_test_weights import blobs_main  # noqa: E402
 
 SEED = 20210401
 
@@ -83,60 +81,8 @@ def random_state_dict(kind, seed=SEED):
     return sd
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def blob_path(outdir, kind):
-    return os.path.join(outdir, f"{kind}-random.p3dw")
-
-
-def make(outdir, kinds=cm.KINDS, seed=SEED):
-    """Writes the blobs; returns {kind: sha256}."""
-    os.makedirs(outdir, exist_ok=True)
-    digests = {}
-    for kind in kinds:
-        path = blob_path(outdir, kind)
-        cm.write_blob(kind, random_state_dict(kind, seed), path, log=io.StringIO())
-        digests[kind] = sha256(path)
-        print(f"{path}: sha256 {digests[kind]}")
-    return digests
-
-
-def check_manifest(outdir, manifest_path, kinds=cm.KINDS):
-    """Regenerates the blobs that are missing or stale; returns True if all match the manifest."""
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    ok = True
-    for kind in kinds:
-        want = manifest["blobs"][kind]["sha256"]
-        path = blob_path(outdir, kind)
-        if os.path.exists(path) and os.path.getsize(path) == manifest["blobs"][kind]["bytes"] and sha256(path) == want:
-            print(f"{path}: up to date (sha256 {want})")
-            continue
-        got = make(outdir, [kind], manifest["seed"])[kind]
-        if got != want:
-            print(f"{path}: sha256 {got} differs from {manifest_path}: {want}", file=sys.stderr)
-            ok = False
-    return ok
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("outdir")
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--model", choices=cm.KINDS, action="append", help="only this model (repeatable)")
-    ap.add_argument("--manifest", help="keep blobs whose SHA-256 matches this manifest, check the others")
-    args = ap.parse_args(argv)
-    kinds = args.model or cm.KINDS
-    if args.manifest:
-        return 0 if check_manifest(args.outdir, args.manifest, kinds) else 1
-    make(args.outdir, kinds, args.seed)
-    return 0
+    return blobs_main(argv, __doc__, cm.KINDS, SEED, random_state_dict, cm.write_blob)
 
 
 if __name__ == "__main__":
