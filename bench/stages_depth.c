@@ -1,5 +1,5 @@
 /* stages_depth.c - bench stages of the depth networks. The model blob is found like the program
- * finds it ($P3D_MODEL_DIR, then the user cache); midas-v1 falls back to the random-weight blob in
+ * finds it ($P3D_MODEL_DIR, then the user cache); the MiDaS stages fall back to the random-weight blobs in
  * p3d_bench_weights_dir() (timing does not depend on the values). A stage is skipped, with the reason,
  * without its blob. */
 #include <stdio.h>
@@ -8,6 +8,7 @@
 
 #include "bench.h"
 #include "midas.h"
+#include "midas_v21.h"
 #include "models.h"
 #include "tiefenrausch.h"
 
@@ -63,6 +64,18 @@ static p3d_status tief_setup(p3d_ctx *ctx, p3d_bench_case *c) {
     return P3D_OK;
 }
 
+/* The installed blob of model `name`, else <p3d_bench_weights_dir()>/<name>-random.p3dw (written by `tool`);
+ * P3D_ERR_UNSUPPORTED, the stage's skip reason, when neither exists. */
+static p3d_status midas_blob(const char *name, const char *tool, char *path, size_t cap, int *installed) {
+    *installed = p3d_model_find(NULL, p3d_model_by_name(name), path, cap);
+    if (*installed) return P3D_OK;
+    snprintf(path, cap, "%s/%s-random.p3dw", p3d_bench_weights_dir(), name);
+    if (access(path, R_OK) != 0)
+        return p3d_fail(P3D_ERR_UNSUPPORTED, "%s.p3dw not installed (P3D_MODEL_DIR) and %s not found (write it "
+                        "with %s, then --weights-dir DIR)", name, path, tool);
+    return P3D_OK;
+}
+
 typedef struct midas1_state {
     p3d_midas1 *net;
     p3d_tensor x, y; /* (1, 3, H, W) -> (1, 1, H, W), context memory */
@@ -87,14 +100,9 @@ static void midas1_teardown(void *s, p3d_ctx *ctx) {
 static p3d_status midas1_setup(p3d_ctx *ctx, p3d_bench_case *c) {
     char path[1100];
     const int64_t h = 256, w = 384, xs[4] = {1, 3, h, w}, ys[4] = {1, 1, h, w};
-    const char *weights = "midas-v1.p3dw";
-    if (!p3d_model_find(NULL, p3d_model_by_name("midas-v1"), path, sizeof path)) {
-        snprintf(path, sizeof path, "%s/midas-v1-random.p3dw", p3d_bench_weights_dir());
-        if (access(path, R_OK) != 0)
-            return p3d_fail(P3D_ERR_UNSUPPORTED, "neither midas-v1.p3dw (P3D_MODEL_DIR) nor %s (tools/"
-                            "make_test_weights.py DIR --model midas-v1, then --weights-dir DIR) found", path);
-        weights = "random weights";
-    }
+    int installed = 0;
+    P3D_TRY(midas_blob("midas-v1", "tools/make_test_weights.py DIR --model midas-v1", path, sizeof path, &installed));
+    const char *weights = installed ? "midas-v1.p3dw" : "random weights";
     midas1_state *m = (midas1_state *)calloc(1, sizeof *m);
     float *host = (float *)malloc(sizeof(float) * 3 * h * w);
     void *xd = NULL, *yd = NULL;
@@ -123,8 +131,74 @@ static p3d_status midas1_setup(p3d_ctx *ctx, p3d_bench_case *c) {
     return P3D_OK;
 }
 
+typedef struct midas_state {
+    p3d_midas21 *net;
+    p3d_tensor x, depth; /* (1, 3, S, S) f32 and (S, S) f32, in the context's memory */
+    void *x_mem, *depth_mem;
+} midas_state;
+
+static p3d_status midas_run(void *s, p3d_ctx *ctx) {
+    (void)ctx;
+    midas_state *m = (midas_state *)s;
+    return p3d_midas21_forward(m->net, &m->x, &m->depth);
+}
+
+static void midas_teardown(void *s, p3d_ctx *ctx) {
+    midas_state *m = (midas_state *)s;
+    p3d_midas21_free(m->net);
+    p3d_ctx_release(ctx, m->x_mem);
+    p3d_ctx_release(ctx, m->depth_mem);
+    free(m);
+}
+
+/* MiDaS v2.1 forward at its native square size (run.py's net_w = net_h), on a smooth test pattern. */
+static p3d_status midas_setup(p3d_ctx *ctx, p3d_bench_case *c, p3d_midas21_kind kind) {
+    const char *name = p3d_midas21_kind_name(kind);
+    char path[1100];
+    int installed = 0;
+    P3D_TRY(midas_blob(name, "tools/make_midas21_weights.py DIR", path, sizeof path, &installed));
+    const int32_t s = p3d_midas21_native_size(kind);
+    midas_state *m = (midas_state *)calloc(1, sizeof *m);
+    float *host = (float *)malloc(sizeof(float) * 3 * s * s);
+    p3d_status st = (m && host) ? P3D_OK : p3d_fail(P3D_ERR_OOM, "out of memory");
+    for (int32_t i = 0; st == P3D_OK && i < 3 * s * s; i++) host[i] = (float)((i * 7) % 256) / 128.0f - 1.0f;
+    if (st == P3D_OK) st = p3d_midas21_load(ctx, path, kind, &m->net);
+    if (st == P3D_OK) c->macs = (double)p3d_midas21_macs(m->net, s, s);
+    if (st == P3D_OK && p3d_bench_max_macs() > 0 && c->macs > p3d_bench_max_macs())
+        st = p3d_fail(P3D_ERR_UNSUPPORTED, "%.0f GMAC per run is over the --max-gmac budget of %.0f", c->macs * 1e-9,
+                      p3d_bench_max_macs() * 1e-9);
+    size_t bytes = 0;
+    if (st == P3D_OK) st = p3d_midas21_arena_bytes(m->net, s, s, &bytes);
+    if (st == P3D_OK && bytes > p3d_bench_memory_budget(ctx))
+        st = p3d_fail(P3D_ERR_UNSUPPORTED, "activations need %.1f GB, over the memory budget", bytes / 1e9);
+    if (st == P3D_OK) st = p3d_ctx_alloc(ctx, sizeof(float) * 3 * s * s, &m->x_mem);
+    if (st == P3D_OK) st = p3d_ctx_alloc(ctx, sizeof(float) * s * s, &m->depth_mem);
+    if (st == P3D_OK) st = p3d_ctx_upload(ctx, m->x_mem, host, sizeof(float) * 3 * s * s);
+    if (st == P3D_OK) st = p3d_midas21_plan(m->net, s, s);
+    free(host);
+    if (st != P3D_OK) {
+        if (m) midas_teardown(m, ctx);
+        return st;
+    }
+    const int64_t xs[4] = {1, 3, s, s}, ds[2] = {s, s};
+    m->x = p3d_tensor_view(m->x_mem, P3D_F32, p3d_ctx_mem(ctx), 4, xs);
+    m->depth = p3d_tensor_view(m->depth_mem, P3D_F32, p3d_ctx_mem(ctx), 2, ds);
+    snprintf(c->label, sizeof c->label, "f32, 1x3x%dx%d, %s weights", (int)s, (int)s,
+             installed ? "installed" : "random");
+    c->state = m;
+    c->run = midas_run;
+    c->teardown = midas_teardown;
+    c->pixels = (double)s * s;
+    return P3D_OK;
+}
+
+static p3d_status midas_small_setup(p3d_ctx *ctx, p3d_bench_case *c) { return midas_setup(ctx, c, P3D_MIDAS21_SMALL); }
+static p3d_status midas_large_setup(p3d_ctx *ctx, p3d_bench_case *c) { return midas_setup(ctx, c, P3D_MIDAS21_LARGE); }
+
 P3D_BENCH_TABLE(p3d_bench_stages_depth) = {
     {"depth.tiefenrausch", tief_setup},
     {"depth.midas-v1", midas1_setup},
+    {"depth.midas-small", midas_small_setup},
+    {"depth.midas-large", midas_large_setup},
     {NULL, NULL},
 };

@@ -3,13 +3,13 @@
  * The model is loaded once and reused for every image; a bad image is reported and skipped, and the
  * run ends with exit status 3 naming every image that failed. Outputs are written atomically.
  * Disparity is written at the network's resolution (Tiefenrausch: longer side 384, multiples of 32,
- * as the reference CLI saves it; MiDaS v1: longer side 384, sides rounded up to multiples of 32). For
- * MiDaS v1 that is also the default, though 3d-photo-inpainting's run_depth saves the map after a 3x3
- * box blur and an INTER_AREA resize to longer side 640: both models then give what the network
- * computed, at the resolution it computed it, and the later stages resample every map to the
- * processing size themselves (the upscale to 640 adds no information and the reference blurs again
- * when it reads the map, spec 2.2). --postprocess writes the reference's 640-pixel map instead, for
- * comparisons with its depth/<name>.npy. */
+ * as the reference CLI saves it; MiDaS v1: longer side 384, sides rounded up to multiples of 32; MiDaS
+ * v2.1: run.py's input size, longer side 256 or 384). For MiDaS v1 that is also the default, though
+ * 3d-photo-inpainting's run_depth saves the map after a 3x3 box blur and an INTER_AREA resize to longer
+ * side 640: every model then gives what the network computed, at the resolution it computed it, and the
+ * later stages resample every map to the processing size themselves (the upscale to 640 adds no
+ * information and the reference blurs again when it reads the map, spec 2.2). --postprocess writes the
+ * reference's 640-pixel map instead, for comparisons with its depth/<name>.npy. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +21,12 @@
 #include "file_io.h"
 #include "image_io.h"
 #include "midas.h"
+#include "midas_v21.h"
 #include "models.h"
 #include "tiefenrausch.h"
 
 static const char *const k_depth_help =
-    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model tiefenrausch|midas-v1] [--format npy,png16,vis]\n"
+    "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model NAME] [--format npy,png16,vis]\n"
     "                         [--postprocess] [--model-dir DIR] [--device cpu|cuda[:N]|auto]\n"
     "\n"
     "Estimates disparity (larger = nearer, unknown scale) for each photo and writes, in DIR (default .):\n"
@@ -33,13 +34,16 @@ static const char *const k_depth_help =
     "  NAME.png        16-bit, min-max scaled                          (format png16, default)\n"
     "  NAME_vis.png    colour visualisation (magma ramp)               (format vis)\n"
     "\n"
-    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default) or midas-v1\n"
-    "                    (MiDaS v1 ResNet-50, 3d-photo-inpainting's own model; float32)\n"
+    "  --model NAME      tiefenrausch (INT8, One Shot 3D Photography; the default), midas-v1\n"
+    "                    (MiDaS v1 ResNet-50, 3d-photo-inpainting's own model; float32),\n"
+    "                    midas-small (MiDaS v2.1 small, 256) or midas-large (MiDaS v2.1, 384):\n"
+    "                    relative inverse depth from the photo resized as MiDaS's run.py does\n"
     "  --postprocess     midas-v1 only: write the reference's map instead (3x3 box blur, INTER_AREA to\n"
     "                    longer side 640), as 3d-photo-inpainting saves depth/NAME.npy\n"
     "  --model-dir DIR   where NAME.p3dw is looked for first (then $P3D_MODEL_DIR, then the user\n"
     "                    cache); tools/fetch_tiefenrausch.sh installs tiefenrausch.p3dw,\n"
-    "                    tools/convert_midas.py --model midas-v1 converts MiDaS/model.pt\n"
+    "                    tools/convert_midas.py --model midas-v1 converts MiDaS/model.pt,\n"
+    "                    tools/convert_midas21.py converts the MiDaS v2.1 checkpoints\n"
     "  --format LIST     comma-separated subset of npy, png16, vis\n"
     "\n"
     "Exit status: 0 all written, 3 some images failed (each named at the end), 2 usage, 1 fatal.\n";
@@ -89,14 +93,39 @@ static p3d_status write_vis(const char *path, const p3d_depth *d) {
     return st;
 }
 
-/* The loaded depth network: Tiefenrausch or MiDaS v1. */
+/* The models of --model: the name (models.h's table: the blob NAME.p3dw), the network that runs it
+ * and what to do when its blob is missing. */
+typedef enum depth_family { DEPTH_TIEF, DEPTH_MIDAS1, DEPTH_MIDAS21 } depth_family;
+
+typedef struct depth_model {
+    const char *name;
+    depth_family family;
+    p3d_midas21_kind midas21_kind; /* DEPTH_MIDAS21 only */
+    const char *missing_hint;
+} depth_model;
+
+static const depth_model k_depth_models[] = {
+    {"tiefenrausch", DEPTH_TIEF, P3D_MIDAS21_SMALL, "install it with tools/fetch_tiefenrausch.sh"},
+    {"midas-v1", DEPTH_MIDAS1, P3D_MIDAS21_SMALL, "convert MiDaS/model.pt with tools/convert_midas.py"},
+    {"midas-small", DEPTH_MIDAS21, P3D_MIDAS21_SMALL, "convert it with tools/convert_midas21.py"},
+    {"midas-large", DEPTH_MIDAS21, P3D_MIDAS21_LARGE, "convert it with tools/convert_midas21.py"},
+};
+
+static const depth_model *depth_model_by_name(const char *name) {
+    for (size_t i = 0; i < sizeof k_depth_models / sizeof k_depth_models[0]; i++)
+        if (strcmp(k_depth_models[i].name, name) == 0) return &k_depth_models[i];
+    return NULL;
+}
+
+/* The loaded depth network: the one of tief, midas1, midas21 that model names. */
 typedef struct depth_net {
+    const depth_model *model;
     p3d_tief *tief;
     p3d_midas1 *midas1;
+    p3d_midas21 *midas21;
     int postprocess; /* midas-v1: replace the map by the reference's post-processed one */
 } depth_net;
 
-/* midas-v1 --postprocess: d (network resolution) -> the reference's resize_depth of it. */
 static p3d_status midas1_post(const p3d_image *img, p3d_depth *d) {
     int32_t ow = 0, oh = 0;
     p3d_depth out;
@@ -112,21 +141,29 @@ static p3d_status midas1_post(const p3d_image *img, p3d_depth *d) {
     return st;
 }
 
-/* The model's disparity for img into d (allocated here). Valid: Tiefenrausch's exp() output where > 0;
- * MiDaS v1 (any sign) where finite and not 0, as p3d_depth_read would read the file back. */
+/* The model's disparity for img into d (allocated here). Valid: Tiefenrausch's exp() output and MiDaS
+ * v2.1's non-negative output where > 0; MiDaS v1 (any sign) where finite and not 0, as p3d_depth_read
+ * would read the file back. */
 static p3d_status estimate(const depth_net *m, const p3d_image *img, p3d_depth *d) {
+    const depth_family fam = m->model->family;
     int32_t nw = 0, nh = 0;
-    if (m->midas1) P3D_TRY(p3d_midas1_input_size(img->width, img->height, &nw, &nh));
+    if (fam == DEPTH_MIDAS1) P3D_TRY(p3d_midas1_input_size(img->width, img->height, &nw, &nh));
+    else if (fam == DEPTH_MIDAS21)
+        P3D_TRY(p3d_midas21_input_size(p3d_midas21_native_size(m->model->midas21_kind), img->width, img->height, &nw,
+                                       &nh));
     else P3D_TRY(p3d_tief_input_size(img->width, img->height, &nw, &nh));
     P3D_TRY(p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, d));
     const size_t cap = (size_t)nw * (size_t)nh;
-    if (m->midas1) P3D_TRY(p3d_midas1_estimate(m->midas1, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
+    if (fam == DEPTH_MIDAS1)
+        P3D_TRY(p3d_midas1_estimate(m->midas1, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
+    else if (fam == DEPTH_MIDAS21)
+        P3D_TRY(p3d_midas21_estimate(m->midas21, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
     else P3D_TRY(p3d_tief_estimate(m->tief, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
-    if (m->midas1 && m->postprocess) P3D_TRY(midas1_post(img, d));
+    if (fam == DEPTH_MIDAS1 && m->postprocess) P3D_TRY(midas1_post(img, d));
     d->n_valid = 0;
     for (int64_t i = 0; i < (int64_t)d->width * d->height; i++) {
         const float v = d->value[i];
-        d->mask[i] = m->midas1 ? isfinite(v) && v != 0.0f : v > 0.0f;
+        d->mask[i] = fam == DEPTH_MIDAS1 ? isfinite(v) && v != 0.0f : v > 0.0f;
         if (!d->mask[i]) d->value[i] = 0.0f;
         d->n_valid += d->mask[i];
     }
@@ -180,8 +217,9 @@ int p3d_cmd_depth(int argc, char **argv) {
             if (!(out_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--model")) {
             if (!(model = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-            else if (strcmp(model, "tiefenrausch") != 0 && strcmp(model, "midas-v1") != 0)
-                rc = p3d_usage_error("depth", "--model '%s': expected tiefenrausch or midas-v1", model);
+            else if (!depth_model_by_name(model))
+                rc = p3d_usage_error("depth", "--model '%s': expected tiefenrausch, midas-v1, midas-small or midas-large",
+                                     model);
         } else if (p3d_args_is(&it, NULL, "--postprocess")) {
             postprocess = 1;
         } else if (p3d_args_is(&it, NULL, "--model-dir")) {
@@ -210,7 +248,8 @@ int p3d_cmd_depth(int argc, char **argv) {
     /* Fatal set-up: device, model, output directory. */
     p3d_device dev;
     p3d_ctx *ctx = NULL;
-    depth_net net = {NULL, NULL, postprocess};
+    const depth_model *dm = depth_model_by_name(model); /* the option check admitted the table's names only */
+    depth_net net = {dm, NULL, NULL, NULL, postprocess};
     char model_path[1100];
     p3d_status st = p3d_device_parse(device_arg, &dev);
     if (st == P3D_OK) st = p3d_device_resolve(&dev);
@@ -223,11 +262,12 @@ int p3d_cmd_depth(int argc, char **argv) {
             int32_t nd = p3d_model_dirs(model_dir, dirs);
             st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (%s)", desc->file, dirs[0],
                           nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "",
-                          strcmp(model, "midas-v1") == 0 ? "convert MiDaS/model.pt with tools/convert_midas.py"
-                                                         : "install it with tools/fetch_tiefenrausch.sh");
+                          dm->missing_hint);
         }
     }
-    if (st == P3D_OK && strcmp(model, "midas-v1") == 0) st = p3d_midas1_load(ctx, model_path, &net.midas1);
+    if (st == P3D_OK && dm->family == DEPTH_MIDAS1) st = p3d_midas1_load(ctx, model_path, &net.midas1);
+    else if (st == P3D_OK && dm->family == DEPTH_MIDAS21)
+        st = p3d_midas21_load(ctx, model_path, dm->midas21_kind, &net.midas21);
     else if (st == P3D_OK) st = p3d_tief_load(ctx, model_path, &net.tief);
     if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st != P3D_OK) {
@@ -252,6 +292,7 @@ int p3d_cmd_depth(int argc, char **argv) {
     }
     p3d_tief_free(net.tief);
     p3d_midas1_free(net.midas1);
+    p3d_midas21_free(net.midas21);
     p3d_ctx_free(ctx);
     free(inputs);
     return rc;

@@ -47,7 +47,7 @@ p3d_status p3d_conv2d_params_check(const p3d_conv2d_params *p) {
     else if (p->groups < 1 || p->in_channels % p->groups || p->out_channels % p->groups)
         bad = "groups must divide both channel counts";
     else if (p->pad_mode != P3D_PAD_ZEROS && p->pad_mode != P3D_PAD_REFLECT) bad = "unknown padding mode";
-    else if ((unsigned)p->act > (unsigned)P3D_ACT_TANH) bad = "unknown activation";
+    else if ((unsigned)p->act > (unsigned)P3D_ACT_LAST) bad = "unknown activation";
     else if (p->transposed && (p->groups != 1 || p->pad_mode != P3D_PAD_ZEROS))
         bad = "a transposed conv takes groups 1 and zero padding";
     if (!bad) return P3D_OK;

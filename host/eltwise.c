@@ -39,7 +39,7 @@ p3d_status p3d_activation(p3d_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, p3d_
     const p3d_mem mem = p3d_ctx_mem(ctx);
     P3D_TRY(p3d_nn_check("activation", "input", x, mem, -1, -1, -1, -1));
     P3D_TRY(check_out("activation", x, y, mem));
-    if ((unsigned)act > (unsigned)P3D_ACT_TANH) return p3d_fail(P3D_ERR_INVALID_ARG, "activation: unknown kind %d", (int)act);
+    if ((unsigned)act > (unsigned)P3D_ACT_LAST) return p3d_fail(P3D_ERR_INVALID_ARG, "activation: unknown kind %d", (int)act);
 #ifdef P3D_HAVE_CUDA
     if (p3d_ctx_cuda(ctx)) return p3d_activation_cuda(p3d_ctx_cuda(ctx), x, y, act, slope);
 #endif

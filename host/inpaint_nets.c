@@ -77,14 +77,7 @@ int32_t p3d_inpaint_arg_channels(p3d_inpaint_kind kind, int32_t i) {
 
 p3d_status p3d_inpaint_hp_i64(const p3d_weights *w, const char *key, int64_t lo, int64_t hi, int32_t *out) {
     int64_t v = 0;
-    P3D_TRY(p3d_weights_hparam_i64(w, key, &v));
-    if (v < lo || v > hi) {
-        if (lo == hi)
-            return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = %lld, this network needs %lld", p3d_weights_path(w),
-                            key, (long long)v, (long long)lo);
-        return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = %lld, expected %lld..%lld", p3d_weights_path(w), key,
-                        (long long)v, (long long)lo, (long long)hi);
-    }
+    P3D_TRY(p3d_weights_expect_i64(w, key, lo, hi, &v));
     *out = (int32_t)v;
     return P3D_OK;
 }
@@ -100,12 +93,7 @@ p3d_status p3d_inpaint_hp_f32(const p3d_weights *w, const char *key, double lo, 
 }
 
 p3d_status p3d_inpaint_hp_str(const p3d_weights *w, const char *key, const char *want) {
-    const char *v = NULL;
-    P3D_TRY(p3d_weights_hparam_str(w, key, &v));
-    if (strcmp(v, want) != 0)
-        return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = '%s', this network needs '%s'", p3d_weights_path(w),
-                        key, v, want);
-    return P3D_OK;
+    return p3d_weights_expect_str(w, key, want);
 }
 
 void p3d_inpaint_spec_add(p3d_inpaint_spec *s, const char *prefix, const char *suffix, int32_t ndim, int64_t d0,

@@ -26,7 +26,11 @@ typedef enum p3d_act {
     P3D_ACT_LEAKY_RELU = 2, /* x >= 0 ? x : slope * x (the networks use slope 0.2) */
     P3D_ACT_SIGMOID = 3,    /* 1 / (1 + exp(-x)) */
     P3D_ACT_TANH = 4,
+    P3D_ACT_RELU6 = 5,      /* min(max(x, 0), 6) (the EfficientNet-Lite encoders) */
 } p3d_act;
+
+/* The last p3d_act value (argument checks). */
+#define P3D_ACT_LAST P3D_ACT_RELU6
 
 #ifdef __cplusplus
 }
@@ -51,7 +55,7 @@ P3D_HD float p3d_add_rn(float a, float b) {
 /* a * b + c with two roundings on both sides. */
 P3D_HD float p3d_mad_rn(float a, float b, float c) { return p3d_add_rn(p3d_mul_rn(a, b), c); }
 
-/* NaN stays NaN through ReLU and LeakyReLU (as in PyTorch). */
+/* NaN stays NaN through ReLU, LeakyReLU and ReLU6 (as in PyTorch). */
 P3D_HD float p3d_act_apply(p3d_act act, float slope, float x) {
     switch (act) {
     case P3D_ACT_NONE: return x;
@@ -59,6 +63,7 @@ P3D_HD float p3d_act_apply(p3d_act act, float slope, float x) {
     case P3D_ACT_LEAKY_RELU: return x < 0.0f ? x * slope : x;
     case P3D_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case P3D_ACT_TANH: return tanhf(x);
+    case P3D_ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
     }
     return x;
 }

@@ -599,6 +599,28 @@ p3d_status p3d_weights_hparam_str(const p3d_weights *w, const char *key, const c
     return P3D_OK;
 }
 
+p3d_status p3d_weights_expect_i64(const p3d_weights *w, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    int64_t v = 0;
+    P3D_TRY(p3d_weights_hparam_i64(w, key, &v));
+    if (v < lo || v > hi) {
+        if (lo == hi)
+            return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = %lld, this network needs %lld", w->path, key,
+                            (long long)v, (long long)lo);
+        return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = %lld, expected %lld..%lld", w->path, key, (long long)v,
+                        (long long)lo, (long long)hi);
+    }
+    if (out) *out = v;
+    return P3D_OK;
+}
+
+p3d_status p3d_weights_expect_str(const p3d_weights *w, const char *key, const char *want) {
+    const char *v = NULL;
+    P3D_TRY(p3d_weights_hparam_str(w, key, &v));
+    if (strcmp(v, want) != 0)
+        return p3d_fail(P3D_ERR_MODEL, "%s: hyper-parameter %s = '%s', this network needs '%s'", w->path, key, v, want);
+    return P3D_OK;
+}
+
 int32_t p3d_weights_count(const p3d_weights *w) { return w->n_tensors; }
 
 const char *p3d_weights_tensor_at(const p3d_weights *w, int32_t i, p3d_tensor *out) {

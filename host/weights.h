@@ -92,6 +92,12 @@ p3d_status p3d_weights_expect_kind(const p3d_weights *w, p3d_model_kind want);
 p3d_status p3d_weights_hparam_i64(const p3d_weights *w, const char *key, int64_t *out);
 p3d_status p3d_weights_hparam_f64(const p3d_weights *w, const char *key, double *out);
 p3d_status p3d_weights_hparam_str(const p3d_weights *w, const char *key, const char **out);
+/* Checks a hyper-parameter a network depends on. P3D_ERR_MODEL, after the absent / mistyped cases above,
+ * "PATH: hyper-parameter KEY = V, this network needs LO" (lo == hi) or "..., expected LO..HI" for an
+ * integer outside [lo, hi]; "PATH: hyper-parameter KEY = 'V', this network needs 'WANT'" for a string.
+ * out may be NULL. */
+p3d_status p3d_weights_expect_i64(const p3d_weights *w, const char *key, int64_t lo, int64_t hi, int64_t *out);
+p3d_status p3d_weights_expect_str(const p3d_weights *w, const char *key, const char *want);
 
 /* Tensors, in file order: count, then name and host view by index (0 <= i < count, else abort). */
 int32_t p3d_weights_count(const p3d_weights *w);

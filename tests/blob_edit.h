@@ -70,4 +70,28 @@ static inline const char *blob_write_tmp(const blob_bytes *b, const char *label,
     return buf;
 }
 
+/* The refusal cases of the network tests on the blob at path: tensor `name`'s last two dims (kh, kw)
+ * recorded as (kh * kw, 1) - the same byte count, so only the network's table can object - and then,
+ * restored, the i64 hyper-parameter `key` set to `value`. expect(blob, needle) loads each edited blob
+ * (written to the temporary directory) and checks that it is refused with that message. */
+static inline void blob_refusals(const char *path, const char *name, const char *key, int64_t value,
+                                 void (*expect)(const char *blob, const char *needle), const char *shape_needle,
+                                 const char *hparam_needle) {
+    blob_bytes b = blob_read(path);
+    const size_t dims = b.buf ? tensor_dims_at(&b, name) : 0, hp = b.buf ? hparam_at(&b, key) : 0;
+    CHECK(dims && hp);
+    if (dims && hp) {
+        char tmp[1024];
+        const uint64_t kh = le_get(b.buf + dims + 16, 8), kw = le_get(b.buf + dims + 24, 8);
+        le_put(b.buf + dims + 16, 8, kh * kw);
+        le_put(b.buf + dims + 24, 8, 1);
+        expect(blob_write_tmp(&b, "misshaped", tmp, sizeof tmp), shape_needle);
+        le_put(b.buf + dims + 16, 8, kh);
+        le_put(b.buf + dims + 24, 8, kw);
+        le_put(b.buf + hp, 8, (uint64_t)value);
+        expect(blob_write_tmp(&b, "hparam", tmp, sizeof tmp), hparam_needle);
+    }
+    free(b.buf);
+}
+
 #endif

@@ -147,6 +147,20 @@ static inline int64_t compare_close_f(const char *what, const float *got, const 
     return bad;
 }
 
+/* Prints "what: max|diff| / max|ref| = r" and fails the current case when r > limit; returns r. */
+static inline double compare_rel(const char *what, const float *got, const float *ref, int64_t count, double limit) {
+    double dmax = 0, rmax = 0;
+    for (int64_t i = 0; i < count; i++) {
+        const double d = fabs((double)got[i] - (double)ref[i]);
+        dmax = d > dmax || d != d ? d : dmax;
+        rmax = fabs((double)ref[i]) > rmax ? fabs((double)ref[i]) : rmax;
+    }
+    const double r = dmax / rmax;
+    printf("  %-36s max|diff| %.3g / max|ref| %.6g = %.3g (limit %g)\n", what, dmax, rmax, r, limit);
+    CHECK_MSG(r <= limit, "%s: relative difference %g", what, r);
+    return r;
+}
+
 /* ---- oracles ---------------------------------------------------------------------------------- */
 
 static inline double oracle_act(p3d_act act, double slope, double v) {
@@ -156,6 +170,7 @@ static inline double oracle_act(p3d_act act, double slope, double v) {
     case P3D_ACT_LEAKY_RELU: return v >= 0 ? v : (double)(float)slope * v;
     case P3D_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
     case P3D_ACT_TANH: return tanh(v);
+    case P3D_ACT_RELU6: return isnan(v) ? v : v < 0 ? 0 : v > 6 ? 6 : v; /* torch.nn.ReLU6 = hardtanh(0, 6) */
     }
     return v;
 }

@@ -6,7 +6,7 @@ set -u
 
 # Usage errors need no model.
 run no-image 2 "no IMAGE given" -- depth
-run other-model 2 "expected tiefenrausch or midas-v1" -- depth --model nosuch samples/scene.png
+run other-model 2 "expected tiefenrausch, midas-v1, midas-small or midas-large" -- depth --model made-up-net samples/scene.png
 run bad-format 2 "--format 'tiff'" -- depth --format tiff samples/scene.png
 run unknown-option 2 "unknown option '--frob'" -- depth --frob samples/scene.png
 mkdir -p "$tmp/empty"

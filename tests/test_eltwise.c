@@ -16,13 +16,15 @@ static void test_activations(void) {
     x[0] = 0.0f;
     x[1] = -0.0f;
     x[2] = NAN;
-    static const p3d_act acts[] = {P3D_ACT_NONE, P3D_ACT_RELU, P3D_ACT_LEAKY_RELU, P3D_ACT_SIGMOID, P3D_ACT_TANH};
+    x[3] = 7.5f; /* above ReLU6's cap */
+    static const p3d_act acts[] = {P3D_ACT_NONE, P3D_ACT_RELU, P3D_ACT_LEAKY_RELU, P3D_ACT_SIGMOID, P3D_ACT_TANH,
+                                   P3D_ACT_RELU6};
     for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
         for (int i = 0; i < N; i++) want[i] = oracle_act(acts[a], 0.2f, x[i]);
         p3d_tensor tx = host4(x, 2, 3, 4, 5), ty = host4(y, 2, 3, 4, 5);
         CHECK_OK(p3d_activation(g_ctx, &tx, &ty, acts[a], 0.2f));
-        /* ReLU / LeakyReLU are exact; sigmoid and tanh within libm's rounding. */
-        const double tol = acts[a] >= P3D_ACT_SIGMOID ? 2.5e-7 : 0.0;
+        /* ReLU / LeakyReLU / ReLU6 are exact; sigmoid and tanh within libm's rounding. */
+        const double tol = acts[a] == P3D_ACT_SIGMOID || acts[a] == P3D_ACT_TANH ? 2.5e-7 : 0.0;
         compare_close("activation", y, want, N, tol, tol);
     }
     /* In place. */

@@ -4,7 +4,6 @@ numpy-only tests always run; the torch tests are skipped with a reason when torc
 P3D_TESTDATA = the folder holding {edge,depth,color}-random.p3dw (tools/make_test_weights.py); the tests
 that need those blobs are skipped when it is unset.
 """
-import json
 import os
 import subprocess
 import sys
@@ -13,44 +12,29 @@ import unittest
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(ROOT, "tools")
-GOLDEN = os.path.join(ROOT, "tests", "data", "inpaint")
-sys.path.insert(0, TOOLS)
-import convert_inpaint as ci  # noqa: E402
+import convert_testlib
+from convert_testlib import NEED_BLOBS, NEED_TORCH, ROOT, TESTDATA, TOOLS, assert_refused, load_manifest
+import convert_inpaint as ci  # noqa: E402 (tools/ is on the path through convert_testlib)
 import p3dw  # noqa: E402
 from golden_weights import random_state_dict, uniform  # noqa: E402
 
 try:
     import torch
-    HAVE_TORCH = True
 except ImportError:
-    HAVE_TORCH = False
-NEED_TORCH = unittest.skipUnless(HAVE_TORCH, "torch is not installed")
-TESTDATA = os.environ.get("P3D_TESTDATA", "")
-NEED_BLOBS = unittest.skipUnless(TESTDATA and os.path.isdir(TESTDATA), "P3D_TESTDATA (random-weight blobs) not set")
+    pass
 
-with open(os.path.join(GOLDEN, "manifest.json")) as f:
-    MANIFEST = json.load(f)
+GOLDEN = os.path.join(ROOT, "tests", "data", "inpaint")
+MANIFEST = load_manifest(GOLDEN)
 STATE = {model: random_state_dict(model, MANIFEST["seed"]) for model in ci.MODELS}
 
 
-def edited(model, drop=(), add=None, change=None):
-    sd = dict(STATE[model])
-    for k in drop:
-        del sd[k]
-    sd.update(add or {})
-    sd.update(change or {})
-    return sd
+def edited(model, **changes):
+    return convert_testlib.edited(STATE[model], **changes)
 
 
 class ConverterRefuses(unittest.TestCase):
     def refused(self, model, sd, *names):
-        with self.assertRaises(p3dw.ConversionError) as cm:
-            ci.convert_state_dict(model, sd)
-        for name in names:
-            self.assertIn(name, str(cm.exception))
-        return str(cm.exception)
+        return assert_refused(self, ci.convert_state_dict, model, sd, *names)
 
     def test_renamed_key(self):
         k = "enc_3.conv.input_conv.weight"

@@ -8,25 +8,5 @@
 # Exit 77 (skipped) only when no python3 with numpy exists, i.e. nothing ran.
 set -u
 cd "${P3D_SOURCE_DIR:-$(dirname "$0")/..}" || exit 1
-build="${P3D_BUILD_DIR:-build}"
-testdata="$build/testdata"
-
-py=""
-for cand in /usr/bin/python3 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import numpy' >/dev/null 2>&1; then
-        py="$cand"
-        break
-    fi
-done
-if [ -z "$py" ]; then
-    echo "SKIP: no python3 with numpy (tried /usr/bin/python3, python3)"
-    exit 77
-fi
-
-status=0
-echo "== random-weight blobs in $testdata"
-"$py" tools/make_test_weights.py "$testdata" --manifest tests/data/inpaint/manifest.json || status=1
-"$py" -c 'import torch' >/dev/null 2>&1 || echo "note: torch not installed; its tests are skipped"
-echo "== tests/test_inpaint_convert.py"
-P3D_TESTDATA="$testdata" "$py" tests/test_inpaint_convert.py || status=1
-exit $status
+. tests/convert_lib.sh
+run_convert_tests tools/make_test_weights.py tests/data/inpaint/manifest.json tests/test_inpaint_convert.py

@@ -215,10 +215,8 @@ static void test_wrong_kind(void) {
     p3d_weights_free(w);
 }
 
-/* Writes b to the test's temporary directory, initialises an edge net from it and expects `needle`. */
-static void expect_refused(const blob_bytes *b, const char *label, const char *needle) {
-    char path[1024];
-    blob_write_tmp(b, label, path, sizeof path);
+/* Initialises an edge net from the blob at path and expects `needle`. */
+static void expect_refused(const char *path, const char *needle) {
     p3d_weights *w = NULL;
     p3d_inpaint_net *net = NULL;
     CHECK_OK(p3d_weights_load(path, &w));
@@ -232,21 +230,9 @@ static void expect_refused(const blob_bytes *b, const char *label, const char *n
 static void test_refused_blobs(void) {
     char path[1024];
     if (!blob_path(P3D_INPAINT_EDGE, path, sizeof path)) return;
-    blob_bytes b = blob_read(path);
-    const char *name = "middle.3.conv_block.5.weight";
-    const size_t dims = b.buf ? tensor_dims_at(&b, name) : 0, hp = b.buf ? hparam_at(&b, "in_channels") : 0;
-    CHECK(dims && hp);
-    if (dims && hp) {
-        /* [256,256,3,3] -> [256,256,9,1]: the same byte count, so only the network's table can object. */
-        le_put(b.buf + dims + 16, 8, 9);
-        le_put(b.buf + dims + 24, 8, 1);
-        expect_refused(&b, "misshaped", "middle.3.conv_block.5.weight: got [256,256,9,1], expected [256,256,3,3]");
-        le_put(b.buf + dims + 16, 8, 3);
-        le_put(b.buf + dims + 24, 8, 3);
-        le_put(b.buf + hp, 8, 8);
-        expect_refused(&b, "hparam", "hyper-parameter in_channels = 8, this network needs 7");
-    }
-    free(b.buf);
+    blob_refusals(path, "middle.3.conv_block.5.weight", "in_channels", 8, expect_refused,
+                  "middle.3.conv_block.5.weight: got [256,256,9,1], expected [256,256,3,3]",
+                  "hyper-parameter in_channels = 8, this network needs 7");
 }
 
 int main(void) {

@@ -44,19 +44,6 @@ static int golden(const char *name, p3d_tensor *t) {
     return st == P3D_OK;
 }
 
-/* Prints "what: max|diff| / max|ref| = r" and fails when r > TOL_REL. */
-static void compare(const char *what, const float *got, const float *ref, int64_t count) {
-    double dmax = 0, rmax = 0;
-    for (int64_t i = 0; i < count; i++) {
-        const double d = fabs((double)got[i] - (double)ref[i]);
-        dmax = d > dmax || d != d ? d : dmax;
-        rmax = fabs((double)ref[i]) > rmax ? fabs((double)ref[i]) : rmax;
-    }
-    const double r = dmax / rmax;
-    printf("  %-36s max|diff| %.3g / max|ref| %.6g = %.3g (limit %g)\n", what, dmax, rmax, r, TOL_REL);
-    CHECK_MSG(r <= TOL_REL, "%s: relative difference %g", what, r);
-}
-
 /* A context-memory copy of host data as an (n, c, h, w) tensor (the host data itself on the CPU). */
 static p3d_tensor on_ctx(p3d_ctx *ctx, float *host, int64_t n, int64_t c, int64_t h, int64_t w) {
     const int64_t shape[4] = {n, c, h, w};
@@ -123,10 +110,10 @@ static void test_forward(void) {
     const int64_t count = p3d_tensor_numel(&want);
     float *y = (float *)calloc((size_t)(2 * count), sizeof(float));
     run_forward(g_cpu, &in, 1, y);
-    compare("forward 1x3x128x96 (cpu)", y, want.data, count);
+    compare_rel("forward 1x3x128x96 (cpu)", y, want.data, count, TOL_REL);
     run_forward(g_cpu, &in, 2, y);
-    compare("forward N=2, sample 0 (cpu)", y, want.data, count);
-    compare("forward N=2, sample 1 (cpu)", y + count, want.data, count);
+    compare_rel("forward N=2, sample 0 (cpu)", y, want.data, count, TOL_REL);
+    compare_rel("forward N=2, sample 1 (cpu)", y + count, want.data, count, TOL_REL);
     g_cpu_net = y;
     p3d_npy_free(&in);
     p3d_npy_free(&want);
@@ -138,17 +125,17 @@ static void test_photo(void) {
     const int64_t count = p3d_tensor_numel(&want), pcount = p3d_tensor_numel(&post);
     float *y = (float *)calloc((size_t)count, sizeof(float));
     run_estimate(g_cpu, y, (size_t)count);
-    compare("estimate 300x75 photo -> 384x96 (cpu)", y, want.data, count);
+    compare_rel("estimate 300x75 photo -> 384x96 (cpu)", y, want.data, count, TOL_REL);
     int32_t ow = 0, oh = 0;
     CHECK_OK(p3d_midas1_post_size(300, 75, &ow, &oh));
     CHECK(ow == 640 && oh == 160 && post.shape[0] == oh && post.shape[1] == ow);
     float *scratch = (float *)calloc((size_t)count, sizeof(float));
     float *pp = (float *)calloc((size_t)pcount, sizeof(float));
     CHECK_OK(p3d_midas1_postprocess(y, 384, 96, scratch, pp, ow, oh));
-    compare("post-processing -> 640x160 (cpu)", pp, post.data, pcount);
+    compare_rel("post-processing -> 640x160 (cpu)", pp, post.data, pcount, TOL_REL);
     /* the same post-processing of PyTorch's own output isolates the blur + resize */
     CHECK_OK(p3d_midas1_postprocess(want.data, 384, 96, scratch, pp, ow, oh));
-    compare("post-processing of the golden output", pp, post.data, pcount);
+    compare_rel("post-processing of the golden output", pp, post.data, pcount, TOL_REL);
     CHECK_FAILS(p3d_midas1_postprocess(y, 1, 96, scratch, pp, ow, oh), P3D_ERR_INVALID_ARG, "at least 2x2");
     g_cpu_photo = y;
     free(scratch);
@@ -172,10 +159,10 @@ static void test_cuda(void) {
     float *y = (float *)calloc((size_t)(2 * count), sizeof(float));
     float *yp = (float *)calloc((size_t)pcount, sizeof(float));
     run_forward(g_gpu, &in, 2, y);
-    compare("forward N=2, sample 0 cuda vs cpu", y, g_cpu_net, count);
-    compare("forward N=2, sample 1 cuda vs cpu", y + count, g_cpu_net + count, count);
+    compare_rel("forward N=2, sample 0 cuda vs cpu", y, g_cpu_net, count, TOL_REL);
+    compare_rel("forward N=2, sample 1 cuda vs cpu", y + count, g_cpu_net + count, count, TOL_REL);
     run_estimate(g_gpu, yp, (size_t)pcount);
-    compare("estimate photo cuda vs cpu", yp, g_cpu_photo, pcount);
+    compare_rel("estimate photo cuda vs cpu", yp, g_cpu_photo, pcount, TOL_REL);
     free(y);
     free(yp);
     p3d_npy_free(&in);

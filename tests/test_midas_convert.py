@@ -5,7 +5,6 @@ numpy-only tests always run; the torch tests are skipped with a reason when torc
 P3D_TESTDATA = the folder holding midas-v1-random.p3dw; the tests that need the blob are skipped when it is
 unset.
 """
-import json
 import os
 import subprocess
 import sys
@@ -14,47 +13,31 @@ import unittest
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(ROOT, "tools")
-GOLDEN = os.path.join(ROOT, "tests", "data", "midas")
-sys.path.insert(0, TOOLS)
-import convert_midas as cm  # noqa: E402
+import convert_testlib
+from convert_testlib import HAVE_TORCH, NEED_TORCH, ROOT, TESTDATA, TOOLS, assert_refused, load_manifest  # noqa: F401
+import convert_midas as cm  # noqa: E402 (tools/ is on the path through convert_testlib)
 import p3dw  # noqa: E402
 from golden_weights import random_state_dict, uniform  # noqa: E402
 from make_test_weights import sha256  # noqa: E402
 
-try:
+if HAVE_TORCH:
     import torch
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-NEED_TORCH = unittest.skipUnless(HAVE_TORCH, "torch is not installed")
-TESTDATA = os.environ.get("P3D_TESTDATA", "")
+GOLDEN = os.path.join(ROOT, "tests", "data", "midas")
 BLOB = os.path.join(TESTDATA, "midas-v1-random.p3dw")
 NEED_BLOB = unittest.skipUnless(TESTDATA and os.path.exists(BLOB), "P3D_TESTDATA/midas-v1-random.p3dw not found")
 MODEL = "midas-v1"
 
-with open(os.path.join(GOLDEN, "manifest.json")) as f:
-    MANIFEST = json.load(f)
+MANIFEST = load_manifest(GOLDEN)
 STATE = random_state_dict(MODEL, MANIFEST["seed"])
 
 
-def edited(drop=(), add=None, change=None):
-    sd = dict(STATE)
-    for k in drop:
-        del sd[k]
-    sd.update(add or {})
-    sd.update(change or {})
-    return sd
+def edited(**changes):
+    return convert_testlib.edited(STATE, **changes)
 
 
 class ConverterRefuses(unittest.TestCase):
     def refused(self, sd, *needles, model=MODEL):
-        with self.assertRaises(p3dw.ConversionError) as cm_:
-            cm.convert_state_dict(model, sd)
-        for needle in needles:
-            self.assertIn(needle, str(cm_.exception))
-        return str(cm_.exception)
+        return assert_refused(self, cm.convert_state_dict, model, sd, *needles)
 
     def test_renamed_key(self):
         k = "pretrained.layer3.2.conv2.weight"

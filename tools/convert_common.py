@@ -1,92 +1,46 @@
-"""convert_common.py - what the PyTorch-checkpoint converters (convert_inpaint.py, convert_midas.py) share:
-reading a checkpoint, checking its state_dict against the expected key table, writing the blob and the
-command line `CONVERTER --model NAME IN OUT`. numpy only; torch is imported only to read a checkpoint.
+"""convert_common.py - what the PyTorch-checkpoint converters (convert_inpaint.py, convert_midas.py,
+convert_midas21.py) share on top of p3dw.py's scaffolding (checkpoint_errors, read_torch_checkpoint,
+write_tensors, converter_main): unwrapping and reading a checkpoint, refusing a state_dict with every
+problem named, and folding an eval-mode BatchNorm into the conv before it. numpy only; torch is imported
+only to read a checkpoint.
 """
-import argparse
-import sys
-from collections import OrderedDict
-
 import numpy as np
 
-from p3dw import ConversionError, Writer
+from p3dw import ConversionError, checkpoint_errors, read_torch_checkpoint
 
 
 def unwrap_checkpoint(obj):
-    """The state_dict inside a loaded checkpoint: the object itself, or obj['model'] / obj['state_dict']
-    when that is the only key."""
-    if isinstance(obj, dict) and len(obj) == 1:
+    """The state_dict inside a loaded checkpoint: the object itself, or obj['model'] when it also holds
+    'optimizer' (MiDaS's BaseModel.load), or obj['model'] / obj['state_dict'] when that is the only key."""
+    if not isinstance(obj, dict):
+        raise ConversionError(f"checkpoint is a {type(obj).__name__}, not a state_dict")
+    if "optimizer" in obj and isinstance(obj.get("model"), dict):
+        return obj["model"]
+    if len(obj) == 1:
         (key, val), = obj.items()
         if key in ("model", "state_dict") and isinstance(val, dict):
             return val
-    if not isinstance(obj, dict):
-        raise ConversionError(f"checkpoint is a {type(obj).__name__}, not a state_dict")
     return obj
 
 
 def read_checkpoint(path):
     """Loads a .pth / .pt with torch (CPU) and returns {key: numpy array}."""
-    import torch
-    obj = torch.load(path, map_location="cpu")
-    sd = unwrap_checkpoint(obj)
-    out = OrderedDict()
-    for k, v in sd.items():
-        if not torch.is_tensor(v):
-            raise ConversionError(f"{k}: a {type(v).__name__}, not a tensor")
-        out[k] = v.detach().cpu().numpy()
-    return out
+    return read_torch_checkpoint(path, unwrap_checkpoint)
 
 
 def check_state_dict(label, expected, sd, extra=None):
-    """Raises ConversionError "LABEL checkpoint refused:" listing every key of sd that is missing from or
-    unknown to expected {key: shape}, mis-shaped, not float32 or not finite; keys ending in
-    .num_batches_tracked must be integer scalars. extra(key, array) may return one more message for a
-    key that passed those checks."""
-    errors = [f"missing key {k} (expected {list(s)})" for k, s in expected.items() if k not in sd]
-    errors += [f"unknown key {k}" for k in sd if k not in expected]
-    for k, arr in sd.items():
-        if k not in expected:
-            continue
-        if not isinstance(arr, np.ndarray):
-            errors.append(f"{k}: a {type(arr).__name__}, not an array")
-            continue
-        if k.endswith(".num_batches_tracked"):
-            if arr.dtype.kind not in "iu" or arr.size != 1:
-                errors.append(f"{k}: expected an integer scalar, got {arr.dtype} {list(arr.shape)}")
-            continue
-        if tuple(arr.shape) != tuple(expected[k]):
-            errors.append(f"{k}: got {list(arr.shape)}, expected {list(expected[k])}")
-        elif arr.dtype != np.float32:
-            errors.append(f"{k}: dtype {arr.dtype}, expected float32")
-        elif not np.all(np.isfinite(arr)):
-            errors.append(f"{k}: contains NaN or inf")
-        else:
-            msg = extra(k, arr) if extra else None
-            if msg:
-                errors.append(msg)
+    """Raises ConversionError "LABEL checkpoint refused:" listing every problem p3dw.checkpoint_errors
+    finds in sd against expected {key: shape}; extra(key, array) may return one more message for a key
+    that passed those checks."""
+    errors = checkpoint_errors(expected, sd, extra)
     if errors:
         raise ConversionError(f"{label} checkpoint refused:\n  " + "\n  ".join(errors))
 
 
-def write_tensors(kind, hparams, tensors, path, expected, log=sys.stdout):
-    """Writes {name: array} as a blob of model kind `kind`, refusing anything but the names and shapes of
-    expected. Returns the file size."""
-    w = Writer(kind, hparams, log=log)
-    for name, arr in tensors.items():
-        w.add(name, arr)
-    return w.write(path, expected=expected)
-
-
-def main(argv, prog, description, models, input_help, write_blob):
-    """`PROG --model NAME IN OUT`: write_blob(model, read_checkpoint(IN), OUT); exit status 1 with the
-    refusal on stderr."""
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--model", required=True, choices=models)
-    ap.add_argument("input", help=input_help)
-    ap.add_argument("output", help="OUT.p3dw")
-    args = ap.parse_args(argv)
-    try:
-        write_blob(args.model, read_checkpoint(args.input), args.output)
-    except ConversionError as e:
-        print(f"{prog}: {args.input}: {e}", file=sys.stderr)
-        return 1
-    return 0
+def fold_batch_norm(weight, gamma, beta, mean, var, eps):
+    """(W', b') float32 of conv(W, no bias) -> BatchNorm2d in eval mode, in float64:
+    W' = W * s, b' = beta - mean * s, s = gamma / sqrt(var + eps)."""
+    s = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
+    w = weight.astype(np.float64) * s.reshape((-1,) + (1,) * (weight.ndim - 1))
+    b = beta.astype(np.float64) - mean.astype(np.float64) * s
+    return w.astype(np.float32), b.astype(np.float32)

@@ -65,11 +65,8 @@ from collections import OrderedDict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import convert_common  # noqa: E402
-from p3dw import ConversionError  # noqa: E402
-
-# Still importable from here, where they were first written.
-read_checkpoint, unwrap_checkpoint = convert_common.read_checkpoint, convert_common.unwrap_checkpoint
+from convert_common import check_state_dict as check_checkpoint, read_checkpoint, unwrap_checkpoint  # noqa: E402,F401
+from p3dw import ConversionError, converter_main, write_tensors  # noqa: E402
 
 BN_EPS = 1e-5
 UNIT_LENGTH = 128
@@ -211,7 +208,7 @@ def check_state_dict(model, sd):
     """Raises ConversionError listing every missing, unknown, mis-shaped or mis-typed key."""
     if model not in MODELS:
         raise ConversionError(f"unknown model '{model}' (known: {', '.join(MODELS)})")
-    convert_common.check_state_dict(model, checkpoint_table(model), sd, _mask_conv_ones)
+    check_checkpoint(model, checkpoint_table(model), sd, _mask_conv_ones)
 
 
 def convert_state_dict(model, sd):
@@ -242,13 +239,12 @@ def convert_state_dict(model, sd):
 
 def write_blob(model, sd, path, log=sys.stdout):
     """Validates and converts a numpy state_dict and writes the p3dw blob. Returns the file size."""
-    return convert_common.write_tensors(KIND[model], HPARAMS[model], convert_state_dict(model, sd), path,
-                                        blob_table(model), log)
+    return write_tensors(path, KIND[model], HPARAMS[model], convert_state_dict(model, sd), blob_table(model), log)
 
 
 def main(argv=None):
-    return convert_common.main(argv, "convert_inpaint.py", "Convert an inpainting checkpoint (.pth) into a p3dw blob.",
-                               MODELS, "edge-model.pth / depth-model.pth / color-model.pth", write_blob)
+    return converter_main(argv, "convert_inpaint.py", "Convert an inpainting checkpoint (.pth) into a p3dw blob.",
+                          MODELS, "edge-model.pth / depth-model.pth / color-model.pth", read_checkpoint, write_blob)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,8 @@ from collections import OrderedDict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import convert_common  # noqa: E402
-from p3dw import ConversionError  # noqa: E402
+from convert_common import check_state_dict as check_checkpoint, fold_batch_norm, read_checkpoint  # noqa: E402,F401
+from p3dw import ConversionError, converter_main, write_tensors  # noqa: E402
 
 BN_EPS = 1e-5
 FEATURES = 256
@@ -114,14 +114,6 @@ def _check_model(model):
         raise ConversionError(f"unknown model '{model}' (known: {', '.join(MODELS)})")
 
 
-def fold_batch_norm(weight, gamma, beta, mean, var, eps=BN_EPS):
-    """(W', b') float32 of conv(W, no bias) -> BN: W' = W * s, b' = beta - mean * s, s = gamma / sqrt(var + eps)."""
-    s = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
-    w = weight.astype(np.float64) * s.reshape((-1,) + (1,) * (weight.ndim - 1))
-    b = beta.astype(np.float64) - mean.astype(np.float64) * s
-    return w.astype(np.float32), b.astype(np.float32)
-
-
 def _variance_positive(key, arr):
     if key.endswith(".running_var") and not np.all(arr + BN_EPS > 0):
         return f"{key}: running_var + eps is not > 0 everywhere"
@@ -130,7 +122,7 @@ def _variance_positive(key, arr):
 
 def check_state_dict(model, sd):
     """Raises ConversionError listing every missing, unknown, mis-shaped, mis-typed or non-finite key."""
-    convert_common.check_state_dict(model, checkpoint_table(model), sd, _variance_positive)
+    check_checkpoint(model, checkpoint_table(model), sd, _variance_positive)
 
 
 def convert_state_dict(model, sd):
@@ -140,7 +132,7 @@ def convert_state_dict(model, sd):
     for conv, bn, shape, bias in layer_table():
         w = sd[f"{conv}.weight"]
         if bn:
-            w, b = fold_batch_norm(w, *(sd[f"{bn}.{key}"] for key in BN_KEYS))
+            w, b = fold_batch_norm(w, *(sd[f"{bn}.{key}"] for key in BN_KEYS), BN_EPS)
         else:
             b = sd[f"{conv}.bias"] if bias else None
         out[f"{conv}.weight"] = w
@@ -151,13 +143,13 @@ def convert_state_dict(model, sd):
 
 def write_blob(model, sd, path, log=sys.stdout):
     """Validates and converts a numpy state_dict and writes the p3dw blob. Returns the file size."""
-    return convert_common.write_tensors(model, HPARAMS, convert_state_dict(model, sd), path, blob_table(model), log)
+    return write_tensors(path, model, HPARAMS, convert_state_dict(model, sd), blob_table(model), log)
 
 
 def main(argv=None):
-    return convert_common.main(argv, "convert_midas.py", "Convert the MiDaS v1 checkpoint (model.pt) into a p3dw "
-                               "blob (midas-v1.p3dw is the name photo3d-gpu looks for).", MODELS, "MiDaS/model.pt",
-                               write_blob)
+    return converter_main(argv, "convert_midas.py", "Convert the MiDaS v1 checkpoint (model.pt) into a p3dw blob "
+                          "(midas-v1.p3dw is the name photo3d-gpu looks for).", MODELS, "MiDaS/model.pt", read_checkpoint,
+                          write_blob)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,8 @@ Files (all C order, little-endian): {net}_in_{name}.npy for each forward_3P argu
 forward() gets, for patch 0 only (1, C, 128, 128) '<f4', {net}_out.npy = forward_3P's output '<f4',
 manifest.json.
 """
-import argparse
-import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -45,8 +40,9 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 import inpaint_nets  # noqa: E402
 import p3dw  # noqa: E402
-from golden_weights import SEED, random_state_dict, uniform  # noqa: E402
-from make_test_weights import blob_path, sha256  # noqa: E402
+from convert_inpaint import MODELS  # noqa: E402
+from golden_weights import (SEED, convert_saved, golden_setup, random_state_dict, save_npy, uniform,  # noqa: E402
+                            write_manifest)
 
 H, W = 81, 101
 MASK_RINGS, CONTEXT_RINGS, ERODE_RINGS = 9, 16, 3
@@ -191,35 +187,10 @@ def run_3p(net, model, inputs):
     return padded.numpy(), out.numpy()
 
 
-def save(path, arr):
-    arr = np.ascontiguousarray(arr)
-    arr = arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.itemsize > 1 else arr
-    np.save(path, arr)
-    return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": os.path.getsize(path)}
-
-
-def write_manifest(out_dir, manifest, work):
-    """OUT_DIR/manifest.json (short lists on one line), atomically; prints what the golden set holds."""
-    text = json.dumps(manifest, indent=1)
-    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
-    tmp = os.path.join(out_dir, "manifest.json.tmp")
-    with open(tmp, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, os.path.join(out_dir, "manifest.json"))
-    total = sum(v["bytes"] for v in manifest["files"].values())
-    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {out_dir}; work dir {work}")
-
-
 def main(argv=None):
-    root = os.path.dirname(TOOLS)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(root, "tests", "data", "inpaint"))
-    ap.add_argument("--workdir", help="where the .pth files and blobs go (default: a new temp dir)")
-    args = ap.parse_args(argv)
-    work = args.workdir or tempfile.mkdtemp(prefix="p3d_inpaint_golden_")
-    os.makedirs(args.out, exist_ok=True)
-    numpy_dir = os.path.join(work, "numpy")
-    subprocess.run([sys.executable, os.path.join(TOOLS, "make_test_weights.py"), numpy_dir], check=True)
+    default_out = os.path.join(os.path.dirname(TOOLS), "tests", "data", "inpaint")
+    out_dir, work, numpy_dir = golden_setup(argv, __doc__, default_out, "p3d_inpaint_golden_", "make_test_weights.py",
+                                            MODELS)
 
     patches = [make_patch(i) for i in range(2)]
     manifest = {
@@ -234,17 +205,10 @@ def main(argv=None):
     for model in ("edge", "depth", "color"):
         sd = random_state_dict(model, SEED)
         net = inpaint_nets.load_numpy(inpaint_nets.build(model), sd)
-        pth = os.path.join(work, f"{model}-random.pth")
-        torch.save(net.state_dict(), pth)
-        blob = os.path.join(work, f"{model}-random.p3dw")
-        subprocess.run([sys.executable, os.path.join(TOOLS, "convert_inpaint.py"), "--model", model, pth, blob],
-                       check=True, stdout=subprocess.DEVNULL)
-        digest, digest_np = sha256(blob), sha256(blob_path(numpy_dir, model))
-        same = digest == digest_np
+        manifest["blobs"][model], same = convert_saved("convert_inpaint.py", model, net.state_dict(), "pth", work,
+                                                       numpy_dir)
         ok &= same
-        print(f"{model}: blob from .pth {digest[:16]}, from numpy {digest_np[:16]}: {'same' if same else 'DIFFER'}")
-        manifest["blobs"][model] = {"file": os.path.basename(blob), "sha256": digest,
-                                    "bytes": os.path.getsize(blob)}
+        blob = os.path.join(work, manifest["blobs"][model]["file"])
 
         inputs = batch_inputs(patches, model)
         padded, out = run_3p(net, model, inputs)
@@ -268,13 +232,13 @@ def main(argv=None):
         files[f"{model}_forward_input_p0.npy"] = padded[:1]
         files[f"{model}_out.npy"] = out
         for fname, arr in files.items():
-            manifest["files"][fname] = save(os.path.join(args.out, fname), arr)
+            manifest["files"][fname] = save_npy(os.path.join(out_dir, fname), arr)
         manifest["outputs"][model] = {"max_abs": max_abs, "min": float(out.min()), "max": float(out.max()),
                                       "folded_max_rel_diff": rel}
         if model == "edge":
             manifest["outputs"][model]["sn_weight_max_rel_diff"] = sn_rel
 
-    write_manifest(args.out, manifest, work)
+    write_manifest(out_dir, manifest, work)
     return 0 if ok else 1
 
 

@@ -20,11 +20,8 @@ photo.npy (75, 300, 3) '|u1' (RGB), photo_out.npy (1, 1, 96, 384) '<f4' (the net
 resolution, what `photo3d-gpu depth` writes), photo_post.npy (160, 640) '<f4' (after resize_depth, what
 the reference saves as depth/<name>.npy), manifest.json.
 """
-import argparse
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -33,10 +30,9 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 import midas_nets  # noqa: E402
 import p3dw  # noqa: E402
-from gen_inpaint_golden import save, write_manifest  # noqa: E402
 from gen_resize_golden import resize  # noqa: E402
-from golden_weights import SEED, random_state_dict, uniform  # noqa: E402
-from make_test_weights import blob_path, sha256  # noqa: E402
+from golden_weights import (SEED, convert_saved, golden_setup, random_state_dict, save_npy, uniform,  # noqa: E402
+                            write_manifest)
 
 MODEL = "midas-v1"
 NET_H, NET_W = 128, 96        # network-parity input
@@ -92,25 +88,13 @@ def forward(net, x):
 
 
 def main(argv=None):
-    root = os.path.dirname(TOOLS)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(root, "tests", "data", "midas"))
-    ap.add_argument("--workdir", help="where the .pth file and blobs go (default: a new temp dir)")
-    args = ap.parse_args(argv)
-    work = args.workdir or tempfile.mkdtemp(prefix="p3d_midas_golden_")
-    os.makedirs(args.out, exist_ok=True)
-    numpy_dir = os.path.join(work, "numpy")
-    subprocess.run([sys.executable, os.path.join(TOOLS, "make_test_weights.py"), numpy_dir, "--model", MODEL],
-                   check=True)
+    default_out = os.path.join(os.path.dirname(TOOLS), "tests", "data", "midas")
+    out_dir, work, numpy_dir = golden_setup(argv, __doc__, default_out, "p3d_midas_golden_", "make_test_weights.py",
+                                            (MODEL,))
 
     net = midas_nets.load_numpy(midas_nets.build(), random_state_dict(MODEL, SEED))
-    pth, blob = os.path.join(work, f"{MODEL}-random.pth"), os.path.join(work, f"{MODEL}-random.p3dw")
-    torch.save(net.state_dict(), pth)
-    subprocess.run([sys.executable, os.path.join(TOOLS, "convert_midas.py"), "--model", MODEL, pth, blob],
-                   check=True, stdout=subprocess.DEVNULL)
-    digest, digest_np = sha256(blob), sha256(blob_path(numpy_dir, MODEL))
-    ok = digest == digest_np
-    print(f"{MODEL}: blob from .pth {digest[:16]}, from numpy {digest_np[:16]}: {'same' if ok else 'DIFFER'}")
+    blob_entry, ok = convert_saved("convert_midas.py", MODEL, net.state_dict(), "pth", work, numpy_dir)
+    blob = os.path.join(work, blob_entry["file"])
     folded = midas_nets.load_numpy(midas_nets.build(folded=True),
                                    {k: v for k, (v, _, _) in p3dw.read(blob)[2].items()})
 
@@ -124,7 +108,7 @@ def main(argv=None):
 
     manifest = {
         "generator": "tools/gen_midas_golden.py", "seed": SEED, "torch": torch.__version__,
-        "blobs": {MODEL: {"file": os.path.basename(blob), "sha256": digest, "bytes": os.path.getsize(blob)}},
+        "blobs": {MODEL: blob_entry},
         "net_input": [1, 3, NET_H, NET_W], "photo": [PHOTO_H, PHOTO_W], "photo_net_input": [in_h, in_w],
         "photo_post": [post_h, post_w], "fold_tolerance": FOLD_TOL, "outputs": {}, "files": {},
     }
@@ -139,9 +123,9 @@ def main(argv=None):
     files = {"net_in.npy": net_in, "net_out.npy": outputs["net_out"][1], "photo.npy": photo,
              "photo_out.npy": outputs["photo_out"][1], "photo_post.npy": post}
     for fname, arr in files.items():
-        manifest["files"][fname] = save(os.path.join(args.out, fname), arr)
+        manifest["files"][fname] = save_npy(os.path.join(out_dir, fname), arr)
 
-    write_manifest(args.out, manifest, work)
+    write_manifest(out_dir, manifest, work)
     return 0 if ok else 1
 
 

@@ -44,7 +44,14 @@ With the ReLU gain on every residual branch the ResNet's residual stream grows ~
 (output std ~150); the small bn3 scale keeps every stage's activations O(1) (std 0.4-0.7 in the encoder,
 output std ~1 on the golden photos), like a trained network's.
 """
+import argparse
+import json
 import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
 from collections import OrderedDict
 
 import numpy as np
@@ -148,3 +155,58 @@ def random_state_dict(model, seed=SEED):
         else:
             raise AssertionError(f"no rule for {key}")
     return OrderedDict((k, sd[k]) for k in checkpoint_table(model))
+
+
+def save_npy(path, arr):
+    """np.save of a C-order, little-endian copy of arr; returns its manifest entry (shape, dtype, bytes)."""
+    arr = np.ascontiguousarray(arr)
+    arr = arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.itemsize > 1 else arr
+    np.save(path, arr)
+    return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": os.path.getsize(path)}
+
+
+def write_manifest(out_dir, manifest, work):
+    """out_dir/manifest.json (short lists on one line), written to a temporary name and renamed; prints what
+    the golden set holds and the work dir."""
+    text = json.dumps(manifest, indent=1)
+    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    tmp = os.path.join(out_dir, "manifest.json.tmp")
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, os.path.join(out_dir, "manifest.json"))
+    total = sum(v["bytes"] for v in manifest["files"].values())
+    print(f"wrote {len(manifest['files'])} files ({total} bytes) + manifest.json to {out_dir}; work dir {work}")
+
+
+def golden_setup(argv, doc, out_default, work_prefix, make_script, models=()):
+    """The golden generators' command line ([--out DIR] [--workdir DIR]): makes the folders and writes the
+    numpy-only random-weight blobs with tools/<make_script> (of `models` only, if given) into WORKDIR/numpy.
+    Returns (out, work, numpy_dir)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--out", default=out_default)
+    ap.add_argument("--workdir", help="where the checkpoints and blobs go (default: a new temp dir)")
+    args = ap.parse_args(argv)
+    work = args.workdir or tempfile.mkdtemp(prefix=work_prefix)
+    os.makedirs(args.out, exist_ok=True)
+    numpy_dir = os.path.join(work, "numpy")
+    tools = os.path.dirname(os.path.abspath(__file__))
+    model_args = [a for m in models for a in ("--model", m)]
+    subprocess.run([sys.executable, os.path.join(tools, make_script), numpy_dir] + model_args, check=True)
+    return args.out, work, numpy_dir
+
+
+def convert_saved(converter, model, state_dict, ext, work, numpy_dir):
+    """Saves a module's state_dict as WORK/<model>-random.<ext>, converts it with tools/<converter> into
+    WORK/<model>-random.p3dw and compares that blob's SHA-256 with the numpy-made one in numpy_dir.
+    Returns (manifest entry of the blob, whether both are the same)."""
+    import torch
+    from make_test_weights import blob_path, sha256
+    tools = os.path.dirname(os.path.abspath(__file__))
+    ckpt, blob = os.path.join(work, f"{model}-random.{ext}"), blob_path(work, model)
+    torch.save(state_dict, ckpt)
+    subprocess.run([sys.executable, os.path.join(tools, converter), "--model", model, ckpt, blob], check=True,
+                   stdout=subprocess.DEVNULL)
+    digest, digest_np = sha256(blob), sha256(blob_path(numpy_dir, model))
+    print(f"{model}: blob from .{ext} {digest[:16]}, from numpy {digest_np[:16]}: "
+          f"{'same' if digest == digest_np else 'DIFFER'}")
+    return {"file": os.path.basename(blob), "sha256": digest, "bytes": os.path.getsize(blob)}, digest == digest_np

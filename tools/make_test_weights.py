@@ -27,6 +27,11 @@ WRITERS = {model: conv.write_blob for conv in (convert_inpaint, convert_midas) f
 MODELS = tuple(WRITERS)
 
 
+def write_blob(model, sd, path, log=sys.stdout):
+    """The blob of `model` by its converter's core (convert_inpaint.py or convert_midas.py)."""
+    return WRITERS[model](model, sd, path, log=log)
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -39,49 +44,54 @@ def blob_path(outdir, model):
     return os.path.join(outdir, f"{model}-random.p3dw")
 
 
-def make(outdir, models=MODELS, seed=SEED, quiet=True):
-    """Writes the blobs; returns {model: sha256}."""
+def make_blobs(outdir, models, seed, state_dict, write, quiet=True):
+    """Writes OUTDIR/<model>-random.p3dw = write(model, state_dict(model, seed), path, log) for each model;
+    returns {model: sha256}."""
     os.makedirs(outdir, exist_ok=True)
     digests = {}
     for model in models:
         path = blob_path(outdir, model)
-        WRITERS[model](model, random_state_dict(model, seed), path, log=io.StringIO() if quiet else sys.stdout)
+        write(model, state_dict(model, seed), path, log=io.StringIO() if quiet else sys.stdout)
         digests[model] = sha256(path)
         print(f"{path}: sha256 {digests[model]}")
     return digests
 
 
-def check_manifest(outdir, manifest_path, models=None):
-    """Regenerates the manifest's blobs (those of `models` only, if given) that are missing or stale;
-    returns True if all match the manifest."""
+def check_blobs(outdir, manifest_path, models, state_dict, write):
+    """Keeps each blob of the manifest's (those of `models` only) whose size and SHA-256 match
+    manifest["blobs"][model], rewrites the others with the manifest's seed; returns True if all match then."""
     with open(manifest_path) as f:
         manifest = json.load(f)
-    seed = manifest["seed"]
     ok = True
-    for model in [m for m in manifest["blobs"] if models is None or m in models]:
-        want = manifest["blobs"][model]["sha256"]
+    for model in [m for m in manifest["blobs"] if m in models]:
+        want, size = manifest["blobs"][model]["sha256"], manifest["blobs"][model]["bytes"]
         path = blob_path(outdir, model)
-        if os.path.exists(path) and sha256(path) == want:
+        if os.path.exists(path) and os.path.getsize(path) == size and sha256(path) == want:
             print(f"{path}: up to date (sha256 {want})")
             continue
-        got = make(outdir, [model], seed)[model]
+        got = make_blobs(outdir, [model], manifest["seed"], state_dict, write)[model]
         if got != want:
             print(f"{path}: sha256 {got} differs from {manifest_path}: {want}", file=sys.stderr)
             ok = False
     return ok
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def blobs_main(argv, doc, models, seed, state_dict, write):
+    """The command line of the random-weight scripts: OUTDIR [--seed N] [--model M]... [--manifest M]."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("outdir")
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--model", choices=MODELS, action="append", help="only this model (repeatable)")
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--model", choices=models, action="append", help="only this model (repeatable)")
     ap.add_argument("--manifest", help="keep blobs whose SHA-256 matches this manifest, check the others")
     args = ap.parse_args(argv)
     if args.manifest:
-        return 0 if check_manifest(args.outdir, args.manifest, args.model) else 1
-    make(args.outdir, args.model or MODELS, args.seed)
+        return 0 if check_blobs(args.outdir, args.manifest, args.model or models, state_dict, write) else 1
+    make_blobs(args.outdir, args.model or models, args.seed, state_dict, write)
     return 0
+
+
+def main(argv=None):
+    return blobs_main(argv, __doc__, MODELS, SEED, random_state_dict, write_blob)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ writes, and replaces the target atomically (temp file + os.replace). Converters 
 itself first with check_expected(shapes, expected), which raises the same by-name ConversionError.
 Shapes in messages read "[256,128,3,3]", as in the C loader's. Needs numpy only.
 """
+import argparse
 import os
 import struct
 import sys
@@ -111,6 +112,69 @@ def check_expected(shapes, expected):
                for k, s in shapes.items() if k in expected and tuple(s) != tuple(expected[k])]
     if errors:
         raise ConversionError("refusing to write an incomplete or mismatched model:\n  " + "\n  ".join(errors))
+
+
+def checkpoint_errors(expected, sd, value_error=None):
+    """The problems of a numpy state_dict sd against expected {key: shape}, as messages naming the keys:
+    missing, unknown, not an array, num_batches_tracked not an integer scalar, mis-shaped, not float32, NaN
+    or inf, and then value_error(key, array) (a message or None) for the keys that passed."""
+    errors = [f"missing key {k} (expected {list(s)})" for k, s in expected.items() if k not in sd]
+    errors += [f"unknown key {k}" for k in sd if k not in expected]
+    for k, arr in sd.items():
+        if k not in expected:
+            continue
+        if not isinstance(arr, np.ndarray):
+            errors.append(f"{k}: a {type(arr).__name__}, not an array")
+        elif k.endswith(".num_batches_tracked"):
+            if arr.dtype.kind not in "iu" or arr.size != 1:
+                errors.append(f"{k}: expected an integer scalar, got {arr.dtype} {list(arr.shape)}")
+        elif tuple(arr.shape) != tuple(expected[k]):
+            errors.append(f"{k}: got {list(arr.shape)}, expected {list(expected[k])}")
+        elif arr.dtype != np.float32:
+            errors.append(f"{k}: dtype {arr.dtype}, expected float32")
+        elif not np.all(np.isfinite(arr)):
+            errors.append(f"{k}: contains NaN or inf")
+        elif value_error and value_error(k, arr):
+            errors.append(value_error(k, arr))
+    return errors
+
+
+def read_torch_checkpoint(path, unwrap):
+    """Loads a checkpoint with torch (CPU); unwrap(loaded object) gives its state_dict. Returns
+    {key: numpy array} in the checkpoint's order; a value that is not a tensor is refused by name."""
+    import torch
+    sd = unwrap(torch.load(path, map_location="cpu"))
+    out = {}
+    for k, v in sd.items():
+        if not torch.is_tensor(v):
+            raise ConversionError(f"{k}: a {type(v).__name__}, not a tensor")
+        out[k] = v.detach().cpu().numpy()
+    return out
+
+
+def converter_main(argv, prog, description, models, input_help, read, write):
+    """The converters' command line `PROG --model M IN OUT.p3dw`: write(model, read(IN), OUT); a
+    ConversionError is printed as "PROG: IN: message" and gives exit status 1."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--model", required=True, choices=models)
+    ap.add_argument("input", help=input_help)
+    ap.add_argument("output", help="OUT.p3dw")
+    args = ap.parse_args(argv)
+    try:
+        write(args.model, read(args.input), args.output)
+    except ConversionError as e:
+        print(f"{prog}: {args.input}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_tensors(path, model_kind, hparams, tensors, expected, log=sys.stdout):
+    """Writes the converted {name: array} tensors (in order) as a blob of model_kind; refuses a set that
+    differs from expected {name: shape}. Returns the file size."""
+    w = Writer(model_kind, hparams, log=log)
+    for name, arr in tensors.items():
+        w.add(name, arr)
+    return w.write(path, expected=expected)
 
 
 class Writer:
