@@ -68,13 +68,13 @@ p3d_status p3d_resize_area_plan(const p3d_tensor *src, const p3d_tensor *dst, p3
     return P3D_OK;
 }
 
-/* The AREA path with its spans computed once per destination row and column (the per-element
- * p3d_ra_area_value recomputes both, which suits a kernel thread but not a CPU loop); the sums are
- * the same function, so the results are identical. Returns 0 (nothing done) when out of memory. */
-static int ra_run_area_cpu(const p3d_ra_geom *g, const void *src, void *dst) {
-    p3d_ra_span *sx = (p3d_ra_span *)malloc((size_t)g->dw * sizeof *sx);
-    if (!sx) return 0;
-    for (int32_t x = 0; x < g->dw; x++) sx[x] = p3d_ra_area_span(x, g->sw, g->scale_x);
+/* Every destination element, rows in parallel: (planes * dh) rows of dw * cn elements. The AREA path
+ * takes its column spans from a table computed once and its row span once per row (the per-element
+ * p3d_ra_element recomputes both, which suits a kernel thread but not a CPU loop); the sums are the
+ * same function, so the results are identical. Without memory for the table it runs per element. */
+static void ra_run_cpu(const p3d_ra_geom *g, const void *src, void *dst) {
+    p3d_ra_span *sx = g->mode == P3D_RA_AREA ? (p3d_ra_span *)malloc((size_t)g->dw * sizeof *sx) : NULL;
+    for (int32_t x = 0; sx && x < g->dw; x++) sx[x] = p3d_ra_area_span(x, g->sw, g->scale_x);
     int64_t rows = (int64_t)g->planes * g->dh;
 #ifdef P3D_HAVE_OPENMP
 #pragma omp parallel for schedule(static)
@@ -84,27 +84,15 @@ static int ra_run_area_cpu(const p3d_ra_geom *g, const void *src, void *dst) {
         int32_t y = (int32_t)(r % g->dh);
         p3d_ra_span sy = p3d_ra_area_span(y, g->sh, g->scale_y);
         for (int32_t x = 0; x < g->dw; x++)
-            for (int32_t c = 0; c < g->cn; c++)
-                p3d_ra_store(g, dst, p3d_ra_index(p, g->dh, g->dw, g->cn, y, x, c),
-                             p3d_ra_area_sum(g, src, p, &sy, &sx[x], c));
+            for (int32_t c = 0; c < g->cn; c++) {
+                if (sx)
+                    p3d_ra_store(g, dst, p3d_ra_index(p, g->dh, g->dw, g->cn, y, x, c),
+                                 p3d_ra_area_sum(g, src, p, &sy, &sx[x], c));
+                else
+                    p3d_ra_element(g, src, dst, p, y, x, c);
+            }
     }
     free(sx);
-    return 1;
-}
-
-/* Every destination element, rows in parallel: (planes * dh) rows of dw * cn elements. */
-static void ra_run_cpu(const p3d_ra_geom *g, const void *src, void *dst) {
-    if (g->mode == P3D_RA_AREA && ra_run_area_cpu(g, src, dst)) return;
-    int64_t rows = (int64_t)g->planes * g->dh;
-#ifdef P3D_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t p = r / g->dh;
-        int32_t y = (int32_t)(r % g->dh);
-        for (int32_t x = 0; x < g->dw; x++)
-            for (int32_t c = 0; c < g->cn; c++) p3d_ra_element(g, src, dst, p, y, x, c);
-    }
 }
 
 p3d_status p3d_resize_area_cpu(const p3d_tensor *src, p3d_tensor *dst, p3d_resize_layout layout) {
