@@ -1,0 +1,256 @@
+/* ldi_edges.c - depth edges of the LDI and the reference's cleanup of them (spec 2.7, 2.9, 2.10,
+ * 2.13, 2.14).
+ *
+ * Roles (update_status, spec 2.9): a node with an unlinked neighbour position holding a farther
+ * node (of the same pass) is on the NEAR side of a discontinuity - its far neighbours are the
+ * background the inpainting extends; a node whose unlinked neighbours are all nearer is on the far
+ * side. A node that is both (a one-pixel-wide sliver) counts as near: the reference's conflict
+ * resolution (remove_conflict_ordinal) keeps such nodes' far lists for the same reason.
+ *
+ * Edges (group_edges): components of same-role nodes joined through links - 4-adjacent nodes that
+ * are linked, and diagonal nodes that share a linked corner node (the path a - c - b through the
+ * 4-neighbour c) with disparities within depth_threshold (the reference's one-sided test; |.| here).
+ * Edge ids follow the smallest node id of each component (raster order), so they do not depend on
+ * visiting order (quirk 34). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldi_math.h"
+#include "ldi_stages.h"
+
+enum { ROLE_NONE = 0, ROLE_NEAR = 1, ROLE_FAR = 2 };
+
+static int32_t uf_find(int32_t *parent, int32_t a) {
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
+static void uf_union(int32_t *parent, int32_t a, int32_t b) {
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+typedef struct edge_ctx {
+    const p3d_ldi *l;
+    int32_t iter_min, iter_max;
+    int32_t x0, y0, x1, y1; /* box of examined pixels, inclusive */
+} edge_ctx;
+
+static int32_t in_pass(const edge_ctx *c, int32_t id) {
+    return c->l->iter[id] >= c->iter_min && c->l->iter[id] <= c->iter_max;
+}
+
+/* Role of node a (ROLE_*), from its unlinked neighbour positions inside the box. */
+static int32_t role_of(const edge_ctx *c, int32_t a) {
+    const p3d_ldi *l = c->l;
+    int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    if (x < c->x0 || y < c->y0 || x > c->x1 || y > c->y1) return ROLE_NONE;
+    int32_t has_far = 0, has_near = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        if (l->link[4 * (size_t)a + d] >= 0) continue;
+        int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+        if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
+        for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
+            if (!in_pass(c, b)) continue;
+            if (l->depth[b] > l->depth[a])
+                has_far = 1;
+            else
+                has_near = 1;
+        }
+    }
+    return has_far ? ROLE_NEAR : has_near ? ROLE_FAR : ROLE_NONE;
+}
+
+/* The edge-graph neighbours of a (up to 8): linked same-role 4-neighbours, and same-role diagonal
+ * nodes reached through a linked corner node. */
+static int32_t edge_neighbours(const p3d_ldi *l, const uint8_t *role, int32_t a, float thr, int32_t out[8]) {
+    int32_t n = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        int32_t b = l->link[4 * (size_t)a + d];
+        if (b >= 0 && role[b] == role[a]) out[n++] = b;
+    }
+    static const int32_t vd[2] = {P3D_DIR_UP, P3D_DIR_DOWN}, hd[2] = {P3D_DIR_LEFT, P3D_DIR_RIGHT};
+    for (int32_t i = 0; i < 2; i++)
+        for (int32_t j = 0; j < 2; j++) {
+            /* diagonal (hd[j], vd[i]): via the vertical neighbour then horizontally, or the other way */
+            int32_t c1 = l->link[4 * (size_t)a + vd[i]], c2 = l->link[4 * (size_t)a + hd[j]];
+            int32_t b = -1;
+            if (c1 >= 0) b = l->link[4 * (size_t)c1 + hd[j]];
+            if (b < 0 && c2 >= 0) b = l->link[4 * (size_t)c2 + vd[i]];
+            if (b < 0 || role[b] != role[a]) continue;
+            /* a diagonal step only where the corner nodes are not themselves on this edge: the
+             * edge then already runs through the corner (the reference's "not neighbours of the
+             * node's discontinuity 4-neighbours" rule) */
+            if ((c1 >= 0 && role[c1] == role[a]) || (c2 >= 0 && role[c2] == role[a])) continue;
+            if (!p3d_ldi_joined(l->depth[a], l->depth[b], thr)) continue;
+            out[n++] = b;
+        }
+    return n;
+}
+
+void p3d_ldi_edges_free(p3d_ldi_edges *e) {
+    if (!e) return;
+    free(e->edge);
+    free(e->near);
+    free(e->size);
+    memset(e, 0, sizeof *e);
+}
+
+/* Finds roles and edges; also returns the roles and per-node edge-graph degree when asked. */
+static p3d_status find_edges(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
+                             p3d_ldi_edges *out, uint8_t **role_out, uint8_t **degree_out) {
+    memset(out, 0, sizeof *out);
+    int32_t n = l->n_nodes;
+    edge_ctx c = {l, iter_min, iter_max, 0, 0, 0, 0};
+    /* The examined box stays one pixel inside the populated area (spec 2.7): the image before the
+     * border exists, the whole canvas after. */
+    int32_t full = l->head[0] >= 0;
+    c.x0 = full ? 1 : l->border + 1;
+    c.y0 = full ? 1 : l->border + 1;
+    c.x1 = full ? l->ext_w - 2 : l->border + l->width - 2;
+    c.y1 = full ? l->ext_h - 2 : l->border + l->height - 2;
+    uint8_t *role = (uint8_t *)calloc((size_t)n + 1, 1);
+    uint8_t *degree = (uint8_t *)calloc((size_t)n + 1, 1);
+    int32_t *parent = (int32_t *)malloc(((size_t)n + 1) * sizeof *parent);
+    out->edge = (int32_t *)malloc(((size_t)n + 1) * sizeof *out->edge);
+    if (!role || !degree || !parent || !out->edge) {
+        free(role), free(degree), free(parent);
+        p3d_ldi_edges_free(out);
+        return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+    }
+#pragma omp parallel for schedule(static)
+    for (int32_t a = 0; a < n; a++) role[a] = in_pass(&c, a) ? (uint8_t)role_of(&c, a) : (uint8_t)ROLE_NONE;
+    for (int32_t a = 0; a < n; a++) parent[a] = a;
+    for (int32_t a = 0; a < n; a++) {
+        if (!role[a]) continue;
+        int32_t nb[8];
+        int32_t k = edge_neighbours(l, role, a, o->depth_threshold, nb);
+        degree[a] = (uint8_t)k;
+        for (int32_t i = 0; i < k; i++) uf_union(parent, a, nb[i]);
+    }
+    int32_t n_edges = 0;
+    for (int32_t a = 0; a < n; a++) {
+        out->edge[a] = -1;
+        if (role[a] && uf_find(parent, a) == a) out->edge[a] = n_edges++;
+    }
+    out->near = (uint8_t *)calloc((size_t)n_edges + 1, 1);
+    out->size = (int32_t *)calloc((size_t)n_edges + 1, sizeof *out->size);
+    if (!out->near || !out->size) {
+        free(role), free(degree), free(parent);
+        p3d_ldi_edges_free(out);
+        return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+    }
+    for (int32_t a = 0; a < n; a++) {
+        if (!role[a]) continue;
+        int32_t e = out->edge[uf_find(parent, a)];
+        out->edge[a] = e;
+        out->size[e]++;
+        out->near[e] = role[a] == ROLE_NEAR;
+    }
+    out->n_edges = n_edges;
+    out->n_nodes = n;
+    free(parent);
+    if (role_out)
+        *role_out = role;
+    else
+        free(role);
+    if (degree_out)
+        *degree_out = degree;
+    else
+        free(degree);
+    return P3D_OK;
+}
+
+p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
+                              p3d_ldi_edges *out) {
+    return find_edges(l, o, iter_min, iter_max, out, NULL, NULL);
+}
+
+/* An end of an edge (edge-graph degree <= 1) is free when no node of ANOTHER edge lies in its 3x3
+ * window (spec 2.14's "free end"). */
+static int32_t free_end(const p3d_ldi *l, const p3d_ldi_edges *e, int32_t a) {
+    int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    for (int32_t dy = -1; dy <= 1; dy++)
+        for (int32_t dx = -1; dx <= 1; dx++) {
+            int32_t nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+                if (b < e->n_nodes && e->edge[b] >= 0 && e->edge[b] != e->edge[a]) return 0;
+        }
+    return 1;
+}
+
+p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
+                           int32_t *joined) {
+    uint8_t *role = NULL, *degree = NULL;
+    p3d_ldi_edges e;
+    P3D_TRY(find_edges(l, o, 0, 0, &e, &role, &degree));
+    int32_t n = l->n_nodes, ne = e.n_edges;
+    int32_t *free_ends = (int32_t *)calloc((size_t)ne + 1, sizeof *free_ends);
+    uint8_t *drop = (uint8_t *)calloc((size_t)ne + 1, 1);
+    if (!free_ends || !drop) {
+        free(free_ends), free(drop), free(role), free(degree);
+        p3d_ldi_edges_free(&e);
+        return p3d_fail(P3D_ERR_OOM, "LDI cleanup: out of memory");
+    }
+    /* Short edges (remove_redundant_edge, spec 2.14): near side with >= 1 free end, far side with
+     * >= 2 (an isolated node counts as two ends); both are noise of the depth map rather than
+     * occlusions worth a hidden layer. Removal re-makes the torn links to the layer-0 neighbours that
+     * are on no other edge; depths are not changed (as the reference). */
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || e.size[id] > o->redundant_number || degree[a] > 1) continue;
+        if (free_end(l, &e, a)) free_ends[id] += degree[a] == 0 ? 2 : 1;
+    }
+    int32_t n_removed = 0;
+    for (int32_t id = 0; id < ne; id++) {
+        if (e.size[id] > o->redundant_number) continue;
+        if (free_ends[id] >= (e.near[id] ? 1 : 2)) drop[id] = 1, n_removed++;
+    }
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || !drop[id] || l->iter[a]) continue;
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 0; d < 4; d++) {
+            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            if (b < 0 || l->iter[b] || (e.edge[b] >= 0 && e.edge[b] != id && !drop[e.edge[b]])) continue;
+            if (l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+            p3d_ldi_link(l, a, d, b);
+        }
+    }
+    /* End joining (combine_end_node, spec 2.13): 4-adjacent end points of two different edges of the
+     * same side are linked, so a discontinuity interrupted by one pixel becomes one edge. The
+     * reference's must_connect bookkeeping (and its missing abs(), quirk 8) is not needed: the link
+     * itself joins the edges when they are found again. */
+    int32_t n_joined = 0;
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || drop[id] || degree[a] != 1) continue;
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 1; d < 4; d += 2) { /* DOWN and RIGHT: each pair once */
+            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+            if (nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            if (b < 0 || e.edge[b] < 0 || e.edge[b] == id || drop[e.edge[b]] || degree[b] != 1) continue;
+            if (role[b] != role[a] || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+            p3d_ldi_link(l, a, d, b);
+            n_joined++;
+        }
+    }
+    free(free_ends), free(drop), free(role), free(degree);
+    p3d_ldi_edges_free(&e);
+    if (removed) *removed = n_removed;
+    if (joined) *joined = n_joined;
+    return find_edges(l, o, 0, 0, edges, NULL, NULL);
+}

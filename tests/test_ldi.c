@@ -1,0 +1,239 @@
+/* test_ldi.c - the LDI stages on synthetic scenes whose answer is known: a foreground box over a
+ * textured background plane, a speck smaller than min_component, both fills, invariants,
+ * determinism and thread-count independence. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ldi_pipeline.h"
+#include "p3d_test.h"
+
+static p3d_ctx *g_cpu;
+
+enum { W = 120, H = 90, BX0 = 40, BX1 = 80, BY0 = 30, BY1 = 60 };
+
+/* Background plane at depth 4 with a colour texture, a box at depth 1.5 (disparity jump 0.42),
+ * and (speck = 1) a 4x4 speck at depth 2 inside the background (16 px < min_component 200). */
+static void scene(uint8_t *rgb, float *depth, int32_t speck) {
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            size_t i = (size_t)y * W + x;
+            int32_t box = x >= BX0 && x < BX1 && y >= BY0 && y < BY1;
+            int32_t sp = speck && x >= 10 && x < 14 && y >= 10 && y < 14;
+            depth[i] = box ? 1.5f : sp ? 2.0f : 4.0f;
+            rgb[3 * i] = box ? 250 : (uint8_t)(((x / 4 + y / 4) & 1) ? 40 : 160);
+            rgb[3 * i + 1] = box ? 20 : (uint8_t)(60 + x);
+            rgb[3 * i + 2] = box ? 20 : (uint8_t)(60 + y);
+        }
+}
+
+static p3d_camera cam_of(void) {
+    p3d_camera c = {(float)W, (float)W, (float)(W / 2), (float)(H / 2)};
+    return c;
+}
+
+/* Every image pixel's nearest node is its input node; every other node lies behind it. */
+static void check_layers(const p3d_ldi *l) {
+    CHECK_OK(p3d_ldi_check(l));
+    int64_t bad_head = 0, bad_behind = 0;
+    for (int32_t y = 0; y < l->ext_h; y++)
+        for (int32_t x = 0; x < l->ext_w; x++) {
+            int32_t h = l->head[y * l->ext_w + x];
+            int32_t inside = x >= l->border && y >= l->border && x < l->border + W && y < l->border + H;
+            if (inside && (h < 0 || l->iter[h] != 0 || l->label[h] != P3D_LABEL_ORIGINAL)) bad_head++;
+            if (!inside && h >= 0 && l->label[h] != P3D_LABEL_BORDER) bad_head++;
+            for (int32_t c = h >= 0 ? l->next[h] : -1; c >= 0; c = l->next[c])
+                if (l->iter[c] == 0 || !(l->depth[c] > l->depth[h])) bad_behind++;
+        }
+    CHECK_MSG(bad_head == 0, "%lld pixels whose nearest node is not their input node", (long long)bad_head);
+    CHECK_MSG(bad_behind == 0, "%lld synthesised nodes not behind the visible surface", (long long)bad_behind);
+}
+
+static void test_build_edges_regions(void) {
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    scene(rgb, depth, 1);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    p3d_camera cam = cam_of();
+    p3d_ldi l;
+    CHECK_OK(p3d_ldi_init(&l, W, H, 0, &cam));
+    p3d_ldi_build_stats bs;
+    CHECK_OK(p3d_ldi_build(&l, rgb, depth, &o, &bs));
+    CHECK(l.n_nodes == W * H);
+    CHECK(bs.small_components == 1);     /* the speck */
+    CHECK(bs.refilled_pixels == 16);
+    CHECK(bs.torn_links == 2 * (BX1 - BX0) + 2 * (BY1 - BY0) + 16);
+    /* the speck took the background's depth and is linked into it */
+    int32_t sp = 11 * W + 11;
+    CHECK_NEAR(l.depth[sp], 4.0f, 1e-6);
+    CHECK(p3d_ldi_degree(&l, sp) == 4);
+    check_layers(&l);
+
+    p3d_ldi_edges e;
+    int32_t removed = -1, joined = -1;
+    CHECK_OK(p3d_ldi_cleanup(&l, &o, &e, &removed, &joined));
+    CHECK(removed == 0);
+    int32_t n_near = 0, n_far = 0, near_id = -1;
+    for (int32_t k = 0; k < e.n_edges; k++) {
+        if (e.near[k]) n_near++, near_id = k;
+        else n_far++;
+    }
+    CHECK_MSG(n_near == 1 && n_far == 1, "edges: %d near, %d far (want 1, 1)", n_near, n_far);
+    /* the near edge is the box's outline: 2 (40 + 30) - 4 pixels */
+    CHECK(near_id >= 0 && e.size[near_id] == 2 * (BX1 - BX0) + 2 * (BY1 - BY0) - 4);
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            int32_t a = y * W + x, box = x >= BX0 && x < BX1 && y >= BY0 && y < BY1;
+            int32_t rim = box && (x == BX0 || y == BY0 || x == BX1 - 1 || y == BY1 - 1);
+            if (rim) CHECK(e.edge[a] == near_id);
+            if (box && !rim) CHECK(e.edge[a] < 0);
+        }
+
+    p3d_ldi_regions r;
+    CHECK_OK(p3d_ldi_regions_find(&l, &e, &o, 0, &r));
+    /* the whole box is within 70 rings of its outline: all of it is synthesised, none of it context */
+    int32_t in_mask = 0, ctx_in_box = 0, mask_outside = 0;
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            int32_t a = y * W + x, box = x >= BX0 && x < BX1 && y >= BY0 && y < BY1;
+            if (box && r.mask_edge[a] == near_id) in_mask++;
+            if (!box && r.mask_edge[a] >= 0) mask_outside++;
+            if (box && r.ctx_edge[a] >= 0) ctx_in_box++;
+        }
+    CHECK(in_mask == (BX1 - BX0) * (BY1 - BY0));
+    CHECK(mask_outside == 0);
+    CHECK(ctx_in_box == 0);
+    CHECK(r.n_ctx[near_id] == W * H - (BX1 - BX0) * (BY1 - BY0)); /* all background within 140 rings */
+    /* erosion: the first rings, at most 30% of the context */
+    int32_t eroded = 0;
+    for (int32_t a = 0; a < l.n_nodes; a++) eroded += r.erode[a];
+    CHECK(eroded > 0 && eroded <= 0.3 * r.n_ctx[near_id]);
+    p3d_ldi_regions_free(&r);
+    p3d_ldi_edges_free(&e);
+    p3d_ldi_free(&l);
+}
+
+/* Full run; returns 0 when the nets could not be loaded (SKIP printed). */
+static int run_scene(const p3d_ldi_nets *nets, int32_t border, p3d_ldi *l, p3d_ldi_report *rep) {
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    scene(rgb, depth, 0);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = border;
+    p3d_camera cam = cam_of();
+    p3d_status s = p3d_ldi_run(g_cpu, nets, rgb, depth, W, H, &cam, &o, l, rep);
+    CHECK_MSG(s == P3D_OK, "p3d_ldi_run: %s", p3d_last_error());
+    return s == P3D_OK;
+}
+
+static int same_ldi(const p3d_ldi *a, const p3d_ldi *b) {
+    if (a->n_nodes != b->n_nodes) return 0;
+    size_t n = (size_t)a->n_nodes;
+    return !memcmp(a->pix, b->pix, n * 4) && !memcmp(a->depth, b->depth, n * 4) && !memcmp(a->rgb, b->rgb, n * 3) &&
+           !memcmp(a->label, b->label, n) && !memcmp(a->link, b->link, n * 16) &&
+           !memcmp(a->head, b->head, (size_t)a->ext_w * a->ext_h * 4);
+}
+
+static void check_filled_box(const p3d_ldi *l, const p3d_ldi_report *rep) {
+    check_layers(l);
+    CHECK(rep->edges[0] == 1);
+    /* every box pixel has exactly one hidden node from pass 1, at background depth or behind */
+    int32_t hidden = 0, far_enough = 0;
+    for (int32_t y = BY0; y < BY1; y++)
+        for (int32_t x = BX0; x < BX1; x++) {
+            int32_t h = l->head[(y + l->border) * l->ext_w + x + l->border];
+            for (int32_t c = l->next[h]; c >= 0; c = l->next[c])
+                if (l->iter[c] == 1) hidden++, far_enough += l->depth[c] > 1.51f;
+        }
+    CHECK_MSG(hidden == (BX1 - BX0) * (BY1 - BY0), "%d box pixels got a hidden node (want %d)", hidden,
+              (BX1 - BX0) * (BY1 - BY0));
+    CHECK(far_enough == hidden);
+}
+
+static void test_classic_fill(void) {
+    p3d_ldi l1, l2;
+    p3d_ldi_report rep;
+    p3d_ldi_nets none = {NULL, NULL, NULL};
+    if (!run_scene(&none, 0, &l1, &rep)) return;
+    check_filled_box(&l1, &rep);
+    /* background-only: the hidden layer continues the background (depth 4), never the box's red */
+    int64_t red = 0, off = 0, n = 0;
+    for (int32_t a = 0; a < l1.n_nodes; a++) {
+        if (l1.iter[a] != 1) continue;
+        n++;
+        red += l1.rgb[3 * (size_t)a] > 230 && l1.rgb[3 * (size_t)a + 1] < 40;
+        off += fabsf(l1.depth[a] - 4.0f) > 0.05f;
+    }
+    CHECK_MSG(red == 0, "%lld hidden nodes took the foreground's colour", (long long)red);
+    CHECK_MSG(off == 0, "%lld of %lld hidden nodes off the background plane", (long long)off, (long long)n);
+    /* determinism and thread count */
+    CHECK(run_scene(&none, 0, &l2, &rep));
+    CHECK(same_ldi(&l1, &l2));
+    p3d_ldi_free(&l2);
+#ifdef _OPENMP
+    int32_t t = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CHECK(run_scene(&none, 0, &l2, &rep));
+    omp_set_num_threads(t);
+    CHECK(same_ldi(&l1, &l2));
+    p3d_ldi_free(&l2);
+#endif
+    p3d_ldi_free(&l1);
+    /* with the border: 60 px all round, labelled, linked to the image */
+    CHECK(run_scene(&none, 60, &l1, &rep));
+    check_filled_box(&l1, &rep);
+    CHECK(rep.border_nodes == (W + 120) * (H + 120) - W * H);
+    int32_t corner = l1.head[0], ring = l1.head[60 * l1.ext_w + 59];
+    CHECK(corner >= 0 && l1.label[corner] == P3D_LABEL_BORDER);
+    CHECK(ring >= 0 && l1.link[4 * (size_t)ring + P3D_DIR_RIGHT] == l1.head[60 * l1.ext_w + 60]);
+    p3d_ldi_free(&l1);
+}
+
+static p3d_status load_net(p3d_inpaint_kind kind, p3d_inpaint_net **net) {
+    char path[1024];
+    const char *b = getenv("P3D_BUILD_DIR");
+    snprintf(path, sizeof path, "%s/testdata/%s-random.p3dw", b && b[0] ? b : "build", p3d_inpaint_kind_name(kind));
+    p3d_weights *w;
+    P3D_TRY(p3d_weights_load(path, &w));
+    p3d_status s = p3d_inpaint_net_init(net, g_cpu, w, kind);
+    p3d_weights_free(w);
+    return s;
+}
+
+static void test_learned_fill(void) {
+    p3d_ldi_nets nets = {NULL, NULL, NULL};
+    if (load_net(P3D_INPAINT_EDGE, &nets.edge) != P3D_OK || load_net(P3D_INPAINT_DEPTH, &nets.depth) != P3D_OK ||
+        load_net(P3D_INPAINT_COLOR, &nets.color) != P3D_OK) {
+        p3d_inpaint_net_free(nets.edge), p3d_inpaint_net_free(nets.depth), p3d_inpaint_net_free(nets.color);
+        SKIP("learned fill: random-weight blobs not found (%s)", p3d_last_error());
+        return;
+    }
+    p3d_ldi l1, l2;
+    p3d_ldi_report rep;
+    if (run_scene(&nets, 60, &l1, &rep)) {
+        check_filled_box(&l1, &rep);
+        CHECK(rep.inpaint.net_calls[1] > 0 && rep.inpaint.net_calls[2] > 0);
+        CHECK(run_scene(&nets, 60, &l2, &rep));
+        CHECK(same_ldi(&l1, &l2));
+        p3d_ldi_free(&l2);
+    }
+    p3d_ldi_free(&l1);
+    p3d_inpaint_net_free(nets.edge), p3d_inpaint_net_free(nets.depth), p3d_inpaint_net_free(nets.color);
+}
+
+int main(void) {
+    p3d_device dev = {P3D_DEVICE_CPU, 0};
+    if (p3d_ctx_init(&g_cpu, dev) != P3D_OK) {
+        fprintf(stderr, "cpu context: %s\n", p3d_last_error());
+        return 1;
+    }
+    RUN(test_build_edges_regions);
+    RUN(test_classic_fill);
+    RUN(test_learned_fill);
+    p3d_ctx_free(g_cpu);
+    return p3d_test_finish();
+}
