@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "depth_io.h"
+#include "depth_prep.h"
 #include "midas.h"
 #include "midas_v21.h"
 #include "models.h"
@@ -195,7 +197,73 @@ static p3d_status midas_setup(p3d_ctx *ctx, p3d_bench_case *c, p3d_midas21_kind 
 static p3d_status midas_small_setup(p3d_ctx *ctx, p3d_bench_case *c) { return midas_setup(ctx, c, P3D_MIDAS21_SMALL); }
 static p3d_status midas_large_setup(p3d_ctx *ctx, p3d_bench_case *c) { return midas_setup(ctx, c, P3D_MIDAS21_LARGE); }
 
+/* Depth preparation (depth_prep.h) of the reference's moon.npy (640x640 MiDaS v1 disparity) at 960x960:
+ * "full" from the decoded map in host memory to the filtered depth in host memory (fill, normalise,
+ * blur, resize on the host; the 4 filter passes on the context's device, with the transfers), "sharpen"
+ * the filter passes alone on the unfiltered map, both buffers in the context's memory. */
+typedef struct prep_state {
+    p3d_depth map;
+    p3d_depth_prep_opts opts;
+    float *host_out;  /* (960, 960) host */
+    void *src, *dst;  /* (960, 960) context memory, sharpen only */
+} prep_state;
+
+#define PREP_SIDE 960
+
+static p3d_status prep_full_run(void *s, p3d_ctx *ctx) {
+    prep_state *p = (prep_state *)s;
+    return p3d_depth_prepare(ctx, &p->map, PREP_SIDE, PREP_SIDE, &p->opts, p->host_out, NULL);
+}
+
+static p3d_status prep_sharpen_run(void *s, p3d_ctx *ctx) {
+    prep_state *p = (prep_state *)s;
+    return p3d_depth_sharpen(ctx, (const float *)p->src, (float *)p->dst, PREP_SIDE, PREP_SIDE, &p->opts);
+}
+
+static void prep_teardown(void *s, p3d_ctx *ctx) {
+    prep_state *p = (prep_state *)s;
+    p3d_depth_free(&p->map);
+    free(p->host_out);
+    p3d_ctx_release(ctx, p->src);
+    p3d_ctx_release(ctx, p->dst);
+    free(p);
+}
+
+static p3d_status prep_setup(p3d_ctx *ctx, p3d_bench_case *c, int sharpen_only) {
+    char buf[1100];
+    const char *path = p3d_bench_fixture("moon/moon.npy", buf, sizeof buf);
+    if (!path) return p3d_fail(P3D_ERR_UNSUPPORTED, "../shared/fixtures/moon/moon.npy not found");
+    const size_t bytes = sizeof(float) * PREP_SIDE * PREP_SIDE;
+    prep_state *p = (prep_state *)calloc(1, sizeof *p);
+    if (!p) return p3d_fail(P3D_ERR_OOM, "out of memory");
+    p->opts = p3d_depth_prep_opts_default();
+    p->host_out = (float *)malloc(bytes);
+    p3d_status st = p->host_out ? p3d_depth_read(path, NULL, &p->map) : p3d_fail(P3D_ERR_OOM, "out of memory");
+    if (st == P3D_OK && sharpen_only) {
+        st = p3d_depth_prep_normalize(&p->map, PREP_SIDE, PREP_SIDE, &p->opts, p->host_out, NULL);
+        if (st == P3D_OK) st = p3d_ctx_alloc(ctx, bytes, &p->src);
+        if (st == P3D_OK) st = p3d_ctx_alloc(ctx, bytes, &p->dst);
+        if (st == P3D_OK) st = p3d_ctx_upload(ctx, p->src, p->host_out, bytes);
+    }
+    if (st != P3D_OK) {
+        prep_teardown(p, ctx);
+        return st;
+    }
+    snprintf(c->label, sizeof c->label, "moon.npy %dx%d -> %dx%d, %d passes (7 7 5 5)%s", (int)p->map.width,
+             (int)p->map.height, PREP_SIDE, PREP_SIDE, (int)p->opts.n_passes, sharpen_only ? "" : ", host in/out");
+    c->state = p;
+    c->run = sharpen_only ? prep_sharpen_run : prep_full_run;
+    c->teardown = prep_teardown;
+    c->pixels = (double)PREP_SIDE * PREP_SIDE;
+    return P3D_OK;
+}
+
+static p3d_status prep_full_setup(p3d_ctx *ctx, p3d_bench_case *c) { return prep_setup(ctx, c, 0); }
+static p3d_status prep_sharpen_setup(p3d_ctx *ctx, p3d_bench_case *c) { return prep_setup(ctx, c, 1); }
+
 P3D_BENCH_TABLE(p3d_bench_stages_depth) = {
+    {"depth.prep.full", prep_full_setup},
+    {"depth.prep.sharpen", prep_sharpen_setup},
     {"depth.tiefenrausch", tief_setup},
     {"depth.midas-v1", midas1_setup},
     {"depth.midas-small", midas_small_setup},

@@ -1,0 +1,409 @@
+/* test_depth_prep.c - the depth preparation stage (depth_prep.h): goldens from a numpy transcription of
+ * the reference (tools/gen_depth_prep_golden.py -> tests/data/depth_prep), the median rank table, hole
+ * filling, constant and all-invalid maps, argument checks, the moon fixture at 960x960, and CPU vs CUDA
+ * when a GPU is present. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p3d_test.h"
+
+#include "depth_prep.h"
+#include "nn_oracle.h"
+#include "npy.h"
+
+#define DATA_DIR "tests/data/depth_prep"
+
+static p3d_ctx *g_cpu, *g_gpu;
+static char g_why[600];
+
+/* A fully valid map of the given kind from (h, w) values; the caller frees it. */
+static p3d_depth make_map(const float *v, int32_t w, int32_t h, p3d_depth_kind kind) {
+    p3d_depth d;
+    if (p3d_depth_alloc(w, h, kind, &d) != P3D_OK) {
+        fprintf(stderr, "cannot allocate a %dx%d map: %s\n", (int)w, (int)h, p3d_last_error());
+        exit(2);
+    }
+    for (int64_t i = 0; i < (int64_t)w * h; i++) {
+        d.value[i] = v[i];
+        d.mask[i] = 1;
+    }
+    d.n_valid = (int64_t)w * h;
+    return d;
+}
+
+static void set_invalid(p3d_depth *d, int32_t x, int32_t y) {
+    const int64_t i = (int64_t)y * d->width + x;
+    if (d->mask[i]) d->n_valid--;
+    d->mask[i] = 0;
+    d->value[i] = 0.0f;
+}
+
+/* Largest |a - b| / |b| over n values; prints the worst index when above tol. */
+static double max_rel(const char *what, const float *a, const float *b, int64_t n, double tol) {
+    double worst = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double r = fabs((double)a[i] - (double)b[i]) / fabs((double)b[i]);
+        if (!(r <= worst)) worst = r, at = i;
+    }
+    if (!(worst <= tol))
+        fprintf(stderr, "  %s: relative error %.3g at %lld (%.9g vs golden %.9g)\n", what, worst, (long long)at,
+                (double)a[at], (double)b[at]);
+    return worst;
+}
+
+/* ---- median rank --------------------------------------------------------------------------------- */
+
+/* np.digitize(0.5, np.cumsum(float32 1/n weights)) + 1 for n = 1..81, from numpy: n / 2 + 1 except for
+ * these n, where float32 rounding gives n / 2. */
+static void test_median_rank(void) {
+    static const int32_t lower[] = {20, 22, 28, 36, 40, 44, 48, 50, 52, 58, 60, 68, 72, 76};
+    for (int32_t n = 1; n <= P3D_DP_MAX_TAPS; n++) {
+        int32_t want = n / 2 + 1;
+        for (size_t k = 0; k < sizeof lower / sizeof lower[0]; k++)
+            if (lower[k] == n) want = n / 2;
+        CHECK_MSG(p3d_dp_median_rank(n) == want, "n %d: rank %d, numpy %d", (int)n, (int)p3d_dp_median_rank(n),
+                  (int)want);
+    }
+}
+
+/* ---- goldens ------------------------------------------------------------------------------------- */
+
+typedef struct golden_case {
+    char name[64], kind[16], windows[64];
+    int32_t H, W, h, w, num_iter;
+} golden_case;
+
+static float *read_npy(const char *name, const char *suffix, int64_t want_h, int64_t want_w) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s_%s.npy", DATA_DIR, name, suffix);
+    p3d_tensor t;
+    if (p3d_npy_read(path, &t, NULL) != P3D_OK) {
+        fprintf(stderr, "  %s\n", p3d_last_error());
+        return NULL;
+    }
+    if (t.ndim != 2 || t.shape[0] != want_h || t.shape[1] != want_w) {
+        fprintf(stderr, "  %s: unexpected shape\n", path);
+        p3d_npy_free(&t);
+        return NULL;
+    }
+    return (float *)t.data;
+}
+
+/* The reference's config for a case: num_iter passes of which the last is discarded. */
+static p3d_depth_prep_opts case_opts(const golden_case *k) {
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    o.n_passes = k->num_iter - 1;
+    const char *s = k->windows;
+    for (int32_t p = 0; p < o.n_passes; p++) {
+        o.windows[p] = (int32_t)strtol(s, (char **)&s, 10);
+        if (*s == ',') s++;
+    }
+    return o;
+}
+
+static void run_golden(const golden_case *k) {
+    float *in = read_npy(k->name, "input", k->H, k->W), *pre = read_npy(k->name, "prefilter", k->h, k->w);
+    float *fin = read_npy(k->name, "depth", k->h, k->w);
+    CHECK_MSG(in && pre && fin, "case %s: golden files missing or malformed", k->name);
+    if (in && pre && fin) {
+        const int64_t n = (int64_t)k->h * k->w;
+        float *got0 = (float *)calloc((size_t)n, sizeof(float)), *got = (float *)calloc((size_t)n, sizeof(float));
+        p3d_depth map = make_map(in, k->W, k->H, strcmp(k->kind, "metric") == 0 ? P3D_DEPTH_METRIC : P3D_DEPTH_DISPARITY);
+        p3d_depth_prep_opts o = case_opts(k), o0 = o;
+        o0.n_passes = 0;
+        float c0 = -1, c = -2;
+        CHECK_OK(p3d_depth_prepare(g_cpu, &map, k->w, k->h, &o0, got0, &c0));
+        CHECK_OK(p3d_depth_prepare(g_cpu, &map, k->w, k->h, &o, got, &c));
+        CHECK_MSG(max_rel(k->name, got0, pre, n, 1e-6) <= 1e-6, "case %s: unfiltered depth", k->name);
+        CHECK_MSG(max_rel(k->name, got, fin, n, 1e-6) <= 1e-6, "case %s: filtered depth", k->name);
+        const int64_t centre = (int64_t)(k->h / 2) * k->w + k->w / 2;
+        CHECK(c0 == got0[centre] && c == got0[centre]);
+        int64_t changed = 0, changed_golden = 0;
+        for (int64_t i = 0; i < n; i++) {
+            changed += got[i] != got0[i];
+            changed_golden += fin[i] != pre[i];
+        }
+        printf("  %s: %dx%d -> %dx%d, %d passes, filter changed %lld pixels (golden %lld)\n", k->name, (int)k->W,
+               (int)k->H, (int)k->w, (int)k->h, (int)o.n_passes, (long long)changed, (long long)changed_golden);
+        CHECK(changed > 0 && changed < n);
+        /* The filter alone from the unfiltered map gives the same floats. */
+        float *again = (float *)calloc((size_t)n, sizeof(float));
+        CHECK_OK(p3d_depth_sharpen(g_cpu, got0, again, k->w, k->h, &o));
+        CHECK(memcmp(again, got, sizeof(float) * (size_t)n) == 0);
+        free(again);
+        p3d_depth_free(&map);
+        free(got0);
+        free(got);
+    }
+    free(in);
+    free(pre);
+    free(fin);
+}
+
+static void test_goldens(void) {
+    FILE *f = fopen(DATA_DIR "/cases.txt", "r");
+    CHECK_MSG(f != NULL, "%s/cases.txt missing (run tools/gen_depth_prep_golden.py)", DATA_DIR);
+    if (!f) return;
+    char line[256];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        golden_case k;
+        memset(&k, 0, sizeof k);
+        if (sscanf(line, "%63s %15s %d %d %d %d %d %63s", k.name, k.kind, &k.H, &k.W, &k.h, &k.w, &k.num_iter,
+                   k.windows) != 8)
+            continue;
+        run_golden(&k);
+        cases++;
+    }
+    fclose(f);
+    CHECK(cases == 4);
+}
+
+/* ---- hole filling -------------------------------------------------------------------------------- */
+
+/* Left half far (disparity 1), right half near (disparity 2): a wide hole across the boundary takes the
+ * far value throughout, a hole inside the near half the near value, a run at the border its one
+ * neighbour, and a row without a valid pixel is filled along the columns (from the row above). */
+static void test_fill_background(void) {
+    enum { W = 12, H = 8 };
+    float v[W * H], disp[W * H];
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) v[y * W + x] = x < W / 2 ? 1.0f : 2.0f;
+    p3d_depth d = make_map(v, W, H, P3D_DEPTH_DISPARITY);
+    for (int32_t y = 2; y < 6; y++)
+        for (int32_t x = 4; x < 8; x++) set_invalid(&d, x, y); /* straddles x = 6 */
+    set_invalid(&d, 10, 1);                                    /* inside the near half */
+    set_invalid(&d, 10, 6);
+    set_invalid(&d, 11, 6); /* at the right border */
+    for (int32_t x = 0; x < W; x++) set_invalid(&d, x, 7);
+    CHECK_OK(p3d_depth_fill_disparity(&d, disp));
+    CHECK(disp[6 * W + 10] == 2.0f && disp[6 * W + 11] == 2.0f);
+    for (int32_t x = 0; x < W; x++) CHECK(disp[7 * W + x] == disp[6 * W + x]);
+    for (int32_t y = 2; y < 6; y++)
+        for (int32_t x = 4; x < 8; x++) CHECK_MSG(disp[y * W + x] == 1.0f, "(%d, %d) = %g", (int)x, (int)y, disp[y * W + x]);
+    CHECK(disp[1 * W + 10] == 2.0f);
+    for (int32_t i = 0; i < W * H; i++)
+        if (d.mask[i]) CHECK(disp[i] == v[i]);
+    p3d_depth_free(&d);
+}
+
+/* Metric depth: the hole takes the FARTHEST bordering depth (minimum disparity 1 / 4). */
+static void test_fill_metric(void) {
+    enum { W = 6, H = 5 };
+    float v[W * H], disp[W * H];
+    for (int32_t i = 0; i < W * H; i++) v[i] = i % W < 3 ? 1.0f : 4.0f;
+    p3d_depth d = make_map(v, W, H, P3D_DEPTH_METRIC);
+    set_invalid(&d, 2, 2);
+    set_invalid(&d, 3, 2);
+    d.value[0] = -1.0f; /* a negative metric depth counts as invalid even with the mask set */
+    CHECK_OK(p3d_depth_fill_disparity(&d, disp));
+    CHECK(disp[2 * W + 2] == 0.25f && disp[2 * W + 3] == 0.25f);
+    CHECK(disp[0] == 1.0f);
+    CHECK(disp[W + 4] == 0.25f);
+    p3d_depth_free(&d);
+}
+
+/* One valid pixel fills a whole map (its row, then the columns); the prepared depth with holes equals
+ * the prepared depth of the filled map. */
+static void test_fill_prepare(void) {
+    enum { W = 40, H = 30, w = 60, h = 45 };
+    float *in = read_npy("up", "input", H, W);
+    CHECK(in != NULL);
+    if (!in) return;
+    p3d_depth holes = make_map(in, W, H, P3D_DEPTH_DISPARITY);
+    for (int32_t y = 5; y < 20; y++)
+        for (int32_t x = 3; x < 9; x++) set_invalid(&holes, x, y);
+    for (int32_t x = 0; x < W; x++) set_invalid(&holes, x, H - 1);
+    float disp[W * H];
+    CHECK_OK(p3d_depth_fill_disparity(&holes, disp));
+    p3d_depth filled = make_map(disp, W, H, P3D_DEPTH_DISPARITY);
+    float *a = (float *)calloc(w * h, sizeof(float)), *b = (float *)calloc(w * h, sizeof(float));
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    CHECK_OK(p3d_depth_prepare(g_cpu, &holes, w, h, &o, a, NULL));
+    CHECK_OK(p3d_depth_prepare(g_cpu, &filled, w, h, &o, b, NULL));
+    CHECK(memcmp(a, b, sizeof(float) * w * h) == 0);
+    for (int32_t i = 0; i < w * h; i++) CHECK(isfinite(a[i]) && a[i] >= 1.0f / 3.0f && a[i] <= 20.0f);
+
+    p3d_depth one = make_map(in, W, H, P3D_DEPTH_DISPARITY);
+    for (int32_t i = 0; i < W * H; i++)
+        if (i != 7 * W + 11) set_invalid(&one, i % W, i / W);
+    CHECK(one.n_valid == 1);
+    CHECK_OK(p3d_depth_fill_disparity(&one, disp));
+    int all = 1;
+    for (int32_t i = 0; i < W * H; i++) all &= disp[i] == in[7 * W + 11];
+    CHECK(all);
+    free(a);
+    free(b);
+    free(in);
+    p3d_depth_free(&holes);
+    p3d_depth_free(&filled);
+    p3d_depth_free(&one);
+}
+
+/* ---- constant and invalid maps, arguments ------------------------------------------------------- */
+
+static void test_constant_map(void) {
+    enum { W = 8, H = 6, w = 16, h = 12 };
+    float v[W * H], out[w * h], c = 0;
+    for (int32_t i = 0; i < W * H; i++) v[i] = 0.7f;
+    p3d_depth d = make_map(v, W, H, P3D_DEPTH_DISPARITY);
+    set_invalid(&d, 3, 3);
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    CHECK_OK(p3d_depth_prepare(g_cpu, &d, w, h, &o, out, &c));
+    int all = 1;
+    for (int32_t i = 0; i < w * h; i++) all &= out[i] == (float)(1.0 / 3.0);
+    CHECK(all);
+    CHECK(c == (float)(1.0 / 3.0));
+    p3d_depth_free(&d);
+}
+
+static void test_errors(void) {
+    enum { W = 8, H = 6 };
+    float v[W * H], out[W * H * 4], c = 0;
+    for (int32_t i = 0; i < W * H; i++) v[i] = (float)i;
+    p3d_depth d = make_map(v, W, H, P3D_DEPTH_DISPARITY);
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    for (int32_t i = 0; i < W * H; i++) set_invalid(&d, i % W, i / W);
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "no valid pixel");
+    CHECK_FAILS(p3d_depth_fill_disparity(&d, out), P3D_ERR_INVALID_ARG, "no valid pixel");
+    p3d_depth_free(&d);
+    d = make_map(v, W, H, P3D_DEPTH_DISPARITY);
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, 2, 2, &o, out, &c), P3D_ERR_INVALID_ARG, "at least 3x3");
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, 16, 16, &o, out, &c), P3D_ERR_INVALID_ARG, "aspect");
+    o.windows[1] = 4;
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "window 4 of pass 2");
+    o = p3d_depth_prep_opts_default();
+    o.windows[0] = 11;
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "window 11");
+    o = p3d_depth_prep_opts_default();
+    o.n_passes = P3D_DEPTH_PREP_MAX_PASSES + 1;
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "filter passes");
+    o = p3d_depth_prep_opts_default();
+    o.min_disp = 0;
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "min_disp");
+    o = p3d_depth_prep_opts_default();
+    CHECK_FAILS(p3d_depth_sharpen(g_cpu, v, v + 1, W, H, &o), P3D_ERR_INVALID_ARG, "overlap");
+    p3d_depth_free(&d);
+}
+
+/* ---- moon fixture -------------------------------------------------------------------------------- */
+
+static void test_moon(void) {
+    char buf[512];
+    const char *path = p3d_test_fixture("moon/moon.npy", buf, sizeof buf);
+    if (!path) return;
+    p3d_depth map;
+    CHECK_OK(p3d_depth_read(path, NULL, &map));
+    if (!map.value) return;
+    const int32_t w = 960, h = 960;
+    float *pre = (float *)malloc(sizeof(float) * w * h), *out = (float *)malloc(sizeof(float) * w * h), c0 = 0, c = 0;
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default(), o0 = o;
+    o0.n_passes = 0;
+    CHECK_OK(p3d_depth_prepare(g_cpu, &map, w, h, &o0, pre, &c0));
+    CHECK_OK(p3d_depth_prepare(g_cpu, &map, w, h, &o, out, &c));
+    int64_t changed = 0, bad = 0;
+    float lo = out[0], hi = out[0];
+    for (int64_t i = 0; i < (int64_t)w * h; i++) {
+        changed += out[i] != pre[i];
+        bad += !(isfinite(out[i]) && out[i] >= (float)(1.0 / 3.0) && out[i] <= 20.0f);
+        lo = out[i] < lo ? out[i] : lo;
+        hi = out[i] > hi ? out[i] : hi;
+    }
+    printf("  moon.npy %dx%d -> %dx%d: depth %.4f..%.4f, centre %.6f, filter changed %lld of %d pixels\n",
+           (int)map.width, (int)map.height, (int)w, (int)h, lo, hi, c, (long long)changed, (int)(w * h));
+    CHECK(bad == 0);
+    CHECK(changed > 0 && changed < (int64_t)w * h / 2);
+    CHECK(c == c0 && c == pre[(h / 2) * w + w / 2]);
+    free(pre);
+    free(out);
+    p3d_depth_free(&map);
+}
+
+/* TUM Kinect metric depth with 19% holes (0) -> disparity, filled, at 960x720. */
+static void test_tum(void) {
+    char buf[512];
+    const char *path = p3d_test_fixture("tum-kinect/TUM_depth.png", buf, sizeof buf);
+    if (!path) return;
+    p3d_depth_opts dopt = {P3D_DEPTH_METRIC, 1.0f / 5000.0f};
+    p3d_depth map;
+    CHECK_OK(p3d_depth_read(path, &dopt, &map));
+    if (!map.value) return;
+    CHECK(map.n_valid < (int64_t)map.width * map.height);
+    const int32_t w = 960, h = 720;
+    float *out = (float *)malloc(sizeof(float) * w * h), c = 0;
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    CHECK_OK(p3d_depth_prepare(g_cpu, &map, w, h, &o, out, &c));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < (int64_t)w * h; i++) bad += !(isfinite(out[i]) && out[i] >= (float)(1.0 / 3.0) && out[i] <= 20.0f);
+    printf("  TUM_depth.png %dx%d (%.1f%% valid) -> %dx%d: centre %.4f\n", (int)map.width, (int)map.height,
+           100.0 * (double)map.n_valid / ((double)map.width * map.height), (int)w, (int)h, c);
+    CHECK(bad == 0);
+    free(out);
+    p3d_depth_free(&map);
+}
+
+/* ---- CPU vs CUDA --------------------------------------------------------------------------------- */
+
+/* The filter selects input values and both backends run depth_prep_math.h, so the floats must agree. */
+static void compare_backends(const char *what, const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *o) {
+    float *a = (float *)malloc(sizeof(float) * w * h), *b = (float *)malloc(sizeof(float) * w * h), ca = 0, cb = 1;
+    CHECK_OK(p3d_depth_prepare(g_cpu, map, w, h, o, a, &ca));
+    CHECK_OK(p3d_depth_prepare(g_gpu, map, w, h, o, b, &cb));
+    int64_t diff = 0;
+    for (int64_t i = 0; i < (int64_t)w * h; i++) diff += a[i] != b[i];
+    CHECK_MSG(diff == 0 && ca == cb, "%s: %lld pixels differ between CPU and CUDA", what, (long long)diff);
+    free(a);
+    free(b);
+}
+
+static void test_cuda(void) {
+    if (!g_gpu) {
+        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        return;
+    }
+    float *in = read_npy("up", "input", 30, 40);
+    CHECK(in != NULL);
+    if (in) {
+        p3d_depth map = make_map(in, 40, 30, P3D_DEPTH_DISPARITY);
+        p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+        compare_backends("up, default", &map, 60, 45, &o);
+        o.n_passes = 3;
+        o.windows[0] = 9, o.windows[1] = 3, o.windows[2] = 1;
+        compare_backends("up, windows 9 3 1", &map, 60, 45, &o);
+        o.n_passes = 0;
+        compare_backends("up, no filter", &map, 60, 45, &o);
+        p3d_depth_free(&map);
+        free(in);
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "../shared/fixtures/moon/moon.npy");
+    p3d_depth moon;
+    if (access(buf, R_OK) == 0 && p3d_depth_read(buf, NULL, &moon) == P3D_OK) {
+        p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+        compare_backends("moon 960x960", &moon, 960, 960, &o);
+        p3d_depth_free(&moon);
+    }
+}
+
+int main(void) {
+    g_cpu = cpu_ctx();
+    g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
+    RUN(test_median_rank);
+    RUN(test_goldens);
+    RUN(test_fill_background);
+    RUN(test_fill_metric);
+    RUN(test_fill_prepare);
+    RUN(test_constant_map);
+    RUN(test_errors);
+    RUN(test_moon);
+    RUN(test_tum);
+    RUN(test_cuda);
+    p3d_ctx_free(g_gpu);
+    p3d_ctx_free(g_cpu);
+    return p3d_test_finish();
+}
