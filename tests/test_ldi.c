@@ -138,9 +138,11 @@ static int same_ldi(const p3d_ldi *a, const p3d_ldi *b) {
            !memcmp(a->head, b->head, (size_t)a->ext_w * a->ext_h * 4);
 }
 
-static void check_filled_box(const p3d_ldi *l, const p3d_ldi_report *rep) {
+/* exact_edges: the box outline is the only inpainted edge (not so with random-weight nets, whose
+ * border depth is noise with edges of its own). */
+static void check_filled_box(const p3d_ldi *l, const p3d_ldi_report *rep, int32_t exact_edges) {
     check_layers(l);
-    CHECK(rep->edges[0] == 1);
+    CHECK(exact_edges ? rep->edges[0] == 1 : rep->edges[0] >= 1);
     /* every box pixel has exactly one hidden node from pass 1, at background depth or behind */
     int32_t hidden = 0, far_enough = 0;
     for (int32_t y = BY0; y < BY1; y++)
@@ -159,7 +161,7 @@ static void test_classic_fill(void) {
     p3d_ldi_report rep;
     p3d_ldi_nets none = {NULL, NULL, NULL};
     if (!run_scene(&none, 0, &l1, &rep)) return;
-    check_filled_box(&l1, &rep);
+    check_filled_box(&l1, &rep, 1);
     /* background-only: the hidden layer continues the background (depth 4), never the box's red */
     int64_t red = 0, off = 0, n = 0;
     for (int32_t a = 0; a < l1.n_nodes; a++) {
@@ -185,7 +187,7 @@ static void test_classic_fill(void) {
     p3d_ldi_free(&l1);
     /* with the border: 60 px all round, labelled, linked to the image */
     CHECK(run_scene(&none, 60, &l1, &rep));
-    check_filled_box(&l1, &rep);
+    check_filled_box(&l1, &rep, 1);
     CHECK(rep.border_nodes == (W + 120) * (H + 120) - W * H);
     int32_t corner = l1.head[0], ring = l1.head[60 * l1.ext_w + 59];
     CHECK(corner >= 0 && l1.label[corner] == P3D_LABEL_BORDER);
@@ -215,7 +217,7 @@ static void test_learned_fill(void) {
     p3d_ldi l1, l2;
     p3d_ldi_report rep;
     if (run_scene(&nets, 60, &l1, &rep)) {
-        check_filled_box(&l1, &rep);
+        check_filled_box(&l1, &rep, 0);
         CHECK(rep.inpaint.net_calls[1] > 0 && rep.inpaint.net_calls[2] > 0);
         CHECK(run_scene(&nets, 60, &l2, &rep));
         CHECK(same_ldi(&l1, &l2));

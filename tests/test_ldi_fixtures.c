@@ -1,0 +1,156 @@
+/* test_ldi_fixtures.c - the whole per-image job (depth preparation, LDI, inpainting, border, mesh)
+ * on every real fixture, with the non-learned fill, checking the invariants of issue 5:
+ *   - every input pixel appears exactly once in layer 0 (as itself: original label, pass 0);
+ *   - every synthesised node lies behind the visible node at its pixel;
+ *   - no face spans a torn link (every triangle's two legs are links of the LDI);
+ *   - the PLY (binary and ASCII) and GLB written re-read equal to what was written;
+ *   - the result is identical run to run and independent of the thread count.
+ * Prints per fixture: edges, synthesised pixels, vertices, faces, time per stage. Runs at a longer side
+ * of 480 to keep the suite short; nothing here depends on the size (the bench runs 960). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "p3d_test.h"
+#include "photo3d.h"
+
+static p3d_ctx *g_cpu;
+
+typedef struct fixture {
+    const char *image, *depth;
+    p3d_depth_kind kind;
+    float scale;
+} fixture;
+
+static const fixture k_fixtures[] = {
+    {"moon/moon.jpg", "moon/moon.npy", P3D_DEPTH_DISPARITY, 1.0f},
+    {"columns/columns.jpg", "columns/columns.npy", P3D_DEPTH_DISPARITY, 1.0f},
+    {"tum-kinect/TUM_color.png", "tum-kinect/TUM_depth.png", P3D_DEPTH_METRIC, 1.0f / 5000.0f},
+    {"middlebury-cones/im2.png", "middlebury-cones/disp2.png", P3D_DEPTH_DISPARITY, 0.25f},
+};
+
+static int32_t node_at(const p3d_ldi *l, int32_t x, int32_t y) { return l->head[y * l->ext_w + x]; }
+
+static void check_invariants(const p3d_photo_result *r) {
+    const p3d_ldi *l = &r->ldi;
+    CHECK_OK(p3d_ldi_check(l));
+    int64_t bad0 = 0, not_behind = 0;
+    for (int32_t y = 0; y < l->ext_h; y++)
+        for (int32_t x = 0; x < l->ext_w; x++) {
+            int32_t h = node_at(l, x, y);
+            int32_t inside = x >= l->border && y >= l->border && x < l->border + l->width && y < l->border + l->height;
+            int32_t originals = 0;
+            for (int32_t c = h; c >= 0; c = l->next[c]) originals += l->label[c] == P3D_LABEL_ORIGINAL;
+            if (inside && (h < 0 || l->label[h] != P3D_LABEL_ORIGINAL || l->iter[h] != 0 || originals != 1)) bad0++;
+            if (!inside && (h < 0 || l->label[h] != P3D_LABEL_BORDER || originals != 0)) bad0++;
+            for (int32_t c = h >= 0 ? l->next[h] : -1; c >= 0; c = l->next[c])
+                if (l->iter[c] == 0 || !(l->depth[c] > l->depth[h])) not_behind++;
+        }
+    CHECK_MSG(bad0 == 0, "%lld pixels whose layer 0 is not the input pixel (or border) exactly once", (long long)bad0);
+    CHECK_MSG(not_behind == 0, "%lld synthesised nodes not behind the visible node", (long long)not_behind);
+    /* faces: vertex i = node i; both legs at the right-angle corner must be links */
+    const p3d_mesh *m = &r->mesh;
+    CHECK(m->n_vertices == l->n_nodes);
+    int64_t bad_faces = 0;
+    for (int64_t f = 0; f < m->n_faces; f++) {
+        const int32_t *t = m->faces + 3 * f;
+        int32_t legs = 0;
+        for (int32_t i = 0; i < 3; i++)
+            for (int32_t j = i + 1; j < 3; j++)
+                for (int32_t d = 0; d < 4; d++) legs += l->link[4 * (size_t)t[i] + d] == t[j];
+        if (legs != 2) bad_faces++;
+    }
+    CHECK_MSG(bad_faces == 0, "%lld faces do not sit on two links of the LDI", (long long)bad_faces);
+}
+
+static int same_mesh(const p3d_mesh *a, const p3d_mesh *b) {
+    return a->n_vertices == b->n_vertices && a->n_faces == b->n_faces && a->width == b->width &&
+           a->height == b->height && a->hfov == b->hfov && a->vfov == b->vfov &&
+           !memcmp(a->xyz, b->xyz, (size_t)a->n_vertices * 12) && !memcmp(a->rgba, b->rgba, (size_t)a->n_vertices * 4) &&
+           !memcmp(a->faces, b->faces, (size_t)a->n_faces * 12);
+}
+
+/* GLB stores y and z negated: equal up to that sign. */
+static int same_mesh_glb(const p3d_mesh *a, const p3d_mesh *b) {
+    if (a->n_vertices != b->n_vertices || a->n_faces != b->n_faces) return 0;
+    for (int64_t i = 0; i < a->n_vertices * 3; i++)
+        if (a->xyz[i] != b->xyz[i]) return 0;
+    return !memcmp(a->rgba, b->rgba, (size_t)a->n_vertices * 4) && !memcmp(a->faces, b->faces, (size_t)a->n_faces * 12);
+}
+
+static int run_fixture(const fixture *fx, p3d_photo_result *r) {
+    char img[1024], dep[1024];
+    if (!p3d_test_fixture(fx->image, img, sizeof img) || !p3d_test_fixture(fx->depth, dep, sizeof dep)) return 0;
+    p3d_depth_opts dopt = {fx->kind, fx->scale};
+    p3d_depth map;
+    CHECK_OK(p3d_depth_read(dep, &dopt, &map));
+    p3d_photo_opts o = p3d_photo_opts_default();
+    o.longer_side = 480;
+    p3d_ldi_nets none = {NULL, NULL, NULL};
+    p3d_status s = p3d_photo_to_mesh(g_cpu, &none, img, &map, &o, r);
+    p3d_depth_free(&map);
+    CHECK_MSG(s == P3D_OK, "%s: %s", fx->image, p3d_last_error());
+    return s == P3D_OK;
+}
+
+static void test_fixtures(void) {
+    int32_t ran = 0;
+    for (size_t i = 0; i < sizeof k_fixtures / sizeof k_fixtures[0]; i++) {
+        const fixture *fx = &k_fixtures[i];
+        p3d_photo_result r1, r2;
+        if (!run_fixture(fx, &r1)) continue;
+        ran++;
+        check_invariants(&r1);
+        const p3d_ldi_report *rep = &r1.report;
+        fprintf(stderr, "  %s: %dx%d, edges %d + %d, synthesised %d + %d, border %d, vertices %lld, faces %lld; s:",
+                fx->image, (int)r1.width, (int)r1.height, (int)rep->edges[0], (int)rep->edges[1], (int)rep->synthesised[0],
+                (int)rep->synthesised[1], (int)rep->border_nodes, (long long)r1.mesh.n_vertices,
+                (long long)r1.mesh.n_faces);
+        fprintf(stderr, " prep %.2f", r1.seconds_prep);
+        for (int32_t k = 0; k < P3D_LDI_STAGE_COUNT; k++) fprintf(stderr, " %s %.2f", p3d_ldi_stage_name(k), rep->seconds[k]);
+        fprintf(stderr, " mesh %.2f\n", r1.seconds_mesh);
+        CHECK(rep->edges[0] > 0 && rep->synthesised[0] > 0 && r1.mesh.n_faces > 0);
+        /* files re-read equal */
+        static const p3d_mesh_format fmts[3] = {P3D_MESH_PLY_BINARY, P3D_MESH_PLY_ASCII, P3D_MESH_GLB};
+        static const char *const names[3] = {"m.ply", "ma.ply", "m.glb"};
+        for (int32_t k = 0; k < 3; k++) {
+            char path[1024];
+            p3d_test_tmp_path(names[k], path, sizeof path);
+            CHECK_OK(p3d_mesh_write(&r1.mesh, path, fmts[k]));
+            p3d_mesh back;
+            memset(&back, 0, sizeof back);
+            CHECK_OK(p3d_mesh_read(path, &back));
+            CHECK_MSG(k == 2 ? same_mesh_glb(&r1.mesh, &back) : same_mesh(&r1.mesh, &back), "%s: %s differs after re-reading",
+                      fx->image, names[k]);
+            p3d_mesh_free(&back);
+        }
+        /* run to run, and with one thread */
+#ifdef _OPENMP
+        int32_t t = omp_get_max_threads();
+        omp_set_num_threads(t > 1 ? 1 : 2);
+#endif
+        if (run_fixture(fx, &r2)) {
+            CHECK_MSG(same_mesh(&r1.mesh, &r2.mesh), "%s: the mesh differs between runs / thread counts", fx->image);
+            p3d_photo_result_free(&r2);
+        }
+#ifdef _OPENMP
+        omp_set_num_threads(t);
+#endif
+        p3d_photo_result_free(&r1);
+    }
+    if (ran == 0) SKIP("no fixture found under ../shared/fixtures");
+}
+
+int main(void) {
+    p3d_device dev = {P3D_DEVICE_CPU, 0};
+    if (p3d_ctx_init(&g_cpu, dev) != P3D_OK) {
+        fprintf(stderr, "cpu context: %s\n", p3d_last_error());
+        return 1;
+    }
+    RUN(test_fixtures);
+    p3d_ctx_free(g_cpu);
+    return p3d_test_finish();
+}
