@@ -188,16 +188,6 @@ p3d_status p3d_mesh_check_for_write(const p3d_mesh *m, const char *path) {
     return P3D_OK;
 }
 
-int p3d_mesh_format_float(float v, char *buf) {
-    int len = 0;
-    for (int prec = 6; prec <= 9; prec++) {
-        len = snprintf(buf, 32, "%.*g", prec, (double)v);
-        float back = strtof(buf, NULL);
-        if (memcmp(&back, &v, sizeof v) == 0) break;
-    }
-    return len;
-}
-
 p3d_status p3d_mesh_out_init(p3d_mesh_out *o, FILE *f, const char *path, size_t cap) {
     o->f = f;
     o->path = path;

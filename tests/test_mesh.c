@@ -7,6 +7,7 @@
 
 #include "file_io.h"
 #include "mesh.h"
+#include "mesh_impl.h"
 #ifdef P3D_HAVE_CUDA
 #include "p3d_cuda.h"
 #endif
@@ -346,6 +347,49 @@ static void random_mesh(p3d_mesh *m, int64_t nv, int64_t nf) {
     for (int64_t i = 0; i < 3 * nf; i++) m->faces[i] = (int32_t)(rnd() % (uint32_t)nv);
 }
 
+/* The obvious definition of the shortest text: "%.6g" .. "%.9g", the first that reads back. */
+static int slow_float_text(float v, char *buf) {
+    int len = 0;
+    for (int prec = 6; prec <= 9; prec++) {
+        len = snprintf(buf, 32, "%.*g", prec, (double)v);
+        float back = strtof(buf, NULL);
+        if (!memcmp(&back, &v, 4)) break;
+    }
+    return len;
+}
+
+static void check_float_text(float v) {
+    char fast[32], slow[32];
+    int nf = p3d_mesh_format_float(v, fast), ns = slow_float_text(v, slow);
+    float back = strtof(fast, NULL);
+    CHECK_MSG(nf == ns && !strcmp(fast, slow) && !memcmp(&back, &v, 4), "%a: '%s' vs '%s'", (double)v, fast, slow);
+}
+
+static void test_float_text(void) {
+    for (int i = 0; i < 300000; i++) {
+        uint32_t bits = rnd() << 16 ^ rnd();
+        float v;
+        memcpy(&v, &bits, 4);
+        if (isfinite(v)) check_float_text(v);
+        check_float_text((float)(rnd() % 2000000) / 1024.0f - 900.0f); /* ordinary coordinates */
+    }
+    for (int k = -45; k <= 38; k++) { /* decades and their neighbours */
+        float v = strtof("1", NULL) * (float)pow(10.0, k);
+        check_float_text(v);
+        check_float_text(nextafterf(v, 0));
+        check_float_text(nextafterf(v, INFINITY));
+    }
+    for (int k = -149; k <= 127; k++) { /* powers of two (the interval below halves) and neighbours */
+        float v = ldexpf(1.0f, k);
+        check_float_text(v);
+        check_float_text(-nextafterf(v, 0));
+        check_float_text(nextafterf(v, INFINITY));
+    }
+    check_float_text(0.0f);
+    check_float_text(-0.0f);
+    check_float_text(3.4028235e38f);
+}
+
 static const p3d_mesh_format k_formats[3] = {P3D_MESH_PLY_ASCII, P3D_MESH_PLY_BINARY, P3D_MESH_GLB};
 static const char *const k_names[3] = {"a.ply", "b.ply", "c.glb"};
 
@@ -646,6 +690,7 @@ int main(int argc, char **argv) {
     RUN(test_l_and_jump);
     RUN(test_two_layers);
     RUN(test_random_properties);
+    RUN(test_float_text);
     RUN(test_round_trips);
     RUN(test_ascii_text);
     RUN(test_reference_file);
