@@ -35,17 +35,6 @@
 #define GL_UNSIGNED_INT 5125
 #define GL_FLOAT 5126
 
-static void put_le32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* ---- writer ---------------------------------------------------------------------------------- */
 
 typedef struct strbuf {
@@ -155,17 +144,17 @@ static p3d_status write_glb_body(FILE *f, void *user) {
     p3d_mesh_out o;
     P3D_TRY(p3d_mesh_out_init(&o, f, job->path, (size_t)1 << 20));
     uint8_t head[20];
-    put_le32(head, GLB_MAGIC);
-    put_le32(head + 4, 2);
-    put_le32(head + 8, (uint32_t)total);
-    put_le32(head + 12, (uint32_t)json_len);
-    put_le32(head + 16, GLB_JSON);
+    p3d_put_le32(head, GLB_MAGIC);
+    p3d_put_le32(head + 4, 2);
+    p3d_put_le32(head + 8, (uint32_t)total);
+    p3d_put_le32(head + 12, (uint32_t)json_len);
+    p3d_put_le32(head + 16, GLB_JSON);
     p3d_status st = p3d_mesh_out_put(&o, head, 20);
     if (st == P3D_OK) st = p3d_mesh_out_put(&o, job->json->s, job->json->len);
     if (st == P3D_OK) st = p3d_mesh_out_put(&o, "   ", json_len - job->json->len); /* JSON pads with spaces */
     if (st == P3D_OK && bin_len) {
-        put_le32(head, (uint32_t)bin_len);
-        put_le32(head + 4, GLB_BIN);
+        p3d_put_le32(head, (uint32_t)bin_len);
+        p3d_put_le32(head + 4, GLB_BIN);
         st = p3d_mesh_out_put(&o, head, 8);
         uint8_t rec[12];
         for (int64_t i = 0; i < m->n_vertices && st == P3D_OK; i++) {
@@ -174,7 +163,7 @@ static p3d_status write_glb_body(FILE *f, void *user) {
             for (int k = 0; k < 3; k++) {
                 uint32_t bits;
                 memcpy(&bits, &p[k], 4);
-                put_le32(rec + 4 * k, bits);
+                p3d_put_le32(rec + 4 * k, bits);
             }
             st = p3d_mesh_out_put(&o, rec, 12);
         }
@@ -189,7 +178,7 @@ static p3d_status write_glb_body(FILE *f, void *user) {
             st = p3d_mesh_out_put(&o, rec, 4);
         }
         for (int64_t i = 0; i < m->n_faces && st == P3D_OK; i++) {
-            for (int k = 0; k < 3; k++) put_le32(rec + 4 * k, (uint32_t)m->faces[3 * i + k]);
+            for (int k = 0; k < 3; k++) p3d_put_le32(rec + 4 * k, (uint32_t)m->faces[3 * i + k]);
             st = p3d_mesh_out_put(&o, rec, 12);
         }
     }
@@ -558,7 +547,7 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
         for (int64_t i = 0; i < pos.count; i++) {
             const uint8_t *p = g->bin + pos.offset + (size_t)i * pos.stride;
             for (int k = 0; k < 3; k++) {
-                uint32_t bits = get_le32(p + 4 * k);
+                uint32_t bits = p3d_get_le32(p + 4 * k);
                 float v;
                 memcpy(&v, &bits, 4);
                 if (!isfinite(v)) return p3d_fail(P3D_ERR_FORMAT, "%s: vertex %lld has a non-finite coordinate", g->path, (long long)i);
@@ -573,7 +562,7 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
             uint32_t v = (uint32_t)i;
             if (r == 1) {
                 const uint8_t *p = g->bin + ind.offset + (size_t)i * ind.stride;
-                v = ind.component == GL_UNSIGNED_INT ? get_le32(p) : ind.component == GL_UNSIGNED_SHORT ? (uint32_t)(p[0] | p[1] << 8) : p[0];
+                v = ind.component == GL_UNSIGNED_INT ? p3d_get_le32(p) : ind.component == GL_UNSIGNED_SHORT ? (uint32_t)(p[0] | p[1] << 8) : p[0];
             }
             if (v >= (uint64_t)pos.count)
                 return p3d_fail(P3D_ERR_FORMAT, "%s: index %lld is vertex %lu of %lld", g->path, (long long)i, (unsigned long)v,
@@ -590,12 +579,12 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
 
 p3d_status p3d_mesh_parse_glb(const char *path, const uint8_t *data, size_t len, p3d_mesh *out) {
     if (len < 20) return p3d_fail(P3D_ERR_FORMAT, "%s: truncated GLB (%zu bytes)", path, len);
-    if (get_le32(data + 4) != 2) return p3d_fail(P3D_ERR_FORMAT, "%s: GLB version %u (only 2)", path, (unsigned)get_le32(data + 4));
-    if (get_le32(data + 8) != len)
+    if (p3d_get_le32(data + 4) != 2) return p3d_fail(P3D_ERR_FORMAT, "%s: GLB version %u (only 2)", path, (unsigned)p3d_get_le32(data + 4));
+    if (p3d_get_le32(data + 8) != len)
         return p3d_fail(P3D_ERR_FORMAT, "%s: GLB header says %u bytes, the file has %zu (truncated or padded)", path,
-                        (unsigned)get_le32(data + 8), len);
-    const size_t json_len = get_le32(data + 12);
-    if (get_le32(data + 16) != GLB_JSON || json_len % 4 || json_len > len - 20)
+                        (unsigned)p3d_get_le32(data + 8), len);
+    const size_t json_len = p3d_get_le32(data + 12);
+    if (p3d_get_le32(data + 16) != GLB_JSON || json_len % 4 || json_len > len - 20)
         return p3d_fail(P3D_ERR_FORMAT, "%s: GLB's first chunk (offset 12) is not a JSON chunk of %zu bytes within the file",
                         path, json_len);
     glb_ctx g;
@@ -603,8 +592,8 @@ p3d_status p3d_mesh_parse_glb(const char *path, const uint8_t *data, size_t len,
     g.path = path;
     size_t at = 20 + json_len;
     if (at < len) {
-        const size_t bin_len = len - at < 8 ? 0 : get_le32(data + at);
-        if (len - at < 8 || get_le32(data + at + 4) != GLB_BIN || bin_len % 4 || bin_len != len - at - 8)
+        const size_t bin_len = len - at < 8 ? 0 : p3d_get_le32(data + at);
+        if (len - at < 8 || p3d_get_le32(data + at + 4) != GLB_BIN || bin_len % 4 || bin_len != len - at - 8)
             return p3d_fail(P3D_ERR_FORMAT, "%s: GLB's second chunk (offset %zu) is not a BIN chunk filling the rest of the file",
                             path, at);
         g.bin = data + at + 8;

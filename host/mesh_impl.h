@@ -6,6 +6,17 @@
 
 #include "mesh.h"
 
+/* Little-endian 32-bit words of the binary formats, on any host. */
+static inline void p3d_put_le32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t p3d_get_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* Most bytes a mesh file may have (the reader loads it whole): 8 GiB. */
 #define P3D_MESH_MAX_FILE ((size_t)8 << 30)
 

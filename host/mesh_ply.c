@@ -95,31 +95,20 @@ static p3d_status put_lines(p3d_mesh_out *o, const p3d_mesh *m, int64_t n, size_
     return st;
 }
 
-static void put_le32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static p3d_status put_binary(p3d_mesh_out *o, const p3d_mesh *m) {
     uint8_t rec[16];
     for (int64_t i = 0; i < m->n_vertices; i++) {
         for (int k = 0; k < 3; k++) {
             uint32_t bits;
             memcpy(&bits, &m->xyz[3 * i + k], 4);
-            put_le32(rec + 4 * k, bits);
+            p3d_put_le32(rec + 4 * k, bits);
         }
         memcpy(rec + 12, m->rgba + 4 * i, 4);
         P3D_TRY(p3d_mesh_out_put(o, rec, 16));
     }
     for (int64_t i = 0; i < m->n_faces; i++) {
         rec[0] = 3;
-        for (int k = 0; k < 3; k++) put_le32(rec + 1 + 4 * k, (uint32_t)m->faces[3 * i + k]);
+        for (int k = 0; k < 3; k++) p3d_put_le32(rec + 1 + 4 * k, (uint32_t)m->faces[3 * i + k]);
         P3D_TRY(p3d_mesh_out_put(o, rec, 13));
     }
     return P3D_OK;
@@ -338,7 +327,7 @@ static p3d_status parse_binary(const char *path, const ply_header *h, const uint
     const uint8_t *p = data + h->body;
     for (int64_t i = 0; i < h->n_vertices; i++, p += vsize) {
         for (int k = 0; k < 3; k++) {
-            uint32_t bits = get_le32(p + 4 * k);
+            uint32_t bits = p3d_get_le32(p + 4 * k);
             memcpy(&m->xyz[3 * i + k], &bits, 4);
             if (!isfinite(m->xyz[3 * i + k]))
                 return p3d_fail(P3D_ERR_FORMAT, "%s: vertex %lld (offset %zu) has a non-finite coordinate", path,
@@ -352,7 +341,7 @@ static p3d_status parse_binary(const char *path, const ply_header *h, const uint
             return p3d_fail(P3D_ERR_FORMAT, "%s: face %lld (offset %zu) has %d vertices; only triangles are supported",
                             path, (long long)i, (size_t)(p - data), (int)p[0]);
         for (int k = 0; k < 3; k++) {
-            uint32_t v = get_le32(p + 1 + 4 * k);
+            uint32_t v = p3d_get_le32(p + 1 + 4 * k);
             if (v >= (uint64_t)h->n_vertices)
                 return p3d_fail(P3D_ERR_FORMAT, "%s: face %lld (offset %zu) uses vertex %lld of %lld", path, (long long)i,
                                 (size_t)(p - data), (long long)(int32_t)v, (long long)h->n_vertices);

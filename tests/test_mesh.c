@@ -584,6 +584,19 @@ static void test_truncated_and_corrupt(void) {
     p3d_mesh_free(&m);
 }
 
+/* Replaces the character at `at` of the first `pattern` in the GLB's JSON by c (same length, so the
+ * container stays valid) and expects the read to fail mentioning needle; restores the byte. */
+static void glb_edit_fails(uint8_t *data, size_t len, const char *pattern, size_t at, char c, const char *needle) {
+    char path[512], *hit = strstr((char *)data + 20, pattern);
+    CHECK_MSG(hit != NULL, "no %s in the JSON", pattern);
+    if (!hit) return;
+    const char saved = hit[at];
+    hit[at] = c;
+    p3d_mesh m;
+    CHECK_FAILS(p3d_mesh_read(p3d_test_tmp_file("h.glb", data, len, path, sizeof path), &m), P3D_ERR_FORMAT, needle);
+    hit[at] = saved;
+}
+
 static void test_bad_glb(void) {
     p3d_mesh m;
     random_mesh(&m, 4, 2);
@@ -595,22 +608,8 @@ static void test_bad_glb(void) {
     CHECK_OK(p3d_file_read(path, 1 << 20, &data, &len));
     if (!data) return;
     /* Hostile accessor count: the digits of "count":4 for POSITION become 9 (same length). */
-    char *json = (char *)data + 20, *c = strstr(json, "\"count\":4");
-    CHECK(c != NULL);
-    if (c) {
-        c[8] = '9';
-        CHECK_FAILS(p3d_mesh_read(p3d_test_tmp_file("h.glb", data, len, path, sizeof path), &m), P3D_ERR_FORMAT,
-                    "runs past");
-        c[8] = '4';
-    }
-    char *v = strstr(json, "\"version\":\"2.0\"");
-    CHECK(v != NULL);
-    if (v) {
-        v[11] = '1';
-        CHECK_FAILS(p3d_mesh_read(p3d_test_tmp_file("h.glb", data, len, path, sizeof path), &m), P3D_ERR_FORMAT,
-                    "not a glTF 2.0");
-        v[11] = '2';
-    }
+    glb_edit_fails(data, len, "\"count\":4", 8, '9', "runs past");
+    glb_edit_fails(data, len, "\"version\":\"2.0\"", 11, '1', "not a glTF 2.0");
     data[8] ^= 4; /* total length */
     CHECK_FAILS(p3d_mesh_read(p3d_test_tmp_file("h.glb", data, len, path, sizeof path), &m), P3D_ERR_FORMAT, "header says");
     free(data);
