@@ -1,12 +1,18 @@
-/* stages_io.c - bench stages of image decoding, INTER_AREA resizing and depth-map reading.
- * Inputs are the real photos in ../shared/fixtures when present, else the project's sample. */
+/* stages_io.c - bench stages of image decoding, INTER_AREA resizing, depth-map reading and the mesh
+ * (LDI -> mesh, PLY ASCII / binary and GLB writing and reading).
+ * Inputs are the real photos in ../shared/fixtures when present, else the project's sample; the mesh
+ * stages use a synthetic moon-sized LDI. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "depth_io.h"
 #include "image_io.h"
+#include "mesh.h"
 #include "resize_area.h"
 
 /* ---- decode.* : one whole-file decode per run ---------------------------------------------------- */
@@ -171,6 +177,108 @@ static p3d_status resize_setup(p3d_ctx *ctx, p3d_bench_case *c, p3d_dtype dt) {
 static p3d_status resize_u8(p3d_ctx *x, p3d_bench_case *c) { return resize_setup(x, c, P3D_U8); }
 static p3d_status resize_f32(p3d_ctx *x, p3d_bench_case *c) { return resize_setup(x, c, P3D_F32); }
 
+/* ---- mesh.* : the moon example's size (960x960 image + 60-pixel border = 1080x1080 canvas) --------- */
+
+/* One node per canvas pixel: a slanted plane with a nearer disc (its rim torn at the reference's 0.04
+ * disparity threshold) - about 1.17 M vertices and 2.3 M faces. */
+static p3d_status moon_sized_ldi(p3d_ldi *l) {
+    const int32_t size = 960, border = 60;
+    const p3d_camera cam = {960.0f, 960.0f, 480.0f, 480.0f};
+    P3D_TRY(p3d_ldi_init(l, size, size, border, &cam));
+    p3d_status st = p3d_ldi_reserve(l, l->ext_w * l->ext_h);
+    for (int32_t y = 0; y < l->ext_h && st == P3D_OK; y++)
+        for (int32_t x = 0; x < l->ext_w && st == P3D_OK; x++) {
+            const float dx = (float)(x - 540), dy = (float)(y - 540);
+            const float disp = dx * dx + dy * dy < 250.0f * 250.0f ? 1.5f : 0.5f + 0.0004f * (float)y;
+            const uint8_t rgb[3] = {(uint8_t)x, (uint8_t)y, (uint8_t)(x ^ y)};
+            const int inside = x >= border && y >= border && x < border + size && y < border + size;
+            st = p3d_ldi_add_node(l, x, y, 1.0f / disp, rgb, inside ? P3D_LABEL_ORIGINAL : P3D_LABEL_BORDER, 0, NULL);
+        }
+    for (int32_t id = 0; id < l->n_nodes && st == P3D_OK; id++) {
+        const int32_t x = id % l->ext_w, y = id / l->ext_w;
+        if (x + 1 < l->ext_w && fabsf(1.0f / l->depth[id] - 1.0f / l->depth[id + 1]) <= 0.04f)
+            p3d_ldi_link(l, id, P3D_DIR_RIGHT, id + 1);
+        if (y + 1 < l->ext_h && fabsf(1.0f / l->depth[id] - 1.0f / l->depth[id + l->ext_w]) <= 0.04f)
+            p3d_ldi_link(l, id, P3D_DIR_DOWN, id + l->ext_w);
+    }
+    if (st != P3D_OK) p3d_ldi_free(l);
+    return st;
+}
+
+typedef enum mesh_op { MESH_BUILD, MESH_WRITE, MESH_READ } mesh_op;
+
+typedef struct mesh_state {
+    mesh_op op;
+    p3d_mesh_format fmt;
+    p3d_ldi ldi;
+    p3d_mesh mesh;
+    char path[512];
+} mesh_state;
+
+static p3d_status mesh_run(void *s, p3d_ctx *ctx) {
+    mesh_state *m = (mesh_state *)s;
+    p3d_mesh out;
+    switch (m->op) {
+    case MESH_BUILD:
+        P3D_TRY(p3d_mesh_from_ldi_ctx(ctx, &m->ldi, 0.04f, &out));
+        p3d_mesh_free(&out);
+        return P3D_OK;
+    case MESH_WRITE: return p3d_mesh_write(&m->mesh, m->path, m->fmt);
+    case MESH_READ:
+        P3D_TRY(p3d_mesh_read(m->path, &out));
+        p3d_mesh_free(&out);
+        return P3D_OK;
+    }
+    return P3D_OK;
+}
+
+static void mesh_teardown(void *s, p3d_ctx *ctx) {
+    (void)ctx;
+    mesh_state *m = (mesh_state *)s;
+    if (m->path[0]) unlink(m->path);
+    p3d_ldi_free(&m->ldi);
+    p3d_mesh_free(&m->mesh);
+    free(m);
+}
+
+/* The mesh of the synthetic LDI; for the file stages also its file ($TMPDIR or /tmp), whose size the
+ * label reports. */
+static p3d_status mesh_setup(p3d_ctx *ctx, p3d_bench_case *c, mesh_op op, p3d_mesh_format fmt) {
+    mesh_state *m = (mesh_state *)calloc(1, sizeof *m);
+    if (!m) return p3d_fail(P3D_ERR_OOM, "out of memory");
+    m->op = op;
+    m->fmt = fmt;
+    p3d_status st = moon_sized_ldi(&m->ldi);
+    if (st == P3D_OK) st = p3d_mesh_from_ldi(&m->ldi, 0.04f, &m->mesh);
+    static const char *const ext[3] = {"ply", "ascii.ply", "glb"};
+    const char *tmp = getenv("TMPDIR");
+    if (op != MESH_BUILD)
+        snprintf(m->path, sizeof m->path, "%s/p3d-bench-mesh-%d.%s", tmp && tmp[0] ? tmp : "/tmp", (int)getpid(), ext[fmt]);
+    if (st == P3D_OK && op != MESH_BUILD) st = p3d_mesh_write(&m->mesh, m->path, fmt);
+    struct stat sb;
+    if (st == P3D_OK && op != MESH_BUILD && stat(m->path, &sb) != 0) st = p3d_fail(P3D_ERR_IO, "%s: not written", m->path);
+    if (st != P3D_OK) {
+        mesh_teardown(m, ctx);
+        return st;
+    }
+    int n = snprintf(c->label, sizeof c->label, "1080x1080 LDI: %lld vertices, %lld faces", (long long)m->mesh.n_vertices,
+                     (long long)m->mesh.n_faces);
+    if (op != MESH_BUILD) snprintf(c->label + n, sizeof c->label - (size_t)n, ", %.1f MB", (double)sb.st_size / 1e6);
+    c->state = m;
+    c->run = mesh_run;
+    c->teardown = mesh_teardown;
+    c->pixels = (double)m->ldi.ext_w * m->ldi.ext_h;
+    return P3D_OK;
+}
+
+static p3d_status mesh_build(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_BUILD, P3D_MESH_PLY_BINARY); }
+static p3d_status mesh_w_ascii(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_WRITE, P3D_MESH_PLY_ASCII); }
+static p3d_status mesh_w_bin(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_WRITE, P3D_MESH_PLY_BINARY); }
+static p3d_status mesh_w_glb(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_WRITE, P3D_MESH_GLB); }
+static p3d_status mesh_r_ascii(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_READ, P3D_MESH_PLY_ASCII); }
+static p3d_status mesh_r_bin(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_READ, P3D_MESH_PLY_BINARY); }
+static p3d_status mesh_r_glb(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(x, c, MESH_READ, P3D_MESH_GLB); }
+
 P3D_BENCH_TABLE(p3d_bench_stages_io) = {
     {"decode.jpeg", dec_jpeg},
     {"decode.jpeg.progressive", dec_jpeg_prog},
@@ -179,5 +287,12 @@ P3D_BENCH_TABLE(p3d_bench_stages_io) = {
     {"resize.area.f32", resize_f32},
     {"depth.read.npy", dep_npy},
     {"depth.read.png16", dep_png16},
+    {"mesh.from_ldi", mesh_build},
+    {"mesh.write.ply_ascii", mesh_w_ascii},
+    {"mesh.write.ply_binary", mesh_w_bin},
+    {"mesh.write.glb", mesh_w_glb},
+    {"mesh.read.ply_ascii", mesh_r_ascii},
+    {"mesh.read.ply_binary", mesh_r_bin},
+    {"mesh.read.glb", mesh_r_glb},
     {NULL, NULL},
 };
