@@ -281,6 +281,20 @@ static p3d_fill_step fill_step_on(uint8_t *base, const fill_level *lv, int32_t k
 
 static float *fill_f32(uint8_t *base, size_t off) { return (float *)(base + off); }
 
+/* Levels 1..n-1 of a pyramid's values from the level below each (kind SM_DOWN or PM_DOWN). */
+static p3d_status fill_pyramid_down(p3d_ctx *ctx, uint8_t *b, const fill_level *lv, int32_t n, int32_t kind) {
+    for (int32_t l = 1; l < n; l++) {
+        p3d_fill_step s = fill_step_on(b, &lv[l], kind, 1);
+        s.ow = lv[l - 1].w;
+        s.oh = lv[l - 1].h;
+        s.olabel = b + lv[l - 1].label;
+        s.in = fill_f32(b, lv[l - 1].val);
+        s.out = fill_f32(b, lv[l].val);
+        P3D_TRY(fill_run(ctx, &s));
+    }
+    return P3D_OK;
+}
+
 /* The membrane solve of disparity and colour, coarsest level first; the result is in sm[0].val. */
 static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const p3d_fill_opts *o) {
     p3d_fill_step s = fill_step_on(b, &pl->sm[0], P3D_FILL_SM_LOAD, 1);
@@ -289,15 +303,7 @@ static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *p
     s.in2 = fill_f32(b, pl->io_depth);
     s.out = fill_f32(b, pl->sm[0].val);
     P3D_TRY(fill_run(ctx, &s));
-    for (int32_t l = 1; l < pl->n_sm; l++) {
-        s = fill_step_on(b, &pl->sm[l], P3D_FILL_SM_DOWN, 1);
-        s.ow = pl->sm[l - 1].w;
-        s.oh = pl->sm[l - 1].h;
-        s.olabel = b + pl->sm[l - 1].label;
-        s.in = fill_f32(b, pl->sm[l - 1].val);
-        s.out = fill_f32(b, pl->sm[l].val);
-        P3D_TRY(fill_run(ctx, &s));
-    }
+    P3D_TRY(fill_pyramid_down(ctx, b, pl->sm, pl->n_sm, P3D_FILL_SM_DOWN));
     for (int32_t l = pl->n_sm - 1; l >= 0; l--) {
         const fill_level *lv = &pl->sm[l];
         if (l == pl->n_sm - 1) {
@@ -339,15 +345,7 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
     s.in2 = fill_f32(b, pl->sm[0].val);
     s.out = fill_f32(b, pl->pm[0].val);
     P3D_TRY(fill_run(ctx, &s));
-    for (int32_t l = 1; l < pl->n_pm; l++) {
-        s = fill_step_on(b, &pl->pm[l], P3D_FILL_PM_DOWN, 1);
-        s.ow = pl->pm[l - 1].w;
-        s.oh = pl->pm[l - 1].h;
-        s.olabel = b + pl->pm[l - 1].label;
-        s.in = fill_f32(b, pl->pm[l - 1].val);
-        s.out = fill_f32(b, pl->pm[l].val);
-        P3D_TRY(fill_run(ctx, &s));
-    }
+    P3D_TRY(fill_pyramid_down(ctx, b, pl->pm, pl->n_pm, P3D_FILL_PM_DOWN));
     int32_t cur = 0; /* which of the two nnf / dist buffers holds the current field */
     for (int32_t l = pl->n_pm - 1; l >= 0; l--) {
         const fill_level *lv = &pl->pm[l];

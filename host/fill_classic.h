@@ -10,14 +10,16 @@
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
  *   P3D_TRY(p3d_fill_classic(ctx, &p, 1, &o));              // rgb / depth now filled on the mask
  *
- * Depth: background-only extension. Disparity (1 / depth) on the mask is the membrane (harmonic)
- *   interpolation of the context's disparity: context pixels are Dirichlet data, unknown pixels are
- *   walls (zero flux), solved coarse-to-fine on a pyramid with Jacobi sweeps. Disparity because a
- *   plane in 3-D is affine in disparity, so a tilted background continues as the same plane near the
- *   boundary; by the maximum principle the result stays within the context's depth range. A mask
- *   region with no path to the context at full resolution takes the values its coarser cells got
- *   (still a convex combination of context values); on the coarsest level the mean context
- *   disparity seeds the solve. A patch with mask pixels but no context pixel is refused
+ * Depth: background-only extension, in disparity (1 / depth: a plane in 3-D is affine in it). The
+ *   least-squares plane through the context's disparity is the trend; its residual on the mask is
+ *   the membrane (harmonic) interpolation of the context's residual: context pixels are Dirichlet
+ *   data, unknown pixels walls (zero flux), solved coarse-to-fine on a pyramid with damped Jacobi
+ *   sweeps. So a tilted background (a floor, a wall) continues as the same plane behind the
+ *   foreground and meets the context without a seam. The result is clamped to the context's depth
+ *   range: never nearer than the nearest context pixel, so the foreground's depth (never read) cannot
+ *   be approached by extrapolation. A mask region with no path to the context at full resolution
+ *   takes the residual its coarser cells got (a mean of context values); on the coarsest level the
+ *   mean context residual seeds the solve. A patch with mask pixels but no context pixel is refused
  *   (P3D_ERR_INVALID_ARG): the reference never inpaints an edge without context (2.16 step 1).
  * Colour: multi-scale PatchMatch image completion (Wexler et al. 2007, Barnes et al. 2009). The same
  *   membrane solve gives a diffusion fill, downsampled to the coarsest scale as the starting image.

@@ -250,6 +250,51 @@ static void test_thin_context_fallback(void) {
     tp_free(&b);
 }
 
+/* A mask island cut off from the context by foreground takes values from the coarse levels (still
+ * within the context's ranges); a 3x2 patch works; a patch without mask comes back untouched. */
+static void test_edge_cases(void) {
+    const p3d_fill_opts o = p3d_fill_opts_default();
+    tpatch t;
+    tp_alloc(&t, 60, 40);
+    for (int32_t i = 0; i < 60 * 40; i++) {
+        t.context[i] = i % 60 < 20;
+        t.mask[i] = i % 60 >= 30 && i % 60 < 50;
+    }
+    tp_checker(&t);
+    tp_inputs(&t, 1.0f);
+    CHECK_OK(p3d_fill_classic(g_cpu, &t.p, 1, &o));
+    int32_t bad = 0;
+    for (int32_t i = 0; i < 60 * 40; i++) {
+        if (!t.mask[i]) continue;
+        bad += !(t.depth[i] >= 5.0f && t.depth[i] <= 6.0f);
+        /* Weighted means of equal values may round an ulp outside them. */
+        for (int32_t c = 0; c < 3; c++) bad += !(t.rgb[3 * i + c] >= 0.0999f && t.rgb[3 * i + c] <= 0.9001f);
+    }
+    CHECK_MSG(bad == 0, "%d island values outside the context's ranges", (int)bad);
+    tp_free(&t);
+
+    tp_alloc(&t, 3, 2);
+    t.context[0] = t.context[3] = 1;
+    t.mask[1] = t.mask[4] = 1;
+    tp_checker(&t);
+    tp_inputs(&t, 1.0f);
+    CHECK_OK(p3d_fill_classic(g_cpu, &t.p, 1, &o));
+    CHECK_NEAR(t.rgb[3], t.true_rgb[0], 1e-6); /* the column left of it, diffused */
+    CHECK_NEAR(t.depth[1], 0.5f * (t.true_depth[0] + t.true_depth[3]), 0.6);
+    CHECK(t.depth[1] >= t.true_depth[0] && t.depth[1] <= t.true_depth[3]);
+    tp_free(&t);
+
+    tp_alloc(&t, 16, 16);
+    for (int32_t i = 0; i < 16 * 16; i++) t.context[i] = i % 3 == 0;
+    tp_checker(&t);
+    tp_inputs(&t, 1.0f);
+    float before[16 * 16 * 3];
+    memcpy(before, t.rgb, sizeof before);
+    CHECK_OK(p3d_fill_classic(g_cpu, &t.p, 1, &o));
+    CHECK(!memcmp(before, t.rgb, sizeof before));
+    tp_free(&t);
+}
+
 static void test_refusals(void) {
     p3d_fill_opts o = p3d_fill_opts_default();
     tpatch t;
@@ -392,6 +437,7 @@ int main(void) {
     RUN(test_depth_plane);
     RUN(test_deterministic);
     RUN(test_thin_context_fallback);
+    RUN(test_edge_cases);
     RUN(test_refusals);
     RUN(test_cuda_matches_cpu);
     RUN(test_moon_visual);
