@@ -49,5 +49,6 @@ int p3d_cmd_info(int argc, char **argv);
 int p3d_cmd_prepare(int argc, char **argv);
 int p3d_cmd_depth(int argc, char **argv);
 int p3d_cmd_net(int argc, char **argv);
+int p3d_cmd_render(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const p3d_subcommand k_commands[] = {
     {"depth", p3d_cmd_depth, "estimate disparity for photos (Tiefenrausch INT8)"},
     {"net", p3d_cmd_net, "run one inpainting network (edge, depth, color) on .npy inputs"},
     {"prepare", p3d_cmd_prepare, "resample a photo and its depth map to the processing size"},
+    {"render", p3d_cmd_render, "render a mesh's parallax videos (MP4) or stills"},
 };
 #define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
