@@ -191,15 +191,6 @@ static p3d_rview raster_view(const p3d_renderer *r, const p3d_view *v) {
     return rv;
 }
 
-/* Tiles [tx0, tx1] x [ty0, ty1] (inclusive) that t's pixel box touches. */
-static void tile_span(const p3d_renderer *r, const p3d_rtri *t, int32_t *tx0, int32_t *ty0, int32_t *tx1,
-                      int32_t *ty1) {
-    *tx0 = t->x0 / r->fs.tile_px;
-    *tx1 = t->x1 / r->fs.tile_px;
-    *ty0 = t->y0 / r->fs.tile_px;
-    *ty1 = t->y1 / r->fs.tile_px;
-}
-
 /* Binning pass of one chunk of faces: count (fill = 0) or write ids at the cursors (fill = 1). */
 static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
     const p3d_mesh *m = r->mesh;
@@ -211,7 +202,7 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
         p3d_rtri t;
         if (!p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t)) continue;
         int32_t tx0, ty0, tx1, ty1;
-        tile_span(r, &t, &tx0, &ty0, &tx1, &ty1);
+        p3d_render_tile_span(&t, r->fs.tile_px, &tx0, &ty0, &tx1, &ty1);
         for (int32_t ty = ty0; ty <= ty1; ty++)
             for (int32_t tx = tx0; tx <= tx1; tx++) {
                 const int64_t tile = (int64_t)ty * r->fs.tiles_x + tx;
@@ -224,61 +215,26 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
 /* Rasterises the triangles of one tile into keys (tile_px^2) and resolves them into the output. */
 static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, uint8_t *rgb) {
     const p3d_mesh *m = r->mesh;
-    const int32_t tp = r->fs.tile_px, s = r->opts.ssaa;
+    const int32_t tp = r->fs.tile_px;
     const int32_t tx = (int32_t)(tile % r->fs.tiles_x), ty = (int32_t)(tile / r->fs.tiles_x);
     const int32_t px0 = tx * tp, py0 = ty * tp;
     for (int32_t i = 0; i < tp * tp; i++) keys[i] = P3D_RENDER_KEY_EMPTY;
+    p3d_rtri t;
     for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
         const int32_t f = r->tile_tris[k];
         const int32_t *fc = m->faces + 3 * (int64_t)f;
-        p3d_rtri t;
         p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t);
-        const int32_t x0 = t.x0 > px0 ? t.x0 : px0, x1 = t.x1 < px0 + tp - 1 ? t.x1 : px0 + tp - 1;
-        const int32_t y0 = t.y0 > py0 ? t.y0 : py0, y1 = t.y1 < py0 + tp - 1 ? t.y1 : py0 + tp - 1;
-        for (int32_t py = y0; py <= y1; py++)
-            for (int32_t px = x0; px <= x1; px++) {
-                float l[3];
-                if (!p3d_render_tri_cover(&t, px, py, l)) continue;
-                const uint64_t key = p3d_render_key(&t, l, f);
-                uint64_t *dst = keys + (py - py0) * tp + (px - px0);
-                if (key < *dst) *dst = key;
-            }
+        p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
     }
-    const float inv = 1.0f / (float)(s * s);
-    const uint8_t *bg = r->opts.background;
+    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh};
     int32_t cached = -1; /* neighbouring samples mostly see the same triangle: keep its setup */
-    p3d_rtri t;
     memset(&t, 0, sizeof t);
-    for (int32_t oy = 0; oy < P3D_RENDER_TILE; oy++) {
-        const int32_t gy = ty * P3D_RENDER_TILE + oy;
-        if (gy >= r->opts.height) break;
-        for (int32_t ox = 0; ox < P3D_RENDER_TILE; ox++) {
-            const int32_t gx = tx * P3D_RENDER_TILE + ox;
-            if (gx >= r->opts.width) break;
-            float sum[3] = {0, 0, 0};
-            for (int32_t sy = 0; sy < s; sy++)
-                for (int32_t sx = 0; sx < s; sx++) {
-                    const int32_t ly = oy * s + sy, lx = ox * s + sx;
-                    const uint64_t key = keys[ly * tp + lx];
-                    float c[3] = {bg[0], bg[1], bg[2]}, l[3];
-                    if (key != P3D_RENDER_KEY_EMPTY) {
-                        const int32_t f = (int32_t)(key & 0xffffffffu);
-                        if (f != cached) {
-                            const int32_t *fc = m->faces + 3 * (int64_t)f;
-                            p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t);
-                            cached = f;
-                        }
-                        p3d_render_tri_cover(&t, px0 + lx, py0 + ly, l);
-                        p3d_render_shade(&t, l, m->rgba, c);
-                    }
-                    sum[0] += c[0];
-                    sum[1] += c[1];
-                    sum[2] += c[2];
-                }
-            uint8_t *o = rgb + 3 * ((int64_t)gy * r->opts.width + gx);
-            for (int32_t c = 0; c < 3; c++) o[c] = p3d_render_box_byte(sum[c], inv);
+    for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
+        for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
+            const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
+            p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, &cached, &t,
+                               rgb + 3 * o);
         }
-    }
 }
 
 static p3d_status render_cpu(p3d_renderer *r, const p3d_rview *rv, uint8_t *rgb) {

@@ -191,4 +191,76 @@ P3D_HD uint8_t p3d_render_box_byte(float sum, float inv_count) {
     return (uint8_t)v;
 }
 
+/* Tiles [tx0, tx1] x [ty0, ty1] (inclusive) that t's pixel box touches; tile_px samples per side. */
+P3D_HD void p3d_render_tile_span(const p3d_rtri *t, int32_t tile_px, int32_t *tx0, int32_t *ty0, int32_t *tx1,
+                                 int32_t *ty1) {
+    *tx0 = t->x0 / tile_px;
+    *tx1 = t->x1 / tile_px;
+    *ty0 = t->y0 / tile_px;
+    *ty1 = t->y1 / tile_px;
+}
+
+/* keys[i] = min(keys[i], key): a plain store on the CPU (one thread per tile), a shared-memory atomic
+ * on the GPU (one thread per triangle of the tile). */
+P3D_HD void p3d_render_key_min(uint64_t *dst, uint64_t key) {
+#if defined(__CUDA_ARCH__)
+    atomicMin((unsigned long long *)dst, (unsigned long long)key);
+#else
+    if (key < *dst) *dst = key;
+#endif
+}
+
+/* Depth-tests triangle t (face index f) into the keys (tile_px x tile_px) of the tile whose first
+ * raster sample is (px0, py0). */
+P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
+                                int32_t py0) {
+    const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
+    const int32_t y0 = t->y0 > py0 ? t->y0 : py0, y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
+    for (int32_t py = y0; py <= y1; py++)
+        for (int32_t px = x0; px <= x1; px++) {
+            float l[3];
+            if (p3d_render_tri_cover(t, px, py, l))
+                p3d_render_key_min(keys + (py - py0) * tile_px + (px - px0), p3d_render_key(t, l, f));
+        }
+}
+
+/* The mesh and projected vertices a resolve reads. */
+typedef struct p3d_rmesh {
+    const int32_t *faces; /* (n_faces, 3) */
+    const uint8_t *rgba;  /* (n_vertices, 4) */
+    const int32_t *sx, *sy;
+    const float *sz;
+    int32_t rw, rh; /* raster size */
+} p3d_rmesh;
+
+/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys: the
+ * box average of the samples' perspective-correct colours (background where no triangle won).
+ * *cached / t: the last triangle set up, reused by the next sample that shows it. */
+P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t tile_px, int32_t s, int32_t px0,
+                               int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *cached, p3d_rtri *t,
+                               uint8_t *out) {
+    float sum[3] = {0.0f, 0.0f, 0.0f};
+    for (int32_t sy = 0; sy < s; sy++)
+        for (int32_t sx = 0; sx < s; sx++) {
+            const int32_t ly = oy * s + sy, lx = ox * s + sx;
+            const uint64_t key = keys[ly * tile_px + lx];
+            float c[3] = {(float)bg[0], (float)bg[1], (float)bg[2]}, l[3];
+            if (key != P3D_RENDER_KEY_EMPTY) {
+                const int32_t f = (int32_t)(key & 0xffffffffu);
+                if (f != *cached) {
+                    const int32_t *fc = m->faces + 3 * (int64_t)f;
+                    p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
+                    *cached = f;
+                }
+                p3d_render_tri_cover(t, px0 + lx, py0 + ly, l);
+                p3d_render_shade(t, l, m->rgba, c);
+            }
+            sum[0] += c[0];
+            sum[1] += c[1];
+            sum[2] += c[2];
+        }
+    const float inv = 1.0f / (float)(s * s);
+    for (int32_t c = 0; c < 3; c++) out[c] = p3d_render_box_byte(sum[c], inv);
+}
+
 #endif
