@@ -70,6 +70,16 @@ static int parse_real(const char *s, double lo, double hi, double *out) {
     return 1;
 }
 
+/* Whether the current option is one of those taking a value (the others are --help and --stereo). */
+static int takes_value(const p3d_args *it) {
+    static const char *const names[] = {"--traj", "--name", "--device", "--encoder", "--frames", "--fps", "--ssaa",
+                                        "--crf", "--baseline", "--format", "--size", "--crop", "--pose"};
+    if (p3d_args_is(it, "-o", "--output")) return 1;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (p3d_args_is(it, NULL, names[k])) return 1;
+    return 0;
+}
+
 /* Everything the frame loop needs: the renderer, one eye's frame and the output frame. */
 typedef struct render_run {
     const render_job *job;
@@ -204,6 +214,8 @@ int p3d_cmd_render(int argc, char **argv) {
             j.mesh_path = it.arg;
         } else if (p3d_args_is(&it, NULL, "--stereo")) {
             j.stereo = 1;
+        } else if (!takes_value(&it)) {
+            return p3d_args_unknown(&it);
         } else if (!(v = p3d_args_value(&it))) {
             return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, "-o", "--output")) {
@@ -248,8 +260,6 @@ int p3d_cmd_render(int argc, char **argv) {
         } else if (p3d_args_is(&it, NULL, "--pose")) {
             if (j.n_poses >= P3D_RENDER_MAX_POSES) return p3d_usage_error("render", "at most %d --pose", P3D_RENDER_MAX_POSES);
             j.poses[j.n_poses++] = v;
-        } else {
-            return p3d_args_unknown(&it);
         }
     }
     if (!j.mesh_path) return p3d_usage_error("render", "no MESH given (see photo3d-gpu render --help)");

@@ -1,11 +1,13 @@
 /* test_video.c - MP4 writing through FFmpeg's libraries, read back with libavformat/libavcodec:
  * frame count, size, frame rate, codec, yuv420p, faststart (moov before mdat), pixel content; the
- * refusals leave no file behind. SKIP when built without FFmpeg. */
+ * refusals leave no file behind; and the videos `photo3d-gpu render` writes (exactly 240 frames per
+ * preset at 40 fps, the reference wrote 241: quirk 36). SKIP when built without FFmpeg. */
 #include <dirent.h>
 #include <sys/stat.h>
 
 #include "p3d_test.h"
 
+#include "mesh.h"
 #include "video.h"
 
 /* A moving colour gradient, frame k. */
@@ -102,6 +104,71 @@ static void test_refusals(void) {
     CHECK(p3d_video_probe(junk, &info) != P3D_OK && strstr(p3d_last_error(), "junk.mp4"));
 }
 
+/* A 64x48 grid mesh (fx = 64) written as binary PLY; its path in buf. */
+static const char *grid_mesh(char *buf, size_t cap) {
+    const int w = 64, h = 48;
+    p3d_mesh m;
+    CHECK_OK(p3d_mesh_alloc(&m, w * h, 2 * (w - 1) * (h - 1)));
+    m.width = w;
+    m.height = h;
+    m.hfov = 2.0f * atanf(0.5f);
+    m.vfov = 2.0f * atanf(0.5f * h / w);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int i = y * w + x;
+            const float z = (x > 20 && x < 44 && y > 14 && y < 34) ? 1.5f : 3.0f;
+            m.xyz[3 * i] = z * (x + 0.5f - w / 2) / 64.0f;
+            m.xyz[3 * i + 1] = z * (y + 0.5f - h / 2) / 64.0f;
+            m.xyz[3 * i + 2] = z;
+            m.rgba[4 * i] = (uint8_t)(4 * x);
+            m.rgba[4 * i + 1] = (uint8_t)(5 * y);
+            m.rgba[4 * i + 2] = 90;
+            m.rgba[4 * i + 3] = 1;
+        }
+    int64_t f = 0;
+    for (int y = 0; y + 1 < h; y++)
+        for (int x = 0; x + 1 < w; x++) {
+            const int a = y * w + x;
+            const int32_t t[6] = {a, a + 1, a + w, a + 1, a + w + 1, a + w};
+            memcpy(m.faces + 3 * f, t, sizeof t);
+            f += 2;
+        }
+    p3d_test_tmp_path("grid.ply", buf, cap);
+    CHECK_OK(p3d_mesh_write(&m, buf, P3D_MESH_PLY_BINARY));
+    p3d_mesh_free(&m);
+    return buf;
+}
+
+static void test_render_command_videos(void) {
+    const char *bin = getenv("P3D_BIN");
+    if (!bin) {
+        SKIP("P3D_BIN is not set (run through ctest)");
+        return;
+    }
+    char mesh[512], dir[512], cmd[2048], path[700];
+    grid_mesh(mesh, sizeof mesh);
+    p3d_test_tmp_path("videos", dir, sizeof dir);
+    snprintf(cmd, sizeof cmd, "'%s' -q render '%s' -o '%s' --device cpu --ssaa 1 >/dev/null", bin, mesh, dir);
+    CHECK(system(cmd) == 0);
+    static const char *const names[4] = {"dolly-zoom-in", "zoom-in", "circle", "swing"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "%s/grid_%s.mp4", dir, names[k]);
+        p3d_video_info info;
+        CHECK_OK(p3d_video_probe(path, &info));
+        CHECK_MSG(info.frames == 240 && info.width == 64 && info.height == 48 && fabs(info.fps - 40) < 1e-9 &&
+                      info.moov_first && strcmp(info.pix_fmt, "yuv420p") == 0,
+                  "%s: %lld frames %dx%d at %g fps, %s, moov first %d", path, (long long)info.frames, (int)info.width,
+                  (int)info.height, info.fps, info.pix_fmt, (int)info.moov_first);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' -q render '%s' -o '%s' --device cpu --traj circle --frames 10 --fps 25 --stereo "
+             "--size 48x32 --name st >/dev/null", bin, mesh, dir);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/st_circle.mp4", dir);
+    p3d_video_info info;
+    CHECK_OK(p3d_video_probe(path, &info));
+    CHECK(info.frames == 10 && info.width == 96 && info.height == 32 && fabs(info.fps - 25) < 1e-9);
+}
+
 int main(void) {
     if (!p3d_video_available()) {
         SKIP("built without FFmpeg's libraries");
@@ -109,5 +176,6 @@ int main(void) {
     }
     RUN(test_write_and_read_back);
     RUN(test_refusals);
+    RUN(test_render_command_videos);
     return p3d_test_finish();
 }
