@@ -42,5 +42,6 @@ extern const p3d_bench_stage p3d_bench_stages_core[];
 extern const p3d_bench_stage p3d_bench_stages_io[];
 extern const p3d_bench_stage p3d_bench_stages_depth[];
 extern const p3d_bench_stage p3d_bench_stages_nets[];
+extern const p3d_bench_stage p3d_bench_stages_render[];
 
 #endif
