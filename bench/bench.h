@@ -43,5 +43,6 @@ extern const p3d_bench_stage p3d_bench_stages_io[];
 extern const p3d_bench_stage p3d_bench_stages_depth[];
 extern const p3d_bench_stage p3d_bench_stages_nets[];
 extern const p3d_bench_stage p3d_bench_stages_fill[];
+extern const p3d_bench_stage p3d_bench_stages_render[];
 
 #endif

@@ -50,5 +50,6 @@ int p3d_cmd_prepare(int argc, char **argv);
 int p3d_cmd_depth(int argc, char **argv);
 int p3d_cmd_net(int argc, char **argv);
 int p3d_cmd_mesh(int argc, char **argv);
+int p3d_cmd_render(int argc, char **argv);
 
 #endif

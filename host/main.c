@@ -19,6 +19,7 @@ static const p3d_subcommand k_commands[] = {
     {"net", p3d_cmd_net, "run one inpainting network (edge, depth, color) on .npy inputs"},
     {"prepare", p3d_cmd_prepare, "resample a photo and its depth map to the processing size"},
     {"mesh", p3d_cmd_mesh, "photo + depth map -> inpainted layered depth image -> mesh (PLY, GLB)"},
+    {"render", p3d_cmd_render, "render a mesh's parallax videos (MP4) or stills"},
 };
 #define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
