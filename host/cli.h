@@ -49,5 +49,7 @@ int p3d_cmd_info(int argc, char **argv);
 int p3d_cmd_prepare(int argc, char **argv);
 int p3d_cmd_depth(int argc, char **argv);
 int p3d_cmd_net(int argc, char **argv);
+int p3d_cmd_models(int argc, char **argv);
+int p3d_cmd_inputs(int argc, char **argv);
 
 #endif
