@@ -111,6 +111,8 @@ static void put(p3d_json *j, const char *s, size_t n) {
     if (!j->oom && !append(&j->buf, &j->len, &j->cap, s, n)) j->oom = 1;
 }
 
+static void before_member(p3d_json *j);
+
 static void newline_indent(p3d_json *j) {
     put(j, "\n", 1);
     for (int32_t i = 0; i < j->depth; i++) put(j, "  ", 2);
@@ -122,6 +124,12 @@ static void before_item(p3d_json *j) {
         j->after_key = 0;
         return;
     }
+    if (j->depth > 0 && j->is_object[j->depth - 1]) j->misuse = 1; /* an object member without a key */
+    before_member(j);
+}
+
+/* Separator and indentation before a key, or a value in an array. */
+static void before_member(p3d_json *j) {
     if (j->depth > 0) {
         if (j->has_items[j->depth - 1]) put(j, ",", 1);
         j->has_items[j->depth - 1] = 1;
@@ -138,6 +146,7 @@ static void open_container(p3d_json *j, char c) {
         j->misuse = 1;
         return;
     }
+    j->is_object[j->depth] = c == '{';
     j->has_items[j->depth++] = 0;
 }
 
@@ -157,8 +166,9 @@ void p3d_json_begin_array(p3d_json *j) { open_container(j, '['); }
 void p3d_json_end_array(p3d_json *j) { close_container(j, ']'); }
 
 void p3d_json_key(p3d_json *j, const char *key) {
-    if (j->depth <= 0 || j->after_key) j->misuse = 1;
-    before_item(j);
+    if (j->depth <= 0 || j->after_key || !j->is_object[j->depth - 1]) j->misuse = 1;
+    j->after_key = 0;
+    before_member(j);
     if (!j->oom && !p3d_json_escape(key, &j->buf, &j->len, &j->cap)) j->oom = 1;
     put(j, ": ", 2);
     j->after_key = 1;
@@ -200,7 +210,7 @@ void p3d_json_null(p3d_json *j) {
 p3d_status p3d_json_write_file(const p3d_json *j, const char *path) {
     if (j->oom) return p3d_fail(P3D_ERR_OOM, "%s: out of memory building the JSON report", path);
     if (j->misuse || j->depth != 0 || j->after_key || j->len == 0)
-        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: the JSON report is incomplete (unbalanced containers)", path);
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: the JSON report is incomplete or malformed (open containers, or keys and values out of place)", path);
     char *text = (char *)malloc(j->len + 1);
     if (!text) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     memcpy(text, j->buf, j->len);

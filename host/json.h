@@ -30,6 +30,7 @@ typedef struct p3d_json {
     size_t len, cap;
     int32_t depth;
     uint8_t has_items[P3D_JSON_MAX_DEPTH]; /* per open container: something written already */
+    uint8_t is_object[P3D_JSON_MAX_DEPTH]; /* per open container: an object (members need keys) */
     uint8_t after_key;                     /* a key was written; the value follows on the same line */
     uint8_t oom;                           /* an allocation failed; write_file reports it */
     uint8_t misuse;                        /* unbalanced or too deep; write_file reports it */
@@ -53,7 +54,8 @@ void p3d_json_null(p3d_json *j);
 const char *p3d_json_text(const p3d_json *j);
 
 /* Writes the document (plus a final newline) atomically. P3D_ERR_INVALID_ARG when containers are
- * still open or were closed unbalanced, P3D_ERR_OOM when building it ran out of memory. */
+ * still open or were closed unbalanced, a key was written in an array or a value without a key in an
+ * object, P3D_ERR_OOM when building it ran out of memory. */
 p3d_status p3d_json_write_file(const p3d_json *j, const char *path);
 
 /* Appends s as a JSON string literal (quotes included) to out; used by the writer and by anything
