@@ -22,6 +22,20 @@ static void mkdir_tmp(const char *rel) {
     CHECK_OK(p3d_dir_ensure(p3d_test_tmp_path(rel, p, sizeof p)));
 }
 
+/* Folders (names ending in '/') and empty files under the tmpdir, in order. */
+static void make_tree(const char *const *paths, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(paths[i]);
+        if (len && paths[i][len - 1] == '/') {
+            char rel[256];
+            snprintf(rel, sizeof rel, "%.*s", (int)(len - 1), paths[i]);
+            mkdir_tmp(rel);
+        } else {
+            touch(paths[i]);
+        }
+    }
+}
+
 /* 1 when some problem contains needle. */
 static int has_problem(const p3d_input_list *l, const char *needle) {
     for (int32_t i = 0; i < l->n_problems; i++)
@@ -92,12 +106,11 @@ static void test_shard_partition(void) {
 }
 
 static void test_folder(void) {
-    mkdir_tmp("f");
-    static const char *const files[] = {"f/b.jpg", "f/a.JPG", "f/c.jpeg", "f/d.Png", "f/e.bmp", "f/g.tga", "f/h.pgm",
-                                        "f/i.ppm", "f/notes.txt", "f/.hidden.jpg", "f/noext"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) touch(files[i]);
-    mkdir_tmp("f/sub.jpg"); /* a folder with an image-like name is not an image */
-    touch("f/sub.jpg/deep.jpg");
+    /* f/sub.jpg/: a folder with an image-like name is not an image (and folders are not recursed). */
+    static const char *const tree[] = {"f/",        "f/b.jpg",   "f/a.JPG",     "f/c.jpeg",      "f/d.Png",
+                                       "f/e.bmp",   "f/g.tga",   "f/h.pgm",     "f/i.ppm",       "f/notes.txt",
+                                       "f/.hidden.jpg", "f/noext", "f/sub.jpg/", "f/sub.jpg/deep.jpg"};
+    make_tree(tree, sizeof tree / sizeof tree[0]);
     char dir[1024];
     p3d_test_tmp_path("f", dir, sizeof dir);
     p3d_input_list l;
@@ -136,13 +149,9 @@ static void test_folder(void) {
 }
 
 static void test_list(void) {
-    mkdir_tmp("l");
-    mkdir_tmp("l/photos");
-    mkdir_tmp("l/more");
-    touch("l/photos/p1.jpg");
-    touch("l/photos/p2.png");
-    touch("l/more/m1.jpg");
-    touch("l/more/m2.jpg");
+    static const char *const tree[] = {"l/", "l/photos/", "l/more/", "l/photos/p1.jpg", "l/photos/p2.png",
+                                       "l/more/m1.jpg", "l/more/m2.jpg"};
+    make_tree(tree, sizeof tree / sizeof tree[0]);
     char abs_m2[1024], list[1024];
     p3d_test_tmp_path("l/more/m2.jpg", abs_m2, sizeof abs_m2);
     char text[2048];
@@ -178,12 +187,8 @@ static void test_list(void) {
 }
 
 static void test_names(void) {
-    mkdir_tmp("n");
-    mkdir_tmp("n/a");
-    mkdir_tmp("n/b");
-    touch("n/a/x.jpg");
-    touch("n/b/x.png");
-    touch("n/a/y.jpg");
+    static const char *const tree[] = {"n/", "n/a/", "n/b/", "n/a/x.jpg", "n/b/x.png", "n/a/y.jpg"};
+    make_tree(tree, sizeof tree / sizeof tree[0]);
     char ax[1024], ax2[1024], bx[1024], ay[1024];
     p3d_test_tmp_path("n/a/x.jpg", ax, sizeof ax);
     p3d_test_tmp_path("n/a/./x.jpg", ax2, sizeof ax2);
@@ -210,15 +215,9 @@ static void test_names(void) {
 }
 
 static void test_depth_match(void) {
-    mkdir_tmp("d");
-    mkdir_tmp("d/img");
-    mkdir_tmp("d/depth");
-    touch("d/img/x.jpg");
-    touch("d/img/y.jpg");
-    touch("d/img/z.jpg");
-    touch("d/depth/x.npy");
-    touch("d/depth/y.png");
-    touch("d/depth/y.pfm");
+    static const char *const tree[] = {"d/", "d/img/", "d/depth/", "d/img/x.jpg", "d/img/y.jpg", "d/img/z.jpg",
+                                       "d/depth/x.npy", "d/depth/y.png", "d/depth/y.pfm"};
+    make_tree(tree, sizeof tree / sizeof tree[0]);
     char img[1024], depth[1024];
     p3d_test_tmp_path("d/img", img, sizeof img);
     p3d_test_tmp_path("d/depth", depth, sizeof depth);

@@ -143,16 +143,24 @@ static void test_json_misuse(void) {
 static double g_now;
 static double fake_clock(void) { return g_now; }
 
+/* A progress reporter writing to a memory stream (*buf, *len after fclose), or NULL. */
+static FILE *mem_progress(p3d_progress *p, p3d_progress_mode mode, char **buf, size_t *len) {
+    FILE *f = open_memstream(buf, len);
+    CHECK(f != NULL);
+    if (f) {
+        p3d_progress_init(p, f, mode);
+        p->clock = fake_clock;
+    }
+    return f;
+}
+
 
 static void test_progress_plain(void) {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = NULL;
-    f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    if (!f) return;
     p3d_progress p;
-    p3d_progress_init(&p, f, P3D_PROGRESS_AUTO); /* a memory stream is not a terminal */
+    FILE *f = mem_progress(&p, P3D_PROGRESS_AUTO, &buf, &len); /* a memory stream is not a terminal */
+    if (!f) return;
     CHECK(p.mode == P3D_PROGRESS_PLAIN);
     p.clock = fake_clock;
     g_now = 10.0;
@@ -190,13 +198,9 @@ static int count_char(const char *s, char c) {
 static void test_progress_tty(void) {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = NULL;
-    f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    if (!f) return;
     p3d_progress p;
-    p3d_progress_init(&p, f, P3D_PROGRESS_TTY);
-    p.clock = fake_clock;
+    FILE *f = mem_progress(&p, P3D_PROGRESS_TTY, &buf, &len);
+    if (!f) return;
     p.width = 10;
     g_now = 0.0;
     p3d_progress_begin(&p, "edges", 1000);
@@ -225,12 +229,9 @@ static void test_progress_tty(void) {
 static void test_progress_quiet(void) {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = NULL;
-    f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    if (!f) return;
     p3d_progress p;
-    p3d_progress_init(&p, f, P3D_PROGRESS_QUIET);
+    FILE *f = mem_progress(&p, P3D_PROGRESS_QUIET, &buf, &len);
+    if (!f) return;
     p3d_progress_begin(&p, "stage", 10);
     for (int i = 0; i <= 10; i++) p3d_progress_update(&p, i);
     p3d_progress_message(&p, "error: kept");
