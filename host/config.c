@@ -220,8 +220,10 @@ static int parse_bool(const scalar *s, int32_t *out) {
     static const char *const t[] = {"true", "yes", "on"}, *const f[] = {"false", "no", "off"};
     if (s->quoted) return 0;
     for (int i = 0; i < 3; i++) {
-        if (strcasecmp(s->text, t[i]) == 0) return *out = 1, 1;
-        if (strcasecmp(s->text, f[i]) == 0) return *out = 0, 1;
+        if (strcasecmp(s->text, t[i]) == 0 || strcasecmp(s->text, f[i]) == 0) {
+            *out = strcasecmp(s->text, t[i]) == 0;
+            return 1;
+        }
     }
     return 0;
 }

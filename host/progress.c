@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define P3D_PROGRESS_REDRAW_S 0.1
@@ -13,15 +14,19 @@ void p3d_progress_init(p3d_progress *p, FILE *f, p3d_progress_mode mode) {
     if (mode == P3D_PROGRESS_AUTO) mode = isatty(fileno(f)) ? P3D_PROGRESS_TTY : P3D_PROGRESS_PLAIN;
     p->mode = mode;
     p->width = 30;
+    p->columns = 80;
+    struct winsize ws;
+    if (mode == P3D_PROGRESS_TTY && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) p->columns = ws.ws_col;
     p->clock = p3d_time_now;
 }
 
 /* Replaces the bar line on screen by `line` (padding over a longer previous one). */
 static void tty_draw(p3d_progress *p, const char *line) {
     int32_t n = (int32_t)strlen(line);
+    if (n > p->columns - 1) n = p->columns - 1; /* a wrapped line could not be redrawn in place */
     int32_t pad = p->drawn_len > n ? p->drawn_len - n : 0;
-    fprintf(p->f, "\r%s%*s", line, (int)pad, "");
-    if (pad) fprintf(p->f, "\r%s", line);
+    fprintf(p->f, "\r%.*s%*s", (int)n, line, (int)pad, "");
+    if (pad) fprintf(p->f, "\r%.*s", (int)n, line);
     fflush(p->f);
     p->drawn_len = n;
 }

@@ -6,9 +6,10 @@
  *   p3d_progress_end(&p);                       // "scene.jpg: inpainting done (n_edges, 3.2 s)"
  *   p3d_progress_message(&p, "warning: ...");   // a whole line; never mixed into the bar
  *
- * Modes: TTY redraws one line with '\r' (at most every 0.1 s, and at 100%), padding over what was
- * there; PLAIN (stderr is not a terminal: logs, Slurm) writes one line when a stage begins, at 25,
- * 50 and 75 % of it and when it ends, so a log shows where a run is without thousands of lines;
+ * Modes: TTY redraws one line with '\r' (at most every 0.1 s, and at 100%; cut to the terminal's
+ * width), padding over what was there; PLAIN (stderr is not a terminal: logs, Slurm) writes one
+ * line when a stage begins, at 25, 50 and 75 % of it and when it ends, so a log shows where a run
+ * is without thousands of lines;
  * QUIET draws no progress and writes messages only (errors and warnings still reach the user).
  * AUTO picks TTY when isatty(fileno(f)), else PLAIN. Results go to files and stdout, never here. */
 #ifndef P3D_PROGRESS_H
@@ -38,6 +39,7 @@ typedef struct p3d_progress {
     int32_t quarter;         /* PLAIN: quarters reported so far */
     int32_t drawn_len;       /* TTY: characters of the bar line now on screen (0 = none) */
     int32_t width;           /* TTY: bar cells */
+    int32_t columns;         /* TTY: terminal width; lines are cut to columns - 1 so '\r' never meets a wrap */
     double (*clock)(void);   /* p3d_time_now; tests substitute their own */
 } p3d_progress;
 

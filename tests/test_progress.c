@@ -226,6 +226,27 @@ static void test_progress_tty(void) {
     free(buf);
 }
 
+/* Lines longer than the terminal are cut, so '\r' always returns to the start of the bar line. */
+static void test_progress_tty_narrow(void) {
+    char *buf = NULL;
+    size_t len = 0;
+    p3d_progress p;
+    FILE *f = mem_progress(&p, P3D_PROGRESS_TTY, &buf, &len);
+    if (!f) return;
+    p.columns = 40;
+    p3d_progress_begin(&p, "a-very-long-photo-name-from-a-camera.jpg: inpainting", 10);
+    p3d_progress_update(&p, 10);
+    p3d_progress_end(&p);
+    fclose(f);
+    int longest = 0, cur = 0;
+    for (const char *c = buf; c && *c; c++) {
+        cur = (*c == '\r' || *c == '\n') ? 0 : cur + 1;
+        if (cur > longest) longest = cur;
+    }
+    CHECK_MSG(longest == 39, "longest run %d", longest);
+    free(buf);
+}
+
 static void test_progress_quiet(void) {
     char *buf = NULL;
     size_t len = 0;
@@ -247,6 +268,7 @@ int main(void) {
     RUN(test_json_misuse);
     RUN(test_progress_plain);
     RUN(test_progress_tty);
+    RUN(test_progress_tty_narrow);
     RUN(test_progress_quiet);
     return p3d_test_finish();
 }
