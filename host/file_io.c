@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "interrupt.h"
+
 p3d_status p3d_file_read(const char *path, size_t max_bytes, uint8_t **data, size_t *len) {
     *data = NULL;
     *len = 0;
@@ -45,8 +47,16 @@ p3d_status p3d_file_read(const char *path, size_t max_bytes, uint8_t **data, siz
 }
 
 p3d_status p3d_file_put(FILE *f, const char *path, const void *data, size_t len) {
-    if (len && fwrite(data, 1, len, f) != len)
-        return p3d_fail(P3D_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    /* In chunks, so a long write notices Ctrl-C (interrupt.h, flag mode) within a chunk. */
+    const size_t chunk = (size_t)1 << 20;
+    const uint8_t *p = (const uint8_t *)data;
+    while (len > 0) {
+        P3D_TRY(p3d_interrupt_check(path));
+        size_t n = len < chunk ? len : chunk;
+        if (fwrite(p, 1, n, f) != n) return p3d_fail(P3D_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        p += n;
+        len -= n;
+    }
     return P3D_OK;
 }
 
@@ -74,6 +84,8 @@ p3d_status p3d_file_write_atomic_fn(const char *path, p3d_file_writer fn, void *
         free(tmp);
         return st;
     }
+    /* Removed by the signal handler if the process is ended mid-write (interrupt.h). */
+    int32_t slot = p3d_interrupt_register_temp(tmp);
     /* mkstemp creates 0600; give the file the usual permissions (0666 less the umask). */
     mode_t mask = umask(0);
     umask(mask);
@@ -82,15 +94,20 @@ p3d_status p3d_file_write_atomic_fn(const char *path, p3d_file_writer fn, void *
     if (!f) {
         close(fd);
         unlink(tmp);
+        p3d_interrupt_unregister_temp(slot);
         free(tmp);
         return p3d_fail(P3D_ERR_IO, "%s: cannot open a temporary file: %s", path, strerror(errno));
     }
     p3d_status st = fn(f, user);
     if (st != P3D_OK) fclose(f);
     else st = close_synced(f, path);
+    /* A Ctrl-C during a writer that does not poll (fprintf loops, encoders): the file may be whole,
+     * but the run is stopping and must not leave new outputs behind. */
+    if (st == P3D_OK) st = p3d_interrupt_check(path);
     if (st == P3D_OK && rename(tmp, path) != 0)
         st = p3d_fail(P3D_ERR_IO, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
     if (st != P3D_OK) unlink(tmp);
+    p3d_interrupt_unregister_temp(slot);
     free(tmp);
     return st;
 }

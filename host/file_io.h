@@ -3,7 +3,8 @@
  * Every file the program writes goes through p3d_file_write_atomic*: the bytes go to
  * "<path>.tmp-XXXXXX" in the same directory, which is flushed and renamed over <path> only when
  * everything was written, so a reader never sees a half-written file and a failed write leaves the
- * old file (if any) untouched. */
+ * old file (if any) untouched. A Ctrl-C (interrupt.h) removes the temporary file too: in flag mode the
+ * write fails with P3D_ERR_INTERRUPTED, otherwise the signal handler deletes it before the process ends. */
 #ifndef P3D_FILE_IO_H
 #define P3D_FILE_IO_H
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "interrupt.h"
 
 typedef struct p3d_subcommand {
     const char *name;
@@ -20,6 +21,8 @@ static const p3d_subcommand k_commands[] = {
     {"prepare", p3d_cmd_prepare, "resample a photo and its depth map to the processing size"},
     {"mesh", p3d_cmd_mesh, "photo + depth map -> inpainted layered depth image -> mesh (PLY, GLB)"},
     {"render", p3d_cmd_render, "render a mesh's parallax videos (MP4) or stills"},
+    {"models", p3d_cmd_models, "models known, where they are installed, how to get the missing ones"},
+    {"inputs", p3d_cmd_inputs, "the photos a run would process (folders, @lists, --shard K/N preview)"},
 };
 #define P3D_N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
@@ -61,6 +64,10 @@ int main(int argc, char **argv) {
         print_help(stderr);
         return P3D_EXIT_USAGE;
     }
+    /* Ctrl-C / SIGTERM end any command without leaving a temporary file behind (interrupt.h);
+     * batch commands switch to flag mode to stop between steps. */
+    p3d_status st = p3d_interrupt_install(P3D_INTERRUPT_EXIT);
+    if (st != P3D_OK) return p3d_report_failure(st);
     for (int c = 0; c < P3D_N_COMMANDS; c++)
         if (strcmp(argv[i], k_commands[c].name) == 0) return k_commands[c].fn(argc - i, argv + i);
     fprintf(stderr, "photo3d-gpu: unknown command '%s'\n\n", argv[i]);

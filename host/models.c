@@ -6,14 +6,31 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The converters read PyTorch checkpoints (they need torch; the program never does). */
+#define P3D_CONVERT_INPAINT "/usr/bin/python3 tools/convert_inpaint.py --model "
+#define P3D_CONVERT_MIDAS21 "/usr/bin/python3 tools/convert_midas21.py --model "
 static const p3d_model_desc g_models[] = {
-    {"tiefenrausch", "tiefenrausch.p3dw", "monocular depth, INT8 (One Shot 3D Photography), default"},
-    {"midas-v1", "midas-v1.p3dw", "monocular depth, MiDaS v1 ResNet-50 (the reference's model)"},
-    {"midas-small", "midas-small.p3dw", "monocular depth, MiDaS v2.1 small (EfficientNet-Lite3)"},
-    {"midas-large", "midas-large.p3dw", "monocular depth, MiDaS v2.1 large (ResNeXt-101)"},
-    {"edge", "edge-model.p3dw", "inpainting: depth-edge network (EdgeConnect-style)"},
-    {"depth", "depth-model.p3dw", "inpainting: depth network (partial-conv U-Net)"},
-    {"color", "color-model.p3dw", "inpainting: colour network (partial-conv U-Net)"},
+    {"tiefenrausch", "tiefenrausch.p3dw", "monocular depth, INT8 (One Shot 3D Photography), default",
+     "facebookresearch/one_shot_3d_photography (MIT), downloaded and SHA-256 checked by the script",
+     "bash tools/fetch_tiefenrausch.sh -o DIR/tiefenrausch.p3dw"},
+    {"midas-v1", "midas-v1.p3dw", "monocular depth, MiDaS v1 ResNet-50 (the reference's model)",
+     "MiDaS/model.pt, fetched by 3d-photo-inpainting's download.sh",
+     "/usr/bin/python3 tools/convert_midas.py --model midas-v1 model.pt DIR/midas-v1.p3dw"},
+    {"midas-small", "midas-small.p3dw", "monocular depth, MiDaS v2.1 small (EfficientNet-Lite3)",
+     "midas_v21_small_256.pt (isl-org/MiDaS release v2_1, MIT)",
+     P3D_CONVERT_MIDAS21 "midas-small midas_v21_small_256.pt DIR/midas-small.p3dw"},
+    {"midas-large", "midas-large.p3dw", "monocular depth, MiDaS v2.1 large (ResNeXt-101)",
+     "midas_v21_384.pt (isl-org/MiDaS release v2_1, MIT)",
+     P3D_CONVERT_MIDAS21 "midas-large midas_v21_384.pt DIR/midas-large.p3dw"},
+    {"edge", "edge-model.p3dw", "inpainting: depth-edge network (EdgeConnect-style)",
+     "checkpoints/edge-model.pth, fetched by 3d-photo-inpainting's download.sh",
+     P3D_CONVERT_INPAINT "edge edge-model.pth DIR/edge-model.p3dw"},
+    {"depth", "depth-model.p3dw", "inpainting: depth network (partial-conv U-Net)",
+     "checkpoints/depth-model.pth, fetched by 3d-photo-inpainting's download.sh",
+     P3D_CONVERT_INPAINT "depth depth-model.pth DIR/depth-model.p3dw"},
+    {"color", "color-model.p3dw", "inpainting: colour network (partial-conv U-Net)",
+     "checkpoints/color-model.pth, fetched by 3d-photo-inpainting's download.sh",
+     P3D_CONVERT_INPAINT "color color-model.pth DIR/color-model.p3dw"},
 };
 
 const p3d_model_desc *p3d_models_known(int32_t *count) {

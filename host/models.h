@@ -15,6 +15,8 @@ typedef struct p3d_model_desc {
     const char *name;    /* "tiefenrausch" */
     const char *file;    /* "tiefenrausch.p3dw" */
     const char *purpose; /* one line for `info` / `models` */
+    const char *source;  /* where the weights come from (licence, file names) */
+    const char *obtain;  /* the command that installs it; DIR stands for the model directory */
 } p3d_model_desc;
 
 /* The models this program can use, in a fixed order. */
