@@ -20,10 +20,7 @@
 #include "depth_io.h"
 #include "file_io.h"
 #include "image_io.h"
-#include "midas.h"
-#include "midas_v21.h"
-#include "models.h"
-#include "tiefenrausch.h"
+#include "depth_estimate.h"
 
 static const char *const k_depth_help =
     "usage: photo3d-gpu depth IMAGE... [-o DIR] [--model NAME] [--format npy,png16,vis]\n"
@@ -93,89 +90,12 @@ static p3d_status write_vis(const char *path, const p3d_depth *d) {
     return st;
 }
 
-/* The models of --model: the name (models.h's table: the blob NAME.p3dw), the network that runs it
- * and what to do when its blob is missing. */
-typedef enum depth_family { DEPTH_TIEF, DEPTH_MIDAS1, DEPTH_MIDAS21 } depth_family;
-
-typedef struct depth_model {
-    const char *name;
-    depth_family family;
-    p3d_midas21_kind midas21_kind; /* DEPTH_MIDAS21 only */
-    const char *missing_hint;
-} depth_model;
-
-static const depth_model k_depth_models[] = {
-    {"tiefenrausch", DEPTH_TIEF, P3D_MIDAS21_SMALL, "install it with tools/fetch_tiefenrausch.sh"},
-    {"midas-v1", DEPTH_MIDAS1, P3D_MIDAS21_SMALL, "convert MiDaS/model.pt with tools/convert_midas.py"},
-    {"midas-small", DEPTH_MIDAS21, P3D_MIDAS21_SMALL, "convert it with tools/convert_midas21.py"},
-    {"midas-large", DEPTH_MIDAS21, P3D_MIDAS21_LARGE, "convert it with tools/convert_midas21.py"},
-};
-
-static const depth_model *depth_model_by_name(const char *name) {
-    for (size_t i = 0; i < sizeof k_depth_models / sizeof k_depth_models[0]; i++)
-        if (strcmp(k_depth_models[i].name, name) == 0) return &k_depth_models[i];
-    return NULL;
-}
-
-/* The loaded depth network: the one of tief, midas1, midas21 that model names. */
-typedef struct depth_net {
-    const depth_model *model;
-    p3d_tief *tief;
-    p3d_midas1 *midas1;
-    p3d_midas21 *midas21;
-    int postprocess; /* midas-v1: replace the map by the reference's post-processed one */
-} depth_net;
-
-static p3d_status midas1_post(const p3d_image *img, p3d_depth *d) {
-    int32_t ow = 0, oh = 0;
-    p3d_depth out;
-    memset(&out, 0, sizeof out);
-    P3D_TRY(p3d_midas1_post_size(img->width, img->height, &ow, &oh));
-    float *scratch = (float *)malloc((size_t)d->width * (size_t)d->height * sizeof(float));
-    p3d_status st = scratch ? P3D_OK : p3d_fail(P3D_ERR_OOM, "midas-v1 post-processing: out of memory");
-    if (st == P3D_OK) st = p3d_depth_alloc(ow, oh, P3D_DEPTH_DISPARITY, &out);
-    if (st == P3D_OK) st = p3d_midas1_postprocess(d->value, d->width, d->height, scratch, out.value, ow, oh);
-    free(scratch);
-    p3d_depth_free(d);
-    *d = out;
-    return st;
-}
-
-/* The model's disparity for img into d (allocated here). Valid: Tiefenrausch's exp() output and MiDaS
- * v2.1's non-negative output where > 0; MiDaS v1 (any sign) where finite and not 0, as p3d_depth_read
- * would read the file back. */
-static p3d_status estimate(const depth_net *m, const p3d_image *img, p3d_depth *d) {
-    const depth_family fam = m->model->family;
-    int32_t nw = 0, nh = 0;
-    if (fam == DEPTH_MIDAS1) P3D_TRY(p3d_midas1_input_size(img->width, img->height, &nw, &nh));
-    else if (fam == DEPTH_MIDAS21)
-        P3D_TRY(p3d_midas21_input_size(p3d_midas21_native_size(m->model->midas21_kind), img->width, img->height, &nw,
-                                       &nh));
-    else P3D_TRY(p3d_tief_input_size(img->width, img->height, &nw, &nh));
-    P3D_TRY(p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, d));
-    const size_t cap = (size_t)nw * (size_t)nh;
-    if (fam == DEPTH_MIDAS1)
-        P3D_TRY(p3d_midas1_estimate(m->midas1, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
-    else if (fam == DEPTH_MIDAS21)
-        P3D_TRY(p3d_midas21_estimate(m->midas21, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
-    else P3D_TRY(p3d_tief_estimate(m->tief, img->rgb, img->width, img->height, d->value, cap, &nw, &nh));
-    if (fam == DEPTH_MIDAS1 && m->postprocess) P3D_TRY(midas1_post(img, d));
-    d->n_valid = 0;
-    for (int64_t i = 0; i < (int64_t)d->width * d->height; i++) {
-        const float v = d->value[i];
-        d->mask[i] = fam == DEPTH_MIDAS1 ? isfinite(v) && v != 0.0f : v > 0.0f;
-        if (!d->mask[i]) d->value[i] = 0.0f;
-        d->n_valid += d->mask[i];
-    }
-    return P3D_OK;
-}
-
-static p3d_status depth_one(const depth_net *m, const char *image_path, const char *out_dir, int formats) {
+static p3d_status depth_one(p3d_depth_estimator *m, const char *image_path, const char *out_dir, int formats) {
     p3d_image img;
     P3D_TRY(p3d_image_read(image_path, 0, &img));
     p3d_depth d;
     memset(&d, 0, sizeof d);
-    p3d_status st = estimate(m, &img, &d);
+    p3d_status st = p3d_depth_estimate(m, &img, &d);
     if (st != P3D_OK) p3d_fail_context(st, "%s", image_path);
     char stem[256], path[1400];
     stem_of(image_path, stem, sizeof stem);
@@ -217,7 +137,7 @@ int p3d_cmd_depth(int argc, char **argv) {
             if (!(out_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--model")) {
             if (!(model = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-            else if (!depth_model_by_name(model))
+            else if (!p3d_depth_model_known(model))
                 rc = p3d_usage_error("depth", "--model '%s': expected tiefenrausch, midas-v1, midas-small or midas-large",
                                      model);
         } else if (p3d_args_is(&it, NULL, "--postprocess")) {
@@ -248,27 +168,11 @@ int p3d_cmd_depth(int argc, char **argv) {
     /* Fatal set-up: device, model, output directory. */
     p3d_device dev;
     p3d_ctx *ctx = NULL;
-    const depth_model *dm = depth_model_by_name(model); /* the option check admitted the table's names only */
-    depth_net net = {dm, NULL, NULL, NULL, postprocess};
-    char model_path[1100];
+    p3d_depth_estimator *net = NULL;
     p3d_status st = p3d_device_parse(device_arg, &dev);
     if (st == P3D_OK) st = p3d_device_resolve(&dev);
     if (st == P3D_OK) st = p3d_ctx_init(&ctx, dev);
-    if (st == P3D_OK) {
-        const p3d_model_desc *desc = p3d_model_by_name(model);
-        P3D_ASSERT(desc != NULL);
-        if (!p3d_model_find(model_dir, desc, model_path, sizeof model_path)) {
-            char dirs[P3D_MAX_MODEL_DIRS][1024];
-            int32_t nd = p3d_model_dirs(model_dir, dirs);
-            st = p3d_fail(P3D_ERR_MODEL, "model %s not found in %s%s%s%s%s (%s)", desc->file, dirs[0],
-                          nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "",
-                          dm->missing_hint);
-        }
-    }
-    if (st == P3D_OK && dm->family == DEPTH_MIDAS1) st = p3d_midas1_load(ctx, model_path, &net.midas1);
-    else if (st == P3D_OK && dm->family == DEPTH_MIDAS21)
-        st = p3d_midas21_load(ctx, model_path, dm->midas21_kind, &net.midas21);
-    else if (st == P3D_OK) st = p3d_tief_load(ctx, model_path, &net.tief);
+    if (st == P3D_OK) st = p3d_depth_estimator_init(ctx, model, model_dir, postprocess, &net);
     if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st != P3D_OK) {
         rc = p3d_report_failure(st);
@@ -277,7 +181,7 @@ int p3d_cmd_depth(int argc, char **argv) {
         char **failures = (char **)calloc((size_t)n_inputs, sizeof *failures);
         int32_t n_failed = 0;
         for (int32_t i = 0; i < n_inputs; i++) {
-            if (depth_one(&net, inputs[i], out_dir, formats) == P3D_OK) continue;
+            if (depth_one(net, inputs[i], out_dir, formats) == P3D_OK) continue;
             fprintf(stderr, "photo3d-gpu: error: %s\n", p3d_last_error());
             if (failures) failures[n_failed] = strdup(p3d_last_error());
             n_failed++;
@@ -290,9 +194,7 @@ int p3d_cmd_depth(int argc, char **argv) {
         free(failures);
         rc = n_failed ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
     }
-    p3d_tief_free(net.tief);
-    p3d_midas1_free(net.midas1);
-    p3d_midas21_free(net.midas21);
+    p3d_depth_estimator_free(net);
     p3d_ctx_free(ctx);
     free(inputs);
     return rc;

@@ -27,7 +27,7 @@ static const char *const k_mesh_help =
     "  --no-border         do not extrapolate the 60-pixel border\n"
     "  --device DEV        cpu, cuda, cuda:N or auto (default auto)\n"
     "  --model-dir DIR     where the inpainting weights are (before $P3D_MODEL_DIR and the user cache)\n"
-    "  --dump-ldi DIR      also write each LDI layer: NAME_layerK.png (RGBA, alpha 0 = no node) and\n"
+    "  --dump-ldi DIR      also write each LDI layer: NAME_layerK.png (RGB, magenta = no node) and\n"
     "                      NAME_layerK_depth.npy (float32, 0 = no node)\n"
     "  -q, --quiet         no report on stdout\n";
 
@@ -48,23 +48,21 @@ static p3d_status dump_ldi(const p3d_ldi *l, const char *dir, const char *stem) 
         for (int32_t c = l->head[p]; c >= 0; c = l->next[c]) k++;
         if (k > max_layers) max_layers = k;
     }
-    uint8_t *rgba = (uint8_t *)malloc(npix * 4);
+    uint8_t *rgb = (uint8_t *)malloc(npix * 3);
     float *depth = (float *)malloc(npix * sizeof *depth);
-    p3d_status s = rgba && depth ? p3d_dir_ensure(dir) : p3d_fail(P3D_ERR_OOM, "LDI dump: out of memory");
+    p3d_status s = rgb && depth ? p3d_dir_ensure(dir) : p3d_fail(P3D_ERR_OOM, "LDI dump: out of memory");
     for (int32_t layer = 0; s == P3D_OK && layer < max_layers; layer++) {
-        memset(rgba, 0, npix * 4);
         memset(depth, 0, npix * sizeof *depth);
         for (size_t p = 0; p < npix; p++) {
             int32_t c = l->head[p];
             for (int32_t k = 0; c >= 0 && k < layer; k++) c = l->next[c];
-            if (c < 0) continue;
-            memcpy(rgba + 4 * p, l->rgb + 3 * (size_t)c, 3);
-            rgba[4 * p + 3] = 255;
-            depth[p] = l->depth[c];
+            static const uint8_t none[3] = {255, 0, 255};
+            memcpy(rgb + 3 * p, c >= 0 ? l->rgb + 3 * (size_t)c : none, 3);
+            if (c >= 0) depth[p] = l->depth[c];
         }
         char path[2048];
         snprintf(path, sizeof path, "%s/%s_layer%d.png", dir, stem, (int)layer);
-        s = p3d_png_write_u8(path, l->ext_w, l->ext_h, 4, rgba);
+        s = p3d_png_write_u8(path, l->ext_w, l->ext_h, 3, rgb);
         if (s == P3D_OK) {
             int64_t shape[2] = {l->ext_h, l->ext_w};
             p3d_tensor t = p3d_tensor_view(depth, P3D_F32, P3D_MEM_HOST, 2, shape);
@@ -72,7 +70,7 @@ static p3d_status dump_ldi(const p3d_ldi *l, const char *dir, const char *stem) 
             s = p3d_npy_write(path, &t);
         }
     }
-    free(rgba);
+    free(rgb);
     free(depth);
     return s;
 }
@@ -105,7 +103,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
     const char *image = NULL, *depth_path = NULL, *out = NULL, *device = "auto", *model_dir = NULL, *dump = NULL;
     p3d_depth_opts dopts = {P3D_DEPTH_DISPARITY, 1.0f};
     p3d_photo_opts o = p3d_photo_opts_default();
-    p3d_fill_kind fill = P3D_FILL_AUTO;
+    p3d_fill_mode fill = P3D_FILL_AUTO;
     int32_t ascii = 0, quiet = 0;
     p3d_args it;
     p3d_args_init(&it, argc, argv);
@@ -130,7 +128,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
             ascii = 1;
         } else if (p3d_args_is(&it, NULL, "--fill")) {
             if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
-            if (p3d_fill_kind_parse(v, &fill) != P3D_OK) return p3d_usage_error("mesh", "%s", p3d_last_error());
+            if (p3d_fill_mode_parse(v, &fill) != P3D_OK) return p3d_usage_error("mesh", "%s", p3d_last_error());
         } else if (p3d_args_is(&it, NULL, "--longer-side")) {
             if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
             char *end;

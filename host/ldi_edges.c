@@ -203,7 +203,8 @@ p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edg
     /* Short edges (remove_redundant_edge, spec 2.14): near side with >= 1 free end, far side with
      * >= 2 (an isolated node counts as two ends); both are noise of the depth map rather than
      * occlusions worth a hidden layer. Removal re-makes the torn links to the layer-0 neighbours that
-     * are on no other edge; depths are not changed (as the reference). */
+     * are not on another near-side edge (the reference: not on another selected edge, unless that
+     * edge is short or touches this one); depths are not changed (as the reference). */
     for (int32_t a = 0; a < n; a++) {
         int32_t id = e.edge[a];
         if (id < 0 || e.size[id] > o->redundant_number || degree[a] > 1) continue;
@@ -223,7 +224,10 @@ p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edg
             int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
             if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
             int32_t b = l->head[ny * l->ext_w + nx];
-            if (b < 0 || l->iter[b] || (e.edge[b] >= 0 && e.edge[b] != id && !drop[e.edge[b]])) continue;
+            /* not onto another near-side edge that stays (another occluder's outline); the far side
+             * of the discontinuity being removed is healed with it */
+            int32_t eb = b >= 0 && b < e.n_nodes ? e.edge[b] : -1;
+            if (b < 0 || l->iter[b] || (eb >= 0 && eb != id && !drop[eb] && e.near[eb])) continue;
             if (l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
             p3d_ldi_link(l, a, d, b);
         }

@@ -497,18 +497,77 @@ static p3d_status colour_stage(p3d_inpaint_net *net, patch **ps, int32_t n, cons
     return s;
 }
 
+/* The non-learned fill's depth (background-only, edge-preserving): rings of breadth-first growth
+ * from the known depth (the context C u E) into the mask; a ring pixel takes, among its already
+ * known 4-neighbours, the farthest depth and the mean of those within depth_threshold of it (in
+ * disparity). A smooth membrane would blend two background surfaces of different depth into a ramp
+ * that the tear rule then cuts at every pixel; this keeps each surface's depth and leaves one sharp
+ * step where they meet, preferring the farther surface where both reach a pixel (the hidden side of
+ * an occlusion is background). Mask pixels the growth cannot reach keep the fill's value. known:
+ * (h, w) depth, valid where p->ctx. Returns 0 on allocation failure. */
+static int32_t extend_depth(patch *p, const float *known, float thr) {
+    size_t m = (size_t)p->w * p->h;
+    uint8_t *have = (uint8_t *)malloc(m);
+    int32_t *ring = (int32_t *)malloc(m * sizeof *ring);
+    float *val = (float *)malloc(m * sizeof *val);
+    if (!have || !ring || !val) {
+        free(have), free(ring), free(val);
+        return 0;
+    }
+    for (size_t k = 0; k < m; k++) {
+        have[k] = p->ctx[k];
+        val[k] = p->ctx[k] ? known[k] : 0.0f;
+    }
+    for (;;) {
+        int32_t n = 0;
+        for (int32_t y = 0; y < p->h; y++)
+            for (int32_t x = 0; x < p->w; x++) {
+                size_t k = (size_t)y * p->w + x;
+                if (!p->mask[k] || have[k]) continue;
+                float far = 0;
+                for (int32_t d = 0; d < 4; d++) {
+                    int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                    if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                    size_t j = (size_t)yy * p->w + xx;
+                    if (have[j] && val[j] > far) far = val[j];
+                }
+                if (far > 0) ring[n++] = (int32_t)k, p->depth[k] = far;
+            }
+        if (n == 0) break;
+        /* the ring's values, from the rings before it only (order independent) */
+        for (int32_t i = 0; i < n; i++) {
+            int32_t k = ring[i], x = k % p->w, y = k / p->w, cnt = 0;
+            float far = p->depth[k], sum = 0;
+            for (int32_t d = 0; d < 4; d++) {
+                int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                size_t j = (size_t)yy * p->w + xx;
+                if (have[j] && p3d_ldi_joined(val[j], far, thr)) sum += val[j], cnt++;
+            }
+            p->depth[k] = sum / (float)cnt;
+        }
+        for (int32_t i = 0; i < n; i++) have[ring[i]] = 1, val[ring[i]] = p->depth[ring[i]];
+    }
+    for (size_t k = 0; k < m; k++)
+        if (p->ctx[k]) p->depth[k] = known[k];
+    free(have), free(ring), free(val);
+    return 1;
+}
+
 /* The non-learned fill: colour from the colour context, depth extended from it (fill_classic.h). */
-static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n) {
+static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) {
     p3d_fill_patch *fp = (p3d_fill_patch *)calloc((size_t)n + 1, sizeof *fp);
     uint8_t **masks = (uint8_t **)calloc((size_t)n + 1, sizeof *masks);
-    p3d_status s = fp && masks ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    float **known = (float **)calloc((size_t)n + 1, sizeof *known);
+    p3d_status s = fp && masks && known ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
     for (int32_t i = 0; s == P3D_OK && i < n; i++) {
         patch *p = ps[i];
         size_t m = (size_t)p->w * p->h;
-        if (!(masks[i] = (uint8_t *)malloc(m))) {
+        if (!(masks[i] = (uint8_t *)malloc(m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
             s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
             break;
         }
+        memcpy(known[i], p->depth, m * sizeof(float));
         for (size_t k = 0; k < m; k++) {
             masks[i][k] = p->mask[k] | p->erode[k];
             if (!p->cctx[k] && !masks[i][k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
@@ -517,9 +576,11 @@ static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n) {
     }
     p3d_fill_opts fo = p3d_fill_opts_default();
     if (s == P3D_OK) s = p3d_fill_classic(ctx, fp, n, &fo);
-    if (masks)
-        for (int32_t i = 0; i < n; i++) free(masks[i]);
-    free(masks), free(fp);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++)
+        if (!extend_depth(ps[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n && masks; i++) free(masks[i]);
+    for (int32_t i = 0; i < n && known; i++) free(known[i]);
+    free(masks), free(fp), free(known);
     return s;
 }
 
@@ -528,7 +589,7 @@ static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n) {
 static p3d_status fill_patches(p3d_ctx *ctx, const p3d_ldi_nets *nets, patch **ps, int32_t n, int32_t use_edge_net,
                                const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st) {
     if (n == 0) return P3D_OK;
-    if (!nets || !nets->depth) return classic_stage(ctx, ps, n);
+    if (!nets || !nets->depth) return classic_stage(ctx, ps, n, o->depth_threshold);
     if (use_edge_net) P3D_TRY(edge_stage(nets->edge, ps, n, o, st));
     P3D_TRY(depth_stage(nets->depth, ps, n, st));
     return colour_stage(nets->color, ps, n, o, st);

@@ -15,6 +15,7 @@ typedef struct p3d_subcommand {
 } p3d_subcommand;
 
 static const p3d_subcommand k_commands[] = {
+    {"run", p3d_cmd_run, "photos -> depth, inpainted 3D photo mesh and parallax videos (the whole job)"},
     {"info", p3d_cmd_info, "backends compiled in, GPUs found, models installed"},
     {"depth", p3d_cmd_depth, "estimate disparity for photos (Tiefenrausch INT8)"},
     {"net", p3d_cmd_net, "run one inpainting network (edge, depth, color) on .npy inputs"},

@@ -9,7 +9,7 @@
 #include "models.h"
 #include "resize_area.h"
 
-p3d_status p3d_fill_kind_parse(const char *text, p3d_fill_kind *out) {
+p3d_status p3d_fill_mode_parse(const char *text, p3d_fill_mode *out) {
     if (!strcmp(text, "auto")) *out = P3D_FILL_AUTO;
     else if (!strcmp(text, "learned")) *out = P3D_FILL_LEARNED;
     else if (!strcmp(text, "classic")) *out = P3D_FILL_CLASSIC;
@@ -25,7 +25,7 @@ void p3d_nets_free(p3d_ldi_nets *nets) {
     memset(nets, 0, sizeof *nets);
 }
 
-p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_kind fill, p3d_ldi_nets *nets,
+p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_mode fill, p3d_ldi_nets *nets,
                          int32_t *learned) {
     memset(nets, 0, sizeof *nets);
     *learned = 0;
@@ -92,30 +92,41 @@ p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char 
     double t0 = p3d_time_now();
     p3d_image img;
     P3D_TRY(p3d_image_read(image_path, 0, &img));
+    double t_read = p3d_time_now() - t0;
+    p3d_status s = p3d_photo_to_mesh_image(ctx, nets, &img, image_path, map, o, r);
+    r->seconds_prep += t_read;
+    p3d_image_free(&img);
+    return s;
+}
+
+p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
+                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r) {
+    memset(r, 0, sizeof *r);
+    double t0 = p3d_time_now();
     /* Processing size from the IMAGE (quirk 19 fixed: the reference takes it from the depth map). */
-    double frac = (double)o->longer_side / (double)(img.width > img.height ? img.width : img.height);
-    int32_t w = (int32_t)(img.width * frac), h = (int32_t)(img.height * frac);
+    double frac = (double)o->longer_side / (double)(img->width > img->height ? img->width : img->height);
+    int32_t w = (int32_t)(img->width * frac), h = (int32_t)(img->height * frac);
     p3d_status s = P3D_OK;
     if (w < 3 || h < 3)
-        s = p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", image_path,
-                     (int)img.width, (int)img.height, (int)o->longer_side);
+        s = p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", name, (int)img->width,
+                     (int)img->height, (int)o->longer_side);
     if (s == P3D_OK && !p3d_depth_aspect_ok(map->width, map->height, w, h))
         s = p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d)",
-                     (int)map->width, (int)map->height, image_path, (int)img.width, (int)img.height);
+                     (int)map->width, (int)map->height, name, (int)img->width, (int)img->height);
     uint8_t *rgb = NULL;
     float *depth = NULL;
     if (s == P3D_OK && (!(rgb = (uint8_t *)malloc((size_t)w * h * 3)) || !(depth = (float *)malloc((size_t)w * h * 4))))
-        s = p3d_fail(P3D_ERR_OOM, "%s: out of memory", image_path);
+        s = p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
     if (s == P3D_OK) {
-        int64_t ss[3] = {img.height, img.width, 3}, ds[3] = {h, w, 3};
-        p3d_tensor src = p3d_tensor_view(img.rgb, P3D_U8, P3D_MEM_HOST, 3, ss);
+        int64_t ss[3] = {img->height, img->width, 3}, ds[3] = {h, w, 3};
+        p3d_tensor src = p3d_tensor_view(img->rgb, P3D_U8, P3D_MEM_HOST, 3, ss);
         p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
         s = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
     }
     if (s == P3D_OK) s = p3d_depth_prepare(ctx, map, w, h, &o->prep, depth, &r->center_depth);
     if (s == P3D_OK) {
-        r->width = w, r->height = h, r->orig_w = img.width, r->orig_h = img.height;
-        r->cam = p3d_camera_reference(img.width, img.height, w, h);
+        r->width = w, r->height = h, r->orig_w = img->width, r->orig_h = img->height;
+        r->cam = p3d_camera_reference(img->width, img->height, w, h);
         r->seconds_prep = p3d_time_now() - t0;
         s = p3d_ldi_run(ctx, nets, rgb, depth, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
     }
@@ -126,7 +137,6 @@ p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char 
     }
     free(rgb);
     free(depth);
-    p3d_image_free(&img);
     if (s != P3D_OK) p3d_photo_result_free(r);
     return s;
 }

@@ -13,7 +13,9 @@
 #ifndef P3D_PHOTO3D_H
 #define P3D_PHOTO3D_H
 
+#include "config.h"
 #include "depth_io.h"
+#include "image_io.h"
 #include "depth_prep.h"
 #include "ldi_pipeline.h"
 #include "mesh.h"
@@ -22,18 +24,13 @@
 extern "C" {
 #endif
 
-typedef enum p3d_fill_kind {
-    P3D_FILL_AUTO = 0,    /* the networks when all three are installed, else the non-learned fill */
-    P3D_FILL_LEARNED = 1, /* the networks; missing weights are an error */
-    P3D_FILL_CLASSIC = 2, /* the non-learned fill */
-} p3d_fill_kind;
-
-/* "auto", "learned", "classic". */
-p3d_status p3d_fill_kind_parse(const char *text, p3d_fill_kind *out);
+/* "auto", "learned", "classic" (config.h's p3d_fill_mode: AUTO = the networks when all three are
+ * installed, else the non-learned fill; LEARNED = the networks, missing weights are an error). */
+p3d_status p3d_fill_mode_parse(const char *text, p3d_fill_mode *out);
 
 /* Loads the edge, depth and colour nets onto ctx from the model search path (models.h) as fill asks.
  * *learned = 1 when nets were loaded, 0 for the non-learned fill (nets all NULL). */
-p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_kind fill, p3d_ldi_nets *nets,
+p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_mode fill, p3d_ldi_nets *nets,
                          int32_t *learned);
 void p3d_nets_free(p3d_ldi_nets *nets);
 
@@ -65,6 +62,9 @@ p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32
  * photo's aspect). On failure r is freed. */
 p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char *image_path, const p3d_depth *map,
                              const p3d_photo_opts *o, p3d_photo_result *r);
+/* The same for a decoded photo; name is used in messages. */
+p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
+                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r);
 void p3d_photo_result_free(p3d_photo_result *r);
 
 #ifdef __cplusplus

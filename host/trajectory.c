@@ -46,21 +46,22 @@ static p3d_status traj_alloc(p3d_traj *t, const char *name, int64_t n) {
     return P3D_OK;
 }
 
-p3d_status p3d_traj_preset(const char *name, int32_t n, float anchor_depth, p3d_traj *out) {
-    if (!p3d_traj_is_preset(name))
-        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory '%s': unknown preset (dolly-zoom-in, zoom-in, circle, swing)", name);
-    if (!(anchor_depth > 0) || !isfinite(anchor_depth))
+p3d_status p3d_traj_make(const char *name, const char *type, double x, double y, double z, int32_t dolly, int32_t n,
+                         float anchor_depth, p3d_traj *out) {
+    const int line2 = strcmp(type, "double-straight-line") == 0, line1 = strcmp(type, "straight-line") == 0;
+    if (!line2 && !line1 && strcmp(type, "circle") != 0)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: unknown type '%s' (double-straight-line, straight-line, "
+                        "circle)", name, type);
+    if (dolly && (!(anchor_depth > 0) || !isfinite(anchor_depth)))
         return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: anchor depth %g is not positive", name, (double)anchor_depth);
     P3D_TRY(traj_alloc(out, name, n));
     out->fps = P3D_TRAJ_DEFAULT_FPS;
-    const int dolly = strcmp(name, "dolly-zoom-in") == 0, line = dolly || strcmp(name, "zoom-in") == 0;
-    /* spec 1: x/y/z_shift_range per preset (circle: x = y = -0.015, swing: y = 0) */
-    const double x = line ? 0.0 : -0.015, y = strcmp(name, "circle") == 0 ? -0.015 : 0.0, z = -0.05;
     for (int32_t k = 0; k < n; k++) {
         double t[3];
-        if (line) {
-            /* interp1d(quadratic) through (-v, 0, v) at (0, 0.5, 1) is exactly linear: (2s - 1) v */
-            const double s = n > 1 ? (double)k / (double)(n - 1) : 0.0, a = 2.0 * s - 1.0;
+        if (line2 || line1) {
+            /* interp1d(quadratic) through evenly spaced collinear points is exactly linear:
+             * double-straight-line (-v, 0, v) -> (2s - 1) v; straight-line (0, v/2, v) -> s v */
+            const double s = n > 1 ? (double)k / (double)(n - 1) : 0.0, a = line2 ? 2.0 * s - 1.0 : s;
             t[0] = a * x;
             t[1] = a * y;
             t[2] = a * z;
@@ -77,6 +78,17 @@ p3d_status p3d_traj_preset(const char *name, int32_t n, float anchor_depth, p3d_
         if (dolly) p->focal_scale = (float)(((double)anchor_depth - (double)p->pos[2]) / (double)anchor_depth);
     }
     return P3D_OK;
+}
+
+p3d_status p3d_traj_preset(const char *name, int32_t n, float anchor_depth, p3d_traj *out) {
+    if (!p3d_traj_is_preset(name))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory '%s': unknown preset (dolly-zoom-in, zoom-in, circle, swing)", name);
+    if (!(anchor_depth > 0) || !isfinite(anchor_depth))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: anchor depth %g is not positive", name, (double)anchor_depth);
+    const int dolly = strcmp(name, "dolly-zoom-in") == 0, line = dolly || strcmp(name, "zoom-in") == 0;
+    /* spec 1: x/y/z_shift_range per preset (circle: x = y = -0.015, swing: y = 0) */
+    const double x = line ? 0.0 : -0.015, y = strcmp(name, "circle") == 0 ? -0.015 : 0.0, z = -0.05;
+    return p3d_traj_make(name, line ? "double-straight-line" : "circle", x, y, z, dolly, n, anchor_depth, out);
 }
 
 /* ---- poses from numbers ------------------------------------------------------------------------ */

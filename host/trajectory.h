@@ -58,6 +58,11 @@ typedef struct p3d_traj {
 int32_t p3d_traj_is_preset(const char *name);
 /* A preset with n frames; anchor_depth = the scene's centre depth (dolly zoom). */
 p3d_status p3d_traj_preset(const char *name, int32_t n, float anchor_depth, p3d_traj *out);
+/* A trajectory of the reference's configuration (spec 2.22): type double-straight-line (-v .. v),
+ * straight-line (0 .. v) or circle, shift ranges v = (x, y, z), dolly zoom on or off (anchor_depth
+ * used when on), n frames, named name. p3d_traj_preset is this with the presets' values. */
+p3d_status p3d_traj_make(const char *name, const char *type, double x, double y, double z, int32_t dolly, int32_t n,
+                         float anchor_depth, p3d_traj *out);
 /* A text or JSON trajectory file (told apart by the first non-blank character); hfov = the mesh's
  * horizontal field of view (radians), for converting fov values. Errors name the file and line. */
 p3d_status p3d_traj_read(const char *path, float hfov, p3d_traj *out);
