@@ -627,7 +627,9 @@ int p3d_cmd_run(int argc, char **argv) {
         o.n_devices = 1;
     }
     if (rc < 0 && depth_file && depth_dir) rc = p3d_usage_error("run", "--depth and --depth-dir exclude each other");
-    if (rc < 0 && n_inputs == 0 && !o.cfg.src_folder[0]) rc = p3d_usage_error("run", "no INPUT given");
+    struct stat sf;
+    if (rc < 0 && n_inputs == 0 && (!o.cfg.src_folder[0] || stat(o.cfg.src_folder, &sf) != 0 || !S_ISDIR(sf.st_mode)))
+        rc = p3d_usage_error("run", "no INPUT given (and no folder src_folder '%s')", o.cfg.src_folder);
     if (rc >= 0) {
         free(inputs);
         return rc;
@@ -730,7 +732,7 @@ int p3d_cmd_run(int argc, char **argv) {
     if (!o.quiet)
         fprintf(stderr, "photo3d-gpu run: %d done, %d skipped, %d failed in %.1f s\n", (int)done, (int)skipped,
                 (int)(failed + in.n_problems), seconds);
-    int32_t interrupted = p3d_interrupted();
+    int32_t interrupted = p3d_interrupted(), problems = in.n_problems;
     p3d_inputs_free(&in);
     free(sh.res);
     pthread_mutex_destroy(&sh.mu);
@@ -743,5 +745,5 @@ int p3d_cmd_run(int argc, char **argv) {
         return P3D_EXIT_FAIL;
     }
     if (sh.fatal) fprintf(stderr, "photo3d-gpu run: a worker could not start: %s\n", sh.fatal_msg);
-    return failed || in.n_problems || not_run ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
+    return failed || problems || not_run ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
 }

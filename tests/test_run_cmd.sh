@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# test_run_cmd.sh - `photo3d-gpu run` as a user meets it: the bad-input matrix (messages and exit codes),
+# configuration files and overrides, --print-config, sharding and --skip-existing resume. Photos are
+# small copies of the project's sample so each run takes seconds.
+. "$(dirname "$0")/cli_lib.sh"
+src=${P3D_SOURCE_DIR:-.}
+img=$src/samples/scene.png
+disp=$src/samples/scene_disp.png
+fast=(--device cpu --fill classic --set longer_side_len=96 --frames 4 -q)
+
+# --- usage errors: exit 2 ---
+run "no input" 2 "no INPUT" -- run
+run "unknown option" 2 "unknown option .--bogus" -- run "$img" --bogus
+run "bad --set key" 2 "no_such_key" -- run "$img" --set no_such_key=1
+run "bad --set value" 2 "num_frames" -- run "$img" --set num_frames=abc
+run "bad shard" 2 "shard" -- run "$img" --shard 3/3
+printf 'fps: 30\nbogus_key: 1\n' >"$tmp/bad.yml"
+run "unknown config key" 2 "bogus_key.*bad.yml:2|bad.yml:2.*bogus_key" -- run "$img" --config "$tmp/bad.yml"
+printf 'fps: [1, 2\n' >"$tmp/broken.yml"
+run "malformed YAML" 2 "broken.yml" -- run "$img" --config "$tmp/broken.yml"
+
+# --- configuration ---
+printf 'fps: 30\nnum_frames: 12\nlonger_side_len: 640\n' >"$tmp/good.yml"
+run "print-config" 0 "fps: 30" -- run --config "$tmp/good.yml" --set num_frames=7 --print-config
+grep -q "num_frames: 7" "$tmp/out" && ok "--set overrides the file" || bad "--set overrides the file: $(cat "$tmp/out")"
+"$bin" run --config "$tmp/good.yml" --print-config >"$tmp/eff.yml" 2>/dev/null
+run "print-config reads back" 0 "fps: 30" -- run --config "$tmp/eff.yml" --print-config
+
+# --- bad inputs: reported, the others go on, exit 3 ---
+mkdir -p "$tmp/in"
+cp "$img" "$tmp/in/good.png"
+cp "$disp" "$tmp/depth_good.png"
+head -c 3000 "$img" >"$tmp/in/truncated.png"
+echo "not an image" >"$tmp/in/text.jpg"
+mkdir -p "$tmp/dmaps"
+cp "$disp" "$tmp/dmaps/good.png"
+cp "$disp" "$tmp/dmaps/truncated.png"
+cp "$disp" "$tmp/dmaps/text.png"
+run "mixed folder" 3 "truncated" -- run "$tmp/in" --depth-dir "$tmp/dmaps" -o "$tmp/o1" --mesh-only "${fast[@]}"
+grep -q "text" "$tmp/err" && ok "mixed folder names every bad photo" || bad "mixed folder: $(cat "$tmp/err")"
+[ -f "$tmp/o1/mesh/good.ply" ] && ok "the good photo is done" || bad "mixed folder: no mesh for the good photo"
+[ ! -e "$tmp/o1/mesh/truncated.ply" ] && ok "no output for a bad photo" || bad "mixed folder: output for a bad photo"
+leftovers=$(find "$tmp/o1" -name '*.tmp*' | wc -l)
+[ "$leftovers" -eq 0 ] && ok "no temporary files left" || bad "temporary files left: $leftovers"
+run "missing photo" 3 "nope.png" -- run "$tmp/nope.png" -o "$tmp/o2" --mesh-only "${fast[@]}"
+# a depth map of the wrong aspect
+"$py" - "$tmp/wrong.npy" <<'PY'
+import numpy as np, sys
+np.save(sys.argv[1], np.ones((50, 50), np.float32))
+PY
+run "depth of the wrong size" 3 "aspect" -- run "$img" --depth "$tmp/wrong.npy" -o "$tmp/o3" --mesh-only "${fast[@]}"
+run "missing depth file" 2 "missing.npy" -- run "$img" --depth "$tmp/missing.npy" -o "$tmp/o4" --mesh-only "${fast[@]}"
+# an output folder that cannot be written
+if [ "$(id -u)" -ne 0 ]; then
+  mkdir -p "$tmp/ro" && chmod 555 "$tmp/ro"
+  run "unwritable output" 1 "ro" -- run "$img" --depth "$disp" -o "$tmp/ro/x" --mesh-only "${fast[@]}"
+else
+  touch "$tmp/afile"
+  run "unwritable output" 1 "afile" -- run "$img" --depth "$disp" -o "$tmp/afile/x" --mesh-only "${fast[@]}"
+fi
+# a truncated model blob: the learned fill is asked for and its weights are corrupt
+mkdir -p "$tmp/models"
+for m in edge depth color; do head -c 100 "$src/tests/data/example.p3dw" >"$tmp/models/$m-model.p3dw"; done
+run "truncated model blob" 1 "p3dw" -- run "$img" --depth "$disp" -o "$tmp/o5" --model-dir "$tmp/models" --device cpu \
+  --fill learned --set longer_side_len=96 --mesh-only -q
+run "missing inpainting weights with --fill learned" 1 "edge-model.p3dw" -- run "$img" --depth "$disp" -o "$tmp/o6" \
+  --model-dir "$tmp/nomodels" --device cpu --fill learned --set longer_side_len=96 --mesh-only -q
+
+# --- sharding: every photo in exactly one shard; --skip-existing resumes ---
+mkdir -p "$tmp/many" "$tmp/many_d"
+for i in 0 1 2 3 4 5 6; do cp "$img" "$tmp/many/p$i.png"; cp "$disp" "$tmp/many_d/p$i.png"; done
+for k in 0 1 2; do
+  run "shard $k/3" 0 "" -- run "$tmp/many" --depth-dir "$tmp/many_d" -o "$tmp/sh" --shard $k/3 --mesh-only "${fast[@]}"
+done
+n=$(ls "$tmp/sh/mesh" | wc -l)
+[ "$n" -eq 7 ] && ok "3 shards made all 7 meshes" || bad "3 shards made $n meshes, wanted 7"
+before=$(stat -c %Y "$tmp/sh/mesh/p0.ply")
+sleep 1
+run "skip-existing" 0 "skipping 7" -- run "$tmp/many" --depth-dir "$tmp/many_d" -o "$tmp/sh" --skip-existing --mesh-only \
+  --device cpu --fill classic --set longer_side_len=96
+[ "$(stat -c %Y "$tmp/sh/mesh/p0.ply")" = "$before" ] && ok "skip-existing leaves outputs alone" || bad "skip-existing rewrote p0"
+rm "$tmp/sh/mesh/p3.ply"
+run "resume one" 0 "skipping 6" -- run "$tmp/many" --depth-dir "$tmp/many_d" -o "$tmp/sh" --skip-existing --mesh-only \
+  --device cpu --fill classic --set longer_side_len=96
+[ -f "$tmp/sh/mesh/p3.ply" ] && ok "resume made the missing mesh" || bad "resume: p3.ply missing"
+finish
