@@ -33,10 +33,11 @@ extern "C" {
 
 /* The circle preset's x and y range (trajectory.h): the cursor tilt's reach in mesh units. */
 #define P3D_VIEW_TILT_RANGE 0.015f
-/* Largest orbit angle of a drag, radians, each way (about 25 degrees). */
-#define P3D_VIEW_ORBIT_MAX 0.436f
+/* Largest orbit angle of a drag, radians, each way (15 degrees: farther, a 3D photo is mostly holes
+ * and stretched triangles). */
+#define P3D_VIEW_ORBIT_MAX 0.2618f
 /* Orbit radians per dragged pixel. */
-#define P3D_VIEW_ORBIT_PER_PIXEL 0.004f
+#define P3D_VIEW_ORBIT_PER_PIXEL 0.002f
 /* One wheel step moves the camera this fraction of the centre depth; the dolly stays in
  * [-P3D_VIEW_DOLLY_BACK, P3D_VIEW_DOLLY_IN] times the centre depth. */
 #define P3D_VIEW_DOLLY_STEP 0.02f
