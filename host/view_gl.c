@@ -309,6 +309,9 @@ static p3d_status open_window(int32_t w, int32_t h, int32_t visible, const char 
 p3d_status p3d_viewer_screenshot(p3d_viewer *v, const p3d_mesh *m, const p3d_viewer_opts *opts, const p3d_pose *p,
                                  const char *png_path) {
     (void)v;
+    if (opts->width < 1 || opts->height < 1 || opts->width > 16384 || opts->height > 16384)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "view: screenshot size %dx%d: need 1..16384 per side", (int)opts->width,
+                        (int)opts->height);
     P3D_TRY(p3d_render_check_mesh(m));
     GLFWwindow *win = NULL;
     P3D_TRY(open_window(16, 16, 0, "photo3d-gpu view", &win));

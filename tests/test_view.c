@@ -94,7 +94,8 @@ static void setup(void) {
     }
     snprintf(g_bin, sizeof g_bin, "%s", bin);
     snprintf(g_dir, sizeof g_dir, "%s", p3d_test_tmpdir());
-    snprintf(g_xvfb, sizeof g_xvfb, "xvfb-run -a -s '-screen 0 1280x1024x24'");
+    /* -n: a first display number of its own, so parallel tests do not race for the same free one */
+    snprintf(g_xvfb, sizeof g_xvfb, "xvfb-run -a -n 140 -s '-screen 0 1280x1024x24'");
     p3d_mesh m;
     memset(&m, 0, sizeof m);
     CHECK_OK(make_mesh(&m));
