@@ -2,6 +2,7 @@
  * window with motion parallax, or one frame of it as a PNG (--screenshot). Camera control and window:
  * view.h; the window needs GLFW + libepoxy at build time (P3D_HAVE_VIEWER) and a display at run time. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "models.h"
 #include "photo3d.h"
 #include "progress.h"
+#include "resize_area.h"
 #include "tiefenrausch.h"
 #include "view.h"
 
@@ -195,17 +197,30 @@ static p3d_status find_depth_source(const view_job *j, char *model_path, size_t 
     return P3D_OK;
 }
 
+/* Tiefenrausch's disparity for the photo, (nh, nw) at the network's size, which stretches the photo
+ * (both sides floored to multiples of 32); resized (INTER_AREA) back to the photo's aspect at the
+ * network's longer side, as the pipeline needs a map with the photo's aspect. */
 static p3d_status estimate_depth(p3d_ctx *ctx, const char *model_path, const char *image, p3d_depth *d) {
     p3d_tief *net = NULL;
     p3d_image img;
     memset(&img, 0, sizeof img);
     int32_t nw = 0, nh = 0;
+    float *raw = NULL;
     p3d_status st = p3d_tief_load(ctx, model_path, &net);
     if (st == P3D_OK) st = p3d_image_read(image, 0, &img);
     if (st == P3D_OK) st = p3d_tief_input_size(img.width, img.height, &nw, &nh);
-    if (st == P3D_OK) st = p3d_depth_alloc(nw, nh, P3D_DEPTH_DISPARITY, d);
-    if (st == P3D_OK)
-        st = p3d_tief_estimate(net, img.rgb, img.width, img.height, d->value, (size_t)nw * (size_t)nh, &nw, &nh);
+    if (st == P3D_OK && !(raw = (float *)malloc((size_t)nw * (size_t)nh * sizeof *raw)))
+        st = p3d_fail(P3D_ERR_OOM, "%s: out of memory for the depth map", image);
+    if (st == P3D_OK) st = p3d_tief_estimate(net, img.rgb, img.width, img.height, raw, (size_t)nw * (size_t)nh, &nw, &nh);
+    const int32_t tw = img.width >= img.height ? nw : (int32_t)lround((double)nh * img.width / img.height);
+    const int32_t th = img.width >= img.height ? (int32_t)lround((double)nw * img.height / img.width) : nh;
+    if (st == P3D_OK) st = p3d_depth_alloc(tw > 0 ? tw : 1, th > 0 ? th : 1, P3D_DEPTH_DISPARITY, d);
+    if (st == P3D_OK) {
+        int64_t ss[2] = {nh, nw}, ds[2] = {d->height, d->width};
+        p3d_tensor src = p3d_tensor_view(raw, P3D_F32, P3D_MEM_HOST, 2, ss);
+        p3d_tensor dst = p3d_tensor_view(d->value, P3D_F32, P3D_MEM_HOST, 2, ds);
+        st = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
+    }
     if (st == P3D_OK) { /* valid where exp(output) > 0, as `depth` writes it */
         d->n_valid = 0;
         for (int64_t i = 0; i < (int64_t)d->width * d->height; i++) {
@@ -214,6 +229,7 @@ static p3d_status estimate_depth(p3d_ctx *ctx, const char *model_path, const cha
             d->n_valid += d->mask[i];
         }
     }
+    free(raw);
     p3d_image_free(&img);
     p3d_tief_free(net);
     return st;

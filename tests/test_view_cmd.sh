@@ -75,6 +75,20 @@ if cmp -s "$tmp/ply.png" "$tmp/photo.png"; then ok photo-same-frame-as-its-mesh;
 if grep -q "scene: 3D photo (layered depth, non-learned inpainting, mesh) done" "$tmp/err"; then ok progress-line
 else bad "progress-line: $(cat "$tmp/err")"; fi
 
+# a photo without --depth: Tiefenrausch estimates the map when it is installed
+if "$bin" models 2>/dev/null | grep -Eq '^tiefenrausch +missing'; then
+  skipped "photo-estimated-depth: the Tiefenrausch model is not installed (tools/fetch_tiefenrausch.sh)"
+else
+  xvfb "$bin" view samples/scene.png --longer-side 96 --no-border --fill classic --device cpu \
+    --screenshot "$tmp/tief.png" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" = 0 ] && grep -q "scene: depth (tiefenrausch) done" "$tmp/err" && [ -s "$tmp/tief.png" ]; then
+    ok photo-estimated-depth
+  else
+    bad "photo-estimated-depth: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+  fi
+fi
+
 # the window, driven through XTest: needs libXtst (Debian: libxtst6)
 if ! $py -c 'import ctypes; ctypes.CDLL("libXtst.so.6")' 2>/dev/null; then
   skipped "libXtst.so.6 not installed: the interaction test needs XTest (Debian: libxtst6)"
