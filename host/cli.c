@@ -75,3 +75,24 @@ int p3d_report_failure(p3d_status st) {
     fprintf(stderr, "photo3d-gpu: error: %s\n", msg[0] ? msg : p3d_status_str(st));
     return st == P3D_ERR_INVALID_ARG ? P3D_EXIT_USAGE : P3D_EXIT_FAIL;
 }
+
+p3d_status p3d_parse_size(const char *text, int32_t *w, int32_t *h) {
+    int sw = 0, sh = 0;
+    char tail = 0;
+    if (sscanf(text, "%dx%d%c", &sw, &sh, &tail) != 2 || sw < 2 || sh < 2 || sw > 16384 || sh > 16384)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "--size '%s': expected WxH, each 2..16384", text);
+    *w = sw;
+    *h = sh;
+    return P3D_OK;
+}
+
+p3d_status p3d_parse_crop(const char *text, float crop[4]) {
+    double c[4];
+    char tail = 0;
+    if (sscanf(text, "%lf,%lf,%lf,%lf%c", &c[0], &c[1], &c[2], &c[3], &tail) != 4 ||
+        !(c[0] >= 0 && c[1] >= 0 && c[2] >= 0 && c[3] >= 0 && c[0] + c[2] < 0.9 && c[1] + c[3] < 0.9))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "--crop '%s': expected T,L,B,R fractions >= 0 with T+B and L+R below 0.9",
+                        text);
+    for (int k = 0; k < 4; k++) crop[k] = (float)c[k];
+    return P3D_OK;
+}

@@ -45,6 +45,11 @@ int p3d_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints "photo3d-gpu: <p3d_last_error()>" (the file and the cause) and returns P3D_EXIT_FAIL. */
 int p3d_report_failure(p3d_status st);
 
+/* Option values shared by render and view. "WxH" with each side in 2..16384; "T,L,B,R" crop border
+ * fractions >= 0 with T + B and L + R below 0.9. P3D_ERR_INVALID_ARG with a message naming the option. */
+p3d_status p3d_parse_size(const char *text, int32_t *w, int32_t *h);
+p3d_status p3d_parse_crop(const char *text, float crop[4]);
+
 int p3d_cmd_info(int argc, char **argv);
 int p3d_cmd_prepare(int argc, char **argv);
 int p3d_cmd_depth(int argc, char **argv);
@@ -54,5 +59,6 @@ int p3d_cmd_run(int argc, char **argv);
 int p3d_cmd_render(int argc, char **argv);
 int p3d_cmd_models(int argc, char **argv);
 int p3d_cmd_inputs(int argc, char **argv);
+int p3d_cmd_view(int argc, char **argv);
 
 #endif

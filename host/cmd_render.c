@@ -246,17 +246,9 @@ int p3d_cmd_render(int argc, char **argv) {
                 return p3d_usage_error("render", "--format '%s': expected mp4 or png", v);
             j.format = v;
         } else if (p3d_args_is(&it, NULL, "--size")) {
-            char tail = 0;
-            if (sscanf(v, "%dx%d%c", &size_w, &size_h, &tail) != 2 || size_w < 2 || size_h < 2 || size_w > 16384 ||
-                size_h > 16384)
-                return p3d_usage_error("render", "--size '%s': expected WxH, each 2..16384", v);
+            if (p3d_parse_size(v, &size_w, &size_h) != P3D_OK) return p3d_usage_error("render", "%s", p3d_last_error());
         } else if (p3d_args_is(&it, NULL, "--crop")) {
-            double c[4];
-            char tail = 0;
-            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &c[0], &c[1], &c[2], &c[3], &tail) != 4 || !(c[0] >= 0 && c[1] >= 0 &&
-                c[2] >= 0 && c[3] >= 0 && c[0] + c[2] < 0.9 && c[1] + c[3] < 0.9))
-                return p3d_usage_error("render", "--crop '%s': expected T,L,B,R fractions >= 0 with T+B and L+R below 0.9", v);
-            for (int k = 0; k < 4; k++) j.crop[k] = (float)c[k];
+            if (p3d_parse_crop(v, j.crop) != P3D_OK) return p3d_usage_error("render", "%s", p3d_last_error());
         } else if (p3d_args_is(&it, NULL, "--pose")) {
             if (j.n_poses >= P3D_RENDER_MAX_POSES) return p3d_usage_error("render", "at most %d --pose", P3D_RENDER_MAX_POSES);
             j.poses[j.n_poses++] = v;

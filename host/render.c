@@ -36,7 +36,7 @@ struct p3d_renderer {
 #endif
 };
 
-static p3d_status check_mesh(const p3d_mesh *m) {
+p3d_status p3d_render_check_mesh(const p3d_mesh *m) {
     if (m->n_vertices < 0 || m->n_faces < 0 || (m->n_vertices > 0 && (!m->xyz || !m->rgba)) ||
         (m->n_faces > 0 && !m->faces))
         return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh arrays missing");
@@ -117,7 +117,7 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     if (o->ssaa < 1 || o->ssaa > P3D_RENDER_MAX_SSAA)
         return p3d_fail(P3D_ERR_INVALID_ARG, "render: supersampling factor %d: need 1..%d", (int)o->ssaa,
                         P3D_RENDER_MAX_SSAA);
-    P3D_TRY(check_mesh(m));
+    P3D_TRY(p3d_render_check_mesh(m));
     p3d_renderer *r = (p3d_renderer *)calloc(1, sizeof *r);
     if (!r) return p3d_fail(P3D_ERR_OOM, "render: out of memory");
     r->ctx = ctx;
@@ -128,13 +128,7 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     r->fs.tile_px = P3D_RENDER_TILE * o->ssaa;
     r->fs.tiles_x = (o->width + P3D_RENDER_TILE - 1) / P3D_RENDER_TILE;
     r->fs.tiles_y = (o->height + P3D_RENDER_TILE - 1) / P3D_RENDER_TILE;
-    for (int32_t k = 0; k < 3; k++) r->bmin[k] = r->bmax[k] = 0.0f;
-    for (int64_t i = 0; i < m->n_vertices; i++)
-        for (int32_t k = 0; k < 3; k++) {
-            const float c = m->xyz[3 * i + k];
-            if (i == 0 || c < r->bmin[k]) r->bmin[k] = c;
-            if (i == 0 || c > r->bmax[k]) r->bmax[k] = c;
-        }
+    p3d_mesh_bounds(m, r->bmin, r->bmax);
     p3d_status st = P3D_OK;
 #ifdef P3D_HAVE_CUDA
     if (p3d_ctx_cuda(ctx)) {
@@ -164,8 +158,38 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     return st;
 }
 
-/* The raster view of v: intrinsics scaled by the SSAA factor, [znear, zfar] bracketing the depths of
- * the mesh's bounding box corners as seen from v (a margin keeps the vertices on the box inside). */
+void p3d_mesh_bounds(const p3d_mesh *m, float bmin[3], float bmax[3]) {
+    for (int32_t k = 0; k < 3; k++) bmin[k] = bmax[k] = 0.0f;
+    for (int64_t i = 0; i < m->n_vertices; i++)
+        for (int32_t k = 0; k < 3; k++) {
+            const float c = m->xyz[3 * i + k];
+            if (i == 0 || c < bmin[k]) bmin[k] = c;
+            if (i == 0 || c > bmax[k]) bmax[k] = c;
+        }
+}
+
+/* [znear, zfar] bracketing the depths of the bounding box corners as seen from v (a margin keeps the
+ * vertices on the box inside). */
+void p3d_view_depth_range(const p3d_view *v, const float bmin[3], const float bmax[3], float *znear, float *zfar) {
+    p3d_rview rv;
+    memset(&rv, 0, sizeof rv);
+    memcpy(rv.rot, v->rot, sizeof rv.rot);
+    memcpy(rv.pos, v->pos, sizeof rv.pos);
+    float zmin = INFINITY, zmax = -INFINITY;
+    for (int32_t c = 0; c < 8; c++) {
+        const float p[3] = {(c & 1) ? bmax[0] : bmin[0], (c & 2) ? bmax[1] : bmin[1], (c & 4) ? bmax[2] : bmin[2]};
+        const float z = p3d_render_view_depth(&rv, p);
+        zmin = z < zmin ? z : zmin;
+        zmax = z > zmax ? z : zmax;
+    }
+    const float margin = 1e-4f * (fabsf(zmax) + fabsf(zmin)) + 1e-6f;
+    *zfar = zmax + margin;
+    *znear = zmin - margin;
+    /* A camera inside the box: keep 1e-4 of the far distance as the nearest usable depth. */
+    if (*znear < 1e-4f * *zfar) *znear = 1e-4f * *zfar;
+}
+
+/* The raster view of v: intrinsics scaled by the SSAA factor, the depth range of p3d_view_depth_range. */
 static p3d_rview raster_view(const p3d_renderer *r, const p3d_view *v) {
     p3d_rview rv;
     const float s = (float)r->opts.ssaa;
@@ -175,19 +199,7 @@ static p3d_rview raster_view(const p3d_renderer *r, const p3d_view *v) {
     rv.fy = v->fy * s;
     rv.cx = v->cx * s;
     rv.cy = v->cy * s;
-    float zmin = INFINITY, zmax = -INFINITY;
-    for (int32_t c = 0; c < 8; c++) {
-        const float p[3] = {(c & 1) ? r->bmax[0] : r->bmin[0], (c & 2) ? r->bmax[1] : r->bmin[1],
-                            (c & 4) ? r->bmax[2] : r->bmin[2]};
-        const float z = p3d_render_view_depth(&rv, p);
-        zmin = z < zmin ? z : zmin;
-        zmax = z > zmax ? z : zmax;
-    }
-    const float margin = 1e-4f * (fabsf(zmax) + fabsf(zmin)) + 1e-6f;
-    rv.zfar = zmax + margin;
-    rv.znear = zmin - margin;
-    /* A camera inside the box: keep 1e-4 of the far distance as the nearest usable depth. */
-    if (rv.znear < 1e-4f * rv.zfar) rv.znear = 1e-4f * rv.zfar;
+    p3d_view_depth_range(v, r->bmin, r->bmax, &rv.znear, &rv.zfar);
     return rv;
 }
 

@@ -58,6 +58,10 @@ typedef struct p3d_renderer p3d_renderer;
 /* Checks the mesh (indices in range, finite coordinates) and the options, and plans every buffer of
  * the frame loop (device copies of the mesh on CUDA). The CPU backend reads the mesh in place: it
  * must outlive the renderer. */
+/* The checks p3d_renderer_init makes on a mesh (arrays present, counts below 2^31, a positive image
+ * size and fields of view in (0, pi), finite coordinates, indices in range); the viewer makes them too. */
+p3d_status p3d_render_check_mesh(const p3d_mesh *m);
+
 p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o, p3d_renderer **out);
 void p3d_renderer_free(p3d_renderer *r);
 
@@ -68,6 +72,14 @@ p3d_status p3d_render_frame(p3d_renderer *r, const p3d_view *v, uint8_t *rgb);
  * tan(hfov / 2)), fy likewise, principal point at the image centre), scaled to an out_w x out_h
  * output. */
 p3d_view p3d_view_of_mesh(const p3d_mesh *m, int32_t out_w, int32_t out_h);
+
+/* The mesh's axis-aligned bounding box (all zero for an empty mesh). */
+void p3d_mesh_bounds(const p3d_mesh *m, float bmin[3], float bmax[3]);
+
+/* The depth range [*znear, *zfar] every frame of view v uses: the view depths of the bounding box's
+ * corners with a small margin, znear at least 1e-4 zfar (a camera inside the box). The interactive
+ * viewer (view.h) uses the same range so its frames match the rasterizer's. */
+void p3d_view_depth_range(const p3d_view *v, const float bmin[3], const float bmax[3], float *znear, float *zfar);
 
 /* Depth of the scene at the image centre (the dolly zoom's anchor, spec 2.23 mean_loc_depth): the
  * nearest vertex projecting to the centre pixel (W/2, H/2) of the mesh camera, else the median vertex

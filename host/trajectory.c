@@ -93,9 +93,7 @@ p3d_status p3d_traj_preset(const char *name, int32_t n, float anchor_depth, p3d_
 
 /* ---- poses from numbers ------------------------------------------------------------------------ */
 
-/* Rotation whose third row is the unit look direction and whose second row (image down) lies in the
- * plane of the look direction and +y. 0 when the direction is zero or vertical. */
-static int32_t rotation_from_look(const double *d, float *rot) {
+int32_t p3d_rotation_from_look(const double d[3], float rot[9]) {
     const double n = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
     if (!(n > 0) || !isfinite(n)) return 0;
     const double z[3] = {d[0] / n, d[1] / n, d[2] / n};
@@ -122,7 +120,7 @@ static const char *pose_make(const double *pos, const double *look, const double
         if (!isfinite(pos[c]) || fabs(pos[c]) > 1e6) return "position is not a finite number below 1e6";
         p->pos[c] = (float)pos[c];
     }
-    if (look && !rotation_from_look(look, p->rot)) return "look direction is zero or vertical";
+    if (look && !p3d_rotation_from_look(look, p->rot)) return "look direction is zero or vertical";
     if (rot) {
         for (int32_t i = 0; i < 3; i++)
             for (int32_t j = 0; j < 3; j++) {

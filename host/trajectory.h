@@ -70,6 +70,11 @@ p3d_status p3d_traj_read(const char *path, float hfov, p3d_traj *out);
 p3d_status p3d_pose_parse(const char *text, float hfov, p3d_pose *out);
 void p3d_traj_free(p3d_traj *t);
 
+/* World -> camera rotation (row-major) looking along d: third row the unit look direction, second row
+ * (image down) in the plane of the look direction and +y. Returns 0 (rot untouched) when d is zero or
+ * vertical. */
+int32_t p3d_rotation_from_look(const double d[3], float rot[9]);
+
 /* The reference's crop_border: top, left, bottom, right. */
 extern const float p3d_crop_border_default[4];
 
