@@ -233,7 +233,7 @@ static p3d_status photo_depth(worker *w, const p3d_input *in, const p3d_image *i
         return p3d_fail(P3D_ERR_INVALID_ARG, "%s: no depth map (require_midas is false: give --depth-dir)", in->path);
     if (!w->est) P3D_TRY(p3d_depth_estimator_init(w->ctx, p3d_depth_model_str(o->cfg.depth_model), o->model_dir, 0, &w->est));
     *estimated = 1;
-    return p3d_depth_estimate(w->est, img, map);
+    return p3d_depth_estimate_photo(w->est, img, map);
 }
 
 /* The configured trajectories of one photo rendered and encoded into video_dir. */

@@ -15,7 +15,7 @@
 #include "photo3d.h"
 #include "progress.h"
 #include "resize_area.h"
-#include "tiefenrausch.h"
+#include "depth_estimate.h"
 #include "view.h"
 
 static const char *const k_view_help =
@@ -63,7 +63,7 @@ typedef struct view_job {
     char name[256];
     p3d_depth_opts dopts;
     p3d_photo_opts popts;
-    p3d_fill_kind fill;
+    p3d_fill_mode fill;
     p3d_viewer_opts vo;
 } view_job;
 
@@ -136,7 +136,7 @@ static int parse_view_args(int argc, char **argv, view_job *j, int *rc) {
         } else if (p3d_args_is(&it, NULL, "--depth")) {
             j->depth_path = v;
         } else if (p3d_args_is(&it, NULL, "--fill")) {
-            if (p3d_fill_kind_parse(v, &j->fill) != P3D_OK) {
+            if (p3d_fill_mode_parse(v, &j->fill) != P3D_OK) {
                 *rc = p3d_usage_error("view", "%s", p3d_last_error());
                 return 0;
             }
@@ -197,41 +197,16 @@ static p3d_status find_depth_source(const view_job *j, char *model_path, size_t 
     return P3D_OK;
 }
 
-/* Tiefenrausch's disparity for the photo, (nh, nw) at the network's size, which stretches the photo
- * (both sides floored to multiples of 32); resized (INTER_AREA) back to the photo's aspect at the
- * network's longer side, as the pipeline needs a map with the photo's aspect. */
-static p3d_status estimate_depth(p3d_ctx *ctx, const char *model_path, const char *image, p3d_depth *d) {
-    p3d_tief *net = NULL;
+/* The Tiefenrausch model's disparity for the photo, at the photo's aspect (depth_estimate.h). */
+static p3d_status estimate_depth(p3d_ctx *ctx, const char *model_dir, const char *image, p3d_depth *d) {
+    p3d_depth_estimator *est = NULL;
     p3d_image img;
     memset(&img, 0, sizeof img);
-    int32_t nw = 0, nh = 0;
-    float *raw = NULL;
-    p3d_status st = p3d_tief_load(ctx, model_path, &net);
+    p3d_status st = p3d_depth_estimator_init(ctx, "tiefenrausch", model_dir, 0, &est);
     if (st == P3D_OK) st = p3d_image_read(image, 0, &img);
-    if (st == P3D_OK) st = p3d_tief_input_size(img.width, img.height, &nw, &nh);
-    if (st == P3D_OK && !(raw = (float *)malloc((size_t)nw * (size_t)nh * sizeof *raw)))
-        st = p3d_fail(P3D_ERR_OOM, "%s: out of memory for the depth map", image);
-    if (st == P3D_OK) st = p3d_tief_estimate(net, img.rgb, img.width, img.height, raw, (size_t)nw * (size_t)nh, &nw, &nh);
-    const int32_t tw = img.width >= img.height ? nw : (int32_t)lround((double)nh * img.width / img.height);
-    const int32_t th = img.width >= img.height ? (int32_t)lround((double)nw * img.height / img.width) : nh;
-    if (st == P3D_OK) st = p3d_depth_alloc(tw > 0 ? tw : 1, th > 0 ? th : 1, P3D_DEPTH_DISPARITY, d);
-    if (st == P3D_OK) {
-        int64_t ss[2] = {nh, nw}, ds[2] = {d->height, d->width};
-        p3d_tensor src = p3d_tensor_view(raw, P3D_F32, P3D_MEM_HOST, 2, ss);
-        p3d_tensor dst = p3d_tensor_view(d->value, P3D_F32, P3D_MEM_HOST, 2, ds);
-        st = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
-    }
-    if (st == P3D_OK) { /* valid where exp(output) > 0, as `depth` writes it */
-        d->n_valid = 0;
-        for (int64_t i = 0; i < (int64_t)d->width * d->height; i++) {
-            d->mask[i] = d->value[i] > 0.0f;
-            if (!d->mask[i]) d->value[i] = 0.0f;
-            d->n_valid += d->mask[i];
-        }
-    }
-    free(raw);
+    if (st == P3D_OK) st = p3d_depth_estimate_photo(est, &img, d);
     p3d_image_free(&img);
-    p3d_tief_free(net);
+    p3d_depth_estimator_free(est);
     return st;
 }
 
@@ -254,7 +229,7 @@ static p3d_status photo_to_mesh(const view_job *j, const char *model_path, p3d_p
     if (st == P3D_OK && model_path[0]) {
         snprintf(label, sizeof label, "%s: depth (tiefenrausch)", j->name);
         p3d_progress_begin(&pr, label, 0);
-        st = estimate_depth(ctx, model_path, j->input, &map);
+        st = estimate_depth(ctx, j->model_dir, j->input, &map);
         if (st == P3D_OK) p3d_progress_end(&pr);
     } else if (st == P3D_OK) {
         st = p3d_depth_read(j->depth_path, &j->dopts, &map);

@@ -8,6 +8,7 @@
 #include "midas.h"
 #include "midas_v21.h"
 #include "models.h"
+#include "resize_area.h"
 #include "tiefenrausch.h"
 
 /* The models of --model: the name (models.h's table: the blob NAME.p3dw), the network that runs it
@@ -129,4 +130,43 @@ p3d_status p3d_depth_estimator_init(p3d_ctx *ctx, const char *model, const char 
     }
     *out = e;
     return P3D_OK;
+}
+
+p3d_status p3d_depth_estimate_photo(p3d_depth_estimator *e, const p3d_image *img, p3d_depth *d) {
+    p3d_depth raw;
+    P3D_TRY(p3d_depth_estimate(e, img, &raw));
+    if (p3d_depth_aspect_ok(raw.width, raw.height, img->width, img->height)) {
+        *d = raw;
+        return P3D_OK;
+    }
+    int32_t nw = raw.width, nh = raw.height;
+    int32_t tw = img->width >= img->height ? nw : (int32_t)lround((double)nh * img->width / img->height);
+    int32_t th = img->width >= img->height ? (int32_t)lround((double)nw * img->height / img->width) : nh;
+    tw = tw > 0 ? tw : 1;
+    th = th > 0 ? th : 1;
+    /* value * mask and mask, resized alike; valid where at least half the weight was valid */
+    size_t n = (size_t)nw * nh, m = (size_t)tw * th;
+    float *src = (float *)malloc(2 * n * sizeof *src), *dst = (float *)malloc(2 * m * sizeof *dst);
+    p3d_status st = src && dst ? p3d_depth_alloc(tw, th, P3D_DEPTH_DISPARITY, d)
+                               : p3d_fail(P3D_ERR_OOM, "depth estimate: out of memory");
+    if (st == P3D_OK) {
+        for (size_t i = 0; i < n; i++) src[i] = raw.mask[i] ? raw.value[i] : 0.0f, src[n + i] = raw.mask[i];
+        int64_t ss[3] = {2, nh, nw}, ds[3] = {2, th, tw};
+        p3d_tensor ts = p3d_tensor_view(src, P3D_F32, P3D_MEM_HOST, 3, ss);
+        p3d_tensor td = p3d_tensor_view(dst, P3D_F32, P3D_MEM_HOST, 3, ds);
+        st = p3d_resize_area_cpu(&ts, &td, P3D_RESIZE_CHW);
+    }
+    if (st == P3D_OK) {
+        d->n_valid = 0;
+        for (size_t i = 0; i < m; i++) {
+            float w = dst[m + i];
+            d->mask[i] = w >= 0.5f;
+            d->value[i] = d->mask[i] ? dst[i] / w : 0.0f;
+            d->n_valid += d->mask[i];
+        }
+    }
+    free(src);
+    free(dst);
+    p3d_depth_free(&raw);
+    return st;
 }

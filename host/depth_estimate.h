@@ -37,6 +37,11 @@ const char *p3d_depth_estimator_model(const p3d_depth_estimator *e);
 /* The model's disparity for img into d (allocated here; free with p3d_depth_free). */
 p3d_status p3d_depth_estimate(p3d_depth_estimator *e, const p3d_image *img, p3d_depth *d);
 
+/* p3d_depth_estimate, then the map resized (INTER_AREA, validity-weighted) from the network's size,
+ * which stretches the photo to multiples of 32, back to the photo's aspect at the network's longer
+ * side: what the pipeline needs (its maps must have the photo's aspect). */
+p3d_status p3d_depth_estimate_photo(p3d_depth_estimator *e, const p3d_image *img, p3d_depth *d);
+
 #ifdef __cplusplus
 }
 #endif
