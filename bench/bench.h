@@ -44,5 +44,6 @@ extern const p3d_bench_stage p3d_bench_stages_depth[];
 extern const p3d_bench_stage p3d_bench_stages_nets[];
 extern const p3d_bench_stage p3d_bench_stages_fill[];
 extern const p3d_bench_stage p3d_bench_stages_render[];
+extern const p3d_bench_stage p3d_bench_stages_ldi[];
 
 #endif
