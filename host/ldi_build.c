@@ -4,7 +4,9 @@
  * created: tear flags per grid link, connected components, island refill; the nodes and links are
  * then written in raster order, so node id = v * W + u for image pixel (u, v). The reference builds a
  * networkx graph and iterates sets; its component order (hence the PLY vertex order) is hash order
- * (quirk 34) - raster order here. */
+ * (quirk 34) - raster order here. On a CUDA context the tear and dangling pass, the components and
+ * the keep flags run on the device (cuda/ldi.cu, same rules: ldi_graph_math.h); the island refill
+ * and the node writing run on the host for both. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,7 +11,8 @@
  * are linked, and diagonal nodes that share a linked corner node (the path a - c - b through the
  * 4-neighbour c) with disparities within depth_threshold (the reference's one-sided test; |.| here).
  * Edge ids follow the smallest node id of each component (raster order), so they do not depend on
- * visiting order (quirk 34). */
+ * visiting order (quirk 34). Roles and neighbours are decided per node by ldi_graph_math.h, on a
+ * CUDA context by cuda/ldi.cu; the cleanup's link edits between its two searches stay on the host. */
 #include <stdlib.h>
 #include <string.h>
 

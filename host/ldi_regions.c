@@ -6,8 +6,11 @@
  * offers its linked neighbours to its edge: the mask grows over the foreground surface (the pixels
  * behind which background must be made up), the context over the background surface. Where several
  * edges offer the same node in the same ring the smallest edge id takes it (deterministic, and the
- * same rule a GPU pass implements with atomicMin); a node taken in an earlier ring is not offered
- * again. Within a ring the mask grows first, then the context (the reference's order).
+ * rule cuda/ldi.cu implements with atomicMin); a node taken in an earlier ring is not offered
+ * again. Within a ring the mask grows first, then the context (the reference's order). Offers are
+ * committed only after all offers of the step are made, and each test (ldi_graph_math.h) reads only
+ * what earlier steps committed, so neither the frontier order nor the order of offers matters: the
+ * CPU lists frontiers in offer order, the GPU in whatever order its atomics give.
  *
  * Rules kept from the reference:
  *   - the mask grows for max(background_thickness, context_thickness) rings but only the first
