@@ -97,15 +97,29 @@ static __global__ void iota_kernel(int32_t *label, int32_t n) {
     if (i < n) label[i] = static_cast<int32_t>(i);
 }
 
+// One thread per element a of graph G unites a with its neighbours (G::hook).
+template <class G>
+static __global__ void hook_kernel(const G g, int32_t n, int32_t *label) {
+    const int64_t i = LDI_INDEX();
+    if (i < n) g.hook(static_cast<int32_t>(i), label);
+}
+
 // After all hooks: every label becomes its root.
 static __global__ void uf_flatten_kernel(int32_t *label, int32_t n) {
     const int64_t i = LDI_INDEX();
     if (i < n) label[i] = uf_root(label, static_cast<int32_t>(i));
 }
 
-static p3d_status uf_flatten(p3d_cuda_ctx *ctx, int32_t *label, int32_t n) {
-    uf_flatten_kernel<<<ldi_blocks(n), P3D_LDI_THREADS, 0, ctx->stream>>>(label, n);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI union-find flatten");
+// label (n): the smallest element of each element's component in graph G (n > 0).
+template <class G>
+static p3d_status uf_components(p3d_cuda_ctx *ctx, const G &g, int32_t n, int32_t *label, const char *op) {
+    const unsigned blocks = ldi_blocks(n);
+    iota_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(label, n);
+    P3D_CUDA_LAUNCH_CHECK(ctx, op);
+    hook_kernel<G><<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(g, n, label);
+    P3D_CUDA_LAUNCH_CHECK(ctx, op);
+    uf_flatten_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(label, n);
+    P3D_CUDA_LAUNCH_CHECK(ctx, op);
     return P3D_OK;
 }
 
@@ -138,14 +152,15 @@ static __global__ void dangling_kernel(const uint8_t *r0, const uint8_t *d0, int
     warp_add(&counts[1], cut);
 }
 
-static __global__ void grid_hook_kernel(const uint8_t *right, const uint8_t *down, int32_t w, int32_t n,
-                                        int32_t *label) {
-    const int64_t i = LDI_INDEX();
-    if (i >= n) return;
-    const int32_t a = static_cast<int32_t>(i);
-    if (right[a]) uf_unite(label, a, a + 1);
-    if (down[a]) uf_unite(label, a, a + w);
-}
+// The pixel grid's links (h, w): each pixel unites with its linked right and lower neighbours.
+typedef struct grid_graph {
+    const uint8_t *right, *down;
+    int32_t w;
+    __device__ void hook(int32_t a, int32_t *label) const {
+        if (right[a]) uf_unite(label, a, a + 1);
+        if (down[a]) uf_unite(label, a, a + w);
+    }
+} grid_graph;
 
 static __global__ void size_kernel(const int32_t *label, int32_t n, int32_t *size) {
     const int64_t i = LDI_INDEX();
@@ -202,11 +217,8 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build tear");
     dangling_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_r0, d_d0, w, h, d_right, d_down, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build dangling");
-    iota_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, n);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build labels");
-    grid_hook_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_right, d_down, w, n, d_label);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build components");
-    P3D_TRY(uf_flatten(ctx, d_label, n));
+    const grid_graph grid = {d_right, d_down, w};
+    P3D_TRY(uf_components(ctx, grid, n, d_label, "LDI build components"));
     size_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, n, d_size);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build sizes");
     largest_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, d_size, n, d_best);
@@ -307,19 +319,23 @@ static __global__ void role_kernel(const p3d_ldi l, const p3d_ldi_box box, uint8
     if (i < l.n_nodes) role[i] = p3d_ldi_role(&l, &box, static_cast<int32_t>(i));
 }
 
-static __global__ void edge_hook_kernel(const p3d_ldi l, const uint8_t *role, float thr, int32_t *label,
-                                        uint8_t *degree) {
-    const int64_t i = LDI_INDEX();
-    if (i >= l.n_nodes) return;
-    const int32_t a = static_cast<int32_t>(i);
-    int32_t k = 0;
-    if (role[a]) {
-        int32_t nb[8];
-        k = p3d_ldi_edge_neighbours(&l, role, a, thr, nb);
-        for (int32_t j = 0; j < k; j++) uf_unite(label, a, nb[j]);
+// The edge graph: each node with a role unites with its edge-graph neighbours and records their
+// number (the cleanup's degree); nodes without a role have degree 0.
+typedef struct edge_graph {
+    p3d_ldi l;
+    const uint8_t *role;
+    float thr;
+    uint8_t *degree;
+    __device__ void hook(int32_t a, int32_t *label) const {
+        int32_t k = 0;
+        if (role[a]) {
+            int32_t nb[8];
+            k = p3d_ldi_edge_neighbours(&l, role, a, thr, nb);
+            for (int32_t j = 0; j < k; j++) uf_unite(label, a, nb[j]);
+        }
+        degree[a] = static_cast<uint8_t>(k);
     }
-    degree[a] = static_cast<uint8_t>(k);
-}
+} edge_graph;
 
 // root[a] = 1 for the smallest node of each edge component; root[n] = 0 so the exclusive sum's last
 // entry is the number of edges.
@@ -374,11 +390,8 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     const unsigned blocks = ldi_blocks(n);
     role_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(v, *box, d_role);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
-    iota_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, n);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges labels");
-    edge_hook_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(v, d_role, thr, d_label, d_degree);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges components");
-    P3D_TRY(uf_flatten(ctx, d_label, n));
+    const edge_graph graph = {v, d_role, thr, d_degree};
+    P3D_TRY(uf_components(ctx, graph, n, d_label, "LDI edges components"));
     edge_roots_kernel<<<ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream>>>(d_role, d_label,
                                                                                                    n, d_root);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roots");
