@@ -529,6 +529,18 @@ static __global__ void erode_kernel(int32_t n, ring_state r, const int32_t *widt
     erode[i] = ce >= 0 && r.ctx_ring[i] < width[ce];
 }
 
+// Commits the *d_count offers in *list (at most `bound`) into edge / ring_of, then makes the list the
+// next frontier; the old frontier's buffer becomes the list of the next step.
+static p3d_status commit_step(p3d_cuda_ctx *ctx, int32_t *claim, const int32_t *d_count, int64_t bound, int32_t *edge,
+                              int32_t *ring_of, int32_t ring, int32_t **frontier, int32_t **list) {
+    commit_kernel<<<ldi_blocks(bound), P3D_LDI_THREADS, 0, ctx->stream>>>(claim, *list, d_count, edge, ring_of, ring);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
+    int32_t *t = *frontier;
+    *frontier = *list;
+    *list = t;
+    return P3D_OK;
+}
+
 // Upper bound on the offers of a ring from a frontier of k nodes (each offers its <= 4 links).
 static inline int64_t offer_bound(int64_t k, int32_t n) { return 4 * k < n ? 4 * k : n; }
 
@@ -579,13 +591,9 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
                                                                               static_cast<int32_t>(n_mf), list,
                                                                               &d_counts[1]);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring 0");
-        commit_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(r.claim, list, &d_counts[1], r.ctx_edge, r.ctx_ring,
-                                                                   0);
-        P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
+        P3D_TRY(commit_step(ctx, r.claim, &d_counts[1], n, r.ctx_edge, r.ctx_ring, 0, &cf, &list));
         P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
         n_cf = counts[1];
-        int32_t *t = cf;
-        cf = list, list = t;
     }
     for (int32_t ring = 1; ring < plan->rings; ring++) {
         P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
@@ -594,11 +602,8 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
             mask_offer_kernel<<<ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream>>>(
                 v, r, plan->mask_iter, ring, mf, static_cast<int32_t>(n_mf), list, &d_counts[0]);
             P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions mask ring");
-            commit_kernel<<<ldi_blocks(offer_bound(n_mf, n)), P3D_LDI_THREADS, 0, ctx->stream>>>(
-                r.claim, list, &d_counts[0], r.mask_edge, r.mask_ring, ring);
-            P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
-            int32_t *t = mf;
-            mf = list, list = t;
+            P3D_TRY(commit_step(ctx, r.claim, &d_counts[0], offer_bound(n_mf, n), r.mask_edge, r.mask_ring, ring, &mf,
+                                &list));
         }
         // context step: reads mask_edge as this ring's mask step left it
         const int32_t grow_ctx = ring < plan->ct && n_cf > 0;
@@ -606,11 +611,8 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
             ctx_offer_kernel<<<ldi_blocks(n_cf), P3D_LDI_THREADS, 0, ctx->stream>>>(v, r, cf, static_cast<int32_t>(n_cf),
                                                                                  list, &d_counts[1]);
             P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring");
-            commit_kernel<<<ldi_blocks(offer_bound(n_cf, n)), P3D_LDI_THREADS, 0, ctx->stream>>>(
-                r.claim, list, &d_counts[1], r.ctx_edge, r.ctx_ring, ring);
-            P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
-            int32_t *t = cf;
-            cf = list, list = t;
+            P3D_TRY(commit_step(ctx, r.claim, &d_counts[1], offer_bound(n_cf, n), r.ctx_edge, r.ctx_ring, ring, &cf,
+                                &list));
         }
         P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
         n_mf = counts[0];
