@@ -4,11 +4,13 @@
  * created: tear flags per grid link, connected components, island refill; the nodes and links are
  * then written in raster order, so node id = v * W + u for image pixel (u, v). The reference builds a
  * networkx graph and iterates sets; its component order (hence the PLY vertex order) is hash order
- * (quirk 34) - raster order here. */
+ * (quirk 34) - raster order here. On a CUDA context the tear and dangling pass, the components and
+ * the keep flags run on the device (cuda/ldi.cu, same rules: ldi_graph_math.h); the island refill
+ * and the node writing run on the host for both. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ldi_math.h"
+#include "ldi_graph_math.h"
 #include "ldi_stages.h"
 
 p3d_ldi_opts p3d_ldi_opts_default(void) {
@@ -77,95 +79,89 @@ static void refresh_ring(float *d, int32_t w, int32_t h) {
     d[(size_t)h * w - 1] = 0.5f * (d[(size_t)(h - 1) * w - 1] + d[(size_t)h * w - 2]);
 }
 
-/* Tear + the one dangling pass (spec 2.5). */
-static void tear(grid *g, float thr, p3d_ldi_build_stats *st) {
-    int32_t w = g->w, h = g->h;
-    const float *d = g->depth;
+/* Tear + the one dangling pass (spec 2.5), per link by ldi_graph_math.h; the pass reads the torn
+ * state before it (np.roll over whole arrays), kept in r0 / d0. */
+static p3d_status tear(grid *g, float thr, p3d_ldi_build_stats *st) {
+    const int32_t w = g->w, h = g->h;
+    const size_t n = (size_t)w * h;
+    uint8_t *r0 = (uint8_t *)malloc(n), *d0 = (uint8_t *)malloc(n);
+    if (!r0 || !d0) {
+        free(r0), free(d0);
+        return p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    }
 #pragma omp parallel for schedule(static)
     for (int32_t v = 0; v < h; v++)
         for (int32_t u = 0; u < w; u++) {
-            size_t i = (size_t)v * w + u;
-            g->right[i] = u + 1 < w && p3d_ldi_joined(d[i], d[i + 1], thr);
-            g->down[i] = v + 1 < h && p3d_ldi_joined(d[i], d[i + w], thr);
+            r0[(size_t)v * w + u] = p3d_ldi_grid_joined(g->depth, w, h, u, v, 0, thr);
+            d0[(size_t)v * w + u] = p3d_ldi_grid_joined(g->depth, w, h, u, v, 1, thr);
         }
-    int64_t torn = 0;
+    int64_t torn = 0, dangling = 0;
+#pragma omp parallel for schedule(static) reduction(+ : torn, dangling)
     for (int32_t v = 0; v < h; v++)
-        for (int32_t u = 0; u < w; u++) torn += (u + 1 < w && !g->right[(size_t)v * w + u]) + (v + 1 < h && !g->down[(size_t)v * w + u]);
-    /* The dangling pass reads the torn state before it (np.roll over whole arrays). */
-    size_t n = (size_t)w * h;
-    uint8_t *r0 = (uint8_t *)malloc(n), *d0 = (uint8_t *)malloc(n);
-    int64_t dangling = 0;
-    if (r0 && d0) {
-        memcpy(r0, g->right, n);
-        memcpy(d0, g->down, n);
-        for (int32_t v = 1; v + 1 < h; v++)
-            for (int32_t u = 0; u + 1 < w; u++) {
-                size_t i = (size_t)v * w + u;
-                if (p3d_ldi_dangling(r0[i], !r0[i - w], !r0[i + w])) {
-                    g->right[i] = 0;
-                    dangling++;
-                }
-            }
-        for (int32_t v = 0; v + 1 < h; v++)
-            for (int32_t u = 1; u + 1 < w; u++) {
-                size_t i = (size_t)v * w + u;
-                if (p3d_ldi_dangling(d0[i], !d0[i - 1], !d0[i + 1])) {
-                    g->down[i] = 0;
-                    dangling++;
-                }
-            }
-    }
+        for (int32_t u = 0; u < w; u++) {
+            const size_t i = (size_t)v * w + u;
+            g->right[i] = p3d_ldi_grid_after_dangling(r0, w, h, u, v, 0);
+            g->down[i] = p3d_ldi_grid_after_dangling(d0, w, h, u, v, 1);
+            torn += (u + 1 < w && !r0[i]) + (v + 1 < h && !d0[i]);
+            dangling += (r0[i] && !g->right[i]) + (d0[i] && !g->down[i]);
+        }
     free(r0);
     free(d0);
     st->torn_links = (int32_t)torn;
     st->dangling_links = (int32_t)dangling;
+    return P3D_OK;
 }
 
-/* Component labels (smallest pixel index of the component) over the grid links. */
-static void components(const grid *g, int32_t *label) {
-    int32_t w = g->w, h = g->h;
-    for (int32_t i = 0; i < w * h; i++) label[i] = i;
+/* Component labels (smallest pixel index of the component) over the grid links, and the keep flag
+ * per pixel (p3d_ldi_keep: components under min_component pixels are dropped, never the largest). */
+static p3d_status components_keep(const grid *g, const p3d_ldi_opts *o, int32_t *label, uint8_t *keep,
+                                  p3d_ldi_build_stats *st) {
+    const int32_t w = g->w, h = g->h, n = w * h;
+    int32_t *size = (int32_t *)calloc((size_t)n, sizeof *size);
+    if (!size) return p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    for (int32_t i = 0; i < n; i++) label[i] = i;
     for (int32_t v = 0; v < h; v++)
         for (int32_t u = 0; u < w; u++) {
             int32_t i = v * w + u;
             if (g->right[i]) uf_union(label, i, i + 1);
             if (g->down[i]) uf_union(label, i, i + w);
         }
-    for (int32_t i = 0; i < w * h; i++) label[i] = uf_find(label, i);
+    for (int32_t i = 0; i < n; i++) label[i] = uf_find(label, i);
+    /* the largest component, ties to the smaller label */
+    int32_t largest = 0;
+    for (int32_t i = 0; i < n; i++) size[label[i]]++;
+    for (int32_t i = 0; i < n; i++)
+        if (label[i] == i && (size[i] > size[largest] || (size[i] == size[largest] && i < largest))) largest = i;
+    int32_t dropped_components = 0;
+    for (int32_t i = 0; i < n; i++) {
+        keep[i] = p3d_ldi_keep(size[label[i]], label[i], largest, o->min_component);
+        if (!keep[i] && label[i] == i) dropped_components++;
+    }
+    st->small_components = dropped_components;
+    free(size);
+    return P3D_OK;
 }
 
-/* Drops components under min_component pixels (never the largest one) and refills each 4-connected
- * island of dropped pixels from the surrounding component most of its border touches (spec 2.8: the
- * reference votes with edge ids, which are the components' border pixels; the same outcome without
- * the debugger trap at pixel (295, 389) or the endless loop on unreachable pixels, quirks 26-27).
- * Fill: breadth-first rings from the winner; each pixel takes the mean depth of its already-filled
- * 4-neighbours (all pixels of a ring read the previous rings only, so the result does not depend on
- * visiting order). Island pixels are then linked by the tear rule like any other pixels. */
-static p3d_status drop_and_refill(grid *g, const p3d_ldi_opts *o, p3d_ldi_build_stats *st) {
+/* Refills each 4-connected island of dropped pixels (filled[i] = 0 on entry: the keep flags) from the
+ * surrounding component most of its border touches (spec 2.8: the reference votes with edge ids,
+ * which are the components' border pixels; the same outcome without the debugger trap at pixel
+ * (295, 389) or the endless loop on unreachable pixels, quirks 26-27). Fill: breadth-first rings from
+ * the winner; each pixel takes the mean depth of its already-filled 4-neighbours (all pixels of a ring
+ * read the previous rings only, so the result does not depend on visiting order). Island pixels are
+ * then linked by the tear rule like any other pixels. Sequential per island on the host for both
+ * backends: islands are few and small (under min_component pixels each). */
+static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, uint8_t *filled,
+                         p3d_ldi_build_stats *st) {
     int32_t w = g->w, h = g->h, n = w * h;
-    int32_t *label = (int32_t *)malloc((size_t)n * sizeof *label);
-    int32_t *size = (int32_t *)calloc((size_t)n, sizeof *size);
     int32_t *island = (int32_t *)malloc((size_t)n * sizeof *island);
     int32_t *queue = (int32_t *)malloc((size_t)n * sizeof *queue);
     int32_t *votes = (int32_t *)calloc((size_t)n, sizeof *votes);
-    uint8_t *filled = (uint8_t *)malloc((size_t)n);
     float *next_depth = (float *)malloc((size_t)n * sizeof *next_depth);
     int32_t *ring_buf = (int32_t *)malloc((size_t)n * sizeof *ring_buf);
-    if (!label || !size || !island || !queue || !votes || !filled || !next_depth || !ring_buf) {
-        free(label), free(size), free(island), free(queue), free(votes), free(filled), free(next_depth), free(ring_buf);
+    if (!island || !queue || !votes || !next_depth || !ring_buf) {
+        free(island), free(queue), free(votes), free(next_depth), free(ring_buf);
         return p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
     }
-    components(g, label);
-    int32_t largest = 0;
-    for (int32_t i = 0; i < n; i++)
-        if (++size[label[i]] > size[largest] || (size[label[i]] == size[largest] && label[i] < largest)) largest = label[i];
-    int32_t dropped_components = 0;
-    for (int32_t i = 0; i < n; i++) {
-        int32_t keep = size[label[i]] >= o->min_component || label[i] == largest;
-        filled[i] = (uint8_t)keep;
-        if (!keep && label[i] == i) dropped_components++;
-    }
-    st->small_components = dropped_components;
     static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
     /* Islands: 4-connected groups of dropped pixels, found by flood fill from each unvisited one. */
     for (int32_t i = 0; i < n; i++) island[i] = -1;
@@ -262,12 +258,12 @@ static p3d_status drop_and_refill(grid *g, const p3d_ldi_opts *o, p3d_ldi_build_
         }
     st->refilled_pixels = refilled;
     st->unreachable_pixels = unreachable;
-    free(label), free(size), free(island), free(queue), free(votes), free(filled), free(next_depth), free(ring_buf);
+    free(island), free(queue), free(votes), free(next_depth), free(ring_buf);
     return P3D_OK;
 }
 
-p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
-                         p3d_ldi_build_stats *stats) {
+p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
+                             p3d_ldi_build_stats *stats) {
     p3d_ldi_build_stats st;
     memset(&st, 0, sizeof st);
     if (l->n_nodes) return p3d_fail(P3D_ERR_INVALID_ARG, "LDI build: the LDI already has %d nodes", (int)l->n_nodes);
@@ -282,14 +278,26 @@ p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, con
     g.depth = (float *)malloc(n * sizeof *g.depth);
     g.right = (uint8_t *)malloc(n);
     g.down = (uint8_t *)malloc(n);
+    int32_t *label = (int32_t *)malloc(n * sizeof *label);
+    uint8_t *keep = (uint8_t *)malloc(n);
     p3d_status s = P3D_OK;
-    if (!g.depth || !g.right || !g.down) s = p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    if (!g.depth || !g.right || !g.down || !label || !keep) s = p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
     if (s == P3D_OK) {
         memcpy(g.depth, depth, n * sizeof *g.depth);
         if (l->border > 0) refresh_ring(g.depth, g.w, g.h);
-        tear(&g, o->depth_threshold, &st);
-        s = drop_and_refill(&g, o, &st);
+#ifdef P3D_HAVE_CUDA
+        if (ctx && p3d_ctx_cuda(ctx))
+            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), g.depth, g.w, g.h, o, g.right, g.down, label, keep, &st);
+        else
+#endif
+        {
+            s = tear(&g, o->depth_threshold, &st);
+            if (s == P3D_OK) s = components_keep(&g, o, label, keep, &st);
+        }
     }
+    if (s == P3D_OK) s = refill(&g, o, label, keep, &st);
+    free(label);
+    free(keep);
     if (s == P3D_OK) s = p3d_ldi_reserve(l, (int32_t)(n + n / 2));
     if (s == P3D_OK) {
         int32_t b = l->border, ew = l->ext_w;
@@ -316,4 +324,9 @@ p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, con
     free(g.down);
     if (stats) *stats = st;
     return s;
+}
+
+p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
+                         p3d_ldi_build_stats *stats) {
+    return p3d_ldi_build_ctx(NULL, l, rgb, depth, o, stats);
 }

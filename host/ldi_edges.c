@@ -11,14 +11,13 @@
  * are linked, and diagonal nodes that share a linked corner node (the path a - c - b through the
  * 4-neighbour c) with disparities within depth_threshold (the reference's one-sided test; |.| here).
  * Edge ids follow the smallest node id of each component (raster order), so they do not depend on
- * visiting order (quirk 34). */
+ * visiting order (quirk 34). Roles and neighbours are decided per node by ldi_graph_math.h, on a
+ * CUDA context by cuda/ldi.cu; the cleanup's link edits between its two searches stay on the host. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ldi_math.h"
+#include "ldi_graph_math.h"
 #include "ldi_stages.h"
-
-enum { ROLE_NONE = 0, ROLE_NEAR = 1, ROLE_FAR = 2 };
 
 static int32_t uf_find(int32_t *parent, int32_t a) {
     while (parent[a] != a) {
@@ -37,64 +36,6 @@ static void uf_union(int32_t *parent, int32_t a, int32_t b) {
         parent[a] = b;
 }
 
-typedef struct edge_ctx {
-    const p3d_ldi *l;
-    int32_t iter_min, iter_max;
-    int32_t x0, y0, x1, y1; /* box of examined pixels, inclusive */
-} edge_ctx;
-
-static int32_t in_pass(const edge_ctx *c, int32_t id) {
-    return c->l->iter[id] >= c->iter_min && c->l->iter[id] <= c->iter_max;
-}
-
-/* Role of node a (ROLE_*), from its unlinked neighbour positions inside the box. */
-static int32_t role_of(const edge_ctx *c, int32_t a) {
-    const p3d_ldi *l = c->l;
-    int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
-    if (x < c->x0 || y < c->y0 || x > c->x1 || y > c->y1) return ROLE_NONE;
-    int32_t has_far = 0, has_near = 0;
-    for (int32_t d = 0; d < 4; d++) {
-        if (l->link[4 * (size_t)a + d] >= 0) continue;
-        int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
-        if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
-        for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
-            if (!in_pass(c, b)) continue;
-            if (l->depth[b] > l->depth[a])
-                has_far = 1;
-            else
-                has_near = 1;
-        }
-    }
-    return has_far ? ROLE_NEAR : has_near ? ROLE_FAR : ROLE_NONE;
-}
-
-/* The edge-graph neighbours of a (up to 8): linked same-role 4-neighbours, and same-role diagonal
- * nodes reached through a linked corner node. */
-static int32_t edge_neighbours(const p3d_ldi *l, const uint8_t *role, int32_t a, float thr, int32_t out[8]) {
-    int32_t n = 0;
-    for (int32_t d = 0; d < 4; d++) {
-        int32_t b = l->link[4 * (size_t)a + d];
-        if (b >= 0 && role[b] == role[a]) out[n++] = b;
-    }
-    static const int32_t vd[2] = {P3D_DIR_UP, P3D_DIR_DOWN}, hd[2] = {P3D_DIR_LEFT, P3D_DIR_RIGHT};
-    for (int32_t i = 0; i < 2; i++)
-        for (int32_t j = 0; j < 2; j++) {
-            /* diagonal (hd[j], vd[i]): via the vertical neighbour then horizontally, or the other way */
-            int32_t c1 = l->link[4 * (size_t)a + vd[i]], c2 = l->link[4 * (size_t)a + hd[j]];
-            int32_t b = -1;
-            if (c1 >= 0) b = l->link[4 * (size_t)c1 + hd[j]];
-            if (b < 0 && c2 >= 0) b = l->link[4 * (size_t)c2 + vd[i]];
-            if (b < 0 || role[b] != role[a]) continue;
-            /* a diagonal step only where the corner nodes are not themselves on this edge: the
-             * edge then already runs through the corner (the reference's "not neighbours of the
-             * node's discontinuity 4-neighbours" rule) */
-            if ((c1 >= 0 && role[c1] == role[a]) || (c2 >= 0 && role[c2] == role[a])) continue;
-            if (!p3d_ldi_joined(l->depth[a], l->depth[b], thr)) continue;
-            out[n++] = b;
-        }
-    return n;
-}
-
 void p3d_ldi_edges_free(p3d_ldi_edges *e) {
     if (!e) return;
     free(e->edge);
@@ -103,35 +44,35 @@ void p3d_ldi_edges_free(p3d_ldi_edges *e) {
     memset(e, 0, sizeof *e);
 }
 
-/* Finds roles and edges; also returns the roles and per-node edge-graph degree when asked. */
-static p3d_status find_edges(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
-                             p3d_ldi_edges *out, uint8_t **role_out, uint8_t **degree_out) {
-    memset(out, 0, sizeof *out);
-    int32_t n = l->n_nodes;
-    edge_ctx c = {l, iter_min, iter_max, 0, 0, 0, 0};
-    /* The examined box stays one pixel inside the populated area (spec 2.7): the image before the
-     * border exists, the whole canvas after. */
-    int32_t full = l->head[0] >= 0;
+/* The examined box of an edge search: pass iter_min..iter_max, one pixel inside the populated area
+ * (spec 2.7): the image before the border exists, the whole canvas after. */
+static p3d_ldi_box edge_box(const p3d_ldi *l, int32_t iter_min, int32_t iter_max) {
+    const int32_t full = l->head[0] >= 0;
+    p3d_ldi_box c;
+    c.iter_min = iter_min;
+    c.iter_max = iter_max;
     c.x0 = full ? 1 : l->border + 1;
     c.y0 = full ? 1 : l->border + 1;
     c.x1 = full ? l->ext_w - 2 : l->border + l->width - 2;
     c.y1 = full ? l->ext_h - 2 : l->border + l->height - 2;
-    uint8_t *role = (uint8_t *)calloc((size_t)n + 1, 1);
-    uint8_t *degree = (uint8_t *)calloc((size_t)n + 1, 1);
+    return c;
+}
+
+/* CPU: roles, edge-graph degrees and edge components (union-find; roots are the smallest node of
+ * each component). out->edge must hold n nodes; near and size are allocated here. */
+static p3d_status find_edges_cpu(const p3d_ldi *l, const p3d_ldi_box *c, float thr, p3d_ldi_edges *out,
+                                 uint8_t *role, uint8_t *degree) {
+    const int32_t n = l->n_nodes;
     int32_t *parent = (int32_t *)malloc(((size_t)n + 1) * sizeof *parent);
-    out->edge = (int32_t *)malloc(((size_t)n + 1) * sizeof *out->edge);
-    if (!role || !degree || !parent || !out->edge) {
-        free(role), free(degree), free(parent);
-        p3d_ldi_edges_free(out);
-        return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
-    }
+    if (!parent) return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
 #pragma omp parallel for schedule(static)
-    for (int32_t a = 0; a < n; a++) role[a] = in_pass(&c, a) ? (uint8_t)role_of(&c, a) : (uint8_t)ROLE_NONE;
+    for (int32_t a = 0; a < n; a++) role[a] = p3d_ldi_role(l, c, a);
     for (int32_t a = 0; a < n; a++) parent[a] = a;
     for (int32_t a = 0; a < n; a++) {
+        degree[a] = 0;
         if (!role[a]) continue;
         int32_t nb[8];
-        int32_t k = edge_neighbours(l, role, a, o->depth_threshold, nb);
+        int32_t k = p3d_ldi_edge_neighbours(l, role, a, thr, nb);
         degree[a] = (uint8_t)k;
         for (int32_t i = 0; i < k; i++) uf_union(parent, a, nb[i]);
     }
@@ -143,8 +84,7 @@ static p3d_status find_edges(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t it
     out->near = (uint8_t *)calloc((size_t)n_edges + 1, 1);
     out->size = (int32_t *)calloc((size_t)n_edges + 1, sizeof *out->size);
     if (!out->near || !out->size) {
-        free(role), free(degree), free(parent);
-        p3d_ldi_edges_free(out);
+        free(parent);
         return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
     }
     for (int32_t a = 0; a < n; a++) {
@@ -152,11 +92,39 @@ static p3d_status find_edges(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t it
         int32_t e = out->edge[uf_find(parent, a)];
         out->edge[a] = e;
         out->size[e]++;
-        out->near[e] = role[a] == ROLE_NEAR;
+        out->near[e] = role[a] == P3D_LDI_ROLE_NEAR;
     }
     out->n_edges = n_edges;
-    out->n_nodes = n;
     free(parent);
+    return P3D_OK;
+}
+
+/* Finds roles and edges on the context's device; also returns the roles and per-node edge-graph
+ * degree when asked. Edge ids follow the smallest node of each component on both backends. */
+static p3d_status find_edges(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                             int32_t iter_max, p3d_ldi_edges *out, uint8_t **role_out, uint8_t **degree_out) {
+    memset(out, 0, sizeof *out);
+    const int32_t n = l->n_nodes;
+    const p3d_ldi_box c = edge_box(l, iter_min, iter_max);
+    uint8_t *role = (uint8_t *)calloc((size_t)n + 1, 1);
+    uint8_t *degree = (uint8_t *)calloc((size_t)n + 1, 1);
+    out->edge = (int32_t *)malloc(((size_t)n + 1) * sizeof *out->edge);
+    p3d_status s = P3D_OK;
+    if (!role || !degree || !out->edge) s = p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+    if (s == P3D_OK) {
+#ifdef P3D_HAVE_CUDA
+        if (ctx && p3d_ctx_cuda(ctx))
+            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out, role, degree);
+        else
+#endif
+            s = find_edges_cpu(l, &c, o->depth_threshold, out, role, degree);
+    }
+    if (s != P3D_OK) {
+        free(role), free(degree);
+        p3d_ldi_edges_free(out);
+        return s;
+    }
+    out->n_nodes = n;
     if (role_out)
         *role_out = role;
     else
@@ -168,9 +136,14 @@ static p3d_status find_edges(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t it
     return P3D_OK;
 }
 
+p3d_status p3d_ldi_edges_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                                  int32_t iter_max, p3d_ldi_edges *out) {
+    return find_edges(ctx, l, o, iter_min, iter_max, out, NULL, NULL);
+}
+
 p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
                               p3d_ldi_edges *out) {
-    return find_edges(l, o, iter_min, iter_max, out, NULL, NULL);
+    return find_edges(NULL, l, o, iter_min, iter_max, out, NULL, NULL);
 }
 
 /* An end of an edge (edge-graph degree <= 1) is free when no node of ANOTHER edge lies in its 3x3
@@ -187,11 +160,11 @@ static int32_t free_end(const p3d_ldi *l, const p3d_ldi_edges *e, int32_t a) {
     return 1;
 }
 
-p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
-                           int32_t *joined) {
+p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
+                               int32_t *removed, int32_t *joined) {
     uint8_t *role = NULL, *degree = NULL;
     p3d_ldi_edges e;
-    P3D_TRY(find_edges(l, o, 0, 0, &e, &role, &degree));
+    P3D_TRY(find_edges(ctx, l, o, 0, 0, &e, &role, &degree));
     int32_t n = l->n_nodes, ne = e.n_edges;
     int32_t *free_ends = (int32_t *)calloc((size_t)ne + 1, sizeof *free_ends);
     uint8_t *drop = (uint8_t *)calloc((size_t)ne + 1, 1);
@@ -256,5 +229,10 @@ p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edg
     p3d_ldi_edges_free(&e);
     if (removed) *removed = n_removed;
     if (joined) *joined = n_joined;
-    return find_edges(l, o, 0, 0, edges, NULL, NULL);
+    return find_edges(ctx, l, o, 0, 0, edges, NULL, NULL);
+}
+
+p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
+                           int32_t *joined) {
+    return p3d_ldi_cleanup_ctx(NULL, l, o, edges, removed, joined);
 }

@@ -20,7 +20,7 @@ static p3d_status run_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, c
                            const p3d_ldi_opts *o, p3d_ldi_report *rep) {
     p3d_ldi_regions r;
     double t0 = p3d_time_now();
-    P3D_TRY(p3d_ldi_regions_find(l, e, o, pass, &r));
+    P3D_TRY(p3d_ldi_regions_find_ctx(ctx, l, e, o, pass, &r));
     double t1 = p3d_time_now();
     rep->edges[pass] = count_near(&r);
     int32_t before = l->n_nodes;
@@ -37,12 +37,12 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
     memset(rep, 0, sizeof *rep);
     P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
     double t = p3d_time_now();
-    P3D_TRY(p3d_ldi_build(l, rgb, depth, o, &rep->build));
+    P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, o, &rep->build));
     rep->seconds[P3D_LDI_STAGE_BUILD] = p3d_time_now() - t;
 
     t = p3d_time_now();
     p3d_ldi_edges e;
-    P3D_TRY(p3d_ldi_cleanup(l, o, &e, &rep->edges_removed, &rep->ends_joined));
+    P3D_TRY(p3d_ldi_cleanup_ctx(ctx, l, o, &e, &rep->edges_removed, &rep->ends_joined));
     rep->seconds[P3D_LDI_STAGE_CLEANUP] = p3d_time_now() - t;
 
     p3d_status s = P3D_OK;
@@ -55,14 +55,14 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
         /* the border joins the input layer: its discontinuities are edges like any other */
         t = p3d_time_now();
         p3d_ldi_edges_free(&e);
-        if (s == P3D_OK) s = p3d_ldi_edges_find(l, o, 0, 0, &e);
+        if (s == P3D_OK) s = p3d_ldi_edges_find_ctx(ctx, l, o, 0, 0, &e);
         rep->seconds[P3D_LDI_STAGE_EDGES] += p3d_time_now() - t;
     }
     if (s == P3D_OK && o->passes > 0) s = run_pass(ctx, nets, l, &e, 0, o, rep);
     p3d_ldi_edges_free(&e);
     if (s == P3D_OK && o->passes > 1) {
         t = p3d_time_now();
-        s = p3d_ldi_edges_find(l, o, 1, 1, &e);
+        s = p3d_ldi_edges_find_ctx(ctx, l, o, 1, 1, &e);
         rep->seconds[P3D_LDI_STAGE_EDGES] += p3d_time_now() - t;
         if (s == P3D_OK) s = run_pass(ctx, nets, l, &e, 1, o, rep);
         p3d_ldi_edges_free(&e);

@@ -9,12 +9,19 @@
  *   p3d_ldi_regions    context and synthesis regions of every edge at once (spec 2.16)
  *   (ldi_inpaint.c)    batched inpainting of the regions and the border (spec 2.15, 2.17, 2.18)
  *
+ * Each stage has a _ctx variant that runs on the context's device (cuda/ldi.cu on a CUDA context:
+ * the tear rule, components, roles, edge components and the region rings as data-parallel passes,
+ * with the same results as the CPU, bit for bit); the plain names are the CPU reference (ctx NULL).
+ * The per-element decisions both backends make are in ldi_graph_math.h.
+ *
  * Where the reference's bookkeeping depends on Python set order or has bugs (spec section 7), the
  * choice made is stated at the code that makes it. */
 #ifndef P3D_LDI_STAGES_H
 #define P3D_LDI_STAGES_H
 
+#include "backend.h"
 #include "ldi.h"
+#include "ldi_graph_math.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +56,10 @@ typedef struct p3d_ldi_build_stats {
 } p3d_ldi_build_stats;
 p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
                          p3d_ldi_build_stats *stats);
+/* On a CUDA context the tear and dangling pass, the components and the keep flags run on the device;
+ * the island refill and the node writing stay on the host (islands are few and small). */
+p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
+                             p3d_ldi_build_stats *stats);
 
 /* Depth edges: components of discontinuity nodes (nodes with fewer than 4 links inside the image
  * box, or inside the whole canvas once the border exists). A node is on the NEAR (foreground) side
@@ -65,6 +76,8 @@ typedef struct p3d_ldi_edges {
 /* Which nodes may take part: iter_min..iter_max of l->iter (pass 1: 0..0; pass 2: 1..1). */
 p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
                               p3d_ldi_edges *out);
+p3d_status p3d_ldi_edges_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                                  int32_t iter_max, p3d_ldi_edges *out);
 void p3d_ldi_edges_free(p3d_ldi_edges *e);
 
 /* The reference's cleanup of the input layer (spec 2.10, 2.13, 2.14): near-side and far-side edges of
@@ -73,6 +86,10 @@ void p3d_ldi_edges_free(p3d_ldi_edges *e);
  * Stats: edges removed, end points joined. */
 p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
                            int32_t *joined);
+/* The two edge searches on the context's device; the link edits between them stay on the host (each
+ * edit depends on the ones before it). */
+p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
+                               int32_t *removed, int32_t *joined);
 
 /* Context and synthesis regions (spec 2.16) of every near-side edge at once: multi-source
  * breadth-first rings over the LDI links. Per node: mask_edge = the edge whose synthesis region
@@ -93,7 +110,26 @@ typedef struct p3d_ldi_regions {
 /* pass 0 or 1 (thicknesses, growth over layer-0 or pass-1 nodes, erosion only in pass 0). */
 p3d_status p3d_ldi_regions_find(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_opts *o, int32_t pass,
                                 p3d_ldi_regions *out);
+p3d_status p3d_ldi_regions_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_opts *o,
+                                    int32_t pass, p3d_ldi_regions *out);
 void p3d_ldi_regions_free(p3d_ldi_regions *r);
+
+#ifdef P3D_HAVE_CUDA
+/* CUDA twins (cuda/ldi.cu); host arrays in and out, the LDI uploaded once per call.
+ * build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
+ * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
+ * small_components of st. */
+p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
+                                    const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
+                                    uint8_t *keep, p3d_ldi_build_stats *st);
+/* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled; out->near
+ * and out->size allocated (malloc) and filled, out->n_edges set. */
+p3d_status p3d_ldi_edges_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
+                              p3d_ldi_edges *out, uint8_t *role, uint8_t *degree);
+/* regions: out's arrays allocated by the caller (erode, n_mask, n_ctx zeroed) and filled. */
+p3d_status p3d_ldi_regions_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e,
+                                const p3d_ldi_ring_plan *plan, p3d_ldi_regions *out);
+#endif
 
 #ifdef __cplusplus
 }

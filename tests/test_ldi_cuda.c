@@ -1,0 +1,421 @@
+/* test_ldi_cuda.c - the LDI graph stages' shared per-element rules (ldi_graph_math.h) and their CUDA
+ * twins (cuda/ldi.cu).
+ *
+ * CPU (always): on random grids and random multi-layer LDIs, every rule of ldi_graph_math.h equals
+ * the straightforward transcription of the loops it was taken out of (written out again below):
+ * the tear + dangling pass, node roles, edge-graph neighbours (same nodes in the same order), the
+ * ring offers, near_context and the erosion width.
+ * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches), edges of passes 1 and
+ * 2 and regions of both passes give identical outputs on the synthetic scene of test_ldi.c, on random
+ * LDIs, and on moon (../shared/fixtures) through the depth preparation at a longer side of 320. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p3d_test.h"
+
+#include "image_io.h"
+#include "nn_oracle.h"
+#include "photo3d.h"
+#include "resize_area.h"
+
+static p3d_ctx *g_cpu, *g_gpu;
+static char g_why[600];
+
+/* 1 when a GPU context exists; otherwise the case is a SKIP naming why. */
+static int have_gpu(void) {
+    if (!g_gpu) SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+    return g_gpu != NULL;
+}
+
+static uint32_t g_rng = 12345u;
+static uint32_t rnd(uint32_t n) {
+    g_rng = g_rng * 1664525u + 1013904223u;
+    return (g_rng >> 8) % n;
+}
+
+/* ---- the loops the rules came from, written out plainly ---------------------------------------- */
+
+/* Tear, then one dangling pass over copies of the flags (np.roll semantics). */
+static void ref_tear(const float *d, int32_t w, int32_t h, float thr, uint8_t *right, uint8_t *down) {
+    size_t n = (size_t)w * h;
+    uint8_t *r0 = (uint8_t *)malloc(n), *d0 = (uint8_t *)malloc(n);
+    for (int32_t v = 0; v < h; v++)
+        for (int32_t u = 0; u < w; u++) {
+            size_t i = (size_t)v * w + u;
+            r0[i] = u + 1 < w && fabsf(1.0f / d[i] - 1.0f / d[i + 1]) <= thr;
+            d0[i] = v + 1 < h && fabsf(1.0f / d[i] - 1.0f / d[i + w]) <= thr;
+        }
+    memcpy(right, r0, n);
+    memcpy(down, d0, n);
+    for (int32_t v = 1; v + 1 < h; v++)
+        for (int32_t u = 0; u + 1 < w; u++) {
+            size_t i = (size_t)v * w + u;
+            if (r0[i] && !r0[i - w] && !r0[i + w]) right[i] = 0;
+        }
+    for (int32_t v = 0; v + 1 < h; v++)
+        for (int32_t u = 1; u + 1 < w; u++) {
+            size_t i = (size_t)v * w + u;
+            if (d0[i] && !d0[i - 1] && !d0[i + 1]) down[i] = 0;
+        }
+    free(r0);
+    free(d0);
+}
+
+static int32_t ref_in_pass(const p3d_ldi *l, const p3d_ldi_box *c, int32_t id) {
+    return l->iter[id] >= c->iter_min && l->iter[id] <= c->iter_max;
+}
+
+static int32_t ref_role(const p3d_ldi *l, const p3d_ldi_box *c, int32_t a) {
+    if (!ref_in_pass(l, c, a)) return 0;
+    int32_t x = l->pix[a] % l->ext_w, y = l->pix[a] / l->ext_w;
+    if (x < c->x0 || y < c->y0 || x > c->x1 || y > c->y1) return 0;
+    static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
+    int32_t has_far = 0, has_near = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        if (l->link[4 * a + d] >= 0) continue;
+        int32_t nx = x + dx[d], ny = y + dy[d];
+        if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
+        for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
+            if (!ref_in_pass(l, c, b)) continue;
+            if (l->depth[b] > l->depth[a]) has_far = 1;
+            else has_near = 1;
+        }
+    }
+    return has_far ? 1 : has_near ? 2 : 0;
+}
+
+static int32_t ref_neighbours(const p3d_ldi *l, const uint8_t *role, int32_t a, float thr, int32_t out[8]) {
+    int32_t n = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        int32_t b = l->link[4 * a + d];
+        if (b >= 0 && role[b] == role[a]) out[n++] = b;
+    }
+    static const int32_t vd[2] = {0, 1}, hd[2] = {2, 3};
+    for (int32_t i = 0; i < 2; i++)
+        for (int32_t j = 0; j < 2; j++) {
+            int32_t c1 = l->link[4 * a + vd[i]], c2 = l->link[4 * a + hd[j]], b = -1;
+            if (c1 >= 0) b = l->link[4 * c1 + hd[j]];
+            if (b < 0 && c2 >= 0) b = l->link[4 * c2 + vd[i]];
+            if (b < 0 || role[b] != role[a]) continue;
+            if ((c1 >= 0 && role[c1] == role[a]) || (c2 >= 0 && role[c2] == role[a])) continue;
+            if (!(fabsf(1.0f / l->depth[a] - 1.0f / l->depth[b]) <= thr)) continue;
+            out[n++] = b;
+        }
+    return n;
+}
+
+static int32_t ref_near_context(const p3d_ldi *l, const int32_t *ctx_edge, int32_t a, int32_t e) {
+    int32_t x = l->pix[a] % l->ext_w, y = l->pix[a] / l->ext_w;
+    for (int32_t dy = -1; dy <= 1; dy++)
+        for (int32_t dx = -1; dx <= 1; dx++) {
+            int32_t nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+                if (ctx_edge[b] == e) return 1;
+        }
+    return 0;
+}
+
+static int32_t ref_erode_width(const int32_t *rc, int32_t ct, int32_t dilate, int32_t n_ctx) {
+    int32_t w = dilate < ct ? dilate : ct;
+    for (;;) {
+        int64_t inside = 0;
+        for (int32_t k = 0; k < w; k++) inside += rc[k];
+        if (w == 0 || (double)inside <= 0.3 * (double)n_ctx) break;
+        w--;
+    }
+    return w;
+}
+
+/* ---- random inputs ------------------------------------------------------------------------------ */
+
+/* A random depth map of a few levels (disparity steps of 0.0125 to 0.6 around the 0.04 threshold). */
+static void random_depth(float *d, int32_t n) {
+    static const float levels[6] = {1.0f, 1.02f, 1.05f, 1.6f, 2.5f, 4.0f};
+    for (int32_t i = 0; i < n; i++) d[i] = levels[rnd(6)];
+}
+
+/* A random LDI on a w x h canvas (border 0): 0-3 layers per pixel (layer 0 of iter 0, deeper layers
+ * of iter 0 or 1), random links between nodes of neighbouring pixels. */
+static void random_ldi(p3d_ldi *l, int32_t w, int32_t h) {
+    p3d_camera cam = {(float)w, (float)w, w * 0.5f, h * 0.5f};
+    CHECK_OK(p3d_ldi_init(l, w, h, 0, &cam));
+    const uint8_t rgb[3] = {1, 2, 3};
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            int32_t layers = rnd(10) == 0 ? 0 : 1 + (int32_t)rnd(3) / 2 + (rnd(4) == 0);
+            float depth = 1.0f + 0.1f * (float)rnd(30);
+            for (int32_t k = 0; k < layers; k++) {
+                CHECK_OK(p3d_ldi_add_node(l, x, y, depth, rgb, P3D_LABEL_ORIGINAL, k == 0 ? 0 : (uint8_t)rnd(2), NULL));
+                depth += 0.01f + 0.3f * (float)rnd(5);
+            }
+        }
+    for (int32_t a = 0; a < l->n_nodes; a++) {
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 1; d < 4; d += 2) { /* DOWN, RIGHT */
+            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+            if (nx >= w || ny >= h || rnd(10) < 3 || l->link[4 * a + d] >= 0) continue;
+            int32_t cand[8], nc = 0;
+            for (int32_t b = l->head[ny * w + nx]; b >= 0 && nc < 8; b = l->next[b])
+                if (l->link[4 * b + p3d_dir_opposite(d)] < 0) cand[nc++] = b;
+            if (nc) p3d_ldi_link(l, a, d, cand[rnd((uint32_t)nc)]);
+        }
+    }
+    CHECK_OK(p3d_ldi_check(l));
+}
+
+/* ---- CPU: the rules equal the loops ------------------------------------------------------------- */
+
+static void test_grid_rules(void) {
+    int64_t bad = 0;
+    for (int32_t t = 0; t < 200; t++) {
+        int32_t w = 1 + (int32_t)rnd(12), h = 1 + (int32_t)rnd(12), n = w * h;
+        float *d = (float *)malloc((size_t)n * sizeof *d);
+        uint8_t *r = (uint8_t *)malloc((size_t)n), *dn = (uint8_t *)malloc((size_t)n);
+        uint8_t *r0 = (uint8_t *)malloc((size_t)n), *d0 = (uint8_t *)malloc((size_t)n);
+        random_depth(d, n);
+        ref_tear(d, w, h, 0.04f, r, dn);
+        for (int32_t v = 0; v < h; v++)
+            for (int32_t u = 0; u < w; u++) {
+                r0[v * w + u] = p3d_ldi_grid_joined(d, w, h, u, v, 0, 0.04f);
+                d0[v * w + u] = p3d_ldi_grid_joined(d, w, h, u, v, 1, 0.04f);
+            }
+        for (int32_t v = 0; v < h; v++)
+            for (int32_t u = 0; u < w; u++) {
+                bad += p3d_ldi_grid_after_dangling(r0, w, h, u, v, 0) != r[v * w + u];
+                bad += p3d_ldi_grid_after_dangling(d0, w, h, u, v, 1) != dn[v * w + u];
+            }
+        free(d), free(r), free(dn), free(r0), free(d0);
+    }
+    CHECK_MSG(bad == 0, "%lld grid links differ from the tear + dangling loops", (long long)bad);
+}
+
+static void test_node_rules(void) {
+    int64_t bad_role = 0, bad_nb = 0, bad_ring = 0, checked = 0;
+    for (int32_t t = 0; t < 60; t++) {
+        p3d_ldi l;
+        random_ldi(&l, 4 + (int32_t)rnd(12), 4 + (int32_t)rnd(12));
+        int32_t n = l.n_nodes;
+        p3d_ldi_box box;
+        box.iter_min = (int32_t)rnd(2);
+        box.iter_max = box.iter_min + (int32_t)rnd(2);
+        /* one pixel inside the canvas at least, as the stages' boxes (the grown box stays inside) */
+        box.x0 = 1 + (int32_t)rnd(2), box.y0 = 1 + (int32_t)rnd(2);
+        box.x1 = l.ext_w - 2 - (int32_t)rnd(2), box.y1 = l.ext_h - 2 - (int32_t)rnd(2);
+        uint8_t *role = (uint8_t *)malloc((size_t)n + 1);
+        int32_t *mask_edge = (int32_t *)malloc(((size_t)n + 1) * sizeof(int32_t));
+        int32_t *ctx_edge = (int32_t *)malloc(((size_t)n + 1) * sizeof(int32_t));
+        for (int32_t a = 0; a < n; a++) {
+            role[a] = p3d_ldi_role(&l, &box, a);
+            bad_role += role[a] != ref_role(&l, &box, a);
+            mask_edge[a] = (int32_t)rnd(5) - 2;
+            ctx_edge[a] = (int32_t)rnd(5) - 2;
+        }
+        for (int32_t a = 0; a < n; a++) {
+            if (!role[a]) continue;
+            int32_t got[8], want[8];
+            int32_t k = p3d_ldi_edge_neighbours(&l, role, a, 0.04f, got), kr = ref_neighbours(&l, role, a, 0.04f, want);
+            bad_nb += k != kr || memcmp(got, want, (size_t)k * sizeof *got) != 0;
+        }
+        for (int32_t a = 0; a < n; a++)
+            for (int32_t e = -1; e < 3; e++) {
+                bad_ring += p3d_ldi_near_context(&l, ctx_edge, a, e) != ref_near_context(&l, ctx_edge, a, e);
+                for (int32_t d = 0; d < 4; d++) {
+                    int32_t b = l.link[4 * a + d];
+                    for (int32_t ring = 1; ring <= 3; ring++) {
+                        int32_t want = !(b < 0 || l.iter[b] != 1 || mask_edge[b] >= 0 || ctx_edge[b] == e) &&
+                                       !(ring >= 2 && ref_near_context(&l, ctx_edge, b, e));
+                        bad_ring += p3d_ldi_mask_takes(&l, mask_edge, ctx_edge, 1, ring, b, e) != want;
+                    }
+                    bad_ring += p3d_ldi_ctx_takes(mask_edge, ctx_edge, b, e) != !(b < 0 || ctx_edge[b] >= 0 || mask_edge[b] == e);
+                    checked++;
+                }
+            }
+        for (int32_t a = 0; a < n; a++)
+            for (int32_t b = 0; b < n; b++)
+                bad_ring += p3d_ldi_ctx0_takes(&l, mask_edge, 0, a, b) !=
+                            (l.iter[b] == 0 && l.depth[b] > l.depth[a] && mask_edge[b] != mask_edge[a]);
+        free(role), free(mask_edge), free(ctx_edge);
+        p3d_ldi_free(&l);
+    }
+    CHECK_MSG(bad_role == 0, "%lld roles differ from role_of", (long long)bad_role);
+    CHECK_MSG(bad_nb == 0, "%lld neighbour lists differ from edge_neighbours", (long long)bad_nb);
+    CHECK_MSG(bad_ring == 0, "%lld ring offers differ from the loops' tests", (long long)bad_ring);
+    CHECK(checked > 1000);
+}
+
+static void test_erode_width(void) {
+    int64_t bad = 0;
+    for (int32_t t = 0; t < 2000; t++) {
+        int32_t ct = (int32_t)rnd(20), dilate = (int32_t)rnd(15), rc[21], total = 0;
+        for (int32_t k = 0; k <= ct; k++) total += rc[k] = (int32_t)rnd(50);
+        int32_t n_ctx = total + (int32_t)rnd(100);
+        bad += p3d_ldi_erode_width(rc, ct, dilate, n_ctx) != ref_erode_width(rc, ct, dilate, n_ctx);
+    }
+    CHECK_MSG(bad == 0, "%lld erosion widths differ", (long long)bad);
+}
+
+/* ---- CPU vs CUDA ------------------------------------------------------------------------------- */
+
+static int same_ldi(const p3d_ldi *a, const p3d_ldi *b) {
+    if (a->n_nodes != b->n_nodes || a->ext_w != b->ext_w || a->ext_h != b->ext_h) return 0;
+    size_t n = (size_t)a->n_nodes;
+    return !memcmp(a->pix, b->pix, n * 4) && !memcmp(a->depth, b->depth, n * 4) && !memcmp(a->rgb, b->rgb, n * 3) &&
+           !memcmp(a->label, b->label, n) && !memcmp(a->iter, b->iter, n) && !memcmp(a->link, b->link, n * 16) &&
+           !memcmp(a->next, b->next, n * 4) && !memcmp(a->head, b->head, (size_t)a->ext_w * a->ext_h * 4);
+}
+
+static int same_edges(const p3d_ldi_edges *a, const p3d_ldi_edges *b) {
+    return a->n_edges == b->n_edges && a->n_nodes == b->n_nodes &&
+           !memcmp(a->edge, b->edge, (size_t)a->n_nodes * 4) && !memcmp(a->near, b->near, (size_t)a->n_edges) &&
+           !memcmp(a->size, b->size, (size_t)a->n_edges * 4);
+}
+
+static int same_regions(const p3d_ldi_regions *a, const p3d_ldi_regions *b) {
+    return a->n_nodes == b->n_nodes && a->n_edges == b->n_edges &&
+           !memcmp(a->mask_edge, b->mask_edge, (size_t)a->n_nodes * 4) &&
+           !memcmp(a->ctx_edge, b->ctx_edge, (size_t)a->n_nodes * 4) && !memcmp(a->erode, b->erode, (size_t)a->n_nodes) &&
+           !memcmp(a->n_mask, b->n_mask, (size_t)a->n_edges * 4) && !memcmp(a->n_ctx, b->n_ctx, (size_t)a->n_edges * 4);
+}
+
+/* build -> cleanup -> regions (pass 0) on both backends from the same image; names the first stage
+ * that differs. Returns the number of near edges with regions (so callers can check the case is not
+ * trivial). */
+static int32_t compare_stages(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
+                              const p3d_camera *cam, const p3d_ldi_opts *o) {
+    p3d_ldi l[2];
+    p3d_ldi_build_stats bs[2];
+    p3d_ldi_edges e[2];
+    p3d_ldi_regions r[2];
+    int32_t removed[2], joined[2];
+    p3d_ctx *ctx[2] = {g_cpu, g_gpu};
+    memset(l, 0, sizeof l), memset(e, 0, sizeof e), memset(r, 0, sizeof r);
+    int ok = 1;
+    for (int32_t k = 0; k < 2 && ok; k++) {
+        ok = p3d_ldi_init(&l[k], w, h, o->border, cam) == P3D_OK &&
+             p3d_ldi_build_ctx(ctx[k], &l[k], rgb, depth, o, &bs[k]) == P3D_OK;
+        CHECK_MSG(ok, "%s: build on %s: %s", what, k ? "cuda" : "cpu", p3d_last_error());
+    }
+    if (ok) {
+        CHECK_MSG(same_ldi(&l[0], &l[1]) && !memcmp(&bs[0], &bs[1], sizeof bs[0]), "%s: build differs", what);
+        for (int32_t k = 0; k < 2 && ok; k++) {
+            ok = p3d_ldi_cleanup_ctx(ctx[k], &l[k], o, &e[k], &removed[k], &joined[k]) == P3D_OK;
+            CHECK_MSG(ok, "%s: cleanup on %s: %s", what, k ? "cuda" : "cpu", p3d_last_error());
+        }
+    }
+    if (ok) {
+        CHECK_MSG(same_ldi(&l[0], &l[1]) && same_edges(&e[0], &e[1]) && removed[0] == removed[1] && joined[0] == joined[1],
+                  "%s: cleanup differs (edges %d / %d)", what, (int)e[0].n_edges, (int)e[1].n_edges);
+        for (int32_t k = 0; k < 2 && ok; k++) {
+            ok = p3d_ldi_regions_find_ctx(ctx[k], &l[k], &e[0], o, 0, &r[k]) == P3D_OK;
+            CHECK_MSG(ok, "%s: regions on %s: %s", what, k ? "cuda" : "cpu", p3d_last_error());
+        }
+    }
+    int32_t near = 0;
+    if (ok) {
+        CHECK_MSG(same_regions(&r[0], &r[1]), "%s: regions differ", what);
+        for (int32_t k = 0; k < r[0].n_edges; k++) near += r[0].n_mask[k] > 0 && r[0].n_ctx[k] > 0;
+    }
+    for (int32_t k = 0; k < 2; k++) p3d_ldi_regions_free(&r[k]), p3d_ldi_edges_free(&e[k]), p3d_ldi_free(&l[k]);
+    return near;
+}
+
+/* test_ldi.c's scene: a box at depth 1.5 over a textured plane at 4, a 4x4 speck at 2. */
+static void test_scene_cuda(void) {
+    if (!have_gpu()) return;
+    enum { W = 120, H = 90 };
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            size_t i = (size_t)y * W + x;
+            int32_t box = x >= 40 && x < 80 && y >= 30 && y < 60, sp = x >= 10 && x < 14 && y >= 10 && y < 14;
+            depth[i] = box ? 1.5f : sp ? 2.0f : 4.0f;
+            rgb[3 * i] = (uint8_t)(box ? 250 : ((x / 4 + y / 4) & 1) ? 40 : 160);
+            rgb[3 * i + 1] = (uint8_t)(60 + x), rgb[3 * i + 2] = (uint8_t)(60 + y);
+        }
+    p3d_camera cam = {(float)W, (float)W, W / 2.0f, H / 2.0f};
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    CHECK(compare_stages("scene", rgb, depth, W, H, &cam, &o) == 1);
+    o.border = 60; /* the image box inside a canvas, the outer ring refreshed */
+    CHECK(compare_stages("scene + border", rgb, depth, W, H, &cam, &o) == 1);
+}
+
+/* Random LDIs with two passes of nodes: edges of every iter range and regions of both passes. */
+static void test_random_cuda(void) {
+    if (!have_gpu()) return;
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.background_thickness = o.background_thickness_2 = 5;
+    o.context_thickness = 9, o.context_thickness_2 = 4, o.depth_edge_dilate = 3;
+    for (int32_t t = 0; t < 40; t++) {
+        p3d_ldi l;
+        random_ldi(&l, 8 + (int32_t)rnd(40), 8 + (int32_t)rnd(40));
+        for (int32_t it = 0; it < 3; it++) {
+            int32_t lo = it == 1, hi = it >= 1;
+            p3d_ldi_edges e[2];
+            memset(e, 0, sizeof e);
+            CHECK_OK(p3d_ldi_edges_find_ctx(g_cpu, &l, &o, lo, hi, &e[0]));
+            CHECK_OK(p3d_ldi_edges_find_ctx(g_gpu, &l, &o, lo, hi, &e[1]));
+            CHECK_MSG(same_edges(&e[0], &e[1]), "random LDI %d, iter %d..%d: edges differ", (int)t, (int)lo, (int)hi);
+            for (int32_t pass = 0; pass < 2 && it < 2; pass++) {
+                p3d_ldi_regions r[2];
+                memset(r, 0, sizeof r);
+                CHECK_OK(p3d_ldi_regions_find_ctx(g_cpu, &l, &e[0], &o, pass, &r[0]));
+                CHECK_OK(p3d_ldi_regions_find_ctx(g_gpu, &l, &e[0], &o, pass, &r[1]));
+                CHECK_MSG(same_regions(&r[0], &r[1]), "random LDI %d, pass %d: regions differ", (int)t, (int)pass);
+                p3d_ldi_regions_free(&r[0]), p3d_ldi_regions_free(&r[1]);
+            }
+            p3d_ldi_edges_free(&e[0]), p3d_ldi_edges_free(&e[1]);
+        }
+        p3d_ldi_free(&l);
+    }
+}
+
+/* moon through the pipeline's preparation at a longer side of 320, with the 60-px canvas border. */
+static void test_moon_cuda(void) {
+    if (!have_gpu()) return;
+    char img_path[1024], dep_path[1024];
+    if (!p3d_test_fixture("moon/moon.jpg", img_path, sizeof img_path) ||
+        !p3d_test_fixture("moon/moon.npy", dep_path, sizeof dep_path)) {
+        SKIP("moon fixture not found under ../shared/fixtures");
+        return;
+    }
+    p3d_image img;
+    p3d_depth map;
+    const p3d_depth_opts dopt = {P3D_DEPTH_DISPARITY, 1.0f};
+    CHECK_OK(p3d_image_read(img_path, 0, &img));
+    CHECK_OK(p3d_depth_read(dep_path, &dopt, &map));
+    const int32_t side = 320;
+    double frac = (double)side / (double)(img.width > img.height ? img.width : img.height);
+    int32_t w = (int32_t)(img.width * frac), h = (int32_t)(img.height * frac);
+    uint8_t *rgb = (uint8_t *)malloc((size_t)w * h * 3);
+    float *depth = (float *)malloc((size_t)w * h * sizeof *depth), centre = 0;
+    int64_t ss[3] = {img.height, img.width, 3}, ds[3] = {h, w, 3};
+    p3d_tensor src = p3d_tensor_view(img.rgb, P3D_U8, P3D_MEM_HOST, 3, ss);
+    p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
+    CHECK_OK(p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC));
+    const p3d_depth_prep_opts po = p3d_depth_prep_opts_default();
+    CHECK_OK(p3d_depth_prepare(g_cpu, &map, w, h, &po, depth, &centre));
+    p3d_camera cam = p3d_camera_reference(img.width, img.height, w, h);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    CHECK(compare_stages("moon 320", rgb, depth, w, h, &cam, &o) > 0);
+    free(rgb), free(depth);
+    p3d_depth_free(&map);
+    p3d_image_free(&img);
+}
+
+int main(void) {
+    g_cpu = cpu_ctx();
+    g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
+    RUN(test_grid_rules);
+    RUN(test_node_rules);
+    RUN(test_erode_width);
+    RUN(test_scene_cuda);
+    RUN(test_random_cuda);
+    RUN(test_moon_cuda);
+    p3d_ctx_free(g_gpu);
+    p3d_ctx_free(g_cpu);
+    return p3d_test_finish();
+}
