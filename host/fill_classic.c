@@ -367,7 +367,7 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
     s.key_out = b + pl->pm[0].key;
     P3D_TRY(fill_run(ctx, &s));
     P3D_TRY(fill_pyramid_down(ctx, b, pl->pm, pl->n_pm, P3D_FILL_PM_DOWN));
-    int32_t cur = 0; /* which of the two nnf / dist buffers holds the current field */
+    int32_t cur = 0; /* which of the two nnf / dsum / wt buffer sets holds the current field */
     for (int32_t l = pl->n_pm - 1; l >= 0; l--) {
         const fill_level *lv = &pl->pm[l];
         const int32_t coarsest = l == pl->n_pm - 1;
