@@ -62,8 +62,9 @@ static p3d_status fill_setup(p3d_ctx *ctx, p3d_bench_case *c) {
         }
     f->patch = (p3d_fill_patch){w, h, f->context, f->mask, f->rgb, f->depth};
     f->opts = p3d_fill_opts_default();
-    snprintf(c->label, sizeof c->label, "%dx%d patch, %d-px band, patch %d, %d scales x %d EM x %d passes", (int)w,
-             (int)h, (int)band, (int)f->opts.patch, (int)f->opts.scales, (int)f->opts.em_iters, (int)f->opts.nnf_iters);
+    snprintf(c->label, sizeof c->label, "%dx%d patch, %d-px band, patch %d, %d scales x %d EM x %d (coarsest) / %d "
+             "passes", (int)w, (int)h, (int)band, (int)f->opts.patch, (int)f->opts.scales, (int)f->opts.em_iters,
+             (int)f->opts.coarse_nnf_iters, (int)f->opts.nnf_iters);
     c->pixels = (double)w * h;
     c->state = f;
     c->run = fill_run;

@@ -6,8 +6,9 @@
 #include "fill_classic_math.h"
 #include "p3d_cuda_check.h"
 
-// Threads per block: a PatchMatch thread holds a few dozen registers and loops over patch windows,
-// so smaller blocks keep more of them resident while the stride of the elements stays coalesced.
+// Threads per block: a PatchMatch thread holds a few dozen registers, gathers its target window
+// (p3d_fill_win, at most 1.4 KB, in local memory) and loops over candidate windows, so smaller
+// blocks keep more of them resident while the stride of the elements stays coalesced.
 #define P3D_FILL_THREADS 128
 
 // The step travels by value as a kernel parameter (well under the 4 KB limit).

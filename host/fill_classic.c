@@ -8,13 +8,22 @@
 
 #include "fill_classic_math.h"
 
+#ifdef P3D_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 /* Membrane pyramid: halve until the longer side is at most this (the SM_FLAT level). */
 #define FILL_SM_COARSEST 8
 /* Level count bounds: ceil(log2(P3D_FILL_MAX_SIDE / FILL_SM_COARSEST)) + 1 = 11 membrane levels. */
 #define FILL_MAX_LEVELS 16
 #define FILL_MAX_SCALES 8
-/* The coarsest membrane level gets this many times smooth_iters sweeps: it starts from a flat
- * guess, while every finer level starts from its parent's solution. */
+/* Sweeps per membrane level: smooth_iters on the finest, doubled on each coarser level up to
+ * 2^FILL_SWEEP_DOUBLINGS times (a coarse sweep costs a quarter of the finer one and carries the
+ * slowly converging, far-reaching part of the solution: measured on a 960x200 moon strip with a
+ * 60-px band, 16 / 32 / 64 / 128 sweeps come closer to the converged solve than 64 on every level,
+ * at a third of the cost); the coarsest level gets FILL_COARSEST_SWEEP_FACTOR times more again: it
+ * starts from a flat guess, while every finer level starts from its parent's solution. */
+#define FILL_SWEEP_DOUBLINGS 3
 #define FILL_COARSEST_SWEEP_FACTOR 4
 #define FILL_ALIGN 256
 
@@ -23,8 +32,9 @@ p3d_fill_opts p3d_fill_opts_default(void) {
     o.patch = 7;
     o.scales = 4;
     o.em_iters = 3;
-    o.nnf_iters = 4;
-    o.smooth_iters = 64;
+    o.coarse_nnf_iters = 4;
+    o.nnf_iters = 1;
+    o.smooth_iters = 16;
     o.seed = 1u;
     return o;
 }
@@ -37,6 +47,7 @@ typedef struct fill_level {
     int32_t n_list, n_sources;
     size_t label, list, valid, sources; /* static part: built on the host, uploaded once per patch */
     size_t val;                         /* smooth (4 f32 / pixel) or colour (3 f32 / pixel) */
+    size_t key;                         /* PatchMatch: colour rounded to 8 bits (3 u8 / pixel) */
 } fill_level;
 
 /* The workspace of one patch. The layout depends only on (w, h) and the options, so the largest
@@ -46,7 +57,7 @@ typedef struct fill_level {
 typedef struct fill_plan {
     int32_t w, h, n_sm, n_pm; /* n_pm = 0: colour is the diffusion fill */
     fill_level sm[FILL_MAX_LEVELS], pm[FILL_MAX_SCALES];
-    size_t io_rgb, io_depth, sm_tmp, nnf[2], dist[2];
+    size_t io_rgb, io_depth, sm_tmp, nnf[2], dsum[2], wt[2];
     size_t static_bytes, total_bytes, sat_bytes;
     float plane[3], depth_lo, depth_hi; /* fill_trend */
 } fill_plan;
@@ -101,10 +112,15 @@ static void fill_layout(fill_plan *pl, int32_t w, int32_t h, const p3d_fill_opts
     pl->io_depth = fill_take(&off, n0 * sizeof(float));
     for (int32_t l = 0; l < pl->n_sm; l++) pl->sm[l].val = fill_take(&off, (size_t)pl->sm[l].w * pl->sm[l].h * 4 * sizeof(float));
     pl->sm_tmp = fill_take(&off, n0 * 4 * sizeof(float));
-    for (int32_t l = 0; l < pl->n_pm; l++) pl->pm[l].val = fill_take(&off, (size_t)pl->pm[l].w * pl->pm[l].h * 3 * sizeof(float));
+    for (int32_t l = 0; l < pl->n_pm; l++) {
+        const size_t n = (size_t)pl->pm[l].w * pl->pm[l].h * 3;
+        pl->pm[l].val = fill_take(&off, n * sizeof(float));
+        pl->pm[l].key = fill_take(&off, n + P3D_FILL_KEY_SLACK);
+    }
     for (int32_t k = 0; k < 2; k++) {
         pl->nnf[k] = fill_take(&off, n0 * sizeof(int32_t));
-        pl->dist[k] = fill_take(&off, n0 * sizeof(float));
+        pl->dsum[k] = fill_take(&off, n0 * sizeof(int32_t));
+        pl->wt[k] = fill_take(&off, n0 * sizeof(float));
     }
     pl->total_bytes = off;
 }
@@ -161,7 +177,7 @@ static int32_t fill_sources(const fill_level *lv, const uint8_t *label, int32_t 
             int ok = x0 >= 0 && y0 >= 0 && x1 <= w && y1 <= h;
             if (ok) ok = sat[y1 * sw + x1] - sat[y0 * sw + x1] - sat[y1 * sw + x0] + sat[y0 * sw + x0] == full;
             valid[y * w + x] = (uint8_t)ok;
-            if (ok) sources[k++] = y * w + x;
+            if (ok) sources[k++] = P3D_FILL_XY(x, y);
         }
     return k;
 }
@@ -246,7 +262,7 @@ static p3d_status fill_run_cpu(const p3d_fill_step *s) {
     /* dynamic: a PatchMatch pixel's cost depends on how early its candidates are rejected; the
      * elements are independent, so the schedule never changes the result. */
 #ifdef P3D_HAVE_OPENMP
-#pragma omp parallel for schedule(dynamic, 64) if (n > 1024)
+#pragma omp parallel for schedule(dynamic, 64) if (n > 1024 && !omp_in_parallel())
 #endif
     for (int32_t i = 0; i < n; i++) p3d_fill_step_px(s, i);
     return P3D_OK;
@@ -290,6 +306,7 @@ static p3d_status fill_pyramid_down(p3d_ctx *ctx, uint8_t *b, const fill_level *
         s.olabel = b + lv[l - 1].label;
         s.in = fill_f32(b, lv[l - 1].val);
         s.out = fill_f32(b, lv[l].val);
+        if (lv[l].key) s.key_out = b + lv[l].key;
         P3D_TRY(fill_run(ctx, &s));
     }
     return P3D_OK;
@@ -317,10 +334,12 @@ static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *p
         s.out = fill_f32(b, lv->val);
         P3D_TRY(fill_run(ctx, &s));
         /* Sweeps in pairs (val -> tmp -> val), so the solution ends in val. */
-        const int32_t sweeps = o->smooth_iters * (l == pl->n_sm - 1 ? FILL_COARSEST_SWEEP_FACTOR : 1);
+        const int32_t sweeps = (o->smooth_iters << (l < FILL_SWEEP_DOUBLINGS ? l : FILL_SWEEP_DOUBLINGS)) *
+                               (l == pl->n_sm - 1 ? FILL_COARSEST_SWEEP_FACTOR : 1);
         for (int32_t k = 0; k < sweeps; k++) {
-            s = fill_step_on(b, lv, P3D_FILL_SM_JACOBI, 1);
+            s = fill_step_on(b, lv, P3D_FILL_SM_JACOBI, 0);
             s.in = fill_f32(b, k % 2 ? pl->sm_tmp : lv->val);
+            s.in2 = fill_f32(b, lv->val);
             s.out = fill_f32(b, k % 2 ? lv->val : pl->sm_tmp);
             P3D_TRY(fill_run(ctx, &s));
         }
@@ -333,8 +352,9 @@ static p3d_status fill_vote(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const
     p3d_fill_step s = fill_step_on(b, lv, P3D_FILL_VOTE, 0);
     s.radius = o->patch / 2;
     s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
-    s.dist_in = fill_f32(b, pl->dist[cur]);
+    s.wt_in = fill_f32(b, pl->wt[cur]);
     s.out = fill_f32(b, lv->val);
+    s.key_out = b + lv->key;
     return fill_run(ctx, &s);
 }
 
@@ -344,9 +364,10 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
     s.in = fill_f32(b, pl->io_rgb);
     s.in2 = fill_f32(b, pl->sm[0].val);
     s.out = fill_f32(b, pl->pm[0].val);
+    s.key_out = b + pl->pm[0].key;
     P3D_TRY(fill_run(ctx, &s));
     P3D_TRY(fill_pyramid_down(ctx, b, pl->pm, pl->n_pm, P3D_FILL_PM_DOWN));
-    int32_t cur = 0; /* which of the two nnf / dist buffers holds the current field */
+    int32_t cur = 0; /* which of the two nnf / dsum / wt buffer sets holds the current field */
     for (int32_t l = pl->n_pm - 1; l >= 0; l--) {
         const fill_level *lv = &pl->pm[l];
         const int32_t coarsest = l == pl->n_pm - 1;
@@ -359,7 +380,7 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
             s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
         }
         s.nnf_out = (int32_t *)(b + pl->nnf[1 - cur]);
-        s.dist_out = fill_f32(b, pl->dist[1 - cur]);
+        s.wt_out = fill_f32(b, pl->wt[1 - cur]);
         P3D_TRY(fill_run(ctx, &s));
         cur = 1 - cur;
         /* The upsampled field's vote gives this scale its first image; the coarsest scale starts
@@ -367,17 +388,21 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
         if (!coarsest) P3D_TRY(fill_vote(ctx, b, pl, lv, o, cur));
         uint32_t iter = 1u; /* iteration 0 drew the initial or fallback sources */
         for (int32_t e = 0; e < o->em_iters; e++) {
-            for (int32_t k = 0; k < o->nnf_iters; k++, iter++) {
+            const int32_t passes = coarsest ? o->coarse_nnf_iters : o->nnf_iters;
+            for (int32_t k = 0; k < passes; k++, iter++) {
                 s = fill_step_on(b, lv, P3D_FILL_NNF_STEP, 0);
                 s.seed = o->seed;
                 s.level = (uint32_t)l;
                 s.iter = iter;
                 s.radius = o->patch / 2;
                 s.jump = 1 << (3 - k % 3); /* 8, 4, 2, 8, ...: reach across the band fast */
-                s.in = fill_f32(b, lv->val);
+                s.key = b + lv->key;
+                s.fresh = k > 0; /* the vote before the first pass changed the image */
                 s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
                 s.nnf_out = (int32_t *)(b + pl->nnf[1 - cur]);
-                s.dist_out = fill_f32(b, pl->dist[1 - cur]);
+                s.dsum_in = (const int32_t *)(b + pl->dsum[cur]);
+                s.dsum_out = (int32_t *)(b + pl->dsum[1 - cur]);
+                s.wt_out = fill_f32(b, pl->wt[1 - cur]);
                 P3D_TRY(fill_run(ctx, &s));
                 cur = 1 - cur;
             }
@@ -394,9 +419,10 @@ static p3d_status fill_check_opts(const p3d_fill_opts *o) {
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch size %d: need an odd size in 3..15", (int)o->patch);
     if (o->scales < 1 || o->scales > FILL_MAX_SCALES)
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d scales: need 1..%d", (int)o->scales, FILL_MAX_SCALES);
-    if (o->em_iters < 1 || o->em_iters > 32 || o->nnf_iters < 1 || o->nnf_iters > 32)
-        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d EM rounds, %d search passes: need 1..32 each",
-                        (int)o->em_iters, (int)o->nnf_iters);
+    if (o->em_iters < 1 || o->em_iters > 32 || o->coarse_nnf_iters < 1 || o->coarse_nnf_iters > 32 ||
+        o->nnf_iters < 1 || o->nnf_iters > 32)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d EM rounds, %d / %d search passes: need 1..32 each",
+                        (int)o->em_iters, (int)o->coarse_nnf_iters, (int)o->nnf_iters);
     if (o->smooth_iters < 2 || o->smooth_iters > 4096 || o->smooth_iters % 2)
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d smoothing sweeps: need an even count in 2..4096",
                         (int)o->smooth_iters);
@@ -462,10 +488,51 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     return p3d_ctx_download(ctx, p->depth, dev + pl.io_depth, n0 * sizeof(float));
 }
 
-static int fill_has_mask(const p3d_fill_patch *p) {
-    for (int64_t k = 0; k < (int64_t)p->w * p->h; k++)
-        if (p->mask[k]) return 1;
-    return 0;
+/* Patches with mask pixels, largest mask first (so the dynamic schedule below ends on small ones);
+ * ties keep the caller's order. */
+typedef struct fill_job {
+    int32_t index;
+    int64_t n_mask;
+} fill_job;
+
+static int fill_job_cmp(const void *a, const void *b) {
+    const fill_job *x = (const fill_job *)a, *y = (const fill_job *)b;
+    if (x->n_mask != y->n_mask) return x->n_mask > y->n_mask ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Runs the jobs on the CPU, `workers` patches at a time, each worker with its own workspace (`dev`
+ * and `staging` blocks of dev_bytes / host_bytes per worker); each patch's steps then run on its
+ * worker's thread alone (fill_run_cpu does not nest). A patch's result depends only on the patch,
+ * so which worker takes it never matters. */
+static p3d_status fill_jobs_cpu(p3d_ctx *ctx, p3d_fill_patch *patches, const fill_job *jobs, int32_t n_jobs,
+                                const p3d_fill_opts *opts, int patchmatch, uint8_t *dev, size_t dev_bytes,
+                                uint8_t *staging, size_t host_bytes, int32_t workers) {
+    p3d_status st = P3D_OK;
+    int32_t failed = -1;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+#endif
+    for (int32_t j = 0; j < n_jobs; j++) {
+        int32_t t = 0;
+#ifdef P3D_HAVE_OPENMP
+        t = (int32_t)omp_get_thread_num();
+#endif
+        const p3d_status r = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging + (size_t)t * host_bytes,
+                                            dev + (size_t)t * dev_bytes, patchmatch);
+        if (r != P3D_OK) {
+#ifdef P3D_HAVE_OPENMP
+#pragma omp critical(p3d_fill_jobs)
+#endif
+            if (failed < 0 || jobs[j].index < failed) {
+                failed = jobs[j].index;
+                st = r;
+            }
+        }
+    }
+    (void)workers;
+    if (st != P3D_OK) return p3d_fail(st, "fill_classic: patch %d failed", (int)failed);
+    return P3D_OK;
 }
 
 static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts, int patchmatch) {
@@ -473,29 +540,55 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d patches at %p, options at %p", (int)n, (void *)patches,
                         (const void *)opts);
     P3D_TRY(fill_check_opts(opts));
+    fill_job *jobs = (fill_job *)malloc(((size_t)n + 1) * sizeof *jobs);
+    if (!jobs) return p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for %d patches", (int)n);
     size_t dev_bytes = 0, host_bytes = 0;
+    int32_t n_jobs = 0;
     for (int32_t i = 0; i < n; i++) {
         int64_t nm = 0;
-        P3D_TRY(fill_check_patch(&patches[i], i, &nm));
+        const p3d_status st = fill_check_patch(&patches[i], i, &nm);
+        if (st != P3D_OK) {
+            free(jobs);
+            return st;
+        }
         if (nm == 0) continue;
+        jobs[n_jobs++] = (fill_job){i, nm};
         fill_plan pl;
         fill_layout(&pl, patches[i].w, patches[i].h, opts);
         if (pl.total_bytes > dev_bytes) dev_bytes = pl.total_bytes;
         if (pl.static_bytes + pl.sat_bytes > host_bytes) host_bytes = pl.static_bytes + pl.sat_bytes;
     }
-    if (dev_bytes == 0) return P3D_OK;
-    P3D_TRY(p3d_ctx_scratch_reserve(ctx, dev_bytes));
-    size_t have = 0;
-    uint8_t *dev = (uint8_t *)p3d_ctx_scratch(ctx, &have);
-    uint8_t *staging = (uint8_t *)malloc(host_bytes);
-    if (!staging)
-        return p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for a %.1f MB staging block", (double)host_bytes / 1e6);
-    p3d_status st = P3D_OK;
-    for (int32_t i = 0; i < n && st == P3D_OK; i++) {
-        if (fill_has_mask(&patches[i])) st = fill_patch_run(ctx, &patches[i], opts, staging, dev, patchmatch);
-        if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)i);
+    qsort(jobs, (size_t)n_jobs, sizeof *jobs, fill_job_cmp);
+    /* Several patches on the CPU: one worker per thread, patches in parallel (many small patches
+     * keep both cores busy where a step over one small level would not split). One patch, or a
+     * GPU: patches one after the other, each step parallel over its pixels. */
+    int32_t workers = 1;
+#ifdef P3D_HAVE_OPENMP
+    if (!p3d_ctx_cuda(ctx) && n_jobs > 1) workers = (int32_t)omp_get_max_threads();
+    if (workers > n_jobs) workers = n_jobs;
+#endif
+    p3d_status st = n_jobs ? p3d_ctx_scratch_reserve(ctx, dev_bytes * (size_t)workers) : P3D_OK;
+    uint8_t *staging = NULL;
+    if (st == P3D_OK && n_jobs) {
+        staging = (uint8_t *)malloc(host_bytes * (size_t)workers);
+        if (!staging)
+            st = p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for a %.1f MB staging block",
+                          (double)(host_bytes * (size_t)workers) / 1e6);
+    }
+    if (st == P3D_OK && n_jobs) {
+        size_t have = 0;
+        uint8_t *dev = (uint8_t *)p3d_ctx_scratch(ctx, &have);
+        if (workers > 1) {
+            st = fill_jobs_cpu(ctx, patches, jobs, n_jobs, opts, patchmatch, dev, dev_bytes, staging, host_bytes, workers);
+        } else {
+            for (int32_t j = 0; j < n_jobs && st == P3D_OK; j++) {
+                st = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging, dev, patchmatch);
+                if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)jobs[j].index);
+            }
+        }
     }
     free(staging);
+    free(jobs);
     return st;
 }
 

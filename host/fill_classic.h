@@ -15,7 +15,9 @@
  *   the membrane (harmonic) interpolation of the context's residual: context pixels are Dirichlet
  *   data, unknown pixels walls (zero flux), solved coarse-to-fine on a pyramid with damped Jacobi
  *   sweeps. So a tilted background (a floor, a wall) continues as the same plane behind the
- *   foreground and meets the context without a seam. The result is clamped to the context's depth
+ *   foreground and meets the context without a seam. Only mask pixels are swept (the cost follows the
+ *   mask, not the patch); the finest level gets smooth_iters sweeps, each coarser one twice as many
+ *   up to 8x. The result is clamped to the context's depth
  *   range: never nearer than the nearest context pixel, so the foreground's depth (never read) cannot
  *   be approached by extrapolation. A mask region with no path to the context at full resolution
  *   takes the residual its coarser cells got (a mean of context values); on the coarsest level the
@@ -29,16 +31,22 @@
  *   pixel reads the previous field of its neighbours at distance 1 and a jump distance) and random
  *   search with a counter-based hash (seed, scale, iteration, pixel, trial); each EM round ends with a
  *   vote (the overlapping source patches' pixels, weighted by 1 / (1 + distance / 0.05^2)). The field
- *   is upsampled to the next scale and voted before that scale's rounds. Where no patch fits entirely
- *   in the context at full resolution (a context thinner than the patch) the colour is the
- *   diffusion fill.
+ *   is upsampled to the next scale and voted before that scale's rounds; the coarsest scale, which
+ *   starts from random matches, runs more search passes per round than the finer ones, which start
+ *   from a converged field. Patch distances compare the image rounded to 8 bits (its own precision)
+ *   as exact integer sums: any summation order gives the same number, so the CPU vectorises them
+ *   and still agrees with the GPU. Where no patch fits entirely in the context at full resolution (a
+ *   context thinner than the patch) the colour is the diffusion fill.
  * Every step is one pass over the pixels of one level reading only the previous buffers, with the
  * per-pixel arithmetic in fill_classic_math.h (shared with cuda/fill_classic.cu, no fused
  * multiply-adds): results are identical on CPU and CUDA and independent of the thread count.
  * Context and unknown pixels of rgb / depth are returned unchanged.
  *
  * Memory: one call sizes its workspace for the largest patch (the context's scratch block, kept for
- * the next call, plus one host staging block), then runs the patches one after the other. */
+ * the next call, plus one host staging block). On the CPU with several patches and threads, each
+ * thread gets a workspace of its own and takes whole patches (largest mask first), running their
+ * steps alone; on the GPU, or with one patch, the patches run one after the other with each step
+ * parallel over its pixels. A patch's result never depends on which thread ran it. */
 #ifndef P3D_FILL_CLASSIC_H
 #define P3D_FILL_CLASSIC_H
 
@@ -62,9 +70,12 @@ typedef struct p3d_fill_opts {
     int32_t scales;       /* most PatchMatch scales, 1..8 (default 4; fewer when a coarser scale
                              would have no full-context source patch or a side below the patch) */
     int32_t em_iters;     /* search + vote rounds per scale, 1..32 (default 3) */
-    int32_t nnf_iters;    /* propagation + random-search passes per round, 1..32 (default 4) */
-    int32_t smooth_iters; /* Jacobi sweeps per pyramid level of the membrane solve, 2..4096, even
-                             (default 64) */
+    int32_t coarse_nnf_iters; /* propagation + random-search passes per round on the coarsest scale,
+                                 which starts from random matches, 1..32 (default 4) */
+    int32_t nnf_iters;    /* the same on every finer scale, which starts from the coarser scale's
+                             field, 1..32 (default 1) */
+    int32_t smooth_iters; /* Jacobi sweeps on the finest level of the membrane solve, doubled on
+                             each coarser level up to 8x, 2..4096, even (default 16) */
     uint32_t seed;        /* random-search seed (default 1) */
 } p3d_fill_opts;
 

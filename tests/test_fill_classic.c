@@ -311,6 +311,9 @@ static void test_refusals(void) {
     o.patch = 6;
     CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "patch size 6");
     o = p3d_fill_opts_default();
+    o.coarse_nnf_iters = 0;
+    CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "search passes");
+    o = p3d_fill_opts_default();
     memset(t.context, 0, 32 * 20);
     CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "no context pixel");
     tp_free(&t);
