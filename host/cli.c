@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void p3d_args_init(p3d_args *it, int argc, char **argv) {
@@ -95,4 +96,23 @@ p3d_status p3d_parse_crop(const char *text, float crop[4]) {
                         text);
     for (int k = 0; k < 4; k++) crop[k] = (float)c[k];
     return P3D_OK;
+}
+
+int p3d_args_depth(p3d_args *it, const char *cmd, const char **path, p3d_depth_opts *o, int *rc) {
+    const char *v;
+    if (p3d_args_is(it, NULL, "--depth")) {
+        if (!(*path = p3d_args_value(it))) *rc = P3D_EXIT_USAGE;
+    } else if (p3d_args_is(it, NULL, "--metric")) {
+        o->kind = P3D_DEPTH_METRIC;
+    } else if (p3d_args_is(it, NULL, "--depth-scale")) {
+        char *end = NULL;
+        double x = 0;
+        if (!(v = p3d_args_value(it))) *rc = P3D_EXIT_USAGE;
+        else if ((x = strtod(v, &end)), !end || end == v || *end || !(x > 0) || x > 1e9)
+            *rc = p3d_usage_error(cmd, "--depth-scale '%s': expected a positive number", v);
+        else o->scale = (float)x;
+    } else {
+        return 0;
+    }
+    return 1;
 }

@@ -6,6 +6,7 @@
 #ifndef P3D_CLI_H
 #define P3D_CLI_H
 
+#include "depth_io.h"
 #include "p3d_common.h"
 
 #define P3D_EXIT_OK 0
@@ -48,6 +49,10 @@ int p3d_report_failure(p3d_status st);
 /* Option values shared by render and view. "WxH" with each side in 2..16384; "T,L,B,R" crop border
  * fractions >= 0 with T + B and L + R below 0.9. P3D_ERR_INVALID_ARG with a message naming the option. */
 p3d_status p3d_parse_size(const char *text, int32_t *w, int32_t *h);
+/* The depth-map options of mesh, prepare and run: --depth FILE, --metric, --depth-scale S. Returns 1
+ * when the current option is one of them (*path or *o updated; on a bad value the problem is printed
+ * and *rc = P3D_EXIT_USAGE), 0 otherwise. */
+int p3d_args_depth(p3d_args *it, const char *cmd, const char **path, p3d_depth_opts *o, int *rc);
 p3d_status p3d_parse_crop(const char *text, float crop[4]);
 
 int p3d_cmd_info(int argc, char **argv);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inputs.h"
 #include "colormap_math.h"
 #include "depth_io.h"
 #include "file_io.h"
@@ -63,14 +64,6 @@ static int parse_formats(const char *list, int *out) {
     return f != 0;
 }
 
-/* The file name without directory and extension. */
-static void stem_of(const char *path, char *out, size_t cap) {
-    const char *base = strrchr(path, '/');
-    snprintf(out, cap, "%s", base ? base + 1 : path);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) *dot = '\0';
-}
-
 static p3d_status write_vis(const char *path, const p3d_depth *d) {
     float lo = 0, hi = 0;
     int first = 1;
@@ -98,7 +91,7 @@ static p3d_status depth_one(p3d_depth_estimator *m, const char *image_path, cons
     p3d_status st = p3d_depth_estimate(m, &img, &d);
     if (st != P3D_OK) p3d_fail_context(st, "%s", image_path);
     char stem[256], path[1400];
-    stem_of(image_path, stem, sizeof stem);
+    p3d_path_stem(image_path, stem, sizeof stem);
     if (st == P3D_OK && (formats & FMT_NPY)) {
         snprintf(path, sizeof path, "%s/%s.npy", out_dir, stem);
         st = p3d_depth_write_npy(path, &d);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inputs.h"
 #include "file_io.h"
 #include "image_io.h"
 #include "npy.h"
@@ -30,14 +31,6 @@ static const char *const k_mesh_help =
     "  --dump-ldi DIR      also write each LDI layer: NAME_layerK.png (RGB, magenta = no node) and\n"
     "                      NAME_layerK_depth.npy (float32, 0 = no node)\n"
     "  -q, --quiet         no report on stdout\n";
-
-static void stem_of(const char *path, char *out, size_t cap) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(out, cap, "%s", base);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) *dot = '\0';
-}
 
 /* Layer k of the canvas: the k-th node of every pixel's list. */
 static p3d_status dump_ldi(const p3d_ldi *l, const char *dir, const char *stem) {
@@ -105,6 +98,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
     p3d_photo_opts o = p3d_photo_opts_default();
     p3d_fill_mode fill = P3D_FILL_AUTO;
     int32_t ascii = 0, quiet = 0;
+    int rc = -1;
     p3d_args it;
     p3d_args_init(&it, argc, argv);
     while (p3d_args_next(&it)) {
@@ -112,16 +106,8 @@ int p3d_cmd_mesh(int argc, char **argv) {
         if (p3d_args_is(&it, "-h", "--help")) {
             fputs(k_mesh_help, stdout);
             return P3D_EXIT_OK;
-        } else if (p3d_args_is(&it, NULL, "--depth")) {
-            if (!(depth_path = p3d_args_value(&it))) return P3D_EXIT_USAGE;
-        } else if (p3d_args_is(&it, NULL, "--metric")) {
-            dopts.kind = P3D_DEPTH_METRIC;
-        } else if (p3d_args_is(&it, NULL, "--depth-scale")) {
-            if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
-            char *end;
-            double x = strtod(v, &end);
-            if (*end || !(x > 0) || x > 1e9) return p3d_usage_error("mesh", "--depth-scale '%s': expected a positive number", v);
-            dopts.scale = (float)x;
+        } else if (p3d_args_depth(&it, "mesh", &depth_path, &dopts, &rc)) {
+            if (rc >= 0) return rc;
         } else if (p3d_args_is(&it, "-o", "--output")) {
             if (!(out = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--ascii")) {
@@ -155,7 +141,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
     if (!image) return p3d_usage_error("mesh", "missing IMAGE");
     if (!depth_path) return p3d_usage_error("mesh", "missing --depth FILE (estimate one with photo3d-gpu depth)");
     char stem[256], default_out[300];
-    stem_of(image, stem, sizeof stem);
+    p3d_path_stem(image, stem, sizeof stem);
     snprintf(default_out, sizeof default_out, "%s.ply", stem);
     if (!out) out = default_out;
     p3d_mesh_format fmt;

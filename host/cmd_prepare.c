@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inputs.h"
 #include "depth_io.h"
 #include "file_io.h"
 #include "image_io.h"
@@ -37,15 +38,6 @@ static int parse_positive(const char *text, double *out) {
     if (!end || *end || !(v > 0) || v > 1e9) return 0;
     *out = v;
     return 1;
-}
-
-/* The file name without directory and extension: "a/b/photo.jpg" -> "photo". */
-static void stem_of(const char *path, char *out, size_t cap) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(out, cap, "%s", base);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) *dot = '\0';
 }
 
 static p3d_status prepare_one(const char *image_path, const char *depth_path, const p3d_depth_opts *opts,
@@ -83,7 +75,7 @@ static p3d_status prepare_one(const char *image_path, const char *depth_path, co
         resized.kind = P3D_DEPTH_DISPARITY;
     }
     char stem[256], path[1400];
-    stem_of(image_path, stem, sizeof stem);
+    p3d_path_stem(image_path, stem, sizeof stem);
     if (st == P3D_OK) st = p3d_dir_ensure(out_dir);
     if (st == P3D_OK) {
         snprintf(path, sizeof path, "%s/%s.png", out_dir, stem);
@@ -122,6 +114,7 @@ int p3d_cmd_prepare(int argc, char **argv) {
     const char *image = NULL, *depth = NULL, *out_dir = ".";
     p3d_depth_opts opts = {P3D_DEPTH_DISPARITY, 1.0f};
     int32_t longer = 960;
+    int rc = -1;
     p3d_args it;
     p3d_args_init(&it, argc, argv);
     while (p3d_args_next(&it)) {
@@ -130,14 +123,8 @@ int p3d_cmd_prepare(int argc, char **argv) {
         if (p3d_args_is(&it, "-h", "--help")) {
             fputs(k_prepare_help, stdout);
             return P3D_EXIT_OK;
-        } else if (p3d_args_is(&it, NULL, "--depth")) {
-            if (!(depth = p3d_args_value(&it))) return P3D_EXIT_USAGE;
-        } else if (p3d_args_is(&it, NULL, "--metric")) {
-            opts.kind = P3D_DEPTH_METRIC;
-        } else if (p3d_args_is(&it, NULL, "--depth-scale")) {
-            if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
-            if (!parse_positive(v, &num)) return p3d_usage_error("prepare", "--depth-scale '%s': expected a positive number", v);
-            opts.scale = (float)num;
+        } else if (p3d_args_depth(&it, "prepare", &depth, &opts, &rc)) {
+            if (rc >= 0) return rc;
         } else if (p3d_args_is(&it, NULL, "--longer-side")) {
             if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
             if (!parse_positive(v, &num) || num != (int32_t)num || num > 16384)

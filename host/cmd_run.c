@@ -556,19 +556,9 @@ int p3d_cmd_run(int argc, char **argv) {
             else sets[n_sets++] = v;
         } else if (p3d_args_is(&it, NULL, "--print-config")) {
             print_config = 1;
-        } else if (p3d_args_is(&it, NULL, "--depth")) {
-            if (!(depth_file = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_depth(&it, "run", &depth_file, &o.dopts, &rc)) {
         } else if (p3d_args_is(&it, NULL, "--depth-dir")) {
             if (!(depth_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-        } else if (p3d_args_is(&it, NULL, "--metric")) {
-            o.dopts.kind = P3D_DEPTH_METRIC;
-        } else if (p3d_args_is(&it, NULL, "--depth-scale")) {
-            char *end;
-            double x;
-            if (!(v = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
-            else if ((x = strtod(v, &end)), *end || !(x > 0) || x > 1e9)
-                rc = p3d_usage_error("run", "--depth-scale '%s': expected a positive number", v);
-            else o.dopts.scale = (float)x;
         } else if (p3d_args_is(&it, NULL, "--depth-model") || p3d_args_is(&it, NULL, "--fill") ||
                    p3d_args_is(&it, NULL, "--frames") || p3d_args_is(&it, NULL, "--fps") ||
                    p3d_args_is(&it, NULL, "--device")) {

@@ -32,25 +32,6 @@ p3d_ldi_opts p3d_ldi_opts_default(void) {
     return o;
 }
 
-/* Union-find with path halving; the root is always the smallest index of the set, so labels do not
- * depend on the order unions happen in. */
-static int32_t uf_find(int32_t *parent, int32_t a) {
-    while (parent[a] != a) {
-        parent[a] = parent[parent[a]];
-        a = parent[a];
-    }
-    return a;
-}
-
-static void uf_union(int32_t *parent, int32_t a, int32_t b) {
-    a = uf_find(parent, a);
-    b = uf_find(parent, b);
-    if (a < b)
-        parent[b] = a;
-    else if (b < a)
-        parent[a] = b;
-}
-
 /* Grid links of a W x H image: right[v * W + u] = 1 when (u, v) - (u + 1, v) is linked, down[...] for
  * (u, v) - (u, v + 1). */
 typedef struct grid {
@@ -123,10 +104,10 @@ static p3d_status components_keep(const grid *g, const p3d_ldi_opts *o, int32_t 
     for (int32_t v = 0; v < h; v++)
         for (int32_t u = 0; u < w; u++) {
             int32_t i = v * w + u;
-            if (g->right[i]) uf_union(label, i, i + 1);
-            if (g->down[i]) uf_union(label, i, i + w);
+            if (g->right[i]) p3d_uf_union(label, i, i + 1);
+            if (g->down[i]) p3d_uf_union(label, i, i + w);
         }
-    for (int32_t i = 0; i < n; i++) label[i] = uf_find(label, i);
+    for (int32_t i = 0; i < n; i++) label[i] = p3d_uf_find(label, i);
     /* the largest component, ties to the smaller label */
     int32_t largest = 0;
     for (int32_t i = 0; i < n; i++) size[label[i]]++;

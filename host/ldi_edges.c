@@ -19,23 +19,6 @@
 #include "ldi_graph_math.h"
 #include "ldi_stages.h"
 
-static int32_t uf_find(int32_t *parent, int32_t a) {
-    while (parent[a] != a) {
-        parent[a] = parent[parent[a]];
-        a = parent[a];
-    }
-    return a;
-}
-
-static void uf_union(int32_t *parent, int32_t a, int32_t b) {
-    a = uf_find(parent, a);
-    b = uf_find(parent, b);
-    if (a < b)
-        parent[b] = a;
-    else if (b < a)
-        parent[a] = b;
-}
-
 void p3d_ldi_edges_free(p3d_ldi_edges *e) {
     if (!e) return;
     free(e->edge);
@@ -74,12 +57,12 @@ static p3d_status find_edges_cpu(const p3d_ldi *l, const p3d_ldi_box *c, float t
         int32_t nb[8];
         int32_t k = p3d_ldi_edge_neighbours(l, role, a, thr, nb);
         degree[a] = (uint8_t)k;
-        for (int32_t i = 0; i < k; i++) uf_union(parent, a, nb[i]);
+        for (int32_t i = 0; i < k; i++) p3d_uf_union(parent, a, nb[i]);
     }
     int32_t n_edges = 0;
     for (int32_t a = 0; a < n; a++) {
         out->edge[a] = -1;
-        if (role[a] && uf_find(parent, a) == a) out->edge[a] = n_edges++;
+        if (role[a] && p3d_uf_find(parent, a) == a) out->edge[a] = n_edges++;
     }
     out->near = (uint8_t *)calloc((size_t)n_edges + 1, 1);
     out->size = (int32_t *)calloc((size_t)n_edges + 1, sizeof *out->size);
@@ -89,7 +72,7 @@ static p3d_status find_edges_cpu(const p3d_ldi *l, const p3d_ldi_box *c, float t
     }
     for (int32_t a = 0; a < n; a++) {
         if (!role[a]) continue;
-        int32_t e = out->edge[uf_find(parent, a)];
+        int32_t e = out->edge[p3d_uf_find(parent, a)];
         out->edge[a] = e;
         out->size[e]++;
         out->near[e] = role[a] == P3D_LDI_ROLE_NEAR;

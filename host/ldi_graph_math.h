@@ -13,6 +13,26 @@
 
 /* ---- build (spec 2.5): grid links of the W x H image, flags per pixel i = v * W + u ---------------- */
 
+/* Sequential union-find with path halving (the CPU passes; the kernels use their own lock-free
+ * hooking, cuda/ldi.cu): the root is always the smallest index of the set, so labels do not depend
+ * on the order the unions happen in, and match the kernels' labels. */
+static inline int32_t p3d_uf_find(int32_t *parent, int32_t a) {
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
+static inline void p3d_uf_union(int32_t *parent, int32_t a, int32_t b) {
+    a = p3d_uf_find(parent, a);
+    b = p3d_uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
 /* The link of pixel (u, v) to its right (down = 0) or lower (down = 1) neighbour by the tear rule;
  * 0 when that neighbour is outside the image. depth (H, W). */
 P3D_HD uint8_t p3d_ldi_grid_joined(const float *depth, int32_t w, int32_t h, int32_t u, int32_t v, int32_t down,
