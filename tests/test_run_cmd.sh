@@ -83,4 +83,24 @@ rm "$tmp/sh/mesh/p3.ply"
 run "resume one" 0 "skipping 6" -- run "$tmp/many" --depth-dir "$tmp/many_d" -o "$tmp/sh" --skip-existing --mesh-only \
   --device cpu --fill classic --set longer_side_len=96
 [ -f "$tmp/sh/mesh/p3.ply" ] && ok "resume made the missing mesh" || bad "resume: p3.ply missing"
+
+# --- several workers (one per device; two CPU workers here): same outputs as one worker ---
+run "two workers" 0 "" -- run "$tmp/many" --depth-dir "$tmp/many_d" -o "$tmp/w2" --devices cpu,cpu --mesh-only \
+  --fill classic --set longer_side_len=96 -q
+same=1
+for f in "$tmp/sh/mesh/"*.ply; do cmp -s "$f" "$tmp/w2/mesh/$(basename "$f")" || same=0; done
+[ "$same" -eq 1 ] && ok "two workers write the same meshes as one" || bad "two workers: meshes differ from one worker's"
+
+# --- Ctrl-C: stops at the next step, exit 130, no partial file ---
+"$bin" run "$img" --depth "$disp" -o "$tmp/int" --device cpu --fill classic --set longer_side_len=256 --frames 400 \
+  >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 100); do [ -d "$tmp/int/video" ] && break; sleep 0.2; done
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 130 ] && ok "Ctrl-C exits 130" || bad "Ctrl-C: exit $rc: $(cat "$tmp/int.err")"
+partial=$(find "$tmp/int" -name '*.tmp*' -o -name '*.mp4' | wc -l)
+[ "$partial" -eq 0 ] && ok "Ctrl-C leaves no partial file" || bad "Ctrl-C left: $(find "$tmp/int" -type f)"
 finish
