@@ -554,99 +554,36 @@ static int32_t extend_depth(patch *p, const float *known, float thr) {
     return 1;
 }
 
-/* The non-learned fill draws on the context near the hole only: pixels within this many pixels of
- * the mask (or the eroded context). The networks see the reference's whole context (they were
- * trained with it); PatchMatch and the depth growth need a band a few patches wide, and their cost
- * then follows the hole instead of the crop (a one-pixel edge has a ~180 x 180 crop). */
-#define P3D_CLASSIC_CONTEXT_BAND 40
-
-/* q = the part of p within P3D_CLASSIC_CONTEXT_BAND of its hole (mask | erode), context limited to
- * that band. Returns P3D_OK with q->w == 0 when p has no hole. */
-static p3d_status band_patch(const patch *p, patch *q) {
-    size_t m = (size_t)p->w * p->h;
-    uint8_t *hole = (uint8_t *)malloc(m * 3);
-    if (!hole) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
-    uint8_t *near = hole + m, *tmp = hole + 2 * m;
-    int32_t x0 = p->w, y0 = p->h, x1 = -1, y1 = -1;
-    for (size_t k = 0; k < m; k++) hole[k] = p->mask[k] | p->erode[k];
-    box_morph(hole, near, tmp, p->w, p->h, P3D_CLASSIC_CONTEXT_BAND, 1);
-    for (int32_t y = 0; y < p->h; y++)
-        for (int32_t x = 0; x < p->w; x++) {
-            size_t k = (size_t)y * p->w + x;
-            if (!(hole[k] || (near[k] && p->ctx[k]))) continue;
-            if (x < x0) x0 = x;
-            if (y < y0) y0 = y;
-            if (x > x1) x1 = x;
-            if (y > y1) y1 = y;
-        }
-    memset(q, 0, sizeof *q);
-    p3d_status s = P3D_OK;
-    if (x1 >= 0) s = patch_alloc(q, p->x0 + x0, p->y0 + y0, x1 - x0 + 1, y1 - y0 + 1, p->id);
-    if (s == P3D_OK && x1 >= 0)
-        for (int32_t y = 0; y < q->h; y++)
-            for (int32_t x = 0; x < q->w; x++) {
-                size_t k = (size_t)(y + y0) * p->w + (size_t)(x + x0), j = (size_t)y * q->w + x;
-                uint8_t keep = near[k];
-                q->mask[j] = p->mask[k];
-                q->erode[j] = p->erode[k];
-                q->ctx[j] = (uint8_t)(p->ctx[k] & keep);
-                q->cctx[j] = (uint8_t)(p->cctx[k] & keep);
-                q->depth[j] = p->depth[k];
-                memcpy(q->rgb + 3 * j, p->rgb + 3 * k, 3 * sizeof(float));
-            }
-    free(hole);
-    return s;
-}
-
-/* The non-learned fill: colour from the colour context (fill_classic.h), depth grown from the
- * context (extend_depth), both on the band patches; results copied back into the patches. */
+/* The non-learned fill: colour from the colour context (fill_classic.h; PatchMatch draws its
+ * sources from the whole context, as the networks see it - a narrower band starves the coarse
+ * scales of whole source patches and the fill falls back to a smear), depth grown from the context
+ * (extend_depth). */
 static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) {
     p3d_fill_patch *fp = (p3d_fill_patch *)calloc((size_t)n + 1, sizeof *fp);
     uint8_t **masks = (uint8_t **)calloc((size_t)n + 1, sizeof *masks);
     float **known = (float **)calloc((size_t)n + 1, sizeof *known);
-    patch *qs = (patch *)calloc((size_t)n + 1, sizeof *qs);
-    p3d_status s = fp && masks && known && qs ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
-    int32_t nf = 0;
+    p3d_status s = fp && masks && known ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
     for (int32_t i = 0; s == P3D_OK && i < n; i++) {
-        s = band_patch(ps[i], &qs[i]);
-        patch *q = &qs[i];
-        if (s != P3D_OK || q->w == 0) continue;
-        size_t m = (size_t)q->w * q->h;
+        patch *p = ps[i];
+        size_t m = (size_t)p->w * p->h;
         if (!(masks[i] = (uint8_t *)malloc(m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
             s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
             break;
         }
-        memcpy(known[i], q->depth, m * sizeof(float));
+        memcpy(known[i], p->depth, m * sizeof(float));
         for (size_t k = 0; k < m; k++) {
-            masks[i][k] = q->mask[k] | q->erode[k];
-            if (!q->cctx[k] && !masks[i][k]) q->rgb[3 * k] = q->rgb[3 * k + 1] = q->rgb[3 * k + 2] = 0.0f;
+            masks[i][k] = p->mask[k] | p->erode[k];
+            if (!p->cctx[k] && !masks[i][k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
         }
-        fp[nf++] = (p3d_fill_patch){q->w, q->h, q->cctx, masks[i], q->rgb, q->depth};
+        fp[i] = (p3d_fill_patch){p->w, p->h, p->cctx, masks[i], p->rgb, p->depth};
     }
     p3d_fill_opts fo = p3d_fill_opts_default();
-    if (s == P3D_OK && nf) s = p3d_fill_classic(ctx, fp, nf, &fo);
-    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
-        patch *p = ps[i], *q = &qs[i];
-        if (q->w == 0) continue;
-        if (!extend_depth(q, known[i], thr)) {
-            s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
-            break;
-        }
-        for (int32_t y = 0; y < q->h; y++)
-            for (int32_t x = 0; x < q->w; x++) {
-                size_t j = (size_t)y * q->w + x;
-                size_t k = (size_t)(y + q->y0 - p->y0) * p->w + (size_t)(x + q->x0 - p->x0);
-                if (!(q->mask[j] | q->erode[j])) continue;
-                memcpy(p->rgb + 3 * k, q->rgb + 3 * j, 3 * sizeof(float));
-                if (q->mask[j]) p->depth[k] = q->depth[j];
-            }
-    }
-    for (int32_t i = 0; i < n && qs; i++) {
-        patch_free(&qs[i]);
-        if (masks) free(masks[i]);
-        if (known) free(known[i]);
-    }
-    free(masks), free(fp), free(known), free(qs);
+    if (s == P3D_OK) s = p3d_fill_classic(ctx, fp, n, &fo);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++)
+        if (!extend_depth(ps[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n && masks; i++) free(masks[i]);
+    for (int32_t i = 0; i < n && known; i++) free(known[i]);
+    free(masks), free(fp), free(known);
     return s;
 }
 

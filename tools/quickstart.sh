@@ -15,7 +15,7 @@ echo
 echo "quickstart: photo3d-gpu run on samples/scene.png (its depth map is samples/scene_disp.png):"
 "$bin" run samples/scene.png --depth samples/scene_disp.png -o "$out" --glb --json "$out/report.json"
 echo
-echo "quickstart: two still views, 4 cm to the left and to the right of the photo's camera:"
-"$bin" render "$out/mesh/scene.ply" --pose -0.04,0,0 --pose 0.04,0,0 -o "$out/stills"
+echo "quickstart: two still views, 2 cm to the left and to the right of the photo's camera:"
+"$bin" render "$out/mesh/scene.ply" --pose -0.02,0,0 --pose 0.02,0,0 -o "$out/stills"
 echo
 echo "quickstart: results in $out/: depth/ mesh/ video/ stills/ report.json"
