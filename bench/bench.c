@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #ifdef P3D_HAVE_CUDA
 #include "p3d_cuda.h"
 #endif

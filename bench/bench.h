@@ -8,7 +8,7 @@
 #ifndef P3D_BENCH_H
 #define P3D_BENCH_H
 
-#include "backend.h"
+#include "core/backend.h"
 
 typedef struct p3d_bench_case {
     void *state;

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "depth_io.h"
-#include "depth_prep.h"
-#include "midas.h"
-#include "midas_v21.h"
-#include "models.h"
-#include "tiefenrausch.h"
+#include "core/models.h"
+#include "depth/depth_prep.h"
+#include "depth/midas.h"
+#include "depth/midas_v21.h"
+#include "depth/tiefenrausch.h"
+#include "io/depth_io.h"
 
 typedef struct tief_state {
     p3d_tief *net;

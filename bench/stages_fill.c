@@ -1,10 +1,10 @@
-/* stages_fill.c - bench stages of the non-learned inpainting fill (host/fill_classic.h). */
+/* stages_fill.c - bench stages of the non-learned inpainting fill (host/inpaint/fill_classic.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench.h"
-#include "fill_classic.h"
+#include "inpaint/fill_classic.h"
 
 typedef struct fill_state {
     p3d_fill_patch patch;

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "depth_io.h"
-#include "image_io.h"
-#include "mesh.h"
-#include "resize_area.h"
+#include "io/depth_io.h"
+#include "io/image_io.h"
+#include "io/resize_area.h"
+#include "mesh/mesh_file.h"
 
 /* ---- decode.* : one whole-file decode per run ---------------------------------------------------- */
 typedef struct decode_state {

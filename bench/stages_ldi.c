@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "image_io.h"
-#include "photo3d.h"
-#include "resize_area.h"
+#include "io/image_io.h"
+#include "io/resize_area.h"
+#include "pipeline/photo3d.h"
 
 #define LDI_BENCH_SIDE 960
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "inpaint_nets.h"
+#include "inpaint/inpaint_nets.h"
 
 typedef struct net_state {
     p3d_inpaint_net *net;

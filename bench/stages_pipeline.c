@@ -1,4 +1,4 @@
-/* stages_pipeline.c - bench stages of whole jobs: photo + depth map -> inpainted mesh (host/photo3d.h)
+/* stages_pipeline.c - bench stages of whole jobs: photo + depth map -> inpainted mesh (host/pipeline/photo3d.h)
  * on the reference's own example (moon.jpg with moon.npy, processing size 960x960), with the
  * non-learned fill and with the learned fill (the weight blobs of p3d_bench_weights_dir(): the real
  * converted checkpoints when installed there, else the random-weight test blobs, which cost the same
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "photo3d.h"
+#include "pipeline/photo3d.h"
 
 typedef struct pipe_state {
     p3d_image img;

@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "depth_io.h"
-#include "image_io.h"
-#include "ldi_single.h"
-#include "render.h"
-#include "trajectory.h"
-#include "video.h"
+#include "io/depth_io.h"
+#include "io/image_io.h"
+#include "io/video.h"
+#include "ldi/ldi_single.h"
+#include "render/render.h"
+#include "render/trajectory.h"
 
 #define BENCH_W 960
 #define BENCH_H 640

@@ -1,5 +1,5 @@
 // backend.cu - the CUDA side of p3d_ctx: device queries, one stream + cuBLAS + cuDNN handle per
-// context, allocation with accounting, copies, event timers. Twin of host/backend.c.
+// context, allocation with accounting, copies, event timers. Twin of host/core/backend.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef P3D_CUDA_H
 #define P3D_CUDA_H
 
-#include "p3d_common.h"
+#include "core/p3d_common.h"
 
 #ifdef __cplusplus
 extern "C" {

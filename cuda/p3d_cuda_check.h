@@ -12,7 +12,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "p3d_common.h"
+#include "core/p3d_common.h"
 #include "p3d_cuda.h"
 
 #define P3D_CHECK_GEN(expr, success, to_string)                                                    \

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "conv2d.h"
+#include "core/backend.h"
+#include "nn/conv2d.h"
 
 /* ---- data ------------------------------------------------------------------------------------- */
 

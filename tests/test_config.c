@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "file_io.h"
+#include "pipeline/config.h"
+#include "core/file_io.h"
 #include "p3d_test.h"
 
 /* Parses text as a file named "t.yml" onto the defaults. */

@@ -3,9 +3,9 @@
  * The CPU-vs-CUDA comparison is in test_nn_cuda.c. */
 #include "p3d_test.h"
 
-#include "batchnorm.h"
-#include "conv2d.h"
-#include "gemm.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
+#include "nn/gemm.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_ctx;

@@ -1,8 +1,8 @@
 /* test_core.c - status messages, checked sizes, device parsing, the context, the arena, tensors. */
 #include <setjmp.h>
 
-#include "arena.h"
-#include "backend.h"
+#include "core/arena.h"
+#include "core/backend.h"
 #include "p3d_test.h"
 
 static void test_fail_records_message(void) {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "depth_io.h"
-#include "npy.h"
+#include "io/depth_io.h"
+#include "io/npy.h"
 #include "p3d_test.h"
-#include "resize_area.h"
+#include "io/resize_area.h"
 
 /* Min / max of the valid values. */
 static void valid_range(const p3d_depth *d, float *lo, float *hi) {

@@ -10,9 +10,9 @@
 
 #include "p3d_test.h"
 
-#include "depth_prep.h"
+#include "depth/depth_prep.h"
 #include "nn_oracle.h"
-#include "npy.h"
+#include "io/npy.h"
 
 #define DATA_DIR "tests/data/depth_prep"
 

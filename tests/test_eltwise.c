@@ -3,7 +3,7 @@
  * comparison is in test_nn_cuda.c. */
 #include "p3d_test.h"
 
-#include "eltwise.h"
+#include "layers/eltwise.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_ctx;

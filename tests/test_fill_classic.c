@@ -1,4 +1,4 @@
-/* test_fill_classic.c - the non-learned inpainting fill (host/fill_classic.h): texture synthesis
+/* test_fill_classic.c - the non-learned inpainting fill (host/inpaint/fill_classic.h): texture synthesis
  * against the diffusion baseline, no foreground leak, background-only depth extension, determinism
  * (run to run, 1 vs 2 threads), refusals, CPU vs CUDA (SKIP without a GPU), and a before/after PNG
  * of a crop of the moon fixture in $P3D_BUILD_DIR for looking at. */
@@ -8,8 +8,8 @@
 #include <omp.h>
 #endif
 
-#include "fill_classic.h"
-#include "image_io.h"
+#include "inpaint/fill_classic.h"
+#include "io/image_io.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_cpu, *g_gpu;

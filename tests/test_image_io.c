@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_io.h"
-#include "image_io.h"
+#include "core/file_io.h"
+#include "io/image_io.h"
 #include "p3d_test.h"
 
 #define STBI_WRITE_NO_STDIO

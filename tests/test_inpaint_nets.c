@@ -1,4 +1,4 @@
-/* test_inpaint_nets.c - the three inpainting nets (host/inpaint_nets.h) against the PyTorch goldens of
+/* test_inpaint_nets.c - the three inpainting nets (host/inpaint/inpaint_nets.h) against the PyTorch goldens of
  * tools/gen_inpaint_golden.py (tests/data/inpaint), with the seeded random weights that
  * tools/make_test_weights.py writes to $P3D_BUILD_DIR/testdata/{edge,depth,color}-random.p3dw (the
  * ctest fixture inpaint_weights runs it first; without the blobs each case is a SKIP naming them).
@@ -13,12 +13,12 @@
 
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 #include "blob_edit.h"
-#include "inpaint_nets.h"
+#include "inpaint/inpaint_nets.h"
 #include "nn_oracle.h"
-#include "npy.h"
-#include "weights.h"
+#include "io/npy.h"
+#include "nn/weights.h"
 
 #define TOL_REL 1e-4
 

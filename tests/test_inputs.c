@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file_io.h"
-#include "inputs.h"
+#include "core/file_io.h"
+#include "cli/inputs.h"
 #include "p3d_test.h"
 
 /* An empty file <tmpdir>/rel (parent folders must exist). */

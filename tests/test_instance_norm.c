@@ -3,7 +3,7 @@
  * N = 2, errors. The CPU-vs-CUDA comparison is in test_nn_cuda.c. */
 #include "p3d_test.h"
 
-#include "instance_norm.h"
+#include "layers/instance_norm.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_ctx;

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "file_io.h"
-#include "interrupt.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
 #include "p3d_test.h"
 
 /* Files in dir whose name starts with prefix. */

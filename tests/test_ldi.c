@@ -8,7 +8,7 @@
 #include <omp.h>
 #endif
 
-#include "ldi_pipeline.h"
+#include "ldi/ldi_pipeline.h"
 #include "p3d_test.h"
 
 static p3d_ctx *g_cpu;

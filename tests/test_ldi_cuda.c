@@ -1,5 +1,5 @@
 /* test_ldi_cuda.c - the LDI graph stages' shared per-element rules (ldi_graph_math.h) and their CUDA
- * twins (cuda/ldi.cu).
+ * twins (cuda/ldi/ldi.cu).
  *
  * CPU (always): on random grids and random multi-layer LDIs, every rule of ldi_graph_math.h equals
  * the straightforward transcription of the loops it was taken out of (written out again below):
@@ -14,10 +14,10 @@
 
 #include "p3d_test.h"
 
-#include "image_io.h"
+#include "io/image_io.h"
 #include "nn_oracle.h"
-#include "photo3d.h"
-#include "resize_area.h"
+#include "pipeline/photo3d.h"
+#include "io/resize_area.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
 static char g_why[600];

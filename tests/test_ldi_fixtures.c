@@ -15,7 +15,8 @@
 #endif
 
 #include "p3d_test.h"
-#include "photo3d.h"
+#include "pipeline/photo3d.h"
+#include "mesh/mesh_file.h"
 
 static p3d_ctx *g_cpu;
 

@@ -1,10 +1,10 @@
-/* test_maxpool2d.c - max pooling (host/maxpool2d.h) against PyTorch's F.max_pool2d values and a
+/* test_maxpool2d.c - max pooling (host/layers/maxpool2d.h) against PyTorch's F.max_pool2d values and a
  * direct-loop oracle of its definition; the ResNet stem's 3x3 / 2 / 1 on even and odd sizes, other
  * geometries, NaN propagation, all-negative inputs (padding must not act as 0), argument errors, and
  * the CUDA twin against the CPU (bit-exact: the same maxpool2d_math.h; a SKIP without a device). */
 #include "p3d_test.h"
 
-#include "maxpool2d.h"
+#include "layers/maxpool2d.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_cpu, *g_gpu;

@@ -5,9 +5,9 @@
  * with an independent Python reader). */
 #include "p3d_test.h"
 
-#include "file_io.h"
-#include "mesh.h"
-#include "mesh_impl.h"
+#include "core/file_io.h"
+#include "mesh/mesh_file.h"
+#include "mesh/mesh_format.h"
 #ifdef P3D_HAVE_CUDA
 #include "p3d_cuda.h"
 #endif

@@ -1,4 +1,4 @@
-/* test_midas.c - MiDaS v1 (host/midas.h) against the PyTorch goldens of tools/gen_midas_golden.py
+/* test_midas.c - MiDaS v1 (host/depth/midas.h) against the PyTorch goldens of tools/gen_midas_golden.py
  * (tests/data/midas), with the seeded random weights that tools/make_test_weights.py writes to
  * $P3D_BUILD_DIR/testdata/midas-v1-random.p3dw (the ctest fixture midas_test_weights runs it first;
  * without the blob each case is a SKIP naming it).
@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 #include "blob_edit.h"
-#include "midas.h"
+#include "depth/midas.h"
 #include "nn_oracle.h"
-#include "npy.h"
-#include "weights.h"
+#include "io/npy.h"
+#include "nn/weights.h"
 
 #define TOL_REL 1e-4
 

@@ -1,4 +1,4 @@
-/* test_midas21.c - MiDaS v2.1 small and large (host/midas_v21.h) against the PyTorch goldens of
+/* test_midas21.c - MiDaS v2.1 small and large (host/depth/midas_v21.h) against the PyTorch goldens of
  * tools/gen_midas21_golden.py (tests/data/midas21), with the seeded random weights that
  * tools/make_midas21_weights.py writes to $P3D_BUILD_DIR/testdata/midas-{small,large}-random.p3dw (the
  * ctest fixture midas21_weights runs it first; without the blobs each case is a SKIP naming them).
@@ -14,12 +14,12 @@
 
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 #include "blob_edit.h"
-#include "midas_v21.h"
+#include "depth/midas_v21.h"
 #include "nn_oracle.h"
-#include "npy.h"
-#include "weights.h"
+#include "io/npy.h"
+#include "nn/weights.h"
 
 #define TOL_REL 1e-4
 

@@ -8,14 +8,14 @@
  * algorithms, their transforms); instance norm by the order of its double sums. */
 #include "p3d_test.h"
 
-#include "concat.h"
-#include "conv2d.h"
-#include "eltwise.h"
-#include "instance_norm.h"
+#include "layers/concat.h"
+#include "nn/conv2d.h"
+#include "layers/eltwise.h"
+#include "layers/instance_norm.h"
 #include "nn_oracle.h"
-#include "pad.h"
-#include "pconv2d.h"
-#include "upsample.h"
+#include "nn/pad.h"
+#include "nn/pconv2d.h"
+#include "layers/upsample.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
 static char g_why[600];

@@ -3,9 +3,9 @@
  * errors. The CPU-vs-CUDA comparison is in test_nn_cuda.c. */
 #include "p3d_test.h"
 
-#include "concat.h"
+#include "layers/concat.h"
 #include "nn_oracle.h"
-#include "pad.h"
+#include "nn/pad.h"
 
 static p3d_ctx *g_ctx;
 

@@ -5,9 +5,9 @@
  * The CPU-vs-CUDA comparison is in test_nn_cuda.c. */
 #include "p3d_test.h"
 
-#include "batchnorm.h"
+#include "nn/batchnorm.h"
 #include "nn_oracle.h"
-#include "pconv2d.h"
+#include "nn/pconv2d.h"
 
 static p3d_ctx *g_ctx;
 

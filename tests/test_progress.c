@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_io.h"
-#include "json.h"
+#include "core/file_io.h"
+#include "core/json.h"
 #include "p3d_test.h"
-#include "progress.h"
+#include "core/progress.h"
 
 /* JSON text of one string value. */
 static char *escaped(const char *s) {

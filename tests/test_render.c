@@ -11,11 +11,11 @@
 #include <omp.h>
 #endif
 
-#include "image_io.h"
-#include "ldi_single.h"
+#include "io/image_io.h"
+#include "ldi/ldi_single.h"
 #include "nn_oracle.h"
-#include "render.h"
-#include "trajectory.h"
+#include "render/render.h"
+#include "render/trajectory.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
 static char g_why[600];

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "npy.h"
+#include "core/backend.h"
+#include "io/npy.h"
 #include "p3d_test.h"
-#include "resize_area.h"
+#include "io/resize_area.h"
 
 #define CASES_FILE "tests/data/resize_area/cases.txt"
 

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "depth_io.h"
-#include "file_io.h"
-#include "mesh.h"
-#include "models.h"
+#include "cli/cli.h"
+#include "io/depth_io.h"
+#include "core/file_io.h"
+#include "mesh/mesh_file.h"
+#include "core/models.h"
 #include "p3d_test.h"
-#include "video.h"
+#include "io/video.h"
 
 static const char *const k_videos[4] = {"dolly-zoom-in", "zoom-in", "circle", "swing"};
 

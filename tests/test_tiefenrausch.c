@@ -1,7 +1,7 @@
 /* test_tiefenrausch.c - the QNNPACK-exact integer math, the Tiefenrausch engine on the CPU, and the
  * CUDA twin against it.
  *
- * 1. host/qnn_math.h against hand-computed cases: the Q31 multiplier and shift of a float scale,
+ * 1. host/depth/qnn_math.h against hand-computed cases: the Q31 multiplier and shift of a float scale,
  *    rounding of ties (half up in the Q31 product, half away from zero in the final shift), negative
  *    accumulators, saturation, fused ReLU, add multipliers for ratios below and above 1, Int8Quantize's
  *    round-half-even, and numpy's float32 exp bit patterns (which differ from a correctly rounded exp).
@@ -15,14 +15,14 @@
  * Everything needing ../shared, Python or a GPU is a SKIP with its reason when absent. */
 #include <stdint.h>
 
-#include "backend.h"
-#include "image_io.h"
-#include "npy.h"
+#include "core/backend.h"
+#include "io/image_io.h"
+#include "io/npy.h"
 #include "p3d_test.h"
-#include "qnn_math.h"
-#include "resize_area.h"
-#include "tiefenrausch.h"
-#include "weights.h"
+#include "depth/qnn_math.h"
+#include "io/resize_area.h"
+#include "depth/tiefenrausch.h"
+#include "nn/weights.h"
 #ifdef P3D_HAVE_CUDA
 #include "p3d_cuda.h"
 #endif
@@ -316,7 +316,7 @@ static uint8_t *net_input(const uint8_t *photo, int32_t pw, int32_t ph, int32_t 
     return rgb;
 }
 
-/* columns.jpg through the project's decoder (host/image_io.h, stb_image). */
+/* columns.jpg through the project's decoder (host/io/image_io.h, stb_image). */
 static uint8_t *columns_input(int32_t *h, int32_t *w) {
     char path[512];
     if (!p3d_test_fixture("columns/columns.jpg", path, sizeof path)) return NULL;

@@ -3,7 +3,7 @@
  * files / poses (text and JSON, with their refusals). */
 #include "p3d_test.h"
 
-#include "trajectory.h"
+#include "render/trajectory.h"
 
 static p3d_mesh mesh_960x640(void) {
     p3d_mesh m;

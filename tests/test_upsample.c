@@ -4,7 +4,7 @@
 #include "p3d_test.h"
 
 #include "nn_oracle.h"
-#include "upsample.h"
+#include "layers/upsample.h"
 
 static p3d_ctx *g_ctx;
 

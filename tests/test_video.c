@@ -7,8 +7,8 @@
 
 #include "p3d_test.h"
 
-#include "mesh.h"
-#include "video.h"
+#include "mesh/mesh_file.h"
+#include "io/video.h"
 
 /* A moving colour gradient, frame k. */
 static void make_frame(uint8_t *rgb, int w, int h, int k) {

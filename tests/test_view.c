@@ -9,10 +9,10 @@
 
 #include <sys/wait.h>
 
-#include "depth_io.h"
-#include "image_io.h"
-#include "ldi_single.h"
-#include "mesh.h"
+#include "io/depth_io.h"
+#include "io/image_io.h"
+#include "ldi/ldi_single.h"
+#include "mesh/mesh_file.h"
 
 #define MESH_W 240
 #define MESH_H 160

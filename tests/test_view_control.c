@@ -6,8 +6,8 @@
  * clip w = the view depth and the depth range mapped to [-1, 1]. */
 #include "p3d_test.h"
 
-#include "render_math.h"
-#include "view.h"
+#include "render/render_math.h"
+#include "view/view.h"
 
 /* A mesh header only (no vertices): what p3d_view_of_pose reads. */
 static p3d_mesh camera_mesh(int32_t w, int32_t h) {

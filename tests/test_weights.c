@@ -1,4 +1,4 @@
-/* test_weights.c - host/weights.c against the committed example blob and against malformed blobs.
+/* test_weights.c - host/nn/weights.c against the committed example blob and against malformed blobs.
  *
  * tests/data/example.p3dw is written by tools/convert_example.py from tests/data/example.pth;
  * tests/data/example_values.txt holds what the blob must contain, written by the same script from the
@@ -9,9 +9,9 @@
 #include <fcntl.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 #include "p3d_test.h"
-#include "weights.h"
+#include "nn/weights.h"
 
 /* ---- files ------------------------------------------------------------------------------------------ */
 static const char *source_path(const char *rel, char *buf, size_t cap) {

@@ -28,7 +28,7 @@ Stored tensors (126), in forward order (shapes: blob_table()):
   scratch.layer{1..4}_rn.weight [256, 256|512|1024|2048, 3, 3]               no bias
   scratch.refinenet{4,3,2,1}.resConfUnit.conv1.{weight, bias}, .conv2.weight
   scratch.output_conv.{0,1}.{weight, bias}
-What the C side computes with them: host/midas.h; the executable definition: tools/midas_nets.py
+What the C side computes with them: host/depth/midas.h; the executable definition: tools/midas_nets.py
 (MonoDepthNet(folded=True), whose state_dict keys are exactly these names).
 """
 import os

@@ -38,7 +38,7 @@ What the blob holds (model kind 'tiefenrausch', see weights/FORMAT.md):
   "graph.input" / "graph.output" = blob ids of the net's external input / output; "graph.columns"
   = 21; "input.max_side" = 384, "input.multiple" = 32 (the reference CLI's resize rule);
   "source", "predict_net.sha256", "init_net.sha256".
-The C loader (host/tiefenrausch.c) reads exactly this layout; keep the two in step.
+The C loader (host/depth/tiefenrausch.c) reads exactly this layout; keep the two in step.
 
 --check prints every operator with its shapes for a 384 x 288 input.
 """

@@ -3,7 +3,7 @@
 A tiny seeded network with one of each layer kind the real converters meet: a Conv2d with bias, a
 BatchNorm2d with non-trivial affine parameters and running statistics, a ConvTranspose2d (whose weight
 is (in, out, kH, kW), the transposed layout) and a Linear. It exists so that tests/ can prove the whole
-path checkpoint -> tools/convert_example.py -> .p3dw -> host/weights.c without the real models.
+path checkpoint -> tools/convert_example.py -> .p3dw -> host/nn/weights.c without the real models.
 
     /usr/bin/python3 tools/example_module.py tests/data/example.pth
 

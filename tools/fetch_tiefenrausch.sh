@@ -9,7 +9,7 @@
 # Source: the two Caffe2 NetDef protobufs of facebookresearch/one_shot_3d_photography (MIT licence),
 # model/tiefenrausch.pb and model/tiefenrausch_init.pb at commit ff094d0, checked against the SHA-256
 # digests below before anything is converted. The result is tiefenrausch.p3dw in $P3D_MODEL_DIR, else
-# ${XDG_CACHE_HOME:-$HOME/.cache}/photo3d-gpu/models (the program's search path, host/models.h).
+# ${XDG_CACHE_HOME:-$HOME/.cache}/photo3d-gpu/models (the program's search path, host/core/models.h).
 # Needs curl or wget for the download, and a python3 with numpy (P3D_PYTHON, default /usr/bin/python3).
 set -euo pipefail
 

@@ -19,7 +19,7 @@ The reference calls two libraries; they are written out here in numpy:
     between floor and ceil of it, taps outside the map mirrored without repeating the edge (skimage
     mode 'reflect' = scipy 'mirror': -1 -> 1, n -> n - 2); float64 result.
   * When reducing, skimage would first blur with a Gaussian (anti_aliasing); the project resamples with
-    OpenCV's INTER_AREA there instead (host/depth_prep.c), so the reducing case here uses an integer
+    OpenCV's INTER_AREA there instead (host/depth/depth_prep.c), so the reducing case here uses an integer
     factor, for which INTER_AREA is the plain box mean (float32 sums, as OpenCV).
 Metric input becomes disparity 1 / depth (float32) first, as the project does before the reference
 steps. The reference keeps float64 after the resize; the C code stores float32, hence the tests'

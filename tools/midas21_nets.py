@@ -12,7 +12,7 @@ inverse depth (>= 0). build(kind, folded=True) gives the same nets with every Ba
 conv before it (conv biases instead of BN modules, refinenet4.resConfUnit1 absent): the layout of the
 p3dw blob that tools/convert_midas21.py writes, which load_numpy fills from the blob's tensors.
 
-Details that matter for parity (and that the C side, host/midas_v21.c, reproduces):
+Details that matter for parity (and that the C side, host/depth/midas_v21.c, reproduces):
   * Small encoder = tf_efficientnet_lite3 of gen-efficientnet-pytorch: TF 'same' padding - stride-1 convs
     pad k//2 symmetrically, stride-2 convs pad total = max((ceil(i/s)-1)*s + k - i, 0) split as
     (total//2 before, the rest after), computed from the input size (Conv2dSameExport fixes it at the first

@@ -20,7 +20,7 @@ What forward computes (reference MiDaS/monodepth_net.py, reproduced with its in-
 
 With folded=True every BatchNorm2d is an Identity and the conv before it has a bias: the state_dict
 keys are then exactly the tensors of the converted blob (tools/convert_midas.py), so the folded module
-is the executable description of what the C side (host/midas_v1.c) computes.
+is the executable description of what the C side (host/depth/midas_v1.c) computes.
 
 Run as a program: checks the key list against convert_midas.checkpoint_table (338 keys), the learnable
 parameter count (37,371,201), the folded names against convert_midas.blob_table and the

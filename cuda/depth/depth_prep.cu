@@ -1,0 +1,33 @@
+// depth_prep.cu - CUDA twin of the filter passes of host/depth/depth_prep.c: one thread per pixel, first the
+// discontinuity map, then the masked median (depth_prep_math.h), so the GPU selects the same values.
+#include "depth/depth_prep.h"
+#include "depth/depth_prep_math.h"
+#include "p3d_cuda_check.h"
+
+#define P3D_DP_THREADS 256
+
+// disc (h, w) from depth (h, w).
+static __global__ void dp_disc_kernel(const float *depth, uint8_t *disc, int32_t w, int32_t h, double threshold) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= static_cast<int64_t>(w) * h) return;
+    disc[i] = p3d_dp_discontinuity(depth, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), threshold);
+}
+
+// dst (h, w) = one filter pass over src (h, w) with its discontinuity map.
+static __global__ void dp_filter_kernel(const float *src, const uint8_t *disc, float *dst, int32_t w, int32_t h,
+                                        int32_t window) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= static_cast<int64_t>(w) * h) return;
+    dst[i] = p3d_dp_filter_pixel(src, disc, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), window);
+}
+
+extern "C" p3d_status p3d_depth_sharpen_pass_cuda(p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
+                                                  int32_t w, int32_t h, int32_t window, double threshold) {
+    const int64_t n = static_cast<int64_t>(w) * h;
+    const unsigned blocks = p3d_cuda_blocks(n, P3D_DP_THREADS);
+    dp_disc_kernel<<<blocks, P3D_DP_THREADS, 0, ctx->stream>>>(src, disc, w, h, threshold);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep discontinuities");
+    dp_filter_kernel<<<blocks, P3D_DP_THREADS, 0, ctx->stream>>>(src, disc, dst, w, h, window);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep filter");
+    return P3D_OK;
+}

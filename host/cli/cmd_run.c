@@ -1,0 +1,740 @@
+/* cmd_run.c - `photo3d-gpu run`: photos to finished 3D photos (depth, mesh, videos), one photo, a
+ * folder, a list or a shard of a farm's inputs, on one or several devices.
+ *
+ * Per photo (the reference's main.py loop): depth map (the user's, matched by name, or estimated) ->
+ * OUTDIR/depth/NAME.npy + .png; LDI + inpainting -> OUTDIR/mesh/NAME.ply (.glb with --glb); the
+ * configured trajectories -> OUTDIR/video/NAME_<postfix>.mp4. Folder names, trajectories and every
+ * parameter come from the configuration (config.h: the reference's argument.yml keys), then the
+ * command line.
+ *
+ * Workers: one per device (--devices 0,1,2,3), each with its own context and models, taking photos
+ * from a shared queue; each worker decodes its next photo on a second thread while it works on the
+ * current one. A photo that fails is reported at the end with its reason and the others go on
+ * (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
+ * abandoned, no partial file is left) and the run ends with exit 130. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "cli/inputs.h"
+#include "core/file_io.h"
+#include "core/interrupt.h"
+#include "core/json.h"
+#include "core/progress.h"
+#include "depth/depth_estimate.h"
+#include "io/video.h"
+#include "mesh/mesh_file.h"
+#include "pipeline/config.h"
+#include "pipeline/photo3d.h"
+#include "render/render.h"
+#include "render/trajectory.h"
+
+static const char *const k_run_help =
+    "usage: photo3d-gpu run INPUT... [-o OUTDIR] [options]\n"
+    "\n"
+    "INPUT is an image, a folder of images or @LIST (one path per line). Per photo, in OUTDIR (default .):\n"
+    "  depth/NAME.npy, depth/NAME.png    the disparity used (float32; 16-bit PNG)\n"
+    "  mesh/NAME.ply                     the inpainted 3D photo (binary PLY; --glb adds NAME.glb)\n"
+    "  video/NAME_<postfix>.mp4          dolly-zoom-in, zoom-in, circle, swing (H.264, 240 frames, 40 fps)\n"
+    "\n"
+    "  --config FILE        YAML configuration: the reference's argument.yml keys (see --print-config)\n"
+    "  --set KEY=VALUE      override one key (repeatable), e.g. --set num_frames=120\n"
+    "  --print-config       print the effective configuration as YAML and exit\n"
+    "  --depth FILE         the depth / disparity map of the only INPUT\n"
+    "  --depth-dir DIR      depth maps matched by name: DIR/NAME.npy, .png or .pfm\n"
+    "  --metric             the given maps hold metric depth (default: disparity)\n"
+    "  --depth-scale S      map value = stored number * S\n"
+    "  --depth-model M      estimator for photos without a map: tiefenrausch (default), midas-v1,\n"
+    "                       midas-small, midas-large\n"
+    "  --fill KIND          auto (default: the networks when installed), learned, classic\n"
+    "  --glb                also write mesh/NAME.glb\n"
+    "  --mesh-only          no videos\n"
+    "  --frames N, --fps F  frames per video, frame rate (default 240, 40)\n"
+    "  --skip-existing      skip photos whose outputs all exist (resume an interrupted batch)\n"
+    "  --shard K/N          only the photos of shard K of N (0 <= K < N; stable under reordering)\n"
+    "  --device DEV         cpu, cuda, cuda:N or auto (default auto)\n"
+    "  --devices LIST       one worker per device, e.g. 0,1,2,3 (CUDA ordinals) or cpu\n"
+    "  --model-dir DIR      model folder searched first\n"
+    "  --json FILE          machine-readable report (per photo: stage times, sizes, outputs, errors)\n"
+    "  -q, --quiet          no progress on stderr (errors still)\n"
+    "\n"
+    "Exit status: 0 all done, 1 fatal error, 2 usage error, 3 some photos failed, 130 interrupted.\n";
+
+#define RUN_MAX_DEVICES 16
+#define RUN_MAX_SETS 64
+
+enum { STAGE_DEPTH, STAGE_MESH, STAGE_WRITE, STAGE_VIDEO, STAGE_COUNT };
+static const char *const k_stage_names[STAGE_COUNT] = {"depth", "mesh", "write", "videos"};
+
+typedef struct run_opts {
+    p3d_config cfg;
+    const char *out_dir, *model_dir, *json_path;
+    p3d_depth_opts dopts;
+    int32_t glb, videos, skip_existing, quiet;
+    char devices[RUN_MAX_DEVICES][P3D_CFG_NAME + 8];
+    int32_t n_devices;
+} run_opts;
+
+typedef enum item_state { ITEM_PENDING = 0, ITEM_DONE, ITEM_FAILED, ITEM_SKIPPED } item_state;
+
+typedef struct item_result {
+    item_state state;
+    char error[1024];
+    char device[P3D_CFG_NAME + 8];
+    double seconds[STAGE_COUNT];
+    double ldi_seconds[P3D_LDI_STAGE_COUNT];
+    int32_t width, height, edges, synthesised;
+    int64_t vertices, faces;
+    int32_t videos, frames;
+    int32_t estimated; /* the depth map came from a model */
+} item_result;
+
+typedef struct run_shared {
+    const run_opts *o;
+    const p3d_input_list *in;
+    item_result *res;
+    pthread_mutex_t mu;
+    int32_t next;
+    int32_t fill_notice;   /* the "no weights: non-learned fill" notice was printed */
+    int32_t fatal;         /* a worker could not start: its status */
+    char fatal_msg[1024];
+    p3d_progress progress; /* shared: lines are printed under mu */
+} run_shared;
+
+static void say(run_shared *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(run_shared *sh, const char *fmt, ...) {
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&sh->mu);
+    p3d_progress_message(&sh->progress, "%s", line);
+    pthread_mutex_unlock(&sh->mu);
+}
+
+static int32_t take_next(run_shared *sh) {
+    pthread_mutex_lock(&sh->mu);
+    int32_t i = p3d_interrupted() ? sh->in->count : sh->next;
+    if (i < sh->in->count) sh->next++;
+    pthread_mutex_unlock(&sh->mu);
+    return i < sh->in->count ? i : -1;
+}
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The folders of the outputs: OUTDIR/<key> unless the key is an absolute path. */
+static void out_path(const run_opts *o, const char *folder, char *buf, size_t cap) {
+    if (folder[0] == '/')
+        snprintf(buf, cap, "%s", folder);
+    else
+        snprintf(buf, cap, "%s/%s", o->out_dir, folder);
+}
+
+static const char *mesh_ext(int32_t fmt) { return fmt == P3D_MESH_GLB ? "glb" : "ply"; }
+
+/* The pipeline's parameters from the configuration (spec section 1 keys). */
+static p3d_photo_opts photo_opts_of(const p3d_config *c) {
+    p3d_photo_opts o = p3d_photo_opts_default();
+    o.longer_side = c->longer_side_len;
+    o.prep.depth_threshold = c->depth_threshold;
+    /* quirk 1 replicated: of sparse_iter passes the last is computed and thrown away */
+    o.prep.n_passes = c->sparse_iter > 1 ? c->sparse_iter - 1 : 0;
+    if (o.prep.n_passes > P3D_DEPTH_PREP_MAX_PASSES) o.prep.n_passes = P3D_DEPTH_PREP_MAX_PASSES;
+    for (int32_t i = 0; i < o.prep.n_passes; i++) o.prep.windows[i] = c->filter_size[i];
+    o.ldi.depth_threshold = (float)c->depth_threshold;
+    o.ldi.ext_edge_threshold = (float)c->ext_edge_threshold;
+    o.ldi.redundant_number = c->redundant_number;
+    o.ldi.background_thickness = c->background_thickness;
+    o.ldi.context_thickness = c->context_thickness;
+    o.ldi.background_thickness_2 = c->background_thickness_2;
+    o.ldi.context_thickness_2 = c->context_thickness_2;
+    o.ldi.depth_edge_dilate = c->depth_edge_dilate;
+    o.ldi.largest_size = c->largest_size;
+    o.ldi.repeat_inpaint_edge = c->repeat_inpaint_edge;
+    o.ldi.border = c->extrapolate_border ? c->extrapolation_thickness : 0;
+    return o;
+}
+
+/* Every output of a photo exists (--skip-existing). */
+static int outputs_exist(const run_opts *o, const char *name) {
+    const p3d_config *c = &o->cfg;
+    char dir[1200], path[1600];
+    out_path(o, c->mesh_folder, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, mesh_ext(c->mesh_format));
+    if (c->save_ply && !file_exists(path)) return 0;
+    if (o->glb) {
+        snprintf(path, sizeof path, "%s/%s.glb", dir, name);
+        if (!file_exists(path)) return 0;
+    }
+    if (!o->videos) return 1;
+    out_path(o, c->video_folder, dir, sizeof dir);
+    for (int32_t t = 0; t < c->n_traj; t++) {
+        snprintf(path, sizeof path, "%s/%s_%s.mp4", dir, name, c->video_postfix[t]);
+        if (!file_exists(path)) return 0;
+    }
+    return 1;
+}
+
+/* ---- one worker ------------------------------------------------------------------------------- */
+
+typedef struct worker {
+    run_shared *sh;
+    const char *device;
+    p3d_ctx *ctx;
+    p3d_ldi_nets nets;
+    int32_t learned;
+    p3d_depth_estimator *est; /* loaded when a photo first needs it */
+} worker;
+
+/* A decoded photo, possibly decoded on a second thread. */
+typedef struct decode_job {
+    const char *path;
+    p3d_image img;
+    p3d_status st;
+    char error[1024];
+    pthread_t thread;
+    int32_t running;
+} decode_job;
+
+static void *decode_main(void *arg) {
+    decode_job *d = (decode_job *)arg;
+    d->st = p3d_image_read(d->path, 0, &d->img);
+    if (d->st != P3D_OK) snprintf(d->error, sizeof d->error, "%s", p3d_last_error());
+    return NULL;
+}
+
+static void decode_start(decode_job *d, const char *path) {
+    memset(d, 0, sizeof *d);
+    d->path = path;
+    d->running = pthread_create(&d->thread, NULL, decode_main, d) == 0;
+    if (!d->running) decode_main(d); /* no thread: decode now */
+}
+
+static p3d_status decode_finish(decode_job *d) {
+    if (d->running) pthread_join(d->thread, NULL);
+    d->running = 0;
+    if (d->st != P3D_OK) return p3d_fail(d->st, "%s", d->error);
+    return P3D_OK;
+}
+
+/* The depth map of a photo: the user's, or the model's estimate (the model loaded on first use). */
+static p3d_status photo_depth(worker *w, const p3d_input *in, const p3d_image *img, p3d_depth *map, int32_t *estimated) {
+    const run_opts *o = w->sh->o;
+    *estimated = 0;
+    if (in->depth) return p3d_depth_read(in->depth, &o->dopts, map);
+    if (!o->cfg.require_midas)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: no depth map (require_midas is false: give --depth-dir)", in->path);
+    if (!w->est) P3D_TRY(p3d_depth_estimator_init(w->ctx, p3d_depth_model_str(o->cfg.depth_model), o->model_dir, 0, &w->est));
+    *estimated = 1;
+    return p3d_depth_estimate_photo(w->est, img, map);
+}
+
+/* The configured trajectories of one photo rendered and encoded into video_dir. */
+static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
+                               const char *video_dir, item_result *res) {
+    const run_opts *o = w->sh->o;
+    const p3d_config *c = &o->cfg;
+    int32_t vw = r->width & ~1, vh = r->height & ~1; /* H.264 yuv420p needs even sizes */
+    p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    p3d_renderer *rr = NULL;
+    P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
+    uint8_t *frame = (uint8_t *)malloc((size_t)vw * vh * 3);
+    p3d_status st = frame ? p3d_dir_ensure(video_dir) : p3d_fail(P3D_ERR_OOM, "%s: out of memory for frames", name);
+    float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
+                     (float)c->crop_border[3]};
+    /* the dolly zoom's anchor: the unfiltered depth at the centre, as the reference (quirk 18) */
+    float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
+    for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
+        p3d_traj tr;
+        int32_t dolly = strstr(c->video_postfix[t], "dolly") != NULL;
+        st = p3d_traj_make(c->video_postfix[t], c->traj_types[t], c->x_shift_range[t], c->y_shift_range[t],
+                           c->z_shift_range[t], dolly, c->num_frames, anchor, &tr);
+        if (st != P3D_OK) break;
+        char path[1600], label[1700];
+        snprintf(path, sizeof path, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
+        p3d_video_opts vo = p3d_video_opts_default();
+        vo.fps = c->fps;
+        vo.prefer_nvenc = p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
+        p3d_video_writer *vwr = NULL;
+        st = p3d_video_open(path, vw, vh, &vo, &vwr);
+        snprintf(label, sizeof label, "%s_%s.mp4", name, c->video_postfix[t]);
+        int32_t show = o->n_devices == 1;
+        if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
+        for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
+            p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            st = p3d_interrupt_check(label);
+            if (st == P3D_OK) st = p3d_render_frame(rr, &v, frame);
+            if (st == P3D_OK) st = p3d_video_write_rgb(vwr, frame);
+            if (show) p3d_progress_update(&w->sh->progress, k + 1);
+        }
+        if (st == P3D_OK) {
+            st = p3d_video_close(vwr);
+            vwr = NULL;
+        }
+        if (show) p3d_progress_end(&w->sh->progress);
+        p3d_video_abort(vwr);
+        if (st == P3D_OK) res->videos++, res->frames += tr.n;
+        p3d_traj_free(&tr);
+    }
+    free(frame);
+    p3d_renderer_free(rr);
+    return st;
+}
+
+/* Depth map as disparity for the depth folder (the reference's depth/NAME.npy holds disparity). */
+static p3d_status write_depth(const p3d_depth *map, const char *dir, const char *name) {
+    p3d_depth disp;
+    P3D_TRY(p3d_depth_alloc(map->width, map->height, P3D_DEPTH_DISPARITY, &disp));
+    for (int64_t i = 0; i < (int64_t)map->width * map->height; i++) {
+        disp.mask[i] = map->mask[i];
+        disp.value[i] = !map->mask[i] ? 0.0f : map->kind == P3D_DEPTH_METRIC ? 1.0f / map->value[i] : map->value[i];
+    }
+    disp.n_valid = map->n_valid;
+    char path[1600];
+    p3d_status st = p3d_dir_ensure(dir);
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (st == P3D_OK) st = p3d_depth_write_npy(path, &disp);
+    snprintf(path, sizeof path, "%s/%s.png", dir, name);
+    if (st == P3D_OK) st = p3d_depth_write_png16(path, &disp);
+    p3d_depth_free(&disp);
+    return st;
+}
+
+static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image *img, item_result *res) {
+    const run_opts *o = w->sh->o;
+    const p3d_config *c = &o->cfg;
+    char depth_dir[1200], mesh_dir[1200], video_dir[1200], path[1600];
+    out_path(o, c->depth_folder, depth_dir, sizeof depth_dir);
+    out_path(o, c->mesh_folder, mesh_dir, sizeof mesh_dir);
+    out_path(o, c->video_folder, video_dir, sizeof video_dir);
+    snprintf(path, sizeof path, "%s/%s.%s", mesh_dir, in->name, mesh_ext(c->mesh_format));
+
+    double t = p3d_time_now();
+    p3d_depth map;
+    memset(&map, 0, sizeof map);
+    p3d_status st = photo_depth(w, in, img, &map, &res->estimated);
+    if (st == P3D_OK) st = write_depth(&map, depth_dir, in->name);
+    res->seconds[STAGE_DEPTH] = p3d_time_now() - t;
+
+    p3d_photo_result r;
+    memset(&r, 0, sizeof r);
+    p3d_photo_opts po = photo_opts_of(c);
+    t = p3d_time_now();
+    if (st == P3D_OK) st = p3d_interrupt_check(in->name);
+    if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &po, &r);
+    res->seconds[STAGE_MESH] = p3d_time_now() - t;
+    p3d_depth_free(&map);
+    if (st == P3D_OK) {
+        res->width = r.width, res->height = r.height;
+        res->edges = r.report.edges[0] + r.report.edges[1];
+        res->synthesised = r.report.synthesised[0] + r.report.synthesised[1];
+        res->vertices = r.mesh.n_vertices, res->faces = r.mesh.n_faces;
+        for (int32_t k = 0; k < P3D_LDI_STAGE_COUNT; k++) res->ldi_seconds[k] = r.report.seconds[k];
+        /* the LDI is not needed any more: free it before the videos */
+        p3d_ldi_free(&r.ldi);
+    }
+    t = p3d_time_now();
+    if (st == P3D_OK && (c->save_ply || o->glb)) st = p3d_dir_ensure(mesh_dir);
+    if (st == P3D_OK && c->save_ply) st = p3d_mesh_write(&r.mesh, path, (p3d_mesh_format)c->mesh_format);
+    if (st == P3D_OK && o->glb) {
+        snprintf(path, sizeof path, "%s/%s.glb", mesh_dir, in->name);
+        st = p3d_mesh_write(&r.mesh, path, P3D_MESH_GLB);
+    }
+    res->seconds[STAGE_WRITE] = p3d_time_now() - t;
+    t = p3d_time_now();
+    if (st == P3D_OK && o->videos) st = photo_videos(w, &r, &r.mesh, in->name, video_dir, res);
+    res->seconds[STAGE_VIDEO] = p3d_time_now() - t;
+    p3d_photo_result_free(&r);
+    return st;
+}
+
+static void *worker_main(void *arg) {
+    worker *w = (worker *)arg;
+    run_shared *sh = w->sh;
+    const run_opts *o = sh->o;
+    p3d_device dev;
+    p3d_status st = p3d_device_parse(w->device, &dev);
+    if (st == P3D_OK) st = p3d_device_resolve(&dev);
+    if (st == P3D_OK) st = p3d_ctx_init(&w->ctx, dev);
+    if (st == P3D_OK) st = p3d_nets_load(w->ctx, o->model_dir, (p3d_fill_mode)o->cfg.fill, &w->nets, &w->learned);
+    if (st != P3D_OK) {
+        pthread_mutex_lock(&sh->mu);
+        if (!sh->fatal) {
+            sh->fatal = (int32_t)st;
+            snprintf(sh->fatal_msg, sizeof sh->fatal_msg, "%s: %s", w->device, p3d_last_error());
+        }
+        pthread_mutex_unlock(&sh->mu);
+        p3d_ctx_free(w->ctx);
+        return NULL;
+    }
+    pthread_mutex_lock(&sh->mu);
+    int32_t notice = !w->learned && o->cfg.fill == P3D_FILL_AUTO && !sh->fill_notice;
+    sh->fill_notice |= notice;
+    pthread_mutex_unlock(&sh->mu);
+    if (notice) say(sh, "note: inpainting weights not installed: using the non-learned fill (photo3d-gpu models says how to get them)");
+
+    decode_job cur, nxt;
+    int32_t i = take_next(sh);
+    if (i >= 0) decode_start(&cur, sh->in->items[i].path);
+    while (i >= 0) {
+        int32_t j = take_next(sh);
+        if (j >= 0) decode_start(&nxt, sh->in->items[j].path); /* overlaps the work on photo i */
+        const p3d_input *in = &sh->in->items[i];
+        item_result *res = &sh->res[i];
+        snprintf(res->device, sizeof res->device, "%s", w->device);
+        double t0 = p3d_time_now();
+        p3d_status s = decode_finish(&cur);
+        if (s == P3D_OK) s = process_photo(w, in, &cur.img, res);
+        if (s == P3D_OK) {
+            res->state = ITEM_DONE;
+            say(sh, "%s: done in %.1f s (%dx%d, %lld vertices, %d videos)", in->name, p3d_time_now() - t0,
+                (int)res->width, (int)res->height, (long long)res->vertices, (int)res->videos);
+        } else {
+            res->state = ITEM_FAILED;
+            snprintf(res->error, sizeof res->error, "%s", p3d_last_error());
+            if (s != P3D_ERR_INTERRUPTED) say(sh, "error: %s: %s", in->name, res->error);
+        }
+        if (cur.st == P3D_OK) p3d_image_free(&cur.img);
+        i = j;
+        cur = nxt;
+    }
+    p3d_depth_estimator_free(w->est);
+    p3d_nets_free(&w->nets);
+    p3d_ctx_free(w->ctx);
+    return NULL;
+}
+
+/* ---- the report -------------------------------------------------------------------------------- */
+
+static p3d_status write_json(const run_opts *o, const p3d_input_list *in, const item_result *res, double seconds) {
+    p3d_json j;
+    p3d_json_init(&j);
+    p3d_json_begin_object(&j);
+    p3d_json_key(&j, "version");
+    p3d_json_string(&j, P3D_VERSION);
+    p3d_json_key(&j, "seconds");
+    p3d_json_number(&j, seconds);
+    p3d_json_key(&j, "fill");
+    p3d_json_string(&j, p3d_fill_mode_str(o->cfg.fill));
+    p3d_json_key(&j, "depth_model");
+    p3d_json_string(&j, p3d_depth_model_str(o->cfg.depth_model));
+    p3d_json_key(&j, "warnings");
+    p3d_json_begin_array(&j);
+    char warn[4096];
+    if (p3d_config_warnings(&o->cfg, warn, sizeof warn) > 0) {
+        for (char *line = strtok(warn, "\n"); line; line = strtok(NULL, "\n")) p3d_json_string(&j, line);
+    }
+    p3d_json_end_array(&j);
+    p3d_json_key(&j, "photos");
+    p3d_json_begin_array(&j);
+    static const char *const states[4] = {"not run", "done", "failed", "skipped"};
+    for (int32_t i = 0; i < in->count; i++) {
+        const item_result *r = &res[i];
+        p3d_json_begin_object(&j);
+        p3d_json_key(&j, "input");
+        p3d_json_string(&j, in->items[i].path);
+        p3d_json_key(&j, "name");
+        p3d_json_string(&j, in->items[i].name);
+        p3d_json_key(&j, "status");
+        p3d_json_string(&j, states[r->state]);
+        if (r->state == ITEM_FAILED) {
+            p3d_json_key(&j, "error");
+            p3d_json_string(&j, r->error);
+        }
+        if (r->state == ITEM_DONE) {
+            p3d_json_key(&j, "device");
+            p3d_json_string(&j, r->device);
+            p3d_json_key(&j, "depth");
+            p3d_json_string(&j, r->estimated ? "estimated" : in->items[i].depth ? in->items[i].depth : "");
+            p3d_json_key(&j, "size");
+            p3d_json_begin_array(&j);
+            p3d_json_int(&j, r->width);
+            p3d_json_int(&j, r->height);
+            p3d_json_end_array(&j);
+            p3d_json_key(&j, "edges");
+            p3d_json_int(&j, r->edges);
+            p3d_json_key(&j, "synthesised");
+            p3d_json_int(&j, r->synthesised);
+            p3d_json_key(&j, "vertices");
+            p3d_json_int(&j, r->vertices);
+            p3d_json_key(&j, "faces");
+            p3d_json_int(&j, r->faces);
+            p3d_json_key(&j, "videos");
+            p3d_json_int(&j, r->videos);
+            p3d_json_key(&j, "frames");
+            p3d_json_int(&j, r->frames);
+            p3d_json_key(&j, "seconds");
+            p3d_json_begin_object(&j);
+            for (int32_t k = 0; k < STAGE_COUNT; k++) {
+                p3d_json_key(&j, k_stage_names[k]);
+                p3d_json_number(&j, r->seconds[k]);
+            }
+            for (int32_t k = 0; k < P3D_LDI_STAGE_COUNT; k++) {
+                char key[64];
+                snprintf(key, sizeof key, "ldi.%s", p3d_ldi_stage_name(k));
+                p3d_json_key(&j, key);
+                p3d_json_number(&j, r->ldi_seconds[k]);
+            }
+            p3d_json_end_object(&j);
+        }
+        p3d_json_end_object(&j);
+    }
+    for (int32_t i = 0; i < in->n_problems; i++) {
+        p3d_json_begin_object(&j);
+        p3d_json_key(&j, "input");
+        p3d_json_string(&j, in->problems[i]);
+        p3d_json_key(&j, "status");
+        p3d_json_string(&j, "failed");
+        p3d_json_end_object(&j);
+    }
+    p3d_json_end_array(&j);
+    p3d_json_end_object(&j);
+    p3d_status st = p3d_json_write_file(&j, o->json_path);
+    p3d_json_free(&j);
+    return st;
+}
+
+/* ---- the command ------------------------------------------------------------------------------- */
+
+static int parse_devices(run_opts *o, const char *list) {
+    o->n_devices = 0;
+    char item[P3D_CFG_NAME - 8];
+    for (const char *s = list; *s;) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        if (n == 0 || n >= sizeof item || o->n_devices >= RUN_MAX_DEVICES) return 0;
+        snprintf(item, sizeof item, "%.*s", (int)n, s);
+        int all_digits = 1;
+        for (size_t k = 0; k < n; k++) all_digits &= item[k] >= '0' && item[k] <= '9';
+        snprintf(o->devices[o->n_devices++], sizeof o->devices[0], "%s%s", all_digits ? "cuda:" : "", item);
+        p3d_device d;
+        if (p3d_device_parse(o->devices[o->n_devices - 1], &d) != P3D_OK) return 0;
+        s += n + (comma ? 1 : 0);
+    }
+    return o->n_devices > 0;
+}
+
+int p3d_cmd_run(int argc, char **argv) {
+    run_opts o;
+    memset(&o, 0, sizeof o);
+    p3d_config_defaults(&o.cfg);
+    o.out_dir = ".";
+    o.videos = 1;
+    o.dopts.kind = P3D_DEPTH_DISPARITY;
+    o.dopts.scale = 1.0f;
+    const char *config_path = NULL, *depth_file = NULL, *depth_dir = NULL, *shard = NULL, *devices = NULL;
+    const char *sets[RUN_MAX_SETS];
+    int32_t n_sets = 0, print_config = 0;
+    const char **inputs = (const char **)calloc((size_t)argc + 1, sizeof *inputs);
+    int32_t n_inputs = 0;
+    if (!inputs) return p3d_report_failure(p3d_fail(P3D_ERR_OOM, "out of memory"));
+    char setbuf[RUN_MAX_SETS][256];
+    int32_t n_own = 0; /* command-line options that are configuration keys, applied after --set */
+    const char *own[RUN_MAX_SETS];
+    p3d_args it;
+    p3d_args_init(&it, argc, argv);
+    int rc = -1;
+    while (rc < 0 && p3d_args_next(&it)) {
+        const char *v = NULL;
+        if (p3d_args_is(&it, "-h", "--help")) {
+            fputs(k_run_help, stdout);
+            rc = P3D_EXIT_OK;
+        } else if (p3d_args_is(&it, "-o", "--output")) {
+            if (!(o.out_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--config")) {
+            if (!(config_path = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--set")) {
+            if (!(v = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+            else if (n_sets >= RUN_MAX_SETS) rc = p3d_usage_error("run", "more than %d --set options", RUN_MAX_SETS);
+            else sets[n_sets++] = v;
+        } else if (p3d_args_is(&it, NULL, "--print-config")) {
+            print_config = 1;
+        } else if (p3d_args_depth(&it, "run", &depth_file, &o.dopts, &rc)) {
+        } else if (p3d_args_is(&it, NULL, "--depth-dir")) {
+            if (!(depth_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--depth-model") || p3d_args_is(&it, NULL, "--fill") ||
+                   p3d_args_is(&it, NULL, "--frames") || p3d_args_is(&it, NULL, "--fps") ||
+                   p3d_args_is(&it, NULL, "--device")) {
+            static const char *const opt[5] = {"--depth-model", "--fill", "--frames", "--fps", "--device"};
+            static const char *const key[5] = {"depth_model", "fill", "num_frames", "fps", "device"};
+            int32_t k = 0;
+            while (!p3d_args_is(&it, NULL, opt[k])) k++;
+            if (!(v = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+            else if (n_own >= RUN_MAX_SETS) rc = p3d_usage_error("run", "too many options");
+            else {
+                snprintf(setbuf[n_own], sizeof setbuf[0], "%s=%s", key[k], v);
+                own[n_own] = setbuf[n_own];
+                n_own++;
+            }
+        } else if (p3d_args_is(&it, NULL, "--glb")) {
+            o.glb = 1;
+        } else if (p3d_args_is(&it, NULL, "--mesh-only")) {
+            o.videos = 0;
+        } else if (p3d_args_is(&it, NULL, "--skip-existing")) {
+            o.skip_existing = 1;
+        } else if (p3d_args_is(&it, NULL, "--shard")) {
+            if (!(shard = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--devices")) {
+            if (!(devices = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--model-dir")) {
+            if (!(o.model_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--json")) {
+            if (!(o.json_path = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, "-q", "--quiet")) {
+            o.quiet = 1;
+        } else if (it.positional) {
+            inputs[n_inputs++] = it.arg;
+        } else {
+            rc = p3d_args_unknown(&it);
+        }
+    }
+    /* configuration: file, --set, then the command line's own options */
+    if (rc < 0 && config_path && p3d_config_load_file(&o.cfg, config_path) != P3D_OK)
+        rc = p3d_usage_error("run", "%s", p3d_last_error());
+    for (int32_t i = 0; rc < 0 && i < n_sets; i++)
+        if (p3d_config_set(&o.cfg, sets[i]) != P3D_OK) rc = p3d_usage_error("run", "--set %s", p3d_last_error());
+    for (int32_t i = 0; rc < 0 && i < n_own; i++)
+        if (p3d_config_set(&o.cfg, own[i]) != P3D_OK) rc = p3d_usage_error("run", "%s", p3d_last_error());
+    if (rc < 0 && p3d_config_check(&o.cfg) != P3D_OK) rc = p3d_usage_error("run", "%s", p3d_last_error());
+    if (rc < 0 && print_config) {
+        p3d_config_print(&o.cfg, stdout);
+        rc = P3D_EXIT_OK;
+    }
+    uint32_t shard_k = 0, shard_n = 1;
+    if (rc < 0 && shard && p3d_shard_parse(shard, &shard_k, &shard_n) != P3D_OK)
+        rc = p3d_usage_error("run", "--shard %s", p3d_last_error());
+    if (rc < 0 && devices && !parse_devices(&o, devices))
+        rc = p3d_usage_error("run", "--devices '%s': expected a comma-separated list of CUDA ordinals or devices", devices);
+    if (rc < 0 && !devices) {
+        snprintf(o.devices[0], sizeof o.devices[0], "%s", o.cfg.device);
+        o.n_devices = 1;
+    }
+    if (rc < 0 && depth_file && depth_dir) rc = p3d_usage_error("run", "--depth and --depth-dir exclude each other");
+    struct stat sf;
+    if (rc < 0 && n_inputs == 0 && (!o.cfg.src_folder[0] || stat(o.cfg.src_folder, &sf) != 0 || !S_ISDIR(sf.st_mode)))
+        rc = p3d_usage_error("run", "no INPUT given (and no folder src_folder '%s')", o.cfg.src_folder);
+    if (rc >= 0) {
+        free(inputs);
+        return rc;
+    }
+
+    /* inputs */
+    p3d_input_list in;
+    p3d_inputs_init(&in);
+    p3d_inputs_opts io = {o.cfg.img_format, o.cfg.specific};
+    p3d_status st = P3D_OK;
+    if (n_inputs == 0) st = p3d_inputs_add(&in, o.cfg.src_folder, &io);
+    for (int32_t i = 0; st == P3D_OK && i < n_inputs; i++) st = p3d_inputs_add(&in, inputs[i], &io);
+    free(inputs);
+    if (st == P3D_OK && shard_n > 1) p3d_inputs_shard(&in, shard_k, shard_n);
+    if (st == P3D_OK && depth_file) st = p3d_inputs_set_depth(&in, depth_file);
+    if (st == P3D_OK && depth_dir) st = p3d_inputs_match_depth(&in, depth_dir, o.cfg.depth_format);
+    if (st != P3D_OK) {
+        p3d_inputs_free(&in);
+        return st == P3D_ERR_INVALID_ARG ? p3d_usage_error("run", "%s", p3d_last_error()) : p3d_report_failure(st);
+    }
+    if (st == P3D_OK) st = p3d_dir_ensure(o.out_dir);
+    if (st != P3D_OK) {
+        p3d_inputs_free(&in);
+        return p3d_report_failure(st);
+    }
+
+    item_result *res_all = (item_result *)calloc((size_t)in.count + 1, sizeof *res_all);
+    p3d_input *queue = (p3d_input *)malloc(((size_t)in.count + 1) * sizeof *queue);
+    int32_t *back = (int32_t *)malloc(((size_t)in.count + 1) * sizeof *back);
+    if (!res_all || !queue || !back) {
+        free(res_all), free(queue), free(back);
+        p3d_inputs_free(&in);
+        return p3d_report_failure(p3d_fail(P3D_ERR_OOM, "out of memory"));
+    }
+    /* --skip-existing is decided up front: the workers' queue holds the real work only */
+    int32_t skipped = 0, todo = 0;
+    for (int32_t i = 0; i < in.count; i++) {
+        if (o.skip_existing && outputs_exist(&o, in.items[i].name)) {
+            res_all[i].state = ITEM_SKIPPED;
+            skipped++;
+            continue;
+        }
+        queue[todo] = in.items[i];
+        back[todo++] = i;
+    }
+    p3d_input_list view = in;
+    view.items = queue;
+    view.count = todo;
+
+    run_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.o = &o;
+    sh.in = &view;
+    sh.res = (item_result *)calloc((size_t)todo + 1, sizeof *sh.res);
+    pthread_mutex_init(&sh.mu, NULL);
+    p3d_progress_init(&sh.progress, stderr, o.quiet ? P3D_PROGRESS_QUIET : o.n_devices > 1 ? P3D_PROGRESS_PLAIN
+                                                                                               : P3D_PROGRESS_AUTO);
+    char warn[4096];
+    if (p3d_config_warnings(&o.cfg, warn, sizeof warn) > 0) p3d_progress_message(&sh.progress, "warning: %s", warn);
+    if (skipped) p3d_progress_message(&sh.progress, "skipping %d photo(s) whose outputs exist", (int)skipped);
+    p3d_interrupt_install(P3D_INTERRUPT_FLAG);
+    double t0 = p3d_time_now();
+    worker ws[RUN_MAX_DEVICES];
+    pthread_t th[RUN_MAX_DEVICES];
+    int32_t started[RUN_MAX_DEVICES];
+    memset(ws, 0, sizeof ws);
+    for (int32_t d = 0; sh.res && todo > 0 && d < o.n_devices; d++) {
+        ws[d].sh = &sh;
+        ws[d].device = o.devices[d];
+        /* one device: the worker runs on this thread */
+        started[d] = o.n_devices > 1 ? pthread_create(&th[d], NULL, worker_main, &ws[d]) == 0 : 0;
+        if (!started[d]) worker_main(&ws[d]);
+    }
+    for (int32_t d = 0; sh.res && todo > 0 && d < o.n_devices; d++)
+        if (started[d]) pthread_join(th[d], NULL);
+    for (int32_t k = 0; sh.res && k < todo; k++) res_all[back[k]] = sh.res[k];
+    free(sh.res);
+    sh.res = res_all;
+    free(queue);
+    free(back);
+    double seconds = p3d_time_now() - t0;
+
+    int32_t done = 0, failed = 0, not_run = 0;
+    for (int32_t i = 0; i < in.count; i++) {
+        done += sh.res[i].state == ITEM_DONE;
+        failed += sh.res[i].state == ITEM_FAILED;
+        not_run += sh.res[i].state == ITEM_PENDING;
+    }
+    if (o.json_path) {
+        p3d_status js = write_json(&o, &in, sh.res, seconds);
+        if (js != P3D_OK) fprintf(stderr, "photo3d-gpu: %s\n", p3d_last_error());
+    }
+    if (failed || in.n_problems) {
+        fprintf(stderr, "photo3d-gpu run: %d of %d photo(s) failed:\n", (int)(failed + in.n_problems),
+                (int)(in.count + in.n_problems));
+        for (int32_t i = 0; i < in.count; i++)
+            if (sh.res[i].state == ITEM_FAILED) fprintf(stderr, "  %s: %s\n", in.items[i].path, sh.res[i].error);
+        for (int32_t i = 0; i < in.n_problems; i++) fprintf(stderr, "  %s\n", in.problems[i]);
+    }
+    if (!o.quiet)
+        fprintf(stderr, "photo3d-gpu run: %d done, %d skipped, %d failed in %.1f s\n", (int)done, (int)skipped,
+                (int)(failed + in.n_problems), seconds);
+    int32_t interrupted = p3d_interrupted(), problems = in.n_problems;
+    p3d_inputs_free(&in);
+    free(sh.res);
+    pthread_mutex_destroy(&sh.mu);
+    if (interrupted) {
+        fprintf(stderr, "photo3d-gpu run: interrupted; %d photo(s) not finished\n", (int)(not_run + failed));
+        return 130;
+    }
+    if (sh.fatal && done == 0) {
+        fprintf(stderr, "photo3d-gpu: %s\n", sh.fatal_msg);
+        return P3D_EXIT_FAIL;
+    }
+    if (sh.fatal) fprintf(stderr, "photo3d-gpu run: a worker could not start: %s\n", sh.fatal_msg);
+    return failed || problems || not_run ? P3D_EXIT_PARTIAL : P3D_EXIT_OK;
+}

@@ -1,0 +1,107 @@
+/* depth_prep.h - the pipeline's depth preparation (issue 5, stage 2): a disparity or metric depth map of
+ * any size becomes the (h, w) float32 depth map the LDI is built from, as the reference's
+ * utils.read_MiDaS_depth followed by bilateral_filtering.sparse_bilateral_filtering (spec 2.2, 2.3).
+ *
+ *   p3d_depth_prep_opts o = p3d_depth_prep_opts_default();   // 3.0, 0.05, 0.04, windows 7 7 5 5
+ *   float *depth = malloc(sizeof(float) * w * h), centre;
+ *   P3D_TRY(p3d_depth_prepare(ctx, &map, w, h, &o, depth, &centre));   // depth (h, w) host, in [1/3, 20]
+ *
+ * Steps (p3d_depth_prep_normalize, on the host):
+ *   1. metric depth -> disparity 1 / depth; invalid pixels filled (p3d_depth_fill_disparity);
+ *   2. disp -= min; disp = blur3x3(disp / max) * max (cv2.blur, BORDER_REFLECT_101, double sums);
+ *      disp = disp / max * disp_rescale  (so [0, disp_rescale]);
+ *   3. resize to (h, w): when neither axis shrinks, skimage.transform.resize(order=1) as the reference
+ *      (bilinear, half-pixel centres, taps outside mirrored, no anti-aliasing); when an axis shrinks,
+ *      skimage would blur with a Gaussian first, and we use OpenCV's INTER_AREA instead (resize_area.h;
+ *      the map has no invalid pixels left, so p3d_depth_resize's mask handling would change nothing);
+ *   4. depth = 1 / max(disp, min_disp); *center_depth = depth[h / 2][w / 2], the reference's
+ *      mean_loc_depth (dolly-zoom anchor), read BEFORE the filter (its quirk 18, replicated).
+ * A constant map (max 0 after subtracting the min; the reference divides 0 by 0 and gets NaN) carries
+ * no depth: it becomes the flat plane disp = disp_rescale, the value the normalisation gives a map's
+ * largest disparity, i.e. depth 1 / disp_rescale.
+ *
+ * Then p3d_depth_sharpen on the context's device: n_passes passes of the reference's "bilateral" filter,
+ * which is a masked median near disparity jumps (its quirk 1: sigma_s / sigma_r have no effect; of the
+ * 5 configured passes with windows 7 7 5 5 5 the last is computed and discarded, so the effective
+ * schedule, replicated here, is 7 7 5 5). Per pass, on the pass's input D:
+ *   disc = interior pixels whose disparity 1/D differs from a 4-neighbour's by > depth_threshold;
+ *   out  = D with the outer ring replaced by the replicated interior, and, at every pixel whose
+ *          window x window neighbourhood (clamped to the interior) holds a disc pixel, the weighted
+ *          median of the non-disc values of the window, ranked as the reference's float32 cumulative
+ *          weights rank it (depth_prep_math.h: usually the upper median). Results are exact: the
+ *          median selects one of the input values.
+ * (The reference also marks pixels whose unfiltered depth is 0 as discontinuities; depth >= 1 / 3 here,
+ * so that never happens.) The reference computes in float64 from the resize on; this stage stores
+ * float32 (a relative difference of ~6e-8; tests/test_depth_prep.c agrees with a numpy transcription
+ * of the reference to 1e-6).
+ *
+ * Invalid pixels (TUM Kinect holes, Middlebury disparity 0) are filled before the normalisation, along
+ * scanlines: every run of invalid pixels in a row takes the SMALLER disparity (the farther) of the
+ * valid pixels just left and right of it (the one that exists at the image border); rows without a
+ * valid pixel are then filled the same way along columns. Such holes are mostly occlusions of a
+ * horizontal baseline (the stereo pair's, the Kinect projector's shadow) beside a depth edge: the
+ * missing surface is the background hidden from the second view, so the far side is the right guess;
+ * taking the near side, or growing both sides into the hole (ring-wise dilation, which favours the
+ * background only where the fronts meet), would widen foreground objects and move the depth edges the
+ * LDI tears the mesh at. Fill values are valid values, so min and max, and hence
+ * the normalisation, are those of the valid pixels. A map without any valid pixel is an error. */
+#ifndef P3D_DEPTH_PREP_H
+#define P3D_DEPTH_PREP_H
+
+#include "core/backend.h"
+#include "depth/depth_prep_math.h"
+#include "io/depth_io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most filter passes a schedule may hold. */
+#define P3D_DEPTH_PREP_MAX_PASSES 8
+
+typedef struct p3d_depth_prep_opts {
+    double disp_rescale;    /* normalised disparity range [0, disp_rescale]; reference 3.0; > 0 */
+    double min_disp;        /* depth = 1 / max(disp, min_disp); reference 0.05; > 0 */
+    double depth_threshold; /* disparity jump marking a discontinuity; reference 0.04; >= 0 */
+    int32_t n_passes;       /* filter passes, 0..P3D_DEPTH_PREP_MAX_PASSES; reference 4 (effective) */
+    int32_t windows[P3D_DEPTH_PREP_MAX_PASSES]; /* window side per pass, odd, 1..P3D_DP_MAX_WINDOW */
+} p3d_depth_prep_opts;
+
+/* The reference's values: 3.0, 0.05, 0.04, 4 passes with windows 7, 7, 5, 5. */
+p3d_depth_prep_opts p3d_depth_prep_opts_default(void);
+
+/* P3D_ERR_INVALID_ARG naming the bad field. */
+p3d_status p3d_depth_prep_opts_check(const p3d_depth_prep_opts *opts);
+
+/* The whole stage: map (any size, host) -> depth_out (h, w) float32 host memory, filtered on ctx's
+ * device. The processing size (w, h) must have the map's aspect (p3d_depth_aspect_ok) and w, h >= 3.
+ * center_depth (may be NULL) receives the unfiltered depth at (h / 2, w / 2). */
+p3d_status p3d_depth_prepare(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,
+                             float *depth_out, float *center_depth);
+
+/* Steps 1-4 only (host): depth_out (h, w) unfiltered. */
+p3d_status p3d_depth_prep_normalize(const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,
+                                    float *depth_out, float *center_depth);
+
+/* Step 1 only: disp (map->height, map->width) host = the map's disparity (metric depth inverted) with
+ * every invalid pixel filled as described above. Fails on a map without a valid pixel. */
+p3d_status p3d_depth_fill_disparity(const p3d_depth *map, float *disp);
+
+/* The filter passes of opts on ctx's device: src and dst are (h, w) float32 in the context's memory and
+ * must not overlap (n_passes 0 copies). Uses the context's scratch (p3d_ctx_scratch_reserve) for one
+ * (h, w) float32 ping-pong buffer and the (h, w) uint8 discontinuity map, nothing per pass. */
+p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t w, int32_t h,
+                             const p3d_depth_prep_opts *opts);
+
+#ifdef P3D_HAVE_CUDA
+struct p3d_cuda_ctx;
+/* One pass on ctx's stream: disc (h, w) = discontinuities of src, then dst = the filtered src. Device
+ * pointers. */
+p3d_status p3d_depth_sharpen_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
+                                       int32_t w, int32_t h, int32_t window, double threshold);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,90 @@
+/* depth_prep_math.h - per-pixel math of the reference's "sparse bilateral filtering" (a masked median
+ * near disparity jumps), shared by host/depth/depth_prep.c and cuda/depth/depth_prep.cu (P3D_HD, see p3d_hd.h).
+ * What the pass computes and why: depth_prep.h.
+ *
+ * Maps are (h, w) row-major float32 depth, h, w >= 3. The reference replaces the outer 1-pixel ring of
+ * the depth and of the discontinuity map by edge replication of the interior and then pads by
+ * window / 2 with edge replication; both amount to reading every tap (y, x) of a window at
+ * (clamp(y, 1, h - 2), clamp(x, 1, w - 2)), which is what the functions below do. */
+#ifndef P3D_DEPTH_PREP_MATH_H
+#define P3D_DEPTH_PREP_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "core/p3d_hd.h"
+
+/* Largest supported window side (odd) and its number of taps. */
+#define P3D_DP_MAX_WINDOW 9
+#define P3D_DP_MAX_TAPS (P3D_DP_MAX_WINDOW * P3D_DP_MAX_WINDOW)
+
+P3D_HD int32_t p3d_dp_clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* vis_depth_discontinuity: 1 when interior pixel (y, x) differs from any 4-neighbour by more than
+ * threshold in disparity 1 / depth (the reference compares float64 differences with the float64
+ * threshold; the comparison here is in double too, on float32 disparities); 0 on the outer ring. */
+P3D_HD uint8_t p3d_dp_discontinuity(const float *depth, int32_t h, int32_t w, int32_t y, int32_t x, double threshold) {
+    if (y < 1 || x < 1 || y > h - 2 || x > w - 2) return 0;
+    const int64_t i = (int64_t)y * w + x;
+    const float c = 1.0f / depth[i];
+    const float up = 1.0f / depth[i - w], down = 1.0f / depth[i + w];
+    const float left = 1.0f / depth[i - 1], right = 1.0f / depth[i + 1];
+    return (double)fabsf(c - up) > threshold || (double)fabsf(c - down) > threshold ||
+           (double)fabsf(c - left) > threshold || (double)fabsf(c - right) > threshold;
+}
+
+/* The 1-based rank, among n equally weighted values sorted ascending, that the reference selects:
+ * its weights are float32 (1 - disc), normalised by their float32 sum (n, exact) to 1.0f / n, summed
+ * cumulatively in float32 (np.cumsum) and searched with np.digitize(0.5, cumsum), i.e. the first
+ * cumulative sum strictly above 0.5. That is n / 2 + 1 (the upper median) except where the rounded
+ * running sum already exceeds 0.5 after n / 2 terms: n = 20, 22, 28, 36, 40, 44, 48, 50, ... (48 is a
+ * 7x7 window with one discontinuity pixel) give the lower median n / 2. Zero weights of the
+ * discontinuity pixels interleaved in the sort do not move the sum, so only n matters. */
+P3D_HD int32_t p3d_dp_median_rank(int32_t n) {
+    const float c = 1.0f / (float)n;
+    float s = 0.0f;
+    for (int32_t k = 1; k <= n; k++) {
+        s = s + c;
+        if (s > 0.5f) return k;
+    }
+    return n;
+}
+
+/* 1 when the window x window neighbourhood of (y, x) (clamped taps) holds a discontinuity pixel. */
+P3D_HD int p3d_dp_window_has_disc(const uint8_t *disc, int32_t h, int32_t w, int32_t y, int32_t x, int32_t window) {
+    const int32_t r = window / 2;
+    for (int32_t dy = -r; dy <= r; dy++) {
+        const uint8_t *row = disc + (int64_t)p3d_dp_clamp(y + dy, 1, h - 2) * w;
+        for (int32_t dx = -r; dx <= r; dx++)
+            if (row[p3d_dp_clamp(x + dx, 1, w - 2)]) return 1;
+    }
+    return 0;
+}
+
+/* One output pixel of bilateral_filter(depth, disc, window): the centre (clamped, so the outer ring
+ * takes the replicated interior) unless the window holds a discontinuity pixel; then the value of
+ * rank p3d_dp_median_rank(n) among the n non-discontinuity values of the window (the centre when
+ * n = 0). Equal values may be ordered either way by the reference's argsort, but the selected VALUE
+ * is the same, so the result is exact. Insertion sort of at most P3D_DP_MAX_TAPS values. */
+P3D_HD float p3d_dp_filter_pixel(const float *depth, const uint8_t *disc, int32_t h, int32_t w, int32_t y, int32_t x,
+                                 int32_t window) {
+    const float centre = depth[(int64_t)p3d_dp_clamp(y, 1, h - 2) * w + p3d_dp_clamp(x, 1, w - 2)];
+    if (!p3d_dp_window_has_disc(disc, h, w, y, x, window)) return centre;
+    float v[P3D_DP_MAX_TAPS];
+    int32_t n = 0;
+    const int32_t r = window / 2;
+    for (int32_t dy = -r; dy <= r; dy++) {
+        const int64_t row = (int64_t)p3d_dp_clamp(y + dy, 1, h - 2) * w;
+        for (int32_t dx = -r; dx <= r; dx++) {
+            const int64_t i = row + p3d_dp_clamp(x + dx, 1, w - 2);
+            if (disc[i]) continue;
+            const float d = depth[i];
+            int32_t j = n++;
+            for (; j > 0 && v[j - 1] > d; j--) v[j] = v[j - 1];
+            v[j] = d;
+        }
+    }
+    return n ? v[p3d_dp_median_rank(n) - 1] : centre;
+}
+
+#endif

@@ -1,0 +1,601 @@
+/* fill_classic.c - the non-learned fill: checks, the level plan (built on the host for both
+ * backends), the step sequence, and the CPU runner of the steps (twin: cuda/inpaint/fill_classic.cu). */
+#include "inpaint/fill_classic.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inpaint/fill_classic_math.h"
+
+#ifdef P3D_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Membrane pyramid: halve until the longer side is at most this (the SM_FLAT level). */
+#define FILL_SM_COARSEST 8
+/* Level count bounds: ceil(log2(P3D_FILL_MAX_SIDE / FILL_SM_COARSEST)) + 1 = 11 membrane levels. */
+#define FILL_MAX_LEVELS 16
+#define FILL_MAX_SCALES 8
+/* Sweeps per membrane level: smooth_iters on the finest, doubled on each coarser level up to
+ * 2^FILL_SWEEP_DOUBLINGS times (a coarse sweep costs a quarter of the finer one and carries the
+ * slowly converging, far-reaching part of the solution: measured on a 960x200 moon strip with a
+ * 60-px band, 16 / 32 / 64 / 128 sweeps come closer to the converged solve than 64 on every level,
+ * at a third of the cost); the coarsest level gets FILL_COARSEST_SWEEP_FACTOR times more again: it
+ * starts from a flat guess, while every finer level starts from its parent's solution. */
+#define FILL_SWEEP_DOUBLINGS 3
+#define FILL_COARSEST_SWEEP_FACTOR 4
+#define FILL_ALIGN 256
+
+p3d_fill_opts p3d_fill_opts_default(void) {
+    p3d_fill_opts o;
+    o.patch = 7;
+    o.scales = 4;
+    o.em_iters = 3;
+    o.coarse_nnf_iters = 4;
+    o.nnf_iters = 1;
+    o.smooth_iters = 16;
+    o.seed = 1u;
+    return o;
+}
+
+/* ---- layout ------------------------------------------------------------------------------------ */
+
+/* Byte offsets into the workspace of one level's buffers (0 = not used by this pyramid). */
+typedef struct fill_level {
+    int32_t w, h;
+    int32_t n_list, n_sources;
+    size_t label, list, valid, sources; /* static part: built on the host, uploaded once per patch */
+    size_t val;                         /* smooth (4 f32 / pixel) or colour (3 f32 / pixel) */
+    size_t key;                         /* PatchMatch: colour rounded to 8 bits (3 u8 / pixel) */
+} fill_level;
+
+/* The workspace of one patch. The layout depends only on (w, h) and the options, so the largest
+ * patch's layout bounds every other patch's. [0, static_bytes) is uploaded from the host staging
+ * block; the rest is computed on the device. The staging block also holds `sat_bytes` of host-only
+ * prefix sums after static_bytes. */
+typedef struct fill_plan {
+    int32_t w, h, n_sm, n_pm; /* n_pm = 0: colour is the diffusion fill */
+    fill_level sm[FILL_MAX_LEVELS], pm[FILL_MAX_SCALES];
+    size_t io_rgb, io_depth, sm_tmp, nnf[2], dsum[2], wt[2];
+    size_t static_bytes, total_bytes, sat_bytes;
+    float plane[3], depth_lo, depth_hi; /* fill_trend */
+} fill_plan;
+
+static size_t fill_take(size_t *off, size_t bytes) {
+    const size_t at = *off;
+    *off += (bytes + FILL_ALIGN - 1) / FILL_ALIGN * FILL_ALIGN;
+    return at;
+}
+
+static int32_t fill_half(int32_t v) { return (v + 1) / 2; }
+
+/* Offsets for a w x h patch (w, h <= P3D_FILL_MAX_SIDE, so every size fits in size_t arithmetic on
+ * 64-bit hosts without overflow checks). n_sm is fixed by the size; n_pm is the most PatchMatch
+ * scales the sizes allow (fill_build may use fewer). */
+static void fill_layout(fill_plan *pl, int32_t w, int32_t h, const p3d_fill_opts *o) {
+    memset(pl, 0, sizeof *pl);
+    pl->w = w;
+    pl->h = h;
+    size_t off = 0;
+    int32_t lw = w, lh = h;
+    for (;;) {
+        fill_level *lv = &pl->sm[pl->n_sm++];
+        const size_t n = (size_t)lw * (size_t)lh;
+        lv->w = lw;
+        lv->h = lh;
+        lv->label = fill_take(&off, n);
+        lv->list = fill_take(&off, n * sizeof(int32_t));
+        if ((lw > lh ? lw : lh) <= FILL_SM_COARSEST) break;
+        lw = fill_half(lw);
+        lh = fill_half(lh);
+    }
+    lw = w;
+    lh = h;
+    for (int32_t l = 0; l < o->scales; l++) {
+        if (l > 0 && (lw < o->patch || lh < o->patch)) break;
+        fill_level *lv = &pl->pm[pl->n_pm++];
+        const size_t n = (size_t)lw * (size_t)lh;
+        lv->w = lw;
+        lv->h = lh;
+        lv->label = fill_take(&off, n);
+        lv->valid = fill_take(&off, n);
+        lv->list = fill_take(&off, n * sizeof(int32_t));
+        lv->sources = fill_take(&off, n * sizeof(int32_t));
+        lw = fill_half(lw);
+        lh = fill_half(lh);
+    }
+    pl->static_bytes = off;
+    const size_t n0 = (size_t)w * (size_t)h;
+    pl->sat_bytes = (n0 + (size_t)w + (size_t)h + 1) * sizeof(int32_t);
+    pl->io_rgb = fill_take(&off, n0 * 3 * sizeof(float));
+    pl->io_depth = fill_take(&off, n0 * sizeof(float));
+    for (int32_t l = 0; l < pl->n_sm; l++) pl->sm[l].val = fill_take(&off, (size_t)pl->sm[l].w * pl->sm[l].h * 4 * sizeof(float));
+    pl->sm_tmp = fill_take(&off, n0 * 4 * sizeof(float));
+    for (int32_t l = 0; l < pl->n_pm; l++) {
+        const size_t n = (size_t)pl->pm[l].w * pl->pm[l].h * 3;
+        pl->pm[l].val = fill_take(&off, n * sizeof(float));
+        pl->pm[l].key = fill_take(&off, n + P3D_FILL_KEY_SLACK);
+    }
+    for (int32_t k = 0; k < 2; k++) {
+        pl->nnf[k] = fill_take(&off, n0 * sizeof(int32_t));
+        pl->dsum[k] = fill_take(&off, n0 * sizeof(int32_t));
+        pl->wt[k] = fill_take(&off, n0 * sizeof(float));
+    }
+    pl->total_bytes = off;
+}
+
+/* Mask pixels of a level into its list; returns the count. */
+static int32_t fill_list(const uint8_t *label, int32_t n, int32_t *list) {
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (label[i] == P3D_FILL_MASK) list[k++] = i;
+    return k;
+}
+
+/* Coarse label from the 2x2 children of the finer level: with all_context, context only when every
+ * child is (PatchMatch: a coarse source pixel must not average in unknown colour); otherwise
+ * context when any child is (membrane: keep thin Dirichlet data). Not context and any child mask:
+ * mask; else unknown. */
+static void fill_label_down(const fill_level *f, const uint8_t *fl, const fill_level *c, uint8_t *cl, int all_context) {
+    for (int32_t y = 0; y < c->h; y++)
+        for (int32_t x = 0; x < c->w; x++) {
+            int32_t n = 0, nc = 0, nm = 0;
+            for (int32_t dy = 0; dy < 2; dy++)
+                for (int32_t dx = 0; dx < 2; dx++) {
+                    const int32_t fx = 2 * x + dx, fy = 2 * y + dy;
+                    if (fx >= f->w || fy >= f->h) continue;
+                    const uint8_t l = fl[fy * f->w + fx];
+                    n++;
+                    nc += l == P3D_FILL_CONTEXT;
+                    nm += l == P3D_FILL_MASK;
+                }
+            const int ctx = all_context ? nc == n : nc > 0;
+            cl[y * c->w + x] = ctx ? P3D_FILL_CONTEXT : nm ? P3D_FILL_MASK : P3D_FILL_UNKNOWN;
+        }
+}
+
+/* Valid source centres of a PatchMatch level (window of side 2r+1 inside the level and entirely
+ * context), from a summed-area table of the context; returns their count. */
+static int32_t fill_sources(const fill_level *lv, const uint8_t *label, int32_t r, int32_t *sat, uint8_t *valid,
+                            int32_t *sources) {
+    const int32_t w = lv->w, h = lv->h, sw = w + 1;
+    for (int32_t x = 0; x <= w; x++) sat[x] = 0;
+    for (int32_t y = 0; y < h; y++) {
+        int32_t row = 0;
+        sat[(y + 1) * sw] = 0;
+        for (int32_t x = 0; x < w; x++) {
+            row += label[y * w + x] == P3D_FILL_CONTEXT;
+            sat[(y + 1) * sw + x + 1] = sat[y * sw + x + 1] + row;
+        }
+    }
+    const int32_t full = (2 * r + 1) * (2 * r + 1);
+    int32_t k = 0;
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            const int32_t x0 = x - r, y0 = y - r, x1 = x + r + 1, y1 = y + r + 1;
+            int ok = x0 >= 0 && y0 >= 0 && x1 <= w && y1 <= h;
+            if (ok) ok = sat[y1 * sw + x1] - sat[y0 * sw + x1] - sat[y1 * sw + x0] + sat[y0 * sw + x0] == full;
+            valid[y * w + x] = (uint8_t)ok;
+            if (ok) sources[k++] = P3D_FILL_XY(x, y);
+        }
+    return k;
+}
+
+/* Builds the static part of p's workspace in the host staging block `st` (static_bytes + sat_bytes)
+ * and settles how many PatchMatch scales run: a scale is used while it has a valid source centre
+ * (n_pm = 0 when level 0 has none; patchmatch = 0 forces the diffusion colour). */
+static void fill_build(fill_plan *pl, const p3d_fill_patch *p, uint8_t *st, const p3d_fill_opts *o, int patchmatch) {
+    const int32_t n0 = p->w * p->h;
+    uint8_t *l0 = st + pl->sm[0].label;
+    for (int32_t i = 0; i < n0; i++)
+        l0[i] = p->context[i] ? P3D_FILL_CONTEXT : p->mask[i] ? P3D_FILL_MASK : P3D_FILL_UNKNOWN;
+    for (int32_t l = 0; l < pl->n_sm; l++) {
+        fill_level *lv = &pl->sm[l];
+        if (l > 0) fill_label_down(&pl->sm[l - 1], st + pl->sm[l - 1].label, lv, st + lv->label, 0);
+        lv->n_list = fill_list(st + lv->label, lv->w * lv->h, (int32_t *)(st + lv->list));
+    }
+    int32_t *sat = (int32_t *)(st + pl->static_bytes);
+    const int32_t r = o->patch / 2;
+    int32_t used = 0;
+    for (int32_t l = 0; patchmatch && l < pl->n_pm; l++) {
+        fill_level *lv = &pl->pm[l];
+        if (l == 0)
+            memcpy(st + lv->label, l0, (size_t)n0);
+        else
+            fill_label_down(&pl->pm[l - 1], st + pl->pm[l - 1].label, lv, st + lv->label, 1);
+        lv->n_list = fill_list(st + lv->label, lv->w * lv->h, (int32_t *)(st + lv->list));
+        lv->n_sources = fill_sources(lv, st + lv->label, r, sat, st + lv->valid, (int32_t *)(st + lv->sources));
+        if (lv->n_sources == 0 || lv->n_list == 0) break;
+        used = l + 1;
+    }
+    pl->n_pm = used;
+}
+
+/* The least-squares plane through the context's disparity (double sums in raster order, centred
+ * coordinates, ridge of 1 px^2 per pixel so a context one column or row wide gets a slope of about
+ * 0 across it instead of a wild one) and the context's depth range. The membrane solve then
+ * interpolates only the residual, so a tilted background (a floor, a wall) continues as the same
+ * plane behind the foreground instead of flattening; the clamp to the range keeps the extension
+ * background (never nearer than the context's nearest pixel). */
+static void fill_trend(fill_plan *pl, const p3d_fill_patch *p) {
+    double n = 0.0, sx = 0.0, sy = 0.0, sd = 0.0;
+    float lo = INFINITY, hi = 0.0f;
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const int64_t i = (int64_t)y * p->w + x;
+            if (!p->context[i]) continue;
+            const float z = p->depth[i];
+            n += 1.0;
+            sx += x;
+            sy += y;
+            sd += 1.0 / z;
+            lo = z < lo ? z : lo;
+            hi = z > hi ? z : hi;
+        }
+    const double mx = sx / n, my = sy / n, md = sd / n;
+    double sxx = n, syy = n, sxy = 0.0, sxd = 0.0, syd = 0.0;
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const int64_t i = (int64_t)y * p->w + x;
+            if (!p->context[i]) continue;
+            const double dx = x - mx, dy = y - my, dd = 1.0 / p->depth[i] - md;
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+            sxd += dx * dd;
+            syd += dy * dd;
+        }
+    const double det = sxx * syy - sxy * sxy; /* > 0: the ridge makes the matrix positive definite */
+    const double bx = (syy * sxd - sxy * syd) / det, by = (sxx * syd - sxy * sxd) / det;
+    pl->plane[0] = (float)(md - bx * mx - by * my);
+    pl->plane[1] = (float)bx;
+    pl->plane[2] = (float)by;
+    pl->depth_lo = lo;
+    pl->depth_hi = hi;
+}
+
+/* ---- running steps -------------------------------------------------------------------------------- */
+
+static p3d_status fill_run_cpu(const p3d_fill_step *s) {
+    const int32_t n = s->n;
+    /* dynamic: a PatchMatch pixel's cost depends on how early its candidates are rejected; the
+     * elements are independent, so the schedule never changes the result. */
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 64) if (n > 1024 && !omp_in_parallel())
+#endif
+    for (int32_t i = 0; i < n; i++) p3d_fill_step_px(s, i);
+    return P3D_OK;
+}
+
+static p3d_status fill_run(p3d_ctx *ctx, const p3d_fill_step *s) {
+    if (s->n <= 0) return P3D_OK;
+#ifdef P3D_HAVE_CUDA
+    if (p3d_ctx_cuda(ctx)) return p3d_fill_classic_cuda(p3d_ctx_cuda(ctx), s);
+#endif
+    (void)ctx;
+    return fill_run_cpu(s);
+}
+
+/* A step over level lv of the workspace at `base` (context memory): the level's sizes and static
+ * buffers are filled in; the caller sets the kind-specific fields. `all` = one element per pixel,
+ * else one per mask pixel. */
+static p3d_fill_step fill_step_on(uint8_t *base, const fill_level *lv, int32_t kind, int all) {
+    p3d_fill_step s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind;
+    s.w = lv->w;
+    s.h = lv->h;
+    s.n = all ? lv->w * lv->h : lv->n_list;
+    s.label = base + lv->label;
+    s.list = (const int32_t *)(base + lv->list);
+    if (lv->valid) s.valid = base + lv->valid;
+    if (lv->sources) s.sources = (const int32_t *)(base + lv->sources);
+    s.n_sources = lv->n_sources;
+    return s;
+}
+
+static float *fill_f32(uint8_t *base, size_t off) { return (float *)(base + off); }
+
+/* Levels 1..n-1 of a pyramid's values from the level below each (kind SM_DOWN or PM_DOWN). */
+static p3d_status fill_pyramid_down(p3d_ctx *ctx, uint8_t *b, const fill_level *lv, int32_t n, int32_t kind) {
+    for (int32_t l = 1; l < n; l++) {
+        p3d_fill_step s = fill_step_on(b, &lv[l], kind, 1);
+        s.ow = lv[l - 1].w;
+        s.oh = lv[l - 1].h;
+        s.olabel = b + lv[l - 1].label;
+        s.in = fill_f32(b, lv[l - 1].val);
+        s.out = fill_f32(b, lv[l].val);
+        if (lv[l].key) s.key_out = b + lv[l].key;
+        P3D_TRY(fill_run(ctx, &s));
+    }
+    return P3D_OK;
+}
+
+/* The membrane solve of disparity and colour, coarsest level first; the result is in sm[0].val. */
+static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const p3d_fill_opts *o) {
+    p3d_fill_step s = fill_step_on(b, &pl->sm[0], P3D_FILL_SM_LOAD, 1);
+    memcpy(s.plane, pl->plane, sizeof s.plane);
+    s.in = fill_f32(b, pl->io_rgb);
+    s.in2 = fill_f32(b, pl->io_depth);
+    s.out = fill_f32(b, pl->sm[0].val);
+    P3D_TRY(fill_run(ctx, &s));
+    P3D_TRY(fill_pyramid_down(ctx, b, pl->sm, pl->n_sm, P3D_FILL_SM_DOWN));
+    for (int32_t l = pl->n_sm - 1; l >= 0; l--) {
+        const fill_level *lv = &pl->sm[l];
+        if (l == pl->n_sm - 1) {
+            s = fill_step_on(b, lv, P3D_FILL_SM_FLAT, 0);
+        } else {
+            s = fill_step_on(b, lv, P3D_FILL_SM_PROLONG, 0);
+            s.ow = pl->sm[l + 1].w;
+            s.oh = pl->sm[l + 1].h;
+            s.in = fill_f32(b, pl->sm[l + 1].val);
+        }
+        s.out = fill_f32(b, lv->val);
+        P3D_TRY(fill_run(ctx, &s));
+        /* Sweeps in pairs (val -> tmp -> val), so the solution ends in val. */
+        const int32_t sweeps = (o->smooth_iters << (l < FILL_SWEEP_DOUBLINGS ? l : FILL_SWEEP_DOUBLINGS)) *
+                               (l == pl->n_sm - 1 ? FILL_COARSEST_SWEEP_FACTOR : 1);
+        for (int32_t k = 0; k < sweeps; k++) {
+            s = fill_step_on(b, lv, P3D_FILL_SM_JACOBI, 0);
+            s.in = fill_f32(b, k % 2 ? pl->sm_tmp : lv->val);
+            s.in2 = fill_f32(b, lv->val);
+            s.out = fill_f32(b, k % 2 ? lv->val : pl->sm_tmp);
+            P3D_TRY(fill_run(ctx, &s));
+        }
+    }
+    return P3D_OK;
+}
+
+static p3d_status fill_vote(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const fill_level *lv,
+                            const p3d_fill_opts *o, int32_t cur) {
+    p3d_fill_step s = fill_step_on(b, lv, P3D_FILL_VOTE, 0);
+    s.radius = o->patch / 2;
+    s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
+    s.wt_in = fill_f32(b, pl->wt[cur]);
+    s.out = fill_f32(b, lv->val);
+    s.key_out = b + lv->key;
+    return fill_run(ctx, &s);
+}
+
+/* Multi-scale PatchMatch completion over pm[0 .. n_pm-1]; the result is in pm[0].val. */
+static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const p3d_fill_opts *o) {
+    p3d_fill_step s = fill_step_on(b, &pl->pm[0], P3D_FILL_PM_LOAD, 1);
+    s.in = fill_f32(b, pl->io_rgb);
+    s.in2 = fill_f32(b, pl->sm[0].val);
+    s.out = fill_f32(b, pl->pm[0].val);
+    s.key_out = b + pl->pm[0].key;
+    P3D_TRY(fill_run(ctx, &s));
+    P3D_TRY(fill_pyramid_down(ctx, b, pl->pm, pl->n_pm, P3D_FILL_PM_DOWN));
+    int32_t cur = 0; /* which of the two nnf / dsum / wt buffer sets holds the current field */
+    for (int32_t l = pl->n_pm - 1; l >= 0; l--) {
+        const fill_level *lv = &pl->pm[l];
+        const int32_t coarsest = l == pl->n_pm - 1;
+        s = fill_step_on(b, lv, coarsest ? P3D_FILL_NNF_INIT : P3D_FILL_NNF_UP, 0);
+        s.seed = o->seed;
+        s.level = (uint32_t)l;
+        if (!coarsest) {
+            s.ow = pl->pm[l + 1].w;
+            s.oh = pl->pm[l + 1].h;
+            s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
+        }
+        s.nnf_out = (int32_t *)(b + pl->nnf[1 - cur]);
+        s.wt_out = fill_f32(b, pl->wt[1 - cur]);
+        P3D_TRY(fill_run(ctx, &s));
+        cur = 1 - cur;
+        /* The upsampled field's vote gives this scale its first image; the coarsest scale starts
+         * from the downsampled diffusion fill. */
+        if (!coarsest) P3D_TRY(fill_vote(ctx, b, pl, lv, o, cur));
+        uint32_t iter = 1u; /* iteration 0 drew the initial or fallback sources */
+        for (int32_t e = 0; e < o->em_iters; e++) {
+            const int32_t passes = coarsest ? o->coarse_nnf_iters : o->nnf_iters;
+            for (int32_t k = 0; k < passes; k++, iter++) {
+                s = fill_step_on(b, lv, P3D_FILL_NNF_STEP, 0);
+                s.seed = o->seed;
+                s.level = (uint32_t)l;
+                s.iter = iter;
+                s.radius = o->patch / 2;
+                s.jump = 1 << (3 - k % 3); /* 8, 4, 2, 8, ...: reach across the band fast */
+                s.key = b + lv->key;
+                s.fresh = k > 0; /* the vote before the first pass changed the image */
+                s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
+                s.nnf_out = (int32_t *)(b + pl->nnf[1 - cur]);
+                s.dsum_in = (const int32_t *)(b + pl->dsum[cur]);
+                s.dsum_out = (int32_t *)(b + pl->dsum[1 - cur]);
+                s.wt_out = fill_f32(b, pl->wt[1 - cur]);
+                P3D_TRY(fill_run(ctx, &s));
+                cur = 1 - cur;
+            }
+            P3D_TRY(fill_vote(ctx, b, pl, lv, o, cur));
+        }
+    }
+    return P3D_OK;
+}
+
+/* ---- checks and the entry points ----------------------------------------------------------------- */
+
+static p3d_status fill_check_opts(const p3d_fill_opts *o) {
+    if (o->patch < 3 || o->patch > 15 || o->patch % 2 == 0)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch size %d: need an odd size in 3..15", (int)o->patch);
+    if (o->scales < 1 || o->scales > FILL_MAX_SCALES)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d scales: need 1..%d", (int)o->scales, FILL_MAX_SCALES);
+    if (o->em_iters < 1 || o->em_iters > 32 || o->coarse_nnf_iters < 1 || o->coarse_nnf_iters > 32 ||
+        o->nnf_iters < 1 || o->nnf_iters > 32)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d EM rounds, %d / %d search passes: need 1..32 each",
+                        (int)o->em_iters, (int)o->coarse_nnf_iters, (int)o->nnf_iters);
+    if (o->smooth_iters < 2 || o->smooth_iters > 4096 || o->smooth_iters % 2)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d smoothing sweeps: need an even count in 2..4096",
+                        (int)o->smooth_iters);
+    return P3D_OK;
+}
+
+/* Checks patch i; *n_mask = its mask pixels. */
+static p3d_status fill_check_patch(const p3d_fill_patch *p, int32_t i, int64_t *n_mask) {
+    if (p->w < 1 || p->h < 1 || p->w > P3D_FILL_MAX_SIDE || p->h > P3D_FILL_MAX_SIDE)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: size %dx%d: need 1..%d per side", (int)i,
+                        (int)p->w, (int)p->h, P3D_FILL_MAX_SIDE);
+    if (!p->context || !p->mask || !p->rgb || !p->depth)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: a context, mask, rgb or depth buffer is NULL",
+                        (int)i);
+    int64_t nc = 0, nm = 0;
+    for (int64_t k = 0; k < (int64_t)p->w * p->h; k++) {
+        const int32_t x = (int32_t)(k % p->w), y = (int32_t)(k / p->w);
+        if (p->context[k] && p->mask[k])
+            return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: pixel (%d, %d) is both context and mask",
+                            (int)i, (int)x, (int)y);
+        if (!p->context[k]) {
+            nm += p->mask[k] != 0;
+            continue;
+        }
+        nc++;
+        const float d = p->depth[k], *c = p->rgb + 3 * k;
+        if (!(d > 0.0f) || !isfinite(d))
+            return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: context pixel (%d, %d) has depth %g: need a "
+                            "finite depth > 0", (int)i, (int)x, (int)y, (double)d);
+        if (!isfinite(c[0]) || !isfinite(c[1]) || !isfinite(c[2]))
+            return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: context pixel (%d, %d) has a non-finite colour",
+                            (int)i, (int)x, (int)y);
+    }
+    if (nm > 0 && nc == 0)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: patch %d: %lld mask pixels but no context pixel to extend",
+                        (int)i, (long long)nm);
+    *n_mask = nm;
+    return P3D_OK;
+}
+
+static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3d_fill_opts *o, uint8_t *staging,
+                                 uint8_t *dev, int patchmatch) {
+    fill_plan pl;
+    fill_layout(&pl, p->w, p->h, o);
+    fill_build(&pl, p, staging, o, patchmatch);
+    fill_trend(&pl, p);
+    const size_t n0 = (size_t)p->w * (size_t)p->h;
+    P3D_TRY(p3d_ctx_upload(ctx, dev, staging, pl.static_bytes));
+    P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_rgb, p->rgb, n0 * 3 * sizeof(float)));
+    P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_depth, p->depth, n0 * sizeof(float)));
+    P3D_TRY(fill_smooth_solve(ctx, dev, &pl, o));
+    if (pl.n_pm > 0) P3D_TRY(fill_patchmatch(ctx, dev, &pl, o));
+    p3d_fill_step s = fill_step_on(dev, &pl.sm[0], P3D_FILL_OUT, 0);
+    memcpy(s.plane, pl.plane, sizeof s.plane);
+    s.depth_lo = pl.depth_lo;
+    s.depth_hi = pl.depth_hi;
+    s.in = pl.n_pm > 0 ? fill_f32(dev, pl.pm[0].val) : NULL;
+    s.in2 = fill_f32(dev, pl.sm[0].val);
+    s.out = fill_f32(dev, pl.io_rgb);
+    s.out2 = fill_f32(dev, pl.io_depth);
+    P3D_TRY(fill_run(ctx, &s));
+    P3D_TRY(p3d_ctx_download(ctx, p->rgb, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
+    return p3d_ctx_download(ctx, p->depth, dev + pl.io_depth, n0 * sizeof(float));
+}
+
+/* Patches with mask pixels, largest mask first (so the dynamic schedule below ends on small ones);
+ * ties keep the caller's order. */
+typedef struct fill_job {
+    int32_t index;
+    int64_t n_mask;
+} fill_job;
+
+static int fill_job_cmp(const void *a, const void *b) {
+    const fill_job *x = (const fill_job *)a, *y = (const fill_job *)b;
+    if (x->n_mask != y->n_mask) return x->n_mask > y->n_mask ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Runs the jobs on the CPU, `workers` patches at a time, each worker with its own workspace (`dev`
+ * and `staging` blocks of dev_bytes / host_bytes per worker); each patch's steps then run on its
+ * worker's thread alone (fill_run_cpu does not nest). A patch's result depends only on the patch,
+ * so which worker takes it never matters. */
+static p3d_status fill_jobs_cpu(p3d_ctx *ctx, p3d_fill_patch *patches, const fill_job *jobs, int32_t n_jobs,
+                                const p3d_fill_opts *opts, int patchmatch, uint8_t *dev, size_t dev_bytes,
+                                uint8_t *staging, size_t host_bytes, int32_t workers) {
+    p3d_status st = P3D_OK;
+    int32_t failed = -1;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+#endif
+    for (int32_t j = 0; j < n_jobs; j++) {
+        int32_t t = 0;
+#ifdef P3D_HAVE_OPENMP
+        t = (int32_t)omp_get_thread_num();
+#endif
+        const p3d_status r = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging + (size_t)t * host_bytes,
+                                            dev + (size_t)t * dev_bytes, patchmatch);
+        if (r != P3D_OK) {
+#ifdef P3D_HAVE_OPENMP
+#pragma omp critical(p3d_fill_jobs)
+#endif
+            if (failed < 0 || jobs[j].index < failed) {
+                failed = jobs[j].index;
+                st = r;
+            }
+        }
+    }
+    (void)workers;
+    if (st != P3D_OK) return p3d_fail(st, "fill_classic: patch %d failed", (int)failed);
+    return P3D_OK;
+}
+
+static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts, int patchmatch) {
+    if (n < 0 || (n > 0 && !patches) || !opts)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d patches at %p, options at %p", (int)n, (void *)patches,
+                        (const void *)opts);
+    P3D_TRY(fill_check_opts(opts));
+    fill_job *jobs = (fill_job *)malloc(((size_t)n + 1) * sizeof *jobs);
+    if (!jobs) return p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for %d patches", (int)n);
+    size_t dev_bytes = 0, host_bytes = 0;
+    int32_t n_jobs = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int64_t nm = 0;
+        const p3d_status st = fill_check_patch(&patches[i], i, &nm);
+        if (st != P3D_OK) {
+            free(jobs);
+            return st;
+        }
+        if (nm == 0) continue;
+        jobs[n_jobs++] = (fill_job){i, nm};
+        fill_plan pl;
+        fill_layout(&pl, patches[i].w, patches[i].h, opts);
+        if (pl.total_bytes > dev_bytes) dev_bytes = pl.total_bytes;
+        if (pl.static_bytes + pl.sat_bytes > host_bytes) host_bytes = pl.static_bytes + pl.sat_bytes;
+    }
+    qsort(jobs, (size_t)n_jobs, sizeof *jobs, fill_job_cmp);
+    /* Several patches on the CPU: one worker per thread, patches in parallel (many small patches
+     * keep both cores busy where a step over one small level would not split). One patch, or a
+     * GPU: patches one after the other, each step parallel over its pixels. */
+    int32_t workers = 1;
+#ifdef P3D_HAVE_OPENMP
+    if (!p3d_ctx_cuda(ctx) && n_jobs > 1) workers = (int32_t)omp_get_max_threads();
+    if (workers > n_jobs) workers = n_jobs;
+#endif
+    p3d_status st = n_jobs ? p3d_ctx_scratch_reserve(ctx, dev_bytes * (size_t)workers) : P3D_OK;
+    uint8_t *staging = NULL;
+    if (st == P3D_OK && n_jobs) {
+        staging = (uint8_t *)malloc(host_bytes * (size_t)workers);
+        if (!staging)
+            st = p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for a %.1f MB staging block",
+                          (double)(host_bytes * (size_t)workers) / 1e6);
+    }
+    if (st == P3D_OK && n_jobs) {
+        size_t have = 0;
+        uint8_t *dev = (uint8_t *)p3d_ctx_scratch(ctx, &have);
+        if (workers > 1) {
+            st = fill_jobs_cpu(ctx, patches, jobs, n_jobs, opts, patchmatch, dev, dev_bytes, staging, host_bytes, workers);
+        } else {
+            for (int32_t j = 0; j < n_jobs && st == P3D_OK; j++) {
+                st = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging, dev, patchmatch);
+                if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)jobs[j].index);
+            }
+        }
+    }
+    free(staging);
+    free(jobs);
+    return st;
+}
+
+p3d_status p3d_fill_classic(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts) {
+    return fill_all(ctx, patches, n, opts, 1);
+}
+
+p3d_status p3d_fill_smooth(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts) {
+    return fill_all(ctx, patches, n, opts, 0);
+}

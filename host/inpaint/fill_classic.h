@@ -1,0 +1,108 @@
+/* fill_classic.h - the non-learned inpainting fill that takes the three networks' place when no
+ * inpainting weights are installed (issue 5, stage 6), CPU and CUDA.
+ *
+ * Each patch is one edge's crop (reference 2.16 / 2.17): `context` marks the background pixels on the
+ * far side of the depth edge, `mask` the pixels to synthesise (background hidden behind the
+ * foreground, the new LDI layer). Pixels in neither (the foreground itself, other layers) are
+ * unknown: they are never read, so foreground colour and depth cannot leak into the fill.
+ *
+ *   p3d_fill_opts o = p3d_fill_opts_default();
+ *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
+ *   P3D_TRY(p3d_fill_classic(ctx, &p, 1, &o));              // rgb / depth now filled on the mask
+ *
+ * Depth: background-only extension, in disparity (1 / depth: a plane in 3-D is affine in it). The
+ *   least-squares plane through the context's disparity is the trend; its residual on the mask is
+ *   the membrane (harmonic) interpolation of the context's residual: context pixels are Dirichlet
+ *   data, unknown pixels walls (zero flux), solved coarse-to-fine on a pyramid with damped Jacobi
+ *   sweeps. So a tilted background (a floor, a wall) continues as the same plane behind the
+ *   foreground and meets the context without a seam. Only mask pixels are swept (the cost follows the
+ *   mask, not the patch); the finest level gets smooth_iters sweeps, each coarser one twice as many
+ *   up to 8x. The result is clamped to the context's depth
+ *   range: never nearer than the nearest context pixel, so the foreground's depth (never read) cannot
+ *   be approached by extrapolation. A mask region with no path to the context at full resolution
+ *   takes the residual its coarser cells got (a mean of context values); on the coarsest level the
+ *   mean context residual seeds the solve. A patch with mask pixels but no context pixel is refused
+ *   (P3D_ERR_INVALID_ARG): the reference never inpaints an edge without context (2.16 step 1).
+ * Colour: multi-scale PatchMatch image completion (Wexler et al. 2007, Barnes et al. 2009). The same
+ *   membrane solve gives a diffusion fill, downsampled to the coarsest scale as the starting image.
+ *   On every scale, coarse to fine: a nearest-neighbour field maps each mask pixel's patch
+ *   (patch x patch; context and current mask estimates compared, unknown pixels left out) to a source
+ *   patch lying entirely in the context; the field is improved by Jacobi-style propagation (each
+ *   pixel reads the previous field of its neighbours at distance 1 and a jump distance) and random
+ *   search with a counter-based hash (seed, scale, iteration, pixel, trial); each EM round ends with a
+ *   vote (the overlapping source patches' pixels, weighted by 1 / (1 + distance / 0.05^2)). The field
+ *   is upsampled to the next scale and voted before that scale's rounds; the coarsest scale, which
+ *   starts from random matches, runs more search passes per round than the finer ones, which start
+ *   from a converged field. Patch distances compare the image rounded to 8 bits (its own precision)
+ *   as exact integer sums: any summation order gives the same number, so the CPU vectorises them
+ *   and still agrees with the GPU. Where no patch fits entirely in the context at full resolution (a
+ *   context thinner than the patch) the colour is the diffusion fill.
+ * Every step is one pass over the pixels of one level reading only the previous buffers, with the
+ * per-pixel arithmetic in fill_classic_math.h (shared with cuda/inpaint/fill_classic.cu, no fused
+ * multiply-adds): results are identical on CPU and CUDA and independent of the thread count.
+ * Context and unknown pixels of rgb / depth are returned unchanged.
+ *
+ * Memory: one call sizes its workspace for the largest patch (the context's scratch block, kept for
+ * the next call, plus one host staging block). On the CPU with several patches and threads, each
+ * thread gets a workspace of its own and takes whole patches (largest mask first), running their
+ * steps alone; on the GPU, or with one patch, the patches run one after the other with each step
+ * parallel over its pixels. A patch's result never depends on which thread ran it. */
+#ifndef P3D_FILL_CLASSIC_H
+#define P3D_FILL_CLASSIC_H
+
+#include "core/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct p3d_fill_patch {
+    int32_t w, h;
+    const uint8_t *context; /* (h, w) 1 = known background pixel usable as source */
+    const uint8_t *mask;    /* (h, w) 1 = synthesise; disjoint from context; pixels in neither are
+                               unknown and never used as source */
+    float *rgb;             /* (h, w, 3) in [0, 1]: valid on context; on return filled on mask */
+    float *depth;           /* (h, w) > 0: valid on context; on return filled on mask */
+} p3d_fill_patch;
+
+typedef struct p3d_fill_opts {
+    int32_t patch;        /* PatchMatch patch side, odd, 3..15 (default 7) */
+    int32_t scales;       /* most PatchMatch scales, 1..8 (default 4; fewer when a coarser scale
+                             would have no full-context source patch or a side below the patch) */
+    int32_t em_iters;     /* search + vote rounds per scale, 1..32 (default 3) */
+    int32_t coarse_nnf_iters; /* propagation + random-search passes per round on the coarsest scale,
+                                 which starts from random matches, 1..32 (default 4) */
+    int32_t nnf_iters;    /* the same on every finer scale, which starts from the coarser scale's
+                             field, 1..32 (default 1) */
+    int32_t smooth_iters; /* Jacobi sweeps on the finest level of the membrane solve, doubled on
+                             each coarser level up to 8x, 2..4096, even (default 16) */
+    uint32_t seed;        /* random-search seed (default 1) */
+} p3d_fill_opts;
+
+p3d_fill_opts p3d_fill_opts_default(void);
+
+/* Patch sides at most this many pixels (the workspace is sized from w * h with int32 indices). */
+#define P3D_FILL_MAX_SIDE 8192
+
+/* Fills every patch's mask in place (host buffers in and out; on CUDA the patch is uploaded, filled
+ * and downloaded). Fails with P3D_ERR_INVALID_ARG naming the patch and the problem: bad sizes or
+ * NULL buffers, context and mask overlapping, a context pixel with a non-positive or non-finite
+ * depth or a non-finite colour, mask pixels without any context, options out of range. Checks every
+ * patch before filling any. */
+p3d_status p3d_fill_classic(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts);
+
+/* The diffusion fill alone (the membrane solve of depth and colour, no PatchMatch): the baseline the
+ * tests compare with and the colour used where no source patch exists. Same checks and options. */
+p3d_status p3d_fill_smooth(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts);
+
+#ifdef P3D_HAVE_CUDA
+struct p3d_cuda_ctx;
+struct p3d_fill_step;
+/* Runs one fill step (fill_classic_math.h) over its s->n elements on the context's stream. */
+p3d_status p3d_fill_classic_cuda(struct p3d_cuda_ctx *ctx, const struct p3d_fill_step *s);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,221 @@
+/* ldi_edges.c - depth edges of the LDI and the reference's cleanup of them (spec 2.7, 2.9, 2.10,
+ * 2.13, 2.14).
+ *
+ * Roles (update_status, spec 2.9): a node with an unlinked neighbour position holding a farther
+ * node (of the same pass) is on the NEAR side of a discontinuity - its far neighbours are the
+ * background the inpainting extends; a node whose unlinked neighbours are all nearer is on the far
+ * side. A node that is both (a one-pixel-wide sliver) counts as near: the reference's conflict
+ * resolution (remove_conflict_ordinal) keeps such nodes' far lists for the same reason.
+ *
+ * Edges (group_edges): components of same-role nodes joined through links - 4-adjacent nodes that
+ * are linked, and diagonal nodes that share a linked corner node (the path a - c - b through the
+ * 4-neighbour c) with disparities within depth_threshold (the reference's one-sided test; |.| here).
+ * Edge ids follow the smallest node id of each component (raster order), so they do not depend on
+ * visiting order (quirk 34). Roles and neighbours are decided per node by ldi_graph_math.h, on a
+ * CUDA context by cuda/ldi/ldi.cu; the cleanup's link edits between its two searches stay on the host. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldi/ldi_graph_math.h"
+#include "ldi/ldi_stages.h"
+
+void p3d_ldi_edges_free(p3d_ldi_edges *e) {
+    if (!e) return;
+    free(e->edge);
+    free(e->near);
+    free(e->size);
+    memset(e, 0, sizeof *e);
+}
+
+/* The examined box of an edge search: pass iter_min..iter_max, one pixel inside the populated area
+ * (spec 2.7): the image before the border exists, the whole canvas after. */
+static p3d_ldi_box edge_box(const p3d_ldi *l, int32_t iter_min, int32_t iter_max) {
+    const int32_t full = l->head[0] >= 0;
+    p3d_ldi_box c;
+    c.iter_min = iter_min;
+    c.iter_max = iter_max;
+    c.x0 = full ? 1 : l->border + 1;
+    c.y0 = full ? 1 : l->border + 1;
+    c.x1 = full ? l->ext_w - 2 : l->border + l->width - 2;
+    c.y1 = full ? l->ext_h - 2 : l->border + l->height - 2;
+    return c;
+}
+
+/* CPU: roles, edge-graph degrees and edge components (union-find; roots are the smallest node of
+ * each component). out->edge must hold n nodes; near and size are allocated here. */
+static p3d_status find_edges_cpu(const p3d_ldi *l, const p3d_ldi_box *c, float thr, p3d_ldi_edges *out,
+                                 uint8_t *role, uint8_t *degree) {
+    const int32_t n = l->n_nodes;
+    int32_t *parent = (int32_t *)malloc(((size_t)n + 1) * sizeof *parent);
+    if (!parent) return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+#pragma omp parallel for schedule(static)
+    for (int32_t a = 0; a < n; a++) role[a] = p3d_ldi_role(l, c, a);
+    for (int32_t a = 0; a < n; a++) parent[a] = a;
+    for (int32_t a = 0; a < n; a++) {
+        degree[a] = 0;
+        if (!role[a]) continue;
+        int32_t nb[8];
+        int32_t k = p3d_ldi_edge_neighbours(l, role, a, thr, nb);
+        degree[a] = (uint8_t)k;
+        for (int32_t i = 0; i < k; i++) p3d_uf_union(parent, a, nb[i]);
+    }
+    int32_t n_edges = 0;
+    for (int32_t a = 0; a < n; a++) {
+        out->edge[a] = -1;
+        if (role[a] && p3d_uf_find(parent, a) == a) out->edge[a] = n_edges++;
+    }
+    out->near = (uint8_t *)calloc((size_t)n_edges + 1, 1);
+    out->size = (int32_t *)calloc((size_t)n_edges + 1, sizeof *out->size);
+    if (!out->near || !out->size) {
+        free(parent);
+        return p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+    }
+    for (int32_t a = 0; a < n; a++) {
+        if (!role[a]) continue;
+        int32_t e = out->edge[p3d_uf_find(parent, a)];
+        out->edge[a] = e;
+        out->size[e]++;
+        out->near[e] = role[a] == P3D_LDI_ROLE_NEAR;
+    }
+    out->n_edges = n_edges;
+    free(parent);
+    return P3D_OK;
+}
+
+/* Finds roles and edges on the context's device; also returns the roles and per-node edge-graph
+ * degree when asked. Edge ids follow the smallest node of each component on both backends. */
+static p3d_status find_edges(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                             int32_t iter_max, p3d_ldi_edges *out, uint8_t **role_out, uint8_t **degree_out) {
+    memset(out, 0, sizeof *out);
+    const int32_t n = l->n_nodes;
+    const p3d_ldi_box c = edge_box(l, iter_min, iter_max);
+    uint8_t *role = (uint8_t *)calloc((size_t)n + 1, 1);
+    uint8_t *degree = (uint8_t *)calloc((size_t)n + 1, 1);
+    out->edge = (int32_t *)malloc(((size_t)n + 1) * sizeof *out->edge);
+    p3d_status s = P3D_OK;
+    if (!role || !degree || !out->edge) s = p3d_fail(P3D_ERR_OOM, "LDI edges: out of memory");
+    if (s == P3D_OK) {
+#ifdef P3D_HAVE_CUDA
+        if (ctx && p3d_ctx_cuda(ctx))
+            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out, role, degree);
+        else
+#endif
+            s = find_edges_cpu(l, &c, o->depth_threshold, out, role, degree);
+    }
+    if (s != P3D_OK) {
+        free(role), free(degree);
+        p3d_ldi_edges_free(out);
+        return s;
+    }
+    out->n_nodes = n;
+    if (role_out)
+        *role_out = role;
+    else
+        free(role);
+    if (degree_out)
+        *degree_out = degree;
+    else
+        free(degree);
+    return P3D_OK;
+}
+
+p3d_status p3d_ldi_edges_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                                  int32_t iter_max, p3d_ldi_edges *out) {
+    return find_edges(ctx, l, o, iter_min, iter_max, out, NULL, NULL);
+}
+
+p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
+                              p3d_ldi_edges *out) {
+    return find_edges(NULL, l, o, iter_min, iter_max, out, NULL, NULL);
+}
+
+/* An end of an edge (edge-graph degree <= 1) is free when no node of ANOTHER edge lies in its 3x3
+ * window (spec 2.14's "free end"). */
+static int32_t free_end(const p3d_ldi *l, const p3d_ldi_edges *e, int32_t a) {
+    int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    for (int32_t dy = -1; dy <= 1; dy++)
+        for (int32_t dx = -1; dx <= 1; dx++) {
+            int32_t nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+                if (b < e->n_nodes && e->edge[b] >= 0 && e->edge[b] != e->edge[a]) return 0;
+        }
+    return 1;
+}
+
+p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
+                               int32_t *removed, int32_t *joined) {
+    uint8_t *role = NULL, *degree = NULL;
+    p3d_ldi_edges e;
+    P3D_TRY(find_edges(ctx, l, o, 0, 0, &e, &role, &degree));
+    int32_t n = l->n_nodes, ne = e.n_edges;
+    int32_t *free_ends = (int32_t *)calloc((size_t)ne + 1, sizeof *free_ends);
+    uint8_t *drop = (uint8_t *)calloc((size_t)ne + 1, 1);
+    if (!free_ends || !drop) {
+        free(free_ends), free(drop), free(role), free(degree);
+        p3d_ldi_edges_free(&e);
+        return p3d_fail(P3D_ERR_OOM, "LDI cleanup: out of memory");
+    }
+    /* Short edges (remove_redundant_edge, spec 2.14): near side with >= 1 free end, far side with
+     * >= 2 (an isolated node counts as two ends); both are noise of the depth map rather than
+     * occlusions worth a hidden layer. Removal re-makes the torn links to the layer-0 neighbours that
+     * are not on another near-side edge (the reference: not on another selected edge, unless that
+     * edge is short or touches this one); depths are not changed (as the reference). */
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || e.size[id] > o->redundant_number || degree[a] > 1) continue;
+        if (free_end(l, &e, a)) free_ends[id] += degree[a] == 0 ? 2 : 1;
+    }
+    int32_t n_removed = 0;
+    for (int32_t id = 0; id < ne; id++) {
+        if (e.size[id] > o->redundant_number) continue;
+        if (free_ends[id] >= (e.near[id] ? 1 : 2)) drop[id] = 1, n_removed++;
+    }
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || !drop[id] || l->iter[a]) continue;
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 0; d < 4; d++) {
+            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            /* not onto another near-side edge that stays (another occluder's outline); the far side
+             * of the discontinuity being removed is healed with it */
+            int32_t eb = b >= 0 && b < e.n_nodes ? e.edge[b] : -1;
+            if (b < 0 || l->iter[b] || (eb >= 0 && eb != id && !drop[eb] && e.near[eb])) continue;
+            if (l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+            p3d_ldi_link(l, a, d, b);
+        }
+    }
+    /* End joining (combine_end_node, spec 2.13): 4-adjacent end points of two different edges of the
+     * same side are linked, so a discontinuity interrupted by one pixel becomes one edge. The
+     * reference's must_connect bookkeeping (and its missing abs(), quirk 8) is not needed: the link
+     * itself joins the edges when they are found again. */
+    int32_t n_joined = 0;
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e.edge[a];
+        if (id < 0 || drop[id] || degree[a] != 1) continue;
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 1; d < 4; d += 2) { /* DOWN and RIGHT: each pair once */
+            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+            if (nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            if (b < 0 || e.edge[b] < 0 || e.edge[b] == id || drop[e.edge[b]] || degree[b] != 1) continue;
+            if (role[b] != role[a] || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+            p3d_ldi_link(l, a, d, b);
+            n_joined++;
+        }
+    }
+    free(free_ends), free(drop), free(role), free(degree);
+    p3d_ldi_edges_free(&e);
+    if (removed) *removed = n_removed;
+    if (joined) *joined = n_joined;
+    return find_edges(ctx, l, o, 0, 0, edges, NULL, NULL);
+}
+
+p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
+                           int32_t *joined) {
+    return p3d_ldi_cleanup_ctx(NULL, l, o, edges, removed, joined);
+}

@@ -1,0 +1,203 @@
+/* ldi_graph_math.h - per-element decisions of the LDI graph stages (ldi_build.c, ldi_edges.c,
+ * ldi_regions.c), written once for the CPU loops and the CUDA kernels of cuda/ldi/ldi.cu (P3D_HD, see
+ * p3d_hd.h). Every function reads the flat LDI arrays (ldi.h) through a p3d_ldi whose pointers are
+ * host memory on the CPU and device memory in a kernel (rgb and label are not read), and decides one
+ * element: one grid link, one node's role, one node's edge-graph neighbours, one ring offer. */
+#ifndef P3D_LDI_GRAPH_MATH_H
+#define P3D_LDI_GRAPH_MATH_H
+
+#include <stdint.h>
+
+#include "ldi/ldi.h"
+#include "ldi/ldi_math.h"
+
+/* ---- build (spec 2.5): grid links of the W x H image, flags per pixel i = v * W + u ---------------- */
+
+/* Sequential union-find with path halving (the CPU passes; the kernels use their own lock-free
+ * hooking, cuda/ldi/ldi.cu): the root is always the smallest index of the set, so labels do not depend
+ * on the order the unions happen in, and match the kernels' labels. */
+static inline int32_t p3d_uf_find(int32_t *parent, int32_t a) {
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
+static inline void p3d_uf_union(int32_t *parent, int32_t a, int32_t b) {
+    a = p3d_uf_find(parent, a);
+    b = p3d_uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+/* The link of pixel (u, v) to its right (down = 0) or lower (down = 1) neighbour by the tear rule;
+ * 0 when that neighbour is outside the image. depth (H, W). */
+P3D_HD uint8_t p3d_ldi_grid_joined(const float *depth, int32_t w, int32_t h, int32_t u, int32_t v, int32_t down,
+                                   float threshold) {
+    const int32_t i = v * w + u;
+    if (down) return (uint8_t)(v + 1 < h && p3d_ldi_joined(depth[i], depth[i + w], threshold));
+    return (uint8_t)(u + 1 < w && p3d_ldi_joined(depth[i], depth[i + 1], threshold));
+}
+
+/* The same link after the one dangling pass, from the flags before it (flags0: the right flags for
+ * down = 0, the down flags for down = 1). The pass applies to rows 1 .. H-2 (horizontal links) and
+ * columns 1 .. W-2 (vertical links), as the reference's np.roll ranges. */
+P3D_HD uint8_t p3d_ldi_grid_after_dangling(const uint8_t *flags0, int32_t w, int32_t h, int32_t u, int32_t v,
+                                           int32_t down) {
+    const int32_t i = v * w + u;
+    if (!flags0[i]) return 0;
+    if (down) {
+        if (u < 1 || u + 1 >= w || v + 1 >= h) return 1;
+        return (uint8_t)!p3d_ldi_dangling(1, !flags0[i - 1], !flags0[i + 1]);
+    }
+    if (v < 1 || v + 1 >= h || u + 1 >= w) return 1;
+    return (uint8_t)!p3d_ldi_dangling(1, !flags0[i - w], !flags0[i + w]);
+}
+
+/* Whether a pixel of component `label` (size pixels) stays: components under min_component pixels
+ * are dropped (spec 2.8), except the largest one (`largest`: its label; ties to the smaller label). */
+P3D_HD uint8_t p3d_ldi_keep(int32_t size, int32_t label, int32_t largest, int32_t min_component) {
+    return (uint8_t)(size >= min_component || label == largest);
+}
+
+/* ---- edges (spec 2.7, 2.9): roles and the edge graph ------------------------------------------- */
+
+enum { P3D_LDI_ROLE_NONE = 0, P3D_LDI_ROLE_NEAR = 1, P3D_LDI_ROLE_FAR = 2 };
+
+/* Which nodes an edge search examines: pass iter_min..iter_max, pixels inside the box x0..x1,
+ * y0..y1 (inclusive). */
+typedef struct p3d_ldi_box {
+    int32_t iter_min, iter_max;
+    int32_t x0, y0, x1, y1;
+} p3d_ldi_box;
+
+P3D_HD int32_t p3d_ldi_in_pass(const p3d_ldi *l, const p3d_ldi_box *c, int32_t id) {
+    return l->iter[id] >= c->iter_min && l->iter[id] <= c->iter_max;
+}
+
+/* Role of node a (P3D_LDI_ROLE_*): NEAR when an unlinked neighbour position (inside the box grown by
+ * one pixel) holds a farther node of the pass, else FAR when it holds a nearer one, else NONE. Nodes
+ * outside the pass or the box have no role. */
+P3D_HD uint8_t p3d_ldi_role(const p3d_ldi *l, const p3d_ldi_box *c, int32_t a) {
+    if (!p3d_ldi_in_pass(l, c, a)) return P3D_LDI_ROLE_NONE;
+    const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    if (x < c->x0 || y < c->y0 || x > c->x1 || y > c->y1) return P3D_LDI_ROLE_NONE;
+    int32_t has_far = 0, has_near = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        if (l->link[4 * (size_t)a + d] >= 0) continue;
+        const int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
+        if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
+        for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
+            if (!p3d_ldi_in_pass(l, c, b)) continue;
+            if (l->depth[b] > l->depth[a])
+                has_far = 1;
+            else
+                has_near = 1;
+        }
+    }
+    return (uint8_t)(has_far ? P3D_LDI_ROLE_NEAR : has_near ? P3D_LDI_ROLE_FAR : P3D_LDI_ROLE_NONE);
+}
+
+/* The edge-graph neighbours of node a (role[a] != NONE) into out, at most 8, returning how many:
+ * linked 4-neighbours of the same role, then same-role diagonal nodes b reached through a linked
+ * corner node (vertical step then horizontal, else horizontal then vertical) when neither corner node
+ * has a's role (the edge then already runs through the corner: the reference's "not neighbours of the
+ * node's discontinuity 4-neighbours" rule) and a and b are one surface by the tear rule. */
+P3D_HD int32_t p3d_ldi_edge_neighbours(const p3d_ldi *l, const uint8_t *role, int32_t a, float threshold,
+                                       int32_t out[8]) {
+    int32_t n = 0;
+    for (int32_t d = 0; d < 4; d++) {
+        const int32_t b = l->link[4 * (size_t)a + d];
+        if (b >= 0 && role[b] == role[a]) out[n++] = b;
+    }
+    for (int32_t i = 0; i < 2; i++)
+        for (int32_t j = 0; j < 2; j++) {
+            const int32_t vd = i ? P3D_DIR_DOWN : P3D_DIR_UP, hd = j ? P3D_DIR_RIGHT : P3D_DIR_LEFT;
+            const int32_t c1 = l->link[4 * (size_t)a + vd], c2 = l->link[4 * (size_t)a + hd];
+            int32_t b = -1;
+            if (c1 >= 0) b = l->link[4 * (size_t)c1 + hd];
+            if (b < 0 && c2 >= 0) b = l->link[4 * (size_t)c2 + vd];
+            if (b < 0 || role[b] != role[a]) continue;
+            if ((c1 >= 0 && role[c1] == role[a]) || (c2 >= 0 && role[c2] == role[a])) continue;
+            if (!p3d_ldi_joined(l->depth[a], l->depth[b], threshold)) continue;
+            out[n++] = b;
+        }
+    return n;
+}
+
+/* ---- regions (spec 2.16): the ring offers of the multi-source breadth-first search --------------- */
+
+/* The rings of one pass: mask and context grow for `rings` = max(bg, ct) rings, the context only for
+ * its first ct, the mask is synthesised for its first bg; erosion over at most `dilate` context rings
+ * (0: none); the mask grows over nodes of iter mask_iter. */
+typedef struct p3d_ldi_ring_plan {
+    int32_t bg, ct, rings, dilate;
+    uint8_t mask_iter;
+} p3d_ldi_ring_plan;
+
+/* Ring 0 of the masks: node a's edge when a is a node of a near-side edge (edge, near of
+ * p3d_ldi_edges, computed for the first n_edge_nodes nodes), else -1. */
+P3D_HD int32_t p3d_ldi_ring0_edge(const int32_t *edge, const uint8_t *near, int32_t n_edge_nodes, int32_t a) {
+    const int32_t id = a < n_edge_nodes ? edge[a] : -1;
+    return id >= 0 && near[id] ? id : -1;
+}
+
+/* A node's synthesis edge after the rings: mask rings past bg were blockers only. */
+P3D_HD int32_t p3d_ldi_mask_final(int32_t mask_edge, int32_t mask_ring, int32_t bg) {
+    return mask_edge >= 0 && mask_ring >= bg ? -1 : mask_edge;
+}
+
+/* 1 when a pixel of the 3x3 window around node a holds a context node of edge e. ctx_edge is read
+ * as committed by the previous context ring (the mask ring that calls this writes only mask_edge). */
+P3D_HD int32_t p3d_ldi_near_context(const p3d_ldi *l, const int32_t *ctx_edge, int32_t a, int32_t e) {
+    const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    for (int32_t dy = -1; dy <= 1; dy++)
+        for (int32_t dx = -1; dx <= 1; dx++) {
+            const int32_t nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+                if (ctx_edge[b] == e) return 1;
+        }
+    return 0;
+}
+
+/* Ring 0 of the context: may mask node a (of ring 0) offer node b, which lies at the pixel beyond
+ * one of a's unlinked sides, to the context of its edge? b must be a node the mask grows over (iter
+ * mask_iter), behind a, and not of a's own mask. */
+P3D_HD int32_t p3d_ldi_ctx0_takes(const p3d_ldi *l, const int32_t *mask_edge, uint8_t mask_iter, int32_t a,
+                                  int32_t b) {
+    return l->iter[b] == mask_iter && l->depth[b] > l->depth[a] && mask_edge[b] != mask_edge[a];
+}
+
+/* Mask ring `ring` >= 1: may the mask of edge e take node b (linked to a frontier node of e)? b must
+ * be of the grown layer, in no mask yet, not e's context, and (from ring 2 on) not next to e's
+ * context. */
+P3D_HD int32_t p3d_ldi_mask_takes(const p3d_ldi *l, const int32_t *mask_edge, const int32_t *ctx_edge,
+                                  uint8_t mask_iter, int32_t ring, int32_t b, int32_t e) {
+    if (b < 0 || l->iter[b] != mask_iter || mask_edge[b] >= 0 || ctx_edge[b] == e) return 0;
+    return !(ring >= 2 && p3d_ldi_near_context(l, ctx_edge, b, e));
+}
+
+/* Context ring >= 1: may the context of edge e take node b (linked to a frontier node of e)? b must
+ * be in no context yet and not in e's mask (as committed by this ring's mask step). */
+P3D_HD int32_t p3d_ldi_ctx_takes(const int32_t *mask_edge, const int32_t *ctx_edge, int32_t b, int32_t e) {
+    return b >= 0 && ctx_edge[b] < 0 && mask_edge[b] != e;
+}
+
+/* Erosion width of one edge (pass 1): w = min(dilate, ct) context rings, lowered while rings 0..w-1
+ * hold more than 30% of the edge's n_ctx context nodes. ring_count: (ct + 1) nodes per context ring. */
+P3D_HD int32_t p3d_ldi_erode_width(const int32_t *ring_count, int32_t ct, int32_t dilate, int32_t n_ctx) {
+    int32_t w = dilate < ct ? dilate : ct;
+    for (;;) {
+        int64_t inside = 0;
+        for (int32_t k = 0; k < w; k++) inside += ring_count[k];
+        if (w == 0 || (double)inside <= 0.3 * (double)n_ctx) break;
+        w--;
+    }
+    return w;
+}
+
+#endif

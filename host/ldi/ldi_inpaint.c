@@ -1,0 +1,901 @@
+/* ldi_inpaint.c - patches, batched network calls or the non-learned fill, and write-back into the
+ * LDI (ldi_inpaint.h; reference spec 2.15, 2.17, 2.18).
+ *
+ * Deviations from the reference, each deliberate:
+ *   - Path planning (clean_far_edge_new, create_placeholder, refine_depth_around_edge,
+ *     refine_color_around_edge: spec 2.17.2-2.17.5, 2.17.8) is replaced by the tear rule: the edge
+ *     net's prediction guides the depth and colour nets exactly as in the reference, and the new
+ *     layer is then torn wherever its predicted disparity jumps by more than depth_threshold - the
+ *     same rule that tore the input layer. The reference's planner turns the predicted edge pixels
+ *     into near/far paths with networkx and rotating direction "barrels" and is where most of its
+ *     bugs and debugger traps live (quirks 9, 10, 14, 26); the depth net already puts the jump where
+ *     the edge is, so the tear lands on the same pixels.
+ *   - Colours are rounded, not truncated, when they become uint8 (quirk 16).
+ *   - A colour patch that is downscaled keeps its edge guidance (resized with it) instead of an
+ *     all-zero edge channel (quirk 4).
+ *   - The depth seam smoothing (smooth_cntsyn_gap) does not wrap around the canvas (quirk 11).
+ * Kept: the networks' inputs channel by channel (spec 2.17.1), the closed mask (open_small_mask),
+ * the zero-mean log depth, the 128-multiple centred zero padding, the colour net's patch-size rule
+ * (largest_size), the sigmoid threshold ext_edge_threshold and the edge net's two repeats, the depth
+ * placement behind the visible surface (+0.01, then +0.001 behind earlier layers), the provenance
+ * labels. */
+#include "ldi/ldi_inpaint.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inpaint/fill_classic.h"
+#include "io/resize_area.h"
+#include "io/resize_cubic.h"
+#include "ldi/ldi_math.h"
+
+/* Pixels of all patches processed together: bounds the host memory of one chunk of regions. */
+#define P3D_INPAINT_CHUNK_PIXELS (16 * 1024 * 1024)
+/* Padded pixels of one batched network call (N * hp * wp): bounds activation memory. */
+#define P3D_INPAINT_BATCH_PIXELS (4 * 1024 * 1024)
+
+/* One region (or border strip) cropped out of the canvas. Maps are (h, w), row-major. */
+typedef struct patch {
+    int32_t x0, y0, w, h; /* crop in canvas pixels */
+    int32_t id;           /* edge id; -1 for a border strip */
+    uint8_t *ctx;         /* context for the edge and depth nets: C u E (known depth) */
+    uint8_t *cctx;        /* context for colour: C (E is re-coloured) */
+    uint8_t *mask;        /* S: pixels that get a new node */
+    uint8_t *erode;       /* E: context pixels whose colour is re-synthesised */
+    int32_t *node;        /* context node at a ctx pixel, the covering node at a mask pixel, or -1 */
+    float *depth;         /* known depth on ctx; predicted depth on mask after the fill */
+    float *rgb;           /* (h, w, 3) in [0, 1]: known on cctx; synthesised on mask | erode */
+    float *edge;          /* context edges in; after the edge net: the edge channel used downstream */
+    int32_t used_edge;    /* the edge net ran on this patch (edge_occlusion) */
+    void *mem;            /* one allocation holding every map */
+} patch;
+
+static void patch_free(patch *p) {
+    free(p->mem);
+    memset(p, 0, sizeof *p);
+}
+
+static p3d_status patch_alloc(patch *p, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t id) {
+    memset(p, 0, sizeof *p);
+    size_t n = (size_t)w * (size_t)h;
+    size_t bytes = n * 4 + n * sizeof(int32_t) + n * sizeof(float) * 5 + 64;
+    uint8_t *blk = (uint8_t *)calloc(1, bytes);
+    if (!blk) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a %dx%d patch", (int)w, (int)h);
+    p->mem = blk;
+    p->x0 = x0, p->y0 = y0, p->w = w, p->h = h, p->id = id;
+    /* floats and ints first, for alignment */
+    p->depth = (float *)blk;
+    p->rgb = p->depth + n;
+    p->edge = p->rgb + 3 * n;
+    p->node = (int32_t *)(p->edge + n);
+    p->ctx = (uint8_t *)(p->node + n);
+    p->cctx = p->ctx + n;
+    p->mask = p->cctx + n;
+    p->erode = p->mask + n;
+    for (size_t i = 0; i < n; i++) p->node[i] = -1;
+    return P3D_OK;
+}
+
+/* ---- morphology: the reference's open_small_mask (spec 2.17.1) -------------------------------- */
+
+/* out = 1 where the (2r+1)^2 box around a pixel (clipped to the patch) holds a 1 (dilate) or holds
+ * no 0 (erode): OpenCV's border values for dilate / erode leave the outside out of the decision.
+ * Separable: rows, then columns, with running sums. tmp: w * h bytes. */
+static void box_morph(const uint8_t *in, uint8_t *out, uint8_t *tmp, int32_t w, int32_t h, int32_t r, int32_t dilate) {
+    for (int32_t y = 0; y < h; y++) {
+        const uint8_t *row = in + (size_t)y * w;
+        int32_t cnt = 0; /* ones (dilate) or zeros (erode) in the window */
+        for (int32_t x = 0; x < r && x < w; x++) cnt += dilate ? row[x] : !row[x];
+        for (int32_t x = 0; x < w; x++) {
+            if (x + r < w) cnt += dilate ? row[x + r] : !row[x + r];
+            if (x - r - 1 >= 0) cnt -= dilate ? row[x - r - 1] : !row[x - r - 1];
+            tmp[(size_t)y * w + x] = (uint8_t)(dilate ? cnt > 0 : cnt == 0);
+        }
+    }
+    for (int32_t x = 0; x < w; x++) {
+        int32_t cnt = 0;
+        for (int32_t y = 0; y < r && y < h; y++) cnt += dilate ? tmp[(size_t)y * w + x] : !tmp[(size_t)y * w + x];
+        for (int32_t y = 0; y < h; y++) {
+            if (y + r < h) cnt += dilate ? tmp[(size_t)(y + r) * w + x] : !tmp[(size_t)(y + r) * w + x];
+            if (y - r - 1 >= 0) cnt -= dilate ? tmp[(size_t)(y - r - 1) * w + x] : !tmp[(size_t)(y - r - 1) * w + x];
+            out[(size_t)y * w + x] = (uint8_t)(dilate ? cnt > 0 : cnt == 0);
+        }
+    }
+}
+
+/* open_small_mask(mask, context, 3, 41): v = mask | context, closed 3 times with a 41 x 41 box; the
+ * closed pixels that are not context join the mask (unknown gaps next to the hole become hole).
+ * out (w * h) may not alias the inputs. Returns 0 on allocation failure. */
+static int32_t closed_mask(const uint8_t *mask, const uint8_t *ctx, int32_t w, int32_t h, uint8_t *out) {
+    size_t n = (size_t)w * h;
+    uint8_t *v = (uint8_t *)malloc(n * 3);
+    if (!v) return 0;
+    uint8_t *a = v + n, *tmp = v + 2 * n;
+    for (size_t i = 0; i < n; i++) v[i] = mask[i] | ctx[i];
+    for (int32_t k = 0; k < 3; k++) {
+        box_morph(v, a, tmp, w, h, 20, 1);
+        box_morph(a, v, tmp, w, h, 20, 0);
+    }
+    for (size_t i = 0; i < n; i++) out[i] = (uint8_t)(mask[i] | (v[i] & !ctx[i]));
+    free(v);
+    return 1;
+}
+
+/* ---- batched network calls -------------------------------------------------------------------- */
+
+/* One patch's call: planar inputs (C_i, h, w) in forward_3P order, output (Cout, h, w). */
+typedef struct net_item {
+    int32_t h, w;
+    const float *arg[P3D_INPAINT_MAX_ARGS];
+    float *out;
+} net_item;
+
+typedef struct item_order {
+    int64_t hp, wp;
+    int32_t index;
+} item_order;
+
+static int cmp_order(const void *a, const void *b) {
+    const item_order *x = (const item_order *)a, *y = (const item_order *)b;
+    if (x->hp != y->hp) return x->hp < y->hp ? -1 : 1;
+    if (x->wp != y->wp) return x->wp < y->wp ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Runs net on every item: items of equal padded size go through one forward_3p call (up to
+ * P3D_INPAINT_BATCH_PIXELS padded pixels), each placed as forward_3P places a single patch
+ * (centred, zeros around), so batching changes nothing in the result. */
+static p3d_status run_net(p3d_inpaint_net *net, net_item *items, int32_t n, int32_t *calls) {
+    if (n == 0) return P3D_OK;
+    p3d_inpaint_kind kind = p3d_inpaint_net_kind(net);
+    int32_t nargs = p3d_inpaint_arg_count(kind), cout = p3d_inpaint_net_out_channels(net), cin = 0;
+    for (int32_t i = 0; i < nargs; i++) cin += p3d_inpaint_arg_channels(kind, i);
+    item_order *ord = (item_order *)malloc((size_t)n * sizeof *ord);
+    if (!ord) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n; i++) {
+        int64_t top, left;
+        p3d_inpaint_padded_size(net, items[i].h, items[i].w, &ord[i].hp, &ord[i].wp, &top, &left);
+        ord[i].index = i;
+    }
+    qsort(ord, (size_t)n, sizeof *ord, cmp_order);
+    p3d_status st = P3D_OK;
+    for (int32_t g0 = 0; g0 < n && st == P3D_OK;) {
+        int64_t hp = ord[g0].hp, wp = ord[g0].wp, plane = hp * wp;
+        int32_t cap = (int32_t)(P3D_INPAINT_BATCH_PIXELS / plane);
+        if (cap < 1) cap = 1;
+        int32_t g1 = g0;
+        while (g1 < n && g1 - g0 < cap && ord[g1].hp == hp && ord[g1].wp == wp) g1++;
+        int32_t nb = g1 - g0;
+        float *buf = (float *)calloc((size_t)nb * (size_t)(cin + cout) * (size_t)plane, sizeof *buf);
+        if (!buf) {
+            st = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a batch of %d x %lldx%lld", (int)nb,
+                          (long long)hp, (long long)wp);
+            break;
+        }
+        p3d_tensor targ[P3D_INPAINT_MAX_ARGS], tout;
+        const p3d_tensor *args[P3D_INPAINT_MAX_ARGS];
+        float *base = buf;
+        for (int32_t a = 0; a < nargs; a++) {
+            int32_t c = p3d_inpaint_arg_channels(kind, a);
+            for (int32_t k = 0; k < nb; k++) {
+                const net_item *it = &items[ord[g0 + k].index];
+                int64_t top, left, h2, w2;
+                p3d_inpaint_padded_size(net, it->h, it->w, &h2, &w2, &top, &left);
+                for (int32_t ch = 0; ch < c; ch++)
+                    for (int32_t y = 0; y < it->h; y++)
+                        memcpy(base + (((size_t)k * c + ch) * (size_t)hp + (size_t)(top + y)) * (size_t)wp + (size_t)left,
+                               it->arg[a] + ((size_t)ch * it->h + y) * (size_t)it->w, (size_t)it->w * sizeof(float));
+            }
+            int64_t shape[4] = {nb, c, hp, wp};
+            targ[a] = p3d_tensor_view(base, P3D_F32, P3D_MEM_HOST, 4, shape);
+            args[a] = &targ[a];
+            base += (size_t)nb * c * (size_t)plane;
+        }
+        int64_t oshape[4] = {nb, cout, hp, wp};
+        tout = p3d_tensor_view(base, P3D_F32, P3D_MEM_HOST, 4, oshape);
+        st = p3d_inpaint_net_plan(net, nb, hp, wp);
+        if (st == P3D_OK) st = p3d_inpaint_net_forward_3p(net, args, nargs, &tout);
+        if (st == P3D_OK) {
+            (*calls)++;
+            for (int32_t k = 0; k < nb; k++) {
+                net_item *it = &items[ord[g0 + k].index];
+                int64_t top, left, h2, w2;
+                p3d_inpaint_padded_size(net, it->h, it->w, &h2, &w2, &top, &left);
+                for (int32_t ch = 0; ch < cout; ch++)
+                    for (int32_t y = 0; y < it->h; y++)
+                        memcpy(it->out + ((size_t)ch * it->h + y) * (size_t)it->w,
+                               base + (((size_t)k * cout + ch) * (size_t)hp + (size_t)(top + y)) * (size_t)wp + (size_t)left,
+                               (size_t)it->w * sizeof(float));
+            }
+        }
+        free(buf);
+        g0 = g1;
+    }
+    free(ord);
+    return st;
+}
+
+/* ---- the three stages of the learned fill ---------------------------------------------------- */
+
+/* require_depth_edge: an edge pixel in the 3x3 window of a mask pixel. */
+static int32_t edge_near_mask(const patch *p) {
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            if (!p->mask[(size_t)y * p->w + x]) continue;
+            for (int32_t dy = -1; dy <= 1; dy++)
+                for (int32_t dx = -1; dx <= 1; dx++) {
+                    int32_t xx = x + dx, yy = y + dy;
+                    if (xx >= 0 && yy >= 0 && xx < p->w && yy < p->h && p->edge[(size_t)yy * p->w + xx] > 0) return 1;
+                }
+        }
+    return 0;
+}
+
+/* Per-patch planes for the network inputs, freed together. */
+typedef struct planes {
+    float **buf;
+    int32_t n;
+} planes;
+
+static void planes_free(planes *pl) {
+    if (pl->buf)
+        for (int32_t i = 0; i < pl->n; i++) free(pl->buf[i]);
+    free(pl->buf);
+    memset(pl, 0, sizeof *pl);
+}
+
+static p3d_status planes_alloc(planes *pl, int32_t n, const size_t *floats) {
+    pl->n = n;
+    pl->buf = (float **)calloc((size_t)n + 1, sizeof *pl->buf);
+    if (!pl->buf) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n; i++)
+        if (!(pl->buf[i] = (float *)calloc(floats[i] ? floats[i] : 1, sizeof(float)))) {
+            planes_free(pl);
+            return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for network inputs");
+        }
+    return P3D_OK;
+}
+
+/* Edge net (spec 2.17 loop A, iteration 0): inputs rgb and disparity on the context, the context's
+ * edges, context, mask; output sigmoid > ext_edge_threshold inside the mask plus the context edges.
+ * With repeat_inpaint_edge the net runs twice more on its own output. Planes per patch: mask, ctx,
+ * rgb (3), disp, edge, out, edge_in (7 * h * w + 2 more). */
+static p3d_status edge_stage(p3d_inpaint_net *net, patch **ps, int32_t n, const p3d_ldi_opts *o,
+                             p3d_ldi_inpaint_stats *st) {
+    patch **sel = (patch **)malloc(((size_t)n + 1) * sizeof *sel);
+    if (!sel) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    int32_t ns = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (edge_near_mask(ps[i])) sel[ns++] = ps[i];
+    size_t *sz = (size_t *)malloc(((size_t)ns + 1) * sizeof *sz);
+    net_item *items = (net_item *)calloc((size_t)ns + 1, sizeof *items);
+    planes pl = {0};
+    p3d_status s = sz && items ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    if (s == P3D_OK) {
+        for (int32_t i = 0; i < ns; i++) sz[i] = (size_t)sel[i]->w * sel[i]->h * 9;
+        s = planes_alloc(&pl, ns, sz);
+    }
+    for (int32_t i = 0; s == P3D_OK && i < ns; i++) {
+        patch *p = sel[i];
+        size_t m = (size_t)p->w * p->h;
+        float *b = pl.buf[i], *mask = b, *ctx = b + m, *rgb = b + 2 * m, *disp = b + 5 * m, *edge = b + 6 * m;
+        float *out = b + 7 * m, *edge_in = b + 8 * m;
+        for (size_t k = 0; k < m; k++) {
+            mask[k] = p->mask[k];
+            ctx[k] = p->ctx[k];
+            for (int32_t c = 0; c < 3; c++) rgb[c * m + k] = p->ctx[k] ? p->rgb[3 * k + c] : 0.0f;
+            disp[k] = p->ctx[k] ? 1.0f / p->depth[k] : 0.0f;
+            edge[k] = edge_in[k] = p->ctx[k] ? p->edge[k] : 0.0f;
+        }
+        items[i] = (net_item){p->h, p->w, {mask, ctx, rgb, disp, edge}, out};
+    }
+    int32_t rounds = o->repeat_inpaint_edge ? 3 : 1;
+    for (int32_t r = 0; s == P3D_OK && r < rounds; r++) {
+        s = run_net(net, items, ns, &st->net_calls[0]);
+        for (int32_t i = 0; s == P3D_OK && i < ns; i++) {
+            patch *p = sel[i];
+            size_t m = (size_t)p->w * p->h;
+            float *b = pl.buf[i], *edge = b + 6 * m, *out = b + 7 * m, *edge_in = b + 8 * m;
+            for (size_t k = 0; k < m; k++) {
+                float v = (out[k] > o->ext_edge_threshold && p->mask[k] ? 1.0f : 0.0f) + edge_in[k];
+                edge[k] = v > 1.0f ? 1.0f : v;
+            }
+        }
+    }
+    for (int32_t i = 0; s == P3D_OK && i < ns; i++) {
+        patch *p = sel[i];
+        size_t m = (size_t)p->w * p->h;
+        memcpy(p->edge, pl.buf[i] + 6 * m, m * sizeof(float));
+        p->used_edge = 1;
+    }
+    st->batches_items[0] += ns * rounds;
+    planes_free(&pl);
+    free(items), free(sz), free(sel);
+    return s;
+}
+
+/* smooth_cntsyn_gap (spec 2.17.4): two Jacobi passes replacing each mask pixel's depth by the mean
+ * of its known (context or mask) 4-neighbours; the patch border does not wrap (quirk 11 fixed). */
+static p3d_status smooth_gap(patch *p) {
+    size_t m = (size_t)p->w * p->h;
+    float *prev = (float *)malloc(m * sizeof *prev);
+    if (!prev) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t pass = 0; pass < 2; pass++) {
+        memcpy(prev, p->depth, m * sizeof *prev);
+        for (int32_t y = 0; y < p->h; y++)
+            for (int32_t x = 0; x < p->w; x++) {
+                size_t i = (size_t)y * p->w + x;
+                if (!p->mask[i]) continue;
+                float sum = 0;
+                int32_t cnt = 0;
+                for (int32_t d = 0; d < 4; d++) {
+                    int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                    if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                    size_t j = (size_t)yy * p->w + xx;
+                    if (p->ctx[j] || p->mask[j]) sum += prev[j], cnt++;
+                }
+                if (cnt) p->depth[i] = sum / (float)cnt;
+            }
+    }
+    free(prev);
+    return P3D_OK;
+}
+
+/* Depth net (spec 2.17.4): zero-mean log depth on the context, the edge channel, context, closed
+ * mask; prediction exp(out + mean) inside the mask. Planes: mask, ctx, zm, edge, out. */
+static p3d_status depth_stage(p3d_inpaint_net *net, patch **ps, int32_t n, p3d_ldi_inpaint_stats *st) {
+    size_t *sz = (size_t *)malloc(((size_t)n + 1) * sizeof *sz);
+    net_item *items = (net_item *)calloc((size_t)n + 1, sizeof *items);
+    float *means = (float *)calloc((size_t)n + 1, sizeof *means);
+    planes pl = {0};
+    p3d_status s = sz && items && means ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    if (s == P3D_OK) {
+        for (int32_t i = 0; i < n; i++) sz[i] = (size_t)ps[i]->w * ps[i]->h * 5 + (size_t)ps[i]->w * ps[i]->h / 4 + 1;
+        s = planes_alloc(&pl, n, sz);
+    }
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        patch *p = ps[i];
+        size_t m = (size_t)p->w * p->h;
+        float *b = pl.buf[i], *mask = b, *ctx = b + m, *zm = b + 2 * m, *edge = b + 3 * m, *out = b + 4 * m;
+        uint8_t *closed = (uint8_t *)(b + 5 * m); /* m bytes inside the extra quarter plane */
+        if (!closed_mask(p->mask, p->ctx, p->w, p->h, closed)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+        double sum = 0;
+        int64_t cnt = 0;
+        for (size_t k = 0; k < m; k++)
+            if (p->ctx[k]) sum += log((double)p->depth[k] + 1e-8), cnt++;
+        float mean = cnt ? (float)(sum / (double)cnt) : 0.0f;
+        means[i] = mean;
+        for (size_t k = 0; k < m; k++) {
+            mask[k] = closed[k];
+            ctx[k] = p->ctx[k];
+            zm[k] = p->ctx[k] ? logf(p->depth[k] + 1e-8f) - mean : 0.0f;
+            edge[k] = p->edge[k];
+        }
+        items[i] = (net_item){p->h, p->w, {mask, ctx, zm, edge, NULL}, out};
+    }
+    if (s == P3D_OK) s = run_net(net, items, n, &st->net_calls[1]);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        patch *p = ps[i];
+        size_t m = (size_t)p->w * p->h;
+        const float *out = pl.buf[i] + 4 * m;
+        for (size_t k = 0; k < m; k++)
+            if (p->mask[k]) p->depth[k] = expf(out[k] + means[i]);
+        s = smooth_gap(p);
+    }
+    st->batches_items[1] += n;
+    planes_free(&pl);
+    free(items), free(sz), free(means);
+    return s;
+}
+
+/* The colour net's patch size (spec 2.17.6): scale so the area is about largest_size^2 with the
+ * longer side a multiple of 128; never upscaled (1 = full size). */
+static double colour_frac(int32_t h, int32_t w, int32_t largest) {
+    double init = (double)largest / sqrt((double)h * (double)w);
+    int32_t mx = h > w ? h : w;
+    double m = (double)mx * init;
+    double frac = floor(m / 128.0) * 128.0 / (double)mx;
+    return frac < 1.0 ? frac : 1.0;
+}
+
+static p3d_status area_resize(const float *src, int32_t c, int32_t h, int32_t w, float *dst, int32_t h2, int32_t w2) {
+    int64_t ss[3] = {c, h, w}, ds[3] = {c, h2, w2};
+    p3d_tensor ts = p3d_tensor_view((void *)src, P3D_F32, P3D_MEM_HOST, 3, ss);
+    p3d_tensor td = p3d_tensor_view(dst, P3D_F32, P3D_MEM_HOST, 3, ds);
+    return p3d_resize_area_cpu(&ts, &td, P3D_RESIZE_CHW);
+}
+
+/* Colour net (spec 2.17.6): rgb on the colour context C, the edge channel, C, the closed mask of
+ * S u E. Large patches run downscaled (area) and come back bicubic, as the reference. Planes per
+ * patch: full size mask, ctx, rgb (3), edge; net size mask, ctx, rgb (3), edge, out (3), closed. */
+static p3d_status colour_stage(p3d_inpaint_net *net, patch **ps, int32_t n, const p3d_ldi_opts *o,
+                               p3d_ldi_inpaint_stats *st) {
+    size_t *sz = (size_t *)malloc(((size_t)n + 1) * sizeof *sz);
+    net_item *items = (net_item *)calloc((size_t)n + 1, sizeof *items);
+    int32_t *dims = (int32_t *)calloc(2 * (size_t)n + 2, sizeof *dims);
+    planes pl = {0};
+    p3d_status s = sz && items && dims ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        double frac = colour_frac(ps[i]->h, ps[i]->w, o->largest_size);
+        int32_t h2 = frac < 1.0 ? (int32_t)floor(ps[i]->h * frac) : ps[i]->h;
+        int32_t w2 = frac < 1.0 ? (int32_t)floor(ps[i]->w * frac) : ps[i]->w;
+        dims[2 * i] = h2 > 0 ? h2 : 1;
+        dims[2 * i + 1] = w2 > 0 ? w2 : 1;
+        sz[i] = (size_t)ps[i]->w * ps[i]->h * 6 + (size_t)dims[2 * i] * dims[2 * i + 1] * 11;
+    }
+    if (s == P3D_OK) s = planes_alloc(&pl, n, sz);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        patch *p = ps[i];
+        int32_t h2 = dims[2 * i], w2 = dims[2 * i + 1];
+        size_t m = (size_t)p->w * p->h, m2 = (size_t)h2 * w2;
+        float *b = pl.buf[i], *fm = b, *fc = b + m, *frgb = b + 2 * m, *fe = b + 5 * m;
+        float *nm = b + 6 * m, *nc = nm + m2, *nrgb = nc + m2, *ne = nrgb + 3 * m2, *out = ne + m2;
+        uint8_t *closed = (uint8_t *)(out + 3 * m2), *um = closed + m2, *uc = um + m2;
+        for (size_t k = 0; k < m; k++) {
+            fm[k] = (float)(p->mask[k] | p->erode[k]);
+            fc[k] = p->cctx[k];
+            for (int32_t c = 0; c < 3; c++) frgb[c * m + k] = p->cctx[k] ? p->rgb[3 * k + c] : 0.0f;
+            fe[k] = p->edge[k];
+        }
+        if (m2 == m) {
+            memcpy(nm, fm, 6 * m * sizeof(float));
+        } else {
+            /* mask and context: area fractions; new mask = any hole, new context = all context */
+            s = area_resize(fm, 2, p->h, p->w, nm, h2, w2);
+            if (s == P3D_OK) s = area_resize(frgb, 3, p->h, p->w, nrgb, h2, w2);
+            if (s == P3D_OK) s = area_resize(fe, 1, p->h, p->w, ne, h2, w2);
+            for (size_t k = 0; s == P3D_OK && k < m2; k++) {
+                float mk = nm[k] > 0 ? 1.0f : 0.0f, ck = nc[k] >= 1.0f && !(mk > 0) ? 1.0f : 0.0f;
+                nm[k] = mk, nc[k] = ck;
+                for (int32_t c = 0; c < 3; c++) nrgb[c * m2 + k] *= ck;
+                ne[k] = ne[k] > 0 ? 1.0f : 0.0f; /* quirk 4 fixed: the edges stay */
+            }
+        }
+        for (size_t k = 0; k < m2; k++) um[k] = nm[k] > 0, uc[k] = nc[k] > 0;
+        if (s == P3D_OK && !closed_mask(um, uc, w2, h2, closed)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+        /* the closed mask goes to the net in a plane of its own: reuse fm (full size >= net size) */
+        for (size_t k = 0; k < m2; k++) fm[k] = closed[k];
+        items[i] = (net_item){h2, w2, {fm, nc, nrgb, ne, NULL}, out};
+    }
+    if (s == P3D_OK) s = run_net(net, items, n, &st->net_calls[2]);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        patch *p = ps[i];
+        int32_t h2 = dims[2 * i], w2 = dims[2 * i + 1];
+        size_t m = (size_t)p->w * p->h, m2 = (size_t)h2 * w2;
+        float *b = pl.buf[i], *nm = b + 6 * m, *nc = nm + m2, *nrgb = nc + m2, *ne = nrgb + 3 * m2, *out = ne + m2;
+        for (size_t k = 0; k < m2; k++)
+            for (int32_t c = 0; c < 3; c++) out[c * m2 + k] = nm[k] > 0 ? out[c * m2 + k] : nrgb[c * m2 + k];
+        if (m2 == m) {
+            for (size_t k = 0; k < m; k++)
+                if (p->mask[k] | p->erode[k])
+                    for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = out[c * m + k];
+            continue;
+        }
+        /* back to full size: bicubic of the 8-bit result (F.interpolate bicubic in the reference) */
+        uint8_t *u8 = (uint8_t *)malloc(m2 * 3);
+        double *up = (double *)malloc(m * 3 * sizeof *up);
+        double *scratch = (double *)malloc(p3d_resize_cubic_scratch(p->w, 3) * sizeof *scratch);
+        if (!u8 || !up || !scratch) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+        for (size_t k = 0; s == P3D_OK && k < m2; k++)
+            for (int32_t c = 0; c < 3; c++) {
+                float v = out[c * m2 + k] * 255.0f + 0.5f;
+                u8[3 * k + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        if (s == P3D_OK) s = p3d_resize_cubic_u8(u8, w2, h2, 3, 255.0, up, p->w, p->h, scratch);
+        for (size_t k = 0; s == P3D_OK && k < m; k++)
+            if (p->mask[k] | p->erode[k])
+                for (int32_t c = 0; c < 3; c++) {
+                    double v = up[3 * k + c];
+                    p->rgb[3 * k + c] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+                }
+        free(u8), free(up), free(scratch);
+    }
+    st->batches_items[2] += n;
+    planes_free(&pl);
+    free(items), free(sz), free(dims);
+    return s;
+}
+
+/* The non-learned fill's depth (background-only, edge-preserving): rings of breadth-first growth
+ * from the known depth (the context C u E) into the mask; a ring pixel takes, among its already
+ * known 4-neighbours, the farthest depth and the mean of those within depth_threshold of it (in
+ * disparity). A smooth membrane would blend two background surfaces of different depth into a ramp
+ * that the tear rule then cuts at every pixel; this keeps each surface's depth and leaves one sharp
+ * step where they meet, preferring the farther surface where both reach a pixel (the hidden side of
+ * an occlusion is background). Mask pixels the growth cannot reach keep the fill's value. known:
+ * (h, w) depth, valid where p->ctx. Returns 0 on allocation failure. */
+static int32_t extend_depth(patch *p, const float *known, float thr) {
+    size_t m = (size_t)p->w * p->h;
+    uint8_t *have = (uint8_t *)malloc(m);
+    int32_t *ring = (int32_t *)malloc(m * sizeof *ring);
+    float *val = (float *)malloc(m * sizeof *val);
+    if (!have || !ring || !val) {
+        free(have), free(ring), free(val);
+        return 0;
+    }
+    for (size_t k = 0; k < m; k++) {
+        have[k] = p->ctx[k];
+        val[k] = p->ctx[k] ? known[k] : 0.0f;
+    }
+    for (;;) {
+        int32_t n = 0;
+        for (int32_t y = 0; y < p->h; y++)
+            for (int32_t x = 0; x < p->w; x++) {
+                size_t k = (size_t)y * p->w + x;
+                if (!p->mask[k] || have[k]) continue;
+                float far = 0;
+                for (int32_t d = 0; d < 4; d++) {
+                    int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                    if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                    size_t j = (size_t)yy * p->w + xx;
+                    if (have[j] && val[j] > far) far = val[j];
+                }
+                if (far > 0) ring[n++] = (int32_t)k, p->depth[k] = far;
+            }
+        if (n == 0) break;
+        /* the ring's values, from the rings before it only (order independent) */
+        for (int32_t i = 0; i < n; i++) {
+            int32_t k = ring[i], x = k % p->w, y = k / p->w, cnt = 0;
+            float far = p->depth[k], sum = 0;
+            for (int32_t d = 0; d < 4; d++) {
+                int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                size_t j = (size_t)yy * p->w + xx;
+                if (have[j] && p3d_ldi_joined(val[j], far, thr)) sum += val[j], cnt++;
+            }
+            p->depth[k] = sum / (float)cnt;
+        }
+        for (int32_t i = 0; i < n; i++) have[ring[i]] = 1, val[ring[i]] = p->depth[ring[i]];
+    }
+    for (size_t k = 0; k < m; k++)
+        if (p->ctx[k]) p->depth[k] = known[k];
+    free(have), free(ring), free(val);
+    return 1;
+}
+
+/* The non-learned fill: colour from the colour context (fill_classic.h; PatchMatch draws its
+ * sources from the whole context, as the networks see it - a narrower band starves the coarse
+ * scales of whole source patches and the fill falls back to a smear), depth grown from the context
+ * (extend_depth). */
+static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) {
+    p3d_fill_patch *fp = (p3d_fill_patch *)calloc((size_t)n + 1, sizeof *fp);
+    uint8_t **masks = (uint8_t **)calloc((size_t)n + 1, sizeof *masks);
+    float **known = (float **)calloc((size_t)n + 1, sizeof *known);
+    p3d_status s = fp && masks && known ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) {
+        patch *p = ps[i];
+        size_t m = (size_t)p->w * p->h;
+        if (!(masks[i] = (uint8_t *)malloc(m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
+            s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+            break;
+        }
+        memcpy(known[i], p->depth, m * sizeof(float));
+        for (size_t k = 0; k < m; k++) {
+            masks[i][k] = p->mask[k] | p->erode[k];
+            if (!p->cctx[k] && !masks[i][k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
+        }
+        fp[i] = (p3d_fill_patch){p->w, p->h, p->cctx, masks[i], p->rgb, p->depth};
+    }
+    p3d_fill_opts fo = p3d_fill_opts_default();
+    if (s == P3D_OK) s = p3d_fill_classic(ctx, fp, n, &fo);
+    for (int32_t i = 0; s == P3D_OK && i < n; i++)
+        if (!extend_depth(ps[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n && masks; i++) free(masks[i]);
+    for (int32_t i = 0; i < n && known; i++) free(known[i]);
+    free(masks), free(fp), free(known);
+    return s;
+}
+
+/* Runs the fill chosen by nets over the patches: learned (edge net where allowed, depth, colour) or
+ * classic. */
+static p3d_status fill_patches(p3d_ctx *ctx, const p3d_ldi_nets *nets, patch **ps, int32_t n, int32_t use_edge_net,
+                               const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st) {
+    if (n == 0) return P3D_OK;
+    if (!nets || !nets->depth) return classic_stage(ctx, ps, n, o->depth_threshold);
+    if (use_edge_net) P3D_TRY(edge_stage(nets->edge, ps, n, o, st));
+    P3D_TRY(depth_stage(nets->depth, ps, n, st));
+    return colour_stage(nets->color, ps, n, o, st);
+}
+
+/* ---- write-back ------------------------------------------------------------------------------- */
+
+static uint8_t to_u8(float v) {
+    float x = v * 255.0f + 0.5f; /* rounded (quirk 16: the reference truncates) */
+    return (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x);
+}
+
+/* Adds the node for mask pixel k of patch p behind the pixel's existing layers; returns its id in
+ * p->node[k]. */
+static p3d_status add_behind(p3d_ldi *l, patch *p, size_t k, uint8_t label, uint8_t iter) {
+    int32_t x = p->x0 + (int32_t)(k % (size_t)p->w), y = p->y0 + (int32_t)(k / (size_t)p->w);
+    float layers[64];
+    int32_t nl = 0;
+    for (int32_t c = l->head[y * l->ext_w + x]; c >= 0 && nl < 64; c = l->next[c]) layers[nl++] = l->depth[c];
+    float d = nl ? p3d_ldi_behind(p->depth[k], layers[0], layers, nl) : p->depth[k];
+    if (!(d > 0) || !isfinite(d)) d = nl ? layers[nl - 1] + 0.01f : 1.0f;
+    for (int32_t c = l->head[y * l->ext_w + x]; c >= 0; c = l->next[c])
+        if (l->depth[c] == d) d = nextafterf(d, INFINITY); /* list is sorted: later equal keys move on too */
+    uint8_t rgb[3] = {to_u8(p->rgb[3 * k]), to_u8(p->rgb[3 * k + 1]), to_u8(p->rgb[3 * k + 2])};
+    int32_t id;
+    P3D_TRY(p3d_ldi_add_node(l, x, y, d, rgb, label, iter, &id));
+    p->node[k] = id;
+    return P3D_OK;
+}
+
+/* Links a new node (patch pixel k, already added) to the context nodes at its 4-adjacent patch
+ * pixels where both sides are free (spec 2.17.3: placeholders link to their context unconditionally;
+ * the depth net has already made the seam continuous). */
+static void link_context(p3d_ldi *l, const patch *p, size_t k) {
+    int32_t x = (int32_t)(k % (size_t)p->w), y = (int32_t)(k / (size_t)p->w), a = p->node[k];
+    for (int32_t d = 0; d < 4; d++) {
+        int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+        if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+        size_t j = (size_t)yy * p->w + xx;
+        int32_t b = p->node[j];
+        if (!p->ctx[j] || b < 0) continue;
+        if (l->link[4 * (size_t)a + d] >= 0 || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+        p3d_ldi_link(l, a, d, b);
+    }
+}
+
+/* Joins nodes [first, l->n_nodes) with their 4-neighbours among the nodes of the given iteration by
+ * the tear rule, where both link slots are free. Ascending node id, fixed direction order:
+ * deterministic. */
+static void link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
+    for (int32_t a = first; a < l->n_nodes; a++) {
+        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+        for (int32_t d = 0; d < 4; d++) {
+            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+            if (xx < 0 || yy < 0 || xx >= l->ext_w || yy >= l->ext_h) continue;
+            for (int32_t b = l->head[yy * l->ext_w + xx]; b >= 0; b = l->next[b]) {
+                if (l->iter[b] != iter || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
+                if (!p3d_ldi_joined(l->depth[a], l->depth[b], thr)) continue;
+                p3d_ldi_link(l, a, d, b);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- hidden layers: one patch per region ------------------------------------------------------ */
+
+/* Crop of each edge's regions: the bounding box of its mask and context nodes grown by crop_dilate
+ * (the reference's union_size), clipped to the canvas. box: 4 per edge (x0, y0, x1, y1 exclusive). */
+static void region_boxes(const p3d_ldi *l, const p3d_ldi_regions *r, int32_t grow, int32_t *box) {
+    for (int32_t e = 0; e < r->n_edges; e++) box[4 * e] = box[4 * e + 1] = INT32_MAX, box[4 * e + 2] = box[4 * e + 3] = -1;
+    for (int32_t a = 0; a < r->n_nodes; a++) {
+        int32_t ids[2] = {r->mask_edge[a], r->ctx_edge[a]};
+        for (int32_t t = 0; t < 2; t++) {
+            int32_t e = ids[t];
+            if (e < 0) continue;
+            int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a), *b = box + 4 * e;
+            if (x < b[0]) b[0] = x;
+            if (y < b[1]) b[1] = y;
+            if (x > b[2]) b[2] = x;
+            if (y > b[3]) b[3] = y;
+        }
+    }
+    for (int32_t e = 0; e < r->n_edges; e++) {
+        int32_t *b = box + 4 * e;
+        if (b[2] < 0) continue;
+        b[0] = b[0] - grow > 0 ? b[0] - grow : 0;
+        b[1] = b[1] - grow > 0 ? b[1] - grow : 0;
+        b[2] = b[2] + grow + 1 < l->ext_w ? b[2] + grow + 1 : l->ext_w;
+        b[3] = b[3] + grow + 1 < l->ext_h ? b[3] + grow + 1 : l->ext_h;
+    }
+}
+
+/* Fills the maps of the patches of edges [e0, e1) (slot[e] = index into ps, -1 when the edge has no
+ * patch) from one sweep over the nodes. Context first, then the mask, which wins where a pixel has
+ * a node of each (different layers). The edge channel: near-side edge pixels of OTHER edges inside
+ * the context (the reference's filter_irrelevant_edge_new keeps those that touch this edge; keeping
+ * all of them only adds real discontinuities of the context). */
+static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_regions *r, patch *ps,
+                             const int32_t *slot, int32_t e0, int32_t e1) {
+    for (int32_t a = 0; a < r->n_nodes; a++) {
+        int32_t id = r->ctx_edge[a];
+        if (id < e0 || id >= e1 || slot[id] < 0) continue;
+        patch *p = &ps[slot[id]];
+        size_t k = (size_t)(p3d_ldi_y(l, a) - p->y0) * p->w + (size_t)(p3d_ldi_x(l, a) - p->x0);
+        if (p->ctx[k] && l->depth[p->node[k]] <= l->depth[a]) continue; /* nearest context node wins */
+        p->ctx[k] = 1;
+        p->node[k] = a;
+        p->erode[k] = r->erode[a];
+        p->cctx[k] = !r->erode[a];
+        p->depth[k] = l->depth[a];
+        for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+        int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
+        p->edge[k] = eid >= 0 && eid != id && e->near[eid] ? 1.0f : 0.0f;
+    }
+    for (int32_t a = 0; a < r->n_nodes; a++) {
+        int32_t id = r->mask_edge[a];
+        if (id < e0 || id >= e1 || slot[id] < 0) continue;
+        patch *p = &ps[slot[id]];
+        size_t k = (size_t)(p3d_ldi_y(l, a) - p->y0) * p->w + (size_t)(p3d_ldi_x(l, a) - p->x0);
+        p->mask[k] = 1;
+        p->ctx[k] = p->cctx[k] = p->erode[k] = 0;
+        p->node[k] = a;
+        p->depth[k] = 0;
+        p->edge[k] = 0;
+        p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0;
+    }
+}
+
+p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,
+                                const p3d_ldi_regions *r, int32_t pass, const p3d_ldi_opts *o,
+                                p3d_ldi_inpaint_stats *st) {
+    int32_t ne = r->n_edges;
+    int32_t *box = (int32_t *)malloc(((size_t)ne + 1) * 4 * sizeof *box);
+    int32_t *slot = (int32_t *)malloc(((size_t)ne + 1) * sizeof *slot);
+    patch *ps = (patch *)calloc((size_t)ne + 1, sizeof *ps);
+    patch **pp = (patch **)calloc((size_t)ne + 1, sizeof *pp);
+    if (!box || !slot || !ps || !pp) {
+        free(box), free(slot), free(ps), free(pp);
+        return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for %d regions", (int)ne);
+    }
+    region_boxes(l, r, o->crop_dilate, box);
+    int32_t first_new = l->n_nodes;
+    uint8_t iter = (uint8_t)(pass + 1);
+    p3d_status s = P3D_OK;
+    /* Chunks of regions in edge order, each at most P3D_INPAINT_CHUNK_PIXELS of patches (one region
+     * larger than that is a chunk of its own). */
+    for (int32_t e0 = 0; e0 < ne && s == P3D_OK;) {
+        int32_t e1 = e0, np = 0;
+        int64_t pixels = 0;
+        for (; e1 < ne; e1++) {
+            slot[e1] = -1;
+            if (r->n_mask[e1] == 0 || r->n_ctx[e1] == 0) continue;
+            int64_t area = (int64_t)(box[4 * e1 + 2] - box[4 * e1]) * (box[4 * e1 + 3] - box[4 * e1 + 1]);
+            if (np > 0 && pixels + area > P3D_INPAINT_CHUNK_PIXELS) break;
+            s = patch_alloc(&ps[np], box[4 * e1], box[4 * e1 + 1], box[4 * e1 + 2] - box[4 * e1],
+                            box[4 * e1 + 3] - box[4 * e1 + 1], e1);
+            if (s != P3D_OK) break;
+            pp[np] = &ps[np];
+            slot[e1] = np++;
+            pixels += area;
+        }
+        if (s == P3D_OK) {
+            fill_region_maps(l, e, r, ps, slot, e0, e1);
+            st->patches += np;
+            st->patch_pixels += pixels;
+            s = fill_patches(ctx, nets, pp, np, pass == 0, o, st);
+        }
+        for (int32_t i = 0; s == P3D_OK && i < np; i++) {
+            patch *p = &ps[i];
+            uint8_t label = pass > 0 || p->used_edge ? P3D_LABEL_OCCLUSION : P3D_LABEL_INPAINT1;
+            size_t m = (size_t)p->w * p->h;
+            for (size_t k = 0; s == P3D_OK && k < m; k++) {
+                if (p->erode[k] && pass == 0) { /* eroded context takes the synthesised colour */
+                    int32_t c = p->node[k];
+                    for (int32_t ch = 0; ch < 3; ch++) l->rgb[3 * (size_t)c + ch] = to_u8(p->rgb[3 * k + ch]);
+                    st->recoloured++;
+                }
+                if (p->mask[k]) s = add_behind(l, p, k, label, iter);
+            }
+            for (size_t k = 0; s == P3D_OK && k < m; k++)
+                if (p->mask[k]) link_context(l, p, k);
+        }
+        for (int32_t i = 0; i < np; i++) patch_free(&ps[i]);
+        e0 = e1;
+    }
+    if (s == P3D_OK) {
+        st->new_nodes += l->n_nodes - first_new;
+        link_new(l, first_new, iter, o->depth_threshold);
+    }
+    free(box), free(slot), free(ps), free(pp);
+    return s;
+}
+
+/* ---- the border (spec 2.15) ------------------------------------------------------------------- */
+
+/* A border strip: crop [x0, x1) x [y0, y1), mask [mx0, mx1) x [my0, my1); the valid line is the
+ * image row (vy >= 0) or column (vx >= 0) next to the mask whose edges guide the edge net. */
+typedef struct strip {
+    int32_t x0, y0, x1, y1, mx0, my0, mx1, my1, vx, vy;
+} strip;
+
+/* Builds a strip's patch: context = every pixel of the crop outside the mask that has a node (its
+ * nearest one), edge channel = near-side edge pixels whose edge crosses the valid line. */
+static p3d_status strip_patch(const p3d_ldi *l, const p3d_ldi_edges *e, const strip *sp, patch *p) {
+    P3D_TRY(patch_alloc(p, sp->x0, sp->y0, sp->x1 - sp->x0, sp->y1 - sp->y0, -1));
+    uint8_t *on_line = (uint8_t *)calloc((size_t)e->n_edges + 1, 1);
+    if (!on_line) {
+        patch_free(p);
+        return p3d_fail(P3D_ERR_OOM, "border: out of memory");
+    }
+    if (sp->vx >= 0 || sp->vy >= 0) {
+        int32_t n = sp->vy >= 0 ? sp->x1 - sp->x0 : sp->y1 - sp->y0;
+        for (int32_t i = 0; i < n; i++) {
+            int32_t x = sp->vy >= 0 ? sp->x0 + i : sp->vx, y = sp->vy >= 0 ? sp->vy : sp->y0 + i;
+            int32_t a = l->head[y * l->ext_w + x];
+            if (a >= 0 && a < e->n_nodes && e->edge[a] >= 0 && e->near[e->edge[a]]) on_line[e->edge[a]] = 1;
+        }
+    }
+    for (int32_t y = sp->y0; y < sp->y1; y++)
+        for (int32_t x = sp->x0; x < sp->x1; x++) {
+            size_t k = (size_t)(y - sp->y0) * p->w + (size_t)(x - sp->x0);
+            if (x >= sp->mx0 && x < sp->mx1 && y >= sp->my0 && y < sp->my1) {
+                p->mask[k] = 1;
+                continue;
+            }
+            int32_t a = l->head[y * l->ext_w + x];
+            if (a < 0) continue;
+            p->ctx[k] = p->cctx[k] = 1;
+            p->node[k] = a;
+            p->depth[k] = l->depth[a];
+            for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+            int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
+            p->edge[k] = eid >= 0 && on_line[eid] ? 1.0f : 0.0f;
+        }
+    free(on_line);
+    return P3D_OK;
+}
+
+/* Fills strips [0, n) as one batch and adds their nodes (label BORDER, iter 0). */
+static p3d_status fill_strips(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,
+                              const strip *sp, int32_t n, int32_t use_edge_net, const p3d_ldi_opts *o,
+                              p3d_ldi_inpaint_stats *st) {
+    patch ps[4];
+    patch *pp[4];
+    memset(ps, 0, sizeof ps);
+    p3d_status s = P3D_OK;
+    int32_t np = 0;
+    for (int32_t i = 0; i < n && s == P3D_OK; i++) {
+        if (sp[i].x1 <= sp[i].x0 || sp[i].y1 <= sp[i].y0) continue;
+        s = strip_patch(l, e, &sp[i], &ps[np]);
+        if (s == P3D_OK) pp[np] = &ps[np], np++;
+    }
+    if (s == P3D_OK) {
+        st->patches += np;
+        for (int32_t i = 0; i < np; i++) st->patch_pixels += (int64_t)ps[i].w * ps[i].h;
+        s = fill_patches(ctx, nets, pp, np, use_edge_net, o, st);
+    }
+    for (int32_t i = 0; s == P3D_OK && i < np; i++) {
+        patch *p = &ps[i];
+        size_t m = (size_t)p->w * p->h;
+        for (size_t k = 0; s == P3D_OK && k < m; k++) {
+            if (!p->mask[k]) continue;
+            int32_t x = p->x0 + (int32_t)(k % (size_t)p->w), y = p->y0 + (int32_t)(k / (size_t)p->w);
+            float d = p->depth[k];
+            if (!(d > 0) || !isfinite(d)) d = 1.0f;
+            uint8_t rgb[3] = {to_u8(p->rgb[3 * k]), to_u8(p->rgb[3 * k + 1]), to_u8(p->rgb[3 * k + 2])};
+            s = p3d_ldi_add_node(l, x, y, d, rgb, P3D_LABEL_BORDER, 0, NULL);
+        }
+    }
+    for (int32_t i = 0; i < np; i++) patch_free(&ps[i]);
+    return s;
+}
+
+p3d_status p3d_ldi_extrapolate(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,
+                               const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st) {
+    int32_t b = l->border, w = l->width, h = l->height;
+    if (b <= 0) return P3D_OK;
+    if (l->head[0] >= 0) return p3d_fail(P3D_ERR_INVALID_ARG, "border: the LDI already has a border");
+    int32_t ctw = o->context_thickness < w ? o->context_thickness : w;
+    int32_t cth = o->context_thickness < h ? o->context_thickness : h;
+    int32_t ew = l->ext_w, eh = l->ext_h, first = l->n_nodes;
+    /* up, down, left, right: the reference's order is up, left, down, right; the four sides do not
+     * see each other (their crops hold image pixels only), so they run as one batch. */
+    strip sides[4] = {
+        {b, 0, b + w, b + cth, b, 0, b + w, b, -1, b},
+        {b, b + h - cth, b + w, eh, b, b + h, b + w, eh, -1, b + h - 1},
+        {0, b, b + ctw, b + h, 0, b, b, b + h, b, -1},
+        {b + w - ctw, b, ew, b + h, b + w, b, ew, b + h, b + w - 1, -1},
+    };
+    P3D_TRY(fill_strips(ctx, nets, l, e, sides, 4, 1, o, st));
+    /* corners: (b + context) squares at the canvas corners; the context includes the sides just
+     * made; no edge guidance (the reference's corners have none). */
+    int32_t cw = b + ctw, chh = b + cth;
+    strip corners[4] = {
+        {0, 0, cw, chh, 0, 0, b, b, -1, -1},
+        {ew - cw, 0, ew, chh, ew - b, 0, ew, b, -1, -1},
+        {0, eh - chh, cw, eh, 0, eh - b, b, eh, -1, -1},
+        {ew - cw, eh - chh, ew, eh, ew - b, eh - b, ew, eh, -1, -1},
+    };
+    P3D_TRY(fill_strips(ctx, nets, l, e, corners, 4, 0, o, st));
+    st->new_nodes += l->n_nodes - first;
+    link_new(l, first, 0, o->depth_threshold);
+    return P3D_OK;
+}

@@ -1,0 +1,71 @@
+/* ldi_pipeline.c - the LDI stages in order (ldi_pipeline.h). */
+#include "ldi/ldi_pipeline.h"
+
+#include <string.h>
+
+const char *p3d_ldi_stage_name(int32_t stage) {
+    static const char *const names[P3D_LDI_STAGE_COUNT] = {"build",    "cleanup",  "border",   "edges",
+                                                           "regions1", "inpaint1", "regions2", "inpaint2"};
+    return stage >= 0 && stage < P3D_LDI_STAGE_COUNT ? names[stage] : "?";
+}
+
+static int32_t count_near(const p3d_ldi_regions *r) {
+    int32_t n = 0;
+    for (int32_t e = 0; e < r->n_edges; e++) n += r->n_mask[e] > 0 && r->n_ctx[e] > 0;
+    return n;
+}
+
+/* Regions and inpainting of one pass; the edges of pass 2 are those of the nodes pass 1 made. */
+static p3d_status run_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e, int32_t pass,
+                           const p3d_ldi_opts *o, p3d_ldi_report *rep) {
+    p3d_ldi_regions r;
+    double t0 = p3d_time_now();
+    P3D_TRY(p3d_ldi_regions_find_ctx(ctx, l, e, o, pass, &r));
+    double t1 = p3d_time_now();
+    rep->edges[pass] = count_near(&r);
+    int32_t before = l->n_nodes;
+    p3d_status s = p3d_ldi_inpaint_pass(ctx, nets, l, e, &r, pass, o, &rep->inpaint);
+    rep->synthesised[pass] = l->n_nodes - before;
+    rep->seconds[pass == 0 ? P3D_LDI_STAGE_REGIONS1 : P3D_LDI_STAGE_REGIONS2] += t1 - t0;
+    rep->seconds[pass == 0 ? P3D_LDI_STAGE_INPAINT1 : P3D_LDI_STAGE_INPAINT2] += p3d_time_now() - t1;
+    p3d_ldi_regions_free(&r);
+    return s;
+}
+
+p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
+                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
+    memset(rep, 0, sizeof *rep);
+    P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
+    double t = p3d_time_now();
+    P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, o, &rep->build));
+    rep->seconds[P3D_LDI_STAGE_BUILD] = p3d_time_now() - t;
+
+    t = p3d_time_now();
+    p3d_ldi_edges e;
+    P3D_TRY(p3d_ldi_cleanup_ctx(ctx, l, o, &e, &rep->edges_removed, &rep->ends_joined));
+    rep->seconds[P3D_LDI_STAGE_CLEANUP] = p3d_time_now() - t;
+
+    p3d_status s = P3D_OK;
+    if (o->border > 0) {
+        t = p3d_time_now();
+        int32_t before = l->n_nodes;
+        s = p3d_ldi_extrapolate(ctx, nets, l, &e, o, &rep->inpaint);
+        rep->border_nodes = l->n_nodes - before;
+        rep->seconds[P3D_LDI_STAGE_BORDER] = p3d_time_now() - t;
+        /* the border joins the input layer: its discontinuities are edges like any other */
+        t = p3d_time_now();
+        p3d_ldi_edges_free(&e);
+        if (s == P3D_OK) s = p3d_ldi_edges_find_ctx(ctx, l, o, 0, 0, &e);
+        rep->seconds[P3D_LDI_STAGE_EDGES] += p3d_time_now() - t;
+    }
+    if (s == P3D_OK && o->passes > 0) s = run_pass(ctx, nets, l, &e, 0, o, rep);
+    p3d_ldi_edges_free(&e);
+    if (s == P3D_OK && o->passes > 1) {
+        t = p3d_time_now();
+        s = p3d_ldi_edges_find_ctx(ctx, l, o, 1, 1, &e);
+        rep->seconds[P3D_LDI_STAGE_EDGES] += p3d_time_now() - t;
+        if (s == P3D_OK) s = run_pass(ctx, nets, l, &e, 1, o, rep);
+        p3d_ldi_edges_free(&e);
+    }
+    return s;
+}

@@ -1,0 +1,45 @@
+/* ldi_pipeline.h - photo + prepared depth -> inpainted LDI: the stages of ldi_stages.h and
+ * ldi_inpaint.h in the reference's order (spec 2.19), with per-stage times and counts.
+ *
+ *   p3d_ldi l;
+ *   p3d_ldi_report rep;
+ *   P3D_TRY(p3d_ldi_run(ctx, &nets, rgb, depth, w, h, &cam, &opts, &l, &rep));
+ *
+ * Order: build (tear, small components, islands) -> cleanup (short edges, end joining) -> border
+ * (8 strips) -> edges -> regions + inpainting pass 1 -> edges of the new layer -> regions +
+ * inpainting pass 2. */
+#ifndef P3D_LDI_PIPELINE_H
+#define P3D_LDI_PIPELINE_H
+
+#include "ldi/ldi_inpaint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { P3D_LDI_STAGE_BUILD, P3D_LDI_STAGE_CLEANUP, P3D_LDI_STAGE_BORDER, P3D_LDI_STAGE_EDGES,
+       P3D_LDI_STAGE_REGIONS1, P3D_LDI_STAGE_INPAINT1, P3D_LDI_STAGE_REGIONS2, P3D_LDI_STAGE_INPAINT2,
+       P3D_LDI_STAGE_COUNT };
+
+/* "build", "cleanup", "border", "edges", "regions1", "inpaint1", "regions2", "inpaint2". */
+const char *p3d_ldi_stage_name(int32_t stage);
+
+typedef struct p3d_ldi_report {
+    double seconds[P3D_LDI_STAGE_COUNT];
+    p3d_ldi_build_stats build;
+    int32_t edges_removed, ends_joined;
+    int32_t edges[2];        /* near-side edges inpainted in pass 1 / pass 2 */
+    int32_t synthesised[2];  /* nodes added by pass 1 / pass 2 */
+    int32_t border_nodes;
+    p3d_ldi_inpaint_stats inpaint;
+} p3d_ldi_report;
+
+/* rgb (h, w, 3) and depth (h, w) at the processing size; l receives the LDI (freed by the caller
+ * with p3d_ldi_free, also on failure). */
+p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
+                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

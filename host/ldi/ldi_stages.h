@@ -1,0 +1,137 @@
+/* ldi_stages.h - the LDI stages of the pipeline (issue 5, reference spec 2.4-2.19), each a pass over
+ * the flat LDI arrays (ldi.h):
+ *
+ *   p3d_ldi_build      one node per pixel, 4-links torn at disparity jumps, the dangling-link pass,
+ *                      components under min_component nodes dropped and refilled from their
+ *                      surroundings (spec 2.4-2.8, 2.11)
+ *   p3d_ldi_edges      near/far roles and depth-edge components; short-edge removal and end joining
+ *                      (spec 2.7, 2.9, 2.10, 2.13, 2.14)
+ *   p3d_ldi_regions    context and synthesis regions of every edge at once (spec 2.16)
+ *   (ldi_inpaint.c)    batched inpainting of the regions and the border (spec 2.15, 2.17, 2.18)
+ *
+ * Each stage has a _ctx variant that runs on the context's device (cuda/ldi/ldi.cu on a CUDA context:
+ * the tear rule, components, roles, edge components and the region rings as data-parallel passes,
+ * with the same results as the CPU, bit for bit); the plain names are the CPU reference (ctx NULL).
+ * The per-element decisions both backends make are in ldi_graph_math.h.
+ *
+ * Where the reference's bookkeeping depends on Python set order or has bugs (spec section 7), the
+ * choice made is stated at the code that makes it. */
+#ifndef P3D_LDI_STAGES_H
+#define P3D_LDI_STAGES_H
+
+#include "core/backend.h"
+#include "ldi/ldi.h"
+#include "ldi/ldi_graph_math.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct p3d_ldi_opts {
+    float depth_threshold;        /* 0.04: disparity jump that tears a link */
+    int32_t min_component;        /* 200: smaller connected components are dropped and refilled */
+    int32_t redundant_number;     /* 12: depth edges of at most this many nodes may be removed */
+    int32_t background_thickness; /* 70: synthesis rings, pass 1 */
+    int32_t context_thickness;    /* 140: context rings, pass 1 (and border context width) */
+    int32_t background_thickness_2; /* 70: pass 2 */
+    int32_t context_thickness_2;    /* 70: pass 2 */
+    int32_t depth_edge_dilate;    /* 10: most context rings re-coloured next to an edge (pass 1) */
+    int32_t border;               /* 60: extrapolated border width; 0 = no border */
+    int32_t largest_size;         /* 512: colour patches are downscaled to about this geometric mean */
+    float ext_edge_threshold;     /* 0.002: threshold on the edge net's sigmoid output */
+    int32_t repeat_inpaint_edge;  /* 1: the edge net runs twice more on its own output */
+    int32_t crop_dilate;          /* 20: patch crop = region bounding boxes grown by this */
+    int32_t passes;               /* 2: inpainting passes (the reference's two iterations) */
+} p3d_ldi_opts;
+
+/* The reference's argument.yml values. */
+p3d_ldi_opts p3d_ldi_opts_default(void);
+
+/* Builds the input layer of l (already p3d_ldi_init'ed with its border, no nodes) from the
+ * processing image rgb (H, W, 3) and depth (H, W) (> 0). With a border the outermost image ring
+ * first takes the depth of the ring inside it (spec 2.12 refresh_bord_depth: the ring's depth is
+ * unreliable). Stats: nodes dropped with small components and refilled. */
+typedef struct p3d_ldi_build_stats {
+    int32_t torn_links, dangling_links, small_components, refilled_pixels, unreachable_pixels;
+} p3d_ldi_build_stats;
+p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
+                         p3d_ldi_build_stats *stats);
+/* On a CUDA context the tear and dangling pass, the components and the keep flags run on the device;
+ * the island refill and the node writing stay on the host (islands are few and small). */
+p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
+                             p3d_ldi_build_stats *stats);
+
+/* Depth edges: components of discontinuity nodes (nodes with fewer than 4 links inside the image
+ * box, or inside the whole canvas once the border exists). A node is on the NEAR (foreground) side
+ * when an unlinked neighbour position holds a farther node, on the far side otherwise. edge[node] =
+ * edge id or -1; near[e] = 1 for near-side edges (the ones whose hidden side gets inpainted). */
+typedef struct p3d_ldi_edges {
+    int32_t n_edges;
+    int32_t n_nodes;   /* nodes of the LDI when computed */
+    int32_t *edge;     /* (n_nodes) */
+    uint8_t *near;     /* (n_edges) */
+    int32_t *size;     /* (n_edges) nodes per edge */
+} p3d_ldi_edges;
+
+/* Which nodes may take part: iter_min..iter_max of l->iter (pass 1: 0..0; pass 2: 1..1). */
+p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min, int32_t iter_max,
+                              p3d_ldi_edges *out);
+p3d_status p3d_ldi_edges_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
+                                  int32_t iter_max, p3d_ldi_edges *out);
+void p3d_ldi_edges_free(p3d_ldi_edges *e);
+
+/* The reference's cleanup of the input layer (spec 2.10, 2.13, 2.14): near-side and far-side edges of
+ * at most redundant_number nodes with a free end are healed (their torn links to layer-0 neighbours
+ * re-made), 4-adjacent end points of different edges are joined; edges are then found again.
+ * Stats: edges removed, end points joined. */
+p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
+                           int32_t *joined);
+/* The two edge searches on the context's device; the link edits between them stay on the host (each
+ * edit depends on the ones before it). */
+p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
+                               int32_t *removed, int32_t *joined);
+
+/* Context and synthesis regions (spec 2.16) of every near-side edge at once: multi-source
+ * breadth-first rings over the LDI links. Per node: mask_edge = the edge whose synthesis region
+ * holds it (-1), ctx_edge = the edge whose context holds it, ring numbers, and erode = 1 for
+ * context nodes whose colour is re-synthesised. Where regions of different edges meet, the node goes
+ * to the region that reached it in the earlier ring, ties to the smaller edge id (deterministic; the
+ * reference's outcome depends on Python set order, quirk 34). */
+typedef struct p3d_ldi_regions {
+    int32_t n_nodes;
+    int32_t *mask_edge;  /* (n_nodes) edge synthesised at this node's pixel, or -1 */
+    int32_t *ctx_edge;   /* (n_nodes) edge whose context this node is, or -1 */
+    uint8_t *erode;      /* (n_nodes) 1: context node whose colour the edge re-synthesises */
+    int32_t n_edges;
+    int32_t *n_mask;     /* (n_edges) synthesis nodes per edge */
+    int32_t *n_ctx;      /* (n_edges) context nodes per edge (erode included) */
+} p3d_ldi_regions;
+
+/* pass 0 or 1 (thicknesses, growth over layer-0 or pass-1 nodes, erosion only in pass 0). */
+p3d_status p3d_ldi_regions_find(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_opts *o, int32_t pass,
+                                p3d_ldi_regions *out);
+p3d_status p3d_ldi_regions_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_opts *o,
+                                    int32_t pass, p3d_ldi_regions *out);
+void p3d_ldi_regions_free(p3d_ldi_regions *r);
+
+#ifdef P3D_HAVE_CUDA
+/* CUDA twins (cuda/ldi/ldi.cu); host arrays in and out, the LDI uploaded once per call.
+ * build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
+ * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
+ * small_components of st. */
+p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
+                                    const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
+                                    uint8_t *keep, p3d_ldi_build_stats *st);
+/* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled; out->near
+ * and out->size allocated (malloc) and filled, out->n_edges set. */
+p3d_status p3d_ldi_edges_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
+                              p3d_ldi_edges *out, uint8_t *role, uint8_t *degree);
+/* regions: out's arrays allocated by the caller (erode, n_mask, n_ctx zeroed) and filled. */
+p3d_status p3d_ldi_regions_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e,
+                                const p3d_ldi_ring_plan *plan, p3d_ldi_regions *out);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,142 @@
+/* photo3d.c - the per-image job: photo + depth map -> LDI -> mesh (photo3d.h). */
+#include "pipeline/photo3d.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/models.h"
+#include "io/image_io.h"
+#include "io/resize_area.h"
+
+p3d_status p3d_fill_mode_parse(const char *text, p3d_fill_mode *out) {
+    if (!strcmp(text, "auto")) *out = P3D_FILL_AUTO;
+    else if (!strcmp(text, "learned")) *out = P3D_FILL_LEARNED;
+    else if (!strcmp(text, "classic")) *out = P3D_FILL_CLASSIC;
+    else return p3d_fail(P3D_ERR_INVALID_ARG, "fill '%s': expected auto, learned or classic", text);
+    return P3D_OK;
+}
+
+void p3d_nets_free(p3d_ldi_nets *nets) {
+    if (!nets) return;
+    p3d_inpaint_net_free(nets->edge);
+    p3d_inpaint_net_free(nets->depth);
+    p3d_inpaint_net_free(nets->color);
+    memset(nets, 0, sizeof *nets);
+}
+
+p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_mode fill, p3d_ldi_nets *nets,
+                         int32_t *learned) {
+    memset(nets, 0, sizeof *nets);
+    *learned = 0;
+    if (fill == P3D_FILL_CLASSIC) return P3D_OK;
+    static const char *const names[3] = {"edge", "depth", "color"};
+    static const p3d_inpaint_kind kinds[3] = {P3D_INPAINT_EDGE, P3D_INPAINT_DEPTH, P3D_INPAINT_COLOR};
+    char paths[3][1024];
+    for (int32_t i = 0; i < 3; i++) {
+        const p3d_model_desc *d = p3d_model_by_name(names[i]);
+        if (!d || !p3d_model_find(model_dir, d, paths[i], sizeof paths[i])) {
+            if (fill == P3D_FILL_AUTO) return P3D_OK;
+            return p3d_fail(P3D_ERR_MODEL, "learned fill: %s not found in the model search path (--model-dir, "
+                            "$P3D_MODEL_DIR, ~/.cache/photo3d-gpu/models); convert the official checkpoints "
+                            "with tools/convert_inpaint.py, or use --fill classic",
+                            d ? d->file : names[i]);
+        }
+    }
+    p3d_inpaint_net **slots[3] = {&nets->edge, &nets->depth, &nets->color};
+    for (int32_t i = 0; i < 3; i++) {
+        p3d_weights *w;
+        p3d_status s = p3d_weights_load(paths[i], &w);
+        if (s == P3D_OK) {
+            s = p3d_inpaint_net_init(slots[i], ctx, w, kinds[i]);
+            p3d_weights_free(w);
+        }
+        if (s != P3D_OK) {
+            p3d_nets_free(nets);
+            return s;
+        }
+    }
+    *learned = 1;
+    return P3D_OK;
+}
+
+p3d_photo_opts p3d_photo_opts_default(void) {
+    p3d_photo_opts o;
+    o.longer_side = 960;
+    o.prep = p3d_depth_prep_opts_default();
+    o.ldi = p3d_ldi_opts_default();
+    return o;
+}
+
+p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32_t h) {
+    float mx = (float)(orig_w > orig_h ? orig_w : orig_h);
+    p3d_camera c;
+    /* the reference's float32 normalised matrix, scaled by the processing size (spec 2.0, 2.4) */
+    c.fx = mx / (float)orig_w * (float)w;
+    c.fy = mx / (float)orig_h * (float)h;
+    c.cx = (float)(orig_w / 2) / (float)orig_w * (float)w;
+    c.cy = (float)(orig_h / 2) / (float)orig_h * (float)h;
+    return c;
+}
+
+void p3d_photo_result_free(p3d_photo_result *r) {
+    if (!r) return;
+    p3d_ldi_free(&r->ldi);
+    p3d_mesh_free(&r->mesh);
+    memset(r, 0, sizeof *r);
+}
+
+p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char *image_path, const p3d_depth *map,
+                             const p3d_photo_opts *o, p3d_photo_result *r) {
+    memset(r, 0, sizeof *r);
+    double t0 = p3d_time_now();
+    p3d_image img;
+    P3D_TRY(p3d_image_read(image_path, 0, &img));
+    double t_read = p3d_time_now() - t0;
+    p3d_status s = p3d_photo_to_mesh_image(ctx, nets, &img, image_path, map, o, r);
+    r->seconds_prep += t_read;
+    p3d_image_free(&img);
+    return s;
+}
+
+p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
+                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r) {
+    memset(r, 0, sizeof *r);
+    double t0 = p3d_time_now();
+    /* Processing size from the IMAGE (quirk 19 fixed: the reference takes it from the depth map). */
+    double frac = (double)o->longer_side / (double)(img->width > img->height ? img->width : img->height);
+    int32_t w = (int32_t)(img->width * frac), h = (int32_t)(img->height * frac);
+    p3d_status s = P3D_OK;
+    if (w < 3 || h < 3)
+        s = p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", name, (int)img->width,
+                     (int)img->height, (int)o->longer_side);
+    if (s == P3D_OK && !p3d_depth_aspect_ok(map->width, map->height, w, h))
+        s = p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d)",
+                     (int)map->width, (int)map->height, name, (int)img->width, (int)img->height);
+    uint8_t *rgb = NULL;
+    float *depth = NULL;
+    if (s == P3D_OK && (!(rgb = (uint8_t *)malloc((size_t)w * h * 3)) || !(depth = (float *)malloc((size_t)w * h * 4))))
+        s = p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
+    if (s == P3D_OK) {
+        int64_t ss[3] = {img->height, img->width, 3}, ds[3] = {h, w, 3};
+        p3d_tensor src = p3d_tensor_view(img->rgb, P3D_U8, P3D_MEM_HOST, 3, ss);
+        p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
+        s = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
+    }
+    if (s == P3D_OK) s = p3d_depth_prepare(ctx, map, w, h, &o->prep, depth, &r->center_depth);
+    if (s == P3D_OK) {
+        r->width = w, r->height = h, r->orig_w = img->width, r->orig_h = img->height;
+        r->cam = p3d_camera_reference(img->width, img->height, w, h);
+        r->seconds_prep = p3d_time_now() - t0;
+        s = p3d_ldi_run(ctx, nets, rgb, depth, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
+    }
+    if (s == P3D_OK) {
+        double t1 = p3d_time_now();
+        s = p3d_mesh_from_ldi(&r->ldi, o->ldi.depth_threshold, &r->mesh);
+        r->seconds_mesh = p3d_time_now() - t1;
+    }
+    free(rgb);
+    free(depth);
+    if (s != P3D_OK) p3d_photo_result_free(r);
+    return s;
+}

@@ -1,0 +1,73 @@
+/* photo3d.h - one photo (+ its depth map) to an inpainted LDI and its mesh: the per-image job the
+ * `mesh` and `run` commands share.
+ *
+ *   p3d_photo_opts o = p3d_photo_opts_default();
+ *   p3d_ldi_nets nets;
+ *   int32_t learned;
+ *   P3D_TRY(p3d_nets_load(ctx, model_dir, P3D_FILL_AUTO, &nets, &learned));
+ *   p3d_photo_result r;
+ *   P3D_TRY(p3d_photo_to_mesh(ctx, &nets, "photo.jpg", &map, &o, &r));   // r.mesh, r.ldi, r.report
+ *   p3d_photo_result_free(&r);
+ *   p3d_nets_free(&nets);
+ */
+#ifndef P3D_PHOTO3D_H
+#define P3D_PHOTO3D_H
+
+#include "depth/depth_prep.h"
+#include "io/depth_io.h"
+#include "io/image_io.h"
+#include "ldi/ldi_pipeline.h"
+#include "mesh/mesh.h"
+#include "pipeline/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "auto", "learned", "classic" (config.h's p3d_fill_mode: AUTO = the networks when all three are
+ * installed, else the non-learned fill; LEARNED = the networks, missing weights are an error). */
+p3d_status p3d_fill_mode_parse(const char *text, p3d_fill_mode *out);
+
+/* Loads the edge, depth and colour nets onto ctx from the model search path (models.h) as fill asks.
+ * *learned = 1 when nets were loaded, 0 for the non-learned fill (nets all NULL). */
+p3d_status p3d_nets_load(p3d_ctx *ctx, const char *model_dir, p3d_fill_mode fill, p3d_ldi_nets *nets,
+                         int32_t *learned);
+void p3d_nets_free(p3d_ldi_nets *nets);
+
+typedef struct p3d_photo_opts {
+    int32_t longer_side; /* processing size of the longer image side (960) */
+    p3d_depth_prep_opts prep;
+    p3d_ldi_opts ldi;
+} p3d_photo_opts;
+
+p3d_photo_opts p3d_photo_opts_default(void);
+
+typedef struct p3d_photo_result {
+    int32_t width, height;      /* processing size */
+    int32_t orig_w, orig_h;     /* the photo's size */
+    p3d_camera cam;             /* intrinsics at the processing size (spec 2.0) */
+    float center_depth;         /* unfiltered depth at the centre: the dolly-zoom anchor */
+    double seconds_prep;        /* decode + resample + depth preparation */
+    double seconds_mesh;        /* LDI -> mesh */
+    p3d_ldi ldi;
+    p3d_ldi_report report;
+    p3d_mesh mesh;
+} p3d_photo_result;
+
+/* Intrinsics of the reference for a photo of orig_w x orig_h processed at w x h (spec 2.0):
+ * fx = max(W0, H0) / W0 * w, fy = max(W0, H0) / H0 * h, cx = (W0 // 2) / W0 * w, cy likewise. */
+p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32_t h);
+
+/* The whole per-image job up to the mesh. map: the photo's depth or disparity (any size with the
+ * photo's aspect). On failure r is freed. */
+p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char *image_path, const p3d_depth *map,
+                             const p3d_photo_opts *o, p3d_photo_result *r);
+/* The same for a decoded photo; name is used in messages. */
+p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
+                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r);
+void p3d_photo_result_free(p3d_photo_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

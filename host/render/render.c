@@ -1,0 +1,312 @@
+/* render.c - the mesh rasterizer: checks, planning, the CPU reference over tiles with OpenMP, dispatch
+ * (twin: cuda/render/render.cu). Algorithm: render.h; per-sample math: render_math.h. */
+#include "render/render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render/render_math.h"
+
+#ifdef P3D_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Triangles are binned in this many fixed chunks (independent of the thread count), each with its
+ * own per-tile counters, so the CPU binning needs no atomics. */
+#define P3D_RENDER_CHUNKS 64
+
+struct p3d_renderer {
+    p3d_ctx *ctx;
+    const p3d_mesh *mesh;
+    p3d_render_opts opts;
+    p3d_render_frame_setup fs;
+    float bmin[3], bmax[3]; /* the mesh's bounding box (near/far of each view) */
+    /* CPU frame buffers */
+    int32_t *sx, *sy;   /* (n_vertices) fixed-point raster positions */
+    float *sz;          /* (n_vertices) view depth, -1 = dropped */
+    int32_t *counts;    /* (P3D_RENDER_CHUNKS, n_tiles) triangles per chunk and tile, then write cursors */
+    int32_t *tile_start; /* (n_tiles + 1) */
+    int32_t *tile_tris; /* (cap_tris) triangle ids, grouped by tile */
+    int64_t cap_tris;
+    uint64_t *keys;     /* (threads, tile_px^2) per-thread tile depth buffers */
+    int32_t threads;
+#ifdef P3D_HAVE_CUDA
+    p3d_render_cuda *cuda;
+#endif
+};
+
+p3d_status p3d_render_check_mesh(const p3d_mesh *m) {
+    if (m->n_vertices < 0 || m->n_faces < 0 || (m->n_vertices > 0 && (!m->xyz || !m->rgba)) ||
+        (m->n_faces > 0 && !m->faces))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh arrays missing");
+    if (m->n_vertices > INT32_MAX || m->n_faces > INT32_MAX)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh too large (%lld vertices, %lld faces; at most 2^31 - 1)",
+                        (long long)m->n_vertices, (long long)m->n_faces);
+    if (m->width < 1 || m->height < 1 || !(m->hfov > 0 && m->hfov < 3.14f) || !(m->vfov > 0 && m->vfov < 3.14f))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh camera %dx%d, hfov %g, vfov %g: need a positive size and "
+                        "fields of view in (0, pi)", (int)m->width, (int)m->height, (double)m->hfov, (double)m->vfov);
+    for (int64_t i = 0; i < 3 * m->n_vertices; i++)
+        if (!isfinite(m->xyz[i]))
+            return p3d_fail(P3D_ERR_INVALID_ARG, "render: vertex %lld has a non-finite coordinate", (long long)(i / 3));
+    for (int64_t i = 0; i < 3 * m->n_faces; i++)
+        if (m->faces[i] < 0 || m->faces[i] >= m->n_vertices)
+            return p3d_fail(P3D_ERR_INVALID_ARG, "render: face %lld refers to vertex %d of %lld", (long long)(i / 3),
+                            (int)m->faces[i], (long long)m->n_vertices);
+    return P3D_OK;
+}
+
+p3d_view p3d_view_of_mesh(const p3d_mesh *m, int32_t out_w, int32_t out_h) {
+    p3d_view v;
+    memset(&v, 0, sizeof v);
+    v.rot[0] = v.rot[4] = v.rot[8] = 1.0f;
+    const float sx = (float)out_w / (float)m->width, sy = (float)out_h / (float)m->height;
+    v.fx = (float)m->width / (2.0f * tanf(0.5f * m->hfov)) * sx;
+    v.fy = (float)m->height / (2.0f * tanf(0.5f * m->vfov)) * sy;
+    v.cx = 0.5f * (float)m->width * sx;
+    v.cy = 0.5f * (float)m->height * sy;
+    return v;
+}
+
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+float p3d_mesh_center_depth(const p3d_mesh *m) {
+    if (m->n_vertices <= 0) return 1.0f;
+    const p3d_view v = p3d_view_of_mesh(m, m->width, m->height);
+    const int32_t cu = m->width / 2, cv = m->height / 2;
+    float best = INFINITY;
+    for (int64_t i = 0; i < m->n_vertices; i++) {
+        const float *p = m->xyz + 3 * i;
+        if (!(p[2] > 0)) continue;
+        const float u = v.fx * p[0] / p[2] + v.cx, w = v.fy * p[1] / p[2] + v.cy;
+        if ((int32_t)floorf(u) == cu && (int32_t)floorf(w) == cv && p[2] < best) best = p[2];
+    }
+    if (isfinite(best)) return best;
+    float *z = (float *)malloc((size_t)m->n_vertices * sizeof *z);
+    if (!z) return 1.0f;
+    for (int64_t i = 0; i < m->n_vertices; i++) z[i] = m->xyz[3 * i + 2];
+    qsort(z, (size_t)m->n_vertices, sizeof *z, cmp_float);
+    const float med = z[m->n_vertices / 2];
+    free(z);
+    return med > 0 ? med : 1.0f;
+}
+
+void p3d_renderer_free(p3d_renderer *r) {
+    if (!r) return;
+#ifdef P3D_HAVE_CUDA
+    p3d_render_cuda_free(r->cuda);
+#endif
+    free(r->sx);
+    free(r->sy);
+    free(r->sz);
+    free(r->counts);
+    free(r->tile_start);
+    free(r->tile_tris);
+    free(r->keys);
+    free(r);
+}
+
+p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o, p3d_renderer **out) {
+    *out = NULL;
+    if (o->width < 1 || o->height < 1 || o->width > 16384 || o->height > 16384)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: frame size %dx%d: need 1..16384 per side", (int)o->width,
+                        (int)o->height);
+    if (o->ssaa < 1 || o->ssaa > P3D_RENDER_MAX_SSAA)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: supersampling factor %d: need 1..%d", (int)o->ssaa,
+                        P3D_RENDER_MAX_SSAA);
+    P3D_TRY(p3d_render_check_mesh(m));
+    p3d_renderer *r = (p3d_renderer *)calloc(1, sizeof *r);
+    if (!r) return p3d_fail(P3D_ERR_OOM, "render: out of memory");
+    r->ctx = ctx;
+    r->mesh = m;
+    r->opts = *o;
+    r->fs.rw = o->width * o->ssaa;
+    r->fs.rh = o->height * o->ssaa;
+    r->fs.tile_px = P3D_RENDER_TILE * o->ssaa;
+    r->fs.tiles_x = (o->width + P3D_RENDER_TILE - 1) / P3D_RENDER_TILE;
+    r->fs.tiles_y = (o->height + P3D_RENDER_TILE - 1) / P3D_RENDER_TILE;
+    p3d_mesh_bounds(m, r->bmin, r->bmax);
+    p3d_status st = P3D_OK;
+#ifdef P3D_HAVE_CUDA
+    if (p3d_ctx_cuda(ctx)) {
+        st = p3d_render_cuda_init(p3d_ctx_cuda(ctx), m, o, &r->fs, &r->cuda);
+        if (st != P3D_OK) p3d_renderer_free(r);
+        else *out = r;
+        return st;
+    }
+#endif
+    const int64_t n_tiles = (int64_t)r->fs.tiles_x * r->fs.tiles_y;
+    const size_t nv = (size_t)(m->n_vertices > 0 ? m->n_vertices : 1);
+    r->threads = p3d_ctx_threads(ctx) > 0 ? p3d_ctx_threads(ctx) : 1;
+    r->cap_tris = m->n_faces + n_tiles + 1;
+    r->sx = (int32_t *)malloc(nv * sizeof *r->sx);
+    r->sy = (int32_t *)malloc(nv * sizeof *r->sy);
+    r->sz = (float *)malloc(nv * sizeof *r->sz);
+    r->counts = (int32_t *)malloc((size_t)(P3D_RENDER_CHUNKS * n_tiles) * sizeof *r->counts);
+    r->tile_start = (int32_t *)malloc((size_t)(n_tiles + 1) * sizeof *r->tile_start);
+    r->tile_tris = (int32_t *)malloc((size_t)r->cap_tris * sizeof *r->tile_tris);
+    r->keys = (uint64_t *)malloc((size_t)r->threads * (size_t)r->fs.tile_px * (size_t)r->fs.tile_px * sizeof *r->keys);
+    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->keys) {
+        p3d_renderer_free(r);
+        return p3d_fail(P3D_ERR_OOM, "render: out of memory planning a %dx%d frame of a %lld-face mesh", (int)o->width,
+                        (int)o->height, (long long)m->n_faces);
+    }
+    *out = r;
+    return st;
+}
+
+void p3d_mesh_bounds(const p3d_mesh *m, float bmin[3], float bmax[3]) {
+    for (int32_t k = 0; k < 3; k++) bmin[k] = bmax[k] = 0.0f;
+    for (int64_t i = 0; i < m->n_vertices; i++)
+        for (int32_t k = 0; k < 3; k++) {
+            const float c = m->xyz[3 * i + k];
+            if (i == 0 || c < bmin[k]) bmin[k] = c;
+            if (i == 0 || c > bmax[k]) bmax[k] = c;
+        }
+}
+
+/* [znear, zfar] bracketing the depths of the bounding box corners as seen from v (a margin keeps the
+ * vertices on the box inside). */
+void p3d_view_depth_range(const p3d_view *v, const float bmin[3], const float bmax[3], float *znear, float *zfar) {
+    p3d_rview rv;
+    memset(&rv, 0, sizeof rv);
+    memcpy(rv.rot, v->rot, sizeof rv.rot);
+    memcpy(rv.pos, v->pos, sizeof rv.pos);
+    float zmin = INFINITY, zmax = -INFINITY;
+    for (int32_t c = 0; c < 8; c++) {
+        const float p[3] = {(c & 1) ? bmax[0] : bmin[0], (c & 2) ? bmax[1] : bmin[1], (c & 4) ? bmax[2] : bmin[2]};
+        const float z = p3d_render_view_depth(&rv, p);
+        zmin = z < zmin ? z : zmin;
+        zmax = z > zmax ? z : zmax;
+    }
+    const float margin = 1e-4f * (fabsf(zmax) + fabsf(zmin)) + 1e-6f;
+    *zfar = zmax + margin;
+    *znear = zmin - margin;
+    /* A camera inside the box: keep 1e-4 of the far distance as the nearest usable depth. */
+    if (*znear < 1e-4f * *zfar) *znear = 1e-4f * *zfar;
+}
+
+/* The raster view of v: intrinsics scaled by the SSAA factor, the depth range of p3d_view_depth_range. */
+static p3d_rview raster_view(const p3d_renderer *r, const p3d_view *v) {
+    p3d_rview rv;
+    const float s = (float)r->opts.ssaa;
+    memcpy(rv.rot, v->rot, sizeof rv.rot);
+    memcpy(rv.pos, v->pos, sizeof rv.pos);
+    rv.fx = v->fx * s;
+    rv.fy = v->fy * s;
+    rv.cx = v->cx * s;
+    rv.cy = v->cy * s;
+    p3d_view_depth_range(v, r->bmin, r->bmax, &rv.znear, &rv.zfar);
+    return rv;
+}
+
+/* Binning pass of one chunk of faces: count (fill = 0) or write ids at the cursors (fill = 1). */
+static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
+    const p3d_mesh *m = r->mesh;
+    const int64_t n_tiles = (int64_t)r->fs.tiles_x * r->fs.tiles_y;
+    int32_t *cnt = r->counts + chunk * n_tiles;
+    const int64_t f0 = m->n_faces * chunk / P3D_RENDER_CHUNKS, f1 = m->n_faces * (chunk + 1) / P3D_RENDER_CHUNKS;
+    for (int64_t f = f0; f < f1; f++) {
+        const int32_t *fc = m->faces + 3 * f;
+        p3d_rtri t;
+        if (!p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t)) continue;
+        int32_t tx0, ty0, tx1, ty1;
+        p3d_render_tile_span(&t, r->fs.tile_px, &tx0, &ty0, &tx1, &ty1);
+        for (int32_t ty = ty0; ty <= ty1; ty++)
+            for (int32_t tx = tx0; tx <= tx1; tx++) {
+                const int64_t tile = (int64_t)ty * r->fs.tiles_x + tx;
+                if (fill) r->tile_tris[cnt[tile]++] = (int32_t)f;
+                else cnt[tile]++;
+            }
+    }
+}
+
+/* Rasterises the triangles of one tile into keys (tile_px^2) and resolves them into the output. */
+static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, uint8_t *rgb) {
+    const p3d_mesh *m = r->mesh;
+    const int32_t tp = r->fs.tile_px;
+    const int32_t tx = (int32_t)(tile % r->fs.tiles_x), ty = (int32_t)(tile / r->fs.tiles_x);
+    const int32_t px0 = tx * tp, py0 = ty * tp;
+    for (int32_t i = 0; i < tp * tp; i++) keys[i] = P3D_RENDER_KEY_EMPTY;
+    p3d_rtri t;
+    for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
+        const int32_t f = r->tile_tris[k];
+        const int32_t *fc = m->faces + 3 * (int64_t)f;
+        p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t);
+        p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
+    }
+    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh};
+    int32_t cached = -1; /* neighbouring samples mostly see the same triangle: keep its setup */
+    memset(&t, 0, sizeof t);
+    for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
+        for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
+            const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
+            p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, &cached, &t,
+                               rgb + 3 * o);
+        }
+}
+
+static p3d_status render_cpu(p3d_renderer *r, const p3d_rview *rv, uint8_t *rgb) {
+    const p3d_mesh *m = r->mesh;
+    const int64_t n_tiles = (int64_t)r->fs.tiles_x * r->fs.tiles_y;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int64_t i = 0; i < m->n_vertices; i++) p3d_render_project(rv, m->xyz + 3 * i, r->sx + i, r->sy + i, r->sz + i);
+    memset(r->counts, 0, (size_t)(P3D_RENDER_CHUNKS * n_tiles) * sizeof *r->counts);
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int32_t c = 0; c < P3D_RENDER_CHUNKS; c++) bin_chunk(r, c, 0);
+    /* Exclusive scan in (tile, chunk) order: each tile's list holds its triangles in face order. */
+    int64_t total = 0;
+    for (int64_t t = 0; t < n_tiles; t++) {
+        r->tile_start[t] = (int32_t)total;
+        for (int32_t c = 0; c < P3D_RENDER_CHUNKS; c++) {
+            const int32_t n = r->counts[c * n_tiles + t];
+            r->counts[c * n_tiles + t] = (int32_t)total;
+            total += n;
+        }
+        if (total > INT32_MAX) return p3d_fail(P3D_ERR_INVALID_ARG, "render: more than 2^31 triangle-tile pairs");
+    }
+    r->tile_start[n_tiles] = (int32_t)total;
+    if (total > r->cap_tris) {
+        int32_t *grown = (int32_t *)realloc(r->tile_tris, (size_t)total * sizeof *grown);
+        if (!grown) return p3d_fail(P3D_ERR_OOM, "render: out of memory for %lld triangle-tile pairs", (long long)total);
+        r->tile_tris = grown;
+        r->cap_tris = total;
+    }
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int32_t c = 0; c < P3D_RENDER_CHUNKS; c++) bin_chunk(r, c, 1);
+    const size_t tile_keys = (size_t)r->fs.tile_px * (size_t)r->fs.tile_px;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel num_threads(r->threads)
+    {
+        uint64_t *keys = r->keys + (size_t)omp_get_thread_num() * tile_keys;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, keys, rgb);
+    }
+#else
+    for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, r->keys, rgb);
+    (void)tile_keys;
+#endif
+    return P3D_OK;
+}
+
+p3d_status p3d_render_frame(p3d_renderer *r, const p3d_view *v, uint8_t *rgb) {
+    for (int32_t k = 0; k < 9; k++)
+        if (!isfinite(v->rot[k])) return p3d_fail(P3D_ERR_INVALID_ARG, "render: camera rotation is not finite");
+    if (!isfinite(v->pos[0]) || !isfinite(v->pos[1]) || !isfinite(v->pos[2]) || !(v->fx > 0) || !(v->fy > 0) ||
+        !isfinite(v->fx) || !isfinite(v->fy) || !isfinite(v->cx) || !isfinite(v->cy))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: camera position or intrinsics not finite and positive");
+    const p3d_rview rv = raster_view(r, v);
+#ifdef P3D_HAVE_CUDA
+    if (r->cuda) return p3d_render_cuda_frame(r->cuda, &rv, rgb);
+#endif
+    return render_cpu(r, &rv, rgb);
+}

@@ -1,0 +1,266 @@
+/* render_math.h - per-vertex, per-triangle and per-sample math of the rasterizer (P3D_HD, shared by
+ * host/render/render.c and cuda/render/render.cu). Definitions and conventions: render.h.
+ *
+ * Bit-identical frames on both backends: coverage is decided on 8-bit sub-pixel fixed-point vertex
+ * positions with exact int64 edge functions (watertight: a sample on an edge shared by two triangles
+ * belongs to exactly one of them, by the top-left rule), and every float product that is followed by
+ * an addition goes through p3d_rmul, which is __fmul_rn on the device so nvcc cannot contract it into
+ * an FMA (the host C11 build never contracts: -std=c11 implies -ffp-contract=off). Divisions are IEEE
+ * on both sides (no fast-math). */
+#ifndef P3D_RENDER_MATH_H
+#define P3D_RENDER_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "core/p3d_hd.h"
+
+#if defined(__CUDA_ARCH__)
+#define p3d_rmul(a, b) __fmul_rn((a), (b))
+#else
+#define p3d_rmul(a, b) ((a) * (b))
+#endif
+
+/* Sub-pixel precision of projected vertices: 1/256 pixel. */
+#define P3D_RENDER_SUBPIX_BITS 8
+#define P3D_RENDER_SUBPIX (1 << P3D_RENDER_SUBPIX_BITS)
+/* Vertices projecting farther than this from the raster origin (in raster pixels) are dropped with
+ * their triangles, so fixed-point coordinates stay below 2^23 and edge products below 2^47. */
+#define P3D_RENDER_GUARD 32768.0f
+/* A raster sample's key when no triangle covers it (every real key is smaller). */
+#define P3D_RENDER_KEY_EMPTY 0xffffffffffffffffull
+
+/* Camera of one raster: world -> camera rotation rows (OpenCV axes), camera centre in mesh space,
+ * intrinsics in raster pixels (pixel (x, y) has its centre at (x + 0.5, y + 0.5)), and the depth
+ * range [znear, zfar] a vertex must lie in. */
+typedef struct p3d_rview {
+    float rot[9];
+    float pos[3];
+    float fx, fy, cx, cy;
+    float znear, zfar;
+} p3d_rview;
+
+/* One triangle after setup: fixed-point vertices ordered so that the signed area is positive, their
+ * view depths, the mesh vertex ids in the same order, and the raster pixels whose centres may lie
+ * inside ([x0, x1] x [y0, y1], inclusive, not yet clipped to the raster). */
+typedef struct p3d_rtri {
+    int32_t x[3], y[3];
+    float z[3];
+    int32_t v[3];
+    int64_t area;
+    int32_t x0, y0, x1, y1;
+} p3d_rtri;
+
+/* Camera-space depth of mesh point p (for the near/far range of a view). */
+P3D_HD float p3d_render_view_depth(const p3d_rview *v, const float *p) {
+    const float d0 = p[0] - v->pos[0], d1 = p[1] - v->pos[1], d2 = p[2] - v->pos[2];
+    return p3d_rmul(v->rot[6], d0) + p3d_rmul(v->rot[7], d1) + p3d_rmul(v->rot[8], d2);
+}
+
+/* Projects mesh point p: fixed-point raster position (*sx, *sy) and view depth *sz. Returns 0 (and
+ * *sz = -1, which marks the vertex unusable) when the depth is outside [znear, zfar] or the position
+ * is outside the guard band. */
+P3D_HD int32_t p3d_render_project(const p3d_rview *v, const float *p, int32_t *sx, int32_t *sy, float *sz) {
+    const float d0 = p[0] - v->pos[0], d1 = p[1] - v->pos[1], d2 = p[2] - v->pos[2];
+    const float xc = p3d_rmul(v->rot[0], d0) + p3d_rmul(v->rot[1], d1) + p3d_rmul(v->rot[2], d2);
+    const float yc = p3d_rmul(v->rot[3], d0) + p3d_rmul(v->rot[4], d1) + p3d_rmul(v->rot[5], d2);
+    const float zc = p3d_rmul(v->rot[6], d0) + p3d_rmul(v->rot[7], d1) + p3d_rmul(v->rot[8], d2);
+    *sx = *sy = 0;
+    *sz = -1.0f;
+    if (!(zc >= v->znear && zc <= v->zfar)) return 0;
+    const float u = p3d_rmul(v->fx, xc / zc) + v->cx, w = p3d_rmul(v->fy, yc / zc) + v->cy;
+    if (!(fabsf(u) < P3D_RENDER_GUARD && fabsf(w) < P3D_RENDER_GUARD)) return 0;
+    *sx = (int32_t)floorf(p3d_rmul(u, (float)P3D_RENDER_SUBPIX) + 0.5f);
+    *sy = (int32_t)floorf(p3d_rmul(w, (float)P3D_RENDER_SUBPIX) + 0.5f);
+    *sz = zc;
+    return 1;
+}
+
+/* Edge function of (a -> b) at q: twice the signed area of (a, b, q), exact. */
+P3D_HD int64_t p3d_render_edge(int32_t ax, int32_t ay, int32_t bx, int32_t by, int64_t qx, int64_t qy) {
+    return (int64_t)(bx - ax) * (qy - ay) - (int64_t)(by - ay) * (qx - ax);
+}
+
+/* floor(a / 2^bits) for negative a too, without relying on >> of negative numbers. */
+P3D_HD int32_t p3d_render_floor_shift(int32_t a, int32_t bits) {
+    const int32_t d = 1 << bits;
+    return a >= 0 ? a / d : -((-a + d - 1) / d);
+}
+
+/* Sets up triangle (ia, ib, ic) from the projected vertex arrays; returns 0 when the triangle is
+ * culled: a vertex is unusable, it is degenerate (zero area in fixed point) or no raster pixel centre
+ * of the w x h raster can lie inside its bounding box. Both windings are kept (no back-face culling:
+ * the reference renders with cull_face off). */
+P3D_HD int32_t p3d_render_tri_setup(const int32_t *sx, const int32_t *sy, const float *sz, int32_t ia, int32_t ib,
+                                    int32_t ic, int32_t w, int32_t h, p3d_rtri *t) {
+    const int64_t area = p3d_render_edge(sx[ia], sy[ia], sx[ib], sy[ib], sx[ic], sy[ic]);
+    if (area < 0) {
+        const int32_t s = ib;
+        ib = ic;
+        ic = s;
+    }
+    t->area = area < 0 ? -area : area;
+    const int32_t ids[3] = {ia, ib, ic};
+    int32_t mnx = sx[ia], mxx = sx[ia], mny = sy[ia], mxy = sy[ia];
+    for (int32_t k = 0; k < 3; k++) {
+        const int32_t i = ids[k];
+        t->v[k] = i;
+        t->x[k] = sx[i];
+        t->y[k] = sy[i];
+        t->z[k] = sz[i];
+        mnx = sx[i] < mnx ? sx[i] : mnx;
+        mxx = sx[i] > mxx ? sx[i] : mxx;
+        mny = sy[i] < mny ? sy[i] : mny;
+        mxy = sy[i] > mxy ? sy[i] : mxy;
+    }
+    /* Pixel centres (p + 1/2) * SUBPIX inside [mn, mx]: p from ceil((mn - half) / S) to floor((mx - half) / S). */
+    const int32_t half = P3D_RENDER_SUBPIX / 2;
+    t->x0 = -p3d_render_floor_shift(-(mnx - half), P3D_RENDER_SUBPIX_BITS);
+    t->y0 = -p3d_render_floor_shift(-(mny - half), P3D_RENDER_SUBPIX_BITS);
+    t->x1 = p3d_render_floor_shift(mxx - half, P3D_RENDER_SUBPIX_BITS);
+    t->y1 = p3d_render_floor_shift(mxy - half, P3D_RENDER_SUBPIX_BITS);
+    if (t->x0 < 0) t->x0 = 0;
+    if (t->y0 < 0) t->y0 = 0;
+    if (t->x1 > w - 1) t->x1 = w - 1;
+    if (t->y1 > h - 1) t->y1 = h - 1;
+    /* Every field is set above, so callers may reuse t after a rejection without reading garbage. */
+    return area != 0 && t->z[0] > 0.0f && t->z[1] > 0.0f && t->z[2] > 0.0f && t->x0 <= t->x1 && t->y0 <= t->y1;
+}
+
+/* Top-left rule for the edge a -> b of a positively oriented triangle: a sample exactly on the edge
+ * belongs to the triangle only for these edge directions; the same edge seen from the neighbouring
+ * triangle runs the other way and fails the test, so shared edges are covered exactly once. */
+P3D_HD int32_t p3d_render_edge_owns(int32_t ax, int32_t ay, int32_t bx, int32_t by) {
+    return by > ay || (by == ay && bx < ax);
+}
+
+/* Whether raster pixel (px, py)'s centre is inside t; if so its screen-space barycentrics l[3]
+ * (weights of t's vertices 0, 1, 2, summing to 1). */
+P3D_HD int32_t p3d_render_tri_cover(const p3d_rtri *t, int32_t px, int32_t py, float l[3]) {
+    const int64_t qx = (int64_t)px * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+    const int64_t qy = (int64_t)py * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+    int64_t e[3];
+    l[0] = l[1] = l[2] = 0.0f;
+    for (int32_t k = 0; k < 3; k++) {
+        const int32_t a = (k + 1) % 3, b = (k + 2) % 3; /* the edge opposite vertex k */
+        e[k] = p3d_render_edge(t->x[a], t->y[a], t->x[b], t->y[b], qx, qy);
+        if (e[k] < 0 || (e[k] == 0 && !p3d_render_edge_owns(t->x[a], t->y[a], t->x[b], t->y[b]))) return 0;
+    }
+    const float area = (float)t->area;
+    l[0] = (float)e[0] / area;
+    l[1] = (float)e[1] / area;
+    l[2] = (float)e[2] / area;
+    return 1;
+}
+
+/* 1 / (view depth) at a covered sample: interpolated linearly in screen space, which is what makes
+ * the interpolation below perspective-correct. */
+P3D_HD float p3d_render_inv_depth(const p3d_rtri *t, const float l[3]) {
+    return l[0] / t->z[0] + l[1] / t->z[1] + l[2] / t->z[2];
+}
+
+/* The sample's depth-test key: the float32 view depth's bits (monotonic for positive floats: 32-bit
+ * depth with ~1e-7 relative resolution at every distance) above the triangle index, so the minimum
+ * is the nearest surface and exact depth ties go to the lower triangle index - the result does not
+ * depend on the order triangles are drawn in. */
+P3D_HD uint64_t p3d_render_key(const p3d_rtri *t, const float l[3], int32_t tri) {
+    const float z = 1.0f / p3d_render_inv_depth(t, l);
+    union {
+        float f;
+        uint32_t u;
+    } bits;
+    bits.f = z;
+    return ((uint64_t)bits.u << 32) | (uint32_t)tri;
+}
+
+/* Perspective-correct colour at a covered sample: rgb[c] = sum_k b_k colour_k[c], b_k = (l_k / z_k)
+ * / sum_j (l_j / z_j). rgba: the mesh's (n_vertices, 4) colours. */
+P3D_HD void p3d_render_shade(const p3d_rtri *t, const float l[3], const uint8_t *rgba, float out[3]) {
+    const float w0 = l[0] / t->z[0], w1 = l[1] / t->z[1], w2 = l[2] / t->z[2];
+    const float s = w0 + w1 + w2;
+    const float b0 = w0 / s, b1 = w1 / s, b2 = w2 / s;
+    const uint8_t *c0 = rgba + 4 * (int64_t)t->v[0], *c1 = rgba + 4 * (int64_t)t->v[1], *c2 = rgba + 4 * (int64_t)t->v[2];
+    for (int32_t c = 0; c < 3; c++)
+        out[c] = p3d_rmul(b0, (float)c0[c]) + p3d_rmul(b1, (float)c1[c]) + p3d_rmul(b2, (float)c2[c]);
+}
+
+/* The output byte of an s x s box of samples whose colour sum is `sum`. */
+P3D_HD uint8_t p3d_render_box_byte(float sum, float inv_count) {
+    float v = p3d_rmul(sum, inv_count) + 0.5f;
+    v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+    return (uint8_t)v;
+}
+
+/* Tiles [tx0, tx1] x [ty0, ty1] (inclusive) that t's pixel box touches; tile_px samples per side. */
+P3D_HD void p3d_render_tile_span(const p3d_rtri *t, int32_t tile_px, int32_t *tx0, int32_t *ty0, int32_t *tx1,
+                                 int32_t *ty1) {
+    *tx0 = t->x0 / tile_px;
+    *tx1 = t->x1 / tile_px;
+    *ty0 = t->y0 / tile_px;
+    *ty1 = t->y1 / tile_px;
+}
+
+/* keys[i] = min(keys[i], key): a plain store on the CPU (one thread per tile), a shared-memory atomic
+ * on the GPU (one thread per triangle of the tile). */
+P3D_HD void p3d_render_key_min(uint64_t *dst, uint64_t key) {
+#if defined(__CUDA_ARCH__)
+    atomicMin((unsigned long long *)dst, (unsigned long long)key);
+#else
+    if (key < *dst) *dst = key;
+#endif
+}
+
+/* Depth-tests triangle t (face index f) into the keys (tile_px x tile_px) of the tile whose first
+ * raster sample is (px0, py0). */
+P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
+                                int32_t py0) {
+    const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
+    const int32_t y0 = t->y0 > py0 ? t->y0 : py0, y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
+    for (int32_t py = y0; py <= y1; py++)
+        for (int32_t px = x0; px <= x1; px++) {
+            float l[3];
+            if (p3d_render_tri_cover(t, px, py, l))
+                p3d_render_key_min(keys + (py - py0) * tile_px + (px - px0), p3d_render_key(t, l, f));
+        }
+}
+
+/* The mesh and projected vertices a resolve reads. */
+typedef struct p3d_rmesh {
+    const int32_t *faces; /* (n_faces, 3) */
+    const uint8_t *rgba;  /* (n_vertices, 4) */
+    const int32_t *sx, *sy;
+    const float *sz;
+    int32_t rw, rh; /* raster size */
+} p3d_rmesh;
+
+/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys: the
+ * box average of the samples' perspective-correct colours (background where no triangle won).
+ * *cached / t: the last triangle set up, reused by the next sample that shows it. */
+P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t tile_px, int32_t s, int32_t px0,
+                               int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *cached, p3d_rtri *t,
+                               uint8_t *out) {
+    float sum[3] = {0.0f, 0.0f, 0.0f};
+    for (int32_t sy = 0; sy < s; sy++)
+        for (int32_t sx = 0; sx < s; sx++) {
+            const int32_t ly = oy * s + sy, lx = ox * s + sx;
+            const uint64_t key = keys[ly * tile_px + lx];
+            float c[3] = {(float)bg[0], (float)bg[1], (float)bg[2]}, l[3];
+            if (key != P3D_RENDER_KEY_EMPTY) {
+                const int32_t f = (int32_t)(key & 0xffffffffu);
+                if (f != *cached) {
+                    const int32_t *fc = m->faces + 3 * (int64_t)f;
+                    p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
+                    *cached = f;
+                }
+                p3d_render_tri_cover(t, px0 + lx, py0 + ly, l);
+                p3d_render_shade(t, l, m->rgba, c);
+            }
+            sum[0] += c[0];
+            sum[1] += c[1];
+            sum[2] += c[2];
+        }
+    const float inv = 1.0f / (float)(s * s);
+    for (int32_t c = 0; c < 3; c++) out[c] = p3d_render_box_byte(sum[c], inv);
+}
+
+#endif
