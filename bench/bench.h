@@ -46,5 +46,6 @@ extern const p3d_bench_stage p3d_bench_stages_fill[];
 extern const p3d_bench_stage p3d_bench_stages_render[];
 extern const p3d_bench_stage p3d_bench_stages_pipeline[];
 extern const p3d_bench_stage p3d_bench_stages_ldi[];
+extern const p3d_bench_stage p3d_bench_stages_compact[];
 
 #endif

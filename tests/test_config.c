@@ -86,10 +86,10 @@ static void test_sample_file(void) {
     memcpy(text + 1, data, len);
     int32_t n = 0;
     const char *const *names = p3d_config_key_names(&n);
-    CHECK(n == 51); /* 47 keys of the reference's argument.yml + device, depth_model, fill, mesh_format */
+    CHECK(n == 52); /* 47 keys of the reference's argument.yml + device, depth_model, fill, mesh_format, video_mesh */
     for (int32_t i = 0; i < n; i++) {
         int ours = !strcmp(names[i], "device") || !strcmp(names[i], "depth_model") || !strcmp(names[i], "fill") ||
-                   !strcmp(names[i], "mesh_format");
+                   !strcmp(names[i], "mesh_format") || !strcmp(names[i], "video_mesh");
         char pat[80];
         snprintf(pat, sizeof pat, "\n%s:", names[i]);
         CHECK_MSG((strstr(text, pat) != NULL) == !ours, "key %s", names[i]);

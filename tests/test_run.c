@@ -36,7 +36,9 @@ static void check_outputs(const char *dir, const char *name, int32_t w, int32_t 
         CHECK_OK(p3d_mesh_read(path, &m));
         CHECK_MSG(m.width == w && m.height == h, "%s: mesh for %dx%d, wanted %dx%d", path, (int)m.width,
                   (int)m.height, (int)w, (int)h);
-        CHECK(m.n_vertices > (int64_t)w * h && m.n_faces > 0);
+        /* The PLY holds the dense mesh (a vertex per LDI node), the GLB the compact textured one. */
+        if (k == 0) CHECK(m.n_vertices > (int64_t)w * h && m.n_faces > 0 && !m.uv);
+        else CHECK(m.n_vertices > 0 && m.n_faces > 0 && m.uv && m.tex && m.tex_w > 0);
         p3d_mesh_free(&m);
     }
     for (int32_t k = 0; k < 4; k++) {

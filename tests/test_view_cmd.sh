@@ -43,8 +43,11 @@ XDG_CACHE_HOME="$tmp/nocache" P3D_MODEL_DIR="$tmp/nocache" run photo-without-dep
 # a small mesh of the sample, by the pipeline
 "$bin" mesh samples/scene.png --depth samples/scene_disp.png --longer-side 96 --no-border --fill classic \
   --device cpu -q -o "$tmp/pipe.ply" && "$bin" mesh samples/scene.png --depth samples/scene_disp.png \
-  --longer-side 96 --no-border --fill classic --device cpu -q -o "$tmp/pipe.glb"
-if [ -s "$tmp/pipe.ply" ] && [ -s "$tmp/pipe.glb" ]; then ok pipeline-meshes; else bad pipeline-meshes; fi
+  --longer-side 96 --no-border --fill classic --device cpu -q -o "$tmp/pipe.glb" --mesh dense &&
+  "$bin" mesh samples/scene.png --depth samples/scene_disp.png --longer-side 96 --no-border --fill classic \
+  --device cpu -q -o "$tmp/pipe_compact.glb"
+if [ -s "$tmp/pipe.ply" ] && [ -s "$tmp/pipe.glb" ] && [ -s "$tmp/pipe_compact.glb" ]; then ok pipeline-meshes
+else bad pipeline-meshes; fi
 
 env -u DISPLAY -u WAYLAND_DISPLAY "$bin" view "$tmp/pipe.ply" >"$tmp/out" 2>&1
 rc=$?
@@ -74,6 +77,16 @@ if cmp -s "$tmp/ply.png" "$tmp/glb.png"; then ok ply-glb-same-frame; else bad pl
 if cmp -s "$tmp/ply.png" "$tmp/photo.png"; then ok photo-same-frame-as-its-mesh; else bad photo-same-frame-as-its-mesh; fi
 if grep -q "scene: 3D photo (layered depth, non-learned inpainting, mesh) done" "$tmp/err"; then ok progress-line
 else bad "progress-line: $(cat "$tmp/err")"; fi
+# the compact mesh's texture through OpenGL: close to the dense mesh's frame
+xvfb "$bin" view "$tmp/pipe_compact.glb" --screenshot "$tmp/compact.png" --pose 0.01,0,0.02 >"$tmp/out" 2>"$tmp/err"
+psnr=$($py -c '
+import sys, numpy as np
+from PIL import Image
+a, b = (np.asarray(Image.open(f).convert("RGB"), dtype=np.float64) for f in sys.argv[1:3])
+print("%.2f" % (10 * np.log10(255 ** 2 / max(((a - b) ** 2).mean(), 1e-9))) if a.shape == b.shape else 0)' \
+  "$tmp/ply.png" "$tmp/compact.png" 2>&1)
+if awk -v p="$psnr" 'BEGIN { exit !(p + 0 >= 30) }'; then ok "compact-mesh-textured-frame ($psnr dB)"
+else bad "compact-mesh-textured-frame: PSNR '$psnr' against the dense mesh's frame (wanted >= 30): $(cat "$tmp/err")"; fi
 
 # a photo without --depth: Tiefenrausch estimates the map when it is installed
 if "$bin" models 2>/dev/null | grep -Eq '^tiefenrausch +missing'; then

@@ -26,7 +26,8 @@ usage() {
 
 # Packages the build cannot do without (CMake: REQUIRED) and that a bare CUDA image may lack; FFmpeg and
 # OpenBLAS are optional and too large to carry (the summary says what was left out).
-stage_pkgs="libyaml-dev libyaml-0-2 libstb-dev libstb0 pkgconf pkgconf-bin libpkgconf3"
+stage_pkgs="libyaml-dev libyaml-0-2 libstb-dev libstb0 pkgconf pkgconf-bin libpkgconf3 libjpeg62-turbo-dev libjpeg62-turbo
+  libmeshoptimizer-dev libmeshoptimizer2d"
 
 stage_deps() {
   local dir=$1

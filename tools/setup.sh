@@ -11,6 +11,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git libstb-dev libglfw3-dev libepoxy-dev
       libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libopenblas-dev libyaml-dev
+      libjpeg62-turbo-dev libmeshoptimizer-dev
       python3 python3-numpy python3-protobuf)
 for a in "$@"; do
   case "$a" in

@@ -29,6 +29,9 @@ struct p3d_render_cuda {
     int32_t *tris;    // (cap) triangle ids grouped by tile
     int64_t cap;
     uint8_t *rgb;     // (height, width, 3) the frame
+    float *uv;        // (nv, 2) texture coordinates of a textured mesh, else NULL
+    uint8_t *tex;     // (tex_h, tex_w, 3) its atlas
+    int32_t tex_w, tex_h;
 };
 
 static __global__ void project_kernel(p3d_rview v, const float *xyz, int64_t nv, int32_t *sx, int32_t *sy, float *sz) {
@@ -111,7 +114,7 @@ static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const in
 
 extern "C" void p3d_render_cuda_free(p3d_render_cuda *r) {
     if (!r) return;
-    void *bufs[] = {r->xyz, r->rgba, r->faces, r->sx, r->sy, r->sz, r->counts, r->start, r->tris, r->rgb};
+    void *bufs[] = {r->xyz, r->rgba, r->faces, r->sx, r->sy, r->sz, r->counts, r->start, r->tris, r->rgb, r->uv, r->tex};
     for (void *b : bufs) p3d_cuda_free(r->ctx, b);
     free(r);
 }
@@ -144,6 +147,15 @@ extern "C" p3d_status p3d_render_cuda_init(p3d_cuda_ctx *ctx, const p3d_mesh *m,
     if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->xyz, m->xyz, r->nv * 3 * sizeof(float));
     if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->rgba, m->rgba, r->nv * 4);
     if (st == P3D_OK && r->nf > 0) st = p3d_cuda_memcpy_h2d(ctx, r->faces, m->faces, r->nf * 3 * sizeof(int32_t));
+    if (st == P3D_OK && m->uv) {
+        const size_t tex_bytes = static_cast<size_t>(m->tex_w) * m->tex_h * 3;
+        r->tex_w = m->tex_w;
+        r->tex_h = m->tex_h;
+        st = p3d_cuda_malloc(ctx, nv * 2 * sizeof(float), reinterpret_cast<void **>(&r->uv));
+        if (st == P3D_OK) st = p3d_cuda_malloc(ctx, tex_bytes, reinterpret_cast<void **>(&r->tex));
+        if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->uv, m->uv, r->nv * 2 * sizeof(float));
+        if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, r->tex, m->tex, tex_bytes);
+    }
     if (st != P3D_OK) {
         p3d_render_cuda_free(r);
         return st;
@@ -182,7 +194,7 @@ extern "C" p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rvie
             r->faces, r->nf, r->sx, r->sy, r->sz, fs, r->counts, r->tris, 1);
         P3D_CUDA_LAUNCH_CHECK(ctx, "render.fill");
     }
-    const p3d_rmesh m = {r->faces, r->rgba, r->sx, r->sy, r->sz, fs.rw, fs.rh};
+    const p3d_rmesh m = {r->faces, r->rgba, r->sx, r->sy, r->sz, fs.rw, fs.rh, r->uv, r->tex, r->tex_w, r->tex_h};
     const size_t shared = static_cast<size_t>(fs.tile_px) * fs.tile_px * sizeof(uint64_t);
     const uchar3 bg = make_uchar3(r->opts.background[0], r->opts.background[1], r->opts.background[2]);
     raster_kernel<<<r->n_tiles, P3D_RENDER_THREADS, shared, ctx->stream>>>(m, r->start, r->tris, fs, r->opts.width,

@@ -24,6 +24,9 @@ static const char *const k_mesh_help =
     "  --depth-scale S     value = stored number * S\n"
     "  -o, --output FILE   OUT.ply (binary little-endian) or OUT.glb (glTF 2.0 binary)\n"
     "  --ascii             write PLY as ASCII, the reference's exact format (about 4x larger)\n"
+    "  --mesh KIND         compact (the default for .glb: a texture atlas + simplified geometry, One\n"
+    "                      Shot 3D Photography's) or dense (one vertex per LDI node, vertex colours;\n"
+    "                      the only kind PLY holds)\n"
     "  --fill KIND         auto (default: the networks when installed), learned, classic (non-learned)\n"
     "  --longer-side N     processing size of the longer side (default 960)\n"
     "  --no-border         do not extrapolate the 60-pixel border\n"
@@ -83,14 +86,24 @@ static void print_report(const char *stem, const p3d_photo_result *r, int32_t le
         printf("  network calls: edge %d, depth %d, colour %d (patches %d, %d, %d)\n", (int)rep->inpaint.net_calls[0],
                (int)rep->inpaint.net_calls[1], (int)rep->inpaint.net_calls[2], (int)rep->inpaint.batches_items[0],
                (int)rep->inpaint.batches_items[1], (int)rep->inpaint.batches_items[2]);
-    printf("  mesh: %lld vertices, %lld faces -> %s\n", (long long)r->mesh.n_vertices, (long long)r->mesh.n_faces, out);
+    printf("  mesh: %lld vertices, %lld faces", (long long)r->mesh.n_vertices, (long long)r->mesh.n_faces);
+    printf(r->compact.n_vertices ? "\n" : " -> %s\n", out);
+    if (r->compact.n_vertices) {
+        const p3d_compact_stats *c = &r->compact_stats;
+        printf("  compact: %lld vertices, %lld faces (%.1f%%), %d charts (%d halo vertices), atlas %dx%d (%.0f%% used%s), "
+               "error %.2f px, %d tiles left dense -> %s\n", (long long)r->compact.n_vertices, (long long)r->compact.n_faces,
+               100.0 * (double)r->compact.n_faces / (double)(r->mesh.n_faces ? r->mesh.n_faces : 1), (int)c->charts,
+               (int)c->halo_vertices, (int)c->atlas_w, (int)c->atlas_h, 100.0 * c->atlas_fill,
+               c->hidden_scale > 1 ? ", hidden layers halved" : "", (double)c->error_px, (int)c->dense_tiles, out);
+    }
     double total = r->seconds_prep + r->seconds_mesh;
     printf("  time: prepare %.3f s", r->seconds_prep);
     for (int32_t i = 0; i < P3D_LDI_STAGE_COUNT; i++) {
         printf(", %s %.3f", p3d_ldi_stage_name(i), rep->seconds[i]);
         total += rep->seconds[i];
     }
-    printf(", mesh %.3f; total %.3f s\n", r->seconds_mesh, total);
+    total += r->seconds_compact;
+    printf(", mesh %.3f, compact %.3f; total %.3f s\n", r->seconds_mesh, r->seconds_compact, total);
 }
 
 int p3d_cmd_mesh(int argc, char **argv) {
@@ -98,7 +111,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
     p3d_depth_opts dopts = {P3D_DEPTH_DISPARITY, 1.0f};
     p3d_photo_opts o = p3d_photo_opts_default();
     p3d_fill_mode fill = P3D_FILL_AUTO;
-    int32_t ascii = 0, quiet = 0;
+    int32_t ascii = 0, quiet = 0, kind = -1; /* kind: 1 compact, 0 dense, -1 from the file type */
     int rc = -1;
     p3d_args it;
     p3d_args_init(&it, argc, argv);
@@ -113,6 +126,10 @@ int p3d_cmd_mesh(int argc, char **argv) {
             if (!(out = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--ascii")) {
             ascii = 1;
+        } else if (p3d_args_is(&it, NULL, "--mesh")) {
+            if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+            if (strcmp(v, "compact") && strcmp(v, "dense")) return p3d_usage_error("mesh", "--mesh '%s': expected compact or dense", v);
+            kind = strcmp(v, "compact") == 0;
         } else if (p3d_args_is(&it, NULL, "--fill")) {
             if (!(v = p3d_args_value(&it))) return P3D_EXIT_USAGE;
             if (p3d_fill_mode_parse(v, &fill) != P3D_OK) return p3d_usage_error("mesh", "%s", p3d_last_error());
@@ -149,6 +166,9 @@ int p3d_cmd_mesh(int argc, char **argv) {
     if (p3d_mesh_format_from_path(out, &fmt) != P3D_OK) return p3d_usage_error("mesh", "%s", p3d_last_error());
     if (ascii && fmt != P3D_MESH_PLY_BINARY) return p3d_usage_error("mesh", "--ascii needs a .ply output");
     if (ascii) fmt = P3D_MESH_PLY_ASCII;
+    if (kind < 0) kind = fmt == P3D_MESH_GLB;
+    if (kind == 1 && fmt != P3D_MESH_GLB) return p3d_usage_error("mesh", "--mesh compact needs a .glb output (PLY holds dense meshes)");
+    o.compact = kind;
 
     p3d_device dev;
     p3d_ctx *ctx = NULL;
@@ -167,7 +187,7 @@ int p3d_cmd_mesh(int argc, char **argv) {
         fprintf(stderr, "photo3d-gpu mesh: inpainting weights not installed: using the non-learned fill\n");
     if (st == P3D_OK) st = p3d_depth_read(depth_path, &dopts, &map);
     if (st == P3D_OK) st = p3d_photo_to_mesh(ctx, &nets, image, &map, &o, &r);
-    if (st == P3D_OK) st = p3d_mesh_write(&r.mesh, out, fmt);
+    if (st == P3D_OK) st = p3d_mesh_write(kind ? &r.compact : &r.mesh, out, fmt);
     if (st == P3D_OK && dump) st = dump_ldi(&r.ldi, dump, stem);
     if (st == P3D_OK && !quiet) print_report(stem, &r, learned, out);
     p3d_photo_result_free(&r);

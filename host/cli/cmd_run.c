@@ -51,7 +51,8 @@ static const char *const k_run_help =
     "  --depth-model M      estimator for photos without a map: tiefenrausch (default), midas-v1,\n"
     "                       midas-small, midas-large\n"
     "  --fill KIND          auto (default: the networks when installed), learned, classic\n"
-    "  --glb                also write mesh/NAME.glb\n"
+    "  --glb                also write mesh/NAME.glb (the compact mesh: texture atlas + simplified\n"
+    "                       geometry; the videos render from it too unless video_mesh is dense)\n"
     "  --mesh-only          no videos\n"
     "  --frames N, --fps F  frames per video, frame rate (default 240, 40)\n"
     "  --skip-existing      skip photos whose outputs all exist (resume an interrupted batch)\n"
@@ -327,6 +328,7 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     p3d_photo_result r;
     memset(&r, 0, sizeof r);
     p3d_photo_opts po = photo_opts_of(c);
+    po.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh);
     t = p3d_time_now();
     if (st == P3D_OK) st = p3d_interrupt_check(in->name);
     if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &po, &r);
@@ -343,14 +345,17 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     }
     t = p3d_time_now();
     if (st == P3D_OK && (c->save_ply || o->glb)) st = p3d_dir_ensure(mesh_dir);
-    if (st == P3D_OK && c->save_ply) st = p3d_mesh_write(&r.mesh, path, (p3d_mesh_format)c->mesh_format);
+    /* GLB files hold the compact mesh, PLY files the dense one (the reference's). */
+    if (st == P3D_OK && c->save_ply)
+        st = p3d_mesh_write(c->mesh_format == P3D_MESH_GLB ? &r.compact : &r.mesh, path, (p3d_mesh_format)c->mesh_format);
     if (st == P3D_OK && o->glb) {
         snprintf(path, sizeof path, "%s/%s.glb", mesh_dir, in->name);
-        st = p3d_mesh_write(&r.mesh, path, P3D_MESH_GLB);
+        st = p3d_mesh_write(&r.compact, path, P3D_MESH_GLB);
     }
     res->seconds[STAGE_WRITE] = p3d_time_now() - t;
     t = p3d_time_now();
-    if (st == P3D_OK && o->videos) st = photo_videos(w, &r, &r.mesh, in->name, video_dir, res);
+    if (st == P3D_OK && o->videos)
+        st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res);
     res->seconds[STAGE_VIDEO] = p3d_time_now() - t;
     p3d_photo_result_free(&r);
     return st;

@@ -9,6 +9,7 @@
 #define STBI_ONLY_PNG
 #define STBI_NO_STDIO /* every decode goes through memory the caller has read and size-checked */
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_RECT_PACK_IMPLEMENTATION /* the compact mesh's atlas (host/mesh/mesh_compact.c) */
 #define STBI_WRITE_NO_STDIO /* writes go through memory + p3d_file_write_atomic */
 
 /* Defined by stb_image_write but not declared by its header (image_io.c declares it too). */
@@ -22,4 +23,5 @@ unsigned char *stbi_zlib_compress(unsigned char *data, int data_len, int *out_le
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <stb_rect_pack.h>
 #pragma GCC diagnostic pop

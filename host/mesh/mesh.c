@@ -35,6 +35,8 @@ void p3d_mesh_free(p3d_mesh *m) {
     free(m->xyz);
     free(m->rgba);
     free(m->faces);
+    free(m->uv);
+    free(m->tex);
     memset(m, 0, sizeof *m);
 }
 

@@ -26,6 +26,13 @@ typedef struct p3d_mesh {
     float *xyz;     /* (n_vertices, 3) */
     uint8_t *rgba;  /* (n_vertices, 4): RGB + provenance label (p3d_ldi_label) */
     int32_t *faces; /* (n_faces, 3) vertex indices */
+    /* Textured meshes only (the compact mesh, mesh_compact.h; NULL otherwise): per-vertex texture
+     * coordinates into an RGB atlas, glTF's convention (u right, v down from the atlas' top-left
+     * corner, [0, 1] across the atlas). rgba then keeps a colour for readers without textures. */
+    float *uv;      /* (n_vertices, 2) */
+    uint8_t *tex;   /* (tex_h, tex_w, 3) */
+    int32_t tex_w, tex_h;
+    int32_t tex_quality; /* how files embed the atlas: JPEG of this quality (1..100), or PNG when 0 */
 } p3d_mesh;
 
 /* Empty mesh with room for the given counts (arrays allocated, counts set). */

@@ -23,6 +23,9 @@ p3d_status p3d_mesh_format_from_path(const char *path, p3d_mesh_format *out) {
 }
 
 p3d_status p3d_mesh_write(const p3d_mesh *m, const char *path, p3d_mesh_format fmt) {
+    if (m->uv && fmt != P3D_MESH_GLB)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: PLY holds dense vertex-colour meshes; write the compact (textured) "
+                        "mesh as .glb", path);
     switch (fmt) {
     case P3D_MESH_PLY_BINARY: return p3d_mesh_write_ply(m, path, 1);
     case P3D_MESH_PLY_ASCII: return p3d_mesh_write_ply(m, path, 0);

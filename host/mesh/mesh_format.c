@@ -20,6 +20,9 @@ p3d_status p3d_mesh_check_for_write(const p3d_mesh *m, const char *path) {
         if (m->faces[i] < 0 || m->faces[i] >= m->n_vertices)
             return p3d_fail(P3D_ERR_INVALID_ARG, "%s: face %lld uses vertex %d of %lld", path, (long long)(i / 3),
                             (int)m->faces[i], (long long)m->n_vertices);
+    for (int64_t i = 0; m->uv && i < 2 * m->n_vertices; i++)
+        if (!isfinite(m->uv[i]))
+            return p3d_fail(P3D_ERR_INVALID_ARG, "%s: vertex %lld has non-finite texture coordinates", path, (long long)(i / 2));
     if (!isfinite(m->hfov) || !isfinite(m->vfov))
         return p3d_fail(P3D_ERR_INVALID_ARG, "%s: non-finite field of view", path);
     return P3D_OK;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
+#include "io/image_codec.h"
 #include "mesh/mesh_format.h"
 #include "mesh/mesh_glb.h"
 
@@ -77,7 +78,38 @@ static void glb_pos(const p3d_mesh *m, int64_t i, float out[3]) {
     out[2] = -m->xyz[3 * i + 2];
 }
 
-static void json_document(const p3d_mesh *m, strbuf *b) {
+/* Where everything goes in the BIN chunk: POSITION, COLOR_0, _PROVENANCE, then TEXCOORD_0 (textured
+ * meshes), the indices, and the atlas image (textured meshes; its bytes padded to 4). */
+typedef struct glb_layout {
+    int64_t n, nf;
+    int textured;
+    size_t off_uv, off_idx, off_img, bin_len;
+    uint8_t *img; /* encoded atlas (malloc'ed) */
+    size_t img_len;
+    const char *mime;
+} glb_layout;
+
+static p3d_status glb_layout_make(const p3d_mesh *m, const char *path, glb_layout *L) {
+    memset(L, 0, sizeof *L);
+    L->n = m->n_vertices;
+    L->nf = m->n_faces;
+    L->textured = m->uv != NULL && L->n > 0;
+    L->off_uv = (size_t)L->n * 20;
+    L->off_idx = L->off_uv + (L->textured ? (size_t)L->n * 8 : 0);
+    L->off_img = L->off_idx + (size_t)L->nf * 12;
+    L->bin_len = L->n ? L->off_img : 0;
+    if (!L->textured) return P3D_OK;
+    if (!m->tex || m->tex_w <= 0 || m->tex_h <= 0 || m->tex_quality < 0 || m->tex_quality > 100)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: textured mesh without a valid atlas (%dx%d, quality %d)", path,
+                        (int)m->tex_w, (int)m->tex_h, (int)m->tex_quality);
+    P3D_TRY(p3d_image_encode(path, m->tex, m->tex_w, m->tex_h, m->tex_quality ? P3D_CODEC_JPEG : P3D_CODEC_PNG,
+                             m->tex_quality, &L->img, &L->img_len));
+    L->mime = m->tex_quality ? "image/jpeg" : "image/png";
+    L->bin_len = L->off_img + ((L->img_len + 3) & ~(size_t)3);
+    return P3D_OK;
+}
+
+static void json_document(const p3d_mesh *m, const glb_layout *L, strbuf *b) {
     const int64_t nv = m->n_vertices, nf = m->n_faces;
     char hf[32], vf[32];
     p3d_mesh_format_float(m->hfov, hf);
@@ -101,29 +133,44 @@ static void json_document(const p3d_mesh *m, strbuf *b) {
             p3d_mesh_format_float(hi[k], t[3 + k]);
         }
         const long long n = (long long)nv;
+        const int tx = L->textured, acc_idx = tx ? 4 : 3, view_idx = tx ? 4 : 3;
         sb_printf(b, ",\"extensionsUsed\":[\"KHR_materials_unlit\"],\"scene\":0,\"scenes\":[{\"nodes\":[0]}],"
-                     "\"nodes\":[{\"name\":\"photo3d\",\"mesh\":0}],\"materials\":[{\"name\":\"vertex colours\","
-                     "\"doubleSided\":true,\"pbrMetallicRoughness\":{\"baseColorFactor\":[1,1,1,1],\"metallicFactor\":0,"
+                     "\"nodes\":[{\"name\":\"photo3d\",\"mesh\":0}],\"materials\":[{\"name\":\"%s\","
+                     "\"doubleSided\":true,\"pbrMetallicRoughness\":{\"baseColorFactor\":[1,1,1,1],%s\"metallicFactor\":0,"
                      "\"roughnessFactor\":1},\"extensions\":{\"KHR_materials_unlit\":{}}}],"
-                     "\"meshes\":[{\"primitives\":[{\"attributes\":{\"POSITION\":0,\"COLOR_0\":1,\"_PROVENANCE\":2}");
-        if (nf > 0) sb_printf(b, ",\"indices\":3,\"mode\":4,\"material\":0}]}],");
+                     "\"meshes\":[{\"primitives\":[{\"attributes\":{\"POSITION\":0,\"COLOR_0\":1,\"_PROVENANCE\":2%s}",
+                  tx ? "atlas" : "vertex colours", tx ? "\"baseColorTexture\":{\"index\":0}," : "",
+                  tx ? ",\"TEXCOORD_0\":3" : "");
+        if (nf > 0) sb_printf(b, ",\"indices\":%d,\"mode\":4,\"material\":0}]}],", acc_idx);
         else sb_printf(b, ",\"mode\":0,\"material\":0}]}],");
         sb_printf(b, "\"accessors\":[{\"bufferView\":0,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC3\","
                      "\"min\":[%s,%s,%s],\"max\":[%s,%s,%s]},", GL_FLOAT, n, t[0], t[1], t[2], t[3], t[4], t[5]);
         sb_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC3\"},",
                   GL_UNSIGNED_BYTE, n);
         sb_printf(b, "{\"bufferView\":2,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_BYTE, n);
+        if (tx) sb_printf(b, ",{\"bufferView\":3,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC2\"}", GL_FLOAT, n);
         if (nf > 0)
-            sb_printf(b, ",{\"bufferView\":3,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_INT,
-                      (long long)nf * 3);
+            sb_printf(b, ",{\"bufferView\":%d,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", view_idx,
+                      GL_UNSIGNED_INT, (long long)nf * 3);
         sb_printf(b, "],\"bufferViews\":[{\"buffer\":0,\"byteOffset\":0,\"byteLength\":%lld,\"target\":34962},"
                      "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962},"
                      "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962}",
                   n * 12, n * 12, n * 4, n * 16, n * 4);
+        if (tx)
+            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34962}", L->off_uv, n * 8);
         if (nf > 0)
-            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"target\":34963}", n * 20,
+            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34963}", L->off_idx,
                       (long long)nf * 12);
-        sb_printf(b, "],\"buffers\":[{\"byteLength\":%lld}]", n * 20 + (long long)nf * 12);
+        if (tx) {
+            /* The atlas: bilinear with mipmaps, clamped (the gutters hold each chart's bled colours). */
+            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%zu}],\"images\":[{\"bufferView\":%d,"
+                         "\"mimeType\":\"%s\"}],\"samplers\":[{\"magFilter\":9729,\"minFilter\":9987,\"wrapS\":33071,"
+                         "\"wrapT\":33071}],\"textures\":[{\"sampler\":0,\"source\":0}]",
+                      L->off_img, L->img_len, nf > 0 ? view_idx + 1 : view_idx, L->mime);
+        } else {
+            sb_printf(b, "]");
+        }
+        sb_printf(b, ",\"buffers\":[{\"byteLength\":%zu}]", L->bin_len);
     }
     sb_printf(b, "}");
 }
@@ -132,13 +179,15 @@ typedef struct glb_job {
     const p3d_mesh *m;
     const char *path;
     const strbuf *json;
+    const glb_layout *L;
 } glb_job;
 
 static p3d_status write_glb_body(FILE *f, void *user) {
     const glb_job *job = (const glb_job *)user;
     const p3d_mesh *m = job->m;
+    const glb_layout *L = job->L;
     const size_t json_len = (job->json->len + 3) & ~(size_t)3;
-    const size_t bin_len = m->n_vertices ? (size_t)m->n_vertices * 20 + (size_t)m->n_faces * 12 : 0;
+    const size_t bin_len = L->bin_len;
     const size_t total = 12 + 8 + json_len + (bin_len ? 8 + bin_len : 0);
     if (total > UINT32_MAX)
         return p3d_fail(P3D_ERR_INVALID_ARG, "%s: the mesh needs %zu bytes, more than a GLB file can hold", job->path, total);
@@ -178,10 +227,20 @@ static p3d_status write_glb_body(FILE *f, void *user) {
             rec[1] = rec[2] = rec[3] = 0;
             st = p3d_mesh_out_put(&o, rec, 4);
         }
+        for (int64_t i = 0; L->textured && i < m->n_vertices && st == P3D_OK; i++) {
+            for (int k = 0; k < 2; k++) {
+                uint32_t bits;
+                memcpy(&bits, &m->uv[2 * i + k], 4);
+                p3d_put_le32(rec + 4 * k, bits);
+            }
+            st = p3d_mesh_out_put(&o, rec, 8);
+        }
         for (int64_t i = 0; i < m->n_faces && st == P3D_OK; i++) {
             for (int k = 0; k < 3; k++) p3d_put_le32(rec + 4 * k, (uint32_t)m->faces[3 * i + k]);
             st = p3d_mesh_out_put(&o, rec, 12);
         }
+        if (L->textured && st == P3D_OK) st = p3d_mesh_out_put(&o, L->img, L->img_len);
+        if (L->textured && st == P3D_OK) st = p3d_mesh_out_put(&o, "\0\0\0", ((L->img_len + 3) & ~(size_t)3) - L->img_len);
     }
     p3d_status fin = p3d_mesh_out_finish(&o);
     return st != P3D_OK ? st : fin;
@@ -189,15 +248,19 @@ static p3d_status write_glb_body(FILE *f, void *user) {
 
 p3d_status p3d_mesh_write_glb(const p3d_mesh *m, const char *path) {
     P3D_TRY(p3d_mesh_check_for_write(m, path));
+    glb_layout L;
+    P3D_TRY(glb_layout_make(m, path, &L));
     strbuf json = {0};
-    json_document(m, &json);
+    json_document(m, &L, &json);
     if (json.oom) {
         free(json.s);
+        free(L.img);
         return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     }
-    glb_job job = {m, path, &json};
+    glb_job job = {m, path, &json, &L};
     p3d_status st = p3d_file_write_atomic_fn(path, write_glb_body, &job);
     free(json.s);
+    free(L.img);
     return st;
 }
 
@@ -490,6 +553,50 @@ static p3d_status attribute(const glb_ctx *g, const jnode *attrs, const char *ke
     return P3D_OK;
 }
 
+/* Largest atlas side a reader takes (the writer makes at most 4096; other tools' textures up to 16384). */
+#define GLB_MAX_TEXTURE 16384
+
+/* TEXCOORD_0 and the material's baseColorTexture, when the primitive has both: the mesh becomes a
+ * textured one (uv, tex; tex_quality 90 for a JPEG, 0 for a PNG, so a rewrite keeps the kind). */
+static p3d_status read_texture(const glb_ctx *g, const jnode *prim, p3d_mesh *m) {
+    const jdoc *d = &g->doc;
+    glb_view uv;
+    int has_uv = 0;
+    P3D_TRY(attribute(g, j_get(d, prim, "attributes"), "TEXCOORD_0", GL_FLOAT, 2, 2, 0, m->n_vertices, &uv, &has_uv));
+    int64_t mat = -1, tex = -1, src = -1, view = -1;
+    if (j_int(d, prim, "material", 0, INT32_MAX, -1, &mat) < 0)
+        return p3d_fail(P3D_ERR_FORMAT, "%s: primitive material is not an index", g->path);
+    const jnode *pbr = j_get(d, j_item(d, j_get(d, g->root, "materials"), mat), "pbrMetallicRoughness");
+    const jnode *bct = j_get(d, pbr, "baseColorTexture");
+    if (!has_uv || !bct) return P3D_OK;
+    const jnode *texture = NULL, *image = NULL, *bv = NULL;
+    if (j_int(d, bct, "index", 0, INT32_MAX, -1, &tex) == 1) texture = j_item(d, j_get(d, g->root, "textures"), tex);
+    if (texture && j_int(d, texture, "source", 0, INT32_MAX, -1, &src) == 1) image = j_item(d, j_get(d, g->root, "images"), src);
+    if (image && j_int(d, image, "bufferView", 0, INT32_MAX, -1, &view) == 1) bv = j_item(d, j_get(d, g->root, "bufferViews"), view);
+    int64_t buf = -1, boff = 0, blen = 0;
+    if (!bv || j_int(d, bv, "buffer", 0, 0, -1, &buf) != 1 || j_int(d, bv, "byteOffset", 0, INT64_MAX / 2, 0, &boff) < 0 ||
+        j_int(d, bv, "byteLength", 1, INT64_MAX / 2, 0, &blen) != 1 || (uint64_t)(boff + blen) > g->bin_len)
+        return p3d_fail(P3D_ERR_FORMAT, "%s: the base colour texture is not an image in the GLB's BIN chunk", g->path);
+    for (int64_t i = 0; i < 2 * uv.count; i++) {
+        const uint8_t *p = g->bin + uv.offset + (size_t)(i / 2) * uv.stride + 4 * (size_t)(i % 2);
+        uint32_t bits = p3d_get_le32(p);
+        float v;
+        memcpy(&v, &bits, 4);
+        if (!isfinite(v)) return p3d_fail(P3D_ERR_FORMAT, "%s: vertex %lld has a non-finite TEXCOORD_0", g->path, (long long)(i / 2));
+    }
+    char what[512];
+    snprintf(what, sizeof what, "%s: base colour texture", g->path);
+    P3D_TRY(p3d_image_decode_rgb(what, g->bin + boff, (size_t)blen, GLB_MAX_TEXTURE, &m->tex, &m->tex_w, &m->tex_h));
+    m->tex_quality = j_str_is(j_get(d, image, "mimeType"), "image/png") ? 0 : 90;
+    m->uv = (float *)malloc(((size_t)uv.count + 1) * 2 * sizeof(float));
+    if (!m->uv) return p3d_fail(P3D_ERR_OOM, "%s: out of memory for texture coordinates", g->path);
+    for (int64_t i = 0; i < 2 * uv.count; i++) {
+        uint32_t bits = p3d_get_le32(g->bin + uv.offset + (size_t)(i / 2) * uv.stride + 4 * (size_t)(i % 2));
+        memcpy(&m->uv[i], &bits, 4);
+    }
+    return P3D_OK;
+}
+
 static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
     const jdoc *d = &g->doc;
     const jnode *asset = j_get(d, g->root, "asset");
@@ -575,6 +682,7 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
     m->height = (int32_t)h;
     m->hfov = fov[0];
     m->vfov = fov[1];
+    if (n_meshes == 1) P3D_TRY(read_texture(g, j_item(d, prims, 0), m));
     return P3D_OK;
 }
 

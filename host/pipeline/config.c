@@ -48,6 +48,8 @@ static const char *const k_fill_names[] = {"auto", "learned", "classic", NULL};
 static const char *const k_depth_model_names[] = {"tiefenrausch", "midas-v1", "midas-small", "midas-large", NULL};
 /* Index = p3d_mesh_format value. */
 static const char *const k_mesh_format_names[] = {"ply", "ply-ascii", "glb", NULL};
+/* Index = the video_mesh value. */
+static const char *const k_video_mesh_names[] = {"dense", "compact", NULL};
 static const char *const k_traj_names[] = {"double-straight-line", "straight-line", "circle", NULL};
 
 _Static_assert(P3D_MESH_PLY_BINARY == 0 && P3D_MESH_PLY_ASCII == 1 && P3D_MESH_GLB == 2,
@@ -117,7 +119,8 @@ static const key_desc k_keys[] = {
     {"device", K_DEVICE, OFF(device), 0, 0, 0, CAP(device), 0, 0, 0, NULL, "auto | cpu | cuda | cuda:N"},
     KENUM(depth_model, k_depth_model_names, NULL),
     KENUM(fill, k_fill_names, "learned: inpainting networks; classic: no weights needed; auto"),
-    KENUM(mesh_format, k_mesh_format_names, NULL),
+    KENUM(mesh_format, k_mesh_format_names, "glb holds the compact textured mesh, ply the dense one"),
+    KENUM(video_mesh, k_video_mesh_names, "compact: render the videos from the textured, simplified mesh (fast)"),
 };
 #define N_KEYS ((int32_t)(sizeof k_keys / sizeof k_keys[0]))
 
@@ -161,6 +164,7 @@ void p3d_config_defaults(p3d_config *c) {
     set_str(c->device, sizeof c->device, "auto");
     c->depth_model = P3D_DEPTH_MODEL_TIEFENRAUSCH;
     c->fill = P3D_FILL_AUTO;
+    c->video_mesh = 1;
     c->depth_threshold = 0.04;
     c->ext_edge_threshold = 0.002;
     c->sparse_iter = 5;

@@ -102,6 +102,7 @@ typedef struct p3d_config {
     char device[P3D_CFG_NAME];       /* ours: auto | cpu | cuda | cuda:N (gpu_ids is an alias) */
     int32_t depth_model;             /* ours: a p3d_depth_model_kind */
     int32_t fill;                    /* ours: a p3d_fill_mode */
+    int32_t video_mesh;              /* ours: the videos' mesh, 1 = compact (textured, simplified), 0 = dense */
 
     /* ---- LDI, filtering and inpainting parameters (spec sections 2.3-2.19) */
     double depth_threshold;

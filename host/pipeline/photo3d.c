@@ -65,6 +65,8 @@ p3d_photo_opts p3d_photo_opts_default(void) {
     o.longer_side = 960;
     o.prep = p3d_depth_prep_opts_default();
     o.ldi = p3d_ldi_opts_default();
+    o.compact = 0;
+    o.compact_opts = p3d_compact_defaults();
     return o;
 }
 
@@ -83,6 +85,7 @@ void p3d_photo_result_free(p3d_photo_result *r) {
     if (!r) return;
     p3d_ldi_free(&r->ldi);
     p3d_mesh_free(&r->mesh);
+    p3d_mesh_free(&r->compact);
     memset(r, 0, sizeof *r);
 }
 
@@ -134,6 +137,11 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
         double t1 = p3d_time_now();
         s = p3d_mesh_from_ldi(&r->ldi, o->ldi.depth_threshold, &r->mesh);
         r->seconds_mesh = p3d_time_now() - t1;
+    }
+    if (s == P3D_OK && o->compact) {
+        double t1 = p3d_time_now();
+        s = p3d_mesh_compact(&r->ldi, &r->mesh, &o->compact_opts, &r->compact, &r->compact_stats);
+        r->seconds_compact = p3d_time_now() - t1;
     }
     free(rgb);
     free(depth);

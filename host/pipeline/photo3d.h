@@ -18,6 +18,7 @@
 #include "io/image_io.h"
 #include "ldi/ldi_pipeline.h"
 #include "mesh/mesh.h"
+#include "mesh/mesh_compact.h"
 #include "pipeline/config.h"
 
 #ifdef __cplusplus
@@ -38,6 +39,8 @@ typedef struct p3d_photo_opts {
     int32_t longer_side; /* processing size of the longer image side (960) */
     p3d_depth_prep_opts prep;
     p3d_ldi_opts ldi;
+    int32_t compact;     /* also build the textured, simplified mesh (mesh_compact.h) into r->compact */
+    p3d_compact_opts compact_opts;
 } p3d_photo_opts;
 
 p3d_photo_opts p3d_photo_opts_default(void);
@@ -49,9 +52,12 @@ typedef struct p3d_photo_result {
     float center_depth;         /* unfiltered depth at the centre: the dolly-zoom anchor */
     double seconds_prep;        /* decode + resample + depth preparation */
     double seconds_mesh;        /* LDI -> mesh */
+    double seconds_compact;     /* dense mesh -> compact mesh (when asked) */
     p3d_ldi ldi;
     p3d_ldi_report report;
-    p3d_mesh mesh;
+    p3d_mesh mesh;              /* the dense mesh: one vertex per LDI node, vertex colours */
+    p3d_mesh compact;           /* the compact textured mesh when opts.compact, else empty */
+    p3d_compact_stats compact_stats;
 } p3d_photo_result;
 
 /* Intrinsics of the reference for a photo of orig_w x orig_h processed at w x h (spec 2.0):

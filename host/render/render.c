@@ -40,6 +40,8 @@ p3d_status p3d_render_check_mesh(const p3d_mesh *m) {
     if (m->n_vertices < 0 || m->n_faces < 0 || (m->n_vertices > 0 && (!m->xyz || !m->rgba)) ||
         (m->n_faces > 0 && !m->faces))
         return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh arrays missing");
+    if (m->uv && (!m->tex || m->tex_w < 1 || m->tex_h < 1))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "render: textured mesh without its %dx%d texture", (int)m->tex_w, (int)m->tex_h);
     if (m->n_vertices > INT32_MAX || m->n_faces > INT32_MAX)
         return p3d_fail(P3D_ERR_INVALID_ARG, "render: mesh too large (%lld vertices, %lld faces; at most 2^31 - 1)",
                         (long long)m->n_vertices, (long long)m->n_faces);
@@ -238,7 +240,7 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, uin
         p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t);
         p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
     }
-    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh};
+    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
     int32_t cached = -1; /* neighbouring samples mostly see the same triangle: keep its setup */
     memset(&t, 0, sizeof t);
     for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)

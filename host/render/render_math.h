@@ -11,6 +11,8 @@
 #define P3D_RENDER_MATH_H
 
 #include <math.h>
+
+#include "mesh/mesh_tex_math.h"
 #include <stdint.h>
 
 #include "core/p3d_hd.h"
@@ -173,13 +175,32 @@ P3D_HD uint64_t p3d_render_key(const p3d_rtri *t, const float l[3], int32_t tri)
     return ((uint64_t)bits.u << 32) | (uint32_t)tri;
 }
 
-/* Perspective-correct colour at a covered sample: rgb[c] = sum_k b_k colour_k[c], b_k = (l_k / z_k)
- * / sum_j (l_j / z_j). rgba: the mesh's (n_vertices, 4) colours. */
-P3D_HD void p3d_render_shade(const p3d_rtri *t, const float l[3], const uint8_t *rgba, float out[3]) {
+/* The mesh and projected vertices a resolve reads. */
+typedef struct p3d_rmesh {
+    const int32_t *faces; /* (n_faces, 3) */
+    const uint8_t *rgba;  /* (n_vertices, 4) */
+    const int32_t *sx, *sy;
+    const float *sz;
+    int32_t rw, rh;      /* raster size */
+    const float *uv;     /* (n_vertices, 2) texture coordinates, or NULL: vertex colours */
+    const uint8_t *tex;  /* (tex_h, tex_w, 3) when uv is set */
+    int32_t tex_w, tex_h;
+} p3d_rmesh;
+
+/* Perspective-correct colour at a covered sample: with b_k = (l_k / z_k) / sum_j (l_j / z_j), the
+ * vertex colours' sum_k b_k colour_k, or for a textured mesh the texture at sum_k b_k uv_k. */
+P3D_HD void p3d_render_shade(const p3d_rtri *t, const float l[3], const p3d_rmesh *m, float out[3]) {
     const float w0 = l[0] / t->z[0], w1 = l[1] / t->z[1], w2 = l[2] / t->z[2];
     const float s = w0 + w1 + w2;
     const float b0 = w0 / s, b1 = w1 / s, b2 = w2 / s;
-    const uint8_t *c0 = rgba + 4 * (int64_t)t->v[0], *c1 = rgba + 4 * (int64_t)t->v[1], *c2 = rgba + 4 * (int64_t)t->v[2];
+    if (m->uv) {
+        const float *t0 = m->uv + 2 * (int64_t)t->v[0], *t1 = m->uv + 2 * (int64_t)t->v[1], *t2 = m->uv + 2 * (int64_t)t->v[2];
+        const float u = p3d_rmul(b0, t0[0]) + p3d_rmul(b1, t1[0]) + p3d_rmul(b2, t2[0]);
+        const float v = p3d_rmul(b0, t0[1]) + p3d_rmul(b1, t1[1]) + p3d_rmul(b2, t2[1]);
+        p3d_tex_bilinear(m->tex, m->tex_w, m->tex_h, u, v, out);
+        return;
+    }
+    const uint8_t *c0 = m->rgba + 4 * (int64_t)t->v[0], *c1 = m->rgba + 4 * (int64_t)t->v[1], *c2 = m->rgba + 4 * (int64_t)t->v[2];
     for (int32_t c = 0; c < 3; c++)
         out[c] = p3d_rmul(b0, (float)c0[c]) + p3d_rmul(b1, (float)c1[c]) + p3d_rmul(b2, (float)c2[c]);
 }
@@ -224,15 +245,6 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
         }
 }
 
-/* The mesh and projected vertices a resolve reads. */
-typedef struct p3d_rmesh {
-    const int32_t *faces; /* (n_faces, 3) */
-    const uint8_t *rgba;  /* (n_vertices, 4) */
-    const int32_t *sx, *sy;
-    const float *sz;
-    int32_t rw, rh; /* raster size */
-} p3d_rmesh;
-
 /* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys: the
  * box average of the samples' perspective-correct colours (background where no triangle won).
  * *cached / t: the last triangle set up, reused by the next sample that shows it. */
@@ -253,7 +265,7 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t
                     *cached = f;
                 }
                 p3d_render_tri_cover(t, px0 + lx, py0 + ly, l);
-                p3d_render_shade(t, l, m->rgba, c);
+                p3d_render_shade(t, l, m, c);
             }
             sum[0] += c[0];
             sum[1] += c[1];

@@ -63,9 +63,11 @@ static const char *const k_vertex_shader =
     "#version 330 core\n"
     "layout(location = 0) in vec3 a_pos;\n"
     "layout(location = 1) in vec4 a_rgba;\n"
+    "layout(location = 2) in vec2 a_uv;\n"
     "uniform mat4 u_clip;\n"
     "uniform int u_provenance;\n"
     "out vec3 v_color;\n"
+    "out vec2 v_uv;\n"
     "out float v_depth;\n"
     "const vec3 k_label[6] = vec3[6](vec3(1.0, 1.0, 1.0), vec3(0.25, 0.85, 0.3), vec3(1.0, 0.55, 0.1),\n"
     "                                vec3(0.95, 0.2, 0.25), vec3(0.75, 0.3, 1.0), vec3(0.2, 0.5, 1.0));\n"
@@ -79,6 +81,7 @@ static const char *const k_vertex_shader =
     "        c = k * (0.35 + 0.65 * dot(c, vec3(0.299, 0.587, 0.114)));\n"
     "    }\n"
     "    v_color = c;\n"
+    "    v_uv = a_uv;\n"
     "}\n";
 
 /* Depth = the perspective-correct view depth (1 / the screen-space interpolation of 1 / z, as the
@@ -87,17 +90,20 @@ static const char *const k_vertex_shader =
 static const char *const k_fragment_shader =
     "#version 330 core\n"
     "in vec3 v_color;\n"
+    "in vec2 v_uv;\n"
     "in float v_depth;\n"
     "uniform float u_depth_scale;\n"
+    "uniform int u_textured;\n"
+    "uniform sampler2D u_tex;\n"
     "out vec4 o_color;\n"
     "void main() {\n"
-    "    o_color = vec4(v_color, 1.0);\n"
+    "    o_color = vec4(u_textured != 0 ? texture(u_tex, v_uv).rgb : v_color, 1.0);\n"
     "    gl_FragDepth = v_depth * u_depth_scale;\n"
     "}\n";
 
 typedef struct gl_scene {
-    GLuint prog, vao, vbo_xyz, vbo_rgba, ebo;
-    GLint u_clip, u_provenance, u_depth_scale;
+    GLuint prog, vao, vbo_xyz, vbo_rgba, vbo_uv, ebo, tex;
+    GLint u_clip, u_provenance, u_depth_scale, u_textured, u_tex;
     GLuint fbo, rb_color, rb_depth;
     int32_t fb_w, fb_h;
     GLsizei n_indices;
@@ -152,6 +158,8 @@ static p3d_status build_program(gl_scene *s) {
     s->u_clip = glGetUniformLocation(s->prog, "u_clip");
     s->u_provenance = glGetUniformLocation(s->prog, "u_provenance");
     s->u_depth_scale = glGetUniformLocation(s->prog, "u_depth_scale");
+    s->u_textured = glGetUniformLocation(s->prog, "u_textured");
+    s->u_tex = glGetUniformLocation(s->prog, "u_tex");
     return P3D_OK;
 }
 
@@ -174,6 +182,22 @@ static p3d_status upload_mesh(gl_scene *s, const p3d_mesh *m) {
     glBufferData(GL_ARRAY_BUFFER, (GLsizeiptr)(m->n_vertices * 4), m->rgba, GL_STATIC_DRAW);
     glVertexAttribPointer(1, 4, GL_UNSIGNED_BYTE, GL_TRUE, 0, (const void *)0);
     glEnableVertexAttribArray(1);
+    if (m->uv) {
+        /* The compact mesh's atlas: bilinear, no mipmaps, clamped - the offline renderer's sampler. */
+        glGenBuffers(1, &s->vbo_uv);
+        glBindBuffer(GL_ARRAY_BUFFER, s->vbo_uv);
+        glBufferData(GL_ARRAY_BUFFER, (GLsizeiptr)(m->n_vertices * 2 * (int64_t)sizeof(float)), m->uv, GL_STATIC_DRAW);
+        glVertexAttribPointer(2, 2, GL_FLOAT, GL_FALSE, 0, (const void *)0);
+        glEnableVertexAttribArray(2);
+        glGenTextures(1, &s->tex);
+        glBindTexture(GL_TEXTURE_2D, s->tex);
+        glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGB8, m->tex_w, m->tex_h, 0, GL_RGB, GL_UNSIGNED_BYTE, m->tex);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    }
     glGenBuffers(1, &s->ebo);
     glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, s->ebo);
     glBufferData(GL_ELEMENT_ARRAY_BUFFER, (GLsizeiptr)(m->n_faces * 3 * (int64_t)sizeof(int32_t)), m->faces,
@@ -227,6 +251,8 @@ static void scene_free(gl_scene *s) {
     if (s->rb_depth) glDeleteRenderbuffers(1, &s->rb_depth);
     if (s->ebo) glDeleteBuffers(1, &s->ebo);
     if (s->vbo_rgba) glDeleteBuffers(1, &s->vbo_rgba);
+    if (s->vbo_uv) glDeleteBuffers(1, &s->vbo_uv);
+    if (s->tex) glDeleteTextures(1, &s->tex);
     if (s->vbo_xyz) glDeleteBuffers(1, &s->vbo_xyz);
     if (s->vao) glDeleteVertexArrays(1, &s->vao);
     if (s->prog) glDeleteProgram(s->prog);
@@ -253,6 +279,10 @@ static p3d_status draw(gl_scene *s, const p3d_mesh *m, const p3d_viewer_opts *o,
     glUseProgram(s->prog);
     glUniformMatrix4fv(s->u_clip, 1, GL_FALSE, clip);
     glUniform1i(s->u_provenance, provenance);
+    glUniform1i(s->u_textured, s->tex && !provenance);
+    glUniform1i(s->u_tex, 0);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, s->tex);
     glUniform1f(s->u_depth_scale, 0.5f / zfar);
     glBindVertexArray(s->vao);
     glDrawElements(GL_TRIANGLES, s->n_indices, GL_UNSIGNED_INT, (const void *)0);

@@ -1,0 +1,832 @@
+/* mesh_compact.c - the textured, simplified mesh of the LDI (mesh_compact.h): charts, atlas,
+ * simplification. Host only: charts grow one after another (each chart's pixel claims depend on the
+ * charts before it), and meshoptimizer is a CPU library. Every loop runs in a fixed order, so the
+ * result is the same on every run and thread count. */
+#include "mesh/mesh_compact.h"
+
+#include <math.h>
+#include <meshoptimizer.h>
+#include <stb_rect_pack.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+p3d_compact_opts p3d_compact_defaults(void) {
+    p3d_compact_opts o;
+    o.max_error_px = 0.5f;
+    o.shift_xy = 0.015f * 1.41421356f;
+    o.shift_z = 0.05f;
+    o.gutter = 2;
+    o.max_atlas = 4096;
+    o.jpeg_quality = 95;
+    return o;
+}
+
+/* ---- (chart, pixel) -> node claims: open addressing, grown at half load ------------------------- */
+
+typedef struct claims {
+    uint64_t *key; /* chart << 32 | pixel; UINT64_MAX = empty */
+    int32_t *val;
+    size_t mask, n;
+} claims;
+
+static size_t mix64(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+static int claims_alloc(claims *c, size_t cap) {
+    c->key = (uint64_t *)malloc(cap * sizeof *c->key);
+    c->val = (int32_t *)malloc(cap * sizeof *c->val);
+    if (!c->key || !c->val) return 0;
+    memset(c->key, 0xff, cap * sizeof *c->key);
+    c->mask = cap - 1;
+    c->n = 0;
+    return 1;
+}
+
+static void claims_free(claims *c) {
+    free(c->key);
+    free(c->val);
+    memset(c, 0, sizeof *c);
+}
+
+static int32_t claims_get(const claims *c, int32_t chart, int32_t pix) {
+    const uint64_t k = (uint64_t)(uint32_t)chart << 32 | (uint32_t)pix;
+    for (size_t i = mix64(k) & c->mask;; i = (i + 1) & c->mask) {
+        if (c->key[i] == k) return c->val[i];
+        if (c->key[i] == UINT64_MAX) return -1;
+    }
+}
+
+static void claims_insert(claims *c, uint64_t k, int32_t v) {
+    size_t i = mix64(k) & c->mask;
+    while (c->key[i] != UINT64_MAX) i = (i + 1) & c->mask;
+    c->key[i] = k;
+    c->val[i] = v;
+    c->n++;
+}
+
+/* Claims pixel pix of chart for node v (the pixel must be unclaimed). 0 when out of memory. */
+static int claims_put(claims *c, int32_t chart, int32_t pix, int32_t v) {
+    if (2 * (c->n + 1) > c->mask + 1) {
+        claims old = *c;
+        if (!claims_alloc(c, 2 * (old.mask + 1))) {
+            claims_free(c);
+            *c = old;
+            return 0;
+        }
+        for (size_t i = 0; i <= old.mask; i++)
+            if (old.key[i] != UINT64_MAX) claims_insert(c, old.key[i], old.val[i]);
+        claims_free(&old);
+    }
+    claims_insert(c, (uint64_t)(uint32_t)chart << 32 | (uint32_t)pix, v);
+    return 1;
+}
+
+/* ---- the work ---------------------------------------------------------------------------------- */
+
+typedef struct chart_info {
+    int32_t x0, y0, x1, y1; /* canvas pixel box of its own and halo nodes (inclusive) */
+    int32_t layer;          /* layer of its seed: 0 = the photo's surface */
+    int32_t scale;          /* texels per pixel: 1, or 2 for a halved hidden chart */
+    int32_t rx, ry;         /* atlas position of its rectangle (gutter included) */
+} chart_info;
+
+typedef struct compact_work {
+    const p3d_ldi *l;
+    const p3d_mesh *d;
+    p3d_compact_opts o;
+    int32_t n, nf, n_charts;
+    int32_t *vf_off, *vf;       /* vertex -> faces (CSR) */
+    int32_t *chart;             /* (n) own chart, -1 for nodes of no face */
+    int32_t *fchart;            /* (nf) chart each face went to */
+    int32_t *halo_chart, *halo_node, n_halo, cap_halo;
+    chart_info *ci;
+    int32_t cap_charts;
+    claims cl;
+} compact_work;
+
+static void work_free(compact_work *w) {
+    free(w->vf_off);
+    free(w->vf);
+    free(w->chart);
+    free(w->fchart);
+    free(w->halo_chart);
+    free(w->halo_node);
+    free(w->ci);
+    claims_free(&w->cl);
+}
+
+static int new_chart(compact_work *w, int32_t layer) {
+    if (w->n_charts == w->cap_charts) {
+        const int32_t cap = w->cap_charts ? 2 * w->cap_charts : 1024;
+        chart_info *ci = (chart_info *)realloc(w->ci, (size_t)cap * sizeof *ci);
+        if (!ci) return -1;
+        w->ci = ci;
+        w->cap_charts = cap;
+    }
+    chart_info *c = &w->ci[w->n_charts];
+    c->x0 = c->y0 = INT32_MAX;
+    c->x1 = c->y1 = -1;
+    c->layer = layer;
+    c->scale = 1;
+    c->rx = c->ry = 0;
+    return w->n_charts++;
+}
+
+static void chart_grow_box(compact_work *w, int32_t c, int32_t node) {
+    chart_info *ci = &w->ci[c];
+    const int32_t x = p3d_ldi_x(w->l, node), y = p3d_ldi_y(w->l, node);
+    if (x < ci->x0) ci->x0 = x;
+    if (x > ci->x1) ci->x1 = x;
+    if (y < ci->y0) ci->y0 = y;
+    if (y > ci->y1) ci->y1 = y;
+}
+
+static int add_halo(compact_work *w, int32_t c, int32_t node) {
+    if (w->n_halo == w->cap_halo) {
+        const int32_t cap = w->cap_halo ? 2 * w->cap_halo : 4096;
+        int32_t *hc = (int32_t *)realloc(w->halo_chart, (size_t)cap * sizeof *hc);
+        if (!hc) return 0;
+        w->halo_chart = hc;
+        int32_t *hn = (int32_t *)realloc(w->halo_node, (size_t)cap * sizeof *hn);
+        if (!hn) return 0;
+        w->halo_node = hn;
+        w->cap_halo = cap;
+    }
+    w->halo_chart[w->n_halo] = c;
+    w->halo_node[w->n_halo++] = node;
+    chart_grow_box(w, c, node);
+    return claims_put(&w->cl, c, w->l->pix[node], node);
+}
+
+/* Vertex -> faces adjacency, and the charts grown from seeds in (layer, raster) order. */
+static p3d_status grow_charts(compact_work *w) {
+    const p3d_ldi *l = w->l;
+    const int32_t n = w->n, nf = w->nf, npix = l->ext_w * l->ext_h;
+    const int32_t *F = w->d->faces;
+    w->vf_off = (int32_t *)calloc((size_t)n + 1, sizeof(int32_t));
+    w->vf = (int32_t *)malloc((size_t)(nf ? nf : 1) * 3 * sizeof(int32_t));
+    w->chart = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int32_t *layer = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int32_t *order = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int32_t *stamp = (int32_t *)malloc((size_t)npix * sizeof(int32_t));
+    int32_t *bfs = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    p3d_status st = P3D_OK;
+    if (!w->vf_off || !w->vf || !w->chart || !layer || !order || !stamp || !bfs ||
+        !claims_alloc(&w->cl, (size_t)1 << 20)) {
+        st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d vertices", (int)n);
+        goto done;
+    }
+    for (int64_t i = 0; i < 3 * (int64_t)nf; i++) w->vf_off[F[i] + 1]++;
+    for (int32_t i = 0; i < n; i++) w->vf_off[i + 1] += w->vf_off[i];
+    {
+        int32_t *fill = bfs; /* scratch: next free slot per vertex */
+        memcpy(fill, w->vf_off, (size_t)n * sizeof(int32_t));
+        for (int32_t f = 0; f < nf; f++)
+            for (int32_t k = 0; k < 3; k++) w->vf[fill[F[3 * f + k]]++] = f;
+    }
+    /* Layer of every node, then the nodes bucketed by layer in raster order (a counting sort). */
+    int32_t max_layer = 0;
+    for (int32_t p = 0; p < npix; p++) {
+        int32_t k = 0;
+        for (int32_t id = l->head[p]; id >= 0; id = l->next[id]) layer[id] = k++;
+        if (k - 1 > max_layer) max_layer = k - 1;
+    }
+    {
+        int32_t *cnt = (int32_t *)calloc((size_t)max_layer + 2, sizeof(int32_t));
+        if (!cnt) {
+            st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory");
+            goto done;
+        }
+        for (int32_t i = 0; i < n; i++) cnt[layer[i] + 1]++;
+        for (int32_t k = 0; k <= max_layer; k++) cnt[k + 1] += cnt[k];
+        for (int32_t p = 0; p < npix; p++)
+            for (int32_t id = l->head[p]; id >= 0; id = l->next[id]) order[cnt[layer[id]]++] = id;
+        free(cnt);
+    }
+    for (int32_t i = 0; i < n; i++) w->chart[i] = -1;
+    for (int32_t p = 0; p < npix; p++) stamp[p] = -1;
+    for (int32_t s = 0; s < n; s++) {
+        const int32_t seed = order[s];
+        if (w->chart[seed] >= 0 || w->vf_off[seed + 1] == w->vf_off[seed]) continue;
+        const int32_t c = new_chart(w, layer[seed]);
+        if (c < 0) {
+            st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for charts");
+            goto done;
+        }
+        int32_t head = 0, tail = 0;
+        w->chart[seed] = c;
+        stamp[l->pix[seed]] = c;
+        bfs[tail++] = seed;
+        while (head < tail) {
+            const int32_t v = bfs[head++];
+            chart_grow_box(w, c, v);
+            if (!claims_put(&w->cl, c, l->pix[v], v)) {
+                st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for chart pixels");
+                goto done;
+            }
+            for (int32_t e = w->vf_off[v]; e < w->vf_off[v + 1]; e++) {
+                const int32_t *t = F + 3 * (int64_t)w->vf[e];
+                for (int32_t k = 0; k < 3; k++) {
+                    const int32_t u = t[k];
+                    if (w->chart[u] >= 0 || stamp[l->pix[u]] == c) continue;
+                    w->chart[u] = c;
+                    stamp[l->pix[u]] = c;
+                    bfs[tail++] = u;
+                }
+            }
+        }
+    }
+done:
+    free(layer);
+    free(order);
+    free(stamp);
+    free(bfs);
+    return st;
+}
+
+/* Each face to a chart: its corners' common chart, else the first corner's chart that has the other
+ * corners' pixels free (they join it as halo), else a chart of its own. */
+static p3d_status assign_faces(compact_work *w, p3d_compact_stats *stats) {
+    const int32_t *F = w->d->faces;
+    const int32_t *pix = w->l->pix;
+    w->fchart = (int32_t *)malloc((size_t)(w->nf ? w->nf : 1) * sizeof(int32_t));
+    if (!w->fchart) return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d faces", (int)w->nf);
+    for (int32_t f = 0; f < w->nf; f++) {
+        const int32_t *t = F + 3 * (int64_t)f;
+        const int32_t c0 = w->chart[t[0]], c1 = w->chart[t[1]], c2 = w->chart[t[2]];
+        if (c0 == c1 && c1 == c2) {
+            w->fchart[f] = c0;
+            continue;
+        }
+        int32_t chosen = -1;
+        const int32_t cand[3] = {c0, c1, c2};
+        for (int32_t k = 0; k < 3 && chosen < 0; k++) {
+            const int32_t c = cand[k];
+            int ok = 1;
+            for (int32_t j = 0; j < 3 && ok; j++) {
+                if (w->chart[t[j]] == c) continue;
+                const int32_t got = claims_get(&w->cl, c, pix[t[j]]);
+                ok = got < 0 || got == t[j];
+            }
+            if (ok) chosen = c;
+        }
+        if (chosen < 0) {
+            chosen = new_chart(w, w->ci[c0].layer);
+            if (chosen < 0) return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for charts");
+            stats->own_charts++;
+        }
+        for (int32_t j = 0; j < 3; j++) {
+            if (w->chart[t[j]] == chosen || claims_get(&w->cl, chosen, pix[t[j]]) == t[j]) continue;
+            if (!add_halo(w, chosen, t[j])) return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for halos");
+        }
+        w->fchart[f] = chosen;
+    }
+    stats->halo_vertices = w->n_halo;
+    return P3D_OK;
+}
+
+/* Packs every chart's rectangle into a side x side atlas; 1 when all fit. */
+static int pack(compact_work *w, int32_t side) {
+    stbrp_context ctx;
+    stbrp_node *nodes = (stbrp_node *)malloc((size_t)side * sizeof *nodes);
+    stbrp_rect *rects = (stbrp_rect *)malloc((size_t)w->n_charts * sizeof *rects);
+    int all = 0;
+    if (nodes && rects) {
+        const int32_t g = w->o.gutter;
+        for (int32_t c = 0; c < w->n_charts; c++) {
+            const chart_info *ci = &w->ci[c];
+            rects[c].id = c;
+            rects[c].w = (ci->x1 - ci->x0) / ci->scale + 1 + 2 * g;
+            rects[c].h = (ci->y1 - ci->y0) / ci->scale + 1 + 2 * g;
+        }
+        stbrp_init_target(&ctx, side, side, nodes, side);
+        all = stbrp_pack_rects(&ctx, rects, w->n_charts);
+        for (int32_t c = 0; all && c < w->n_charts; c++) {
+            w->ci[rects[c].id].rx = rects[c].x;
+            w->ci[rects[c].id].ry = rects[c].y;
+        }
+    }
+    free(nodes);
+    free(rects);
+    return all;
+}
+
+static p3d_status place_charts(compact_work *w, p3d_compact_stats *stats) {
+    for (int32_t hidden_scale = 1; hidden_scale <= 2; hidden_scale++) {
+        double area = 0;
+        const int32_t g = w->o.gutter;
+        for (int32_t c = 0; c < w->n_charts; c++) {
+            chart_info *ci = &w->ci[c];
+            ci->scale = ci->layer > 0 ? hidden_scale : 1;
+            area += (double)((ci->x1 - ci->x0) / ci->scale + 1 + 2 * g) * ((ci->y1 - ci->y0) / ci->scale + 1 + 2 * g);
+        }
+        int32_t side = 64;
+        while (side < w->o.max_atlas && (double)side * side < area) side *= 2;
+        for (; side <= w->o.max_atlas; side *= 2)
+            if (pack(w, side)) {
+                stats->atlas_w = stats->atlas_h = side;
+                stats->hidden_scale = hidden_scale;
+                return P3D_OK;
+            }
+    }
+    return p3d_fail(P3D_ERR_UNSUPPORTED, "compact mesh: %d charts do not fit a %dx%d atlas even with hidden layers at "
+                    "half resolution", (int)w->n_charts, (int)w->o.max_atlas, (int)w->o.max_atlas);
+}
+
+/* Texel of canvas pixel (x, y) in chart c. */
+static void texel_of(const compact_work *w, int32_t c, int32_t x, int32_t y, int32_t *tx, int32_t *ty) {
+    const chart_info *ci = &w->ci[c];
+    *tx = ci->rx + w->o.gutter + (x - ci->x0) / ci->scale;
+    *ty = ci->ry + w->o.gutter + (y - ci->y0) / ci->scale;
+}
+
+/* The atlas: every chart's own and halo nodes averaged into their texels, then the rest of each
+ * rectangle bled from its filled texels (gutter + 2 rings), and what is still empty there takes the
+ * chart's mean colour. */
+static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
+    const int32_t W = out->tex_w, H = out->tex_h, g = w->o.gutter;
+    const size_t nt = (size_t)W * H;
+    uint32_t *sum = (uint32_t *)calloc(nt * 4, sizeof(uint32_t)); /* r, g, b, count */
+    uint8_t *filled = (uint8_t *)calloc(nt, 1), *next = (uint8_t *)calloc(nt, 1);
+    if (!sum || !filled || !next) {
+        free(sum);
+        free(filled);
+        free(next);
+        return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a %dx%d atlas", (int)W, (int)H);
+    }
+    const p3d_ldi *l = w->l;
+    for (int32_t i = 0; i < w->n + w->n_halo; i++) {
+        const int32_t node = i < w->n ? i : w->halo_node[i - w->n];
+        const int32_t c = i < w->n ? w->chart[i] : w->halo_chart[i - w->n];
+        if (c < 0) continue;
+        int32_t tx, ty;
+        texel_of(w, c, p3d_ldi_x(l, node), p3d_ldi_y(l, node), &tx, &ty);
+        uint32_t *s = sum + 4 * ((size_t)ty * W + tx);
+        for (int32_t k = 0; k < 3; k++) s[k] += l->rgb[3 * (size_t)node + k];
+        s[3]++;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const uint32_t *s = sum + 4 * t;
+        if (!s[3]) continue;
+        for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((s[k] + s[3] / 2) / s[3]);
+        filled[t] = 1;
+    }
+    for (int32_t c = 0; c < w->n_charts; c++) {
+        const chart_info *ci = &w->ci[c];
+        const int32_t x0 = ci->rx, y0 = ci->ry;
+        const int32_t x1 = x0 + (ci->x1 - ci->x0) / ci->scale + 2 * g, y1 = y0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
+        for (int32_t pass = 0; pass < g + 2; pass++) {
+            int any = 0;
+            for (int32_t y = y0; y <= y1; y++)
+                for (int32_t x = x0; x <= x1; x++) {
+                    const size_t t = (size_t)y * W + x;
+                    next[t] = 0;
+                    if (filled[t]) continue;
+                    uint32_t acc[3] = {0, 0, 0}, cnt = 0;
+                    for (int32_t dy = -1; dy <= 1; dy++)
+                        for (int32_t dx = -1; dx <= 1; dx++) {
+                            const int32_t xx = x + dx, yy = y + dy;
+                            if (xx < x0 || xx > x1 || yy < y0 || yy > y1) continue;
+                            const size_t u = (size_t)yy * W + xx;
+                            if (filled[u] != 1) continue;
+                            for (int32_t k = 0; k < 3; k++) acc[k] += out->tex[3 * u + k];
+                            cnt++;
+                        }
+                    if (!cnt) continue;
+                    for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((acc[k] + cnt / 2) / cnt);
+                    next[t] = 1;
+                    any = 1;
+                }
+            for (int32_t y = y0; y <= y1; y++)
+                for (int32_t x = x0; x <= x1; x++)
+                    if (next[(size_t)y * W + x]) filled[(size_t)y * W + x] = 1;
+            if (!any) break;
+        }
+        uint64_t acc[3] = {0, 0, 0}, cnt = 0;
+        for (int32_t y = y0; y <= y1; y++)
+            for (int32_t x = x0; x <= x1; x++)
+                if (filled[(size_t)y * W + x]) {
+                    for (int32_t k = 0; k < 3; k++) acc[k] += out->tex[3 * ((size_t)y * W + x) + k];
+                    cnt++;
+                }
+        for (int32_t y = y0; y <= y1 && cnt; y++)
+            for (int32_t x = x0; x <= x1; x++)
+                if (!filled[(size_t)y * W + x])
+                    for (int32_t k = 0; k < 3; k++) out->tex[3 * ((size_t)y * W + x) + k] = (uint8_t)(acc[k] / cnt);
+    }
+    free(sum);
+    free(filled);
+    free(next);
+    return P3D_OK;
+}
+
+/* One chart's faces, simplified and reordered, appended to the output arrays. */
+typedef struct out_buf {
+    int32_t *node;   /* output vertex -> LDI node */
+    int32_t *vchart; /* output vertex -> chart */
+    int32_t *faces;
+    int64_t nv, nfaces;
+} out_buf;
+
+/* Side of the simplification tiles, in pixels (see simplify_region). */
+#define COMPACT_TILE 64
+
+/* Scratch of the simplification, sized for the whole dense mesh once. */
+typedef struct simp_scratch {
+    int32_t *cstamp, *cidx;   /* (n) node -> chart-local index, valid where cstamp == chart */
+    int32_t *cnode;           /* (n) chart-local index -> node */
+    int32_t *tstamp, *tidx;   /* (n) node -> tile-local index, valid where tstamp == tile id */
+    int32_t *tnode;           /* (n) tile-local index -> node */
+    float *pos;               /* (n, 3) tile-local positions in the simplification space */
+    int32_t *tmp;             /* (nf) the chart's faces by tile */
+    int32_t *tmp2;            /* (nf) partition scratch */
+    unsigned int *idx, *simp; /* (3 nf) the tile's triangles, tile-local; simplified */
+    unsigned int *chart_idx;  /* (3 nf) the chart's simplified triangles, chart-local */
+    unsigned int *remap;      /* (n) */
+    int32_t tile_id;
+    float K;                  /* parallax weight of the simplification space (pixels per unit of 1/depth) */
+} simp_scratch;
+
+/* Triangles of idx (ni indices) that turned over in the image plane: the dense mesh is wound
+ * counter-clockwise on screen (negative area with y down, mesh_math.h). */
+static int64_t image_flips(const float *pos, const unsigned int *idx, size_t ni) {
+    int64_t flips = 0;
+    for (size_t i = 0; i < ni; i += 3) {
+        const float *a = pos + 3 * idx[i], *b = pos + 3 * idx[i + 1], *c = pos + 3 * idx[i + 2];
+        flips += (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1]) > 1e-3f;
+    }
+    return flips;
+}
+
+/* The faces of a square region (faces: global face ids, first corners inside (x0, y0) + size)
+ * simplified with the region's border locked (chart borders, tears and the region's edges keep every
+ * vertex), appended to sc->chart_idx as chart-local indices. meshoptimizer keeps each collapse from
+ * turning a triangle over in its own space (x, y, K / depth), but a sequence of collapses can still
+ * turn one over in the image plane, where the atlas (addressed by image position) would then be read
+ * twice: such a region is split in four and each quarter simplified on its own, down to 8 pixels,
+ * below which it stays dense. Regions also bound meshoptimizer's work per call. */
+static void simplify_region(compact_work *w, simp_scratch *sc, int32_t *faces, int32_t nt, int32_t x0, int32_t y0,
+                            int32_t size, size_t *n_chart_idx, p3d_compact_stats *stats) {
+    if (!nt) return;
+    const p3d_ldi *l = w->l;
+    const int32_t *F = w->d->faces;
+    const int32_t tile = ++sc->tile_id;
+    int32_t ntl = 0;
+    for (int32_t e = 0; e < nt; e++) {
+        const int32_t *t = F + 3 * (int64_t)faces[e];
+        for (int32_t j = 0; j < 3; j++) {
+            const int32_t v = t[j];
+            if (sc->tstamp[v] != tile) {
+                sc->tstamp[v] = tile;
+                sc->tidx[v] = ntl;
+                sc->tnode[ntl] = v;
+                sc->pos[3 * ntl + 0] = (float)p3d_ldi_x(l, v) + 0.5f;
+                sc->pos[3 * ntl + 1] = (float)p3d_ldi_y(l, v) + 0.5f;
+                sc->pos[3 * ntl + 2] = sc->K / l->depth[v];
+                ntl++;
+            }
+            sc->idx[3 * e + j] = (unsigned int)sc->tidx[v];
+        }
+    }
+    size_t ni = 3 * (size_t)nt;
+    const unsigned int *res = sc->idx;
+    const float scale = meshopt_simplifyScale(sc->pos, (size_t)ntl, 3 * sizeof(float));
+    if (scale > 0.0f && nt >= 2) {
+        float err = 0.0f;
+        const size_t n = meshopt_simplify(sc->simp, sc->idx, ni, sc->pos, (size_t)ntl, 3 * sizeof(float), 0,
+                                          w->o.max_error_px / scale, meshopt_SimplifyLockBorder, &err);
+        if (!image_flips(sc->pos, sc->simp, n)) {
+            if (err * scale > stats->error_px) stats->error_px = err * scale;
+            ni = n;
+            res = sc->simp;
+        } else if (size > 8) {
+            /* Quarters by the faces' first corners (a stable partition through sc->tmp2). */
+            const int32_t h = size / 2;
+            int32_t cnt[4] = {0, 0, 0, 0}, at[4];
+            for (int32_t e = 0; e < nt; e++) {
+                const int32_t v = F[3 * (int64_t)faces[e]];
+                cnt[(p3d_ldi_x(l, v) >= x0 + h) + 2 * (p3d_ldi_y(l, v) >= y0 + h)]++;
+            }
+            at[0] = 0;
+            for (int32_t q = 1; q < 4; q++) at[q] = at[q - 1] + cnt[q - 1];
+            for (int32_t e = 0; e < nt; e++) {
+                const int32_t v = F[3 * (int64_t)faces[e]];
+                sc->tmp2[at[(p3d_ldi_x(l, v) >= x0 + h) + 2 * (p3d_ldi_y(l, v) >= y0 + h)]++] = faces[e];
+            }
+            memcpy(faces, sc->tmp2, (size_t)nt * sizeof *faces);
+            for (int32_t q = 0, start = 0; q < 4; start += cnt[q++])
+                simplify_region(w, sc, faces + start, cnt[q], x0 + (q & 1) * h, y0 + (q >> 1) * h, h, n_chart_idx, stats);
+            return;
+        } else {
+            stats->dense_tiles++;
+        }
+    }
+    /* sc->tnode is this region's until the next call: read it now. */
+    for (size_t i = 0; i < ni; i++) sc->chart_idx[(*n_chart_idx)++] = (unsigned int)sc->cidx[sc->tnode[res[i]]];
+}
+
+static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stats *stats) {
+    const p3d_ldi *l = w->l;
+    const int32_t *F = w->d->faces;
+    const int32_t n_charts = w->n_charts, nf = w->nf, n = w->n;
+    const size_t nn = (size_t)(n ? n : 1), nff = (size_t)(nf ? nf : 1);
+    /* Faces by chart (counting sort: face order kept within a chart). */
+    int32_t *off = (int32_t *)calloc((size_t)n_charts + 1, sizeof(int32_t));
+    int32_t *cf = (int32_t *)malloc(nff * sizeof(int32_t));
+    simp_scratch sc;
+    memset(&sc, 0, sizeof sc);
+    sc.cstamp = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.cidx = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.cnode = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.tstamp = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.tidx = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.tnode = (int32_t *)malloc(nn * sizeof(int32_t));
+    sc.chart_idx = (unsigned int *)malloc(nff * 3 * sizeof(unsigned int));
+    sc.pos = (float *)malloc(nn * 3 * sizeof(float));
+    sc.tmp = (int32_t *)malloc(nff * sizeof(int32_t));
+    sc.tmp2 = (int32_t *)malloc(nff * sizeof(int32_t));
+    sc.idx = (unsigned int *)malloc(nff * 3 * sizeof(unsigned int));
+    sc.simp = (unsigned int *)malloc(nff * 3 * sizeof(unsigned int));
+    sc.remap = (unsigned int *)malloc(nn * sizeof(unsigned int));
+    p3d_status st = P3D_OK;
+    if (!off || !cf || !sc.cstamp || !sc.cidx || !sc.cnode || !sc.tstamp || !sc.tidx || !sc.tnode || !sc.chart_idx || !sc.pos ||
+        !sc.tmp || !sc.tmp2 || !sc.idx || !sc.simp || !sc.remap) {
+        st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for simplification");
+        goto done;
+    }
+    for (int32_t f = 0; f < nf; f++) off[w->fchart[f] + 1]++;
+    for (int32_t c = 0; c < n_charts; c++) off[c + 1] += off[c];
+    {
+        int32_t *fill = sc.tmp; /* scratch */
+        memcpy(fill, off, (size_t)n_charts * sizeof(int32_t));
+        for (int32_t f = 0; f < nf; f++) cf[fill[w->fchart[f]]++] = f;
+    }
+    for (int32_t i = 0; i < n; i++) sc.cstamp[i] = sc.tstamp[i] = -1;
+    /* The parallax weight K: a depth error d(1/z) moves a pixel by K d(1/z) in the farthest preset. */
+    const double r_max = 0.5 * sqrt((double)l->ext_w * l->ext_w + (double)l->ext_h * l->ext_h);
+    sc.K = (float)(l->cam.fx * w->o.shift_xy + r_max * w->o.shift_z);
+    for (int32_t c = 0; c < n_charts; c++) {
+        const int32_t nfc = off[c + 1] - off[c];
+        if (!nfc) continue;
+        /* Chart-local numbering of the chart's vertices. */
+        int32_t nloc = 0;
+        for (int32_t e = 0; e < nfc; e++) {
+            const int32_t *t = F + 3 * (int64_t)cf[off[c] + e];
+            for (int32_t k = 0; k < 3; k++)
+                if (sc.cstamp[t[k]] != c) {
+                    sc.cstamp[t[k]] = c;
+                    sc.cidx[t[k]] = nloc;
+                    sc.cnode[nloc++] = t[k];
+                }
+        }
+        /* The chart's faces by tile of COMPACT_TILE pixels (of their first corner), a counting sort. */
+        const chart_info *ci = &w->ci[c];
+        const int32_t tx = (ci->x1 - ci->x0) / COMPACT_TILE + 1, ty = (ci->y1 - ci->y0) / COMPACT_TILE + 1;
+        int32_t *toff = (int32_t *)calloc((size_t)tx * ty + 1, sizeof(int32_t));
+        if (!toff) {
+            st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for tiles");
+            goto done;
+        }
+        int32_t *faces = cf + off[c];
+        for (int32_t e = 0; e < nfc; e++) {
+            const int32_t v = F[3 * (int64_t)faces[e]];
+            toff[((p3d_ldi_y(l, v) - ci->y0) / COMPACT_TILE) * tx + (p3d_ldi_x(l, v) - ci->x0) / COMPACT_TILE + 1]++;
+        }
+        for (int32_t k = 0; k < tx * ty; k++) toff[k + 1] += toff[k];
+        for (int32_t e = 0; e < nfc; e++) {
+            const int32_t v = F[3 * (int64_t)faces[e]];
+            sc.tmp[toff[((p3d_ldi_y(l, v) - ci->y0) / COMPACT_TILE) * tx + (p3d_ldi_x(l, v) - ci->x0) / COMPACT_TILE]++] = faces[e];
+        }
+        size_t ni = 0;
+        for (int32_t k = 0, start = 0; k < tx * ty; start = toff[k++])
+            simplify_region(w, &sc, sc.tmp + start, toff[k] - start, ci->x0 + (k % tx) * COMPACT_TILE,
+                            ci->y0 + (k / tx) * COMPACT_TILE, COMPACT_TILE, &ni, stats);
+        free(toff);
+        meshopt_optimizeVertexCache(sc.idx, sc.chart_idx, ni, (size_t)nloc);
+        const size_t nv = meshopt_optimizeVertexFetchRemap(sc.remap, sc.idx, ni, (size_t)nloc);
+        for (int32_t v = 0; v < nloc; v++)
+            if (sc.remap[v] != ~0u) {
+                ob->node[ob->nv + sc.remap[v]] = sc.cnode[v];
+                ob->vchart[ob->nv + sc.remap[v]] = c;
+            }
+        for (size_t i = 0; i < ni; i++) ob->faces[3 * ob->nfaces + i] = (int32_t)(ob->nv + sc.remap[sc.idx[i]]);
+        ob->nv += (int64_t)nv;
+        ob->nfaces += (int64_t)(ni / 3);
+    }
+done:
+    free(off);
+    free(cf);
+    free(sc.cstamp);
+    free(sc.cidx);
+    free(sc.cnode);
+    free(sc.tstamp);
+    free(sc.tidx);
+    free(sc.tnode);
+    free(sc.chart_idx);
+    free(sc.pos);
+    free(sc.tmp);
+    free(sc.tmp2);
+    free(sc.idx);
+    free(sc.simp);
+    free(sc.remap);
+    return st;
+}
+
+/* Catmull-Rom weights of the four taps around a sample at fraction t. */
+static void catmull_rom(double t, double wt[4]) {
+    const double t2 = t * t, t3 = t2 * t;
+    wt[0] = 0.5 * (-t3 + 2 * t2 - t);
+    wt[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
+    wt[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
+    wt[3] = 0.5 * (t3 - t2);
+}
+
+/* src (W wide, RGB) at texel-centre coordinates (x, y) (texel k's centre at k), bicubic (Catmull-Rom:
+ * interpolating, and much less blur than bilinear, which the renderer applies once more anyway), taps
+ * clamped to the rectangle [x0, x1] x [y0, y1]. */
+static void cubic_sample(const uint8_t *src, int32_t W, int32_t x0, int32_t y0, int32_t x1, int32_t y1, double x,
+                         double y, uint8_t out[3]) {
+    const double fx = floor(x), fy = floor(y);
+    double wx[4], wy[4], acc[3] = {0, 0, 0};
+    catmull_rom(x - fx, wx);
+    catmull_rom(y - fy, wy);
+    for (int32_t j = 0; j < 4; j++) {
+        int32_t yy = (int32_t)fy - 1 + j;
+        yy = yy < y0 ? y0 : (yy > y1 ? y1 : yy);
+        for (int32_t i = 0; i < 4; i++) {
+            int32_t xx = (int32_t)fx - 1 + i;
+            xx = xx < x0 ? x0 : (xx > x1 ? x1 : xx);
+            const uint8_t *p = src + 3 * ((size_t)yy * W + xx);
+            for (int32_t k = 0; k < 3; k++) acc[k] += wx[i] * wy[j] * p[k];
+        }
+    }
+    for (int32_t k = 0; k < 3; k++) {
+        const double v = acc[k] + 0.5;
+        out[k] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+    }
+}
+
+/* Texture coordinates are interpolated perspective-correctly, so inside a simplified triangle whose
+ * depth varies the projective atlas would be read off the image position of the surface point (by
+ * about L r / 4 pixels along an edge of L pixels whose inverse depth changes by the relative amount
+ * r: several pixels on a long floor triangle). So every texel a triangle covers, and the ring of
+ * texels within one texel of its edges that bilinear filtering reads, is repainted with the
+ * projective atlas' colour (bicubic) at the image point its surface point projects to: through the
+ * triangle's own mapping, texel -> barycentrics -> 3D point -> pixel -> the chart's texel. At the
+ * vertices nothing changes; inside, the atlas now fits the simplified geometry exactly, at the
+ * original camera and from every other one. Interior texels win over another triangle's ring. */
+static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_mesh *out) {
+    const int32_t W = out->tex_w, H = out->tex_h, g = w->o.gutter;
+    const p3d_camera *cam = &w->l->cam;
+    const size_t nt = (size_t)W * H;
+    uint8_t *src = (uint8_t *)malloc(nt * 3), *done = (uint8_t *)calloc(nt, 1);
+    if (!src || !done) {
+        free(src);
+        free(done);
+        return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a %dx%d atlas", (int)W, (int)H);
+    }
+    memcpy(src, out->tex, nt * 3);
+    for (int32_t pass = 0; pass < 2; pass++)
+        for (int64_t f = 0; f < out->n_faces; f++) {
+            const int32_t *t = out->faces + 3 * f;
+            const chart_info *ci = &w->ci[ob->vchart[t[0]]];
+            double U[3], V[3];
+            for (int32_t k = 0; k < 3; k++) {
+                U[k] = (double)out->uv[2 * t[k]] * W;
+                V[k] = (double)out->uv[2 * t[k] + 1] * H;
+            }
+            const double area = (U[1] - U[0]) * (V[2] - V[0]) - (U[2] - U[0]) * (V[1] - V[0]);
+            if (fabs(area) < 1e-9) continue;
+            /* Barycentric k may go down to -slack[k]: one texel beyond edge k (opposite vertex k). */
+            double slack[3];
+            for (int32_t k = 0; k < 3; k++) {
+                const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
+                const double len = sqrt((U[b] - U[a]) * (U[b] - U[a]) + (V[b] - V[a]) * (V[b] - V[a]));
+                slack[k] = pass ? len / fabs(area) : 0.0;
+            }
+            const int32_t rx0 = ci->rx, ry0 = ci->ry;
+            const int32_t rx1 = rx0 + (ci->x1 - ci->x0) / ci->scale + 2 * g, ry1 = ry0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
+            int32_t bx0 = (int32_t)floor(fmin(U[0], fmin(U[1], U[2]))) - pass, bx1 = (int32_t)ceil(fmax(U[0], fmax(U[1], U[2]))) + pass;
+            int32_t by0 = (int32_t)floor(fmin(V[0], fmin(V[1], V[2]))) - pass, by1 = (int32_t)ceil(fmax(V[0], fmax(V[1], V[2]))) + pass;
+            bx0 = bx0 < rx0 ? rx0 : bx0;
+            by0 = by0 < ry0 ? ry0 : by0;
+            bx1 = bx1 > rx1 ? rx1 : bx1;
+            by1 = by1 > ry1 ? ry1 : by1;
+            for (int32_t ty = by0; ty <= by1; ty++)
+                for (int32_t tx = bx0; tx <= bx1; tx++) {
+                    const size_t ti = (size_t)ty * W + tx;
+                    if (done[ti]) continue;
+                    const double px = tx + 0.5, py = ty + 0.5;
+                    double b[3];
+                    b[0] = ((U[1] - px) * (V[2] - py) - (U[2] - px) * (V[1] - py)) / area;
+                    b[1] = ((U[2] - px) * (V[0] - py) - (U[0] - px) * (V[2] - py)) / area;
+                    b[2] = 1.0 - b[0] - b[1];
+                    if (b[0] < -slack[0] || b[1] < -slack[1] || b[2] < -slack[2]) continue;
+                    double P[3] = {0, 0, 0};
+                    for (int32_t k = 0; k < 3; k++)
+                        for (int32_t j = 0; j < 3; j++) P[j] += b[k] * out->xyz[3 * (int64_t)t[k] + j];
+                    if (!(P[2] > 0)) continue;
+                    /* Canvas position (pixel x's centre at x + 0.5) of the surface point: the inverse of
+                     * p3d_ldi_unproject. */
+                    const double X = cam->fx * P[0] / P[2] + cam->cx + w->l->border;
+                    const double Y = cam->fy * P[1] / P[2] + cam->cy + w->l->border;
+                    double sx = rx0 + g + (X - ci->x0) / ci->scale, sy = ry0 + g + (Y - ci->y0) / ci->scale;
+                    sx = sx < rx0 + 0.5 ? rx0 + 0.5 : (sx > rx1 + 0.5 ? rx1 + 0.5 : sx);
+                    sy = sy < ry0 + 0.5 ? ry0 + 0.5 : (sy > ry1 + 0.5 ? ry1 + 0.5 : sy);
+                    cubic_sample(src, W, rx0, ry0, rx1, ry1, sx - 0.5, sy - 0.5, out->tex + 3 * ti);
+                    done[ti] = (uint8_t)(1 + pass);
+                }
+        }
+    free(src);
+    free(done);
+    return P3D_OK;
+}
+
+p3d_status p3d_mesh_compact(const p3d_ldi *l, const p3d_mesh *dense, const p3d_compact_opts *o, p3d_mesh *out,
+                            p3d_compact_stats *stats) {
+    memset(out, 0, sizeof *out);
+    p3d_compact_stats local;
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof *stats);
+    if (dense->n_vertices != l->n_nodes || dense->uv || dense->n_faces > INT32_MAX)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "compact mesh: the dense mesh (%lld vertices%s) is not the LDI's (%d nodes)",
+                        (long long)dense->n_vertices, dense->uv ? ", textured" : "", (int)l->n_nodes);
+    if (!(o->max_error_px >= 0) || !(o->shift_xy >= 0) || !(o->shift_z >= 0) || o->gutter < 1 || o->gutter > 16 ||
+        o->max_atlas < 64 || o->max_atlas > 16384 || (o->max_atlas & (o->max_atlas - 1)) || o->jpeg_quality < 0 ||
+        o->jpeg_quality > 100)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "compact mesh: bad options (error %g px, shifts %g/%g, gutter %d, atlas %d)",
+                        (double)o->max_error_px, (double)o->shift_xy, (double)o->shift_z, (int)o->gutter,
+                        (int)o->max_atlas);
+    compact_work w;
+    memset(&w, 0, sizeof w);
+    w.l = l;
+    w.d = dense;
+    w.o = *o;
+    w.n = l->n_nodes;
+    w.nf = (int32_t)dense->n_faces;
+    out_buf ob = {NULL, NULL, NULL, 0, 0};
+    p3d_status st = grow_charts(&w);
+    if (st == P3D_OK) st = assign_faces(&w, stats);
+    if (st == P3D_OK) st = place_charts(&w, stats);
+    if (st == P3D_OK) {
+        /* At most every dense face, and each of its corners once per chart it lands in. */
+        const size_t cap_v = (size_t)w.n + (size_t)w.n_halo + 1;
+        ob.node = (int32_t *)malloc(cap_v * sizeof(int32_t));
+        ob.vchart = (int32_t *)malloc(cap_v * sizeof(int32_t));
+        ob.faces = (int32_t *)malloc(((size_t)w.nf + 1) * 3 * sizeof(int32_t));
+        if (!ob.node || !ob.vchart || !ob.faces) st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for the output");
+    }
+    if (st == P3D_OK) st = simplify_charts(&w, &ob, stats);
+    if (st == P3D_OK) st = p3d_mesh_alloc(out, ob.nv, ob.nfaces);
+    if (st == P3D_OK) {
+        out->width = dense->width;
+        out->height = dense->height;
+        out->hfov = dense->hfov;
+        out->vfov = dense->vfov;
+        out->tex_w = stats->atlas_w;
+        out->tex_h = stats->atlas_h;
+        out->tex_quality = o->jpeg_quality;
+        out->uv = (float *)malloc(((size_t)ob.nv + 1) * 2 * sizeof(float));
+        out->tex = (uint8_t *)calloc((size_t)out->tex_w * out->tex_h, 3);
+        if (!out->uv || !out->tex) st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for the texture");
+    }
+    if (st == P3D_OK) {
+        memcpy(out->faces, ob.faces, (size_t)ob.nfaces * 3 * sizeof(int32_t));
+        const float iw = 1.0f / (float)out->tex_w, ih = 1.0f / (float)out->tex_h;
+        for (int64_t v = 0; v < ob.nv; v++) {
+            const int32_t node = ob.node[v], c = ob.vchart[v];
+            const chart_info *ci = &w.ci[c];
+            memcpy(out->xyz + 3 * v, dense->xyz + 3 * (size_t)node, 3 * sizeof(float));
+            memcpy(out->rgba + 4 * v, dense->rgba + 4 * (size_t)node, 4);
+            /* The texel centre of the node's pixel: pixel centres are x + 0.5 in canvas pixels, and a
+             * halved chart's texel k covers pixels 2k and 2k + 1. */
+            const float tx = (float)(ci->rx + o->gutter) + ((float)(p3d_ldi_x(l, node) - ci->x0) + 0.5f) / (float)ci->scale;
+            const float ty = (float)(ci->ry + o->gutter) + ((float)(p3d_ldi_y(l, node) - ci->y0) + 0.5f) / (float)ci->scale;
+            out->uv[2 * v + 0] = tx * iw;
+            out->uv[2 * v + 1] = ty * ih;
+        }
+        st = paint_atlas(&w, out);
+        if (st == P3D_OK) st = resample_atlas(&w, &ob, out);
+    }
+    if (st == P3D_OK) {
+        stats->charts = w.n_charts;
+        double texels = 0;
+        for (int32_t c = 0; c < w.n_charts; c++)
+            texels += (double)((w.ci[c].x1 - w.ci[c].x0) / w.ci[c].scale + 1) * ((w.ci[c].y1 - w.ci[c].y0) / w.ci[c].scale + 1);
+        stats->atlas_fill = texels / ((double)out->tex_w * out->tex_h);
+    } else {
+        p3d_mesh_free(out);
+    }
+    free(ob.node);
+    free(ob.vchart);
+    free(ob.faces);
+    work_free(&w);
+    return st;
+}

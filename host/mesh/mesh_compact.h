@@ -1,0 +1,67 @@
+/* mesh_compact.h - One Shot 3D Photography's fourth stage: the inpainted LDI as a textured,
+ * simplified mesh that streams and renders anywhere (Kopf et al. 2020, section 6).
+ *
+ *   charts   the dense mesh's vertices (one per LDI node) are grown into charts, each a face-connected
+ *            set of nodes that is a height field over the image plane (no two nodes of a chart share
+ *            a pixel). Growth starts from the nearest layer in raster order, so layer 0 is essentially
+ *            one chart (the photo) and the inpainted layers become bands. A face whose corners fell
+ *            into different charts joins the chart of one corner that has the other corners' pixels
+ *            free (those corners become that chart's halo: duplicated vertices at the same position),
+ *            else a chart of its own. Torn links stay open edges, as in the dense mesh.
+ *   atlas    every chart's pixels (its own nodes and its halo) are copied unwarped into a rectangle of
+ *            an RGB atlas (a projective atlas: texture coordinates are pixel positions offset into the
+ *            atlas), with a gutter whose texels, and the chart's empty texels, are bled from their
+ *            neighbours so bilinear filtering and the first mip levels never pick up another chart.
+ *            Rectangles are packed with stb_rect_pack into the smallest power-of-two square that
+ *            holds them (at most max_atlas; hidden layers at half resolution if it still does not fit).
+ *   geometry each chart's triangles are simplified with meshoptimizer in tiles of 64 pixels, borders
+ *            locked (chart borders, tears, tile edges and the image border keep every vertex, so
+ *            neighbouring charts stay watertight where the dense mesh was), in the space (x, y, f * t * 1/depth) of canvas pixels: there
+ *            a distance is a displacement in pixels, of the image point (x, y) or of its parallax at
+ *            the largest camera shift of the trajectories (t = shift_xy + r_max / f * shift_z: a
+ *            forward step moves a point at r pixels from the centre as much as a sideways step of
+ *            r / f times its length), so the error bound max_error_px bounds what any preset frame
+ *            shows. Then meshoptimizer's vertex-cache and vertex-fetch orders.
+ * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
+ * label, for readers that ignore the texture. */
+#ifndef P3D_MESH_COMPACT_H
+#define P3D_MESH_COMPACT_H
+
+#include "ldi/ldi.h"
+#include "mesh/mesh.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct p3d_compact_opts {
+    float max_error_px; /* simplification bound in pixels of displacement (default 0.5) */
+    float shift_xy;     /* largest sideways camera translation of the trajectories, in depth units */
+    float shift_z;      /* largest forward/backward translation, in depth units */
+    int32_t gutter;     /* texels around each chart (default 2) */
+    int32_t max_atlas;  /* largest atlas side (power of two, default 4096) */
+    int32_t jpeg_quality; /* the atlas in files: JPEG of this quality (default 95), 0 = PNG (lossless) */
+} p3d_compact_opts;
+
+/* Defaults: 0.5 px, gutter 2, atlas up to 4096 as JPEG quality 95; shifts of the reference's presets (circle: 0.015 in x
+ * and y; dolly zoom and zoom: 0.05 forward). */
+p3d_compact_opts p3d_compact_defaults(void);
+
+typedef struct p3d_compact_stats {
+    int32_t charts, halo_vertices, own_charts; /* own_charts: faces that needed a chart of their own */
+    int32_t dense_tiles;                       /* 8-pixel regions left dense (image-plane flips) */
+    int32_t atlas_w, atlas_h, hidden_scale;    /* hidden_scale 1, or 2 when hidden layers were halved */
+    double atlas_fill;                         /* chart texels / atlas texels */
+    float error_px;                            /* largest simplification error met, in pixels */
+} p3d_compact_stats;
+
+/* dense = p3d_mesh_from_ldi(l, ...) of the same LDI (vertex i is node i). out is a new textured mesh;
+ * stats may be NULL. P3D_ERR_INVALID_ARG for mismatched inputs, P3D_ERR_UNSUPPORTED when the charts do
+ * not fit an atlas of max_atlas even at half resolution. */
+p3d_status p3d_mesh_compact(const p3d_ldi *l, const p3d_mesh *dense, const p3d_compact_opts *o, p3d_mesh *out,
+                            p3d_compact_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
