@@ -934,15 +934,21 @@ p3d_status p3d_tief_conv_host(const p3d_tief_conv_spec *s, const uint8_t *x, con
     op.w = w, op.bias = bias;
     if (s->groups < 1 || s->c % s->groups || s->m % s->groups || s->kh < 1 || s->kw < 1 || s->sh < 1 ||
         s->sw < 1 || s->pt < 0 || s->pl < 0 || s->pb < 0 || s->pr < 0 || s->h + s->pt + s->pb < s->kh ||
-        s->w + s->pl + s->pr < s->kw)
-        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: bad shape");
+        s->w + s->pl + s->pr < s->kw || (s->x_zp | s->w_zp | s->y_zp) < 0 || s->x_zp > 255 || s->w_zp > 255 ||
+        s->y_zp > 255)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: bad shape or zero point");
     op.cg = s->c / s->groups;
     if (!tief_conv_kind(&op)) return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: too large for the CPU kernels");
     const float conv_scale = s->x_scale * s->w_scale / s->y_scale;
     if (!p3d_qnn_conv_rq_init(&op.rq, conv_scale, s->y_zp, s->relu ? s->y_zp : 0, 255))
         return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: requantization scale %g outside (2^-32, 1)",
                         (double)conv_scale);
-    P3D_TRY(tief_conv_prepare_host(&op, s->x_zp));
+    const p3d_status st = tief_conv_prepare_host(&op, s->x_zp);
+    if (st != P3D_OK) {
+        free(op.wz);
+        free(op.bias_eff);
+        return st;
+    }
     const int32_t oh = (s->h + s->pt + s->pb - s->kh) / s->sh + 1, ow = (s->w + s->pl + s->pr - s->kw) / s->sw + 1;
     if (op.kind == TIEF_PW)
         tief_conv_pw_cpu(&op, x, y, (int64_t)s->h * s->w);
