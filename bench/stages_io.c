@@ -1,7 +1,9 @@
 /* stages_io.c - bench stages of image decoding, INTER_AREA resizing, depth-map reading and the mesh
  * (LDI -> mesh, PLY ASCII / binary and GLB writing and reading).
  * Inputs are the real photos in ../shared/fixtures when present, else the project's sample; the mesh
- * stages use a synthetic moon-sized LDI. */
+ * stages use a synthetic moon-sized LDI. decode.jpeg.12mp decodes a 4000x3000 4:2:0 JPEG encoded
+ * here from a procedural image (written to a temporary file, removed afterwards) with the program's
+ * decoder (libjpeg-turbo), decode.jpeg.12mp.stb the same file with stb_image, the decoder used before. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
+#include <stb_image.h>
+
 #include "bench.h"
+#include "core/file_io.h"
 #include "io/depth_io.h"
 #include "io/image_io.h"
 #include "io/resize_area.h"
@@ -110,6 +116,118 @@ static p3d_status dep_npy(p3d_ctx *x, p3d_bench_case *c) {
 static p3d_status dep_png16(p3d_ctx *x, p3d_bench_case *c) {
     (void)x;
     return decode_setup(c, "tum-kinect/TUM_depth.png", "samples/scene_disp.png", 1, k_tum);
+}
+
+/* ---- decode.jpeg.12mp[.stb]: a generated 12-megapixel photo-like JPEG ---------------------------- */
+typedef struct jpeg12_state {
+    char path[64];
+    int stb;
+} jpeg12_state;
+
+static p3d_status jpeg12_run(void *s, p3d_ctx *ctx) {
+    (void)ctx;
+    jpeg12_state *d = (jpeg12_state *)s;
+    if (!d->stb) {
+        p3d_image img;
+        P3D_TRY(p3d_image_read(d->path, 0, &img));
+        p3d_image_free(&img);
+        return P3D_OK;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    P3D_TRY(p3d_file_read(d->path, (size_t)1 << 28, &buf, &len));
+    int w = 0, h = 0, comp = 0;
+    uint8_t *px = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 3);
+    free(buf);
+    if (!px) return p3d_fail(P3D_ERR_FORMAT, "%s: stb_image: %s", d->path, stbi_failure_reason());
+    stbi_image_free(px);
+    return P3D_OK;
+}
+
+static void jpeg12_teardown(void *s, p3d_ctx *ctx) {
+    (void)ctx;
+    unlink(((jpeg12_state *)s)->path);
+    free(s);
+}
+
+/* A 4000x3000 RGB image with smooth shading, edges and fine texture, encoded at quality 90, 4:2:0. */
+static p3d_status jpeg12_write(const char *path, int32_t w, int32_t h) {
+    uint8_t *row = (uint8_t *)malloc((size_t)w * 3);
+    FILE *f = fopen(path, "wb");
+    if (!row || !f) {
+        free(row);
+        if (f) fclose(f);
+        return p3d_fail(P3D_ERR_IO, "%s: cannot write the bench JPEG", path);
+    }
+    struct jpeg_compress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&cinfo);
+    jpeg_stdio_dest(&cinfo, f);
+    cinfo.image_width = (JDIMENSION)w;
+    cinfo.image_height = (JDIMENSION)h;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, 90, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    uint32_t seed = 12345u;
+    for (int32_t y = 0; y < h; y++) {
+        for (int32_t x = 0; x < w; x++) {
+            seed = seed * 1664525u + 1013904223u;
+            const double u = (double)x / w, v = (double)y / h;
+            const int tile = ((x / 97) + (y / 71)) & 1; /* edges */
+            const double shade = 0.5 + 0.35 * sin(7.0 * u + 3.0 * v) * cos(5.0 * v - 2.0 * u);
+            for (int c = 0; c < 3; c++) {
+                double val = 255.0 * shade * (0.7 + 0.3 * c * u) + (tile ? 25.0 : -25.0) + (double)((seed >> (8 * c)) & 15) - 7.5;
+                row[x * 3 + c] = (uint8_t)(val < 0 ? 0 : val > 255 ? 255 : val);
+            }
+        }
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&cinfo, &r, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    free(row);
+    if (fclose(f) != 0) return p3d_fail(P3D_ERR_IO, "%s: cannot write the bench JPEG", path);
+    return P3D_OK;
+}
+
+static p3d_status jpeg12_setup(p3d_bench_case *c, int stb) {
+    jpeg12_state *d = (jpeg12_state *)calloc(1, sizeof *d);
+    if (!d) return p3d_fail(P3D_ERR_OOM, "out of memory");
+    snprintf(d->path, sizeof d->path, "/tmp/p3d_bench_12mp_XXXXXX");
+    const int fd = mkstemp(d->path);
+    if (fd < 0) {
+        free(d);
+        return p3d_fail(P3D_ERR_IO, "cannot create a temporary file for the bench JPEG");
+    }
+    close(fd);
+    d->stb = stb;
+    const int32_t w = 4000, h = 3000;
+    p3d_status st = jpeg12_write(d->path, w, h);
+    if (st != P3D_OK) {
+        jpeg12_teardown(d, NULL);
+        return st;
+    }
+    struct stat sb;
+    const long kb = stat(d->path, &sb) == 0 ? (long)(sb.st_size / 1024) : 0;
+    snprintf(c->label, sizeof c->label, "generated %dx%d JPEG q90 4:2:0 (%ld KiB), %s", (int)w, (int)h, kb,
+             stb ? "stb_image" : "libjpeg-turbo");
+    c->state = d;
+    c->run = jpeg12_run;
+    c->teardown = jpeg12_teardown;
+    c->pixels = (double)w * (double)h;
+    return P3D_OK;
+}
+
+static p3d_status dec_jpeg12(p3d_ctx *x, p3d_bench_case *c) {
+    (void)x;
+    return jpeg12_setup(c, 0);
+}
+static p3d_status dec_jpeg12_stb(p3d_ctx *x, p3d_bench_case *c) {
+    (void)x;
+    return jpeg12_setup(c, 1);
 }
 
 /* ---- resize.area.* : the photo to the pipeline's processing size (longer side 960) --------------- */
@@ -282,6 +400,8 @@ static p3d_status mesh_r_glb(p3d_ctx *x, p3d_bench_case *c) { return mesh_setup(
 P3D_BENCH_TABLE(p3d_bench_stages_io) = {
     {"decode.jpeg", dec_jpeg},
     {"decode.jpeg.progressive", dec_jpeg_prog},
+    {"decode.jpeg.12mp", dec_jpeg12},
+    {"decode.jpeg.12mp.stb", dec_jpeg12_stb},
     {"decode.png", dec_png},
     {"resize.area.u8", resize_u8},
     {"resize.area.f32", resize_f32},

@@ -1,5 +1,6 @@
 /* test_image_io.c - photo decoding on every fixture, generated PNGs of every kind, EXIF orientation on
- * spliced JPEGs, PNG writing, and malformed files that must fail cleanly naming the file. */
+ * spliced JPEGs, JPEG colour and CMYK decoding against libjpeg itself, PNG writing, and malformed files
+ * that must fail cleanly naming the file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "p3d_test.h"
 
 #define STBI_WRITE_NO_STDIO
+#include <jpeglib.h>
 #include <stb_image_write.h>
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -392,6 +394,101 @@ static void test_exif_malformed(void) {
     CHECK(p3d_exif_orientation(buf, 1) == 1 && p3d_exif_orientation(buf + 2, s) == 1);
 }
 
+/* ---- JPEG through libjpeg-turbo -------------------------------------------------------------- */
+
+/* A w x h JPEG of the given colour space (JCS_RGB, stored as YCbCr 4:2:0, or JCS_CMYK, stored as
+ * Adobe CMYK) holding a textured pattern, encoded in memory with libjpeg. */
+static membuf encode_jpeg(int w, int h, J_COLOR_SPACE cs) {
+    const int nc = cs == JCS_CMYK ? 4 : 3;
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *out = NULL;
+    unsigned long n = 0;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out, &n);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = nc;
+    c.in_color_space = cs;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 85, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t *row = (uint8_t *)malloc((size_t)w * (size_t)nc);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < nc; k++) row[x * nc + k] = (uint8_t)((x * (3 + k) + y * (5 - k) + ((x ^ y) & 7) * 9) & 255);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    membuf b = {out, (size_t)n, (size_t)n};
+    return b;
+}
+
+/* The same bytes through libjpeg with every decompression default (what cv2.imread uses), output in
+ * colour space cs (JCS_RGB or JCS_CMYK); (H, W, components), malloc'ed. */
+static uint8_t *libjpeg_defaults(const membuf *b, J_COLOR_SPACE cs, int *w, int *h) {
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr e;
+    d.err = jpeg_std_error(&e);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, b->p, (unsigned long)b->n);
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = cs;
+    jpeg_start_decompress(&d);
+    *w = (int)d.output_width, *h = (int)d.output_height;
+    const size_t stride = (size_t)d.output_width * (size_t)d.output_components;
+    uint8_t *px = (uint8_t *)malloc(stride * d.output_height);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW r = px + (size_t)d.output_scanline * stride;
+        jpeg_read_scanlines(&d, &r, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    return px;
+}
+
+/* A 4:2:0 colour JPEG decodes to exactly libjpeg's default output (islow IDCT, fancy upsampling). */
+static void test_jpeg_colour_as_libjpeg(void) {
+    membuf j = encode_jpeg(67, 45, JCS_RGB);
+    char path[512];
+    p3d_image img;
+    CHECK_OK(p3d_image_read(p3d_test_tmp_file("colour.jpg", j.p, j.n, path, sizeof path), 0, &img));
+    int w = 0, h = 0;
+    uint8_t *ref = libjpeg_defaults(&j, JCS_RGB, &w, &h);
+    CHECK(img.width == 67 && img.height == 45 && w == 67 && h == 45);
+    CHECK(img.file_channels == 3 && !img.is_grey && img.file_bits == 8);
+    if (img.rgb) CHECK(memcmp(img.rgb, ref, (size_t)w * (size_t)h * 3) == 0);
+    free(ref);
+    free(j.p);
+    p3d_image_free(&img);
+}
+
+/* Adobe CMYK: libjpeg's CMYK samples through OpenCV's rule x = k - (255 - x) * k / 256 (c, m, y as
+ * R, G, B). */
+static void test_jpeg_cmyk(void) {
+    membuf j = encode_jpeg(33, 21, JCS_CMYK);
+    char path[512];
+    p3d_image img;
+    CHECK_OK(p3d_image_read(p3d_test_tmp_file("cmyk.jpg", j.p, j.n, path, sizeof path), 0, &img));
+    int w = 0, h = 0;
+    uint8_t *cmyk = libjpeg_defaults(&j, JCS_CMYK, &w, &h);
+    CHECK(img.width == 33 && img.height == 21 && img.file_channels == 4 && !img.is_grey);
+    size_t bad = 0;
+    for (size_t i = 0; img.rgb && i < (size_t)w * (size_t)h; i++)
+        for (int c = 0; c < 3; c++) {
+            const int k = cmyk[4 * i + 3];
+            bad += img.rgb[3 * i + (size_t)c] != (uint8_t)(k - (((255 - cmyk[4 * i + (size_t)c]) * k) >> 8));
+        }
+    CHECK_MSG(bad == 0, "%zu samples differ from OpenCV's CMYK rule", bad);
+    free(cmyk);
+    free(j.p);
+    p3d_image_free(&img);
+}
+
 /* ---- malformed files --------------------------------------------------------------------- */
 
 static void check_read_fails(const char *path, p3d_status want, const char *needle) {
@@ -473,6 +570,8 @@ int main(void) {
     RUN(test_exif_orientation_3);
     RUN(test_orient_all);
     RUN(test_exif_malformed);
+    RUN(test_jpeg_colour_as_libjpeg);
+    RUN(test_jpeg_cmyk);
     RUN(test_missing_empty_wrong_magic);
     RUN(test_truncated);
     RUN(test_absurd_dimensions);

@@ -15,7 +15,7 @@ pkgs=(build-essential cmake pkg-config git libstb-dev libglfw3-dev libepoxy-dev
       python3 python3-numpy python3-protobuf)
 for a in "$@"; do
   case "$a" in
-    --test) pkgs+=(python3-torch python3-pil libjpeg-dev xvfb xauth libgl1-mesa-dri libxtst6) ;;
+    --test) pkgs+=(python3-torch python3-pil xvfb xauth libgl1-mesa-dri libxtst6) ;;
     *) echo "setup.sh: unknown option '$a' (use --test)" >&2; exit 2 ;;
   esac
 done

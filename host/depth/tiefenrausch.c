@@ -193,6 +193,20 @@ static p3d_status tief_parse_graph(p3d_tief *net) {
     return P3D_OK;
 }
 
+/* The CPU kernel of a convolution (op->kh ... op->groups, op->c, op->m, op->cg set); 0 when none fits. */
+static int tief_conv_kind(tief_op *op) {
+    if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && op->groups == 1 &&
+        (op->pt | op->pl | op->pb | op->pr) == 0 && op->c <= TIEF_MAX_C)
+        op->kind = TIEF_PW;
+    else if (op->groups == op->c && op->groups == op->m && op->cg == 1 && op->c <= TIEF_MAX_C)
+        op->kind = TIEF_DW;
+    else if (op->kh * op->kw * op->cg <= TIEF_MAX_PATCH && op->m / op->groups <= TIEF_MAX_C)
+        op->kind = TIEF_GENERAL;
+    else
+        return 0;
+    return 1;
+}
+
 /* Quantization parameters and channel counts along the graph; weights resolved and checked. */
 static p3d_status tief_resolve(p3d_tief *net) {
     p3d_weights *w = net->weights;
@@ -270,14 +284,7 @@ static p3d_status tief_resolve(p3d_tief *net) {
                 st = tief_fail_op(net, i, "requantization scale outside (2^-32, 1): QNNPACK refuses it");
                 break;
             }
-            if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && op->groups == 1 &&
-                (op->pt | op->pl | op->pb | op->pr) == 0 && op->c <= TIEF_MAX_C)
-                op->kind = TIEF_PW;
-            else if (op->groups == op->c && op->groups == op->m && op->cg == 1 && op->c <= TIEF_MAX_C)
-                op->kind = TIEF_DW;
-            else if (op->kh * op->kw * op->cg <= TIEF_MAX_PATCH && op->m / op->groups <= TIEF_MAX_C)
-                op->kind = TIEF_GENERAL;
-            else {
+            if (!tief_conv_kind(op)) {
                 st = tief_fail_op(net, i, "convolution too large for the CPU kernels (patch or group over 4096)");
                 break;
             }
@@ -331,6 +338,33 @@ static p3d_status tief_check_resize_scales(p3d_tief *net) {
     return P3D_OK;
 }
 
+/* The host weight layouts of one convolution: wz = w - w_zp (PW: (M, cp) rows zero-padded to cp, a
+ * multiple of 16; DW: (tap, channel); else as w) and bias_eff (PW: bias - x_zp * sum_c wz, which lets
+ * the pointwise kernel dot the raw activations; else bias). */
+static p3d_status tief_conv_prepare_host(tief_op *op, int32_t x_zp) {
+    const int32_t taps = op->kh * op->kw;
+    op->cp = (op->c + 15) & ~15;
+    size_t n = op->kind == TIEF_PW ? (size_t)op->m * (size_t)op->cp : (size_t)op->m * (size_t)(taps * op->cg);
+    op->wz = calloc(n, sizeof *op->wz);
+    op->bias_eff = malloc((size_t)op->m * sizeof *op->bias_eff);
+    if (!op->wz || !op->bias_eff) return p3d_fail(P3D_ERR_OOM, "tiefenrausch: out of memory");
+    for (int32_t m = 0; m < op->m; m++) {
+        int64_t sum = 0;
+        for (int32_t k = 0; k < taps * op->cg; k++) {
+            const int16_t v = (int16_t)((int32_t)op->w[(size_t)m * (size_t)(taps * op->cg) + (size_t)k] - op->w_zp);
+            sum += v;
+            if (op->kind == TIEF_PW)
+                op->wz[(size_t)m * (size_t)op->cp + (size_t)k] = v;
+            else if (op->kind == TIEF_DW)
+                op->wz[(size_t)k * (size_t)op->c + (size_t)m] = v; /* (tap, channel) */
+            else
+                op->wz[(size_t)m * (size_t)(taps * op->cg) + (size_t)k] = v;
+        }
+        op->bias_eff[m] = op->kind == TIEF_PW ? (int32_t)(op->bias[m] - (int64_t)x_zp * sum) : op->bias[m];
+    }
+    return P3D_OK;
+}
+
 /* The input / output tables (both backends) and, on a CPU context, the host weight layouts. */
 static p3d_status tief_prepare_cpu(p3d_tief *net) {
     for (int32_t v = 0; v < 256; v++) {
@@ -339,31 +373,8 @@ static p3d_status tief_prepare_cpu(p3d_tief *net) {
         net->out_lut[v] = p3d_qnn_exp_np(p3d_qnn_dequantize((uint8_t)v, net->out_scale, net->out_zp));
     }
     if (p3d_ctx_cuda(net->ctx)) return P3D_OK;
-    for (int32_t i = 2; i < net->n_ops - 1; i++) {
-        tief_op *op = &net->ops[i];
-        if (op->type != TIEF_CONV) continue;
-        const int32_t taps = op->kh * op->kw;
-        const int32_t x_zp = net->blobs[op->in[0]].zp;
-        op->cp = (op->c + 15) & ~15;
-        size_t n = op->kind == TIEF_PW ? (size_t)op->m * (size_t)op->cp : (size_t)op->m * (size_t)(taps * op->cg);
-        op->wz = calloc(n, sizeof *op->wz);
-        op->bias_eff = malloc((size_t)op->m * sizeof *op->bias_eff);
-        if (!op->wz || !op->bias_eff) return p3d_fail(P3D_ERR_OOM, "tiefenrausch: out of memory");
-        for (int32_t m = 0; m < op->m; m++) {
-            int64_t sum = 0;
-            for (int32_t k = 0; k < taps * op->cg; k++) {
-                const int16_t v = (int16_t)((int32_t)op->w[(size_t)m * (size_t)(taps * op->cg) + (size_t)k] - op->w_zp);
-                sum += v;
-                if (op->kind == TIEF_PW)
-                    op->wz[(size_t)m * (size_t)op->cp + (size_t)k] = v;
-                else if (op->kind == TIEF_DW)
-                    op->wz[(size_t)k * (size_t)op->c + (size_t)m] = v; /* (tap, channel) */
-                else
-                    op->wz[(size_t)m * (size_t)(taps * op->cg) + (size_t)k] = v;
-            }
-            op->bias_eff[m] = op->kind == TIEF_PW ? (int32_t)(op->bias[m] - (int64_t)x_zp * sum) : op->bias[m];
-        }
-    }
+    for (int32_t i = 2; i < net->n_ops - 1; i++)
+        if (net->ops[i].type == TIEF_CONV) P3D_TRY(tief_conv_prepare_host(&net->ops[i], net->blobs[net->ops[i].in[0]].zp));
     return P3D_OK;
 }
 
@@ -906,4 +917,59 @@ p3d_status p3d_tief_estimate(p3d_tief *net, const uint8_t *photo, int32_t width,
     if (net_w) *net_w = w;
     if (net_h) *net_h = h;
     return P3D_OK;
+}
+
+/* ---- single operators on host memory ------------------------------------------------------------------ */
+p3d_status p3d_tief_conv_host(const p3d_tief_conv_spec *s, const uint8_t *x, const uint8_t *w, const int32_t *bias,
+                              uint8_t *y) {
+    tief_op op;
+    memset(&op, 0, sizeof op);
+    op.type = TIEF_CONV;
+    op.relu = s->relu;
+    op.kh = s->kh, op.kw = s->kw, op.sh = s->sh, op.sw = s->sw;
+    op.pt = s->pt, op.pl = s->pl, op.pb = s->pb, op.pr = s->pr, op.groups = s->groups;
+    op.m = s->m, op.c = s->c;
+    op.y_scale = s->y_scale, op.y_zp = s->y_zp;
+    op.w_scale = s->w_scale, op.w_zp = s->w_zp;
+    op.w = w, op.bias = bias;
+    if (s->groups < 1 || s->c % s->groups || s->m % s->groups || s->kh < 1 || s->kw < 1 || s->sh < 1 ||
+        s->sw < 1 || s->pt < 0 || s->pl < 0 || s->pb < 0 || s->pr < 0 || s->h + s->pt + s->pb < s->kh ||
+        s->w + s->pl + s->pr < s->kw || (s->x_zp | s->w_zp | s->y_zp) < 0 || s->x_zp > 255 || s->w_zp > 255 ||
+        s->y_zp > 255)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: bad shape or zero point");
+    op.cg = s->c / s->groups;
+    if (!tief_conv_kind(&op)) return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: too large for the CPU kernels");
+    const float conv_scale = s->x_scale * s->w_scale / s->y_scale;
+    if (!p3d_qnn_conv_rq_init(&op.rq, conv_scale, s->y_zp, s->relu ? s->y_zp : 0, 255))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch conv: requantization scale %g outside (2^-32, 1)",
+                        (double)conv_scale);
+    const p3d_status st = tief_conv_prepare_host(&op, s->x_zp);
+    if (st != P3D_OK) {
+        free(op.wz);
+        free(op.bias_eff);
+        return st;
+    }
+    const int32_t oh = (s->h + s->pt + s->pb - s->kh) / s->sh + 1, ow = (s->w + s->pl + s->pr - s->kw) / s->sw + 1;
+    if (op.kind == TIEF_PW)
+        tief_conv_pw_cpu(&op, x, y, (int64_t)s->h * s->w);
+    else if (op.kind == TIEF_DW)
+        tief_conv_dw_cpu(&op, x, s->h, s->w, s->x_zp, y, oh, ow);
+    else
+        tief_conv_general_cpu(&op, x, s->h, s->w, s->x_zp, y, oh, ow);
+    free(op.wz);
+    free(op.bias_eff);
+    return P3D_OK;
+}
+
+p3d_status p3d_tief_add_host(const uint8_t *a, float a_scale, int32_t a_zp, const uint8_t *b, float b_scale,
+                             int32_t b_zp, float y_scale, int32_t y_zp, int32_t relu, uint8_t *y, int64_t n) {
+    p3d_qnn_add_rq rq;
+    if (!p3d_qnn_add_rq_init(&rq, a_scale, a_zp, b_scale, b_zp, y_scale, y_zp, relu ? y_zp : 0, 255))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "tiefenrausch add: scale ratio outside [2^-14, 2^8)");
+    tief_add_cpu(&rq, a, b, y, n);
+    return P3D_OK;
+}
+
+void p3d_tief_resize2x_host(const uint8_t *x, uint8_t *y, int32_t h, int32_t w, int32_t c) {
+    tief_resize2x_cpu(x, y, h, w, c);
 }

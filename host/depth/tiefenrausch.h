@@ -65,6 +65,29 @@ p3d_status p3d_tief_output_q(p3d_tief *net, uint8_t *dst, float *scale, int32_t 
 /* Multiply-accumulates of one forward at h x w (for benchmarks). */
 int64_t p3d_tief_macs(const p3d_tief *net, int32_t h, int32_t w);
 
+/* ---- single operators on host memory --------------------------------------------------------------
+ * The engine's CPU kernels one operator at a time, for tests/test_tiefenrausch_oracle.py (which compares
+ * them with the numpy oracle tools/tiefenrausch_oracle.py). Tensors are NHWC uint8 without the batch
+ * axis. Int8Quantize and exp(Int8Dequantize) are p3d_qnn_quantize / p3d_qnn_exp_np of qnn_math.h. */
+typedef struct p3d_tief_conv_spec {
+    int32_t h, w, c;                   /* input (H, W, C) */
+    int32_t m, kh, kw;                 /* weight (M, KH, KW, C / groups) */
+    int32_t sh, sw, pt, pl, pb, pr, groups;
+    float x_scale, w_scale, y_scale;
+    int32_t x_zp, w_zp, y_zp, relu;    /* relu: the output's lower limit is y_zp (Int8ConvRelu) */
+} p3d_tief_conv_spec;
+
+/* Int8Conv: y (OH, OW, M) with OH = (H + pt + pb - KH) / sh + 1 (likewise OW), by the kernel the engine
+ * picks for this shape (pointwise, depthwise or general). P3D_ERR_INVALID_ARG for shapes or scales the
+ * engine refuses. */
+p3d_status p3d_tief_conv_host(const p3d_tief_conv_spec *s, const uint8_t *x, const uint8_t *w, const int32_t *bias,
+                              uint8_t *y);
+/* Int8Add of n elements (relu as above). */
+p3d_status p3d_tief_add_host(const uint8_t *a, float a_scale, int32_t a_zp, const uint8_t *b, float b_scale,
+                             int32_t b_zp, float y_scale, int32_t y_zp, int32_t relu, uint8_t *y, int64_t n);
+/* Int8ResizeNearest x2: x (H, W, C) -> y (2H, 2W, C). */
+void p3d_tief_resize2x_host(const uint8_t *x, uint8_t *y, int32_t h, int32_t w, int32_t c);
+
 #ifdef P3D_HAVE_CUDA
 /* CUDA launchers (cuda/depth/tiefenrausch.cu), all on the context's stream; tensors are device NHWC
  * uint8 unless stated. Called by p3d_tief_forward on a CUDA context. */

@@ -1,10 +1,12 @@
-/* image_io.c - JPEG/PNG decoding through stb_image, EXIF orientation, PNG writing. */
+/* image_io.c - JPEG decoding through libjpeg-turbo (io/jpeg_decode.c), PNG decoding through stb_image,
+ * EXIF orientation, PNG writing. */
 #include "io/image_io.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file_io.h"
+#include "io/jpeg_decode.h"
 
 #define STBI_NO_STDIO
 #define STBI_WRITE_NO_STDIO
@@ -238,16 +240,34 @@ static p3d_status image_decode(const char *path, const uint8_t *buf, size_t len,
     return P3D_OK;
 }
 
+/* JPEG: libjpeg-turbo with OpenCV imread's settings (the depth networks' reference input), then the
+ * EXIF orientation. */
+static p3d_status jpeg_read(const char *path, const uint8_t *buf, size_t len, p3d_image *out) {
+    uint32_t hw = 0, hh = 0;
+    if (jpeg_frame_size(buf, len, &hw, &hh) && !size_ok(hw, hh))
+        return p3d_fail(P3D_ERR_FORMAT, "%s: absurd image dimensions %ux%u (limits: %d per side, 2^28 pixels)",
+                        path, hw, hh, P3D_IMAGE_MAX_SIDE);
+    P3D_TRY(jpeg_check_complete(path, buf, len));
+    p3d_jpeg_image j;
+    P3D_TRY(p3d_jpeg_decode(path, buf, len, P3D_IMAGE_MAX_SIDE, P3D_IMAGE_MAX_PIXELS, &j));
+    out->width = j.width;
+    out->height = j.height;
+    out->rgb = j.rgb;
+    out->file_channels = j.components;
+    out->is_grey = j.components == 1;
+    out->file_bits = 8;
+    out->orientation = 1;
+    return p3d_image_orient(out, p3d_exif_orientation(buf, len));
+}
+
 static p3d_status image_read_buffer(const char *path, const uint8_t *buf, size_t len, uint32_t flags,
                                     p3d_image *out) {
     image_kind kind = KIND_JPEG;
     P3D_TRY(image_kind_of(path, buf, len, &kind));
+    if (kind == KIND_JPEG) return jpeg_read(path, buf, len, out);
     P3D_TRY(image_probe(path, kind, buf, len, out));
-    if (kind == KIND_JPEG) P3D_TRY(jpeg_check_complete(path, buf, len));
     out->orientation = 1;
-    P3D_TRY(image_decode(path, buf, len, (flags & P3D_IMAGE_KEEP_16BIT) != 0, out));
-    if (kind == KIND_JPEG) P3D_TRY(p3d_image_orient(out, p3d_exif_orientation(buf, len)));
-    return P3D_OK;
+    return image_decode(path, buf, len, (flags & P3D_IMAGE_KEEP_16BIT) != 0, out);
 }
 
 p3d_status p3d_image_read(const char *path, uint32_t flags, p3d_image *out) {

@@ -1,8 +1,10 @@
 /* image_io.h - photo decoding (JPEG baseline + progressive, PNG 8/16-bit) and PNG writing.
  *
- * Decoding goes through stb_image. A decoded image is interleaved RGB uint8 (H, W, 3), rows packed:
- * alpha is dropped, grey is replicated into the three channels (is_grey remembers that), 16-bit
- * samples are reduced to 8 bits by v >> 8 (stb_image's rule). With P3D_IMAGE_KEEP_16BIT a 16-bit
+ * JPEG goes through libjpeg-turbo with OpenCV imread's decoder settings (accurate integer IDCT, fancy
+ * upsampling; io/jpeg_decode.h), so the depth networks get the same samples as their cv2.imread-based
+ * reference pipelines; PNG goes through stb_image. A decoded image is interleaved RGB uint8 (H, W, 3),
+ * rows packed: alpha is dropped, grey is replicated into the three channels (is_grey remembers that),
+ * 16-bit samples are reduced to 8 bits by v >> 8 (stb_image's rule). With P3D_IMAGE_KEEP_16BIT a 16-bit
  * PNG also keeps its full samples in rgb16 (H, W, 3). A JPEG's EXIF orientation (APP1 Exif, IFD0
  * tag 0x0112) is applied, so width/height and pixels are as the photo is meant to be viewed.
  *
@@ -11,7 +13,7 @@
  *   p3d_image_free(&img);
  *
  * Limits checked on the header, before any pixel memory is allocated: at most P3D_IMAGE_MAX_SIDE
- * pixels per side and P3D_IMAGE_MAX_PIXELS in all. Failures name the file and the cause (stb_image's
+ * pixels per side and P3D_IMAGE_MAX_PIXELS in all. Failures name the file and the cause (the decoder's
  * reason for corrupt or truncated data). Writers go through a temporary file and rename(). */
 #ifndef P3D_IMAGE_IO_H
 #define P3D_IMAGE_IO_H
