@@ -13,7 +13,7 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 declare -A rank=([core]=0 [io]=1 [nn]=1 [layers]=2 [depth]=3 [inpaint]=3 [ldi]=4 [mesh]=5 [render]=6
                  [pipeline]=7 [view]=7 [cli]=8)
-declare -A mesh_rank=([mesh]=0 [mesh_math]=0 [mesh_tex_math]=0 [mesh_format]=1 [mesh_text]=1 [mesh_compact]=1
+declare -A mesh_rank=([mesh]=0 [mesh_math]=0 [mesh_tex_math]=0 [mesh_format]=1 [mesh_text]=1 [mesh_compact]=1 [mesh_splats]=1
                       [mesh_ply]=2 [mesh_glb]=2 [mesh_file]=3)
 
 # Every source in a known folder; no folder over 20 files.

@@ -11,6 +11,7 @@
 #include "io/image_io.h"
 #include "io/npy.h"
 #include "mesh/mesh_file.h"
+#include "mesh/mesh_splats.h"
 #include "pipeline/photo3d.h"
 
 static const char *const k_mesh_help =
@@ -32,6 +33,7 @@ static const char *const k_mesh_help =
     "  --no-border         do not extrapolate the 60-pixel border\n"
     "  --device DEV        cpu, cuda, cuda:N or auto (default auto)\n"
     "  --model-dir DIR     where the inpainting weights are (before $P3D_MODEL_DIR and the user cache)\n"
+    "  --splats FILE.ply   also write the LDI as 3D Gaussians (the 3D Gaussian Splatting PLY layout)\n"
     "  --dump-ldi DIR      also write each LDI layer: NAME_layerK.png (RGB, magenta = no node) and\n"
     "                      NAME_layerK_depth.npy (float32, 0 = no node)\n"
     "  -q, --quiet         no report on stdout\n";
@@ -108,6 +110,7 @@ static void print_report(const char *stem, const p3d_photo_result *r, int32_t le
 
 int p3d_cmd_mesh(int argc, char **argv) {
     const char *image = NULL, *depth_path = NULL, *out = NULL, *device = "auto", *model_dir = NULL, *dump = NULL;
+    const char *splats = NULL;
     p3d_depth_opts dopts = {P3D_DEPTH_DISPARITY, 1.0f};
     p3d_photo_opts o = p3d_photo_opts_default();
     p3d_fill_mode fill = P3D_FILL_AUTO;
@@ -145,6 +148,8 @@ int p3d_cmd_mesh(int argc, char **argv) {
             if (!(device = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--model-dir")) {
             if (!(model_dir = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--splats")) {
+            if (!(splats = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--dump-ldi")) {
             if (!(dump = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, "-q", "--quiet")) {
@@ -187,7 +192,12 @@ int p3d_cmd_mesh(int argc, char **argv) {
         fprintf(stderr, "photo3d-gpu mesh: inpainting weights not installed: using the non-learned fill\n");
     if (st == P3D_OK) st = p3d_depth_read(depth_path, &dopts, &map);
     if (st == P3D_OK) st = p3d_photo_to_mesh(ctx, &nets, image, &map, &o, &r);
-    if (st == P3D_OK) st = p3d_mesh_write(kind ? &r.compact : &r.mesh, out, fmt);
+    /* The splats first: when the mesh then fails, they go too, so a failure leaves nothing. */
+    if (st == P3D_OK && splats) st = p3d_splats_write(&r.ldi, &r.mesh, splats);
+    if (st == P3D_OK) {
+        st = p3d_mesh_write(kind ? &r.compact : &r.mesh, out, fmt);
+        if (st != P3D_OK && splats) remove(splats);
+    }
     if (st == P3D_OK && dump) st = dump_ldi(&r.ldi, dump, stem);
     if (st == P3D_OK && !quiet) print_report(stem, &r, learned, out);
     p3d_photo_result_free(&r);
