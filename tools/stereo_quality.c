@@ -33,7 +33,8 @@
  * supersampling alone do to the photo); the difference is what the fill did to real pixels.
  *
  * Metrics: PSNR (8-bit peak) and SSIM (luma, 7 x 7 box windows, the usual C1, C2; the mean of the SSIM
- * map over the mask). Output: the table on stdout, DIR/quality.json, DIR/worst_K.png (the K
+ * map over the mask). Output: the table on stdout, DIR/quality.json, DIR/right_ours.png (our render
+ * at the right camera), DIR/worst_K.png (the K
  * disoccluded regions inside the frame where our fill's squared error is largest: real | ours |
  * stretch | smear, side by side, enlarged). --assert own,in,out,align exits 1 when a target fails:
  *   own   ours at its own camera within 1 dB of resampling alone
@@ -61,6 +62,7 @@ static const char *const source_names[N_SOURCES] = {"ours", "stretch", "smear"};
 typedef struct score {
     int64_t n;
     double psnr, ssim;
+    int64_t uncovered; /* pixels of exactly the renderer's background colour (no geometry seen) */
 } score;
 
 static void usage(void) {
@@ -91,13 +93,14 @@ static double luma(const uint8_t *p) { return 0.299 * p[0] + 0.587 * p[1] + 0.11
 
 /* PSNR and mean SSIM of `a` against the reference `ref` over mask pixels (mask[i] == want). */
 static score compare(const uint8_t *a, const uint8_t *ref, const uint8_t *mask, uint8_t want, int32_t w, int32_t h) {
-    score s = {0, 0.0, 0.0};
+    score s = {0, 0.0, 0.0, 0};
     double se = 0.0, ss = 0.0;
     const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
     for (int32_t y = 0; y < h; y++)
         for (int32_t x = 0; x < w; x++) {
             const size_t i = (size_t)y * w + x;
             if (mask[i] != want) continue;
+            s.uncovered += a[3 * i] == 128 && a[3 * i + 1] == 128 && a[3 * i + 2] == 128;
             for (int32_t c = 0; c < 3; c++) {
                 const double e = (double)a[3 * i + c] - (double)ref[3 * i + c];
                 se += e * e;
@@ -225,7 +228,7 @@ static p3d_status write_crops(const char *dir, int32_t k_max, const uint8_t *mas
         const int32_t m = 12;
         const int32_t x0 = rg[k].x0 - m > 0 ? rg[k].x0 - m : 0, y0 = rg[k].y0 - m > 0 ? rg[k].y0 - m : 0;
         const int32_t x1 = rg[k].x1 + m < w ? rg[k].x1 + m : w, y1 = rg[k].y1 + m < h ? rg[k].y1 + m : h;
-        const int32_t cw = x1 - x0, ch = y1 - y0, z = ch < 128 ? (128 + ch - 1) / ch : 1, gap = 4;
+        const int32_t cw = x1 - x0, ch = y1 - y0, z = ch < 240 ? (240 + ch - 1) / ch : 1, gap = 4;
         const int32_t ow = 4 * cw * z + 3 * gap, oh = ch * z;
         uint8_t *o = (uint8_t *)malloc((size_t)ow * oh * 3);
         if (!o) {
@@ -313,6 +316,8 @@ static void json_score(p3d_json *j, const char *key, score s) {
     p3d_json_number(j, s.psnr);
     p3d_json_key(j, "ssim");
     p3d_json_number(j, s.ssim);
+    p3d_json_key(j, "uncovered");
+    p3d_json_int(j, s.uncovered);
     p3d_json_end_object(j);
 }
 
@@ -393,6 +398,17 @@ static p3d_status run(const args *a, int *failed) {
             if (d > 0) fit_rms += (disp[i] - d) * (disp[i] - d), k++;
         }
         fit_rms = sqrt(fit_rms / (k ? k : 1));
+        if (getenv("SQ_DEBUG")) {
+            double bs[8] = {0}, bn[8] = {0};
+            for (size_t i = 0; i < n; i++) {
+                const float d = gt_disp(&dl, (int32_t)(i % w), (int32_t)(i / w), w, h);
+                if (d <= 0) continue;
+                int b8 = (int)(d / 8);
+                if (b8 > 7) b8 = 7;
+                bs[b8] += disp[i] - d, bn[b8] += 1;
+            }
+            for (int b8 = 0; b8 < 8; b8++) fprintf(stderr, "D %d..%d: mean residual %.3f (%g px)\n", 8 * b8, 8 * b8 + 8, bn[b8] ? bs[b8] / bn[b8] : 0, bn[b8]);
+        }
     }
     /* masks of the right view */
     int64_t counts[4] = {0, 0, 0, 0};
@@ -459,8 +475,68 @@ static p3d_status run(const args *a, int *failed) {
         sc[s][R_OUT] = compare(srcs[s], rrgb, mask, M_OUT, w, h);
         sc[s][R_TEXTURED] = compare(srcs[s], rrgb, tex, 1, w, h);
     }
+    /* what our render shows on each region's pixels: the mesh recoloured by provenance (photo /
+     * synthesised hidden layer / border), rendered without supersampling */
+    int64_t shows[N_REGIONS][4];
+    double shows_se[4] = {0, 0, 0, 0};
+    memset(shows, 0, sizeof shows);
+    if (st == P3D_OK) {
+        uint8_t *keep = (uint8_t *)malloc((size_t)res.mesh.n_vertices * 3 + 1);
+        if (!keep) st = p3d_fail(P3D_ERR_OOM, "stereo_quality: out of memory");
+        for (int64_t i = 0; st == P3D_OK && i < res.mesh.n_vertices; i++) {
+            uint8_t *c = res.mesh.rgba + 4 * i;
+            memcpy(keep + 3 * i, c, 3);
+            const uint8_t lab = c[3];
+            c[0] = lab == P3D_LABEL_ORIGINAL ? 255 : 0;
+            c[1] = lab == P3D_LABEL_INPAINT1 || lab == P3D_LABEL_INPAINT2 || lab == P3D_LABEL_OCCLUSION ? 255 : 0;
+            c[2] = lab == P3D_LABEL_BORDER ? 255 : 0;
+        }
+        p3d_renderer *rr = NULL;
+        const p3d_render_opts ro1 = {w, h, 1, {128, 128, 128}};
+        if (st == P3D_OK) st = p3d_renderer_init(ctx, &res.mesh, &ro1, &rr);
+        if (st == P3D_OK) st = p3d_render_frame(rr, &vr, tmp);
+        p3d_renderer_free(rr);
+        for (size_t i = 0; st == P3D_OK && i < n; i++) {
+            const uint8_t *c = tmp + 3 * i;
+            const int32_t k = c[0] == 128 ? 3 : c[0] > 128 ? 0 : c[1] > 128 ? 1 : 2;
+            if (mask[i] == M_VISIBLE) shows[R_VISIBLE][k]++;
+            if (mask[i] == M_IN) {
+                shows[R_IN][k]++;
+                for (int32_t ch = 0; ch < 3; ch++)
+                    shows_se[k] += ((double)ours[3 * i + ch] - rrgb[3 * i + ch]) * ((double)ours[3 * i + ch] - rrgb[3 * i + ch]);
+            }
+            if (mask[i] == M_OUT) shows[R_OUT][k]++;
+        }
+        for (int64_t i = 0; keep && i < res.mesh.n_vertices; i++) memcpy(res.mesh.rgba + 4 * i, keep + 3 * i, 3);
+        free(keep);
+    }
+    /* oracle: every synthesised node (hidden layers, border) takes the real right view's colour where
+     * it projects, so the score is the best any fill could reach with this geometry */
+    score oracle[N_REGIONS];
+    memset(oracle, 0, sizeof oracle);
+    if (st == P3D_OK) {
+        uint8_t *keep = (uint8_t *)malloc((size_t)res.mesh.n_vertices * 3 + 1);
+        if (!keep) st = p3d_fail(P3D_ERR_OOM, "stereo_quality: out of memory");
+        for (int64_t i = 0; st == P3D_OK && i < res.mesh.n_vertices; i++) {
+            uint8_t *c = res.mesh.rgba + 4 * i;
+            memcpy(keep + 3 * i, c, 3);
+            if (c[3] == P3D_LABEL_ORIGINAL) continue;
+            const float *q = res.mesh.xyz + 3 * i;
+            const float u = vr.fx * (q[0] - vr.pos[0]) / q[2] + vr.cx, v = vr.fy * q[1] / q[2] + vr.cy;
+            const int32_t x = (int32_t)floorf(u), y = (int32_t)floorf(v);
+            if (x >= 0 && y >= 0 && x < w && y < h) memcpy(c, rrgb + 3 * ((size_t)y * w + x), 3);
+        }
+        if (st == P3D_OK) st = render_view(ctx, &res.mesh, &vr, w, h, tmp);
+        if (st == P3D_OK) {
+            oracle[R_VISIBLE] = compare(tmp, rrgb, mask, M_VISIBLE, w, h);
+            oracle[R_IN] = compare(tmp, rrgb, mask, M_IN, w, h);
+            oracle[R_OUT] = compare(tmp, rrgb, mask, M_OUT, w, h);
+        }
+        for (int64_t i = 0; keep && i < res.mesh.n_vertices; i++) memcpy(res.mesh.rgba + 4 * i, keep + 3 * i, 3);
+        free(keep);
+    }
     /* own camera: ours and the same mesh with the photo's colours on its input nodes */
-    score own = {0, 0, 0}, resample = {0, 0, 0};
+    score own = {0, 0, 0, 0}, resample = {0, 0, 0, 0};
     int64_t recoloured = 0;
     if (st == P3D_OK) {
         memset(mask, 1, n);
@@ -492,13 +568,25 @@ static p3d_status run(const args *a, int *failed) {
             printf("\n");
         }
         printf("  best at (%+.1f, %+.1f)\n", 0.5 * best_dx, 0.5 * best_dy);
-        printf("%-16s %8s | %-15s | %-15s | %-15s\n", "region", "pixels", "ours dB  SSIM", "stretch dB SSIM",
-               "smear dB  SSIM");
+        printf("%-16s %8s %7s | %-15s | %-15s | %-15s\n", "region", "pixels", "no geom", "ours dB  SSIM",
+               "stretch dB SSIM", "smear dB  SSIM");
         for (int32_t r = 0; r < N_REGIONS; r++) {
-            printf("%-16s %8lld |", region_names[r], (long long)sc[0][r].n);
+            printf("%-16s %8lld %7lld |", region_names[r], (long long)sc[0][r].n, (long long)sc[0][r].uncovered);
             for (int32_t s = 0; s < N_SOURCES; s++) printf(" %6.2f  %6.4f |", sc[s][r].psnr, sc[s][r].ssim);
             printf("\n");
         }
+        printf("oracle fill (synthesised nodes take the real right view's colour): visible %.2f dB, in %.2f dB, "
+               "out %.2f dB\n", oracle[R_VISIBLE].psnr, oracle[R_IN].psnr, oracle[R_OUT].psnr);
+        printf("our render shows (photo / hidden layer / border / nothing): visible %lld / %lld / %lld / %lld, "
+               "in %lld / %lld / %lld / %lld, out %lld / %lld / %lld / %lld\n",
+               (long long)shows[0][0], (long long)shows[0][1], (long long)shows[0][2], (long long)shows[0][3],
+               (long long)shows[1][0], (long long)shows[1][1], (long long)shows[1][2], (long long)shows[1][3],
+               (long long)shows[2][0], (long long)shows[2][1], (long long)shows[2][2], (long long)shows[2][3]);
+        printf("in, by what our render shows: PSNR photo %.2f, hidden layer %.2f, border %.2f, nothing %.2f\n",
+               10 * log10(65025.0 * 3 * shows[R_IN][0] / (shows_se[0] + 1e-9)),
+               10 * log10(65025.0 * 3 * shows[R_IN][1] / (shows_se[1] + 1e-9)),
+               10 * log10(65025.0 * 3 * shows[R_IN][2] / (shows_se[2] + 1e-9)),
+               10 * log10(65025.0 * 3 * shows[R_IN][3] / (shows_se[3] + 1e-9)));
         printf("own camera: ours %.2f dB (SSIM %.4f), resampling alone %.2f dB (SSIM %.4f); %lld photo nodes recoloured\n",
                own.psnr, own.ssim, resample.psnr, resample.ssim, (long long)recoloured);
         (void)counts;
@@ -552,8 +640,11 @@ static p3d_status run(const args *a, int *failed) {
         json_score(&j, "own_camera_resampling", resample);
         p3d_json_key(&j, "recoloured_photo_nodes");
         p3d_json_int(&j, recoloured);
+        char rpath[1200];
+        snprintf(rpath, sizeof rpath, "%s/right_ours.png", a->out);
+        st = p3d_png_write_u8(rpath, w, h, 3, ours);
         const uint8_t *imgs[4] = {rrgb, ours, bst, bsm};
-        st = write_crops(a->out, a->crops, mask, imgs, w, h, &j);
+        if (st == P3D_OK) st = write_crops(a->out, a->crops, mask, imgs, w, h, &j);
         p3d_json_end_object(&j);
         char path[1200];
         snprintf(path, sizeof path, "%s/quality.json", a->out);
