@@ -48,6 +48,9 @@ typedef struct patch {
     float *rgb;           /* (h, w, 3) in [0, 1]: known on cctx; synthesised on mask | erode */
     float *edge;          /* context edges in; after the edge net: the edge channel used downstream */
     int32_t used_edge;    /* the edge net ran on this patch (edge_occlusion) */
+    float fg[6];          /* the non-learned fill: mean and variance of the occluder's colour (the
+                             photo's nodes in front of the mask pixels), rgb in [0, 1] */
+    int32_t n_fg;         /* occluder pixels behind fg (0: no statistics) */
     void *mem;            /* one allocation holding every map */
 } patch;
 
@@ -503,9 +506,10 @@ static p3d_status colour_stage(p3d_inpaint_net *net, patch **ps, int32_t n, cons
  * disparity). A smooth membrane would blend two background surfaces of different depth into a ramp
  * that the tear rule then cuts at every pixel; this keeps each surface's depth and leaves one sharp
  * step where they meet, preferring the farther surface where both reach a pixel (the hidden side of
- * an occlusion is background). Mask pixels the growth cannot reach keep the fill's value. known:
- * (h, w) depth, valid where p->ctx. Returns 0 on allocation failure. */
-static int32_t extend_depth(patch *p, const float *known, float thr) {
+ * an occlusion is background). Mask pixels the growth cannot reach keep the fill's value. from:
+ * (h, w) the pixels it grows from (the fill's sources); known: (h, w) depth, valid where p->ctx.
+ * Returns 0 on allocation failure. */
+static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, float thr) {
     size_t m = (size_t)p->w * p->h;
     uint8_t *have = (uint8_t *)malloc(m);
     int32_t *ring = (int32_t *)malloc(m * sizeof *ring);
@@ -515,8 +519,8 @@ static int32_t extend_depth(patch *p, const float *known, float thr) {
         return 0;
     }
     for (size_t k = 0; k < m; k++) {
-        have[k] = p->ctx[k];
-        val[k] = p->ctx[k] ? known[k] : 0.0f;
+        have[k] = from[k];
+        val[k] = from[k] ? known[k] : 0.0f;
     }
     for (;;) {
         int32_t n = 0;
@@ -554,36 +558,100 @@ static int32_t extend_depth(patch *p, const float *known, float thr) {
     return 1;
 }
 
-/* The non-learned fill: colour from the colour context (fill_classic.h; PatchMatch draws its
- * sources from the whole context, as the networks see it - a narrower band starves the coarse
- * scales of whole source patches and the fill falls back to a smear), depth grown from the context
- * (extend_depth). */
+/* The non-learned fill's sources (issue 15): the context pixels a hidden layer may copy colour and
+ * depth from. Only the background side of the edge, per pixel:
+ *   - depth: a context pixel nearer (in disparity) than the nearest pixel of the seam (the context
+ *     pixels 4-adjacent to the mask: the surface the hidden layer continues) by more than thr is
+ *     another object in front of that surface, reached around the edge through smooth links: left out;
+ *   - colour: a context pixel of the erosion ring next to the edge (where the photo mixes foreground
+ *     and background across the edge's few blurred pixels) is left out when its colour is likelier
+ *     under the occluder's colour statistics (p->fg: diagonal Gaussian of the nodes in front of the
+ *     mask) than under the rest of the context's; every other ring pixel is a source like any
+ *     background pixel. The ring's nodes keep their photo colour either way (the networks' erosion
+ *     repaints them; a patch-copying fill would only damage the photo).
+ * src: (h, w) out. Falls back to the whole context when nothing is left (a patch with no seam). */
+static void classic_sources(const patch *p, float thr, uint8_t *src) {
+    const size_t m = (size_t)p->w * p->h;
+    double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0}, n = 0;
+    float seam = 0.0f;
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            if (!p->ctx[k]) continue;
+            if (p->cctx[k]) {
+                for (int32_t c = 0; c < 3; c++) mean[c] += p->rgb[3 * k + c], var[c] += (double)p->rgb[3 * k + c] * p->rgb[3 * k + c];
+                n += 1;
+            }
+            for (int32_t d = 0; d < 4; d++) {
+                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h || !p->mask[(size_t)yy * p->w + xx]) continue;
+                const float disp = 1.0f / p->depth[k];
+                if (disp > seam) seam = disp;
+                break;
+            }
+        }
+    /* colour floor of the variances: (2 % of the range)^2, so a flat side does not reject everything */
+    const double floor_var = 0.02 * 0.02;
+    double lb = 0, lf = 0, ib[3], jf[3];
+    for (int32_t c = 0; c < 3; c++) {
+        if (n > 0) mean[c] /= n, var[c] = var[c] / n - mean[c] * mean[c];
+        var[c] = (var[c] > 0 ? var[c] : 0) + floor_var;
+        ib[c] = 1.0 / var[c];
+        lb += log(var[c]);
+        const double vf = (double)p->fg[3 + c] + floor_var;
+        jf[c] = 1.0 / vf;
+        lf += log(vf);
+    }
+    int64_t kept = 0;
+    for (size_t k = 0; k < m; k++) {
+        src[k] = 0;
+        if (!p->ctx[k]) continue;
+        if (seam > 0 && 1.0f / p->depth[k] > seam + thr) continue;
+        if (p->erode[k] && p->n_fg > 0 && n > 0) {
+            double db = lb, df = lf;
+            for (int32_t c = 0; c < 3; c++) {
+                const double eb = p->rgb[3 * k + c] - mean[c], ef = p->rgb[3 * k + c] - p->fg[c];
+                db += eb * eb * ib[c];
+                df += ef * ef * jf[c];
+            }
+            if (df < db) continue;
+        }
+        src[k] = 1;
+        kept++;
+    }
+    if (kept == 0)
+        for (size_t k = 0; k < m; k++) src[k] = p->ctx[k];
+}
+
+/* The non-learned fill: colour from the background-side sources (classic_sources; PatchMatch draws
+ * from all of them, as the networks see the whole context - a narrower band starves the coarse
+ * scales of whole source patches and the fill falls back to a smear), depth grown from the same
+ * sources (extend_depth). Only the mask is synthesised; context pixels keep their colour. */
 static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) {
     p3d_fill_patch *fp = (p3d_fill_patch *)calloc((size_t)n + 1, sizeof *fp);
-    uint8_t **masks = (uint8_t **)calloc((size_t)n + 1, sizeof *masks);
+    uint8_t **srcs = (uint8_t **)calloc((size_t)n + 1, sizeof *srcs);
     float **known = (float **)calloc((size_t)n + 1, sizeof *known);
-    p3d_status s = fp && masks && known ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    p3d_status s = fp && srcs && known ? P3D_OK : p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
     for (int32_t i = 0; s == P3D_OK && i < n; i++) {
         patch *p = ps[i];
         size_t m = (size_t)p->w * p->h;
-        if (!(masks[i] = (uint8_t *)malloc(m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
+        if (!(srcs[i] = (uint8_t *)malloc(m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
             s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
             break;
         }
         memcpy(known[i], p->depth, m * sizeof(float));
-        for (size_t k = 0; k < m; k++) {
-            masks[i][k] = p->mask[k] | p->erode[k];
-            if (!p->cctx[k] && !masks[i][k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
-        }
-        fp[i] = (p3d_fill_patch){p->w, p->h, p->cctx, masks[i], p->rgb, p->depth};
+        classic_sources(p, thr, srcs[i]);
+        for (size_t k = 0; k < m; k++)
+            if (!srcs[i][k] && !p->mask[k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
+        fp[i] = (p3d_fill_patch){p->w, p->h, srcs[i], p->mask, p->rgb, p->depth};
     }
     p3d_fill_opts fo = p3d_fill_opts_default();
     if (s == P3D_OK) s = p3d_fill_classic(ctx, fp, n, &fo);
     for (int32_t i = 0; s == P3D_OK && i < n; i++)
-        if (!extend_depth(ps[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
-    for (int32_t i = 0; i < n && masks; i++) free(masks[i]);
+        if (!extend_depth(ps[i], srcs[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    for (int32_t i = 0; i < n && srcs; i++) free(srcs[i]);
     for (int32_t i = 0; i < n && known; i++) free(known[i]);
-    free(masks), free(fp), free(known);
+    free(srcs), free(fp), free(known);
     return s;
 }
 
@@ -723,6 +791,24 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
     }
 }
 
+/* p->fg, p->n_fg: the colour statistics of the nodes covering p's mask pixels (the occluder). */
+static void occluder_stats(const p3d_ldi *l, patch *p) {
+    double sum[3] = {0, 0, 0}, sq[3] = {0, 0, 0};
+    int64_t n = 0;
+    for (size_t k = 0; k < (size_t)p->w * p->h; k++) {
+        if (!p->mask[k] || p->node[k] < 0) continue;
+        const uint8_t *c = l->rgb + 3 * (size_t)p->node[k];
+        for (int32_t ch = 0; ch < 3; ch++) sum[ch] += c[ch] / 255.0, sq[ch] += (c[ch] / 255.0) * (c[ch] / 255.0);
+        n++;
+    }
+    p->n_fg = (int32_t)(n < INT32_MAX ? n : INT32_MAX);
+    for (int32_t ch = 0; n > 0 && ch < 3; ch++) {
+        const double mu = sum[ch] / (double)n, v = sq[ch] / (double)n - mu * mu;
+        p->fg[ch] = (float)mu;
+        p->fg[3 + ch] = (float)(v > 0 ? v : 0);
+    }
+}
+
 p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,
                                 const p3d_ldi_regions *r, int32_t pass, const p3d_ldi_opts *o,
                                 p3d_ldi_inpaint_stats *st) {
@@ -736,6 +822,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for %d regions", (int)ne);
     }
     region_boxes(l, r, o->crop_dilate, box);
+    const int32_t learned = nets && nets->depth;
     int32_t first_new = l->n_nodes;
     uint8_t iter = (uint8_t)(pass + 1);
     p3d_status s = P3D_OK;
@@ -758,6 +845,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         }
         if (s == P3D_OK) {
             fill_region_maps(l, e, r, ps, slot, e0, e1);
+            for (int32_t i = 0; i < np; i++) occluder_stats(l, &ps[i]);
             st->patches += np;
             st->patch_pixels += pixels;
             s = fill_patches(ctx, nets, pp, np, pass == 0, o, st);
@@ -767,7 +855,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
             uint8_t label = pass > 0 || p->used_edge ? P3D_LABEL_OCCLUSION : P3D_LABEL_INPAINT1;
             size_t m = (size_t)p->w * p->h;
             for (size_t k = 0; s == P3D_OK && k < m; k++) {
-                if (p->erode[k] && pass == 0) { /* eroded context takes the synthesised colour */
+                if (p->erode[k] && pass == 0 && learned) { /* eroded context takes the net's colour */
                     int32_t c = p->node[k];
                     for (int32_t ch = 0; ch < 3; ch++) l->rgb[3 * (size_t)c + ch] = to_u8(p->rgb[3 * k + ch]);
                     st->recoloured++;
@@ -796,21 +884,43 @@ typedef struct strip {
     int32_t x0, y0, x1, y1, mx0, my0, mx1, my1, vx, vy;
 } strip;
 
-/* Builds a strip's patch: context = every pixel of the crop outside the mask that has a node (its
- * nearest one), edge channel = near-side edge pixels whose edge crosses the valid line. */
+/* Builds a strip's patch. Context: the pixels of the crop outside the mask whose nearest node is
+ * link-connected inside the crop to a node of the valid line (the image row or column next to the
+ * mask): what the photo shows at its side continues outward, and an object standing back from the
+ * side (the sample's pillar) is never copied past the surfaces between it and the side. A corner
+ * (no valid line) takes only the border nodes of the two sides just made. Edge channel = near-side
+ * edge pixels whose edge crosses the valid line. */
 static p3d_status strip_patch(const p3d_ldi *l, const p3d_ldi_edges *e, const strip *sp, patch *p) {
     P3D_TRY(patch_alloc(p, sp->x0, sp->y0, sp->x1 - sp->x0, sp->y1 - sp->y0, -1));
     uint8_t *on_line = (uint8_t *)calloc((size_t)e->n_edges + 1, 1);
-    if (!on_line) {
+    uint8_t *reach = (uint8_t *)calloc((size_t)l->n_nodes + 1, 1);
+    int32_t *queue = (int32_t *)malloc(((size_t)p->w * p->h + 1) * sizeof *queue);
+    if (!on_line || !reach || !queue) {
+        free(on_line), free(reach), free(queue);
         patch_free(p);
         return p3d_fail(P3D_ERR_OOM, "border: out of memory");
     }
-    if (sp->vx >= 0 || sp->vy >= 0) {
+    const int32_t has_line = sp->vx >= 0 || sp->vy >= 0;
+    int32_t qh = 0, qt = 0;
+    if (has_line) {
         int32_t n = sp->vy >= 0 ? sp->x1 - sp->x0 : sp->y1 - sp->y0;
         for (int32_t i = 0; i < n; i++) {
             int32_t x = sp->vy >= 0 ? sp->x0 + i : sp->vx, y = sp->vy >= 0 ? sp->vy : sp->y0 + i;
             int32_t a = l->head[y * l->ext_w + x];
             if (a >= 0 && a < e->n_nodes && e->edge[a] >= 0 && e->near[e->edge[a]]) on_line[e->edge[a]] = 1;
+            if (a >= 0 && !reach[a]) reach[a] = 1, queue[qt++] = a;
+        }
+    }
+    /* the line's surfaces inside the crop: breadth-first over links (a pixel's nearest node only) */
+    while (qh < qt) {
+        const int32_t a = queue[qh++];
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t b = l->link[4 * (size_t)a + d];
+            if (b < 0 || reach[b]) continue;
+            const int32_t x = p3d_ldi_x(l, b), y = p3d_ldi_y(l, b);
+            if (x < sp->x0 || y < sp->y0 || x >= sp->x1 || y >= sp->y1 || l->head[y * l->ext_w + x] != b) continue;
+            reach[b] = 1;
+            queue[qt++] = b;
         }
     }
     for (int32_t y = sp->y0; y < sp->y1; y++)
@@ -821,7 +931,7 @@ static p3d_status strip_patch(const p3d_ldi *l, const p3d_ldi_edges *e, const st
                 continue;
             }
             int32_t a = l->head[y * l->ext_w + x];
-            if (a < 0) continue;
+            if (a < 0 || (has_line ? !reach[a] : l->label[a] != P3D_LABEL_BORDER)) continue;
             p->ctx[k] = p->cctx[k] = 1;
             p->node[k] = a;
             p->depth[k] = l->depth[a];
@@ -829,7 +939,7 @@ static p3d_status strip_patch(const p3d_ldi *l, const p3d_ldi_edges *e, const st
             int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
             p->edge[k] = eid >= 0 && on_line[eid] ? 1.0f : 0.0f;
         }
-    free(on_line);
+    free(on_line), free(reach), free(queue);
     return P3D_OK;
 }
 
