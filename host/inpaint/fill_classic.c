@@ -36,6 +36,7 @@ p3d_fill_opts p3d_fill_opts_default(void) {
     o.nnf_iters = 1;
     o.smooth_iters = 16;
     o.seed = 1u;
+    o.texture = 1.0f;
     return o;
 }
 
@@ -60,6 +61,7 @@ typedef struct fill_plan {
     size_t io_rgb, io_depth, sm_tmp, nnf[2], dsum[2], wt[2];
     size_t static_bytes, total_bytes, sat_bytes;
     float plane[3], depth_lo, depth_hi; /* fill_trend */
+    float rgb_lo[3], rgb_hi[3];         /* fill_trend: the context's colour range per channel */
 } fill_plan;
 
 static size_t fill_take(size_t *off, size_t bytes) {
@@ -221,11 +223,17 @@ static void fill_build(fill_plan *pl, const p3d_fill_patch *p, uint8_t *st, cons
 static void fill_trend(fill_plan *pl, const p3d_fill_patch *p) {
     double n = 0.0, sx = 0.0, sy = 0.0, sd = 0.0;
     float lo = INFINITY, hi = 0.0f;
+    for (int32_t c = 0; c < 3; c++) pl->rgb_lo[c] = INFINITY, pl->rgb_hi[c] = -INFINITY;
     for (int32_t y = 0; y < p->h; y++)
         for (int32_t x = 0; x < p->w; x++) {
             const int64_t i = (int64_t)y * p->w + x;
             if (!p->context[i]) continue;
             const float z = p->depth[i];
+            for (int32_t c = 0; c < 3; c++) {
+                const float v = p->rgb[3 * i + c];
+                pl->rgb_lo[c] = v < pl->rgb_lo[c] ? v : pl->rgb_lo[c];
+                pl->rgb_hi[c] = v > pl->rgb_hi[c] ? v : pl->rgb_hi[c];
+            }
             n += 1.0;
             sx += x;
             sy += y;
@@ -426,6 +434,8 @@ static p3d_status fill_check_opts(const p3d_fill_opts *o) {
     if (o->smooth_iters < 2 || o->smooth_iters > 4096 || o->smooth_iters % 2)
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d smoothing sweeps: need an even count in 2..4096",
                         (int)o->smooth_iters);
+    if (!(o->texture >= 0.0f && o->texture <= 1.0f))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: texture weight %g: need 0..1", (double)o->texture);
     return P3D_OK;
 }
 
@@ -479,7 +489,19 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     memcpy(s.plane, pl.plane, sizeof s.plane);
     s.depth_lo = pl.depth_lo;
     s.depth_hi = pl.depth_hi;
+    s.texture = o->texture;
+    memcpy(s.rgb_lo, pl.rgb_lo, sizeof s.rgb_lo);
+    memcpy(s.rgb_hi, pl.rgb_hi, sizeof s.rgb_hi);
     s.in = pl.n_pm > 0 ? fill_f32(dev, pl.pm[0].val) : NULL;
+    if (pl.n_pm > 1) {
+        /* the structure below the coarsest PatchMatch scale comes from the diffusion fill */
+        const int32_t L = pl.n_pm - 1;
+        s.level = (uint32_t)L;
+        s.in3 = fill_f32(dev, pl.pm[L].val);
+        s.olabel = dev + pl.pm[L].label;
+        s.ow = pl.pm[L].w;
+        s.oh = pl.pm[L].h;
+    }
     s.in2 = fill_f32(dev, pl.sm[0].val);
     s.out = fill_f32(dev, pl.io_rgb);
     s.out2 = fill_f32(dev, pl.io_depth);

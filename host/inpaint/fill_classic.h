@@ -77,6 +77,8 @@ typedef struct p3d_fill_opts {
     int32_t smooth_iters; /* Jacobi sweeps on the finest level of the membrane solve, doubled on
                              each coarser level up to 8x, 2..4096, even (default 16) */
     uint32_t seed;        /* random-search seed (default 1) */
+    float texture;        /* weight of the PatchMatch detail added to the diffusion colour, 0..1
+                             (default 1; 0 = the diffusion colour alone) */
 } p3d_fill_opts;
 
 p3d_fill_opts p3d_fill_opts_default(void);

@@ -58,7 +58,8 @@ typedef enum p3d_fill_kind {
     P3D_FILL_NNF_UP = 8,     /* mask list: the parent's match, doubled, or a random one if unusable */
     P3D_FILL_NNF_STEP = 9,   /* mask list: propagation + random search, previous field -> new field */
     P3D_FILL_VOTE = 10,      /* mask list: weighted mean of the covering matches' pixels; key */
-    P3D_FILL_OUT = 11,       /* mask list, level 0: write colour and 1 / disparity to the patch */
+    P3D_FILL_OUT = 11,       /* mask list, level 0: write colour (diffusion + PatchMatch detail) and
+                                1 / disparity to the patch */
 } p3d_fill_kind;
 
 /* One step; which fields a kind reads is listed with the kinds above and in p3d_fill_step_px. */
@@ -78,7 +79,10 @@ typedef struct p3d_fill_step {
     uint32_t seed, level, iter;
     float plane[3];         /* SM_LOAD, OUT: the context's disparity trend plane[0] + plane[1] x + plane[2] y */
     float depth_lo, depth_hi; /* OUT: the context's depth range */
+    float texture;          /* OUT: weight of the PatchMatch detail added to the diffusion colour */
+    float rgb_lo[3], rgb_hi[3]; /* OUT: the context's colour range per channel */
     const float *in, *in2;  /* kind-specific inputs */
+    const float *in3;       /* OUT: the coarser PatchMatch scale's colour (ow, oh), or NULL */
     float *out, *out2;      /* kind-specific outputs */
     const uint8_t *key;     /* NNF_STEP: (h, w, 3) the image the distances compare */
     uint8_t *key_out;       /* PM_LOAD, PM_DOWN, VOTE: the rounded colour written alongside out */
@@ -281,6 +285,7 @@ P3D_HD void p3d_fill_win_load(const p3d_fill_step *s, int32_t px, int32_t py, p3
     t->known = known;
 }
 
+
 /* Sum of squared key differences between the gathered window and the source window centred at q (a
  * valid centre), over the known terms. Integer sums: exact, so the order of the terms (vector lanes
  * on the CPU, one thread on the GPU) never changes the result. Stops once the sum reaches cap, row
@@ -408,13 +413,50 @@ P3D_HD void p3d_fill_vote(const p3d_fill_step *s, int32_t p) {
     p3d_fill_put_key(s, p);
 }
 
-/* Level 0 result into the patch buffers: colour from the PatchMatch image (in) or, without one, the
- * diffusion colour (in2 channels 1..3); depth = 1 / (trend plane + membrane residual), clamped to
- * the context's depth range (so never nearer than the nearest context pixel; a non-positive
- * disparity, the plane extrapolated past infinity, becomes the farthest context depth). */
+/* A coarser PatchMatch scale's colour (in3: (oh, ow, 3), s->level = how many halvings coarser) at
+ * fine pixel p: bilinear over the known (not unknown) coarse pixels around p's position (coarse
+ * pixel X covers fine pixels f X .. f X + f - 1, f = 2^level), renormalised; *ok = 0 when none is
+ * known. */
+P3D_HD void p3d_fill_coarse_at(const p3d_fill_step *s, int32_t p, float out[3], int32_t *ok) {
+    const int32_t x = p % s->w, y = p / s->w;
+    const float inv = 1.0f / (float)(1 << s->level);
+    const float fx = p3d_mul_rn((float)x + 0.5f, inv) - 0.5f, fy = p3d_mul_rn((float)y + 0.5f, inv) - 0.5f;
+    const int32_t x0 = (int32_t)floorf(fx), y0 = (int32_t)floorf(fy);
+    const float tx = fx - (float)x0, ty = fy - (float)y0;
+    float acc[3] = {0.0f, 0.0f, 0.0f}, ws = 0.0f;
+    for (int32_t j = 0; j < 4; j++) {
+        const int32_t cx = x0 + (j & 1), cy = y0 + (j >> 1);
+        if (cx < 0 || cy < 0 || cx >= s->ow || cy >= s->oh) continue;
+        const int32_t q = cy * s->ow + cx;
+        if (s->olabel[q] == P3D_FILL_UNKNOWN) continue;
+        const float wt = p3d_mul_rn((j & 1) ? tx : 1.0f - tx, (j >> 1) ? ty : 1.0f - ty);
+        for (int32_t c = 0; c < 3; c++) acc[c] = p3d_add_rn(acc[c], p3d_mul_rn(wt, s->in3[3 * (int64_t)q + c]));
+        ws = p3d_add_rn(ws, wt);
+    }
+    *ok = ws > 0.0f;
+    for (int32_t c = 0; c < 3; c++) out[c] = ws > 0.0f ? acc[c] / ws : 0.0f;
+}
+
+/* Level 0 result into the patch buffers. Colour: the structure (the diffusion colour, in2 channels
+ * 1..3) plus `texture` times the PatchMatch image's detail (in: its finest scale, less in3: its
+ * coarsest scale's image upsampled, so the copied patches bring every detail finer than that scale
+ * and the diffusion the mean colour over it; without a coarser scale the whole PatchMatch image
+ * replaces the structure by that weight); without PatchMatch the diffusion colour alone; clamped to
+ * the context's range per channel (rgb_lo, rgb_hi: a sum of two fills must not overshoot the
+ * colours it was made from). Depth = 1 / (trend plane + membrane residual),
+ * clamped to the context's depth range (so never nearer than the nearest context pixel; a
+ * non-positive disparity, the plane extrapolated past infinity, becomes the farthest context
+ * depth). */
 P3D_HD void p3d_fill_out(const p3d_fill_step *s, int32_t p) {
     const float *sm = s->in2 + 4 * (int64_t)p;
-    for (int32_t c = 0; c < 3; c++) s->out[3 * (int64_t)p + c] = s->in ? s->in[3 * (int64_t)p + c] : sm[1 + c];
+    float base[3] = {sm[1], sm[2], sm[3]};
+    int32_t ok = 0;
+    if (s->in && s->in3) p3d_fill_coarse_at(s, p, base, &ok);
+    for (int32_t c = 0; c < 3; c++) {
+        const float detail = s->in ? s->in[3 * (int64_t)p + c] - (ok ? base[c] : sm[1 + c]) : 0.0f;
+        const float v = p3d_add_rn(sm[1 + c], p3d_mul_rn(s->texture, detail));
+        s->out[3 * (int64_t)p + c] = v < s->rgb_lo[c] ? s->rgb_lo[c] : v > s->rgb_hi[c] ? s->rgb_hi[c] : v;
+    }
     const float disp = p3d_add_rn(p3d_fill_plane(s, p), sm[0]);
     const float d = disp > 0.0f ? 1.0f / disp : s->depth_hi;
     s->out2[p] = d < s->depth_lo ? s->depth_lo : d > s->depth_hi ? s->depth_hi : d;
