@@ -59,8 +59,8 @@ typedef enum p3d_ldi_label {
 } p3d_ldi_label;
 
 /* Pinhole intrinsics in pixels of the processing image (image pixel (u, v) has its centre at
- * (u + 0.5, v + 0.5)). The reference (spec 2.0): fx = fy = longer side, cx = W0 // 2 / W0 * W,
- * cy = H0 // 2 / H0 * H with W0 x H0 the original photo. */
+ * (u + 0.5, v + 0.5)). The pipeline's (p3d_camera_reference): fx = fy = longer side and the
+ * principal point at the image centre (W / 2, H / 2), as the renderer's mesh camera. */
 typedef struct p3d_camera {
     float fx, fy, cx, cy;
 } p3d_camera;

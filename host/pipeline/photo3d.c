@@ -73,11 +73,19 @@ p3d_photo_opts p3d_photo_opts_default(void) {
 p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32_t h) {
     float mx = (float)(orig_w > orig_h ? orig_w : orig_h);
     p3d_camera c;
-    /* the reference's float32 normalised matrix, scaled by the processing size (spec 2.0, 2.4) */
+    /* the reference's float32 normalised focal lengths, scaled by the processing size (spec 2.0, 2.4) */
     c.fx = mx / (float)orig_w * (float)w;
     c.fy = mx / (float)orig_h * (float)h;
-    c.cx = (float)(orig_w / 2) / (float)orig_w * (float)w;
-    c.cy = (float)(orig_h / 2) / (float)orig_h * (float)h;
+    /* Principal point: the image centre, (w / 2, h / 2) in this project's pixel-edge coordinates
+     * (pixel u has its centre at u + 0.5; p3d_ldi_unproject). The reference's (W0 // 2) / W0 * w is
+     * the middle pixel's INDEX scaled as if it were an edge coordinate: for an odd side it sits
+     * w / (2 W0) before the centre (0.5 px at the original size, 1.07 px for 375 rows at 800), for an
+     * even side it is the centre. The renderer's mesh camera (p3d_view_of_mesh), the viewer and the
+     * dolly-zoom anchor (p3d_mesh_center_depth) all put the principal point at the centre, so the
+     * mesh is built with it too: at its own camera a mesh then lands on the photo's pixels exactly
+     * (issue 15). */
+    c.cx = 0.5f * (float)w;
+    c.cy = 0.5f * (float)h;
     return c;
 }
 

@@ -60,8 +60,10 @@ typedef struct p3d_photo_result {
     p3d_compact_stats compact_stats;
 } p3d_photo_result;
 
-/* Intrinsics of the reference for a photo of orig_w x orig_h processed at w x h (spec 2.0):
- * fx = max(W0, H0) / W0 * w, fy = max(W0, H0) / H0 * h, cx = (W0 // 2) / W0 * w, cy likewise. */
+/* Intrinsics for a photo of orig_w x orig_h processed at w x h: the reference's focal lengths (spec
+ * 2.0) fx = max(W0, H0) / W0 * w, fy = max(W0, H0) / H0 * h, and the principal point at the image
+ * centre cx = w / 2, cy = h / 2 (the renderer's; the reference's (W0 // 2) / W0 * w is up to half an
+ * original pixel off for odd sides: see photo3d.c). */
 p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32_t h);
 
 /* The whole per-image job up to the mesh. map: the photo's depth or disparity (any size with the
