@@ -12,7 +12,7 @@
  * texture they continue. */
 #include "p3d_test.h"
 
-#include "photo3d.h"
+#include "pipeline/photo3d.h"
 
 #define BAND_REACH 12
 #define BAND_MIN_NODES 300

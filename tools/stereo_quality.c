@@ -47,11 +47,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "depth_prep.h"
-#include "json.h"
-#include "photo3d.h"
-#include "render.h"
-#include "resize_area.h"
+#include "core/json.h"
+#include "depth/depth_prep.h"
+#include "io/resize_area.h"
+#include "pipeline/photo3d.h"
+#include "render/render.h"
 
 enum { M_UNKNOWN = 0, M_VISIBLE = 1, M_IN = 2, M_OUT = 3 };
 enum { R_VISIBLE = 0, R_IN = 1, R_OUT = 2, R_TEXTURED = 3, N_REGIONS = 4 };
