@@ -57,6 +57,8 @@ typedef struct fill_level {
  * prefix sums after static_bytes. */
 typedef struct fill_plan {
     int32_t w, h, n_sm, n_pm; /* n_pm = 0: colour is the diffusion fill */
+    int32_t n_lp;             /* PatchMatch pyramid levels with labels (>= n_pm): the low-pass of the
+                                 finished image goes down to level n_lp - 1 whatever scales ran */
     fill_level sm[FILL_MAX_LEVELS], pm[FILL_MAX_SCALES];
     size_t io_rgb, io_depth, sm_tmp, nnf[2], dsum[2], wt[2];
     size_t static_bytes, total_bytes, sat_bytes;
@@ -199,7 +201,7 @@ static void fill_build(fill_plan *pl, const p3d_fill_patch *p, uint8_t *st, cons
     }
     int32_t *sat = (int32_t *)(st + pl->static_bytes);
     const int32_t r = o->patch / 2;
-    int32_t used = 0;
+    int32_t used = 0, searching = 1;
     for (int32_t l = 0; patchmatch && l < pl->n_pm; l++) {
         fill_level *lv = &pl->pm[l];
         if (l == 0)
@@ -207,10 +209,12 @@ static void fill_build(fill_plan *pl, const p3d_fill_patch *p, uint8_t *st, cons
         else
             fill_label_down(&pl->pm[l - 1], st + pl->pm[l - 1].label, lv, st + lv->label, 1);
         lv->n_list = fill_list(st + lv->label, lv->w * lv->h, (int32_t *)(st + lv->list));
+        if (!searching) continue; /* labels only: a level of the low-pass pyramid */
         lv->n_sources = fill_sources(lv, st + lv->label, r, sat, st + lv->valid, (int32_t *)(st + lv->sources));
-        if (lv->n_sources == 0 || lv->n_list == 0) break;
-        used = l + 1;
+        if (lv->n_sources == 0 || lv->n_list == 0) searching = 0;
+        else used = l + 1;
     }
+    pl->n_lp = used > 0 ? pl->n_pm : 0;
     pl->n_pm = used;
 }
 
@@ -493,9 +497,13 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     memcpy(s.rgb_lo, pl.rgb_lo, sizeof s.rgb_lo);
     memcpy(s.rgb_hi, pl.rgb_hi, sizeof s.rgb_hi);
     s.in = pl.n_pm > 0 ? fill_f32(dev, pl.pm[0].val) : NULL;
-    if (pl.n_pm > 1) {
-        /* the structure below the coarsest PatchMatch scale comes from the diffusion fill */
-        const int32_t L = pl.n_pm - 1;
+    if (pl.n_lp > 1) {
+        /* The finished image's low-pass: its pyramid rebuilt from level 0 down to the coarsest level
+         * the patch's size allows (not only the scales PatchMatch ran on, which a narrow context
+         * cuts short), so the detail is everything finer than a fixed 1 / 2^(n_lp - 1) of the
+         * patch; the structure below comes from the diffusion fill. */
+        P3D_TRY(fill_pyramid_down(ctx, dev, pl.pm, pl.n_lp, P3D_FILL_PM_DOWN));
+        const int32_t L = pl.n_lp - 1;
         s.level = (uint32_t)L;
         s.in3 = fill_f32(dev, pl.pm[L].val);
         s.olabel = dev + pl.pm[L].label;

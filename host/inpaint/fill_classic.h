@@ -14,14 +14,16 @@
  * background's low frequencies - the plane of its depth, its mean colours and their gradients - into
  * the hole; a TEXTURE pass, multi-scale PatchMatch, copies whole background patches, which continue
  * mortar lines, tile edges and texture. The output is the structure plus the PatchMatch image's
- * detail finer than its coarsest scale (that image less its coarsest scale upsampled), times
- * opts.texture. Why not PatchMatch alone: on a real stereo pair (tools/stereo_quality, Middlebury
- * cones at 450 px) its copied patches get the colours of the disoccluded background wrong on the
- * large scale more often than right - 13.8 dB on the disoccluded pixels against 15.7 dB for the
- * diffusion alone and 14.8 dB for a background stretch along the rows; the detail on the structure
- * gives 15.35 dB with six scales (15.5 with four, whose 1/8 scale still holds the sample's bricks,
- * so they came out as their mean colour with only the mortar on it) and keeps a checkerboard's
- * squares (tests/test_fill_classic.c).
+ * detail finer than 1 / 2^(levels - 1) of the patch (that image less its own low-pass, the pyramid of
+ * the finished image down to the coarsest level the patch's size allows, 1/32 for patches of 224 px
+ * and more), times opts.texture. Why not PatchMatch alone: on a real stereo pair
+ * (tools/stereo_quality, Middlebury cones at 450 px) its copied patches get the large-scale colours
+ * of the disoccluded background wrong more often than right - 13.8 dB on the disoccluded pixels
+ * inside the frame against 15.7 dB for the diffusion alone and 14.8 dB for a background stretch along
+ * the rows; the detail on the structure gives 15.2 dB (and 14.4 dB outside the frame, stretch 13.2),
+ * keeps a checkerboard's squares (tests/test_fill_classic.c) and the sample's bricks and mortar
+ * lines. A fixed low-pass rather than PatchMatch's own coarsest scale: a thin context cuts the scales
+ * short, and a cut at 1/4 took the bricks themselves out of the detail.
  *
  *   p3d_fill_opts o = p3d_fill_opts_default();
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
