@@ -30,7 +30,7 @@
 p3d_fill_opts p3d_fill_opts_default(void) {
     p3d_fill_opts o;
     o.patch = 7;
-    o.scales = 6;
+    o.scales = 4;
     o.em_iters = 3;
     o.coarse_nnf_iters = 4;
     o.nnf_iters = 1;

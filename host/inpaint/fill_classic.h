@@ -20,10 +20,12 @@
  * (tools/stereo_quality, Middlebury cones at 450 px) its copied patches get the large-scale colours
  * of the disoccluded background wrong more often than right - 13.8 dB on the disoccluded pixels
  * inside the frame against 15.7 dB for the diffusion alone and 14.8 dB for a background stretch along
- * the rows; the detail on the structure gives 15.2 dB (and 14.4 dB outside the frame, stretch 13.2),
- * keeps a checkerboard's squares (tests/test_fill_classic.c) and the sample's bricks and mortar
- * lines. A fixed low-pass rather than PatchMatch's own coarsest scale: a thin context cuts the scales
- * short, and a cut at 1/4 took the bricks themselves out of the detail.
+ * the rows; the detail on the structure gives 15.4 dB (and 14.8 dB outside the frame, stretch 13.2)
+ * and keeps a checkerboard's squares (tests/test_fill_classic.c). A fixed low-pass rather than
+ * PatchMatch's own coarsest scale: a thin context cuts the scales short, and a cut at 1/4 took the
+ * bricks themselves out of the detail. Not reached yet: structure larger than what PatchMatch's
+ * coarsest scale finds (the sample's bricks behind the pillar come out as their mean colour with
+ * faint mortar, not as whole bricks).
  *
  *   p3d_fill_opts o = p3d_fill_opts_default();
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
@@ -89,9 +91,10 @@ typedef struct p3d_fill_patch {
 
 typedef struct p3d_fill_opts {
     int32_t patch;        /* PatchMatch patch side, odd, 3..15 (default 7) */
-    int32_t scales;       /* most PatchMatch scales, 1..8 (default 6: with 4 the band behind the
-                             sample's pillar comes out a smear - the coarsest field never finds the
-                             bricks - at 0.2 dB more on cones' disocclusions; fewer when a coarser scale
+    int32_t scales;       /* most PatchMatch scales, 1..8 (default 4: with 6 the band behind the
+                             sample's pillar shows whole bricks, but the bands behind its ring copy
+                             bricks onto the floor and fail tests/test_fill_bands.c, and cones'
+                             disocclusions lose 0.2 dB; fewer when a coarser scale
                              would have no full-context source patch or a side below the patch) */
     int32_t em_iters;     /* search + vote rounds per scale, 1..32 (default 3) */
     int32_t coarse_nnf_iters; /* propagation + random-search passes per round on the coarsest scale,
