@@ -85,7 +85,7 @@ else skipped "read-only folder: root without mount"; fi
 if [ "$can_mount" -eq 1 ] || [ "$(id -u)" -ne 0 ]; then
   run "read-only output folder" 1 "ro(/out)?: cannot create directory: Read-only file system|Permission denied" -- \
     run "$tmp/in2/p1.png" --depth "$tmp/in2/p1_disp.png" -o "$tmp/ro/out" --mesh-only "${small[@]}"
-  run "read-only mesh folder" 3 "mesh.*(Read-only file system|Permission denied)" -- \
+  run "read-only mesh folder" 3 "(depth|mesh).*(Read-only file system|Permission denied)" -- \
     run "$tmp/in2/p1.png" --depth "$tmp/in2/p1_disp.png" -o "$tmp/ro" --mesh-only "${small[@]}"
   [ -z "$(find "$tmp/ro" -mindepth 1)" ] && ok "read-only: nothing written" || bad "read-only: $(find "$tmp/ro" -mindepth 1)"
 fi
@@ -100,52 +100,59 @@ run "output path is a folder (mesh -o)" 1 "o3b.ply" -- mesh "$tmp/in2/p1.png" --
 check_tree "mesh -o FOLDER" "$tmp" >/dev/null && ok "mesh -o FOLDER: no temporary left"
 
 # ---- SIGTERM and SIGKILL in the middle of a write ----
+# p1 is done first (8 frames a video); then a --skip-existing run skips it and is stopped while it writes
+# p2's first video (400 frames); a last --skip-existing run must redo p2 alone.
 for sig in TERM KILL; do
   photos "$tmp/in4$sig" 2
   out="$tmp/o4$sig"
-  "$bin" run "$tmp/in4$sig" --depth-dir "$tmp/in4$sig" -o "$out" --frames 400 "${small[@]}" >"$tmp/o4.out" 2>"$tmp/o4.err" &
+  "$bin" run "$tmp/in4$sig/p1.png" --depth "$tmp/in4$sig/p1_disp.png" -o "$out" --frames 8 "${small[@]}" >/dev/null 2>&1 ||
+    { bad "SIG$sig: p1 alone failed"; continue; }
+  "$bin" run "$tmp/in4$sig" --depth-dir "$tmp/in4$sig" -o "$out" --frames 400 --skip-existing "${small[@]}" >"$tmp/o4.out" 2>"$tmp/o4.err" &
   pid=$!
-  # p1 finishes (its four videos), then p2's first video is being written
   for _ in $(seq 1 1200); do grep -q 'p2_dolly-zoom-in.mp4 \.\.\.' "$tmp/o4.err" 2>/dev/null && break; sleep 0.1; done
-  sleep 0.3
+  sleep 0.5
   kill -$sig "$pid"
   wait "$pid"
   rc=$?
   want=$([ $sig = TERM ] && echo "130 143" || echo 137)
   if ! echo " $want " | grep -q " $rc "; then bad "SIG$sig mid-write: exit $rc (wanted $want): $(tail -3 "$tmp/o4.err")"; continue; fi
-  if [ ! -f "$out/video/p1_swing.mp4" ]; then bad "SIG$sig came before p1 was done: $(cat "$tmp/o4.err")"; continue; fi
+  if ! grep -q 'p2_dolly-zoom-in.mp4 \.\.\.' "$tmp/o4.err"; then bad "SIG$sig came before p2's video: $(cat "$tmp/o4.err")"; continue; fi
   if [ -e "$out/video/p2_dolly-zoom-in.mp4" ]; then bad "SIG$sig: a partial video under its final name"; continue; fi
   if [ $sig = TERM ]; then
     check_tree "SIGTERM" "$out" && ok "SIGTERM mid-write: exit $rc, no temporary, no partial file"
+    [ -e "$out/mesh/p2.ply" ] && bad "SIGTERM: the unfinished photo p2 kept its mesh"
   else
     left=$(find "$out" -name '*.tmp-*' | wc -l)
     ok "SIGKILL mid-write: no partial file under a final name ($left temporary file(s) stay: nothing can remove them)"
     find "$out" -name '*.tmp-*' -delete
   fi
-  redo_check "SIG$sig" "$tmp/in4$sig" "$out" "p2" --frames 4
+  redo_check "SIG$sig" "$tmp/in4$sig" "$out" "p2" --frames 8
 done
 
 # ---- a model file replaced in place while a batch runs ----
+# Depth estimated by MiDaS v1 (random weights) for three photos; after the first photo the blob is
+# truncated and rewritten in place (cp over it), as a careless update does. The loaded weights are the
+# run's own copy: the batch finishes, and a --skip-existing rerun has nothing to redo.
 testdata=${P3D_BUILD_DIR:-build}/testdata
-if [ -f "$testdata/edge-random.p3dw" ] && [ -f "$testdata/depth-random.p3dw" ] && [ -f "$testdata/color-random.p3dw" ]; then
-  photos "$tmp/in5" 4
-  mkdir -p "$tmp/models"
-  for m in edge depth color; do cp "$testdata/$m-random.p3dw" "$tmp/models/$m-model.p3dw"; done
-  "$bin" run "$tmp/in5" --depth-dir "$tmp/in5" -o "$tmp/o5" --mesh-only --fill learned --model-dir "$tmp/models" \
-    --set longer_side_len=160 >"$tmp/o5.out" 2>"$tmp/o5.err" &
+if [ -f "$testdata/midas-v1-random.p3dw" ]; then
+  mkdir -p "$tmp/in5" "$tmp/models"
+  for i in 1 2 3; do cp "$photo" "$tmp/in5/m$i.png"; done
+  cp "$testdata/midas-v1-random.p3dw" "$tmp/models/midas-v1.p3dw"
+  "$bin" run "$tmp/in5" -o "$tmp/o5" --mesh-only --depth-model midas-v1 --fill classic --model-dir "$tmp/models" \
+    "${small[@]}" >"$tmp/o5.out" 2>"$tmp/o5.err" &
   pid=$!
-  for _ in $(seq 1 1200); do grep -q '^p1: done' "$tmp/o5.err" 2>/dev/null && break; sleep 0.1; done
-  # truncated and rewritten in place (cp over the file), as a careless update does
-  for m in edge depth color; do : >"$tmp/models/$m-model.p3dw"; done
+  for _ in $(seq 1 1200); do grep -q '^m1: done' "$tmp/o5.err" 2>/dev/null && break; sleep 0.1; done
+  : >"$tmp/models/midas-v1.p3dw"
   sleep 0.2
-  for m in edge depth color; do cp "$testdata/$m-random.p3dw" "$tmp/models/$m-model.p3dw.new"; head -c 1000 "$tmp/models/$m-model.p3dw.new" >"$tmp/models/$m-model.p3dw"; done
+  head -c 1000 "$testdata/midas-v1-random.p3dw" >"$tmp/models/midas-v1.p3dw"
   wait "$pid"
   rc=$?
   if [ "$rc" -ne 0 ]; then bad "model replaced mid-batch: exit $rc: $(tail -5 "$tmp/o5.err")"
+  elif ! grep -q '^m1: done' "$tmp/o5.err"; then bad "model replaced: m1 never finished: $(cat "$tmp/o5.err")"
   elif check_tree "model replaced" "$tmp/o5"; then ok "model replaced in place mid-batch: the batch finished on the loaded weights"; fi
-  "$bin" run "$tmp/in5" --depth-dir "$tmp/in5" -o "$tmp/o5" --mesh-only --skip-existing >"$tmp/out" 2>"$tmp/err"
-  grep -q "0 done, 4 skipped" "$tmp/err" && ok "model replaced: --skip-existing has nothing to redo" || bad "model replaced: rerun: $(cat "$tmp/err")"
+  "$bin" run "$tmp/in5" -o "$tmp/o5" --mesh-only --skip-existing >"$tmp/out" 2>"$tmp/err"
+  grep -q "0 done, 3 skipped" "$tmp/err" && ok "model replaced: --skip-existing has nothing to redo" || bad "model replaced: rerun: $(cat "$tmp/err")"
 else
-  skipped "model replaced mid-batch: no random-weight blobs in $testdata (ctest's inpaint_test_weights makes them)"
+  skipped "model replaced mid-batch: no $testdata/midas-v1-random.p3dw (ctest's midas_test_weights makes it)"
 fi
 finish

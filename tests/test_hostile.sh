@@ -58,7 +58,7 @@ j += b" " * (-len(j) % 4)
 glb = struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(j) + 8 + 16) + struct.pack("<I4s", len(j), b"JSON") + j
 glb += struct.pack("<I4s", 0x7fffffff, b"BIN\0") + b"\0" * 16                   # BIN claims 2 GB
 open(d + "/chunk.glb", "wb").write(glb)
-glb2 = struct.pack("<4sII", b"glTF", 2, 1 << 30) + struct.pack("<I4s", 0xfffffff0, b"JSON") + j  # JSON past the end
+glb2 = struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(j)) + struct.pack("<I4s", 0xfffffff0, b"JSON") + j  # JSON past the end
 open(d + "/json.glb", "wb").write(glb2)
 PY
 cp "$src/tests/data/example.p3dw" "$tmp/overlap.p3dw"
@@ -89,8 +89,15 @@ hostile "PLY with 10^12 vertices" "vert" huge.ply "$tmp/h7" -- render "$tmp/huge
 hostile "PLY face past the vertex count" "range|index" pastfaces.ply "$tmp/h8" -- render "$tmp/pastfaces.ply" -o "$tmp/h8" --format png --pose 0,0,0
 hostile "GLB BIN chunk longer than the file" "chunk" chunk.glb "$tmp/h9" -- render "$tmp/chunk.glb" -o "$tmp/h9" --format png --pose 0,0,0
 hostile "GLB JSON chunk longer than the file" "chunk" json.glb "$tmp/h10" -- render "$tmp/json.glb" -o "$tmp/h10" --format png --pose 0,0,0
+"$py" -c "
+import struct
+h = \"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 8, 8), }\"
+h += ' ' * (118 - len(h)) + '\\n'
+open('$tmp/x.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h.encode() + b'\\0' * 256)
+h = h.replace('(1, 1, 8, 8)', '(1, 3, 8, 8)')
+open('$tmp/x3.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h.encode() + b'\\0' * 768)"
 hostile "weights with overlapping tensors" "overlap" overlap.p3dw "" -- net --model edge --weights "$tmp/overlap.p3dw" \
-  --input "$tmp/big.npy" --output "$tmp/h11.npy"
+  --input "$tmp/x.npy" --input "$tmp/x.npy" --input "$tmp/x3.npy" --input "$tmp/x.npy" --input "$tmp/x.npy" --output "$tmp/h11.npy"
 [ -e "$tmp/h11.npy" ] && bad "weights: an output was written"
 
 # ---- the pixel limit is configurable ----
