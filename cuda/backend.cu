@@ -14,7 +14,16 @@ void p3d_cuda_device_count(int32_t *n, const char **why) {
     if (err != cudaSuccess) {
         (void)cudaGetLastError(); // clear the sticky error state for later calls
         *n = 0;
-        if (why) *why = cudaGetErrorString(err);
+        // Without any NVIDIA driver the runtime says "CUDA driver version is insufficient for CUDA
+        // runtime version": the driver version is then 0, and the message says what is really missing.
+        int driver = 0;
+        if (err == cudaErrorInsufficientDriver && cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0) {
+            if (why) *why = "no NVIDIA driver is installed";
+        } else if (err == cudaErrorNoDevice) {
+            if (why) *why = "no CUDA device found";
+        } else if (why) {
+            *why = cudaGetErrorString(err);
+        }
         return;
     }
     *n = (int32_t)count;

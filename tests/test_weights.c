@@ -278,7 +278,19 @@ static void load_and_compare(void) {
     free_expected(&e);
 }
 
-/* The same through the read() fallback that replaces mmap when the kernel refuses it. */
+/* The same through the mapping (P3D_WEIGHTS_MMAP=1) and through read() forced (P3D_WEIGHTS_NO_MMAP=1). */
+static void load_mapped(void) {
+    expected e;
+    load_expected(&e);
+    setenv("P3D_WEIGHTS_MMAP", "1", 1);
+    p3d_weights *w = NULL;
+    CHECK_OK(p3d_weights_load(example_path(), &w));
+    if (w) check_against_expected(w, &e);
+    p3d_weights_free(w);
+    unsetenv("P3D_WEIGHTS_MMAP");
+    free_expected(&e);
+}
+
 static void load_without_mmap(void) {
     expected e;
     load_expected(&e);
@@ -621,6 +633,7 @@ static void every_byte_and_length(void) {
 
 int main(void) {
     RUN(load_and_compare);
+    RUN(load_mapped);
     RUN(load_without_mmap);
     RUN(int8_keeps_quantization);
     RUN(hparam_errors);

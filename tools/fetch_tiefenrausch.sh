@@ -27,10 +27,11 @@ die() {
 
 src=""
 out=""
+out_arg="" # -o as the user gave it, repeated in the offline hint
 while [ $# -gt 0 ]; do
     case "$1" in
     --from) [ $# -ge 2 ] || die "--from needs a folder"; src=$2; shift 2 ;;
-    -o | --output) [ $# -ge 2 ] || die "-o needs a file"; out=$2; shift 2 ;;
+    -o | --output) [ $# -ge 2 ] || die "-o needs a file"; out=$2; out_arg=$2; shift 2 ;;
     -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -64,7 +65,7 @@ if [ -z "$src" ]; then
     echo "downloading the Tiefenrausch model (facebookresearch/one_shot_3d_photography@${COMMIT:0:7}) ..."
     for f in tiefenrausch.pb tiefenrausch_init.pb; do
         download "$BASE_URL/$f" "$tmp/$f" ||
-            die "could not download $BASE_URL/$f (offline? copy model/tiefenrausch.pb and model/tiefenrausch_init.pb from the repository at that commit and run: $0 --from DIR)"
+            die "could not download $BASE_URL/$f (offline? copy model/tiefenrausch.pb and model/tiefenrausch_init.pb from the repository at that commit and run: $0 --from DIR${out_arg:+ -o $(printf '%q' "$out_arg")})"
     done
     src=$tmp
 fi

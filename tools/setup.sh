@@ -4,6 +4,10 @@
 #
 #   bash tools/setup.sh          # build + run dependencies
 #   bash tools/setup.sh --test   # also what the tests use (Python converters, Xvfb)
+#   bash tools/setup.sh --fuzz   # also clang with libFuzzer (tools/fuzz.sh)
+#
+# ffmpeg (the command-line tool) is installed too: the README's examples and the tests inspect the
+# videos with ffmpeg / ffprobe (the program itself links the FFmpeg libraries, not the tool).
 #
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is not a Debian package of the right version: when it is
 # installed (nvcc on PATH or in /usr/local/cuda/bin) the build includes the CUDA backend.
@@ -12,11 +16,12 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libstb-dev libglfw3-dev libepoxy-dev
       libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libopenblas-dev libyaml-dev
       libjpeg62-turbo-dev libmeshoptimizer-dev
-      python3 python3-numpy python3-protobuf)
+      ffmpeg python3 python3-numpy python3-protobuf)
 for a in "$@"; do
   case "$a" in
     --test) pkgs+=(python3-torch python3-pil xvfb xauth libgl1-mesa-dri libxtst6) ;;
-    *) echo "setup.sh: unknown option '$a' (use --test)" >&2; exit 2 ;;
+    --fuzz) pkgs+=(clang) ;;
+    *) echo "setup.sh: unknown option '$a' (use --test or --fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -12,18 +12,21 @@
  * current one. A photo that fails is reported at the end with its reason and the others go on
  * (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
  * abandoned, no partial file is left) and the run ends with exit 130. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/inputs.h"
 #include "core/file_io.h"
 #include "core/interrupt.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/progress.h"
 #include "depth/depth_estimate.h"
 #include "io/video.h"
@@ -45,7 +48,8 @@ static const char *const k_run_help =
     "  --set KEY=VALUE      override one key (repeatable), e.g. --set num_frames=120\n"
     "  --print-config       print the effective configuration as YAML and exit\n"
     "  --depth FILE         the depth / disparity map of the only INPUT\n"
-    "  --depth-dir DIR      depth maps matched by name: DIR/NAME.npy, .png or .pfm\n"
+    "  --depth-dir DIR      depth maps matched by name: DIR/NAME.npy, .png or .pfm, else NAME_disp.*\n"
+    "                       or NAME_depth.*; a file that is another input's map is not a photo\n"
     "  --metric             the given maps hold metric depth (default: disparity)\n"
     "  --depth-scale S      map value = stored number * S\n"
     "  --depth-model M      estimator for photos without a map: tiefenrausch (default), midas-v1,\n"
@@ -60,8 +64,11 @@ static const char *const k_run_help =
     "  --device DEV         cpu, cuda, cuda:N or auto (default auto)\n"
     "  --devices LIST       one worker per device, e.g. 0,1,2,3 (CUDA ordinals) or cpu\n"
     "  --model-dir DIR      model folder searched first\n"
-    "  --json FILE          machine-readable report (per photo: stage times, sizes, outputs, errors)\n"
-    "  -q, --quiet          no progress on stderr (errors still)\n"
+    "  --json FILE          machine-readable report (per photo: stage times, sizes, outputs, errors;\n"
+    "                       the fill, device and depth source used; every warning)\n"
+    "  --max-pixels N       refuse photos and depth maps larger than N pixels, on their header, before\n"
+    "                       decoding (default 268M = 2^28: 268M, 268435456 or 16384x16384)\n"
+    "  -q, --quiet          nothing on stderr but the failures\n"
     "\n"
     "Exit status: 0 all done, 1 fatal error, 2 usage error, 3 some photos failed, 130 interrupted.\n";
 
@@ -92,6 +99,7 @@ typedef struct item_result {
     int64_t vertices, faces;
     int32_t videos, frames;
     int32_t estimated; /* the depth map came from a model */
+    int32_t learned;   /* the inpainting networks filled it (else the non-learned fill) */
 } item_result;
 
 typedef struct run_shared {
@@ -100,14 +108,16 @@ typedef struct run_shared {
     item_result *res;
     pthread_mutex_t mu;
     int32_t next;
-    int32_t fill_notice;   /* the "no weights: non-learned fill" notice was printed */
     int32_t fatal;         /* a worker could not start: its status */
     char fatal_msg[1024];
     p3d_progress progress; /* shared: lines are printed under mu */
+    char warnings[8][512]; /* every warning of the run, once each (report.json) */
+    int32_t n_warnings;
 } run_shared;
 
 static void say(run_shared *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(run_shared *sh, const char *fmt, ...) {
+    if (sh->o->quiet) return;
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
@@ -115,6 +125,23 @@ static void say(run_shared *sh, const char *fmt, ...) {
     va_end(ap);
     pthread_mutex_lock(&sh->mu);
     p3d_progress_message(&sh->progress, "%s", line);
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* Records a warning for the report (once) and, when print, prints it unless quiet. */
+static void warn(run_shared *sh, int32_t print, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(run_shared *sh, int32_t print, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&sh->mu);
+    int32_t seen = 0;
+    for (int32_t i = 0; i < sh->n_warnings; i++) seen |= strcmp(sh->warnings[i], line) == 0;
+    if (!seen && sh->n_warnings < (int32_t)(sizeof sh->warnings / sizeof sh->warnings[0]))
+        snprintf(sh->warnings[sh->n_warnings++], sizeof sh->warnings[0], "%s", line);
+    if (!seen && print && !sh->o->quiet) p3d_progress_message(&sh->progress, "%s", line);
     pthread_mutex_unlock(&sh->mu);
 }
 
@@ -184,11 +211,55 @@ static int outputs_exist(const run_opts *o, const char *name) {
     return 1;
 }
 
+/* ---- what one photo wrote ---------------------------------------------------------------------- */
+
+/* The files one photo has written and the folders it created, removed again when the photo fails
+ * (a bad map, a full disk, Ctrl-C): a failed photo leaves the output tree as it found it. Folders
+ * are created only when a file is about to go in them, parents too (another run may have removed an
+ * empty OUTDIR meanwhile), and removed only when they are empty again. */
+typedef struct photo_outputs {
+    char files[4 + P3D_CFG_MAX_TRAJ][1600];
+    int32_t n_files;
+    char dirs[4][1200]; /* OUTDIR and its depth, mesh and video folders */
+    int32_t n_dirs;
+} photo_outputs;
+
+/* Creates dir (one level) unless it is there; remembers it when this call made it. */
+static p3d_status make_dir(photo_outputs *po, const char *dir) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return P3D_OK;
+    if (mkdir(dir, 0777) == 0) {
+        if (po && po->n_dirs < 4) snprintf(po->dirs[po->n_dirs++], sizeof po->dirs[0], "%s", dir);
+        return P3D_OK;
+    }
+    if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return P3D_OK; /* made by another run */
+    if (errno == EEXIST) return p3d_fail(P3D_ERR_IO, "%s: exists and is not a folder", dir);
+    return p3d_fail(P3D_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
+}
+
+/* The output folder of a configuration key (OUTDIR/<key>, or the key when it is absolute). */
+static p3d_status ensure_out_dir(photo_outputs *po, const run_opts *o, const char *folder, const char *dir) {
+    if (folder[0] != '/') P3D_TRY(make_dir(po, o->out_dir));
+    return make_dir(po, dir);
+}
+
+static void record_output(photo_outputs *po, const char *path) {
+    if (po->n_files < (int32_t)(sizeof po->files / sizeof po->files[0]))
+        snprintf(po->files[po->n_files++], sizeof po->files[0], "%s", path);
+}
+
+static void discard_outputs(photo_outputs *po) {
+    for (int32_t i = po->n_files - 1; i >= 0; i--) unlink(po->files[i]);
+    for (int32_t i = po->n_dirs - 1; i >= 0; i--) rmdir(po->dirs[i]); /* fails, harmlessly, unless empty */
+    po->n_files = po->n_dirs = 0;
+}
+
 /* ---- one worker ------------------------------------------------------------------------------- */
 
 typedef struct worker {
     run_shared *sh;
-    const char *device;
+    const char *device;  /* as asked: auto, cpu, cuda:N */
+    char used[32];       /* as resolved: cpu, cuda:N */
     p3d_ctx *ctx;
     p3d_ldi_nets nets;
     int32_t learned;
@@ -240,7 +311,7 @@ static p3d_status photo_depth(worker *w, const p3d_input *in, const p3d_image *i
 
 /* The configured trajectories of one photo rendered and encoded into video_dir. */
 static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
-                               const char *video_dir, item_result *res) {
+                               const char *video_dir, item_result *res, photo_outputs *po) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     int32_t vw = r->width & ~1, vh = r->height & ~1; /* H.264 yuv420p needs even sizes */
@@ -248,7 +319,8 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     p3d_renderer *rr = NULL;
     P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
     uint8_t *frame = (uint8_t *)malloc((size_t)vw * vh * 3);
-    p3d_status st = frame ? p3d_dir_ensure(video_dir) : p3d_fail(P3D_ERR_OOM, "%s: out of memory for frames", name);
+    p3d_status st = frame ? ensure_out_dir(po, o, c->video_folder, video_dir)
+                          : p3d_fail(P3D_ERR_OOM, "%s: out of memory for frames", name);
     float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
                      (float)c->crop_border[3]};
     /* the dolly zoom's anchor: the unfiltered depth at the centre, as the reference (quirk 18) */
@@ -279,8 +351,11 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
         if (st == P3D_OK) {
             st = p3d_video_close(vwr);
             vwr = NULL;
+            if (st == P3D_OK) record_output(po, path);
         }
-        if (show) p3d_progress_end(&w->sh->progress);
+        /* a video that was not finished is not "done": say why it stopped */
+        if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
+        else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
         p3d_video_abort(vwr);
         if (st == P3D_OK) res->videos++, res->frames += tr.n;
         p3d_traj_free(&tr);
@@ -291,7 +366,7 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
 }
 
 /* Depth map as disparity for the depth folder (the reference's depth/NAME.npy holds disparity). */
-static p3d_status write_depth(const p3d_depth *map, const char *dir, const char *name) {
+static p3d_status write_depth(const p3d_depth *map, const char *dir, const char *name, photo_outputs *po) {
     p3d_depth disp;
     P3D_TRY(p3d_depth_alloc(map->width, map->height, P3D_DEPTH_DISPARITY, &disp));
     for (int64_t i = 0; i < (int64_t)map->width * map->height; i++) {
@@ -300,11 +375,12 @@ static p3d_status write_depth(const p3d_depth *map, const char *dir, const char 
     }
     disp.n_valid = map->n_valid;
     char path[1600];
-    p3d_status st = p3d_dir_ensure(dir);
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (st == P3D_OK) st = p3d_depth_write_npy(path, &disp);
+    p3d_status st = p3d_depth_write_npy(path, &disp);
+    if (st == P3D_OK) record_output(po, path);
     snprintf(path, sizeof path, "%s/%s.png", dir, name);
     if (st == P3D_OK) st = p3d_depth_write_png16(path, &disp);
+    if (st == P3D_OK) record_output(po, path);
     p3d_depth_free(&disp);
     return st;
 }
@@ -317,23 +393,24 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     out_path(o, c->mesh_folder, mesh_dir, sizeof mesh_dir);
     out_path(o, c->video_folder, video_dir, sizeof video_dir);
     snprintf(path, sizeof path, "%s/%s.%s", mesh_dir, in->name, mesh_ext(c->mesh_format));
+    photo_outputs *po = (photo_outputs *)calloc(1, sizeof *po);
+    if (!po) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", in->name);
+    res->learned = w->learned;
 
     double t = p3d_time_now();
     p3d_depth map;
     memset(&map, 0, sizeof map);
     p3d_status st = photo_depth(w, in, img, &map, &res->estimated);
-    if (st == P3D_OK) st = write_depth(&map, depth_dir, in->name);
     res->seconds[STAGE_DEPTH] = p3d_time_now() - t;
 
     p3d_photo_result r;
     memset(&r, 0, sizeof r);
-    p3d_photo_opts po = photo_opts_of(c);
-    po.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh);
+    p3d_photo_opts popts = photo_opts_of(c);
+    popts.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh);
     t = p3d_time_now();
     if (st == P3D_OK) st = p3d_interrupt_check(in->name);
-    if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &po, &r);
+    if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &popts, &r);
     res->seconds[STAGE_MESH] = p3d_time_now() - t;
-    p3d_depth_free(&map);
     if (st == P3D_OK) {
         res->width = r.width, res->height = r.height;
         res->edges = r.report.edges[0] + r.report.edges[1];
@@ -343,21 +420,31 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
         /* the LDI is not needed any more: free it before the videos */
         p3d_ldi_free(&r.ldi);
     }
+    /* Outputs only once the photo has a mesh: a map the pipeline rejected is never written. */
     t = p3d_time_now();
-    if (st == P3D_OK && (c->save_ply || o->glb)) st = p3d_dir_ensure(mesh_dir);
+    if (st == P3D_OK) st = ensure_out_dir(po, o, c->depth_folder, depth_dir);
+    if (st == P3D_OK) st = write_depth(&map, depth_dir, in->name, po);
+    p3d_depth_free(&map);
+    res->seconds[STAGE_DEPTH] += p3d_time_now() - t;
+    t = p3d_time_now();
+    if (st == P3D_OK && (c->save_ply || o->glb)) st = ensure_out_dir(po, o, c->mesh_folder, mesh_dir);
     /* GLB files hold the compact mesh, PLY files the dense one (the reference's). */
     if (st == P3D_OK && c->save_ply)
         st = p3d_mesh_write(c->mesh_format == P3D_MESH_GLB ? &r.compact : &r.mesh, path, (p3d_mesh_format)c->mesh_format);
+    if (st == P3D_OK && c->save_ply) record_output(po, path);
     if (st == P3D_OK && o->glb) {
         snprintf(path, sizeof path, "%s/%s.glb", mesh_dir, in->name);
         st = p3d_mesh_write(&r.compact, path, P3D_MESH_GLB);
+        if (st == P3D_OK) record_output(po, path);
     }
     res->seconds[STAGE_WRITE] = p3d_time_now() - t;
     t = p3d_time_now();
     if (st == P3D_OK && o->videos)
-        st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res);
+        st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res, po);
     res->seconds[STAGE_VIDEO] = p3d_time_now() - t;
     p3d_photo_result_free(&r);
+    if (st != P3D_OK) discard_outputs(po);
+    free(po);
     return st;
 }
 
@@ -367,7 +454,11 @@ static void *worker_main(void *arg) {
     const run_opts *o = sh->o;
     p3d_device dev;
     p3d_status st = p3d_device_parse(w->device, &dev);
-    if (st == P3D_OK) st = p3d_device_resolve(&dev);
+    const int32_t was_auto = st == P3D_OK && dev.kind == P3D_DEVICE_AUTO;
+    if (st == P3D_OK) st = p3d_device_resolve(&dev); /* prints why when auto falls back to the CPU */
+    if (st == P3D_OK) p3d_device_str(dev, w->used, sizeof w->used);
+    if (st == P3D_OK && was_auto && dev.kind == P3D_DEVICE_CPU)
+        warn(sh, 0, "device auto: no usable CUDA device, ran on the CPU (photo3d-gpu info says why)");
     if (st == P3D_OK) st = p3d_ctx_init(&w->ctx, dev);
     if (st == P3D_OK) st = p3d_nets_load(w->ctx, o->model_dir, (p3d_fill_mode)o->cfg.fill, &w->nets, &w->learned);
     if (st != P3D_OK) {
@@ -380,24 +471,26 @@ static void *worker_main(void *arg) {
         p3d_ctx_free(w->ctx);
         return NULL;
     }
-    pthread_mutex_lock(&sh->mu);
-    int32_t notice = !w->learned && o->cfg.fill == P3D_FILL_AUTO && !sh->fill_notice;
-    sh->fill_notice |= notice;
-    pthread_mutex_unlock(&sh->mu);
-    if (notice) say(sh, "note: inpainting weights not installed: using the non-learned fill (photo3d-gpu models says how to get them)");
+    if (!w->learned && o->cfg.fill == P3D_FILL_AUTO)
+        warn(sh, 1, "note: inpainting weights not installed: using the non-learned fill (photo3d-gpu models says how to get them)");
 
-    decode_job cur, nxt;
+    /* Two decode slots used in turn. The decoding thread writes into its slot, so a slot is never
+     * copied: a copy taken while the thread still runs (the previous photo failed fast) would hold
+     * no pixels. */
+    decode_job slots[2];
+    int32_t c = 0;
     int32_t i = take_next(sh);
-    if (i >= 0) decode_start(&cur, sh->in->items[i].path);
+    if (i >= 0) decode_start(&slots[c], sh->in->items[i].path);
     while (i >= 0) {
+        decode_job *cur = &slots[c], *nxt = &slots[c ^ 1];
         int32_t j = take_next(sh);
-        if (j >= 0) decode_start(&nxt, sh->in->items[j].path); /* overlaps the work on photo i */
+        if (j >= 0) decode_start(nxt, sh->in->items[j].path); /* overlaps the work on photo i */
         const p3d_input *in = &sh->in->items[i];
         item_result *res = &sh->res[i];
-        snprintf(res->device, sizeof res->device, "%s", w->device);
+        snprintf(res->device, sizeof res->device, "%s", w->used);
         double t0 = p3d_time_now();
-        p3d_status s = decode_finish(&cur);
-        if (s == P3D_OK) s = process_photo(w, in, &cur.img, res);
+        p3d_status s = decode_finish(cur);
+        if (s == P3D_OK) s = process_photo(w, in, &cur->img, res);
         if (s == P3D_OK) {
             res->state = ITEM_DONE;
             say(sh, "%s: done in %.1f s (%dx%d, %lld vertices, %d videos)", in->name, p3d_time_now() - t0,
@@ -405,11 +498,12 @@ static void *worker_main(void *arg) {
         } else {
             res->state = ITEM_FAILED;
             snprintf(res->error, sizeof res->error, "%s", p3d_last_error());
+            /* under -q the summary at the end lists it */
             if (s != P3D_ERR_INTERRUPTED) say(sh, "error: %s: %s", in->name, res->error);
         }
-        if (cur.st == P3D_OK) p3d_image_free(&cur.img);
+        if (cur->st == P3D_OK) p3d_image_free(&cur->img);
         i = j;
-        cur = nxt;
+        c ^= 1;
     }
     p3d_depth_estimator_free(w->est);
     p3d_nets_free(&w->nets);
@@ -419,7 +513,38 @@ static void *worker_main(void *arg) {
 
 /* ---- the report -------------------------------------------------------------------------------- */
 
-static p3d_status write_json(const run_opts *o, const p3d_input_list *in, const item_result *res, double seconds) {
+/* "a" when every photo that ran agrees on it, "mixed" when they differ, null when none ran. */
+static void json_agreed(p3d_json *j, const char *const *values, int32_t n) {
+    const char *v = NULL;
+    for (int32_t i = 0; i < n; i++) {
+        if (!values[i]) continue;
+        if (v && strcmp(v, values[i]) != 0) {
+            p3d_json_string(j, "mixed");
+            return;
+        }
+        v = values[i];
+    }
+    if (v) p3d_json_string(j, v);
+    else p3d_json_null(j);
+}
+
+/* The report records what was used (the fill, device and depth source each photo got), what was
+ * asked (the *_requested keys) and every warning the run gave. */
+static p3d_status write_json(const run_opts *o, const run_shared *sh, const p3d_input_list *in, const item_result *res,
+                             double seconds) {
+    const char **fills = (const char **)calloc((size_t)in->count + 1, sizeof *fills);
+    const char **devs = (const char **)calloc((size_t)in->count + 1, sizeof *devs);
+    const char **models = (const char **)calloc((size_t)in->count + 1, sizeof *models);
+    if (!fills || !devs || !models) {
+        free(fills), free(devs), free(models);
+        return p3d_fail(P3D_ERR_OOM, "%s: out of memory", o->json_path);
+    }
+    for (int32_t i = 0; i < in->count; i++) {
+        if (res[i].state != ITEM_DONE) continue;
+        fills[i] = res[i].learned ? "learned" : "classic";
+        devs[i] = res[i].device;
+        models[i] = res[i].estimated ? p3d_depth_model_str(o->cfg.depth_model) : NULL;
+    }
     p3d_json j;
     p3d_json_init(&j);
     p3d_json_begin_object(&j);
@@ -428,15 +553,21 @@ static p3d_status write_json(const run_opts *o, const p3d_input_list *in, const 
     p3d_json_key(&j, "seconds");
     p3d_json_number(&j, seconds);
     p3d_json_key(&j, "fill");
+    json_agreed(&j, fills, in->count);
+    p3d_json_key(&j, "fill_requested");
     p3d_json_string(&j, p3d_fill_mode_str(o->cfg.fill));
+    p3d_json_key(&j, "device");
+    json_agreed(&j, devs, in->count);
+    p3d_json_key(&j, "device_requested");
+    p3d_json_string(&j, o->n_devices == 1 ? o->devices[0] : "several");
     p3d_json_key(&j, "depth_model");
+    json_agreed(&j, models, in->count); /* null when every photo came with its map */
+    p3d_json_key(&j, "depth_model_requested");
     p3d_json_string(&j, p3d_depth_model_str(o->cfg.depth_model));
+    free(fills), free(devs), free(models);
     p3d_json_key(&j, "warnings");
     p3d_json_begin_array(&j);
-    char warn[4096];
-    if (p3d_config_warnings(&o->cfg, warn, sizeof warn) > 0) {
-        for (char *line = strtok(warn, "\n"); line; line = strtok(NULL, "\n")) p3d_json_string(&j, line);
-    }
+    for (int32_t i = 0; i < sh->n_warnings; i++) p3d_json_string(&j, sh->warnings[i]);
     p3d_json_end_array(&j);
     p3d_json_key(&j, "photos");
     p3d_json_begin_array(&j);
@@ -457,8 +588,12 @@ static p3d_status write_json(const run_opts *o, const p3d_input_list *in, const 
         if (r->state == ITEM_DONE) {
             p3d_json_key(&j, "device");
             p3d_json_string(&j, r->device);
+            p3d_json_key(&j, "fill");
+            p3d_json_string(&j, r->learned ? "learned" : "classic");
             p3d_json_key(&j, "depth");
-            p3d_json_string(&j, r->estimated ? "estimated" : in->items[i].depth ? in->items[i].depth : "");
+            char est[96];
+            snprintf(est, sizeof est, "estimated (%s)", p3d_depth_model_str(o->cfg.depth_model));
+            p3d_json_string(&j, r->estimated ? est : in->items[i].depth ? in->items[i].depth : "");
             p3d_json_key(&j, "size");
             p3d_json_begin_array(&j);
             p3d_json_int(&j, r->width);
@@ -593,8 +728,14 @@ int p3d_cmd_run(int argc, char **argv) {
             if (!(o.model_dir = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--json")) {
             if (!(o.json_path = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--max-pixels")) {
+            int64_t mp = 0;
+            if (!(v = p3d_args_value(&it))) rc = P3D_EXIT_USAGE;
+            else if (p3d_max_pixels_parse(v, &mp) != P3D_OK) rc = p3d_usage_error("run", "%s", p3d_last_error());
+            else p3d_set_max_pixels(mp);
         } else if (p3d_args_is(&it, "-q", "--quiet")) {
             o.quiet = 1;
+            p3d_log_set_level(P3D_LOG_WARN); /* the device notices too */
         } else if (it.positional) {
             inputs[n_inputs++] = it.arg;
         } else {
@@ -615,7 +756,7 @@ int p3d_cmd_run(int argc, char **argv) {
     }
     uint32_t shard_k = 0, shard_n = 1;
     if (rc < 0 && shard && p3d_shard_parse(shard, &shard_k, &shard_n) != P3D_OK)
-        rc = p3d_usage_error("run", "--shard %s", p3d_last_error());
+        rc = p3d_usage_error("run", "%s", p3d_last_error()); /* the message names --shard */
     if (rc < 0 && devices && !parse_devices(&o, devices))
         rc = p3d_usage_error("run", "--devices '%s': expected a comma-separated list of CUDA ordinals or devices", devices);
     if (rc < 0 && !devices) {
@@ -639,13 +780,18 @@ int p3d_cmd_run(int argc, char **argv) {
     if (n_inputs == 0) st = p3d_inputs_add(&in, o.cfg.src_folder, &io);
     for (int32_t i = 0; st == P3D_OK && i < n_inputs; i++) st = p3d_inputs_add(&in, inputs[i], &io);
     free(inputs);
-    if (st == P3D_OK && shard_n > 1) p3d_inputs_shard(&in, shard_k, shard_n);
     if (st == P3D_OK && depth_file) st = p3d_inputs_set_depth(&in, depth_file);
+    /* before sharding: a depth map listed as an input is dropped whatever shard its photo is in */
     if (st == P3D_OK && depth_dir) st = p3d_inputs_match_depth(&in, depth_dir, o.cfg.depth_format);
+    if (st == P3D_OK && shard_n > 1) p3d_inputs_shard(&in, shard_k, shard_n);
     if (st != P3D_OK) {
         p3d_inputs_free(&in);
         return st == P3D_ERR_INVALID_ARG ? p3d_usage_error("run", "%s", p3d_last_error()) : p3d_report_failure(st);
     }
+    /* OUTDIR is made now, so a folder that cannot be made fails the run at once; if this run made it
+     * and no photo wrote anything into it, it is removed at the end */
+    struct stat od;
+    const int32_t out_made = stat(o.out_dir, &od) != 0;
     if (st == P3D_OK) st = p3d_dir_ensure(o.out_dir);
     if (st != P3D_OK) {
         p3d_inputs_free(&in);
@@ -683,8 +829,9 @@ int p3d_cmd_run(int argc, char **argv) {
     pthread_mutex_init(&sh.mu, NULL);
     p3d_progress_init(&sh.progress, stderr, o.quiet ? P3D_PROGRESS_QUIET : o.n_devices > 1 ? P3D_PROGRESS_PLAIN
                                                                                                : P3D_PROGRESS_AUTO);
-    char warn[4096];
-    if (p3d_config_warnings(&o.cfg, warn, sizeof warn) > 0) p3d_progress_message(&sh.progress, "warning: %s", warn);
+    char cw[4096];
+    if (p3d_config_warnings(&o.cfg, cw, sizeof cw) > 0)
+        for (char *line = strtok(cw, "\n"); line; line = strtok(NULL, "\n")) warn(&sh, 1, "warning: %s", line);
     if (skipped) p3d_progress_message(&sh.progress, "skipping %d photo(s) whose outputs exist", (int)skipped);
     p3d_interrupt_install(P3D_INTERRUPT_FLAG);
     double t0 = p3d_time_now();
@@ -715,20 +862,27 @@ int p3d_cmd_run(int argc, char **argv) {
         not_run += sh.res[i].state == ITEM_PENDING;
     }
     if (o.json_path) {
-        p3d_status js = write_json(&o, &in, sh.res, seconds);
+        p3d_status js = write_json(&o, &sh, &in, sh.res, seconds);
         if (js != P3D_OK) fprintf(stderr, "photo3d-gpu: %s\n", p3d_last_error());
     }
     if (failed || in.n_problems) {
         fprintf(stderr, "photo3d-gpu run: %d of %d photo(s) failed:\n", (int)(failed + in.n_problems),
                 (int)(in.count + in.n_problems));
         for (int32_t i = 0; i < in.count; i++)
-            if (sh.res[i].state == ITEM_FAILED) fprintf(stderr, "  %s: %s\n", in.items[i].path, sh.res[i].error);
+            if (sh.res[i].state == ITEM_FAILED) {
+                /* the message names the photo already when it is about the photo itself */
+                const char *e = sh.res[i].error, *p = in.items[i].path;
+                size_t n = strlen(p);
+                if (strncmp(e, p, n) == 0 && e[n] == ':') fprintf(stderr, "  %s\n", e);
+                else fprintf(stderr, "  %s: %s\n", p, e);
+            }
         for (int32_t i = 0; i < in.n_problems; i++) fprintf(stderr, "  %s\n", in.problems[i]);
     }
     if (!o.quiet)
         fprintf(stderr, "photo3d-gpu run: %d done, %d skipped, %d failed in %.1f s\n", (int)done, (int)skipped,
                 (int)(failed + in.n_problems), seconds);
     int32_t interrupted = p3d_interrupted(), problems = in.n_problems;
+    if (out_made) rmdir(o.out_dir); /* only when empty: nothing was written */
     p3d_inputs_free(&in);
     free(sh.res);
     pthread_mutex_destroy(&sh.mu);

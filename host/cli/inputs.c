@@ -280,26 +280,80 @@ p3d_status p3d_inputs_add(p3d_input_list *l, const char *arg, const p3d_inputs_o
 
 /* ---- depth maps ---------------------------------------------------------------------------------- */
 
+/* The input whose file is (dev, ino), or -1. */
+static int32_t input_by_file(const p3d_input_list *l, uint64_t dev, uint64_t ino) {
+    for (int32_t i = 0; i < l->count; i++)
+        if (l->items[i].dev == dev && l->items[i].ino == ino) return i;
+    return -1;
+}
+
 p3d_status p3d_inputs_match_depth(p3d_input_list *l, const char *dir, const char *preferred_ext) {
     struct stat st;
     if (stat(dir, &st) != 0) return p3d_fail(P3D_ERR_INVALID_ARG, "depth folder %s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return p3d_fail(P3D_ERR_INVALID_ARG, "depth folder %s: not a folder", dir);
+    static const char *const suffixes[3] = {"", "_disp", "_depth"};
     const char *exts[4] = {preferred_ext, ".npy", ".png", ".pfm"};
-    for (int32_t i = 0; i < l->count; i++) {
+    /* (dev, ino) of each input's depth map, to drop the inputs that are another one's map */
+    uint64_t *dev = (uint64_t *)calloc((size_t)l->count + 1, sizeof *dev);
+    uint64_t *ino = (uint64_t *)calloc((size_t)l->count + 1, sizeof *ino);
+    uint8_t *has = (uint8_t *)calloc((size_t)l->count + 1, 1);
+    p3d_status status = dev && ino && has ? P3D_OK : p3d_fail(P3D_ERR_OOM, "%s: out of memory", dir);
+    for (int32_t i = 0; status == P3D_OK && i < l->count; i++) {
         p3d_input *in = &l->items[i];
-        if (in->depth) continue;
-        for (int e = 0; e < 4 && !in->depth; e++) {
-            if (!exts[e] || !exts[e][0]) continue;
-            size_t n = strlen(dir) + strlen(in->name) + strlen(exts[e]) + 2;
-            char *p = (char *)malloc(n);
-            if (!p) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", dir);
-            snprintf(p, n, "%s/%s%s", dir, in->name, exts[e]);
-            struct stat fst;
-            if (stat(p, &fst) == 0 && S_ISREG(fst.st_mode)) in->depth = p;
-            else free(p);
-        }
+        for (int s = 0; s < 3 && !in->depth && status == P3D_OK; s++)
+            for (int e = 0; e < 4 && !in->depth; e++) {
+                if (!exts[e] || !exts[e][0]) continue;
+                size_t n = strlen(dir) + strlen(in->name) + strlen(suffixes[s]) + strlen(exts[e]) + 2;
+                char *p = (char *)malloc(n);
+                if (!p) {
+                    status = p3d_fail(P3D_ERR_OOM, "%s: out of memory", dir);
+                    break;
+                }
+                snprintf(p, n, "%s/%s%s%s", dir, in->name, suffixes[s], exts[e]);
+                struct stat fst;
+                /* a photo is never its own depth map (--depth-dir naming the photos' folder) */
+                if (stat(p, &fst) == 0 && S_ISREG(fst.st_mode) &&
+                    !((uint64_t)fst.st_dev == in->dev && (uint64_t)fst.st_ino == in->ino)) {
+                    in->depth = p;
+                    dev[i] = (uint64_t)fst.st_dev, ino[i] = (uint64_t)fst.st_ino, has[i] = 1;
+                } else {
+                    free(p);
+                }
+            }
     }
-    return P3D_OK;
+    if (status == P3D_OK) {
+        /* Files that are the depth maps of other inputs are not photos: drop them (order kept). */
+        uint8_t *drop = (uint8_t *)calloc((size_t)l->count + 1, 1);
+        if (!drop) status = p3d_fail(P3D_ERR_OOM, "%s: out of memory", dir);
+        int32_t n_drop = 0;
+        for (int32_t i = 0; drop && i < l->count; i++) {
+            int32_t j = has[i] ? input_by_file(l, dev[i], ino[i]) : -1;
+            if (j >= 0 && !drop[j]) drop[j] = 1, n_drop++;
+        }
+        if (n_drop) {
+            int32_t kept = 0;
+            for (int32_t i = 0; i < l->count; i++) {
+                if (!drop[i]) {
+                    l->items[kept++] = l->items[i];
+                } else {
+                    p3d_log(P3D_LOG_DEBUG, "%s is the depth map of another input, not a photo", l->items[i].path);
+                    free(l->items[i].path);
+                    free(l->items[i].name);
+                    free(l->items[i].depth);
+                }
+            }
+            l->count = kept;
+            /* positions moved: the by-name index is rebuilt on the next add */
+            free(l->by_name);
+            l->by_name = NULL;
+            l->by_name_cap = 0;
+        }
+        free(drop);
+    }
+    free(dev);
+    free(ino);
+    free(has);
+    return status;
 }
 
 p3d_status p3d_inputs_set_depth(p3d_input_list *l, const char *file) {

@@ -66,9 +66,12 @@ p3d_status p3d_inputs_problem(p3d_input_list *l, const char *what, const char *f
 /* 1 when the file name has one of the image extensions above. */
 int p3d_is_image_name(const char *path);
 
-/* For every input without a depth map: DIR/NAME.EXT for the first EXT of (preferred, .npy, .png,
- * .pfm) that exists (preferred may be NULL). Inputs without one keep depth = NULL. Fails when dir is
- * not a readable folder. */
+/* For every input without a depth map: DIR/NAME.EXT, else DIR/NAME_disp.EXT, else DIR/NAME_depth.EXT,
+ * for the first EXT of (preferred, .npy, .png, .pfm) that exists (preferred may be NULL), never the
+ * input's own file. Inputs without one keep depth = NULL. Then the inputs that are the depth map of
+ * another input are dropped: `run photos/ --depth-dir photos/` takes scene.png with scene_disp.png
+ * as its map, not scene_disp.png as a second photo. Call it before p3d_inputs_shard, so a map and its
+ * photo are told apart whatever shard each would fall in. Fails when dir is not a readable folder. */
 p3d_status p3d_inputs_match_depth(p3d_input_list *l, const char *dir, const char *preferred_ext);
 
 /* Gives the only input the depth map `file` (--depth FILE); P3D_ERR_INVALID_ARG unless there is

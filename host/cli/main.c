@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/limits.h"
 #include "core/interrupt.h"
 
 typedef struct p3d_subcommand {
@@ -33,8 +34,12 @@ static void print_help(FILE *f) {
             "photo3d-gpu %s - one photo (with or without a depth map) to a 3D photo:\n"
             "a layered depth image with inpainted hidden layers, a mesh and parallax videos.\n"
             "\n"
-            "usage: photo3d-gpu [-q|--quiet] [-v|--verbose] COMMAND [ARGS...]\n"
+            "usage: photo3d-gpu [-q|--quiet] [-v|--verbose] [--max-pixels N] COMMAND [ARGS...]\n"
             "       photo3d-gpu --help | --version\n"
+            "\n"
+            "  --max-pixels N   refuse photos and depth maps larger than N pixels (checked on the file's\n"
+            "                   header, before decoding); default 268M = 2^28 (16384 x 16384), sized so a\n"
+            "                   run's two photos in flight fit a 24 GB machine. N: 268M, 268435456, 16384x16384\n"
             "\n"
             "commands:\n",
             P3D_VERSION);
@@ -56,6 +61,14 @@ int main(int argc, char **argv) {
             p3d_log_set_level(P3D_LOG_WARN);
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             p3d_log_set_level(P3D_LOG_DEBUG);
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            int64_t n = 0;
+            if (i + 1 >= argc) (void)p3d_fail(P3D_ERR_INVALID_ARG, "--max-pixels needs a value");
+            if (i + 1 >= argc || p3d_max_pixels_parse(argv[++i], &n) != P3D_OK) {
+                fprintf(stderr, "photo3d-gpu: %s (see photo3d-gpu --help)\n", p3d_last_error());
+                return P3D_EXIT_USAGE;
+            }
+            p3d_set_max_pixels(n);
         } else {
             fprintf(stderr, "photo3d-gpu: unknown option '%s'\n\n", a);
             print_help(stderr);

@@ -87,13 +87,8 @@ void p3d_progress_update(p3d_progress *p, int64_t done) {
     }
 }
 
-double p3d_progress_end(p3d_progress *p) {
-    const double secs = p->clock() - p->t_begin;
-    char line[512];
-    if (p->total > 0)
-        snprintf(line, sizeof line, "%s done (%lld, %.2f s)", p->label, (long long)p->total, secs);
-    else
-        snprintf(line, sizeof line, "%s done (%.2f s)", p->label, secs);
+/* Writes the stage's last line (over the bar on a terminal). */
+static void progress_last_line(p3d_progress *p, const char *line) {
     if (p->mode == P3D_PROGRESS_TTY) {
         tty_draw(p, line);
         fputc('\n', p->f);
@@ -103,7 +98,28 @@ double p3d_progress_end(p3d_progress *p) {
         fprintf(p->f, "%s\n", line);
         fflush(p->f);
     }
+}
+
+double p3d_progress_end(p3d_progress *p) {
+    const double secs = p->clock() - p->t_begin;
+    char line[512];
+    if (p->total > 0)
+        snprintf(line, sizeof line, "%s done (%lld, %.2f s)", p->label, (long long)p->total, secs);
+    else
+        snprintf(line, sizeof line, "%s done (%.2f s)", p->label, secs);
+    progress_last_line(p, line);
     return secs;
+}
+
+void p3d_progress_abort(p3d_progress *p, const char *why) {
+    const double secs = p->clock() - p->t_begin;
+    char line[512];
+    if (p->total > 0)
+        snprintf(line, sizeof line, "%s %s at %lld/%lld (%.2f s)", p->label, why, (long long)p->done,
+                 (long long)p->total, secs);
+    else
+        snprintf(line, sizeof line, "%s %s (%.2f s)", p->label, why, secs);
+    progress_last_line(p, line);
 }
 
 void p3d_progress_message(p3d_progress *p, const char *fmt, ...) {

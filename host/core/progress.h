@@ -49,6 +49,8 @@ void p3d_progress_begin(p3d_progress *p, const char *label, int64_t total);
 void p3d_progress_update(p3d_progress *p, int64_t done);
 /* Ends the stage: "label done (total, S s)". Returns the stage's seconds. */
 double p3d_progress_end(p3d_progress *p);
+/* Ends the stage without finishing it: "label WHY at DONE/TOTAL (S s)", e.g. why = "interrupted". */
+void p3d_progress_abort(p3d_progress *p, const char *why);
 /* One line (no '\n' needed), after clearing a bar in progress; the bar is redrawn on the next update. */
 void p3d_progress_message(p3d_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
+#include "core/limits.h"
 #include "io/image_io.h"
 #include "io/npy.h"
 #include "io/resize_area.h"
@@ -72,9 +73,7 @@ static p3d_status depth_read_npy(const char *path, const p3d_depth_opts *o, p3d_
     else if (!npy_plane_dims(&t, &h, &w))
         st = p3d_fail(P3D_ERR_FORMAT, "%s: a depth map must be a 2-D (H, W) array, not %s", path,
                       p3d_shape_str(s, sizeof s, t.ndim, t.shape));
-    else if (h > P3D_IMAGE_MAX_SIDE || w > P3D_IMAGE_MAX_SIDE || h * w > P3D_IMAGE_MAX_PIXELS)
-        st = p3d_fail(P3D_ERR_FORMAT, "%s: absurd depth map size %lldx%lld", path, (long long)w, (long long)h);
-    else
+    else if ((st = p3d_pixels_check(path, "the depth map", w, h)) == P3D_OK)
         st = p3d_depth_alloc((int32_t)w, (int32_t)h, o->kind, out);
     for (size_t i = 0; st == P3D_OK && i < (size_t)(w * h); i++) depth_set(out, i, ((const float *)t.data)[i], o->scale);
     p3d_npy_free(&t);
@@ -130,9 +129,7 @@ static p3d_status pfm_parse_header(const char *path, const uint8_t *buf, size_t 
     double scale = strtod(tok[3], &e3);
     if (!ph->channels || *e1 || *e2 || *e3 || errno || !isfinite(scale) || scale == 0.0)
         return p3d_fail(P3D_ERR_FORMAT, "%s: malformed PFM header (\"%s %s %s %s\")", path, tok[0], tok[1], tok[2], tok[3]);
-    if (w <= 0 || h <= 0 || w > P3D_IMAGE_MAX_SIDE || h > P3D_IMAGE_MAX_SIDE || (int64_t)w * h > P3D_IMAGE_MAX_PIXELS)
-        return p3d_fail(P3D_ERR_FORMAT, "%s: absurd PFM dimensions %ldx%ld (limits: %d per side, 2^28 pixels)", path,
-                        w, h, P3D_IMAGE_MAX_SIDE);
+    P3D_TRY(p3d_pixels_check(path, "the PFM map", w, h));
     ph->w = (int32_t)w;
     ph->h = (int32_t)h;
     ph->little = scale < 0;

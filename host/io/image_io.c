@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
+#include "core/limits.h"
 #include "io/jpeg_decode.h"
 
 #define STBI_NO_STDIO
@@ -195,18 +196,25 @@ static int size_ok(uint64_t w, uint64_t h) {
     return w > 0 && h > 0 && w <= P3D_IMAGE_MAX_SIDE && h <= P3D_IMAGE_MAX_SIDE && w * h <= (uint64_t)P3D_IMAGE_MAX_PIXELS;
 }
 
-/* Header check: dimensions within the limits and channels known, before any pixel allocation. */
+/* stb_image's terse reasons ("outofdata", "bad huffman code", ...) in words a user can act on. */
+static const char *decode_failure(void) {
+    const char *r = stbi_failure_reason();
+    if (!r || strcmp(r, "outofdata") == 0 || strncmp(r, "bad ", 4) == 0 || strstr(r, "corrupt") ||
+        strstr(r, "unexpected end") || strstr(r, "expected"))
+        return "truncated or corrupt data";
+    if (strcmp(r, "outofmem") == 0) return "out of memory";
+    return r;
+}
+
+/* Header check, before any pixel allocation: the size the header states within the pixel limit
+ * (core/limits.h, --max-pixels) and the channels known. Both decoders go through it. */
 static p3d_status image_probe(const char *path, image_kind kind, const uint8_t *buf, size_t len, p3d_image *out) {
     uint32_t hw = 0, hh = 0;
-    if (header_size(kind, buf, len, &hw, &hh) && !size_ok(hw, hh))
-        return p3d_fail(P3D_ERR_FORMAT, "%s: absurd image dimensions %ux%u (limits: %d per side, 2^28 pixels)",
-                        path, hw, hh, P3D_IMAGE_MAX_SIDE);
+    if (header_size(kind, buf, len, &hw, &hh)) P3D_TRY(p3d_pixels_check(path, "the image", hw, hh));
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
-        return p3d_fail(P3D_ERR_FORMAT, "%s: cannot read the image header: %s", path, stbi_failure_reason());
-    if (!size_ok((uint64_t)w, (uint64_t)h))
-        return p3d_fail(P3D_ERR_FORMAT, "%s: absurd image dimensions %dx%d (limits: %d per side, 2^28 pixels)",
-                        path, w, h, P3D_IMAGE_MAX_SIDE);
+        return p3d_fail(P3D_ERR_FORMAT, "%s: cannot read the image header: %s", path, decode_failure());
+    P3D_TRY(p3d_pixels_check(path, "the image", w, h));
     out->width = w;
     out->height = h;
     out->file_channels = comp;
@@ -221,7 +229,7 @@ static p3d_status image_decode(const char *path, const uint8_t *buf, size_t len,
     size_t n = (size_t)img->width * (size_t)img->height * 3;
     if (img->file_bits == 16) {
         uint16_t *px = stbi_load_16_from_memory(buf, (int)len, &w, &h, &comp, 3);
-        if (!px) return p3d_fail(P3D_ERR_FORMAT, "%s: cannot decode the PNG: %s", path, stbi_failure_reason());
+        if (!px) return p3d_fail(P3D_ERR_FORMAT, "%s: cannot decode the PNG: %s", path, decode_failure());
         img->rgb = (uint8_t *)malloc(n);
         if (!img->rgb) {
             stbi_image_free(px);
@@ -232,7 +240,7 @@ static p3d_status image_decode(const char *path, const uint8_t *buf, size_t len,
         else stbi_image_free(px);
     } else {
         img->rgb = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 3);
-        if (!img->rgb) return p3d_fail(P3D_ERR_FORMAT, "%s: cannot decode the image: %s", path, stbi_failure_reason());
+        if (!img->rgb) return p3d_fail(P3D_ERR_FORMAT, "%s: cannot decode the image: %s", path, decode_failure());
     }
     if (w != img->width || h != img->height) /* stb_image's header and pixel passes disagree */
         return p3d_fail(P3D_ERR_FORMAT, "%s: decoded size %dx%d differs from the header's %dx%d", path, w, h,
@@ -244,12 +252,11 @@ static p3d_status image_decode(const char *path, const uint8_t *buf, size_t len,
  * EXIF orientation. */
 static p3d_status jpeg_read(const char *path, const uint8_t *buf, size_t len, p3d_image *out) {
     uint32_t hw = 0, hh = 0;
-    if (jpeg_frame_size(buf, len, &hw, &hh) && !size_ok(hw, hh))
-        return p3d_fail(P3D_ERR_FORMAT, "%s: absurd image dimensions %ux%u (limits: %d per side, 2^28 pixels)",
-                        path, hw, hh, P3D_IMAGE_MAX_SIDE);
+    /* the pixel limit (--max-pixels) on the SOF header, then again in the decoder on its own header */
+    if (jpeg_frame_size(buf, len, &hw, &hh)) P3D_TRY(p3d_pixels_check(path, "the image", hw, hh));
     P3D_TRY(jpeg_check_complete(path, buf, len));
     p3d_jpeg_image j;
-    P3D_TRY(p3d_jpeg_decode(path, buf, len, P3D_IMAGE_MAX_SIDE, P3D_IMAGE_MAX_PIXELS, &j));
+    P3D_TRY(p3d_jpeg_decode(path, buf, len, P3D_MAX_SIDE, p3d_max_pixels(), &j));
     out->width = j.width;
     out->height = j.height;
     out->rgb = j.rgb;

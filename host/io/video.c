@@ -1,10 +1,14 @@
 /* video.c - MP4 (H.264) writing and decoding with libavformat / libavcodec / libswscale. */
 #include "io/video.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "core/interrupt.h"
 
 p3d_video_opts p3d_video_opts_default(void) {
     p3d_video_opts o;
@@ -35,6 +39,7 @@ struct p3d_video_writer {
     int64_t next_pts;
     int32_t width, height;
     char path[1024], tmp[1100];
+    int32_t slot; /* interrupt.h slot of tmp, or -1 */
 };
 
 static p3d_status av_failure(const char *path, const char *what, int err) {
@@ -56,6 +61,7 @@ static void writer_free(p3d_video_writer *v, int32_t remove_tmp) {
     if (!v) return;
     if (v->fmt && v->fmt->pb) avio_closep(&v->fmt->pb);
     if (remove_tmp && v->tmp[0]) unlink(v->tmp);
+    p3d_interrupt_unregister_temp(v->slot);
     sws_freeContext(v->sws);
     av_frame_free(&v->frame);
     av_packet_free(&v->pkt);
@@ -114,15 +120,23 @@ p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const
     if (!v) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     v->width = width;
     v->height = height;
+    v->slot = -1;
     snprintf(v->path, sizeof v->path, "%s", path);
     snprintf(v->tmp, sizeof v->tmp, "%s.tmp-XXXXXX", path);
     const int fd = mkstemp(v->tmp);
     if (fd < 0) {
+        p3d_status st = p3d_fail(P3D_ERR_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
         v->tmp[0] = '\0';
         writer_free(v, 0);
-        return p3d_fail(P3D_ERR_IO, "%s: cannot create a file beside it", path);
+        return st;
     }
+    /* mkstemp creates 0600: the usual permissions instead (0666 less the umask), as every output */
+    const mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
     close(fd);
+    /* removed by the signal handler if the process is ended mid-write (interrupt.h) */
+    v->slot = p3d_interrupt_register_temp(v->tmp);
     p3d_status st = P3D_OK;
     int err = avformat_alloc_output_context2(&v->fmt, NULL, "mp4", v->tmp);
     if (err < 0) st = av_failure(path, "mp4 muxer", err);

@@ -220,8 +220,11 @@ static p3d_status open_image(p3d_weights *w) {
         return st;
     }
     w->size = (size_t)sb.st_size;
-    const char *no_mmap = getenv("P3D_WEIGHTS_NO_MMAP");
-    if (!(no_mmap && strcmp(no_mmap, "1") == 0)) {
+    /* Read by default: a private copy survives the file being rewritten in place (cp over it) while a
+     * batch runs, where a mapping would fault (SIGBUS) at the next access of a truncated page.
+     * P3D_WEIGHTS_MMAP=1 maps instead (shared pages, for a blob that is only ever replaced by rename). */
+    const char *use_mmap = getenv("P3D_WEIGHTS_MMAP"), *no_mmap = getenv("P3D_WEIGHTS_NO_MMAP");
+    if (use_mmap && strcmp(use_mmap, "1") == 0 && !(no_mmap && strcmp(no_mmap, "1") == 0)) {
         void *p = mmap(NULL, w->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p != MAP_FAILED) {
             w->image = (const uint8_t *)p;

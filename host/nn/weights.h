@@ -1,7 +1,7 @@
 /* weights.h - loading and checking p3dw weight blobs (byte layout: weights/FORMAT.md).
  *
  * A blob holds one network's tensors under their PyTorch state_dict names, its hyper-parameters and
- * its model kind. The loader maps the file read-only (or reads it when mmap is refused) and checks
+ * its model kind. The loader reads the file into its own memory (or maps it: see below) and checks
  * every header field and record before anything is used: a corrupt, truncated, byte-swapped or too
  * new file is a P3D_ERR_FORMAT whose message starts with the path and says what is wrong. A network
  * then checks the tensors against the table it expects, built from the hyper-parameters, and copies
@@ -33,7 +33,7 @@
  * Ownership:
  *   - p3d_weights owns the file image, the names and the string hyper-parameters. A host tensor from
  *     p3d_weights_get / p3d_weights_tensor_at, a name and a string from p3d_weights_hparam_str stay
- *     valid until p3d_weights_free. Host tensor data is READ-ONLY (the mapping is PROT_READ): copy
+ *     valid until p3d_weights_free. Host tensor data is READ-ONLY (a mapping is PROT_READ): copy
  *     before modifying it.
  *   - p3d_weights_upload / p3d_weights_upload_all allocate with p3d_ctx_alloc; the caller releases
  *     that memory with p3d_ctx_release(ctx, ...) and may do so before or after p3d_weights_free.
@@ -41,9 +41,11 @@
  *   - A loaded p3d_weights is never modified, so threads may read it concurrently.
  *
  * Tensor data is 64-byte aligned in host memory; tensors are little-endian, so a big-endian host is
- * refused at load. Replacing a loaded blob is safe (tools/p3dw.py writes a new file and renames it);
- * truncating it in place under a running program is not (the mapping would fault).
- * P3D_WEIGHTS_NO_MMAP=1 in the environment forces the read() path (tests use it). */
+ * refused at load. A loaded blob is a private copy, so replacing the file while a batch runs is safe,
+ * in place (cp over it) or by rename (tools/p3dw.py writes a new file and renames it).
+ * P3D_WEIGHTS_MMAP=1 in the environment maps the file instead (pages shared between processes); then
+ * truncating it in place under a running program is not safe (the mapping would fault).
+ * P3D_WEIGHTS_NO_MMAP=1 forces the read() path whatever P3D_WEIGHTS_MMAP says (tests use it). */
 #ifndef P3D_WEIGHTS_H
 #define P3D_WEIGHTS_H
 

@@ -443,7 +443,37 @@ static p3d_status yaml_load(yaml_parser_t *parser, yaml_document_t *doc, const c
     return P3D_OK;
 }
 
+/* A configuration is a mapping of scalars and flat lists: two levels. libyaml's scanner spends time
+ * quadratic in the nesting depth (each token rechecks every open level), so a hostile file of a few
+ * hundred thousand '[' would keep it busy for minutes: the events are walked first and the text is
+ * refused at the first collection nested deeper than this. Parse errors are left to the loader. */
+#define CFG_MAX_NESTING 16
+
+static p3d_status yaml_nesting_check(const char *text, size_t len, const char *source) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return p3d_fail(P3D_ERR_OOM, "%s: cannot start the YAML parser", source);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    p3d_status st = P3D_OK;
+    int32_t depth = 0, done = 0;
+    while (!done && st == P3D_OK) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) break;
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > CFG_MAX_NESTING)
+                st = p3d_fail(P3D_ERR_INVALID_ARG, "%s:%lu: lists or mappings nested deeper than %d levels", source,
+                              (unsigned long)ev.start_mark.line + 1, CFG_MAX_NESTING);
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 p3d_status p3d_config_load_string(p3d_config *c, const char *text, size_t len, const char *source) {
+    P3D_TRY(yaml_nesting_check(text, len, source));
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) return p3d_fail(P3D_ERR_OOM, "%s: cannot start the YAML parser", source);
@@ -521,6 +551,7 @@ p3d_status p3d_config_set(p3d_config *c, const char *assignment) {
                         name);
     const char *value = eq + 1;
     const char *source = "--set";
+    P3D_TRY(yaml_nesting_check(value, strlen(value), source));
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) return p3d_fail(P3D_ERR_OOM, "--set: cannot start the YAML parser");

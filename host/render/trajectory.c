@@ -37,7 +37,7 @@ static void pose_identity(p3d_pose *p) {
 static p3d_status traj_alloc(p3d_traj *t, const char *name, int64_t n) {
     memset(t, 0, sizeof *t);
     if (n < 1 || n > P3D_TRAJ_MAX_FRAMES)
-        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: %lld frames: need 1..%d", name, (long long)n,
+        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: %lld poses: need 1..%d", name, (long long)n,
                         P3D_TRAJ_MAX_FRAMES);
     t->poses = (p3d_pose *)malloc((size_t)n * sizeof *t->poses);
     if (!t->poses) return p3d_fail(P3D_ERR_OOM, "trajectory %s: out of memory", name);
@@ -151,7 +151,8 @@ static const char *pose_from_numbers(const double *v, int32_t n, float hfov, p3d
 }
 
 /* Numbers of one line (up to the end, '\n' or '#'), separated by spaces, tabs or commas. -1 on a
- * token that is not a number. */
+ * token that is not a number. Each token is copied (NUL-terminated) before strtod, which would
+ * otherwise read on past `end` in a file's buffer. */
 static int32_t scan_numbers(const char *s, const char *end, double *v, int32_t cap) {
     int32_t n = 0;
     while (s < end && *s != '\n' && *s != '#') {
@@ -159,12 +160,19 @@ static int32_t scan_numbers(const char *s, const char *end, double *v, int32_t c
             s++;
             continue;
         }
+        char tok[64];
+        size_t k = 0;
+        while (s + k < end && !strchr(" \t,\r\n#", s[k])) {
+            if (k + 1 >= sizeof tok || s[k] == '\0') return -1;
+            tok[k] = s[k];
+            k++;
+        }
+        tok[k] = '\0';
         char *e = NULL;
-        const double x = strtod(s, &e);
-        if (e == s || e > end || n >= cap) return -1;
-        if (*e && !strchr(" \t,\r\n#", *e)) return -1;
+        const double x = strtod(tok, &e);
+        if (e != tok + k || n >= cap) return -1;
         v[n++] = x;
-        s = e;
+        s += k;
     }
     return n;
 }
@@ -179,10 +187,17 @@ p3d_status p3d_pose_parse(const char *text, float hfov, p3d_pose *out) {
 
 static p3d_status read_text(const char *path, const char *s, size_t len, float hfov, p3d_traj *out) {
     const char *end = s + len;
+    /* lines holding something other than blanks and comments: an upper bound of the pose count */
     int64_t lines = 0;
-    for (const char *q = s; q < end; q++) lines += *q == '\n';
-    /* room for every line; n counts the poses actually found */
-    P3D_TRY(traj_alloc(out, "file", lines + 1));
+    for (const char *q = s; q < end;) {
+        const char *eol = memchr(q, '\n', (size_t)(end - q));
+        if (!eol) eol = end;
+        const char *c = q;
+        while (c < eol && (*c == ' ' || *c == '\t' || *c == '\r' || *c == ',')) c++;
+        lines += c < eol && *c != '#';
+        q = eol + 1;
+    }
+    P3D_TRY(traj_alloc(out, path, lines ? lines : 1));
     int32_t n = 0, line_no = 0;
     for (const char *q = s; q < end;) {
         const char *eol = memchr(q, '\n', (size_t)(end - q));
@@ -312,16 +327,17 @@ static int32_t jpose(json_in *j, float hfov, p3d_pose *p) {
     return why ? jfail(j, why) : 1;
 }
 
-/* Counts the '{' of the poses array's objects: an upper bound of the pose count. */
-static int64_t count_objects(const char *s, size_t len) {
+/* Counts the "position" keys (every pose has one): an upper bound of the pose count. */
+static int64_t count_poses(const char *s, size_t len) {
     int64_t n = 0;
-    for (size_t i = 0; i < len; i++) n += s[i] == '{';
+    for (size_t i = 0; i + 10 <= len; i++) n += s[i] == '"' && memcmp(s + i, "\"position\"", 10) == 0;
     return n;
 }
 
 static p3d_status read_json(const char *path, const char *s, size_t len, float hfov, p3d_traj *out) {
     json_in j = {s, s + len, path, NULL, NULL};
-    P3D_TRY(traj_alloc(out, "file", count_objects(s, len) + 1));
+    const int64_t upper = count_poses(s, len);
+    P3D_TRY(traj_alloc(out, path, upper ? upper : 1));
     int32_t n = 0, ok = 1;
     double fps = 0;
     int32_t wrapped = jeat(&j, '{');
