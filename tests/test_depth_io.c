@@ -144,7 +144,7 @@ static void test_pfm_malformed(void) {
     CHECK_FAILS(p3d_depth_read(p3d_test_tmp_file("cut.pfm", buf, n - 3, path, sizeof path), NULL, &d), P3D_ERR_FORMAT, "truncated");
     CHECK(strstr(p3d_last_error(), path) != NULL);
     const char *absurd = "Pf\n100000 10\n-1.0\n";
-    CHECK_FAILS(p3d_depth_read(p3d_test_tmp_file("big.pfm", absurd, strlen(absurd), path, sizeof path), NULL, &d), P3D_ERR_FORMAT, "absurd");
+    CHECK_FAILS(p3d_depth_read(p3d_test_tmp_file("big.pfm", absurd, strlen(absurd), path, sizeof path), NULL, &d), P3D_ERR_FORMAT, "a side larger");
     const char *scale = "Pf\n2 2\nabc\n";
     CHECK_FAILS(p3d_depth_read(p3d_test_tmp_file("scale.pfm", scale, strlen(scale), path, sizeof path), NULL, &d), P3D_ERR_FORMAT, "malformed");
     const char *zero = "Pf\n2 2\n0.0\n";

@@ -52,15 +52,16 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$tmp/probe" 2>/dev/n
 photos "$tmp/in1" 3
 if [ "$can_mount" -eq 1 ]; then
   mkdir -p "$tmp/full"
-  # one photo's depth maps and mesh take about 4 MB at 320x224: 6 MB holds one photo, not three
-  mount -t tmpfs -o size=6m tmpfs "$tmp/full" && mounts+=("$tmp/full")
+  # one photo's depth maps and mesh take about 9.5 MB at 320x224: 14 MB holds one photo, not two
+  mount -t tmpfs -o size=14m tmpfs "$tmp/full" && mounts+=("$tmp/full")
   "$bin" run "$tmp/in1" --depth-dir "$tmp/in1" -o "$tmp/full/out" --mesh-only "${small[@]}" >"$tmp/out" 2>"$tmp/err"
   rc=$?
   if [ "$rc" -ne 3 ] || ! grep -q "No space left on device" "$tmp/err"; then bad "full disk: exit $rc: $(cat "$tmp/err")"
   elif check_tree "full disk" "$tmp/full/out"; then
     done_n=$(ls "$tmp/full/out/mesh" 2>/dev/null | wc -l)
     depth_n=$(ls "$tmp/full/out/depth" 2>/dev/null | wc -l)
-    if [ "$depth_n" -ne $((2 * done_n)) ]; then bad "full disk: a failed photo left depth maps: $(ls "$tmp/full/out/"*)"
+    if [ "$done_n" -lt 1 ]; then bad "full disk: no photo fitted: $(cat "$tmp/err")"
+    elif [ "$depth_n" -ne $((2 * done_n)) ]; then bad "full disk: a failed photo left depth maps: $(ls "$tmp/full/out/"*)"
     else ok "full disk: exit 3, 'No space left on device', $done_n whole photo(s), nothing partial"; fi
     missing=""
     for i in 1 2 3; do [ -f "$tmp/full/out/mesh/p$i.ply" ] || missing="$missing p$i"; done

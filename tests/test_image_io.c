@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
+#include "core/limits.h"
 #include "io/image_io.h"
 #include "p3d_test.h"
 
@@ -537,21 +538,46 @@ static void put_be(uint8_t *p, uint32_t v, int bytes) {
 }
 
 /* Header dimensions beyond the limits are refused before decoding. */
+/* A DHT whose 16 code counts add up to more than 256: stb_image 2.27 would write past its table
+ * (tests/fuzz/fuzz_image/regress-dht-overflow.jpg is the fuzzer's case); refused before decoding. */
+static void test_huffman_overflow(void) {
+    membuf jpg = make_jpeg(8, 8, halves, NULL);
+    char path[512];
+    int found = 0;
+    for (size_t i = 2; i + 21 < jpg.n && !found; i++)
+        if (jpg.p[i] == 0xFF && jpg.p[i + 1] == 0xC4) { /* DHT: length, class/id, 16 counts */
+            for (size_t k = 0; k < 16; k++) jpg.p[i + 5 + k] = 17;
+            found = 1;
+        }
+    CHECK(found);
+    check_read_fails(p3d_test_tmp_file("dht.jpg", jpg.p, jpg.n, path, sizeof path), P3D_ERR_FORMAT, "Huffman table");
+    free(jpg.p);
+}
+
 static void test_absurd_dimensions(void) {
     static uint8_t px[8 * 8 * 3];
     membuf png = {0}, jpg = make_jpeg(8, 8, halves, NULL);
     stbi_write_png_to_func(mem_sink, &png, 8, 8, 3, px, 24);
     char path[512];
     put_be(png.p + 16, 100000, 4); /* IHDR width */
-    check_read_fails(p3d_test_tmp_file("wide.png", png.p, png.n, path, sizeof path), P3D_ERR_FORMAT, "absurd");
+    check_read_fails(p3d_test_tmp_file("wide.png", png.p, png.n, path, sizeof path), P3D_ERR_FORMAT, "a side larger");
     put_be(png.p + 16, 40000, 4), put_be(png.p + 20, 40000, 4); /* each side fine, 1.6e9 pixels */
-    check_read_fails(p3d_test_tmp_file("huge.png", png.p, png.n, path, sizeof path), P3D_ERR_FORMAT, "absurd");
+    check_read_fails(p3d_test_tmp_file("huge.png", png.p, png.n, path, sizeof path), P3D_ERR_FORMAT, "(--max-pixels)");
+    /* the limit is configurable: 63 pixels refuse the 8x8 photo, 64 take it */
+    put_be(png.p + 16, 8, 4), put_be(png.p + 20, 8, 4);
+    p3d_set_max_pixels(63);
+    check_read_fails(p3d_test_tmp_file("8x8.png", png.p, png.n, path, sizeof path), P3D_ERR_FORMAT, "64 pixels, more than the limit of 63");
+    p3d_set_max_pixels(64);
+    p3d_image ok8;
+    CHECK_OK(p3d_image_read(path, 0, &ok8));
+    p3d_image_free(&ok8);
+    p3d_set_max_pixels(P3D_DEFAULT_MAX_PIXELS);
     for (size_t i = 2; i + 9 < jpg.n; i++)
         if (jpg.p[i] == 0xFF && jpg.p[i + 1] == 0xC0) { /* SOF0: length, precision, height, width */
             put_be(jpg.p + i + 5, 65535, 2), put_be(jpg.p + i + 7, 65535, 2);
             break;
         }
-    check_read_fails(p3d_test_tmp_file("huge.jpg", jpg.p, jpg.n, path, sizeof path), P3D_ERR_FORMAT, "absurd");
+    check_read_fails(p3d_test_tmp_file("huge.jpg", jpg.p, jpg.n, path, sizeof path), P3D_ERR_FORMAT, "(--max-pixels)");
     free(png.p);
     free(jpg.p);
 }
@@ -575,5 +601,6 @@ int main(void) {
     RUN(test_missing_empty_wrong_magic);
     RUN(test_truncated);
     RUN(test_absurd_dimensions);
+    RUN(test_huffman_overflow);
     return p3d_test_finish();
 }

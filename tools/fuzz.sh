@@ -36,6 +36,8 @@ fi
 cmake --build "$build" -j "$jobs" --target "${harnesses[@]}" >"$build.build.log" 2>&1 || { tail -40 "$build.build.log" >&2; exit 1; }
 mkdir -p "$build/fuzz-logs"
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# the harnesses write each input to a file: in memory when /dev/shm is there
+[ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 failed=0
 for h in "${harnesses[@]}"; do
   seeds=tests/fuzz/$h corpus=$build/fuzz-corpus/$h artifacts=$build/fuzz-artifacts/$h/ log=$build/fuzz-logs/$h.log

@@ -832,7 +832,7 @@ int p3d_cmd_run(int argc, char **argv) {
     char cw[4096];
     if (p3d_config_warnings(&o.cfg, cw, sizeof cw) > 0)
         for (char *line = strtok(cw, "\n"); line; line = strtok(NULL, "\n")) warn(&sh, 1, "warning: %s", line);
-    if (skipped) p3d_progress_message(&sh.progress, "skipping %d photo(s) whose outputs exist", (int)skipped);
+    if (skipped) say(&sh, "skipping %d photo(s) whose outputs exist", (int)skipped);
     p3d_interrupt_install(P3D_INTERRUPT_FLAG);
     double t0 = p3d_time_now();
     worker ws[RUN_MAX_DEVICES];
