@@ -1,6 +1,7 @@
 # cli_lib.sh - sourced by the tests/test_*.sh that drive the photo3d-gpu binary.
 #   run NAME WANT_RC PATTERN -- ARGS...   runs "$bin ARGS", checks the exit code and that stdout+stderr
-#                                         match the extended regex PATTERN; output in $tmp/out, $tmp/err
+#                                         match the extended regex PATTERN ("" = no check: a quiet
+#                                         command may print nothing); output in $tmp/out, $tmp/err
 #   ok NAME / bad NAME / skipped REASON   count outcomes; finish prints "N passed, N failed, N skipped"
 #                                         and exits 1 on any failure, 77 when nothing ran
 bin="${P3D_BIN:?P3D_BIN must point at photo3d-gpu}"
@@ -17,7 +18,7 @@ run() {
   "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want: $(cat "$tmp/err")"; return 1; fi
-  if ! cat "$tmp/out" "$tmp/err" | grep -Eq -- "$pat"; then bad "$name: no /$pat/ in: $(cat "$tmp/out" "$tmp/err")"; return 1; fi
+  if [ -n "$pat" ] && ! cat "$tmp/out" "$tmp/err" | grep -Eq -- "$pat"; then bad "$name: no /$pat/ in: $(cat "$tmp/out" "$tmp/err")"; return 1; fi
   ok "$name"
 }
 finish() {

@@ -21,10 +21,10 @@ photos() { # DIR N
 check_tree() { # NAME DIR
   local f
   for f in $(find "$2" -name '*.tmp-*' 2>/dev/null); do bad "$1: temporary file left: $f"; return 1; done
-  for f in $(find "$2" -name '*.ply' 2>/dev/null); do
+  for f in $(find "$2" -type f -name '*.ply' 2>/dev/null); do
     if ! "$bin" render "$f" --pose 0,0,0 -o "$tmp/check" --format png >/dev/null 2>&1; then bad "$1: $f is not a whole mesh"; return 1; fi
   done
-  for f in $(find "$2" -name '*.mp4' 2>/dev/null); do
+  for f in $(find "$2" -type f -name '*.mp4' 2>/dev/null); do
     if command -v ffprobe >/dev/null && ! ffprobe -v error "$f" >/dev/null 2>&1; then bad "$1: $f does not decode"; return 1; fi
   done
   return 0
@@ -98,7 +98,7 @@ run "output path is a folder (run)" 3 "p1.ply.*(Is a directory|not a regular fil
 if [ -n "$(find "$tmp/o3" -type f)" ]; then bad "output path is a folder: left $(find "$tmp/o3" -type f)"; else ok "output path is a folder: nothing left"; fi
 mkdir -p "$tmp/o3b.ply"
 run "output path is a folder (mesh -o)" 1 "o3b.ply" -- mesh "$tmp/in2/p1.png" --depth "$tmp/in2/p1_disp.png" -o "$tmp/o3b.ply"
-check_tree "mesh -o FOLDER" "$tmp" >/dev/null && ok "mesh -o FOLDER: no temporary left"
+if [ -n "$(find "$tmp" -maxdepth 1 -name 'o3b.ply.tmp-*')" ]; then bad "mesh -o FOLDER: temporary left"; else ok "mesh -o FOLDER: no temporary left"; fi
 
 # ---- SIGTERM and SIGKILL in the middle of a write ----
 # p1 is done first (8 frames a video); then a --skip-existing run skips it and is stopped while it writes

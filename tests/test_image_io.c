@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
-#include "core/limits.h"
+#include "io/limits.h"
 #include "io/image_io.h"
 #include "p3d_test.h"
 

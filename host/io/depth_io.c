@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/file_io.h"
-#include "core/limits.h"
+#include "io/limits.h"
 #include "io/image_io.h"
 #include "io/npy.h"
 #include "io/resize_area.h"

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "core/file_io.h"
-#include "core/limits.h"
 #include "io/jpeg_decode.h"
+#include "io/limits.h"
 
 #define STBI_NO_STDIO
 #define STBI_WRITE_NO_STDIO

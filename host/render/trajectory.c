@@ -37,7 +37,7 @@ static void pose_identity(p3d_pose *p) {
 static p3d_status traj_alloc(p3d_traj *t, const char *name, int64_t n) {
     memset(t, 0, sizeof *t);
     if (n < 1 || n > P3D_TRAJ_MAX_FRAMES)
-        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: %lld poses: need 1..%d", name, (long long)n,
+        return p3d_fail(P3D_ERR_INVALID_ARG, "trajectory %s: %lld frames: need 1..%d", name, (long long)n,
                         P3D_TRAJ_MAX_FRAMES);
     t->poses = (p3d_pose *)malloc((size_t)n * sizeof *t->poses);
     if (!t->poses) return p3d_fail(P3D_ERR_OOM, "trajectory %s: out of memory", name);

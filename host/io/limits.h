@@ -8,8 +8,8 @@
  * The limit is process-wide: set it once at startup (main.c: `--max-pixels N`), before any thread
  * starts. Independent of it, a side may not exceed P3D_MAX_SIDE (the PNG writer's and the decoder's
  * bound). */
-#ifndef P3D_LIMITS_H
-#define P3D_LIMITS_H
+#ifndef P3D_IO_LIMITS_H
+#define P3D_IO_LIMITS_H
 
 #include "core/p3d_common.h"
 

@@ -1,5 +1,5 @@
 /* limits.c - the process-wide pixel limit (limits.h). */
-#include "core/limits.h"
+#include "io/limits.h"
 
 #include <ctype.h>
 #include <errno.h>
