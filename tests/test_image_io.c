@@ -538,8 +538,9 @@ static void put_be(uint8_t *p, uint32_t v, int bytes) {
 }
 
 /* Header dimensions beyond the limits are refused before decoding. */
-/* A DHT whose 16 code counts add up to more than 256: stb_image 2.27 would write past its table
- * (tests/fuzz/fuzz_image/regress-dht-overflow.jpg is the fuzzer's case); refused before decoding. */
+/* A DHT whose 16 code counts add up to more than 256: stb_image 2.27 wrote past its table when it
+ * decoded JPEGs (tests/fuzz/fuzz_image/regress-dht-overflow.jpg is the fuzzer's case); libjpeg-turbo
+ * refuses the table. */
 static void test_huffman_overflow(void) {
     membuf jpg = make_jpeg(8, 8, halves, NULL);
     char path[512];

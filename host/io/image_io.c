@@ -183,29 +183,6 @@ static p3d_status jpeg_check_complete(const char *path, const uint8_t *buf, size
     return p3d_fail(P3D_ERR_FORMAT, "%s: truncated JPEG (no end-of-image marker after the image data)", path);
 }
 
-/* stb_image 2.27 (Debian's libstb-dev) builds a Huffman table from a DHT segment without checking
- * that its 16 code counts add up to at most 256, and then writes past the table: a hostile JPEG
- * corrupts the heap (found by tests/fuzz/fuzz_image). Every FF C4 of the file is checked the way
- * stb_image would read it (tables while the segment length lasts, zeros past the end of the data),
- * the DHTs between the scans of a progressive JPEG included, before stb_image sees the file. */
-static p3d_status jpeg_check_huffman(const char *path, const uint8_t *p, size_t n) {
-    for (size_t i = 2; i + 1 < n; i++) {
-        if (p[i] != 0xFF || p[i + 1] != 0xC4) continue;
-        int64_t rem = i + 3 < n ? (int64_t)rd16(p + i + 2, 0) - 2 : 0;
-        size_t q = i + 4;
-        while (rem > 0) {
-            uint32_t codes = 0;
-            for (size_t k = 1; k <= 16; k++) codes += q + k < n ? p[q + k] : 0;
-            if (codes > 256)
-                return p3d_fail(P3D_ERR_FORMAT, "%s: corrupt JPEG: the Huffman table at byte %zu holds %u codes (at most 256)",
-                                path, q, codes);
-            q += 17 + codes;
-            rem -= 17 + (int64_t)codes;
-        }
-    }
-    return P3D_OK;
-}
-
 /* Width and height as the file's header states them (PNG IHDR, JPEG SOF); 0 when not found. */
 static int header_size(image_kind kind, const uint8_t *buf, size_t len, uint32_t *w, uint32_t *h) {
     if (kind == KIND_JPEG) return jpeg_frame_size(buf, len, w, h);
@@ -234,7 +211,6 @@ static const char *decode_failure(void) {
 static p3d_status image_probe(const char *path, image_kind kind, const uint8_t *buf, size_t len, p3d_image *out) {
     uint32_t hw = 0, hh = 0;
     if (header_size(kind, buf, len, &hw, &hh)) P3D_TRY(p3d_pixels_check(path, "the image", hw, hh));
-    if (kind == KIND_JPEG) P3D_TRY(jpeg_check_huffman(path, buf, len));
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
         return p3d_fail(P3D_ERR_FORMAT, "%s: cannot read the image header: %s", path, decode_failure());
