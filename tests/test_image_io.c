@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/file_io.h"
-#include "io/limits.h"
 #include "io/image_io.h"
 #include "p3d_test.h"
 

@@ -26,7 +26,6 @@
 #include "core/file_io.h"
 #include "core/interrupt.h"
 #include "core/json.h"
-#include "io/limits.h"
 #include "core/progress.h"
 #include "depth/depth_estimate.h"
 #include "io/video.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/limits.h"
+#include "core/file_io.h"
 #include "core/interrupt.h"
 
 typedef struct p3d_subcommand {

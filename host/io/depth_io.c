@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/file_io.h"
-#include "io/limits.h"
 #include "io/image_io.h"
 #include "io/npy.h"
 #include "io/resize_area.h"

@@ -7,7 +7,6 @@
 
 #include "core/file_io.h"
 #include "io/jpeg_decode.h"
-#include "io/limits.h"
 
 #define STBI_NO_STDIO
 #define STBI_WRITE_NO_STDIO
@@ -207,7 +206,7 @@ static const char *decode_failure(void) {
 }
 
 /* Header check, before any pixel allocation: the size the header states within the pixel limit
- * (io/limits.h, --max-pixels) and the channels known. Both decoders go through it. */
+ * (core/file_io.h, --max-pixels) and the channels known. Both decoders go through it. */
 static p3d_status image_probe(const char *path, image_kind kind, const uint8_t *buf, size_t len, p3d_image *out) {
     uint32_t hw = 0, hh = 0;
     if (header_size(kind, buf, len, &hw, &hh)) P3D_TRY(p3d_pixels_check(path, "the image", hw, hh));

@@ -13,7 +13,7 @@
  *   p3d_image_free(&img);
  *
  * Limits checked on the header, before any pixel memory is allocated: at most P3D_MAX_SIDE pixels per
- * side and the pixel limit in all (io/limits.h: --max-pixels, default 2^28). Failures name the file
+ * side and the pixel limit in all (core/file_io.h: --max-pixels, default 2^28). Failures name the file
  * and the cause (the decoder's reason for corrupt or truncated data; "truncated or corrupt data" for
  * what stb_image calls outofdata, bad huffman code, ...). Writers go through a temporary file and
  * rename(); they take at most P3D_IMAGE_MAX_SIDE per side and P3D_IMAGE_MAX_PIXELS in all, whatever

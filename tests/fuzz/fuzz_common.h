@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/limits.h"
+#include "core/file_io.h"
 #include "core/p3d_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
