@@ -1,0 +1,535 @@
+// cudnn_emu.cpp - the emulated cuDNN calls (cudnn.h), written from cuDNN's documented semantics and
+// independent of the project's CPU convolution:
+//   forward      y = alpha * conv(x, w) + beta * y              (beta = 0: y is not read)
+//   fused        y = act(alpha1 * conv(x, w) + alpha2 * z + bias), act RELU or IDENTITY, IDENTITY
+//                only with CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM (else NOT_SUPPORTED);
+//                alpha2 = 0: z is not read; ReLU maps NaN to 0 unless the descriptor propagates NaN
+//   backward     dx = alpha * conv^T(dy, w) + beta * dx        (the data gradient)
+// conv is a cross-correlation (CUDNN_CROSS_CORRELATION) or a true convolution (flipped filter) over
+// float32 NCHW tensors with a (K, C/groups, R, S) filter, zero padding, stride, dilation and groups.
+// Every shape must agree with the descriptors exactly (CUDNN_STATUS_BAD_PARAM otherwise), the
+// workspace must be at least what the size query returned, and every pointer must be device memory.
+// Sums are exact products accumulated in double, one output plane per task on the emulator's threads.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "cudnn.h"
+#include "p3d_emu.h"
+
+struct p3d_cudnn_context {
+    cudaStream_t stream;
+};
+struct p3d_cudnn_tensor {
+    int set;
+    int n, c, h, w;
+};
+struct p3d_cudnn_filter {
+    int set;
+    int k, c, r, s;
+};
+struct p3d_cudnn_conv {
+    int set;
+    int pad_h, pad_w, stride_h, stride_w, dil_h, dil_w;
+    cudnnConvolutionMode_t mode;
+    int groups;
+    cudnnMathType_t math;
+};
+struct p3d_cudnn_act {
+    int set;
+    cudnnActivationMode_t mode;
+    cudnnNanPropagation_t nan;
+    double coef;
+};
+
+namespace {
+
+std::mutex g_mu;
+std::set<const void *> &handles() {
+    static std::set<const void *> *s = new std::set<const void *>;
+    return *s;
+}
+bool handle_ok(cudnnHandle_t h) {
+    std::lock_guard<std::mutex> lock(g_mu);
+    return h && handles().count(h);
+}
+
+cudnnStatus_t bad(const char *what) {
+    fprintf(stderr, "p3d emulated cuDNN: %s\n", what);
+    return CUDNN_STATUS_BAD_PARAM;
+}
+
+template <class T>
+cudnnStatus_t create(T **out) {
+    *out = new T();
+    return CUDNN_STATUS_SUCCESS;
+}
+template <class T>
+cudnnStatus_t destroy(T *d) {
+    delete d;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// One convolution problem in forward terms: x (n, c, h, w), w (k, c/g, r, s), y (n, k, p, q).
+struct problem {
+    int n, c, h, w, k, cg, kg, r, s, p, q;
+    int ph, pw, sh, sw, dh, dw, groups, flip;
+};
+
+cudnnStatus_t make_problem(const p3d_cudnn_tensor *x, const p3d_cudnn_filter *f, const p3d_cudnn_conv *cv,
+                           const p3d_cudnn_tensor *y, problem *pr) {
+    if (!x || !f || !cv || !y || !x->set || !f->set || !cv->set || !y->set) return bad("a descriptor is not set");
+    const int g = cv->groups;
+    if (x->c != f->c * g) return bad("input channels != filter channels * groups");
+    if (f->k % g) return bad("filter count is not a multiple of the group count");
+    const int er = (f->r - 1) * cv->dil_h + 1, es = (f->s - 1) * cv->dil_w + 1;
+    const int hp = x->h + 2 * cv->pad_h, wp = x->w + 2 * cv->pad_w;
+    if (hp < er || wp < es) return bad("the dilated filter is larger than the padded input");
+    const int p = (hp - er) / cv->stride_h + 1, q = (wp - es) / cv->stride_w + 1;
+    if (y->n != x->n || y->c != f->k || y->h != p || y->w != q) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "output descriptor (%d, %d, %d, %d) != the convolution's output (%d, %d, %d, %d)",
+                 y->n, y->c, y->h, y->w, x->n, f->k, p, q);
+        return bad(msg);
+    }
+    *pr = problem{x->n, x->c, x->h, x->w, f->k, f->c, f->k / g, f->r, f->s, p, q, cv->pad_h, cv->pad_w,
+                  cv->stride_h, cv->stride_w, cv->dil_h, cv->dil_w, g, cv->mode == CUDNN_CONVOLUTION};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+size_t fwd_workspace(const problem &pr, cudnnConvolutionFwdAlgo_t algo) {
+    switch (algo) {
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return 0;
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return (size_t)pr.cg * pr.r * pr.s * sizeof(int) + 64;
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return (size_t)pr.cg * pr.r * pr.s * pr.p * pr.q * sizeof(float);
+    default: return 0;
+    }
+}
+bool fwd_supported(cudnnConvolutionFwdAlgo_t algo) {
+    return algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+           algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM;
+}
+bool bwd_supported(cudnnConvolutionBwdDataAlgo_t algo) {
+    return algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+
+// Device memory of at least `bytes` at p (a fault otherwise, as a real kernel's would be).
+bool dev(const void *p, size_t bytes, const char *what) {
+    if (bytes == 0 || p3d_emu::device_range(p, bytes)) return true;
+    char msg[160];
+    snprintf(msg, sizeof msg, "cuDNN: %s (%zu bytes at %p) is not device memory", what, bytes, p);
+    p3d_emu::device_fault(msg);
+    return false;
+}
+
+size_t bytes4(int a, int b, int c, int d) { return (size_t)a * b * c * d * sizeof(float); }
+
+// The filter tap (ri, si) of output position (oy, ox): input row / column (may be outside).
+inline int tap(int o, int stride, int pad, int i, int dil) { return o * stride - pad + i * dil; }
+
+// acc (p, q) of output plane (b, kk) = sum over the group's channels and taps.
+void conv_plane(const problem &pr, const float *x, const float *w, int b, int kk, double *acc) {
+    const int g = kk / pr.kg;
+    std::fill(acc, acc + (size_t)pr.p * pr.q, 0.0);
+    for (int ci = 0; ci < pr.cg; ci++) {
+        const float *xp = x + ((size_t)b * pr.c + (size_t)g * pr.cg + ci) * pr.h * pr.w;
+        const float *wp = w + ((size_t)kk * pr.cg + ci) * pr.r * pr.s;
+        for (int ri = 0; ri < pr.r; ri++)
+            for (int si = 0; si < pr.s; si++) {
+                const int fr = pr.flip ? pr.r - 1 - ri : ri, fs = pr.flip ? pr.s - 1 - si : si;
+                const double wv = wp[fr * pr.s + fs];
+                for (int oy = 0; oy < pr.p; oy++) {
+                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
+                    if (iy < 0 || iy >= pr.h) continue;
+                    const float *row = xp + (size_t)iy * pr.w;
+                    double *arow = acc + (size_t)oy * pr.q;
+                    for (int ox = 0; ox < pr.q; ox++) {
+                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
+                        if (ix >= 0 && ix < pr.w) arow[ox] += wv * row[ix];
+                    }
+                }
+            }
+    }
+}
+
+struct fwd_job {
+    const problem *pr;
+    const float *x, *w, *z, *bias;
+    float *y;
+    double alpha, beta; // beta: y's or z's factor
+    const float *blend; // y (forward) or z (fused); nullptr when its factor is 0
+    const p3d_cudnn_act *act;
+};
+
+void fwd_task(void *c, uint64_t i) {
+    const fwd_job &j = *static_cast<const fwd_job *>(c);
+    const problem &pr = *j.pr;
+    const int b = (int)(i / pr.k), kk = (int)(i % pr.k);
+    std::vector<double> acc((size_t)pr.p * pr.q);
+    conv_plane(pr, j.x, j.w, b, kk, acc.data());
+    const size_t off = ((size_t)b * pr.k + kk) * pr.p * pr.q;
+    for (size_t e = 0; e < acc.size(); e++) {
+        double v = j.alpha * acc[e];
+        if (j.blend) v += j.beta * j.blend[off + e];
+        if (j.bias) v += j.bias[kk];
+        float f = (float)v;
+        if (j.act && j.act->mode == CUDNN_ACTIVATION_RELU) {
+            if (std::isnan(f)) f = j.act->nan == CUDNN_PROPAGATE_NAN ? f : 0.0f;
+            else if (f < 0.0f) f = 0.0f;
+        }
+        j.y[off + e] = f;
+    }
+}
+
+struct bwd_job {
+    const problem *pr;
+    const float *dy, *w;
+    float *dx;
+    double alpha, beta;
+};
+
+// One dx plane (b, ci): every output position and tap that reads input (iy, ix) sends dy * w back.
+void bwd_task(void *c, uint64_t i) {
+    const bwd_job &j = *static_cast<const bwd_job *>(c);
+    const problem &pr = *j.pr;
+    const int b = (int)(i / pr.c), ch = (int)(i % pr.c), g = ch / pr.cg, cl = ch % pr.cg;
+    std::vector<double> acc((size_t)pr.h * pr.w, 0.0);
+    for (int kl = 0; kl < pr.kg; kl++) {
+        const int kk = g * pr.kg + kl;
+        const float *dyp = j.dy + ((size_t)b * pr.k + kk) * pr.p * pr.q;
+        const float *wp = j.w + ((size_t)kk * pr.cg + cl) * pr.r * pr.s;
+        for (int ri = 0; ri < pr.r; ri++)
+            for (int si = 0; si < pr.s; si++) {
+                const int fr = pr.flip ? pr.r - 1 - ri : ri, fs = pr.flip ? pr.s - 1 - si : si;
+                const double wv = wp[fr * pr.s + fs];
+                for (int oy = 0; oy < pr.p; oy++) {
+                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
+                    if (iy < 0 || iy >= pr.h) continue;
+                    for (int ox = 0; ox < pr.q; ox++) {
+                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
+                        if (ix >= 0 && ix < pr.w) acc[(size_t)iy * pr.w + ix] += wv * dyp[(size_t)oy * pr.q + ox];
+                    }
+                }
+            }
+    }
+    float *dxp = j.dx + ((size_t)b * pr.c + ch) * pr.h * pr.w;
+    for (size_t e = 0; e < acc.size(); e++) dxp[e] = (float)(j.alpha * acc[e] + (j.beta != 0.0 ? j.beta * dxp[e] : 0.0));
+}
+
+cudnnStatus_t workspace_ok(void *ws, size_t have, size_t need) {
+    if (have < need) return bad("workspace smaller than the algorithm needs");
+    if (!dev(ws, need, "workspace")) return CUDNN_STATUS_EXECUTION_FAILED;
+    if (need) memset(ws, 0xfe, need); // the algorithm's scratch: whatever was there is overwritten
+    return CUDNN_STATUS_SUCCESS;
+}
+
+} // namespace
+
+extern "C" {
+
+size_t cudnnGetVersion(void) { return CUDNN_VERSION; }
+
+const char *cudnnGetErrorString(cudnnStatus_t status) {
+    switch (status) {
+    case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
+    case CUDNN_STATUS_NOT_INITIALIZED: return "CUDNN_STATUS_NOT_INITIALIZED";
+    case CUDNN_STATUS_ALLOC_FAILED: return "CUDNN_STATUS_ALLOC_FAILED";
+    case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
+    case CUDNN_STATUS_INTERNAL_ERROR: return "CUDNN_STATUS_INTERNAL_ERROR";
+    case CUDNN_STATUS_INVALID_VALUE: return "CUDNN_STATUS_INVALID_VALUE";
+    case CUDNN_STATUS_ARCH_MISMATCH: return "CUDNN_STATUS_ARCH_MISMATCH";
+    case CUDNN_STATUS_MAPPING_ERROR: return "CUDNN_STATUS_MAPPING_ERROR";
+    case CUDNN_STATUS_EXECUTION_FAILED: return "CUDNN_STATUS_EXECUTION_FAILED";
+    case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+    }
+    return "CUDNN_STATUS_UNKNOWN";
+}
+
+cudnnStatus_t cudnnCreate(cudnnHandle_t *handle) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) return CUDNN_STATUS_NOT_INITIALIZED;
+    cudnnHandle_t h = new p3d_cudnn_context{nullptr};
+    std::lock_guard<std::mutex> lock(g_mu);
+    handles().insert(h);
+    *handle = h;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnDestroy(cudnnHandle_t handle) {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (!handle || !handles().erase(handle)) return CUDNN_STATUS_BAD_PARAM;
+    delete handle;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t stream) {
+    if (!handle_ok(handle)) return CUDNN_STATUS_BAD_PARAM;
+    if (cudaStreamSynchronize(stream) != cudaSuccess) return CUDNN_STATUS_BAD_PARAM;
+    handle->stream = stream;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d) { return create(d); }
+cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d) { return create(d); }
+cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d) {
+    cudnnStatus_t st = create(d);
+    (*d)->groups = 1;
+    (*d)->math = CUDNN_DEFAULT_MATH;
+    return st;
+}
+cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { return destroy(d); }
+cudnnStatus_t cudnnCreateActivationDescriptor(cudnnActivationDescriptor_t *d) { return create(d); }
+cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor_t d) { return destroy(d); }
+
+cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t format, cudnnDataType_t type,
+                                         int n, int c, int h, int w) {
+    if (!d || n <= 0 || c <= 0 || h <= 0 || w <= 0) return bad("tensor dimensions must be positive");
+    if (format != CUDNN_TENSOR_NCHW || type != CUDNN_DATA_FLOAT) return CUDNN_STATUS_NOT_SUPPORTED;
+    if ((long long)n * c * h * w > 2147483647LL) return CUDNN_STATUS_NOT_SUPPORTED;
+    *d = p3d_cudnn_tensor{1, n, c, h, w};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t type, cudnnTensorFormat_t format,
+                                         int k, int c, int h, int w) {
+    if (!d || k <= 0 || c <= 0 || h <= 0 || w <= 0) return bad("filter dimensions must be positive");
+    if (format != CUDNN_TENSOR_NCHW || type != CUDNN_DATA_FLOAT) return CUDNN_STATUS_NOT_SUPPORTED;
+    *d = p3d_cudnn_filter{1, k, c, h, w};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
+                                              int dilation_h, int dilation_w, cudnnConvolutionMode_t mode,
+                                              cudnnDataType_t compute_type) {
+    if (!d || pad_h < 0 || pad_w < 0 || u <= 0 || v <= 0 || dilation_h <= 0 || dilation_w <= 0)
+        return bad("convolution: negative padding or non-positive stride / dilation");
+    if (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION) return bad("convolution mode");
+    if (compute_type != CUDNN_DATA_FLOAT) return CUDNN_STATUS_NOT_SUPPORTED;
+    d->set = 1;
+    d->pad_h = pad_h, d->pad_w = pad_w, d->stride_h = u, d->stride_w = v;
+    d->dil_h = dilation_h, d->dil_w = dilation_w, d->mode = mode;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t d, int groups) {
+    if (!d || groups < 1) return bad("group count must be positive");
+    d->groups = groups;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t math) {
+    if (!d || math < CUDNN_DEFAULT_MATH || math > CUDNN_FMA_MATH) return bad("math type");
+    d->math = math;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t conv, cudnnTensorDescriptor_t x,
+                                                    cudnnFilterDescriptor_t w, int *n, int *c, int *h, int *wd) {
+    if (!conv || !x || !w || !conv->set || !x->set || !w->set) return bad("a descriptor is not set");
+    const int er = (w->r - 1) * conv->dil_h + 1, es = (w->s - 1) * conv->dil_w + 1;
+    *n = x->n;
+    *c = w->k;
+    *h = (x->h + 2 * conv->pad_h - er) / conv->stride_h + 1;
+    *wd = (x->w + 2 * conv->pad_w - es) / conv->stride_w + 1;
+    return *h > 0 && *wd > 0 ? CUDNN_STATUS_SUCCESS : bad("empty output");
+}
+
+cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t d, cudnnActivationMode_t mode,
+                                           cudnnNanPropagation_t nan_opt, double coef) {
+    if (!d || mode < CUDNN_ACTIVATION_SIGMOID || mode > CUDNN_ACTIVATION_SWISH) return bad("activation mode");
+    if (nan_opt != CUDNN_NOT_PROPAGATE_NAN && nan_opt != CUDNN_PROPAGATE_NAN) return bad("NaN option");
+    *d = p3d_cudnn_act{1, mode, nan_opt, coef};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// The heuristic's list: the precomputed-index implicit GEMM first for ungrouped convolutions, the
+// plain implicit GEMM first otherwise, then explicit GEMM; the remaining algorithms are listed as not
+// supported (callers must skip entries whose status is not SUCCESS).
+cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, cudnnTensorDescriptor_t x,
+                                                     cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                                                     cudnnTensorDescriptor_t y, int requested, int *returned,
+                                                     cudnnConvolutionFwdAlgoPerf_t *perf) {
+    if (!handle_ok(handle) || requested < 1 || !returned || !perf) return CUDNN_STATUS_BAD_PARAM;
+    problem pr;
+    const cudnnStatus_t st = make_problem(x, w, conv, y, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    cudnnConvolutionFwdAlgo_t order[CUDNN_CONVOLUTION_FWD_ALGO_COUNT] = {
+        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+        CUDNN_CONVOLUTION_FWD_ALGO_GEMM,                  CUDNN_CONVOLUTION_FWD_ALGO_DIRECT,
+        CUDNN_CONVOLUTION_FWD_ALGO_FFT,                   CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+        CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,              CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED};
+    if (pr.groups > 1) std::swap(order[0], order[1]);
+    const int count = requested < CUDNN_CONVOLUTION_FWD_ALGO_COUNT ? requested : CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    for (int i = 0; i < count; i++) {
+        const bool ok = fwd_supported(order[i]);
+        perf[i] = cudnnConvolutionFwdAlgoPerf_t{order[i], ok ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_NOT_SUPPORTED,
+                                                ok ? 1.0f + i : -1.0f, ok ? fwd_workspace(pr, order[i]) : 0,
+                                                CUDNN_DETERMINISTIC, conv->math, {0, 0, 0}};
+    }
+    *returned = count;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle, cudnnTensorDescriptor_t x,
+                                                      cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                                                      cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo,
+                                                      size_t *bytes) {
+    if (!handle_ok(handle)) return CUDNN_STATUS_BAD_PARAM;
+    problem pr;
+    const cudnnStatus_t st = make_problem(x, w, conv, y, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!fwd_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    *bytes = fwd_workspace(pr, algo);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t forward_common(cudnnHandle_t handle, const void *alpha, cudnnTensorDescriptor_t x_desc,
+                                    const void *x, cudnnFilterDescriptor_t w_desc, const void *w,
+                                    cudnnConvolutionDescriptor_t conv, cudnnConvolutionFwdAlgo_t algo, void *ws,
+                                    size_t ws_bytes, cudnnTensorDescriptor_t y_desc, void *y, fwd_job *j,
+                                    problem *pr) {
+    if (!handle_ok(handle) || !alpha) return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t st = make_problem(x_desc, w_desc, conv, y_desc, pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!fwd_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    st = workspace_ok(ws, ws_bytes, fwd_workspace(*pr, algo));
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!dev(x, bytes4(pr->n, pr->c, pr->h, pr->w), "x") || !dev(w, bytes4(pr->k, pr->cg, pr->r, pr->s), "w") ||
+        !dev(y, bytes4(pr->n, pr->k, pr->p, pr->q), "y"))
+        return CUDNN_STATUS_EXECUTION_FAILED;
+    j->pr = pr;
+    j->x = static_cast<const float *>(x);
+    j->w = static_cast<const float *>(w);
+    j->y = static_cast<float *>(y);
+    j->alpha = *static_cast<const float *>(alpha);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// The whole output is computed before any of it is written when an input may alias it (z = y).
+static void run_forward(fwd_job &j) {
+    const problem &pr = *j.pr;
+    const size_t n = (size_t)pr.n * pr.k * pr.p * pr.q;
+    std::vector<float> out(n);
+    float *y = j.y;
+    j.y = out.data();
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.k, fwd_task, &j);
+    memcpy(y, out.data(), n * sizeof(float));
+}
+
+cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha, cudnnTensorDescriptor_t x_desc,
+                                      const void *x, cudnnFilterDescriptor_t w_desc, const void *w,
+                                      cudnnConvolutionDescriptor_t conv, cudnnConvolutionFwdAlgo_t algo,
+                                      void *workspace, size_t workspace_bytes, const void *beta,
+                                      cudnnTensorDescriptor_t y_desc, void *y) {
+    fwd_job j{};
+    problem pr;
+    if (!beta) return CUDNN_STATUS_BAD_PARAM;
+    const cudnnStatus_t st =
+        forward_common(handle, alpha, x_desc, x, w_desc, w, conv, algo, workspace, workspace_bytes, y_desc, y, &j, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    j.beta = *static_cast<const float *>(beta);
+    j.blend = j.beta != 0.0 ? j.y : nullptr; // beta = 0: y is not read (it may hold NaN)
+    run_forward(j);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnConvolutionBiasActivationForward(
+    cudnnHandle_t handle, const void *alpha1, cudnnTensorDescriptor_t x_desc, const void *x,
+    cudnnFilterDescriptor_t w_desc, const void *w, cudnnConvolutionDescriptor_t conv, cudnnConvolutionFwdAlgo_t algo,
+    void *workspace, size_t workspace_bytes, const void *alpha2, cudnnTensorDescriptor_t z_desc, const void *z,
+    cudnnTensorDescriptor_t bias_desc, const void *bias, cudnnActivationDescriptor_t act,
+    cudnnTensorDescriptor_t y_desc, void *y) {
+    if (!act || !act->set || !alpha2 || !z_desc || !bias_desc || !z_desc->set || !bias_desc->set)
+        return CUDNN_STATUS_BAD_PARAM;
+    // Documented: only ReLU and identity, and identity only with IMPLICIT_PRECOMP_GEMM.
+    if (act->mode != CUDNN_ACTIVATION_RELU && act->mode != CUDNN_ACTIVATION_IDENTITY) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (act->mode == CUDNN_ACTIVATION_IDENTITY && algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
+        return CUDNN_STATUS_NOT_SUPPORTED;
+    fwd_job j{};
+    problem pr;
+    const cudnnStatus_t st =
+        forward_common(handle, alpha1, x_desc, x, w_desc, w, conv, algo, workspace, workspace_bytes, y_desc, y, &j, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (z_desc->n != y_desc->n || z_desc->c != y_desc->c || z_desc->h != y_desc->h || z_desc->w != y_desc->w)
+        return bad("z descriptor differs from y's");
+    if (bias_desc->n != 1 || bias_desc->c != pr.k || bias_desc->h != 1 || bias_desc->w != 1)
+        return bad("bias descriptor must be (1, K, 1, 1)");
+    j.beta = *static_cast<const float *>(alpha2);
+    if (!dev(bias, (size_t)pr.k * sizeof(float), "bias") ||
+        (j.beta != 0.0 && !dev(z, bytes4(pr.n, pr.k, pr.p, pr.q), "z")))
+        return CUDNN_STATUS_EXECUTION_FAILED;
+    j.blend = j.beta != 0.0 ? static_cast<const float *>(z) : nullptr;
+    j.bias = static_cast<const float *>(bias);
+    j.act = act;
+    run_forward(j);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// Backward data: ALGO_0 (non-deterministic on a GPU: atomics) is listed first, then the
+// deterministic ALGO_1, so a caller that wants determinism must look at the flag.
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t handle, cudnnFilterDescriptor_t w,
+                                                          cudnnTensorDescriptor_t dy,
+                                                          cudnnConvolutionDescriptor_t conv,
+                                                          cudnnTensorDescriptor_t dx, int requested, int *returned,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t *perf) {
+    if (!handle_ok(handle) || requested < 1 || !returned || !perf) return CUDNN_STATUS_BAD_PARAM;
+    problem pr;
+    const cudnnStatus_t st = make_problem(dx, w, conv, dy, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    const cudnnConvolutionBwdDataAlgo_t order[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT] = {
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_0,        CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,      CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED};
+    const int count = requested < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT ? requested : CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+    for (int i = 0; i < count; i++) {
+        const bool ok = bwd_supported(order[i]);
+        perf[i] = cudnnConvolutionBwdDataAlgoPerf_t{
+            order[i], ok ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_NOT_SUPPORTED, ok ? 1.0f + i : -1.0f, 0,
+            order[i] == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC, conv->math,
+            {0, 0, 0}};
+    }
+    *returned = count;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle, cudnnFilterDescriptor_t w,
+                                                           cudnnTensorDescriptor_t dy,
+                                                           cudnnConvolutionDescriptor_t conv,
+                                                           cudnnTensorDescriptor_t dx,
+                                                           cudnnConvolutionBwdDataAlgo_t algo, size_t *bytes) {
+    if (!handle_ok(handle)) return CUDNN_STATUS_BAD_PARAM;
+    problem pr;
+    const cudnnStatus_t st = make_problem(dx, w, conv, dy, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!bwd_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    *bytes = 0;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void *alpha, cudnnFilterDescriptor_t w_desc,
+                                           const void *w, cudnnTensorDescriptor_t dy_desc, const void *dy,
+                                           cudnnConvolutionDescriptor_t conv, cudnnConvolutionBwdDataAlgo_t algo,
+                                           void *workspace, size_t workspace_bytes, const void *beta,
+                                           cudnnTensorDescriptor_t dx_desc, void *dx) {
+    if (!handle_ok(handle) || !alpha || !beta) return CUDNN_STATUS_BAD_PARAM;
+    problem pr;
+    cudnnStatus_t st = make_problem(dx_desc, w_desc, conv, dy_desc, &pr);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!bwd_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    st = workspace_ok(workspace, workspace_bytes, 0);
+    if (st != CUDNN_STATUS_SUCCESS) return st;
+    if (!dev(dy, bytes4(pr.n, pr.k, pr.p, pr.q), "dy") || !dev(w, bytes4(pr.k, pr.cg, pr.r, pr.s), "w") ||
+        !dev(dx, bytes4(pr.n, pr.c, pr.h, pr.w), "dx"))
+        return CUDNN_STATUS_EXECUTION_FAILED;
+    bwd_job j{&pr, static_cast<const float *>(dy), static_cast<const float *>(w), static_cast<float *>(dx),
+              *static_cast<const float *>(alpha), *static_cast<const float *>(beta)};
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.c, bwd_task, &j);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+} // extern "C"
