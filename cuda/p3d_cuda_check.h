@@ -45,6 +45,19 @@ struct p3d_cuda_ctx {
     int32_t n_allocs, cap_allocs;
 };
 
+// Kernel launches, written P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...): exactly
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) under nvcc; in the emulated build
+// (P3D_CUDA_EMU, cuda/emu/) the grid runs on the CPU after the same launch checks. A kernel's dynamic
+// shared memory (extern __shared__) is declared with P3D_DYNAMIC_SHARED(type, name).
+#ifdef P3D_CUDA_EMU
+#define P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)                                             \
+    p3d_emu::make_launcher(#kernel, kernel, grid, block, shared_bytes, stream)
+#define P3D_DYNAMIC_SHARED(type, name) type *const name = reinterpret_cast<type *>(p3d_emu::cur_dyn_shared)
+#else
+#define P3D_LAUNCH(kernel, grid, block, shared_bytes, stream) kernel<<<grid, block, shared_bytes, stream>>>
+#define P3D_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
 /* Checks the last launch; names the op. Returns P3D_OK or P3D_ERR_DEVICE. */
 extern "C" p3d_status p3d_cuda_launch_check(p3d_cuda_ctx *ctx, const char *op);
 #define P3D_CUDA_LAUNCH_CHECK(ctx, op) P3D_TRY(p3d_cuda_launch_check((ctx), (op)))

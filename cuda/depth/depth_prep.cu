@@ -25,9 +25,9 @@ extern "C" p3d_status p3d_depth_sharpen_pass_cuda(p3d_cuda_ctx *ctx, const float
                                                   int32_t w, int32_t h, int32_t window, double threshold) {
     const int64_t n = static_cast<int64_t>(w) * h;
     const unsigned blocks = p3d_cuda_blocks(n, P3D_DP_THREADS);
-    dp_disc_kernel<<<blocks, P3D_DP_THREADS, 0, ctx->stream>>>(src, disc, w, h, threshold);
+    P3D_LAUNCH(dp_disc_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, w, h, threshold);
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep discontinuities");
-    dp_filter_kernel<<<blocks, P3D_DP_THREADS, 0, ctx->stream>>>(src, disc, dst, w, h, window);
+    P3D_LAUNCH(dp_filter_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, dst, w, h, window);
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep filter");
     return P3D_OK;
 }

@@ -165,14 +165,15 @@ p3d_status p3d_tief_quantize_cuda(p3d_cuda_ctx *cu, const float *x, uint8_t *y, 
                                   float scale, int32_t zero_point) {
     const int64_t px = (int64_t)h * w;
     if (px <= 0) return P3D_OK;
-    quantize_nchw_kernel<<<p3d_cuda_blocks(px, kThreads), kThreads, 0, cu->stream>>>(x, y, c, px, scale, zero_point);
+    P3D_LAUNCH(quantize_nchw_kernel, p3d_cuda_blocks(px, kThreads), kThreads, 0, cu->stream)(
+        x, y, c, px, scale, zero_point);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch quantize");
     return P3D_OK;
 }
 
 p3d_status p3d_tief_lut_u8_cuda(p3d_cuda_ctx *cu, const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *lut) {
     if (n <= 0) return P3D_OK;
-    lut_u8_kernel<<<p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream>>>(x, y, n, lut);
+    P3D_LAUNCH(lut_u8_kernel, p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream)(x, y, n, lut);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch input table");
     return P3D_OK;
 }
@@ -184,7 +185,7 @@ p3d_status p3d_tief_conv_pw_cuda(p3d_cuda_ctx *cu, const uint8_t *x, const uint8
                         "at most 33024)", (int)c);
     if (pixels <= 0 || m <= 0) return P3D_OK;
     const dim3 grid((unsigned)((pixels + kTileP - 1) / kTileP), (unsigned)((m + kTileM - 1) / kTileM));
-    conv_pw_kernel<<<grid, kThreads, 0, cu->stream>>>(x, w, cst, y, pixels, c, m, w_zp, rq);
+    P3D_LAUNCH(conv_pw_kernel, grid, kThreads, 0, cu->stream)(x, w, cst, y, pixels, c, m, w_zp, rq);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch pointwise conv");
     return P3D_OK;
 }
@@ -195,7 +196,7 @@ p3d_status p3d_tief_conv_cuda(p3d_cuda_ctx *cu, const uint8_t *x, const uint8_t 
                               int32_t x_zp, int32_t w_zp, p3d_qnn_conv_rq rq) {
     const int64_t total = (int64_t)oh * ow * m;
     if (total <= 0) return P3D_OK;
-    conv_kernel<<<p3d_cuda_blocks(total, kThreads), kThreads, 0, cu->stream>>>(
+    P3D_LAUNCH(conv_kernel, p3d_cuda_blocks(total, kThreads), kThreads, 0, cu->stream)(
         x, w, bias, y, h, wd, c, oh, ow, m, kh, kw, sh, sw, pt, pl, groups, x_zp, w_zp, rq);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch conv");
     return P3D_OK;
@@ -204,7 +205,7 @@ p3d_status p3d_tief_conv_cuda(p3d_cuda_ctx *cu, const uint8_t *x, const uint8_t 
 p3d_status p3d_tief_add_cuda(p3d_cuda_ctx *cu, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n,
                              p3d_qnn_add_rq rq) {
     if (n <= 0) return P3D_OK;
-    add_kernel<<<p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream>>>(a, b, y, n, rq);
+    P3D_LAUNCH(add_kernel, p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream)(a, b, y, n, rq);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch add");
     return P3D_OK;
 }
@@ -212,14 +213,14 @@ p3d_status p3d_tief_add_cuda(p3d_cuda_ctx *cu, const uint8_t *a, const uint8_t *
 p3d_status p3d_tief_resize2x_cuda(p3d_cuda_ctx *cu, const uint8_t *x, uint8_t *y, int32_t h, int32_t w, int32_t c) {
     const int64_t total = (int64_t)4 * h * w * c;
     if (total <= 0) return P3D_OK;
-    resize2x_kernel<<<p3d_cuda_blocks(total, kThreads), kThreads, 0, cu->stream>>>(x, y, h, w, c);
+    P3D_LAUNCH(resize2x_kernel, p3d_cuda_blocks(total, kThreads), kThreads, 0, cu->stream)(x, y, h, w, c);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch resize");
     return P3D_OK;
 }
 
 p3d_status p3d_tief_output_cuda(p3d_cuda_ctx *cu, const uint8_t *x, float *y, int64_t n, const float *lut) {
     if (n <= 0) return P3D_OK;
-    output_kernel<<<p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream>>>(x, y, n, lut);
+    P3D_LAUNCH(output_kernel, p3d_cuda_blocks(n, kThreads), kThreads, 0, cu->stream)(x, y, n, lut);
     P3D_CUDA_LAUNCH_CHECK(cu, "tiefenrausch output");
     return P3D_OK;
 }

@@ -9,13 +9,16 @@
 // float32 NCHW tensors with a (K, C/groups, R, S) filter, zero padding, stride, dilation and groups.
 // Every shape must agree with the descriptors exactly (CUDNN_STATUS_BAD_PARAM otherwise), the
 // workspace must be at least what the size query returned, and every pointer must be device memory.
-// Sums are exact products accumulated in double, one output plane per task on the emulator's threads.
+// The sums are float GEMMs (im2col + OpenBLAS's cblas_sgemm, one (image, group) per task on the
+// emulator's threads); the epilogue (alpha, beta, bias, activation) is evaluated in double.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <vector>
+
+#include <cblas.h>
 
 #include "cudnn.h"
 #include "p3d_emu.h"
@@ -130,93 +133,113 @@ size_t bytes4(int a, int b, int c, int d) { return (size_t)a * b * c * d * sizeo
 // The filter tap (ri, si) of output position (oy, ox): input row / column (may be outside).
 inline int tap(int o, int stride, int pad, int i, int dil) { return o * stride - pad + i * dil; }
 
-// acc (p, q) of output plane (b, kk) = sum over the group's channels and taps.
-void conv_plane(const problem &pr, const float *x, const float *w, int b, int kk, double *acc) {
-    const int g = kk / pr.kg;
-    std::fill(acc, acc + (size_t)pr.p * pr.q, 0.0);
+// col (cg * r * s, p * q) = the input taps of group g of image b (zero outside the input).
+void im2col(const problem &pr, const float *x, int b, int g, float *col) {
+    const size_t pq = (size_t)pr.p * pr.q;
     for (int ci = 0; ci < pr.cg; ci++) {
         const float *xp = x + ((size_t)b * pr.c + (size_t)g * pr.cg + ci) * pr.h * pr.w;
-        const float *wp = w + ((size_t)kk * pr.cg + ci) * pr.r * pr.s;
         for (int ri = 0; ri < pr.r; ri++)
             for (int si = 0; si < pr.s; si++) {
-                const int fr = pr.flip ? pr.r - 1 - ri : ri, fs = pr.flip ? pr.s - 1 - si : si;
-                const double wv = wp[fr * pr.s + fs];
+                float *row = col + (((size_t)ci * pr.r + ri) * pr.s + si) * pq;
                 for (int oy = 0; oy < pr.p; oy++) {
                     const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
-                    if (iy < 0 || iy >= pr.h) continue;
-                    const float *row = xp + (size_t)iy * pr.w;
-                    double *arow = acc + (size_t)oy * pr.q;
                     for (int ox = 0; ox < pr.q; ox++) {
                         const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
-                        if (ix >= 0 && ix < pr.w) arow[ox] += wv * row[ix];
+                        row[(size_t)oy * pr.q + ox] =
+                            iy >= 0 && iy < pr.h && ix >= 0 && ix < pr.w ? xp[(size_t)iy * pr.w + ix] : 0.0f;
                     }
                 }
             }
     }
 }
 
+// dx planes of group g of image b += the taps in col (cg * r * s, p * q) (the adjoint of im2col).
+void col2im(const problem &pr, const float *col, int b, int g, float *dx) {
+    const size_t pq = (size_t)pr.p * pr.q;
+    for (int ci = 0; ci < pr.cg; ci++) {
+        float *xp = dx + ((size_t)b * pr.c + (size_t)g * pr.cg + ci) * pr.h * pr.w;
+        for (int ri = 0; ri < pr.r; ri++)
+            for (int si = 0; si < pr.s; si++) {
+                const float *row = col + (((size_t)ci * pr.r + ri) * pr.s + si) * pq;
+                for (int oy = 0; oy < pr.p; oy++) {
+                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
+                    if (iy < 0 || iy >= pr.h) continue;
+                    for (int ox = 0; ox < pr.q; ox++) {
+                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
+                        if (ix >= 0 && ix < pr.w) xp[(size_t)iy * pr.w + ix] += row[(size_t)oy * pr.q + ox];
+                    }
+                }
+            }
+    }
+}
+
+// The filter as cross-correlation weights (K, C/g, R, S): a true convolution flips R and S.
+std::vector<float> xcorr_weights(const problem &pr, const float *w) {
+    std::vector<float> f((size_t)pr.k * pr.cg * pr.r * pr.s);
+    for (size_t kc = 0; kc < (size_t)pr.k * pr.cg; kc++)
+        for (int ri = 0; ri < pr.r; ri++)
+            for (int si = 0; si < pr.s; si++)
+                f[(kc * pr.r + ri) * pr.s + si] =
+                    w[(kc * pr.r + (pr.flip ? pr.r - 1 - ri : ri)) * pr.s + (pr.flip ? pr.s - 1 - si : si)];
+    return f;
+}
+
 struct fwd_job {
     const problem *pr;
-    const float *x, *w, *z, *bias;
+    const float *x, *bias;
     float *y;
-    double alpha, beta; // beta: y's or z's factor
-    const float *blend; // y (forward) or z (fused); nullptr when its factor is 0
+    double alpha, beta; // beta: the factor of blend (y for the plain forward, z for the fused call)
+    const float *blend; // nullptr when its factor is 0 (then it is not read)
     const p3d_cudnn_act *act;
+    std::vector<float> wx, out; // cross-correlation weights; the raw convolution (n, k, p, q)
 };
 
+// Task (b, g): out[b, group g] (kg, p * q) = W_g (kg, cg * r * s) . im2col (cg * r * s, p * q).
 void fwd_task(void *c, uint64_t i) {
-    const fwd_job &j = *static_cast<const fwd_job *>(c);
+    fwd_job &j = *static_cast<fwd_job *>(c);
     const problem &pr = *j.pr;
-    const int b = (int)(i / pr.k), kk = (int)(i % pr.k);
-    std::vector<double> acc((size_t)pr.p * pr.q);
-    conv_plane(pr, j.x, j.w, b, kk, acc.data());
-    const size_t off = ((size_t)b * pr.k + kk) * pr.p * pr.q;
-    for (size_t e = 0; e < acc.size(); e++) {
-        double v = j.alpha * acc[e];
-        if (j.blend) v += j.beta * j.blend[off + e];
-        if (j.bias) v += j.bias[kk];
+    const int b = (int)(i / pr.groups), g = (int)(i % pr.groups);
+    const int kdim = pr.cg * pr.r * pr.s, pq = pr.p * pr.q;
+    std::vector<float> col((size_t)kdim * pq);
+    im2col(pr, j.x, b, g, col.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pr.kg, pq, kdim, 1.0f,
+                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, col.data(), pq, 0.0f,
+                j.out.data() + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq, pq);
+}
+
+// y = act(alpha * conv + beta * blend + bias), element by element.
+void fwd_epilogue(fwd_job &j) {
+    const problem &pr = *j.pr;
+    const size_t plane = (size_t)pr.p * pr.q, n = (size_t)pr.n * pr.k * plane;
+    for (size_t e = 0; e < n; e++) {
+        double v = j.alpha * j.out[e];
+        if (j.blend) v += j.beta * j.blend[e];
+        if (j.bias) v += j.bias[e / plane % pr.k];
         float f = (float)v;
         if (j.act && j.act->mode == CUDNN_ACTIVATION_RELU) {
             if (std::isnan(f)) f = j.act->nan == CUDNN_PROPAGATE_NAN ? f : 0.0f;
             else if (f < 0.0f) f = 0.0f;
         }
-        j.y[off + e] = f;
+        j.y[e] = f;
     }
 }
 
 struct bwd_job {
     const problem *pr;
-    const float *dy, *w;
-    float *dx;
-    double alpha, beta;
+    const float *dy;
+    std::vector<float> wx, out; // cross-correlation weights; the raw data gradient (n, c, h, w)
 };
 
-// One dx plane (b, ci): every output position and tap that reads input (iy, ix) sends dy * w back.
+// Task (b, g): col = W_g^T (cg * r * s, kg) . dy_g (kg, p * q), scattered back into the input planes.
 void bwd_task(void *c, uint64_t i) {
-    const bwd_job &j = *static_cast<const bwd_job *>(c);
+    bwd_job &j = *static_cast<bwd_job *>(c);
     const problem &pr = *j.pr;
-    const int b = (int)(i / pr.c), ch = (int)(i % pr.c), g = ch / pr.cg, cl = ch % pr.cg;
-    std::vector<double> acc((size_t)pr.h * pr.w, 0.0);
-    for (int kl = 0; kl < pr.kg; kl++) {
-        const int kk = g * pr.kg + kl;
-        const float *dyp = j.dy + ((size_t)b * pr.k + kk) * pr.p * pr.q;
-        const float *wp = j.w + ((size_t)kk * pr.cg + cl) * pr.r * pr.s;
-        for (int ri = 0; ri < pr.r; ri++)
-            for (int si = 0; si < pr.s; si++) {
-                const int fr = pr.flip ? pr.r - 1 - ri : ri, fs = pr.flip ? pr.s - 1 - si : si;
-                const double wv = wp[fr * pr.s + fs];
-                for (int oy = 0; oy < pr.p; oy++) {
-                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
-                    if (iy < 0 || iy >= pr.h) continue;
-                    for (int ox = 0; ox < pr.q; ox++) {
-                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
-                        if (ix >= 0 && ix < pr.w) acc[(size_t)iy * pr.w + ix] += wv * dyp[(size_t)oy * pr.q + ox];
-                    }
-                }
-            }
-    }
-    float *dxp = j.dx + ((size_t)b * pr.c + ch) * pr.h * pr.w;
-    for (size_t e = 0; e < acc.size(); e++) dxp[e] = (float)(j.alpha * acc[e] + (j.beta != 0.0 ? j.beta * dxp[e] : 0.0));
+    const int b = (int)(i / pr.groups), g = (int)(i % pr.groups);
+    const int kdim = pr.cg * pr.r * pr.s, pq = pr.p * pr.q;
+    std::vector<float> col((size_t)kdim * pq);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, pq, pr.kg, 1.0f, j.wx.data() + (size_t)g * pr.kg * kdim,
+                kdim, j.dy + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq, pq, 0.0f, col.data(), pq);
+    col2im(pr, col.data(), b, g, j.out.data());
 }
 
 cudnnStatus_t workspace_ok(void *ws, size_t have, size_t need) {
@@ -404,21 +427,18 @@ static cudnnStatus_t forward_common(cudnnHandle_t handle, const void *alpha, cud
         return CUDNN_STATUS_EXECUTION_FAILED;
     j->pr = pr;
     j->x = static_cast<const float *>(x);
-    j->w = static_cast<const float *>(w);
     j->y = static_cast<float *>(y);
     j->alpha = *static_cast<const float *>(alpha);
     return CUDNN_STATUS_SUCCESS;
 }
 
-// The whole output is computed before any of it is written when an input may alias it (z = y).
-static void run_forward(fwd_job &j) {
+// The whole convolution is computed before y is written, so an input may alias it (z = y).
+static void run_forward(fwd_job &j, const float *w) {
     const problem &pr = *j.pr;
-    const size_t n = (size_t)pr.n * pr.k * pr.p * pr.q;
-    std::vector<float> out(n);
-    float *y = j.y;
-    j.y = out.data();
-    p3d_emu::parallel_for((uint64_t)pr.n * pr.k, fwd_task, &j);
-    memcpy(y, out.data(), n * sizeof(float));
+    j.wx = xcorr_weights(pr, w);
+    j.out.assign((size_t)pr.n * pr.k * pr.p * pr.q, 0.0f);
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups, fwd_task, &j);
+    fwd_epilogue(j);
 }
 
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha, cudnnTensorDescriptor_t x_desc,
@@ -434,7 +454,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha, c
     if (st != CUDNN_STATUS_SUCCESS) return st;
     j.beta = *static_cast<const float *>(beta);
     j.blend = j.beta != 0.0 ? j.y : nullptr; // beta = 0: y is not read (it may hold NaN)
-    run_forward(j);
+    run_forward(j, static_cast<const float *>(w));
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -466,7 +486,7 @@ cudnnStatus_t cudnnConvolutionBiasActivationForward(
     j.blend = j.beta != 0.0 ? static_cast<const float *>(z) : nullptr;
     j.bias = static_cast<const float *>(bias);
     j.act = act;
-    run_forward(j);
+    run_forward(j, static_cast<const float *>(w));
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -526,9 +546,12 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void *alp
     if (!dev(dy, bytes4(pr.n, pr.k, pr.p, pr.q), "dy") || !dev(w, bytes4(pr.k, pr.cg, pr.r, pr.s), "w") ||
         !dev(dx, bytes4(pr.n, pr.c, pr.h, pr.w), "dx"))
         return CUDNN_STATUS_EXECUTION_FAILED;
-    bwd_job j{&pr, static_cast<const float *>(dy), static_cast<const float *>(w), static_cast<float *>(dx),
-              *static_cast<const float *>(alpha), *static_cast<const float *>(beta)};
-    p3d_emu::parallel_for((uint64_t)pr.n * pr.c, bwd_task, &j);
+    bwd_job j{&pr, static_cast<const float *>(dy), xcorr_weights(pr, static_cast<const float *>(w)),
+              std::vector<float>((size_t)pr.n * pr.c * pr.h * pr.w, 0.0f)};
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups, bwd_task, &j);
+    const double a = *static_cast<const float *>(alpha), be = *static_cast<const float *>(beta);
+    float *dxp = static_cast<float *>(dx);
+    for (size_t e = 0; e < j.out.size(); e++) dxp[e] = (float)(a * j.out[e] + (be != 0.0 ? be * dxp[e] : 0.0));
     return CUDNN_STATUS_SUCCESS;
 }
 

@@ -20,7 +20,7 @@ static __global__ void fill_step_kernel(const p3d_fill_step s) {
 
 extern "C" p3d_status p3d_fill_classic_cuda(p3d_cuda_ctx *ctx, const p3d_fill_step *s) {
     if (s->n <= 0) return P3D_OK;
-    fill_step_kernel<<<p3d_cuda_blocks(s->n, P3D_FILL_THREADS), P3D_FILL_THREADS, 0, ctx->stream>>>(*s);
+    P3D_LAUNCH(fill_step_kernel, p3d_cuda_blocks(s->n, P3D_FILL_THREADS), P3D_FILL_THREADS, 0, ctx->stream)(*s);
     P3D_CUDA_LAUNCH_CHECK(ctx, "fill_classic");
     return P3D_OK;
 }

@@ -23,7 +23,7 @@ extern "C" p3d_status p3d_resize_area_cuda(p3d_ctx *ctx, const p3d_ra_geom *g, c
     const int threads = 256;
     int64_t blocks = (n + threads - 1) / threads;
     if (blocks > 65535 * 16) blocks = 65535 * 16; // the grid-stride loop covers the rest
-    resize_area_kernel<<<(unsigned)blocks, threads, 0, cu->stream>>>(*g, src, dst, n);
+    P3D_LAUNCH(resize_area_kernel, (unsigned)blocks, threads, 0, cu->stream)(*g, src, dst, n);
     P3D_CUDA_LAUNCH_CHECK(cu, "resize_area");
     return P3D_OK;
 }

@@ -18,7 +18,7 @@ static __global__ void binary_kernel(p3d_binary_op op, const float *a, const flo
 extern "C" p3d_status p3d_activation_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, p3d_act act,
                                           float slope) {
     const int64_t total = p3d_nn_numel(x);
-    activation_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(activation_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (const float *)x->data, (float *)y->data, total, act, slope);
     P3D_CUDA_LAUNCH_CHECK(ctx, "activation");
     return P3D_OK;
@@ -27,7 +27,7 @@ extern "C" p3d_status p3d_activation_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x
 extern "C" p3d_status p3d_binary_cuda(p3d_cuda_ctx *ctx, p3d_binary_op op, const p3d_tensor *a, const p3d_tensor *b,
                                       p3d_tensor *y) {
     const int64_t total = p3d_nn_numel(a);
-    binary_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(binary_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         op, (const float *)a->data, (const float *)b->data, (float *)y->data, total, a->shape[1],
         a->shape[2] * a->shape[3], b->shape[1] != a->shape[1]);
     P3D_CUDA_LAUNCH_CHECK(ctx, "binary op");

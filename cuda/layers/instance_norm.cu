@@ -43,7 +43,7 @@ extern "C" p3d_status p3d_instance_norm_cuda(p3d_cuda_ctx *ctx, const p3d_tensor
                                              p3d_act act, float slope) {
     const int64_t planes = x->shape[0] * x->shape[1];
     if (planes > INT32_MAX) return p3d_fail(P3D_ERR_UNSUPPORTED, "instance_norm: %lld planes", (long long)planes);
-    instance_norm_kernel<<<(unsigned)planes, P3D_INORM_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(instance_norm_kernel, (unsigned)planes, P3D_INORM_THREADS, 0, ctx->stream)(
         (const float *)x->data, (float *)y->data, x->shape[2] * x->shape[3], eps, act, slope);
     P3D_CUDA_LAUNCH_CHECK(ctx, "instance_norm");
     return P3D_OK;

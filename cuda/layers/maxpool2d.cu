@@ -15,7 +15,7 @@ static __global__ void maxpool_kernel(const float *x, float *y, int64_t total, i
 extern "C" p3d_status p3d_maxpool2d_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, int32_t k,
                                          int32_t stride, int32_t pad) {
     const int64_t total = p3d_nn_numel(y);
-    maxpool_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(maxpool_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (const float *)x->data, (float *)y->data, total, x->shape[2], x->shape[3], y->shape[2], y->shape[3], k, stride,
         pad);
     P3D_CUDA_LAUNCH_CHECK(ctx, "maxpool2d");

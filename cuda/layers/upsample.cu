@@ -23,7 +23,7 @@ static __global__ void upsample_kernel(const float *x, float *y, int64_t total, 
 
 extern "C" p3d_status p3d_upsample_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, p3d_upsample_mode mode) {
     const int64_t total = p3d_nn_numel(y), h = x->shape[2], w = x->shape[3], ho = y->shape[2], wo = y->shape[3];
-    upsample_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(upsample_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (const float *)x->data, (float *)y->data, total, h, w, ho, wo, mode, p3d_upsample_scale(mode, h, ho),
         p3d_upsample_scale(mode, w, wo));
     P3D_CUDA_LAUNCH_CHECK(ctx, "upsample");

@@ -114,11 +114,11 @@ static __global__ void uf_flatten_kernel(int32_t *label, int32_t n) {
 template <class G>
 static p3d_status uf_components(p3d_cuda_ctx *ctx, const G &g, int32_t n, int32_t *label, const char *op) {
     const unsigned blocks = ldi_blocks(n);
-    iota_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(label, n);
+    P3D_LAUNCH(iota_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(label, n);
     P3D_CUDA_LAUNCH_CHECK(ctx, op);
-    hook_kernel<G><<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(g, n, label);
+    P3D_LAUNCH(hook_kernel<G>, blocks, P3D_LDI_THREADS, 0, ctx->stream)(g, n, label);
     P3D_CUDA_LAUNCH_CHECK(ctx, op);
-    uf_flatten_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(label, n);
+    P3D_LAUNCH(uf_flatten_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(label, n);
     P3D_CUDA_LAUNCH_CHECK(ctx, op);
     return P3D_OK;
 }
@@ -213,18 +213,19 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_best, 0, sizeof(unsigned long long), ctx->stream));
     const unsigned blocks = ldi_blocks(n);
-    tear_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_depth, w, h, o->depth_threshold, d_r0, d_d0, d_counts);
+    P3D_LAUNCH(tear_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        d_depth, w, h, o->depth_threshold, d_r0, d_d0, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build tear");
-    dangling_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_r0, d_d0, w, h, d_right, d_down, d_counts);
+    P3D_LAUNCH(dangling_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_r0, d_d0, w, h, d_right, d_down, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build dangling");
     const grid_graph grid = {d_right, d_down, w};
     P3D_TRY(uf_components(ctx, grid, n, d_label, "LDI build components"));
-    size_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, n, d_size);
+    P3D_LAUNCH(size_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_label, n, d_size);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build sizes");
-    largest_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, d_size, n, d_best);
+    P3D_LAUNCH(largest_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_label, d_size, n, d_best);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build largest");
-    keep_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_label, d_size, d_best, n, o->min_component, d_keep,
-                                                             d_counts);
+    P3D_LAUNCH(keep_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        d_label, d_size, d_best, n, o->min_component, d_keep, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build keep");
     int32_t counts[3];
     P3D_TRY(p3d_cuda_memcpy_d2h(ctx, right, d_right, un));
@@ -388,16 +389,17 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     P3D_CUDA_CHECK(cudaMemsetAsync(d_near, 0, un, ctx->stream));
     const p3d_ldi v = dev->view;
     const unsigned blocks = ldi_blocks(n);
-    role_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(v, *box, d_role);
+    P3D_LAUNCH(role_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, *box, d_role);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
     const edge_graph graph = {v, d_role, thr, d_degree};
     P3D_TRY(uf_components(ctx, graph, n, d_label, "LDI edges components"));
-    edge_roots_kernel<<<ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream>>>(d_role, d_label,
-                                                                                                   n, d_root);
+    P3D_LAUNCH(edge_roots_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
+        d_role, d_label, n, d_root);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roots");
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
-    edge_assign_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_role, d_label, d_ids, n, d_edge, d_size, d_near);
+    P3D_LAUNCH(edge_assign_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        d_role, d_label, d_ids, n, d_edge, d_size, d_near);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges ids");
     int32_t n_edges = 0;
     P3D_TRY(p3d_cuda_memcpy_d2h(ctx, &n_edges, d_ids + n, sizeof n_edges));
@@ -533,7 +535,8 @@ static __global__ void erode_kernel(int32_t n, ring_state r, const int32_t *widt
 // next frontier; the old frontier's buffer becomes the list of the next step.
 static p3d_status commit_step(p3d_cuda_ctx *ctx, int32_t *claim, const int32_t *d_count, int64_t bound, int32_t *edge,
                               int32_t *ring_of, int32_t ring, int32_t **frontier, int32_t **list) {
-    commit_kernel<<<ldi_blocks(bound), P3D_LDI_THREADS, 0, ctx->stream>>>(claim, *list, d_count, edge, ring_of, ring);
+    P3D_LAUNCH(commit_kernel, ldi_blocks(bound), P3D_LDI_THREADS, 0, ctx->stream)(
+        claim, *list, d_count, edge, ring_of, ring);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
     int32_t *t = *frontier;
     *frontier = *list;
@@ -580,14 +583,15 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     P3D_CUDA_CHECK(cudaMemsetAsync(d_erode, 0, un, ctx->stream));
     const p3d_ldi v = dev->view;
     const unsigned blocks = ldi_blocks(n);
-    ring0_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(d_edge, d_near, e->n_nodes, n, r, mf, &d_counts[0]);
+    P3D_LAUNCH(ring0_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        d_edge, d_near, e->n_nodes, n, r, mf, &d_counts[0]);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions ring 0");
     int32_t counts[2] = {0, 0};
     P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
     int64_t n_mf = counts[0], n_cf = 0;
     P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
     if (n_mf > 0) {
-        ctx0_offer_kernel<<<ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream>>>(v, r, plan->mask_iter, mf,
+        P3D_LAUNCH(ctx0_offer_kernel, ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream)(v, r, plan->mask_iter, mf,
                                                                               static_cast<int32_t>(n_mf), list,
                                                                               &d_counts[1]);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring 0");
@@ -599,7 +603,7 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
         // mask step: reads ctx_edge as the previous context step left it
         if (n_mf > 0) {
-            mask_offer_kernel<<<ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream>>>(
+            P3D_LAUNCH(mask_offer_kernel, ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream)(
                 v, r, plan->mask_iter, ring, mf, static_cast<int32_t>(n_mf), list, &d_counts[0]);
             P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions mask ring");
             P3D_TRY(commit_step(ctx, r.claim, &d_counts[0], offer_bound(n_mf, n), r.mask_edge, r.mask_ring, ring, &mf,
@@ -608,8 +612,8 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         // context step: reads mask_edge as this ring's mask step left it
         const int32_t grow_ctx = ring < plan->ct && n_cf > 0;
         if (grow_ctx) {
-            ctx_offer_kernel<<<ldi_blocks(n_cf), P3D_LDI_THREADS, 0, ctx->stream>>>(v, r, cf, static_cast<int32_t>(n_cf),
-                                                                                 list, &d_counts[1]);
+            P3D_LAUNCH(ctx_offer_kernel, ldi_blocks(n_cf), P3D_LDI_THREADS, 0, ctx->stream)(
+                v, r, cf, static_cast<int32_t>(n_cf), list, &d_counts[1]);
             P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring");
             P3D_TRY(commit_step(ctx, r.claim, &d_counts[1], offer_bound(n_cf, n), r.ctx_edge, r.ctx_ring, ring, &cf,
                                 &list));
@@ -619,14 +623,14 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         if (ring < plan->ct) n_cf = counts[1]; // the context stops growing after ct rings
         if (n_mf == 0 && (ring + 1 >= plan->ct || n_cf == 0)) break; // nothing left to grow
     }
-    region_count_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(n, r, plan->bg, plan->ct, d_n_mask, d_n_ctx,
-                                                                     d_ring_count);
+    P3D_LAUNCH(region_count_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        n, r, plan->bg, plan->ct, d_n_mask, d_n_ctx, d_ring_count);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions counts");
     if (plan->dilate > 0 && ne > 0) {
-        erode_width_kernel<<<ldi_blocks(ne), P3D_LDI_THREADS, 0, ctx->stream>>>(d_ring_count, d_n_ctx, ne, plan->ct,
-                                                                               plan->dilate, d_width);
+        P3D_LAUNCH(erode_width_kernel, ldi_blocks(ne), P3D_LDI_THREADS, 0, ctx->stream)(
+            d_ring_count, d_n_ctx, ne, plan->ct, plan->dilate, d_width);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions erosion widths");
-        erode_kernel<<<blocks, P3D_LDI_THREADS, 0, ctx->stream>>>(n, r, d_width, d_erode);
+        P3D_LAUNCH(erode_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(n, r, d_width, d_erode);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions erosion");
     }
     P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->mask_edge, r.mask_edge, un * sizeof(int32_t)));

@@ -37,14 +37,14 @@ extern "C" size_t p3d_mesh_cuda_scan_bytes(int32_t n_nodes) {
 
 extern "C" p3d_status p3d_mesh_from_ldi_cuda(p3d_cuda_ctx *ctx, const p3d_mesh_dev *d, int64_t *n_faces) {
     const int64_t n = d->n_nodes;
-    mesh_count_kernel<<<p3d_cuda_blocks(n + 1, P3D_MESH_THREADS), P3D_MESH_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(mesh_count_kernel, p3d_cuda_blocks(n + 1, P3D_MESH_THREADS), P3D_MESH_THREADS, 0, ctx->stream)(
         d->link, d->depth, d->n_nodes, d->threshold, d->counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "mesh count");
     size_t bytes = p3d_mesh_cuda_scan_bytes(d->n_nodes);
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d->scan_tmp, bytes, static_cast<const int64_t *>(d->counts), d->offsets,
                                                  n + 1, ctx->stream));
     if (n > 0) {
-        mesh_fill_kernel<<<p3d_cuda_blocks(n, P3D_MESH_THREADS), P3D_MESH_THREADS, 0, ctx->stream>>>(
+        P3D_LAUNCH(mesh_fill_kernel, p3d_cuda_blocks(n, P3D_MESH_THREADS), P3D_MESH_THREADS, 0, ctx->stream)(
             d->link, d->depth, d->pix, d->n_nodes, d->ext_w, d->border, d->cam, d->threshold, d->offsets, d->xyz,
             d->faces);
         P3D_CUDA_LAUNCH_CHECK(ctx, "mesh fill");

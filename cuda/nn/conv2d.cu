@@ -217,7 +217,7 @@ extern "C" p3d_status p3d_conv2d_cuda_forward(p3d_conv2d_cuda *cc, int32_t slot,
     }
     if (!s->fused && (bias || p->act != P3D_ACT_NONE)) {
         const int64_t total = p3d_nn_numel(y);
-        bias_act_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, cc->ctx->stream>>>(
+        P3D_LAUNCH(bias_act_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, cc->ctx->stream)(
             (float *)y->data, bias, total, s->ho * s->wo, p->out_channels, p->act, p->act_slope);
     }
     P3D_CUDA_LAUNCH_CHECK(cc->ctx, "conv2d");

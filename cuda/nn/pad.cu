@@ -16,7 +16,7 @@ static __global__ void pad_kernel(const float *x, float *y, int64_t total, int64
 extern "C" p3d_status p3d_pad_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x, p3d_tensor *y, p3d_pad_mode mode,
                                    int64_t top, int64_t left) {
     const int64_t total = p3d_nn_numel(y);
-    pad_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(pad_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (const float *)x->data, (float *)y->data, total, x->shape[2], x->shape[3], y->shape[2], y->shape[3], mode,
         top, left);
     P3D_CUDA_LAUNCH_CHECK(ctx, "pad");

@@ -38,7 +38,7 @@ static __global__ void finish_kernel(float *y, const float *s, const float *bias
 extern "C" p3d_status p3d_pconv2d_window_sum_cuda(p3d_cuda_ctx *ctx, const p3d_conv2d_params *p, const p3d_pmask *mask,
                                                   p3d_tensor *s, p3d_tensor *new_mask) {
     const int64_t total = p3d_nn_numel(s);
-    window_sum_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(window_sum_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         p3d_pconv_window_make(p, mask), (float *)s->data, (float *)new_mask->data, total, s->shape[2], s->shape[3]);
     P3D_CUDA_LAUNCH_CHECK(ctx, "pconv2d window sum");
     return P3D_OK;
@@ -47,7 +47,7 @@ extern "C" p3d_status p3d_pconv2d_window_sum_cuda(p3d_cuda_ctx *ctx, const p3d_c
 extern "C" p3d_status p3d_pconv2d_mask_input_cuda(p3d_cuda_ctx *ctx, const p3d_tensor *x, const p3d_pmask *mask,
                                                   p3d_tensor *xm) {
     const int64_t total = p3d_nn_numel(x);
-    mask_input_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(mask_input_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (const float *)x->data, p3d_pmask_channel_planes(mask), (float *)xm->data, total, x->shape[1],
         x->shape[2] * x->shape[3]);
     P3D_CUDA_LAUNCH_CHECK(ctx, "pconv2d mask input");
@@ -59,7 +59,7 @@ extern "C" p3d_status p3d_pconv2d_finish_cuda(p3d_cuda_ctx *ctx, const p3d_conv2
                                               const float *bn_shift) {
     const int64_t total = p3d_nn_numel(y);
     const float winsize = (float)((int64_t)p->in_channels * p->kernel_h * p->kernel_w);
-    finish_kernel<<<p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream>>>(
+    P3D_LAUNCH(finish_kernel, p3d_cuda_blocks(total, P3D_NN_THREADS), P3D_NN_THREADS, 0, ctx->stream)(
         (float *)y->data, (const float *)s->data, bias, bn_scale, bn_shift, winsize, total, p->out_channels,
         y->shape[2] * y->shape[3], p->act, p->act_slope);
     P3D_CUDA_LAUNCH_CHECK(ctx, "pconv2d finish");

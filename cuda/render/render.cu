@@ -87,7 +87,7 @@ static __global__ void scan_kernel(int32_t *counts, int32_t *start, int32_t n) {
 static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const int32_t *tris,
                                      p3d_render_frame_setup fs, int32_t width, int32_t height, int32_t s, uchar3 bg,
                                      uint8_t *rgb) {
-    extern __shared__ unsigned long long p3d_tile_keys[];
+    P3D_DYNAMIC_SHARED(unsigned long long, p3d_tile_keys);
     uint64_t *keys = reinterpret_cast<uint64_t *>(p3d_tile_keys);
     const int32_t tile = blockIdx.x, tp = fs.tile_px;
     const int32_t tx = tile % fs.tiles_x, ty = tile / fs.tiles_x, px0 = tx * tp, py0 = ty * tp;
@@ -169,17 +169,17 @@ extern "C" p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rvie
     const p3d_rview v = *static_cast<const p3d_rview *>(rview);
     const p3d_render_frame_setup fs = r->fs;
     if (r->nv > 0) {
-        project_kernel<<<p3d_cuda_blocks(r->nv, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream>>>(
+        P3D_LAUNCH(project_kernel, p3d_cuda_blocks(r->nv, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream)(
             v, r->xyz, r->nv, r->sx, r->sy, r->sz);
         P3D_CUDA_LAUNCH_CHECK(ctx, "render.project");
     }
     P3D_CUDA_CHECK(cudaMemsetAsync(r->counts, 0, r->n_tiles * sizeof(int32_t), ctx->stream));
     if (r->nf > 0) {
-        bin_kernel<<<p3d_cuda_blocks(r->nf, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream>>>(
+        P3D_LAUNCH(bin_kernel, p3d_cuda_blocks(r->nf, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream)(
             r->faces, r->nf, r->sx, r->sy, r->sz, fs, r->counts, r->tris, 0);
         P3D_CUDA_LAUNCH_CHECK(ctx, "render.count");
     }
-    scan_kernel<<<1, P3D_RENDER_SCAN_THREADS, 0, ctx->stream>>>(r->counts, r->start, r->n_tiles);
+    P3D_LAUNCH(scan_kernel, 1, P3D_RENDER_SCAN_THREADS, 0, ctx->stream)(r->counts, r->start, r->n_tiles);
     P3D_CUDA_LAUNCH_CHECK(ctx, "render.scan");
     int32_t total = 0;
     P3D_TRY(p3d_cuda_memcpy_d2h(ctx, &total, r->start + r->n_tiles, sizeof total));
@@ -190,15 +190,15 @@ extern "C" p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rvie
         r->cap = total;
     }
     if (r->nf > 0) {
-        bin_kernel<<<p3d_cuda_blocks(r->nf, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream>>>(
+        P3D_LAUNCH(bin_kernel, p3d_cuda_blocks(r->nf, P3D_RENDER_THREADS), P3D_RENDER_THREADS, 0, ctx->stream)(
             r->faces, r->nf, r->sx, r->sy, r->sz, fs, r->counts, r->tris, 1);
         P3D_CUDA_LAUNCH_CHECK(ctx, "render.fill");
     }
     const p3d_rmesh m = {r->faces, r->rgba, r->sx, r->sy, r->sz, fs.rw, fs.rh, r->uv, r->tex, r->tex_w, r->tex_h};
     const size_t shared = static_cast<size_t>(fs.tile_px) * fs.tile_px * sizeof(uint64_t);
     const uchar3 bg = make_uchar3(r->opts.background[0], r->opts.background[1], r->opts.background[2]);
-    raster_kernel<<<r->n_tiles, P3D_RENDER_THREADS, shared, ctx->stream>>>(m, r->start, r->tris, fs, r->opts.width,
-                                                                          r->opts.height, r->opts.ssaa, bg, r->rgb);
+    P3D_LAUNCH(raster_kernel, r->n_tiles, P3D_RENDER_THREADS, shared, ctx->stream)(
+        m, r->start, r->tris, fs, r->opts.width, r->opts.height, r->opts.ssaa, bg, r->rgb);
     P3D_CUDA_LAUNCH_CHECK(ctx, "render.raster");
     return p3d_cuda_memcpy_d2h(ctx, rgb, r->rgb, static_cast<size_t>(r->opts.width) * r->opts.height * 3);
 }
