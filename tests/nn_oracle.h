@@ -78,8 +78,12 @@ static inline p3d_ctx *cpu_ctx(void) {
 static inline p3d_ctx *cuda_ctx_or_why(char *why, size_t cap) {
     p3d_device dev;
     p3d_ctx *ctx = NULL;
-    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK ||
-        p3d_ctx_init(&ctx, dev) != P3D_OK) {
+    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK) {
+        snprintf(why, cap, "%s", p3d_last_error());
+        return NULL;
+    }
+    p3d_t_gpu_present = 1; /* a device exists: a context that cannot be created fails the comparisons */
+    if (p3d_ctx_init(&ctx, dev) != P3D_OK) {
         snprintf(why, cap, "%s", p3d_last_error());
         return NULL;
     }

@@ -101,6 +101,39 @@ static inline int p3d_test_finish(void) {
     return 0;
 }
 
+/* ---- GPU comparisons ----------------------------------------------------------------------------
+ * A CPU-vs-CUDA case that cannot run is a SKIP, except where a GPU is required: with
+ * P3D_REQUIRE_GPU=1, in the emulated-device build (P3D_CUDA_EMU), or once a test found a device
+ * (it sets p3d_t_gpu_present) - then it is a FAIL, so a CUDA context that cannot be created (a
+ * cuDNN / driver mismatch) never passes as "skipped". */
+static int p3d_t_gpu_present;
+
+static inline int p3d_test_gpu_required(void) {
+#ifdef P3D_CUDA_EMU
+    (void)p3d_t_gpu_present;
+    return 1;
+#else
+    const char *v = getenv("P3D_REQUIRE_GPU");
+    return p3d_t_gpu_present || (v && strcmp(v, "1") == 0);
+#endif
+}
+
+#define SKIP_GPU(...)                                                                              \
+    do {                                                                                           \
+        if (p3d_test_gpu_required()) {                                                             \
+            fprintf(stderr, "  FAIL %s:%d: a GPU is required (P3D_REQUIRE_GPU=1, a device found, "   \
+                            "or the emulated build): ", __FILE__, __LINE__);                       \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            p3d_t_case_failed = 1;                                                                 \
+        } else {                                                                                   \
+            SKIP(__VA_ARGS__);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+/* The CUDA case of a test program built without the CUDA backend. */
+static inline void p3d_test_no_cuda(void) { SKIP_GPU("CPU-vs-CUDA comparison not run: built without the CUDA backend"); }
+
 /* ../shared/fixtures/<rel> from the source root, or NULL (and a SKIP) when ../shared is absent. */
 static inline const char *p3d_test_fixture(const char *rel, char *buf, size_t cap) {
     snprintf(buf, cap, "../shared/fixtures/%s", rel);

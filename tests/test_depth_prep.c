@@ -363,7 +363,7 @@ static void compare_backends(const char *what, const p3d_depth *map, int32_t w, 
 
 static void test_cuda(void) {
     if (!g_gpu) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
     float *in = read_npy("up", "input", 30, 40);

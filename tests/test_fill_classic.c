@@ -322,7 +322,7 @@ static void test_refusals(void) {
 /* CPU and CUDA run the same per-pixel math: the results must agree bit for bit. */
 static void test_cuda_matches_cpu(void) {
     if (!g_gpu) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
     const p3d_fill_opts o = p3d_fill_opts_default();
@@ -357,6 +357,37 @@ static void test_cuda_matches_cpu(void) {
     }
     tp_free(&t[0]);
     tp_free(&t[1]);
+}
+
+/* The smoothing-only fill (p3d_fill_smooth: the colour comes from the membrane, step input NULL):
+ * CPU and CUDA bit for bit. */
+static void test_cuda_smooth_matches_cpu(void) {
+    if (!g_gpu) {
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
+        return;
+    }
+    const p3d_fill_opts o = p3d_fill_opts_default();
+    tpatch t;
+    tp_alloc(&t, 120, 80);
+    tp_bands(&t, 50, 100);
+    tp_checker(&t);
+    const size_t n = (size_t)t.p.w * t.p.h;
+    float *cpu_rgb = (float *)malloc(n * 3 * sizeof(float)), *cpu_depth = (float *)malloc(n * sizeof(float));
+    for (int dev = 0; dev < 2; dev++) {
+        tp_inputs(&t, 1.0f);
+        p3d_fill_patch p = t.p;
+        CHECK_OK(p3d_fill_smooth(dev ? g_gpu : g_cpu, &p, 1, &o));
+        if (dev == 0) {
+            memcpy(cpu_rgb, t.rgb, n * 3 * sizeof(float));
+            memcpy(cpu_depth, t.depth, n * sizeof(float));
+        } else {
+            CHECK_MSG(!memcmp(cpu_rgb, t.rgb, n * 3 * sizeof(float)), "smoothed colour differs");
+            CHECK_MSG(!memcmp(cpu_depth, t.depth, n * sizeof(float)), "smoothed depth differs");
+        }
+    }
+    free(cpu_rgb);
+    free(cpu_depth);
+    tp_free(&t);
 }
 
 /* Before / after on a real photo: a 320x240 crop of moon.jpg (downscaled 4x), foreground to the
@@ -443,6 +474,7 @@ int main(void) {
     RUN(test_edge_cases);
     RUN(test_refusals);
     RUN(test_cuda_matches_cpu);
+    RUN(test_cuda_smooth_matches_cpu);
     RUN(test_moon_visual);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);

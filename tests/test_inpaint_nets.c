@@ -174,7 +174,7 @@ static void check_net_cuda(p3d_inpaint_kind kind) {
     const char *model = p3d_inpaint_kind_name(kind);
     char path[1024];
     if (!g_gpu) {
-        SKIP("%s: CPU-vs-CUDA comparison not run: %s", model, g_why);
+        SKIP_GPU("%s: CPU-vs-CUDA comparison not run: %s", model, g_why);
         return;
     }
     if (!blob_path(kind, path, sizeof path)) return;

@@ -24,7 +24,7 @@ static char g_why[600];
 
 /* 1 when a GPU context exists; otherwise the case is a SKIP naming why. */
 static int have_gpu(void) {
-    if (!g_gpu) SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+    if (!g_gpu) SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
     return g_gpu != NULL;
 }
 

@@ -104,7 +104,7 @@ static void test_against_oracle(void) {
 
 static void test_cuda_vs_cpu(void) {
     if (!g_gpu) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) run_case(&k_cases[i], 1);

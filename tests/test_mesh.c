@@ -641,9 +641,10 @@ static void test_cuda_matches_cpu(void) {
     const char *why = "";
     p3d_cuda_device_count(&n, &why);
     if (n < 1) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", why);
         return;
     }
+    p3d_t_gpu_present = 1;
     p3d_ctx *ctx = NULL;
     CHECK_OK(p3d_ctx_init(&ctx, dev));
     if (!ctx) return;
@@ -660,7 +661,7 @@ static void test_cuda_matches_cpu(void) {
     }
     p3d_ctx_free(ctx);
 #else
-    SKIP("CPU-vs-CUDA comparison not run: built without the CUDA backend");
+    p3d_test_no_cuda();
 #endif
 }
 

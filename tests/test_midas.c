@@ -146,7 +146,7 @@ static void test_photo(void) {
 
 static void test_cuda(void) {
     if (!g_gpu) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
     if (!g_cpu_net || !g_cpu_photo) {

@@ -193,7 +193,7 @@ static void check_net_cuda(p3d_midas21_kind kind) {
     const char *name = p3d_midas21_kind_name(kind);
     char path[1024];
     if (!g_gpu) {
-        SKIP("%s: CPU-vs-CUDA comparison not run: %s", name, g_why);
+        SKIP_GPU("%s: CPU-vs-CUDA comparison not run: %s", name, g_why);
         return;
     }
     if (!blob_path(kind, path, sizeof path)) return;

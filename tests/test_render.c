@@ -257,7 +257,7 @@ static void test_thread_count_independence(void) {
 
 static void test_cuda_matches_cpu(void) {
     if (!g_gpu) {
-        SKIP("CPU-vs-CUDA comparison not run: %s", g_why);
+        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
     p3d_mesh m = random_mesh(333, 222, 20000);

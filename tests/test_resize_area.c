@@ -226,36 +226,61 @@ static void test_bad_arguments(void) {
     CHECK_FAILS(p3d_resize_area_cpu(&pl, &pl2, P3D_RESIZE_CHW), P3D_ERR_INVALID_ARG, "planes");
 }
 
-/* CPU vs CUDA, bit for bit, on every path; a SKIP without a usable GPU. */
+/* One CUDA resize of src (host bytes, shape ss) into a (dshape) result, downloaded into out. */
+static void ra_cuda(p3d_ctx *ctx, p3d_dtype dt, p3d_resize_layout layout, const void *src, const int64_t ss[3],
+                    const int64_t dsh[3], void *out) {
+    const size_t es = dt == P3D_U8 ? 1 : sizeof(float);
+    const size_t sb = es * (size_t)(ss[0] * ss[1] * ss[2]), db = es * (size_t)(dsh[0] * dsh[1] * dsh[2]);
+    void *ds = NULL, *dd = NULL;
+    CHECK_OK(p3d_ctx_alloc(ctx, sb, &ds));
+    CHECK_OK(p3d_ctx_alloc(ctx, db, &dd));
+    CHECK_OK(p3d_ctx_upload(ctx, ds, src, sb));
+    p3d_tensor s = p3d_tensor_view(ds, dt, P3D_MEM_CUDA, 3, ss), d = p3d_tensor_view(dd, dt, P3D_MEM_CUDA, 3, dsh);
+    CHECK_OK(p3d_resize_area(ctx, &s, &d, layout));
+    CHECK_OK(p3d_ctx_download(ctx, out, dd, db));
+    p3d_ctx_release(ctx, ds);
+    p3d_ctx_release(ctx, dd);
+}
+
+/* CPU vs CUDA, bit for bit, on every path (float HWC, float CHW, uint8 HWC; shrink, enlarge, integer
+ * and fractional scales); a SKIP without a usable GPU. */
 static void test_cuda_matches_cpu(void) {
     p3d_device dev;
     CHECK_OK(p3d_device_parse("cuda", &dev));
     if (!p3d_cuda_compiled() || p3d_device_resolve(&dev) != P3D_OK) {
-        SKIP("no usable CUDA device: %s", p3d_cuda_compiled() ? p3d_last_error() : "CUDA backend not compiled");
+        SKIP_GPU("no usable CUDA device: %s", p3d_cuda_compiled() ? p3d_last_error() : "CUDA backend not compiled");
         return;
     }
+    p3d_t_gpu_present = 1;
     p3d_ctx *ctx = NULL;
     CHECK_OK(p3d_ctx_init(&ctx, dev));
     if (!ctx) return;
-    const int32_t sizes[][4] = {{48, 64, 24, 32}, {1024, 768, 384, 288}, {384, 288, 1024, 768}, {20, 30, 45, 12}, {30, 30, 30, 30}};
+    const int32_t sizes[][4] = {{48, 64, 24, 32}, {512, 384, 192, 144}, {96, 72, 256, 192}, {20, 30, 45, 12}, {30, 30, 30, 30}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         ra_case k = {"cuda", sizes[t][0], sizes[t][1], sizes[t][2], sizes[t][3], 3, (int32_t)t, "all"};
+        const size_t n = (size_t)k.dh * k.dw * k.cn, ns = (size_t)k.sh * k.sw * k.cn;
         float *src = ra_make_input(&k);
+        float *gpu = (float *)malloc(n * sizeof(float));
+        /* float, HWC */
         float *cpu = ra_resize_f32(src, k.sh, k.sw, k.dh, k.dw, k.cn, P3D_RESIZE_HWC);
-        size_t sb = sizeof(float) * (size_t)k.sh * k.sw * k.cn, db = sizeof(float) * (size_t)k.dh * k.dw * k.cn;
-        float *gpu = (float *)malloc(db);
-        void *ds = NULL, *dd = NULL;
-        CHECK_OK(p3d_ctx_alloc(ctx, sb, &ds));
-        CHECK_OK(p3d_ctx_alloc(ctx, db, &dd));
-        CHECK_OK(p3d_ctx_upload(ctx, ds, src, sb));
-        int64_t ss[3] = {k.sh, k.sw, k.cn}, dsh[3] = {k.dh, k.dw, k.cn};
-        p3d_tensor s = p3d_tensor_view(ds, P3D_F32, P3D_MEM_CUDA, 3, ss), d = p3d_tensor_view(dd, P3D_F32, P3D_MEM_CUDA, 3, dsh);
-        CHECK_OK(p3d_resize_area(ctx, &s, &d, P3D_RESIZE_HWC));
-        CHECK_OK(p3d_ctx_download(ctx, gpu, dd, db));
-        CHECK_MSG(memcmp(cpu, gpu, db) == 0, "case %zu: CUDA differs from the CPU", t);
-        p3d_ctx_release(ctx, ds);
-        p3d_ctx_release(ctx, dd);
-        free(src), free(cpu), free(gpu);
+        const int64_t hs[3] = {k.sh, k.sw, k.cn}, hd[3] = {k.dh, k.dw, k.cn};
+        ra_cuda(ctx, P3D_F32, P3D_RESIZE_HWC, src, hs, hd, gpu);
+        CHECK_MSG(memcmp(cpu, gpu, n * sizeof(float)) == 0, "case %zu: CUDA differs from the CPU (f32 HWC)", t);
+        free(cpu);
+        /* float, CHW */
+        float *chw = ra_to_planar(src, k.sh, k.sw, k.cn);
+        cpu = ra_resize_f32(chw, k.sh, k.sw, k.dh, k.dw, k.cn, P3D_RESIZE_CHW);
+        const int64_t ps[3] = {k.cn, k.sh, k.sw}, pd[3] = {k.cn, k.dh, k.dw};
+        ra_cuda(ctx, P3D_F32, P3D_RESIZE_CHW, chw, ps, pd, gpu);
+        CHECK_MSG(memcmp(cpu, gpu, n * sizeof(float)) == 0, "case %zu: CUDA differs from the CPU (f32 CHW)", t);
+        free(cpu), free(chw);
+        /* uint8, HWC */
+        uint8_t *u8 = (uint8_t *)malloc(ns), *ug = (uint8_t *)malloc(n);
+        for (size_t i = 0; i < ns; i++) u8[i] = (uint8_t)(src[i] * 255.0f);
+        uint8_t *uc = ra_resize_u8(u8, k.sh, k.sw, k.dh, k.dw, k.cn);
+        ra_cuda(ctx, P3D_U8, P3D_RESIZE_HWC, u8, hs, hd, ug);
+        CHECK_MSG(memcmp(uc, ug, n) == 0, "case %zu: CUDA differs from the CPU (u8 HWC)", t);
+        free(u8), free(uc), free(ug), free(src), free(gpu);
     }
     p3d_ctx_free(ctx);
 }

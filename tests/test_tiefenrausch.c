@@ -436,6 +436,173 @@ static void test_columns_reference(void) {
 }
 
 #ifdef P3D_HAVE_CUDA
+/* Every INT8 launcher of cuda/tiefenrausch.cu on synthetic data (no model or ../shared needed),
+ * byte for byte against direct loops over the shared qnn_math.h arithmetic: the float input path
+ * (Int8Quantize, NaN / huge / rounding-tie inputs), the rgb8 table, the dp4a pointwise GEMM (pixels and
+ * M not multiples of the 64-wide tile, M with and without the 4-byte store path, C not a multiple of
+ * 32), the general convolution (dense 3x3 stride 2, depthwise, grouped 5x5), add, nearest x2 and the
+ * output table. */
+static uint32_t g_lcg = 12345u;
+static uint8_t rnd8(void) {
+    g_lcg = g_lcg * 1664525u + 1013904223u;
+    return (uint8_t)(g_lcg >> 24);
+}
+
+static void *to_dev_bytes(p3d_cuda_ctx *cu, const void *host, size_t n) {
+    void *d = NULL;
+    CHECK_OK(p3d_cuda_malloc(cu, n, &d));
+    if (d && host) CHECK_OK(p3d_cuda_memcpy_h2d(cu, d, host, n));
+    return d;
+}
+
+/* Downloads n bytes of d, compares them with ref and frees d. */
+static void check_dev_bytes(p3d_cuda_ctx *cu, void *d, const void *ref, size_t n, const char *what) {
+    uint8_t *got = malloc(n);
+    CHECK_OK(p3d_cuda_memcpy_d2h(cu, got, d, n));
+    size_t diff = 0;
+    for (size_t i = 0; i < n; i++) diff += got[i] != ((const uint8_t *)ref)[i];
+    CHECK_MSG(diff == 0, "%s: %zu of %zu bytes differ between CPU and CUDA", what, diff, n);
+    free(got);
+    p3d_cuda_free(cu, d);
+}
+
+/* x (h, w, c), w (m, kh, kw, c / groups): the reference of p3d_tief_conv_cuda. */
+static void tief_conv_ref(const uint8_t *x, const uint8_t *w, const int32_t *bias, uint8_t *y, int32_t h,
+                          int32_t wd, int32_t c, int32_t oh, int32_t ow, int32_t m, int32_t kh, int32_t kw,
+                          int32_t s, int32_t pad, int32_t groups, int32_t x_zp, int32_t w_zp,
+                          const p3d_qnn_conv_rq *rq) {
+    const int32_t cg = c / groups, mg = m / groups;
+    for (int32_t oy = 0; oy < oh; oy++)
+        for (int32_t ox = 0; ox < ow; ox++)
+            for (int32_t mm = 0; mm < m; mm++) {
+                int32_t acc = bias[mm];
+                for (int32_t ky = 0; ky < kh; ky++)
+                    for (int32_t kx = 0; kx < kw; kx++) {
+                        const int32_t iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                        if (iy < 0 || ix < 0 || iy >= h || ix >= wd) continue;
+                        for (int32_t k = 0; k < cg; k++)
+                            acc += ((int32_t)x[((int64_t)iy * wd + ix) * c + mm / mg * cg + k] - x_zp) *
+                                   ((int32_t)w[(((int64_t)mm * kh + ky) * kw + kx) * cg + k] - w_zp);
+                    }
+                y[((int64_t)oy * ow + ox) * m + mm] = p3d_qnn_requantize(acc, rq);
+            }
+}
+
+static void test_cuda_kernels_synthetic(void) {
+    p3d_device dev = {P3D_DEVICE_CUDA, 0};
+    p3d_ctx *gpu = NULL;
+    if (p3d_device_resolve(&dev) != P3D_OK) {
+        SKIP_GPU("no CUDA device: %s", p3d_last_error());
+        return;
+    }
+    p3d_t_gpu_present = 1;
+    CHECK_OK(p3d_ctx_init(&gpu, dev));
+    if (!gpu) return;
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(gpu);
+    /* quantize: x (1, 3, 5, 7) f32 -> (5, 7, 3) u8 */
+    {
+        const int32_t c = 3, h = 5, w = 7, px = h * w, zp = 110;
+        const float scale = 0.0625f;
+        float x[3 * 35];
+        for (int32_t i = 0; i < c * px; i++) x[i] = ((float)rnd8() - 128.0f) * scale * 0.75f;
+        x[0] = NAN, x[1] = 1e30f, x[2] = -1e30f, x[3] = 2.5f * scale, x[4] = 3.5f * scale, x[5] = -0.5f * scale;
+        uint8_t ref[3 * 35];
+        for (int32_t p = 0; p < px; p++)
+            for (int32_t k = 0; k < c; k++) ref[p * c + k] = p3d_qnn_quantize(x[k * px + p], scale, zp);
+        float *dx = to_dev_bytes(cu, x, sizeof x);
+        uint8_t *dy = to_dev_bytes(cu, NULL, sizeof ref);
+        CHECK_OK(p3d_tief_quantize_cuda(cu, dx, dy, c, h, w, scale, zp));
+        check_dev_bytes(cu, dy, ref, sizeof ref, "quantize");
+        p3d_cuda_free(cu, dx);
+    }
+    /* rgb8 table and output table */
+    {
+        enum { N = 1000 };
+        uint8_t x[N], lut[256], ref[N];
+        float flut[256], fref[N];
+        for (int i = 0; i < 256; i++) lut[i] = rnd8(), flut[i] = expf((float)(i - 128) / 50.0f);
+        for (int i = 0; i < N; i++) x[i] = rnd8(), ref[i] = lut[x[i]], fref[i] = flut[x[i]];
+        uint8_t *dx = to_dev_bytes(cu, x, N), *dl = to_dev_bytes(cu, lut, 256), *dy = to_dev_bytes(cu, NULL, N);
+        float *dfl = to_dev_bytes(cu, flut, sizeof flut), *dfy = to_dev_bytes(cu, NULL, sizeof fref);
+        CHECK_OK(p3d_tief_lut_u8_cuda(cu, dx, dy, N, dl));
+        check_dev_bytes(cu, dy, ref, N, "input table");
+        CHECK_OK(p3d_tief_output_cuda(cu, dx, dfy, N, dfl));
+        check_dev_bytes(cu, dfy, fref, sizeof fref, "output table");
+        p3d_cuda_free(cu, dx), p3d_cuda_free(cu, dl), p3d_cuda_free(cu, dfl);
+    }
+    /* pointwise: x (P, C), w (M, C), cst from the bias and zero points */
+    const int32_t pw_cases[][3] = {{150, 36, 70}, {130, 64, 68}, {64, 4, 3}};
+    for (int t = 0; t < 3; t++) {
+        const int32_t P = pw_cases[t][0], C = pw_cases[t][1], M = pw_cases[t][2], x_zp = 121, w_zp = 131;
+        uint8_t *x = malloc((size_t)P * C), *w = malloc((size_t)M * C), *ref = malloc((size_t)P * M);
+        int32_t *bias = malloc(M * sizeof(int32_t)), *cst = malloc(M * sizeof(int32_t));
+        for (int32_t i = 0; i < P * C; i++) x[i] = rnd8();
+        for (int32_t i = 0; i < M * C; i++) w[i] = rnd8();
+        p3d_qnn_conv_rq rq;
+        CHECK(p3d_qnn_conv_rq_init(&rq, 1.0f / (float)(40 * C), 128, 0, 255));
+        for (int32_t mm = 0; mm < M; mm++) {
+            bias[mm] = (int32_t)rnd8() * 37 - 4000;
+            int32_t wsum = 0;
+            for (int32_t k = 0; k < C; k++) wsum += w[mm * C + k];
+            cst[mm] = bias[mm] - x_zp * wsum + C * x_zp * w_zp;
+            for (int32_t p = 0; p < P; p++) {
+                int32_t acc = bias[mm];
+                for (int32_t k = 0; k < C; k++) acc += ((int32_t)x[p * C + k] - x_zp) * ((int32_t)w[mm * C + k] - w_zp);
+                ref[(size_t)p * M + mm] = p3d_qnn_requantize(acc, &rq);
+            }
+        }
+        uint8_t *dx = to_dev_bytes(cu, x, (size_t)P * C), *dw = to_dev_bytes(cu, w, (size_t)M * C);
+        int32_t *dc = to_dev_bytes(cu, cst, M * sizeof(int32_t));
+        uint8_t *dy = to_dev_bytes(cu, NULL, (size_t)P * M);
+        CHECK_OK(p3d_tief_conv_pw_cuda(cu, dx, dw, dc, dy, P, C, M, w_zp, rq));
+        check_dev_bytes(cu, dy, ref, (size_t)P * M, "pointwise conv");
+        p3d_cuda_free(cu, dx), p3d_cuda_free(cu, dw), p3d_cuda_free(cu, dc);
+        free(x), free(w), free(ref), free(bias), free(cst);
+    }
+    /* general convolution: {h, w, c, m, k, stride, pad, groups} */
+    const int32_t cv_cases[][8] = {{9, 11, 8, 12, 3, 2, 1, 1}, {8, 7, 16, 16, 3, 1, 1, 16}, {7, 9, 8, 8, 5, 1, 2, 2}};
+    for (int t = 0; t < 3; t++) {
+        const int32_t *k = cv_cases[t];
+        const int32_t h = k[0], wd = k[1], c = k[2], m = k[3], ks = k[4], s = k[5], pad = k[6], g = k[7];
+        const int32_t oh = (h + 2 * pad - ks) / s + 1, ow = (wd + 2 * pad - ks) / s + 1, x_zp = 119, w_zp = 127;
+        const size_t nx = (size_t)h * wd * c, nw = (size_t)m * ks * ks * (c / g), ny = (size_t)oh * ow * m;
+        uint8_t *x = malloc(nx), *w = malloc(nw), *ref = malloc(ny);
+        int32_t *bias = malloc(m * sizeof(int32_t));
+        for (size_t i = 0; i < nx; i++) x[i] = rnd8();
+        for (size_t i = 0; i < nw; i++) w[i] = rnd8();
+        for (int32_t i = 0; i < m; i++) bias[i] = (int32_t)rnd8() * 29 - 3000;
+        p3d_qnn_conv_rq rq;
+        CHECK(p3d_qnn_conv_rq_init(&rq, 1.0f / (float)(30 * ks * ks * (c / g)), 100, 0, 255));
+        tief_conv_ref(x, w, bias, ref, h, wd, c, oh, ow, m, ks, ks, s, pad, g, x_zp, w_zp, &rq);
+        uint8_t *dx = to_dev_bytes(cu, x, nx), *dw = to_dev_bytes(cu, w, nw), *dy = to_dev_bytes(cu, NULL, ny);
+        int32_t *db = to_dev_bytes(cu, bias, m * sizeof(int32_t));
+        CHECK_OK(p3d_tief_conv_cuda(cu, dx, dw, db, dy, h, wd, c, oh, ow, m, ks, ks, s, s, pad, pad, g, x_zp, w_zp, rq));
+        check_dev_bytes(cu, dy, ref, ny, "conv");
+        p3d_cuda_free(cu, dx), p3d_cuda_free(cu, dw), p3d_cuda_free(cu, db);
+        free(x), free(w), free(ref), free(bias);
+    }
+    /* add and nearest x2: x (5, 6, 7) */
+    {
+        const int32_t h = 5, w = 6, c = 7, n = h * w * c;
+        uint8_t a[210], b[210], sum[210], up[4 * 210];
+        for (int32_t i = 0; i < n; i++) a[i] = rnd8(), b[i] = rnd8();
+        p3d_qnn_add_rq rq;
+        CHECK(p3d_qnn_add_rq_init(&rq, 0.02f, 120, 0.035f, 131, 0.04f, 125, 0, 255));
+        for (int32_t i = 0; i < n; i++) sum[i] = p3d_qnn_add(a[i], b[i], &rq);
+        for (int32_t oy = 0; oy < 2 * h; oy++)
+            for (int32_t ox = 0; ox < 2 * w; ox++)
+                for (int32_t k = 0; k < c; k++) up[(oy * 2 * w + ox) * c + k] = a[((oy / 2) * w + ox / 2) * c + k];
+        uint8_t *da = to_dev_bytes(cu, a, n), *dbb = to_dev_bytes(cu, b, n), *dy = to_dev_bytes(cu, NULL, n);
+        uint8_t *du = to_dev_bytes(cu, NULL, 4 * (size_t)n);
+        CHECK_OK(p3d_tief_add_cuda(cu, da, dbb, dy, n, rq));
+        check_dev_bytes(cu, dy, sum, n, "add");
+        CHECK_OK(p3d_tief_resize2x_cuda(cu, da, du, h, w, c));
+        check_dev_bytes(cu, du, up, 4 * (size_t)n, "resize x2");
+        p3d_cuda_free(cu, da), p3d_cuda_free(cu, dbb);
+    }
+    p3d_ctx_free(gpu);
+}
+
 /* cuda:0 against the CPU, byte for byte, on the synthetic image at two sizes. */
 static void test_cuda_matches_cpu(void) {
     const char *blob = model_blob();
@@ -447,9 +614,10 @@ static void test_cuda_matches_cpu(void) {
     const char *why = NULL;
     p3d_cuda_device_count(&n, &why);
     if (n < 1) {
-        SKIP("no CUDA device: %s", why ? why : "none found");
+        SKIP_GPU("no CUDA device: %s", why ? why : "none found");
         return;
     }
+    p3d_t_gpu_present = 1;
     p3d_ctx *cpu = cpu_ctx(), *gpu = NULL;
     p3d_device dev = {P3D_DEVICE_CUDA, 0};
     CHECK_OK(p3d_ctx_init(&gpu, dev));
@@ -491,11 +659,10 @@ int main(void) {
     RUN(test_forward_paths);
     RUN(test_columns_reference);
 #ifdef P3D_HAVE_CUDA
+    RUN(test_cuda_kernels_synthetic);
     RUN(test_cuda_matches_cpu);
 #else
-    fprintf(stderr, "  SKIP: CUDA backend not compiled in\n");
-    p3d_t_skipped++;
-    fprintf(stderr, "skip test_cuda_matches_cpu\n");
+    RUN(p3d_test_no_cuda);
 #endif
     return p3d_test_finish();
 }

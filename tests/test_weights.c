@@ -417,9 +417,10 @@ static void upload_cuda(void) {
     p3d_log_set_level(P3D_LOG_WARN);
     CHECK_OK(p3d_device_resolve(&dev));
     if (dev.kind != P3D_DEVICE_CUDA) {
-        SKIP("no usable CUDA device: device upload not compared");
+        SKIP_GPU("no usable CUDA device: device upload not compared");
         return;
     }
+    p3d_t_gpu_present = 1;
     p3d_ctx *ctx = NULL;
     CHECK_OK(p3d_ctx_init(&ctx, dev));
     if (ctx) upload_to(ctx);

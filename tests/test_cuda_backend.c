@@ -1,0 +1,111 @@
+/* test_cuda_backend.c - the CUDA context of cuda/backend.cu against its contract: the device count,
+ * device info and library versions, allocation accounting (in use, peak), the three copy directions,
+ * a copy past the end of an allocation refused with the failing call named, and the
+ * event timer. Without a usable device every case is a SKIP naming why; a FAIL where a device is
+ * required (P3D_REQUIRE_GPU=1, a device present, or the emulated build). */
+#include <stdint.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "p3d_test.h"
+#ifdef P3D_HAVE_CUDA
+#include "p3d_cuda.h"
+#endif
+
+#ifdef P3D_HAVE_CUDA
+static p3d_ctx *g_gpu;
+static char g_why[512];
+
+#define NEED_GPU()                                                                                 \
+    do {                                                                                           \
+        if (!g_gpu) {                                                                              \
+            SKIP_GPU("CUDA backend test not run: %s", g_why);                                      \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void test_device_queries(void) {
+    NEED_GPU();
+    int32_t n = 0;
+    const char *why = NULL;
+    p3d_cuda_device_count(&n, &why);
+    CHECK(n >= 1 && why && why[0] == '\0');
+    p3d_cuda_device_info info;
+    CHECK_OK(p3d_cuda_device_info_get(0, &info));
+    CHECK(info.name[0] != '\0' && info.total_mem > 0 && info.free_mem <= info.total_mem);
+    CHECK(info.cc_major >= 5 && info.sm_count > 0);
+    CHECK_FAILS(p3d_cuda_device_info_get(n, &info), P3D_ERR_DEVICE, "cudaGetDeviceProperties");
+    p3d_cuda_versions v;
+    p3d_cuda_versions_get(&v);
+    CHECK(v.runtime > 0 && v.cudnn > 0 && v.cublas > 0);
+}
+
+static void test_memory(void) {
+    NEED_GPU();
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    const size_t base = p3d_cuda_bytes_in_use(cu, 0);
+    const size_t n = 1000;
+    void *a = NULL, *b = NULL;
+    CHECK_OK(p3d_cuda_malloc(cu, n, &a));
+    CHECK_OK(p3d_cuda_malloc(cu, n, &b));
+    CHECK(a && b && p3d_cuda_bytes_in_use(cu, 0) == base + 2 * n);
+    uint8_t src[1000], dst[1000];
+    for (size_t i = 0; i < n; i++) src[i] = (uint8_t)(i * 7 + 3);
+    memset(dst, 0, sizeof dst);
+    CHECK_OK(p3d_cuda_memcpy_h2d(cu, a, src, n));
+    CHECK_OK(p3d_cuda_memcpy_d2d(cu, b, a, n));
+    CHECK_OK(p3d_cuda_sync(cu));
+    CHECK_OK(p3d_cuda_memcpy_d2h(cu, dst, b, n));
+    CHECK(memcmp(src, dst, n) == 0);
+    /* One byte past the allocation: the runtime refuses it, and the message names the call. */
+    CHECK_FAILS(p3d_cuda_memcpy_d2h(cu, dst, (const uint8_t *)b + 1, n), P3D_ERR_DEVICE, "cudaMemcpyAsync");
+    p3d_cuda_free(cu, a);
+    CHECK(p3d_cuda_bytes_in_use(cu, 0) == base + n && p3d_cuda_bytes_in_use(cu, 1) >= base + 2 * n);
+    p3d_cuda_free(cu, b);
+    CHECK(p3d_cuda_bytes_in_use(cu, 0) == base);
+    CHECK(p3d_ctx_bytes_in_use(g_gpu) == base);
+}
+
+static void test_timer(void) {
+    NEED_GPU();
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    p3d_cuda_timer *t = NULL;
+    CHECK_OK(p3d_cuda_timer_init(cu, &t));
+    if (!t) return;
+    const size_t n = (size_t)8 << 20;
+    void *a = NULL, *b = NULL;
+    CHECK_OK(p3d_cuda_malloc(cu, n, &a));
+    CHECK_OK(p3d_cuda_malloc(cu, n, &b));
+    double ms = -1.0;
+    CHECK_OK(p3d_cuda_timer_start(t));
+    for (int i = 0; i < 4 && a && b; i++) CHECK_OK(p3d_cuda_memcpy_d2d(cu, b, a, n));
+    CHECK_OK(p3d_cuda_timer_stop_ms(t, &ms));
+    CHECK_MSG(ms >= 0.0 && ms < 60000.0, "timer: %g ms", ms);
+    double again = -1.0;
+    CHECK_OK(p3d_cuda_timer_start(t));
+    CHECK_OK(p3d_cuda_timer_stop_ms(t, &again));
+    CHECK(again >= 0.0 && again < 60000.0);
+    p3d_cuda_free(cu, a);
+    p3d_cuda_free(cu, b);
+    p3d_cuda_timer_free(t);
+}
+#endif
+
+int main(void) {
+#ifdef P3D_HAVE_CUDA
+    p3d_device dev;
+    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK) {
+        snprintf(g_why, sizeof g_why, "%s", p3d_last_error());
+    } else {
+        p3d_t_gpu_present = 1; /* a device exists: a context that cannot be created is a failure */
+        if (p3d_ctx_init(&g_gpu, dev) != P3D_OK) snprintf(g_why, sizeof g_why, "%s", p3d_last_error());
+    }
+    RUN(test_device_queries);
+    RUN(test_memory);
+    RUN(test_timer);
+    p3d_ctx_free(g_gpu);
+#else
+    RUN(p3d_test_no_cuda);
+#endif
+    return p3d_test_finish();
+}
