@@ -341,6 +341,11 @@ static void test_scene_cuda(void) {
     CHECK(compare_stages("scene", rgb, depth, W, H, &cam, &o) == 1);
     o.border = 60; /* the image box inside a canvas, the outer ring refreshed */
     CHECK(compare_stages("scene + border", rgb, depth, W, H, &cam, &o) == 1);
+    /* Every component under min_component: only the largest stays, which the device finds with a
+     * 64-bit atomicMax (the plane; the box and the speck are refilled from it). */
+    o.border = 0;
+    o.min_component = W * H;
+    CHECK(compare_stages("scene, only the largest component kept", rgb, depth, W, H, &cam, &o) >= 0);
 }
 
 /* Random LDIs with two passes of nodes: edges of every iter range and regions of both passes. */

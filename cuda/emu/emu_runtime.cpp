@@ -12,6 +12,7 @@
 // AddressSanitizer is told about every fiber switch (__sanitizer_start/finish_switch_fiber), and freed
 // device memory stays poisoned in a quarantine so a use after cudaFree is reported.
 #include <cxxabi.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -683,7 +684,11 @@ static void trace(const launch_config &cfg) {
     }
     std::lock_guard<std::mutex> lock(mu);
     if (!seen.insert(name).second) return;
-    const int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    // "%e" in the path stands for the program's name (one trace per test program).
+    std::string file = path;
+    const size_t at = file.find("%e");
+    if (at != std::string::npos) file.replace(at, 2, program_invocation_short_name);
+    const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) return;
     name += "\n";
     if (write(fd, name.data(), name.size()) < 0) { // the trace is a diagnostic: a failed write is ignored
