@@ -272,6 +272,9 @@ static int32_t jstring(json_in *j, char *buf, size_t cap) {
     if (!jeat(j, '"')) return jfail(j, "expected a string");
     size_t k = 0;
     while (j->s < j->end && *j->s != '"') {
+        /* JSON strings hold no control characters; a NUL would also cut the key short for strcmp
+         * while count_poses did not count it. */
+        if ((unsigned char)*j->s < 0x20) return jfail(j, "control character in a string");
         if (*j->s == '\\' || k + 1 >= cap) return jfail(j, "unsupported or too long string");
         buf[k++] = *j->s++;
     }
@@ -368,6 +371,12 @@ static p3d_status read_json(const char *path, const char *s, size_t len, float h
     if (ok && !(ok = jeat(&j, '['))) jfail(&j, "expected an array of poses");
     if (ok && !jeat(&j, ']')) {
         do {
+            /* The room counted on the raw text is an upper bound only as long as every pose's key
+             * appears there literally; never write past it whatever the text holds. */
+            if (n >= (upper ? upper : 1)) {
+                ok = jfail(&j, "more poses than \"position\" keys");
+                break;
+            }
             if (!(ok = jpose(&j, hfov, &out->poses[n]))) break;
             n++;
         } while (jeat(&j, ','));
