@@ -45,7 +45,7 @@ static __global__ void bin_kernel(const int32_t *faces, int64_t nf, const int32_
                                   int32_t fill) {
     const int64_t f = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (f >= nf) return;
-    p3d_rtri t;
+    p3d_rtri t = {}; // set up before use; zeroed so -O3 builds of the emulated device see it initialised
     const int32_t *fc = faces + 3 * f;
     if (!p3d_render_tri_setup(sx, sy, sz, fc[0], fc[1], fc[2], fs.rw, fs.rh, &t)) return;
     int32_t tx0, ty0, tx1, ty1;
@@ -93,7 +93,7 @@ static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const in
     const int32_t tx = tile % fs.tiles_x, ty = tile / fs.tiles_x, px0 = tx * tp, py0 = ty * tp;
     for (int32_t i = threadIdx.x; i < tp * tp; i += blockDim.x) keys[i] = P3D_RENDER_KEY_EMPTY;
     __syncthreads();
-    p3d_rtri t;
+    p3d_rtri t = {}; // set up before use; zeroed so -O3 builds of the emulated device see it initialised
     for (int32_t k = start[tile] + threadIdx.x; k < start[tile + 1]; k += blockDim.x) {
         const int32_t f = tris[k];
         const int32_t *fc = m.faces + 3 * static_cast<int64_t>(f);
