@@ -47,14 +47,20 @@ struct p3d_cuda_ctx {
 
 // Kernel launches, written P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...): exactly
 // kernel<<<grid, block, shared_bytes, stream>>>(args...) under nvcc; in the emulated build
-// (P3D_CUDA_EMU, cuda/emu/) the grid runs on the CPU after the same launch checks. A kernel's dynamic
-// shared memory (extern __shared__) is declared with P3D_DYNAMIC_SHARED(type, name).
+// (P3D_CUDA_EMU, cuda/emu/) the grid runs on the CPU after the same launch checks. A kernel's shared
+// memory is declared with P3D_SHARED(type, name, dims) - `P3D_SHARED(float, tile, [16][17]);` is
+// exactly `__shared__ float tile[16][17];` under nvcc - and its dynamic shared memory (extern
+// __shared__) with P3D_DYNAMIC_SHARED(type, name). The emulator counts both against the launch's limit.
 #ifdef P3D_CUDA_EMU
 #define P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)                                             \
     p3d_emu::make_launcher(#kernel, kernel, grid, block, shared_bytes, stream)
+#define P3D_SHARED(type, name, dims)                                                                      \
+    thread_local type name dims;                                                                          \
+    p3d_emu::note_static_shared(&name, sizeof name)
 #define P3D_DYNAMIC_SHARED(type, name) type *const name = reinterpret_cast<type *>(p3d_emu::cur_dyn_shared)
 #else
 #define P3D_LAUNCH(kernel, grid, block, shared_bytes, stream) kernel<<<grid, block, shared_bytes, stream>>>
+#define P3D_SHARED(type, name, dims) __shared__ type name dims
 #define P3D_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
 

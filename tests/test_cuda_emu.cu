@@ -36,8 +36,8 @@ static __global__ void fill_shared_kernel(int *out, int n) {
 // out[b] = sum of x[b * n .. b * n + n): warp shuffles, then one partial per warp in shared memory.
 // `barrier` = 0 drops the __syncthreads between writing the partials and reading them (the race).
 static __global__ void block_sum_kernel(const int *x, int n, int *out, int barrier) {
-    __shared__ int part[32];
-    __shared__ int tag; // per block: every block writes its own index, then checks it
+    P3D_SHARED(int, part, [32]);
+    P3D_SHARED(int, tag, ); // per block: every block writes its own index, then checks it
     int v = 0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) v += x[(int64_t)blockIdx.x * n + i];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
@@ -282,6 +282,53 @@ static void test_device_errors(void) {
     cudaFree(d);
 }
 
+// 40 KB of static shared memory (each Tag a separate kernel): out[b] = the sum of the block's thread
+// indices through shared memory; out[gridDim.x + b] = the first word as the block found it (undefined:
+// the emulator fills fresh shared memory with 0xfe bytes).
+template <int Tag>
+static __global__ void static_shared_kernel(int *out) {
+    P3D_SHARED(int, big, [10 * 1024]);
+    if (threadIdx.x == 0) out[gridDim.x + blockIdx.x] = big[0];
+    __syncthreads();
+    big[threadIdx.x] = (int)threadIdx.x;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int sum = 0;
+        for (unsigned i = 0; i < blockDim.x; i++) sum += big[i];
+        out[blockIdx.x] = sum;
+    }
+}
+
+// Static shared memory counts towards the launch's limit with the dynamic part, as on the device.
+static void test_static_shared(void) {
+    int *d = dev_alloc<int>(4);
+    P3D_LAUNCH(static_shared_kernel<0>, 2, 64, 8 * 1024, nullptr)(d); // 40 + 8 KB: fits
+    CHECK(cudaGetLastError() == cudaSuccess);
+    int h[4] = {0, 0, 0, 0};
+    CHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(h[0] == 64 * 63 / 2 && h[1] == 64 * 63 / 2);
+    CHECK_MSG(h[2] == (int)0xfefefefe && h[3] == (int)0xfefefefe, "fresh shared memory reads %08x", (unsigned)h[2]);
+    // The kernel's static size is known now: one more dynamic word is refused before the kernel runs.
+    P3D_LAUNCH(static_shared_kernel<0>, 2, 64, 8 * 1024 + 4, nullptr)(d);
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue);
+    CHECK(cudaDeviceSynchronize() == cudaSuccess); // a refused launch is not a device fault
+    // The opt-in attribute: static + attribute <= 227 KB.
+    CHECK(cudaFuncSetAttribute(static_shared_kernel<0>, cudaFuncAttributeMaxDynamicSharedMemorySize, 188 * 1024) ==
+          cudaErrorInvalidValue);
+    (void)cudaGetLastError();
+    CHECK(cudaFuncSetAttribute(static_shared_kernel<0>, cudaFuncAttributeMaxDynamicSharedMemorySize, 187 * 1024) ==
+          cudaSuccess);
+    P3D_LAUNCH(static_shared_kernel<0>, 2, 64, 100 * 1024, nullptr)(d);
+    CHECK(cudaGetLastError() == cudaSuccess);
+    // A kernel that never ran: its first launch over the limit fails when its threads reach the array.
+    P3D_LAUNCH(static_shared_kernel<1>, 2, 64, 9 * 1024, nullptr)(d);
+    expect_device_error("40 KB static + 9 KB dynamic shared memory");
+    // ... and from then on it is refused at launch.
+    P3D_LAUNCH(static_shared_kernel<1>, 2, 64, 9 * 1024, nullptr)(d);
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue);
+    cudaFree(d);
+}
+
 static void test_cub_scan(void) {
     const int n = 1001;
     std::vector<int64_t> h(n);
@@ -481,6 +528,7 @@ int main(void) {
     RUN(test_atomics);
     RUN(test_warp_collectives);
     RUN(test_device_errors);
+    RUN(test_static_shared);
     RUN(test_cub_scan);
     RUN(test_cudnn_conv);
     RUN(test_cudnn_backward_data);

@@ -45,8 +45,8 @@ constexpr int kTileP = 64, kTileM = 64, kTileKW = 8; // kTileKW 32-bit words = 3
 __global__ void __launch_bounds__(kThreads)
 conv_pw_kernel(const uint8_t *__restrict__ x, const uint8_t *__restrict__ w, const int32_t *__restrict__ cst,
                uint8_t *__restrict__ y, int64_t pixels, int32_t c, int32_t m, int32_t w_zp, p3d_qnn_conv_rq rq) {
-    __shared__ uint32_t xs[kTileKW][kTileP + 1];
-    __shared__ uint32_t ws[kTileKW][kTileM + 4];
+    P3D_SHARED(uint32_t, xs, [kTileKW][kTileP + 1]);
+    P3D_SHARED(uint32_t, ws, [kTileKW][kTileM + 4]);
     const int tid = threadIdx.x;
     const int tp = tid % 16, tm = tid / 16;
     const int64_t p0 = (int64_t)blockIdx.x * kTileP;

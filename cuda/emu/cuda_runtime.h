@@ -25,8 +25,10 @@
 #define __launch_bounds__(...)
 // Shared memory is per block: the threads of a block are fibers of one OS thread, and an OS thread
 // runs one block at a time, so a thread-local variable (static at block scope) is exactly one block's
-// copy. Dynamic shared memory (extern __shared__) is declared with P3D_DYNAMIC_SHARED (p3d_cuda_check.h).
-#define __shared__ thread_local
+// copy. Kernels declare it with P3D_SHARED(type, name, dims) and P3D_DYNAMIC_SHARED(type, name)
+// (p3d_cuda_check.h): P3D_SHARED tells the runtime the array's size, which the launch check adds to
+// the dynamic part. A bare __shared__ would escape that check, so it does not compile here.
+#define __shared__ static_assert(false, "declare shared memory with P3D_SHARED(type, name, dims)");
 
 // ---- vector types ------------------------------------------------------------------------------
 struct uint3 {
@@ -165,6 +167,12 @@ inline thread_local uint3 cur_block_idx = {0, 0, 0}, cur_block_dim = {0, 0, 0}, 
 
 // Dynamic shared memory of the running block (extern __shared__ arrays).
 inline thread_local unsigned char *cur_dyn_shared = nullptr;
+
+// A static shared array (P3D_SHARED) of the running block, reached by one of its threads: the first
+// thread of the block to reach it fills it with the "undefined" pattern, and its bytes count towards
+// the block's shared memory (a launch over the limit fails, as the real launch would; the kernel's
+// static size is remembered so that later launches are refused before they run).
+void note_static_shared(void *addr, size_t bytes);
 
 void syncthreads();
 

@@ -244,6 +244,9 @@ struct worker {
     fiber *cur = nullptr;
     std::string error; // set by a fiber: the block fails
     uint64_t rng = 0;
+    const launch_config *cfg = nullptr;     // the running launch
+    std::vector<const void *> static_seen;  // the block's P3D_SHARED arrays reached so far
+    size_t static_bytes = 0;                // and their bytes
 };
 
 static thread_local worker *tl_worker;
@@ -494,6 +497,9 @@ static bool run_block(worker &w, const launch_config &cfg, uint3 bidx, uint64_t 
     // Shared memory starts undefined: fill the dynamic part with a pattern instead of zeros.
     memset(w.dyn_shared.data(), kFreshByte, cfg.dyn_shared);
     cur_dyn_shared = w.dyn_shared.data();
+    w.cfg = &cfg;
+    w.static_seen.clear();
+    w.static_bytes = 0;
     w.error.clear();
     const uint64_t block_linear = (uint64_t)bidx.x + (uint64_t)cfg.grid.x * (bidx.y + (uint64_t)cfg.grid.y * bidx.z);
     w.rng = seed() ^ (launch_no * 0x9e3779b97f4a7c15ull) ^ (block_linear * 0xc2b2ae3d27d4eb4full);
@@ -659,11 +665,60 @@ void parallel_for(uint64_t count, void (*fn)(void *, uint64_t), void *ctx) {
 // ---- launch checks, trace ----------------------------------------------------------------------------
 struct attr_table {
     std::mutex mu;
-    std::map<const void *, size_t> max_dyn_shared;
+    std::map<const void *, size_t> max_dyn_shared; // cudaFuncAttributeMaxDynamicSharedMemorySize, where set
+    std::map<const void *, size_t> static_shared;  // static shared bytes per kernel, learnt when it first ran
 };
 static attr_table &attrs() {
     static attr_table *t = new attr_table;
     return *t;
+}
+
+// The shared-memory rule of a launch, as the device applies it: without the attribute, static plus
+// dynamic shared memory is at most 48 KB; with it, the dynamic part is at most the attribute's value,
+// and static plus that value at most the opt-in maximum. Returns an empty string when the launch fits.
+static std::string shared_check(const void *fn, size_t static_bytes, size_t dyn_bytes) {
+    char buf[256];
+    size_t attr = 0;
+    bool has_attr = false;
+    {
+        std::lock_guard<std::mutex> lock(attrs().mu);
+        auto it = attrs().max_dyn_shared.find(fn);
+        if (it != attrs().max_dyn_shared.end()) has_attr = true, attr = it->second;
+    }
+    if (!has_attr && static_bytes + dyn_bytes > kSharedDefault) {
+        snprintf(buf, sizeof buf,
+                 "%zu bytes of static and %zu of dynamic shared memory per block (limit %zu without "
+                 "cudaFuncAttributeMaxDynamicSharedMemorySize)", static_bytes, dyn_bytes, kSharedDefault);
+        return buf;
+    }
+    if (has_attr && dyn_bytes > attr) {
+        snprintf(buf, sizeof buf, "%zu bytes of dynamic shared memory (the kernel's attribute allows %zu)",
+                 dyn_bytes, attr);
+        return buf;
+    }
+    if (has_attr && static_bytes + attr > kSharedOptin) {
+        snprintf(buf, sizeof buf, "%zu bytes of static shared memory plus the attribute's %zu exceed the "
+                 "device's %zu per block", static_bytes, attr, kSharedOptin);
+        return buf;
+    }
+    return std::string();
+}
+
+void note_static_shared(void *addr, size_t bytes) {
+    fiber *f = current_fiber("P3D_SHARED");
+    worker &w = *f->w;
+    for (const void *a : w.static_seen)
+        if (a == addr) return;
+    w.static_seen.push_back(addr);
+    w.static_bytes += bytes;
+    memset(addr, kFreshByte, bytes); // shared memory starts undefined in every block
+    {
+        std::lock_guard<std::mutex> lock(attrs().mu);
+        size_t &known = attrs().static_shared[w.cfg->fn];
+        if (w.static_bytes > known) known = w.static_bytes;
+    }
+    const std::string why = shared_check(w.cfg->fn, w.static_bytes, w.cfg->dyn_shared);
+    if (!why.empty()) device_error(f, "%s", why.c_str());
 }
 
 static void trace(const launch_config &cfg) {
@@ -717,15 +772,17 @@ void run_grid(const launch_config &cfg, void (*body)(const void *), const void *
         fail(cudaErrorInvalidConfiguration);
         return;
     }
-    size_t limit = kSharedDefault;
+    // The kernel's static shared size is known from its earlier launches (ptxas knows it at build
+    // time); a first launch over the limit is caught when its threads reach the P3D_SHARED arrays.
+    size_t static_bytes = 0;
     {
         std::lock_guard<std::mutex> lock(attrs().mu);
-        auto it = attrs().max_dyn_shared.find(cfg.fn);
-        if (it != attrs().max_dyn_shared.end()) limit = it->second;
+        auto it = attrs().static_shared.find(cfg.fn);
+        if (it != attrs().static_shared.end()) static_bytes = it->second;
     }
-    if (cfg.dyn_shared > limit) {
-        report("launch of %s: %zu bytes of dynamic shared memory (limit %zu without "
-               "cudaFuncAttributeMaxDynamicSharedMemorySize)", cfg.name, cfg.dyn_shared, limit);
+    const std::string why = shared_check(cfg.fn, static_bytes, cfg.dyn_shared);
+    if (!why.empty()) {
+        report("launch of %s: %s", cfg.name, why.c_str());
         fail(cudaErrorInvalidValue);
         return;
     }
@@ -793,6 +850,9 @@ cudaError_t p3d_emu_func_set_attribute(const void *fn, cudaFuncAttribute attr, i
     if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 || (size_t)value > kSharedOptin)
         return fail(cudaErrorInvalidValue);
     std::lock_guard<std::mutex> lock(attrs().mu);
+    auto it = attrs().static_shared.find(fn);
+    if (it != attrs().static_shared.end() && it->second + (size_t)value > kSharedOptin)
+        return fail(cudaErrorInvalidValue);
     attrs().max_dyn_shared[fn] = (size_t)value;
     return cudaSuccess;
 }

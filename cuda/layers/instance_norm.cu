@@ -27,7 +27,7 @@ static __device__ double block_sum(double v, double *red) {
 // x, y (planes, hw); block b normalises plane b. y may be x: each thread rewrites only elements it
 // read, after both reductions.
 static __global__ void instance_norm_kernel(const float *x, float *y, int64_t hw, float eps, p3d_act act, float slope) {
-    __shared__ double red[32];
+    P3D_SHARED(double, red, [32]);
     const float *xp = x + static_cast<int64_t>(blockIdx.x) * hw;
     float *yp = y + static_cast<int64_t>(blockIdx.x) * hw;
     double s = 0.0;

@@ -60,7 +60,7 @@ static __global__ void bin_kernel(const int32_t *faces, int64_t nf, const int32_
 // Exclusive scan of counts (n) into start (n + 1), and counts := start (the fill cursors). One block:
 // each thread sums a contiguous run, the block scans the run sums in shared memory (Hillis-Steele).
 static __global__ void scan_kernel(int32_t *counts, int32_t *start, int32_t n) {
-    __shared__ int32_t part[P3D_RENDER_SCAN_THREADS];
+    P3D_SHARED(int32_t, part, [P3D_RENDER_SCAN_THREADS]);
     const int32_t per = (n + P3D_RENDER_SCAN_THREADS - 1) / P3D_RENDER_SCAN_THREADS;
     const int32_t a = threadIdx.x * per, b = a + per < n ? a + per : n;
     int32_t sum = 0;
