@@ -5,22 +5,26 @@
 #   bash tools/fuzz.sh                 # every harness, 30 s each (what .ci/run does)
 #   bash tools/fuzz.sh -t 600 fuzz_ply # one harness, ten minutes
 #   bash tools/fuzz.sh -t 0            # build and replay the corpora only (a regression check)
+#   bash tools/fuzz.sh -t 1200 -T 120  # long runs on a loaded machine: a 120 s per-input timeout
 #
 # Per harness: the committed seeds tests/fuzz/<harness>/ are replayed first (each file must pass: the
 # corpus holds the inputs of every crash found so far); then libFuzzer runs for -t seconds on the seeds
 # plus BUILD/fuzz-corpus/<harness>/ (new inputs, kept between runs, never committed). A crash, leak,
-# timeout or out-of-memory is written to BUILD/fuzz-artifacts/<harness>/ and fails the script.
+# timeout or out-of-memory is written to BUILD/fuzz-artifacts/<harness>/ and fails the script. libFuzzer's
+# per-input timeout (-T, default 10 s) is wall-clock time: raise it when the machine is busy (a niced
+# fuzzer sharing two cores with a build can wait seconds for the CPU on an input that takes microseconds).
 # The last line of each harness's log (executions, coverage) is printed; full logs in BUILD/fuzz-logs/.
 # Needs clang with its libFuzzer runtime (Debian: clang; bash tools/setup.sh --fuzz installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=30 build=build-fuzz jobs=2
-while getopts "t:b:j:" o; do
+secs=30 build=build-fuzz jobs=2 timeout=10
+while getopts "t:T:b:j:" o; do
   case $o in
     t) secs=$OPTARG ;;
+    T) timeout=$OPTARG ;;
     b) build=$OPTARG ;;
     j) jobs=$OPTARG ;;
-    *) echo "usage: tools/fuzz.sh [-t SECONDS] [-b BUILD_DIR] [-j JOBS] [HARNESS...]" >&2; exit 2 ;;
+    *) echo "usage: tools/fuzz.sh [-t SECONDS] [-T INPUT_TIMEOUT] [-b BUILD_DIR] [-j JOBS] [HARNESS...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -42,7 +46,7 @@ failed=0
 for h in "${harnesses[@]}"; do
   seeds=tests/fuzz/$h corpus=$build/fuzz-corpus/$h artifacts=$build/fuzz-artifacts/$h/ log=$build/fuzz-logs/$h.log
   mkdir -p "$corpus" "$artifacts"
-  common=(-timeout=10 -rss_limit_mb=2560 -artifact_prefix="$artifacts" -print_final_stats=1)
+  common=(-timeout="$timeout" -rss_limit_mb=2560 -artifact_prefix="$artifacts" -print_final_stats=1)
   if ! "$build/$h" "${common[@]}" -runs=0 "$seeds" >"$log" 2>&1; then
     echo "FAIL $h: a seed of $seeds fails (log: $log)"; tail -30 "$log" >&2; failed=1; continue
   fi
