@@ -318,6 +318,9 @@ static void test_resize_columns(void) {
     p3d_depth_free(&r);
     CHECK_FAILS(p3d_depth_resize(&d, 1024, 768, &r), P3D_ERR_INVALID_ARG, "aspect");
     CHECK(p3d_depth_aspect_ok(288, 384, 769, 1024) && !p3d_depth_aspect_ok(288, 384, 770, 1024));
+    /* a small processing size whose short side was truncated (44.8 -> 44) still has the map's aspect */
+    CHECK(p3d_depth_aspect_ok(640, 448, 64, 44) && p3d_depth_aspect_ok(448, 640, 44, 64));
+    CHECK(!p3d_depth_aspect_ok(640, 448, 64, 42) && !p3d_depth_aspect_ok(640, 480, 64, 44));
     free(plain);
     p3d_depth_free(&d);
 }

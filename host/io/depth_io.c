@@ -229,7 +229,10 @@ p3d_status p3d_depth_write_png16(const char *path, const p3d_depth *d) {
 
 int p3d_depth_aspect_ok(int32_t w, int32_t h, int32_t tw, int32_t th) {
     if (w <= 0 || h <= 0 || tw <= 0 || th <= 0) return 0;
-    return fabs((double)w * th / h - tw) <= 1.0;
+    /* Some scale s puts both sides within a pixel: |s w - tw| <= 1 and |s h - th| <= 1. (A bound on
+     * the width alone refused 640x448 -> 64x44, whose height was truncated from 44.8.) */
+    const double lo = fmax((tw - 1.0) / w, (th - 1.0) / h), hi = fmin((tw + 1.0) / w, (th + 1.0) / h);
+    return lo <= hi;
 }
 
 /* (H, W) float plane resize on the host. */

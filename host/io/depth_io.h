@@ -62,8 +62,8 @@ p3d_status p3d_depth_write_npy(const char *path, const p3d_depth *d);
  * reading the file back gives the same mask and the values up to an affine map. */
 p3d_status p3d_depth_write_png16(const char *path, const p3d_depth *d);
 
-/* 1 when a width x height map may be resized to target_w x target_h: the aspects agree to within
- * one target pixel, |width * target_h / height - target_w| <= 1. */
+/* 1 when a width x height map may be resized to target_w x target_h: the aspects agree to within one
+ * target pixel, i.e. one scale s has |s * width - target_w| <= 1 and |s * height - target_h| <= 1. */
 int p3d_depth_aspect_ok(int32_t width, int32_t height, int32_t target_w, int32_t target_h);
 
 /* Resizes src to target_w x target_h with cv::resize INTER_AREA semantics (resize_area.h), never

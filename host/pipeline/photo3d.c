@@ -122,8 +122,9 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
         s = p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", name, (int)img->width,
                      (int)img->height, (int)o->longer_side);
     if (s == P3D_OK && !p3d_depth_aspect_ok(map->width, map->height, w, h))
-        s = p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d)",
-                     (int)map->width, (int)map->height, name, (int)img->width, (int)img->height);
+        s = p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d, processed "
+                     "at %dx%d)", (int)map->width, (int)map->height, name, (int)img->width, (int)img->height,
+                     (int)w, (int)h);
     uint8_t *rgb = NULL;
     float *depth = NULL;
     if (s == P3D_OK && (!(rgb = (uint8_t *)malloc((size_t)w * h * 3)) || !(depth = (float *)malloc((size_t)w * h * 4))))
