@@ -281,6 +281,31 @@ p3d_status p3d_inputs_add(p3d_input_list *l, const char *arg, const p3d_inputs_o
 /* ---- depth maps ---------------------------------------------------------------------------------- */
 
 /* The input whose file is (dev, ino), or -1. */
+/* Keeps the items for which keep(l, i, ctx) holds, in their order, and frees the others. Positions
+ * move, so the by-name index is dropped (add_file rebuilds it on its next call). */
+static void inputs_keep(p3d_input_list *l, int (*keep)(const p3d_input_list *, int32_t, const void *),
+                        const void *ctx) {
+    int32_t kept = 0;
+    for (int32_t i = 0; i < l->count; i++) {
+        if (keep(l, i, ctx)) {
+            l->items[kept++] = l->items[i];
+        } else {
+            free(l->items[i].path);
+            free(l->items[i].name);
+            free(l->items[i].depth);
+        }
+    }
+    l->count = kept;
+    free(l->by_name);
+    l->by_name = NULL;
+    l->by_name_cap = 0;
+}
+
+static int not_dropped(const p3d_input_list *l, int32_t i, const void *drop) {
+    (void)l;
+    return !((const uint8_t *)drop)[i];
+}
+
 static int32_t input_by_file(const p3d_input_list *l, uint64_t dev, uint64_t ino) {
     for (int32_t i = 0; i < l->count; i++)
         if (l->items[i].dev == dev && l->items[i].ino == ino) return i;
@@ -331,22 +356,10 @@ p3d_status p3d_inputs_match_depth(p3d_input_list *l, const char *dir, const char
             if (j >= 0 && !drop[j]) drop[j] = 1, n_drop++;
         }
         if (n_drop) {
-            int32_t kept = 0;
-            for (int32_t i = 0; i < l->count; i++) {
-                if (!drop[i]) {
-                    l->items[kept++] = l->items[i];
-                } else {
+            for (int32_t i = 0; i < l->count; i++)
+                if (drop[i])
                     p3d_log(P3D_LOG_DEBUG, "%s is the depth map of another input, not a photo", l->items[i].path);
-                    free(l->items[i].path);
-                    free(l->items[i].name);
-                    free(l->items[i].depth);
-                }
-            }
-            l->count = kept;
-            /* positions moved: the by-name index is rebuilt on the next add */
-            free(l->by_name);
-            l->by_name = NULL;
-            l->by_name_cap = 0;
+            inputs_keep(l, not_dropped, drop);
         }
         free(drop);
     }
@@ -402,21 +415,15 @@ p3d_status p3d_shard_parse(const char *text, uint32_t *k, uint32_t *n) {
     return P3D_OK;
 }
 
+struct shard_ctx {
+    uint32_t k, n;
+};
+static int in_shard(const p3d_input_list *l, int32_t i, const void *ctx) {
+    const struct shard_ctx *c = (const struct shard_ctx *)ctx;
+    return p3d_shard_of(l->items[i].name, c->n) == c->k;
+}
+
 void p3d_inputs_shard(p3d_input_list *l, uint32_t k, uint32_t n) {
-    int32_t kept = 0;
-    for (int32_t i = 0; i < l->count; i++) {
-        if (p3d_shard_of(l->items[i].name, n) == k) {
-            l->items[kept++] = l->items[i];
-        } else {
-            free(l->items[i].path);
-            free(l->items[i].name);
-            free(l->items[i].depth);
-        }
-    }
-    l->count = kept;
-    /* Index slots hold item positions, which moved. Dropping it is always possible; add_file
-     * rebuilds it on the next call. */
-    free(l->by_name);
-    l->by_name = NULL;
-    l->by_name_cap = 0;
+    const struct shard_ctx c = {k, n};
+    inputs_keep(l, in_shard, &c);
 }
