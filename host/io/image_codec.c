@@ -1,7 +1,11 @@
 /* image_codec.c - in-memory image encoding and decoding (image_codec.h). stb_image_write's JPEG
- * writer is not used (it shifts a signed int out of range, which the sanitizer build rejects):
- * JPEG goes through libjpeg-turbo. */
+ * writer is not used (it shifts a signed int out of range, which the sanitizer build rejects), nor
+ * stb_image's JPEG reader (hostile Huffman tables overflow it): JPEG goes through libjpeg-turbo both
+ * ways. PNG goes through stb. */
 #include "io/image_codec.h"
+
+#include "core/file_io.h"
+#include "io/jpeg_decode.h"
 
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 
@@ -107,9 +111,21 @@ p3d_status p3d_image_encode(const char *what, const uint8_t *rgb, int32_t w, int
 p3d_status p3d_image_decode_rgb(const char *what, const uint8_t *data, size_t len, int32_t max_side, uint8_t **rgb,
                                 int32_t *w, int32_t *h) {
     *rgb = NULL;
+    /* JPEG through libjpeg-turbo, as photos are read (io/jpeg_decode.h): stb_image's JPEG decoder
+     * overflows its Huffman tables on hostile files (found by fuzzing a GLB's embedded atlas). */
+    if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+        p3d_jpeg_image j;
+        P3D_TRY(p3d_jpeg_decode(what, data, len, max_side, p3d_max_pixels(), &j));
+        *rgb = j.rgb;
+        *w = j.width;
+        *h = j.height;
+        return P3D_OK;
+    }
     int x = 0, y = 0, comp = 0;
-    if (len > (size_t)INT32_MAX || !stbi_info_from_memory(data, (int)len, &x, &y, &comp))
-        return p3d_fail(P3D_ERR_FORMAT, "%s: not a JPEG or PNG image (%s)", what, stbi_failure_reason());
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (len < 8 || memcmp(data, png_sig, 8) != 0 || len > (size_t)INT32_MAX ||
+        !stbi_info_from_memory(data, (int)len, &x, &y, &comp))
+        return p3d_fail(P3D_ERR_FORMAT, "%s: not a JPEG or PNG image", what);
     if (x <= 0 || y <= 0 || x > max_side || y > max_side)
         return p3d_fail(P3D_ERR_FORMAT, "%s: image of %dx%d is larger than %dx%d", what, x, y, (int)max_side,
                         (int)max_side);
