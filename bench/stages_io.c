@@ -3,7 +3,7 @@
  * Inputs are the real photos in ../shared/fixtures when present, else the project's sample; the mesh
  * stages use a synthetic moon-sized LDI. decode.jpeg.12mp decodes a 4000x3000 4:2:0 JPEG encoded
  * here from a procedural image (written to a temporary file, removed afterwards) with the program's
- * decoder (libjpeg-turbo), decode.jpeg.12mp.stb the same file with stb_image, the decoder used before. */
+ * decoder (libjpeg-turbo). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
-#include <stb_image.h>
 
 #include "bench.h"
 #include "core/file_io.h"
@@ -118,29 +117,16 @@ static p3d_status dep_png16(p3d_ctx *x, p3d_bench_case *c) {
     return decode_setup(c, "tum-kinect/TUM_depth.png", "samples/scene_disp.png", 1, k_tum);
 }
 
-/* ---- decode.jpeg.12mp[.stb]: a generated 12-megapixel photo-like JPEG ---------------------------- */
+/* ---- decode.jpeg.12mp: a generated 12-megapixel photo-like JPEG ---------------------------- */
 typedef struct jpeg12_state {
     char path[64];
-    int stb;
 } jpeg12_state;
 
 static p3d_status jpeg12_run(void *s, p3d_ctx *ctx) {
     (void)ctx;
-    jpeg12_state *d = (jpeg12_state *)s;
-    if (!d->stb) {
-        p3d_image img;
-        P3D_TRY(p3d_image_read(d->path, 0, &img));
-        p3d_image_free(&img);
-        return P3D_OK;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    P3D_TRY(p3d_file_read(d->path, (size_t)1 << 28, &buf, &len));
-    int w = 0, h = 0, comp = 0;
-    uint8_t *px = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 3);
-    free(buf);
-    if (!px) return p3d_fail(P3D_ERR_FORMAT, "%s: stb_image: %s", d->path, stbi_failure_reason());
-    stbi_image_free(px);
+    p3d_image img;
+    P3D_TRY(p3d_image_read(((jpeg12_state *)s)->path, 0, &img));
+    p3d_image_free(&img);
     return P3D_OK;
 }
 
@@ -193,7 +179,7 @@ static p3d_status jpeg12_write(const char *path, int32_t w, int32_t h) {
     return P3D_OK;
 }
 
-static p3d_status jpeg12_setup(p3d_bench_case *c, int stb) {
+static p3d_status jpeg12_setup(p3d_bench_case *c) {
     jpeg12_state *d = (jpeg12_state *)calloc(1, sizeof *d);
     if (!d) return p3d_fail(P3D_ERR_OOM, "out of memory");
     snprintf(d->path, sizeof d->path, "/tmp/p3d_bench_12mp_XXXXXX");
@@ -203,7 +189,6 @@ static p3d_status jpeg12_setup(p3d_bench_case *c, int stb) {
         return p3d_fail(P3D_ERR_IO, "cannot create a temporary file for the bench JPEG");
     }
     close(fd);
-    d->stb = stb;
     const int32_t w = 4000, h = 3000;
     p3d_status st = jpeg12_write(d->path, w, h);
     if (st != P3D_OK) {
@@ -212,8 +197,8 @@ static p3d_status jpeg12_setup(p3d_bench_case *c, int stb) {
     }
     struct stat sb;
     const long kb = stat(d->path, &sb) == 0 ? (long)(sb.st_size / 1024) : 0;
-    snprintf(c->label, sizeof c->label, "generated %dx%d JPEG q90 4:2:0 (%ld KiB), %s", (int)w, (int)h, kb,
-             stb ? "stb_image" : "libjpeg-turbo");
+    snprintf(c->label, sizeof c->label, "generated %dx%d JPEG q90 4:2:0 (%ld KiB), libjpeg-turbo", (int)w, (int)h,
+             kb);
     c->state = d;
     c->run = jpeg12_run;
     c->teardown = jpeg12_teardown;
@@ -223,11 +208,7 @@ static p3d_status jpeg12_setup(p3d_bench_case *c, int stb) {
 
 static p3d_status dec_jpeg12(p3d_ctx *x, p3d_bench_case *c) {
     (void)x;
-    return jpeg12_setup(c, 0);
-}
-static p3d_status dec_jpeg12_stb(p3d_ctx *x, p3d_bench_case *c) {
-    (void)x;
-    return jpeg12_setup(c, 1);
+    return jpeg12_setup(c);
 }
 
 /* ---- resize.area.* : the photo to the pipeline's processing size (longer side 960) --------------- */
@@ -401,7 +382,6 @@ P3D_BENCH_TABLE(p3d_bench_stages_io) = {
     {"decode.jpeg", dec_jpeg},
     {"decode.jpeg.progressive", dec_jpeg_prog},
     {"decode.jpeg.12mp", dec_jpeg12},
-    {"decode.jpeg.12mp.stb", dec_jpeg12_stb},
     {"decode.png", dec_png},
     {"resize.area.u8", resize_u8},
     {"resize.area.f32", resize_f32},

@@ -29,9 +29,9 @@ else
   done
   [ ! -e "$tmp/d/cut.npy" ] && ok no-output-for-bad-image || bad no-output-for-bad-image
   # The released output of this model on this photo (../shared/fixtures/columns/SOURCE.txt). The photo is
-  # decoded with stb_image here, whose JPEG decoding differs from libjpeg's in a few samples: the bounds
-  # are the issue's (median relative error < 0.5%, 99% of pixels within 2%); test_tiefenrausch shows the
-  # engine itself is bit-exact on libjpeg's decoding.
+  # decoded by libjpeg-turbo with OpenCV's settings (host/io/jpeg_decode.h), as the reference decodes it;
+  # the bounds are the issue's (median relative error < 0.5%, 99% of pixels within 2%), and
+  # test_tiefenrausch checks the engine bit for bit.
   if "$py" - "$tmp/d/columns.npy" ../shared/fixtures/columns/columns.npy <<'PY'
 import sys, numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])

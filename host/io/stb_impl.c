@@ -1,11 +1,11 @@
-/* stb_impl.c - the one translation unit that compiles stb_image (JPEG + PNG decoding) and
+/* stb_impl.c - the one translation unit that compiles stb_image (PNG decoding only: its JPEG decoder
+ * overflows its Huffman tables on hostile files, so JPEG goes through libjpeg-turbo everywhere) and
  * stb_image_write (8-bit PNG encoding and the zlib compressor of the 16-bit PNG writer; its JPEG
  * writer is not used: it shifts a signed int out of range, which the sanitizer build rejects).
  * Third-party code: its own warnings are silenced here and nowhere else. */
 #include <stddef.h>
 
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_NO_STDIO /* every decode goes through memory the caller has read and size-checked */
 #define STB_IMAGE_WRITE_IMPLEMENTATION
