@@ -62,6 +62,7 @@ int p3d_cmd_net(int argc, char **argv);
 int p3d_cmd_mesh(int argc, char **argv);
 int p3d_cmd_run(int argc, char **argv);
 int p3d_cmd_render(int argc, char **argv);
+int p3d_cmd_export(int argc, char **argv);
 int p3d_cmd_models(int argc, char **argv);
 int p3d_cmd_inputs(int argc, char **argv);
 int p3d_cmd_view(int argc, char **argv);

@@ -23,6 +23,7 @@ static const p3d_subcommand k_commands[] = {
     {"prepare", p3d_cmd_prepare, "resample a photo and its depth map to the processing size"},
     {"mesh", p3d_cmd_mesh, "photo + depth map -> inpainted layered depth image -> mesh (PLY, GLB)"},
     {"render", p3d_cmd_render, "render a mesh's parallax videos (MP4) or stills"},
+    {"export", p3d_cmd_export, "a mesh as a self-contained web page with motion parallax (--web DIR)"},
     {"view", p3d_cmd_view, "show a mesh (or a photo, made 3D first) in a window with motion parallax"},
     {"models", p3d_cmd_models, "models known, where they are installed, how to get the missing ones"},
     {"inputs", p3d_cmd_inputs, "the photos a run would process (folders, @lists, --shard K/N preview)"},

@@ -246,7 +246,9 @@ static p3d_status write_glb_body(FILE *f, void *user) {
     return st != P3D_OK ? st : fin;
 }
 
-p3d_status p3d_mesh_write_glb(const p3d_mesh *m, const char *path) {
+/* The GLB of m through the FILE writer fn(f, job): a file written atomically, or a memory stream. */
+static p3d_status glb_emit(const p3d_mesh *m, const char *path, p3d_status (*emit)(const char *, glb_job *, void *),
+                           void *user) {
     P3D_TRY(p3d_mesh_check_for_write(m, path));
     glb_layout L;
     P3D_TRY(glb_layout_make(m, path, &L));
@@ -258,10 +260,47 @@ p3d_status p3d_mesh_write_glb(const p3d_mesh *m, const char *path) {
         return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     }
     glb_job job = {m, path, &json, &L};
-    p3d_status st = p3d_file_write_atomic_fn(path, write_glb_body, &job);
+    p3d_status st = emit(path, &job, user);
     free(json.s);
     free(L.img);
     return st;
+}
+
+static p3d_status emit_file(const char *path, glb_job *job, void *user) {
+    (void)user;
+    return p3d_file_write_atomic_fn(path, write_glb_body, job);
+}
+
+p3d_status p3d_mesh_write_glb(const p3d_mesh *m, const char *path) { return glb_emit(m, path, emit_file, NULL); }
+
+typedef struct glb_mem {
+    char *data;
+    size_t len;
+} glb_mem;
+
+/* The same bytes into a POSIX memory stream (open_memstream grows the buffer as the body is written). */
+static p3d_status emit_mem(const char *path, glb_job *job, void *user) {
+    glb_mem *out = (glb_mem *)user;
+    FILE *f = open_memstream(&out->data, &out->len);
+    if (!f) return p3d_fail(P3D_ERR_OOM, "%s: out of memory for the GLB", path);
+    p3d_status st = write_glb_body(f, job);
+    if (fclose(f) != 0 && st == P3D_OK) st = p3d_fail(P3D_ERR_OOM, "%s: out of memory for the GLB", path);
+    if (st != P3D_OK) {
+        free(out->data);
+        out->data = NULL;
+        out->len = 0;
+    }
+    return st;
+}
+
+p3d_status p3d_mesh_encode_glb(const p3d_mesh *m, const char *name, uint8_t **data, size_t *len) {
+    glb_mem mem = {NULL, 0};
+    *data = NULL;
+    *len = 0;
+    P3D_TRY(glb_emit(m, name, emit_mem, &mem));
+    *data = (uint8_t *)mem.data;
+    *len = mem.len;
+    return P3D_OK;
 }
 
 /* ---- reader: a small JSON DOM ------------------------------------------------------------------ */
