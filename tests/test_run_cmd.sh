@@ -91,6 +91,39 @@ same=1
 for f in "$tmp/sh/mesh/"*.ply; do cmp -s "$f" "$tmp/w2/mesh/$(basename "$f")" || same=0; done
 [ "$same" -eq 1 ] && ok "two workers write the same meshes as one" || bad "two workers: meshes differ from one worker's"
 
+# --- --splats and --web: OUTDIR/splats/NAME.ply and OUTDIR/web/NAME.html beside the mesh ---
+run "splats" 0 "" -- run "$img" --depth "$disp" -o "$tmp/sp" --mesh-only --splats "${fast[@]}"
+if [ -f "$tmp/sp/splats/scene.ply" ] && [ -f "$tmp/sp/mesh/scene.ply" ]; then
+  nv=$(grep -a -m1 "^element vertex" "$tmp/sp/mesh/scene.ply")
+  ns=$(grep -a -m1 "^element vertex" "$tmp/sp/splats/scene.ply")
+  props=$(grep -a "^property float" "$tmp/sp/splats/scene.ply" | awk '{printf "%s ", $3}')
+  [ "$nv" = "$ns" ] && ok "splats: one Gaussian per vertex of the dense mesh ($ns)" || bad "splats: '$ns' vs mesh '$nv'"
+  [ "$props" = "x y z nx ny nz f_dc_0 f_dc_1 f_dc_2 opacity scale_0 scale_1 scale_2 rot_0 rot_1 rot_2 rot_3 " ] \
+    && ok "splats: the 3DGS layout" || bad "splats: properties '$props'"
+else
+  bad "splats: splats/scene.ply or mesh/scene.ply missing: $(find "$tmp/sp" -type f)"
+fi
+[ -z "$(find "$tmp/sp" -name '*.tmp*')" ] && ok "splats: no temporary file left" || bad "splats: temporary files left"
+run "splats skip-existing" 0 "skipping 1" -- run "$img" --depth "$disp" -o "$tmp/sp" --mesh-only --splats --skip-existing \
+  --device cpu --fill classic --set longer_side_len=96
+rm "$tmp/sp/splats/scene.ply"
+run "splats resume" 0 "" -- run "$img" --depth "$disp" -o "$tmp/sp" --mesh-only --splats --skip-existing "${fast[@]}"
+[ -f "$tmp/sp/splats/scene.ply" ] && ok "splats: resume writes the missing splats" || bad "splats: resume did not write them"
+# Without three.js the page fails the photo, naming the missing file, and the photo leaves nothing.
+P3D_THREE_DIR="$tmp/no-three" run "web without three.js" 3 "no-three/three.min.js.*libjs-three" -- \
+  run "$img" --depth "$disp" -o "$tmp/nw" --mesh-only --web --splats "${fast[@]}"
+[ -z "$(find "$tmp/nw" -type f 2>/dev/null)" ] && ok "web failure leaves no file" || bad "web failure left: $(find "$tmp/nw" -type f)"
+if [ -f /usr/share/javascript/three/three.min.js ]; then
+  run "web" 0 "" -- run "$img" --depth "$disp" -o "$tmp/wb" --mesh-only --web "${fast[@]}"
+  if grep -q "p3d-glb" "$tmp/wb/web/scene.html" 2>/dev/null && grep -q '"name":"circle"' "$tmp/wb/web/scene.html"; then
+    ok "web: web/scene.html with the GLB and the configured trajectories"
+  else
+    bad "web: web/scene.html missing or without the GLB / trajectories"
+  fi
+else
+  skipped "run --web: libjs-three not installed"
+fi
+
 # --- Ctrl-C: stops at the next step, exit 130, no partial file ---
 "$bin" run "$img" --depth "$disp" -o "$tmp/int" --device cpu --fill classic --set longer_side_len=256 --frames 400 \
   >"$tmp/int.out" 2>"$tmp/int.err" &

@@ -3,7 +3,8 @@
  *
  * Per photo (the reference's main.py loop): depth map (the user's, matched by name, or estimated) ->
  * OUTDIR/depth/NAME.npy + .png; LDI + inpainting -> OUTDIR/mesh/NAME.ply (.glb with --glb); the
- * configured trajectories -> OUTDIR/video/NAME_<postfix>.mp4. Folder names, trajectories and every
+ * configured trajectories -> OUTDIR/video/NAME_<postfix>.mp4; with --web the compact mesh as a web page
+ * -> OUTDIR/web/NAME.html, with --splats the LDI as 3D Gaussians -> OUTDIR/splats/NAME.ply. Folder names, trajectories and every
  * parameter come from the configuration (config.h: the reference's argument.yml keys), then the
  * command line.
  *
@@ -31,7 +32,10 @@
 #include "io/video.h"
 #include "mesh/mesh_file.h"
 #include "pipeline/config.h"
+#include "mesh/mesh_glb.h"
+#include "mesh/mesh_splats.h"
 #include "pipeline/photo3d.h"
+#include "pipeline/web_page.h"
 #include "render/render.h"
 #include "render/trajectory.h"
 
@@ -42,6 +46,7 @@ static const char *const k_run_help =
     "  depth/NAME.npy, depth/NAME.png    the disparity used (float32; 16-bit PNG)\n"
     "  mesh/NAME.ply                     the inpainted 3D photo (binary PLY; --glb adds NAME.glb)\n"
     "  video/NAME_<postfix>.mp4          dolly-zoom-in, zoom-in, circle, swing (H.264, 240 frames, 40 fps)\n"
+    "  web/NAME.html, splats/NAME.ply    with --web, --splats (below)\n"
     "\n"
     "  --config FILE        YAML configuration: the reference's argument.yml keys (see --print-config)\n"
     "  --set KEY=VALUE      override one key (repeatable), e.g. --set num_frames=120\n"
@@ -56,6 +61,10 @@ static const char *const k_run_help =
     "  --fill KIND          auto (default: the networks when installed), learned, classic\n"
     "  --glb                also write mesh/NAME.glb (the compact mesh: texture atlas + simplified\n"
     "                       geometry; the videos render from it too unless video_mesh is dense)\n"
+    "  --web                also write web/NAME.html: the compact mesh as one self-contained web page\n"
+    "                       with motion parallax and the configured trajectories (see export --help;\n"
+    "                       three.js from libjs-three, or $P3D_THREE_DIR)\n"
+    "  --splats             also write splats/NAME.ply: the LDI as 3D Gaussians (3DGS PLY layout)\n"
     "  --mesh-only          no videos\n"
     "  --frames N, --fps F  frames per video, frame rate (default 240, 40)\n"
     "  --skip-existing      skip photos whose outputs all exist (resume an interrupted batch)\n"
@@ -81,7 +90,7 @@ typedef struct run_opts {
     p3d_config cfg;
     const char *out_dir, *model_dir, *json_path;
     p3d_depth_opts dopts;
-    int32_t glb, videos, skip_existing, quiet;
+    int32_t glb, web, splats, videos, skip_existing, quiet;
     char devices[RUN_MAX_DEVICES][P3D_CFG_NAME + 8];
     int32_t n_devices;
 } run_opts;
@@ -201,6 +210,16 @@ static int outputs_exist(const run_opts *o, const char *name) {
         snprintf(path, sizeof path, "%s/%s.glb", dir, name);
         if (!file_exists(path)) return 0;
     }
+    if (o->web) {
+        out_path(o, "web", dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/%s.html", dir, name);
+        if (!file_exists(path)) return 0;
+    }
+    if (o->splats) {
+        out_path(o, "splats", dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/%s.ply", dir, name);
+        if (!file_exists(path)) return 0;
+    }
     if (!o->videos) return 1;
     out_path(o, c->video_folder, dir, sizeof dir);
     for (int32_t t = 0; t < c->n_traj; t++) {
@@ -217,9 +236,9 @@ static int outputs_exist(const run_opts *o, const char *name) {
  * are created only when a file is about to go in them, parents too (another run may have removed an
  * empty OUTDIR meanwhile), and removed only when they are empty again. */
 typedef struct photo_outputs {
-    char files[4 + P3D_CFG_MAX_TRAJ][1600];
+    char files[6 + P3D_CFG_MAX_TRAJ][1600];
     int32_t n_files;
-    char dirs[4][1200]; /* OUTDIR and its depth, mesh and video folders */
+    char dirs[6][1200]; /* OUTDIR and its depth, mesh, splats, web and video folders */
     int32_t n_dirs;
 } photo_outputs;
 
@@ -228,7 +247,7 @@ static p3d_status make_dir(photo_outputs *po, const char *dir) {
     struct stat st;
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return P3D_OK;
     if (mkdir(dir, 0777) == 0) {
-        if (po && po->n_dirs < 4) snprintf(po->dirs[po->n_dirs++], sizeof po->dirs[0], "%s", dir);
+        if (po && po->n_dirs < (int32_t)(sizeof po->dirs / sizeof po->dirs[0])) snprintf(po->dirs[po->n_dirs++], sizeof po->dirs[0], "%s", dir);
         return P3D_OK;
     }
     if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return P3D_OK; /* made by another run */
@@ -308,6 +327,43 @@ static p3d_status photo_depth(worker *w, const p3d_input *in, const p3d_image *i
     return p3d_depth_estimate_photo(w->est, img, map);
 }
 
+/* Trajectory t of the configuration (the videos' and the web page's camera paths); anchor = the scene's
+ * centre depth (the dolly zoom). */
+static p3d_status config_traj(const p3d_config *c, int32_t t, float anchor, p3d_traj *out) {
+    const int32_t dolly = strstr(c->video_postfix[t], "dolly") != NULL;
+    return p3d_traj_make(c->video_postfix[t], c->traj_types[t], c->x_shift_range[t], c->y_shift_range[t],
+                         c->z_shift_range[t], dolly, c->num_frames, anchor, out);
+}
+
+/* The photo's web page, web_dir/NAME.html, from the compact mesh and the configured trajectories. */
+static p3d_status photo_web(const run_opts *o, const p3d_photo_result *r, const char *name, const char *web_dir,
+                            photo_outputs *po) {
+    const p3d_config *c = &o->cfg;
+    char path[1600];
+    snprintf(path, sizeof path, "%s/%s.html", web_dir, name);
+    p3d_traj *trajs = (p3d_traj *)calloc((size_t)c->n_traj + 1, sizeof *trajs);
+    if (!trajs) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
+    const float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(&r->compact);
+    int32_t n = 0;
+    p3d_status st = P3D_OK;
+    for (; st == P3D_OK && n < c->n_traj; n++) st = config_traj(c, n, anchor, &trajs[n]);
+    uint8_t *glb = NULL;
+    size_t glb_len = 0;
+    if (st == P3D_OK) st = p3d_mesh_encode_glb(&r->compact, path, &glb, &glb_len);
+    p3d_web_opts wo = p3d_web_defaults();
+    for (int32_t k = 0; k < 4; k++) wo.crop[k] = (float)c->crop_border[k];
+    wo.ssaa = c->anti_flickering ? 3 : 1; /* as the videos */
+    wo.fps = c->fps;
+    wo.title = name;
+    if (st == P3D_OK) st = ensure_out_dir(po, o, "web", web_dir);
+    if (st == P3D_OK) st = p3d_web_page_write(path, glb, glb_len, &r->compact, trajs, n, &wo);
+    if (st == P3D_OK) record_output(po, path);
+    free(glb);
+    for (int32_t k = 0; k < n; k++) p3d_traj_free(&trajs[k]);
+    free(trajs);
+    return st;
+}
+
 /* The configured trajectories of one photo rendered and encoded into video_dir. */
 static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
                                const char *video_dir, item_result *res, photo_outputs *po) {
@@ -326,9 +382,7 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
-        int32_t dolly = strstr(c->video_postfix[t], "dolly") != NULL;
-        st = p3d_traj_make(c->video_postfix[t], c->traj_types[t], c->x_shift_range[t], c->y_shift_range[t],
-                           c->z_shift_range[t], dolly, c->num_frames, anchor, &tr);
+        st = config_traj(c, t, anchor, &tr);
         if (st != P3D_OK) break;
         char path[1600], label[1700];
         snprintf(path, sizeof path, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
@@ -387,10 +441,12 @@ static p3d_status write_depth(const p3d_depth *map, const char *dir, const char 
 static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image *img, item_result *res) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
-    char depth_dir[1200], mesh_dir[1200], video_dir[1200], path[1600];
+    char depth_dir[1200], mesh_dir[1200], video_dir[1200], web_dir[1200], splats_dir[1200], path[1600];
     out_path(o, c->depth_folder, depth_dir, sizeof depth_dir);
     out_path(o, c->mesh_folder, mesh_dir, sizeof mesh_dir);
     out_path(o, c->video_folder, video_dir, sizeof video_dir);
+    out_path(o, "web", web_dir, sizeof web_dir);
+    out_path(o, "splats", splats_dir, sizeof splats_dir);
     snprintf(path, sizeof path, "%s/%s.%s", mesh_dir, in->name, mesh_ext(c->mesh_format));
     photo_outputs *po = (photo_outputs *)calloc(1, sizeof *po);
     if (!po) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", in->name);
@@ -405,7 +461,7 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     p3d_photo_result r;
     memset(&r, 0, sizeof r);
     p3d_photo_opts popts = photo_opts_of(c);
-    popts.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh);
+    popts.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh) || o->web;
     t = p3d_time_now();
     if (st == P3D_OK) st = p3d_interrupt_check(in->name);
     if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &popts, &r);
@@ -416,8 +472,6 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
         res->synthesised = r.report.synthesised[0] + r.report.synthesised[1];
         res->vertices = r.mesh.n_vertices, res->faces = r.mesh.n_faces;
         for (int32_t k = 0; k < P3D_LDI_STAGE_COUNT; k++) res->ldi_seconds[k] = r.report.seconds[k];
-        /* the LDI is not needed any more: free it before the videos */
-        p3d_ldi_free(&r.ldi);
     }
     /* Outputs only once the photo has a mesh: a map the pipeline rejected is never written. */
     t = p3d_time_now();
@@ -436,6 +490,15 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
         st = p3d_mesh_write(&r.compact, path, P3D_MESH_GLB);
         if (st == P3D_OK) record_output(po, path);
     }
+    if (st == P3D_OK && o->splats) {
+        snprintf(path, sizeof path, "%s/%s.ply", splats_dir, in->name);
+        st = ensure_out_dir(po, o, "splats", splats_dir);
+        if (st == P3D_OK) st = p3d_splats_write(&r.ldi, &r.mesh, path);
+        if (st == P3D_OK) record_output(po, path);
+    }
+    /* the LDI is not needed any more: free it before the page and the videos */
+    p3d_ldi_free(&r.ldi);
+    if (st == P3D_OK && o->web) st = photo_web(o, &r, in->name, web_dir, po);
     res->seconds[STAGE_WRITE] = p3d_time_now() - t;
     t = p3d_time_now();
     if (st == P3D_OK && o->videos)
@@ -715,6 +778,10 @@ int p3d_cmd_run(int argc, char **argv) {
             }
         } else if (p3d_args_is(&it, NULL, "--glb")) {
             o.glb = 1;
+        } else if (p3d_args_is(&it, NULL, "--web")) {
+            o.web = 1;
+        } else if (p3d_args_is(&it, NULL, "--splats")) {
+            o.splats = 1;
         } else if (p3d_args_is(&it, NULL, "--mesh-only")) {
             o.videos = 0;
         } else if (p3d_args_is(&it, NULL, "--skip-existing")) {
