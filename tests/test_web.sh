@@ -81,6 +81,10 @@ if [ -f "$page" ]; then
   # self-contained: nothing loaded from elsewhere
   if grep -Eq '<script[^>]*src=|<link[^>]*href=' "$page"; then bad "page loads an external file"; else ok "page is self-contained"; fi
   check_page sample "$page" "$tmp/scene.glb" 480 336 "0.02,0,0" "-0.015,0.01,0.05"
+  # without a query: the interactive page (pointer / tilt parallax) draws too
+  browse --window-size=400,300 --dump-dom "file://$page" >"$tmp/dom.html" 2>/dev/null
+  grep -q '<title>p3d-ready</title>' "$tmp/dom.html" && ok "interactive page draws" \
+    || bad "interactive page: $(grep -o '<title>[^<]*</title>' "$tmp/dom.html")"
   # and the checks above can fail: a bad query is an error in the title and in the console
   browse --window-size=320,240 --dump-dom "file://$page?pose=1,2&w=320&h=240" >"$tmp/dom.html" 2>"$tmp/console.txt"
   grep -q '<title>p3d-error: .*pose "1,2"' "$tmp/dom.html" && ok "a bad query shows an error" \
