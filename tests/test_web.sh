@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_web.sh - the web page (`export --web`, pipeline/web_page.h) in a real browser: headless Chromium
 # with software WebGL (SwiftShader) opens the page from the file system at fixed poses (the page's own
-# query string), and each screenshot is compared with `render --pose` at the same pose and size:
-# PSNR >= 30 dB. The page must flag its first frame (title p3d-ready) with no JavaScript error (its
+# query string), and each screenshot is compared with `render --pose` at the same pose and size, and
+# trajectory frames (?traj=T&frame=K) with `render --traj`'s PNG frames: PSNR >= 30 dB. The page must flag its first frame (title p3d-ready) with no JavaScript error (its
 # title says p3d-error otherwise, and the console is searched for uncaught errors); a bad query must
 # show an error. The sample's compact mesh always, a small moon when ../shared is there.
 # SKIP (77) without Chromium, libjs-three, or python3 with numpy and PIL (tools/setup.sh --test).
@@ -81,6 +81,22 @@ if [ -f "$page" ]; then
   # self-contained: nothing loaded from elsewhere
   if grep -Eq '<script[^>]*src=|<link[^>]*href=' "$page"; then bad "page loads an external file"; else ok "page is self-contained"; fi
   check_page sample "$page" "$tmp/scene.glb" 480 336 "0.02,0,0" "-0.015,0.01,0.05"
+  # the trajectories the page plays are the videos': frames of the dolly zoom (position and focal length)
+  # and the circle against render --traj's PNG frames
+  run "export --traj" 0 "2 trajectories" -- export "$tmp/scene.glb" --web "$tmp/webt" --traj dolly-zoom-in,circle --frames 8
+  run "render --traj" 0 "" -- render "$tmp/scene.glb" --traj dolly-zoom-in,circle --frames 8 --format png --size 480x336 \
+    --device cpu -o "$tmp/frames"
+  for tf in dolly-zoom-in:7 circle:3; do
+    t=${tf%:*} k=${tf#*:}
+    browse --window-size=480,336 --screenshot="$tmp/traj.png" "file://$tmp/webt/scene.html?traj=$t&frame=$k&w=480&h=336" \
+      >/dev/null 2>&1
+    p=$(psnr "$tmp/traj.png" "$tmp/frames/scene_$t/frame_0000$k.png")
+    if "$py" -c "import sys; sys.exit(0 if float('${p%% *}') >= 30 else 1)"; then
+      ok "trajectory $t frame $k: browser vs render --traj: PSNR $p dB (>= 30)"
+    else
+      bad "trajectory $t frame $k: browser vs render --traj: PSNR $p dB (< 30)"
+    fi
+  done
   # without a query: the interactive page (pointer / tilt parallax) draws too
   browse --window-size=400,300 --dump-dom "file://$page" >"$tmp/dom.html" 2>/dev/null
   grep -q '<title>p3d-ready</title>' "$tmp/dom.html" && ok "interactive page draws" \

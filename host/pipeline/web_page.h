@@ -12,6 +12,7 @@
  *   NAME.html?pose=x,y,z     fixed camera centre (mesh coordinates, looking along +z: `render --pose x,y,z`)
  *            &w=W&h=H        fixed frame size in pixels (device pixel ratio 1)
  *            &ssaa=S         supersampling factor 1..4 (default the options' ssaa)
+ *   NAME.html?traj=NAME&frame=K   frame K (from 0) of the page's trajectory NAME, as the videos show it
  * The page sets document.title = "p3d-ready" once the first frame is drawn, "p3d-error: MESSAGE" on an
  * error (a script error, a bad query, a GLB three.js cannot read).
  *
