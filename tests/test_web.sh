@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test_web.sh - the web page (`export --web`, pipeline/web_page.h) in a real browser: headless Chromium
-# with software WebGL (SwiftShader) opens the page from the file system at fixed poses (the page's own
+# with software WebGL (SwiftShader), driven over the DevTools protocol by tests/web_shot.py (which waits
+# for the page's own ready flag), opens the page from the file system at fixed poses (the page's own
 # query string), and each screenshot is compared with `render --pose` at the same pose and size, and
 # trajectory frames (?traj=T&frame=K) with `render --traj`'s PNG frames: PSNR >= 30 dB. The page must flag its first frame (title p3d-ready) with no JavaScript error (its
-# title says p3d-error otherwise, and the console is searched for uncaught errors); a bad query must
-# show an error. The sample's compact mesh always, a small moon when ../shared is there.
-# SKIP (77) without Chromium, libjs-three, or python3 with numpy and PIL (tools/setup.sh --test).
+# title says p3d-error otherwise, and uncaught exceptions and console errors are collected); a bad
+# query must show an error. The sample's compact mesh always, a small moon when ../shared is there.
+# SKIP (77) without Chromium, libjs-three, or python3 with numpy, PIL and websocket (tools/setup.sh --test).
 set -u
 . "$(dirname "$0")/cli_lib.sh"
 src=${P3D_SOURCE_DIR:-.}
@@ -13,14 +14,10 @@ three=${P3D_THREE_DIR:-/usr/share/javascript/three}
 chrome=${P3D_CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)}
 if [ -z "$chrome" ]; then skipped "no chromium (tools/setup.sh --test installs it)"; finish; fi
 if [ ! -f "$three/three.min.js" ]; then skipped "no three.js in $three (Debian libjs-three)"; finish; fi
-if ! "$py" -c "import numpy, PIL" 2>/dev/null; then skipped "$py without numpy and PIL"; finish; fi
+if ! "$py" -c "import numpy, PIL, websocket" 2>/dev/null; then skipped "$py without numpy, PIL and websocket"; finish; fi
 
-# Software WebGL only: no GPU process, ANGLE on SwiftShader (newer Chromium wants the unsafe flag for it).
-browse() {
-  timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --use-angle=swiftshader --enable-unsafe-swiftshader \
-    --no-first-run --hide-scrollbars --force-device-scale-factor=1 --user-data-dir="$tmp/profile" \
-    --enable-logging=stderr --v=0 --virtual-time-budget=30000 "$@"
-}
+# browse URL W H [OUT.png]: the page's title and JavaScript errors in $tmp/browse.txt; exit 0 = ready, no error
+browse() { timeout 150 "$py" tests/web_shot.py "$chrome" "$@" >"$tmp/browse.txt" 2>&1; }
 
 # psnr A.png B.png -> prints the PSNR in dB of two RGB images of the same size (99 when equal)
 psnr() {
@@ -42,18 +39,13 @@ PY
 check_page() {
   local name=$1 page=$2 mesh=$3 w=$4 h=$5
   shift 5
-  browse --window-size="$w,$h" --dump-dom "file://$page?pose=$1&w=$w&h=$h" >"$tmp/dom.html" 2>"$tmp/console.txt"
-  local title
-  title=$(grep -o '<title>[^<]*</title>' "$tmp/dom.html" | head -1)
-  if [ "$title" = "<title>p3d-ready</title>" ]; then ok "$name: first frame drawn ($title)"; else bad "$name: page title '$title'"; fi
-  if grep -Eq "Uncaught|CONSOLE.*(Error|error)" "$tmp/console.txt"; then
-    bad "$name: JavaScript errors: $(grep -E "Uncaught|CONSOLE" "$tmp/console.txt" | head -5)"
-  else
-    ok "$name: no JavaScript error in the console"
-  fi
   local k=0
   for pose in "$@"; do
-    browse --window-size="$w,$h" --screenshot="$tmp/shot$k.png" "file://$page?pose=$pose&w=$w&h=$h" >/dev/null 2>&1
+    if browse "file://$page?pose=$pose&w=$w&h=$h" "$w" "$h" "$tmp/shot$k.png"; then
+      ok "$name: pose $pose: first frame drawn, no JavaScript error"
+    else
+      bad "$name: pose $pose: $(cat "$tmp/browse.txt")"
+    fi
     if ! "$bin" render "$mesh" --pose "$pose" --size "${w}x$h" --ssaa 3 --device cpu -o "$tmp" --name "ref$k" >/dev/null 2>"$tmp/err"; then
       bad "$name: render --pose $pose: $(cat "$tmp/err")"
     elif [ ! -f "$tmp/shot$k.png" ]; then
@@ -88,8 +80,7 @@ if [ -f "$page" ]; then
     --device cpu -o "$tmp/frames"
   for tf in dolly-zoom-in:7 circle:3; do
     t=${tf%:*} k=${tf#*:}
-    browse --window-size=480,336 --screenshot="$tmp/traj.png" "file://$tmp/webt/scene.html?traj=$t&frame=$k&w=480&h=336" \
-      >/dev/null 2>&1
+    browse "file://$tmp/webt/scene.html?traj=$t&frame=$k&w=480&h=336" 480 336 "$tmp/traj.png" || bad "traj $t: $(cat "$tmp/browse.txt")"
     p=$(psnr "$tmp/traj.png" "$tmp/frames/scene_$t/frame_0000$k.png")
     if "$py" -c "import sys; sys.exit(0 if float('${p%% *}') >= 30 else 1)"; then
       ok "trajectory $t frame $k: browser vs render --traj: PSNR $p dB (>= 30)"
@@ -98,15 +89,13 @@ if [ -f "$page" ]; then
     fi
   done
   # without a query: the interactive page (pointer / tilt parallax) draws too
-  browse --window-size=400,300 --dump-dom "file://$page" >"$tmp/dom.html" 2>/dev/null
-  grep -q '<title>p3d-ready</title>' "$tmp/dom.html" && ok "interactive page draws" \
-    || bad "interactive page: $(grep -o '<title>[^<]*</title>' "$tmp/dom.html")"
-  # and the checks above can fail: a bad query is an error in the title and in the console
-  browse --window-size=320,240 --dump-dom "file://$page?pose=1,2&w=320&h=240" >"$tmp/dom.html" 2>"$tmp/console.txt"
-  grep -q '<title>p3d-error: .*pose "1,2"' "$tmp/dom.html" && ok "a bad query shows an error" \
-    || bad "bad query: $(grep -o '<title>[^<]*</title>' "$tmp/dom.html")"
-  grep -q "Uncaught" "$tmp/console.txt" && ok "the console check sees an uncaught error" \
-    || bad "bad query: no uncaught error in the console log"
+  browse "file://$page" 400 300 && ok "interactive page draws, no JavaScript error" || bad "interactive page: $(cat "$tmp/browse.txt")"
+  # and the checks above can fail: a bad query is an error in the title and an uncaught exception
+  browse "file://$page?pose=1,2&w=320&h=240" 320 240 && bad "bad query: the page says it is ready"
+  grep -q '^title: p3d-error: .*pose "1,2"' "$tmp/browse.txt" && ok "a bad query shows an error" \
+    || bad "bad query: $(cat "$tmp/browse.txt")"
+  grep -q "^error: uncaught: .*pose" "$tmp/browse.txt" && ok "the error check sees the uncaught exception" \
+    || bad "bad query: no uncaught exception reported: $(cat "$tmp/browse.txt")"
 fi
 run "export without three.js" 1 "nothere/three.min.js.*libjs-three" -- export "$tmp/scene.glb" --web "$tmp/web2" --three "$tmp/nothere"
 [ ! -e "$tmp/web2/scene.html" ] && ok "no page without three.js" || bad "a page was written without three.js"

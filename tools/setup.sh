@@ -3,8 +3,9 @@
 # is already present.
 #
 #   bash tools/setup.sh          # build + run dependencies
-#   bash tools/setup.sh --test   # also what the tests use (Python converters, Xvfb, headless Chromium for
-#                                #   the web page, and pygltflib from PyPI: the independent glTF reader)
+#   bash tools/setup.sh --test   # also what the tests use (Python converters, Xvfb, headless Chromium and
+#                                #   python3-websocket for the web page, and pygltflib from PyPI: the
+#                                #   independent glTF reader)
 #   bash tools/setup.sh --fuzz   # also clang with libFuzzer (tools/fuzz.sh)
 #
 # libjs-three: `export --web` and `run --web` inline Debian's three.js into the page.
@@ -22,7 +23,7 @@ pkgs=(build-essential cmake pkg-config git libstb-dev libglfw3-dev libepoxy-dev
       ffmpeg python3 python3-numpy python3-protobuf libjs-three)
 for a in "$@"; do
   case "$a" in
-    --test) pkgs+=(python3-torch python3-pil python3-pip xvfb xauth libgl1-mesa-dri libxtst6 chromium)
+    --test) pkgs+=(python3-torch python3-pil python3-pip python3-websocket xvfb xauth libgl1-mesa-dri libxtst6 chromium)
             test_pip=1 ;;
     --fuzz) pkgs+=(clang) ;;
     *) echo "setup.sh: unknown option '$a' (use --test or --fuzz)" >&2; exit 2 ;;
