@@ -72,7 +72,7 @@ page="$tmp/web/scene.html"
 if [ -f "$page" ]; then
   # self-contained: nothing loaded from elsewhere
   if grep -Eq '<script[^>]*src=|<link[^>]*href=' "$page"; then bad "page loads an external file"; else ok "page is self-contained"; fi
-  check_page sample "$page" "$tmp/scene.glb" 480 336 "0.02,0,0" "-0.015,0.01,0.05"
+  check_page sample "$page" "$tmp/scene.glb" 480 336 "-0.015,0.01,0.05"
   # the trajectories the page plays are the videos': frames of the dolly zoom (position and focal length)
   # and the circle against render --traj's PNG frames
   run "export --traj" 0 "2 trajectories" -- export "$tmp/scene.glb" --web "$tmp/webt" --traj dolly-zoom-in,circle --frames 8
