@@ -25,7 +25,7 @@ p3d_compact_opts p3d_compact_defaults(void) {
     return o;
 }
 
-/* ---- (chart, pixel) -> node claims: open addressing, grown at half load ------------------------- */
+/* ---- (chart, pixel) -> halo node claims: open addressing, grown at half load -------------------- */
 
 typedef struct claims {
     uint64_t *key; /* chart << 32 | pixel; UINT64_MAX = empty */
@@ -182,7 +182,7 @@ static p3d_status grow_charts(compact_work *w) {
     int32_t *bfs = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     p3d_status st = P3D_OK;
     if (!w->vf_off || !w->vf || !w->chart || !layer || !order || !stamp || !bfs ||
-        !claims_alloc(&w->cl, (size_t)1 << 20)) {
+        !claims_alloc(&w->cl, (size_t)1 << 12)) {
         st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d vertices", (int)n);
         goto done;
     }
@@ -230,10 +230,6 @@ static p3d_status grow_charts(compact_work *w) {
         while (head < tail) {
             const int32_t v = bfs[head++];
             chart_grow_box(w, c, v);
-            if (!claims_put(&w->cl, c, l->pix[v], v)) {
-                st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for chart pixels");
-                goto done;
-            }
             for (int32_t e = w->vf_off[v]; e < w->vf_off[v + 1]; e++) {
                 const int32_t *t = F + 3 * (int64_t)w->vf[e];
                 for (int32_t k = 0; k < 3; k++) {
@@ -252,6 +248,15 @@ done:
     free(stamp);
     free(bfs);
     return st;
+}
+
+/* The node of chart c at canvas pixel pix (its own node: at most one, the chart is a height field; or
+ * a halo node it claimed), -1 if none. Own nodes are found on the pixel's short node list, so only
+ * the few halo claims go through the hash table. */
+static int32_t chart_node_at(const compact_work *w, int32_t c, int32_t pix) {
+    for (int32_t id = w->l->head[pix]; id >= 0; id = w->l->next[id])
+        if (w->chart[id] == c) return id;
+    return claims_get(&w->cl, c, pix);
 }
 
 /* Each face to a chart: its corners' common chart, else the first corner's chart that has the other
@@ -275,7 +280,7 @@ static p3d_status assign_faces(compact_work *w, p3d_compact_stats *stats) {
             int ok = 1;
             for (int32_t j = 0; j < 3 && ok; j++) {
                 if (w->chart[t[j]] == c) continue;
-                const int32_t got = claims_get(&w->cl, c, pix[t[j]]);
+                const int32_t got = chart_node_at(w, c, pix[t[j]]);
                 ok = got < 0 || got == t[j];
             }
             if (ok) chosen = c;
@@ -286,7 +291,7 @@ static p3d_status assign_faces(compact_work *w, p3d_compact_stats *stats) {
             stats->own_charts++;
         }
         for (int32_t j = 0; j < 3; j++) {
-            if (w->chart[t[j]] == chosen || claims_get(&w->cl, chosen, pix[t[j]]) == t[j]) continue;
+            if (w->chart[t[j]] == chosen || chart_node_at(w, chosen, pix[t[j]]) == t[j]) continue;
             if (!add_halo(w, chosen, t[j])) return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for halos");
         }
         w->fchart[f] = chosen;
