@@ -29,6 +29,7 @@ typedef struct bench_result {
     char reason[256];
     int32_t runs;
     double ms_median, ms_min, ms_max;
+    double cpu_ms_median; /* the process's CPU time (user + sys, all threads) of the median-wall run */
     double mpix_s, gflop_s;
     double rss_mb, dev_mb;
 } bench_result;
@@ -63,6 +64,14 @@ static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+/* User + system CPU time of the whole process (every thread), in ms. */
+static double cpu_ms(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return 1e3 * ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) +
+           1e-3 * ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -102,7 +111,8 @@ static void run_stage(const p3d_bench_stage *s, p3d_ctx *ctx, int32_t warmup, in
         snprintf(r->reason, sizeof r->reason, "%s", p3d_last_error());
         return;
     }
-    double *ms = (double *)calloc((size_t)runs, sizeof *ms);
+    /* (wall, cpu) ms pairs, sorted by wall */
+    double *ms = (double *)calloc(2 * (size_t)runs, sizeof *ms);
     if (!ms) {
         r->status = "failed";
         snprintf(r->reason, sizeof r->reason, "out of memory");
@@ -111,19 +121,24 @@ static void run_stage(const p3d_bench_stage *s, p3d_ctx *ctx, int32_t warmup, in
     }
     for (int32_t i = -warmup; i < runs && st == P3D_OK; i++) {
         double t = 0;
+        const double c0 = cpu_ms();
         st = time_one(ctx, &c, &t);
-        if (i >= 0) ms[i] = t;
+        if (i >= 0) {
+            ms[2 * i] = t;
+            ms[2 * i + 1] = cpu_ms() - c0;
+        }
     }
     if (st != P3D_OK) {
         r->status = "failed";
         snprintf(r->reason, sizeof r->reason, "%s", p3d_last_error());
     } else {
-        qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+        qsort(ms, (size_t)runs, 2 * sizeof *ms, cmp_double);
         r->status = "ok";
         r->runs = runs;
         r->ms_min = ms[0];
-        r->ms_max = ms[runs - 1];
-        r->ms_median = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
+        r->ms_max = ms[2 * (runs - 1)];
+        r->ms_median = runs % 2 ? ms[2 * (runs / 2)] : 0.5 * (ms[2 * (runs / 2 - 1)] + ms[2 * (runs / 2)]);
+        r->cpu_ms_median = runs % 2 ? ms[2 * (runs / 2) + 1] : 0.5 * (ms[2 * (runs / 2 - 1) + 1] + ms[2 * (runs / 2) + 1]);
         r->mpix_s = c.pixels > 0 ? c.pixels / (r->ms_median * 1e3) : 0;
         r->gflop_s = c.macs > 0 ? 2.0 * c.macs / (r->ms_median * 1e6) : 0;
     }
@@ -162,9 +177,9 @@ static int write_json(const char *path, const char *device, const bench_result *
         print_json_string(f, r->label);
         fprintf(f, ", \"status\": \"%s\", \"reason\": ", r->status);
         print_json_string(f, r->reason);
-        fprintf(f, ", \"runs\": %d, \"ms_median\": %.6f, \"ms_min\": %.6f, \"ms_max\": %.6f, "
+        fprintf(f, ", \"runs\": %d, \"ms_median\": %.6f, \"ms_min\": %.6f, \"ms_max\": %.6f, \"cpu_ms_median\": %.3f, "
                    "\"mpixel_per_s\": %.3f, \"gflop_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"peak_device_mb\": %.1f}%s\n",
-                (int)r->runs, r->ms_median, r->ms_min, r->ms_max, r->mpix_s, r->gflop_s, r->rss_mb, r->dev_mb,
+                (int)r->runs, r->ms_median, r->ms_min, r->ms_max, r->cpu_ms_median, r->mpix_s, r->gflop_s, r->rss_mb, r->dev_mb,
                 i + 1 < n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
@@ -180,7 +195,8 @@ static const char *const k_help =
     "usage: bench [--device cpu|cuda[:N]|auto] [--runs N] [--warmup N] [--filter GLOB] [--json FILE] [--list]\n"
     "             [--weights-dir DIR] [--max-gmac G]\n"
     "\n"
-    "Times each pipeline stage: warm-up, then N runs; prints median/min/max ms, MPixel/s, GFLOP/s\n"
+    "Times each pipeline stage: warm-up, then N runs; prints median/min/max ms, the process CPU ms\n"
+    "(user + sys, all threads) of the median run, MPixel/s, GFLOP/s\n"
     "(against the stage's MAC count), peak host RSS and peak device memory. Run from the project\n"
     "root so ../shared/fixtures is found.\n"
     "\n"
@@ -254,16 +270,16 @@ int main(int argc, char **argv) {
     bench_result res[256];
     int32_t n = 0, failed = 0;
     printf("device: %s, %d runs after %d warm-up\n", devname, (int)runs, (int)warmup);
-    printf("%-22s %-40s %9s %9s %9s %10s %9s %8s %8s\n", "stage", "input", "median ms", "min ms", "max ms",
-           "MPixel/s", "GFLOP/s", "RSS MB", "dev MB");
+    printf("%-22s %-40s %9s %9s %9s %9s %10s %9s %8s %8s\n", "stage", "input", "median ms", "min ms", "max ms",
+           "cpu ms", "MPixel/s", "GFLOP/s", "RSS MB", "dev MB");
     for (size_t t = 0; t < sizeof k_tables / sizeof k_tables[0]; t++) {
         for (const p3d_bench_stage *s = k_tables[t]; s->name && n < 256; s++) {
             if (fnmatch(filter, s->name, 0) != 0) continue;
             bench_result *r = &res[n++];
             run_stage(s, ctx, warmup, runs, r);
             if (strcmp(r->status, "ok") == 0)
-                printf("%-22s %-40s %9.3f %9.3f %9.3f %10.1f %9.1f %8.1f %8.1f\n", r->name, r->label, r->ms_median,
-                       r->ms_min, r->ms_max, r->mpix_s, r->gflop_s, r->rss_mb, r->dev_mb);
+                printf("%-22s %-40s %9.3f %9.3f %9.3f %9.1f %10.1f %9.1f %8.1f %8.1f\n", r->name, r->label, r->ms_median,
+                       r->ms_min, r->ms_max, r->cpu_ms_median, r->mpix_s, r->gflop_s, r->rss_mb, r->dev_mb);
             else
                 printf("%-22s %-40s %s: %s\n", r->name, r->label, r->status, r->reason);
             failed += strcmp(r->status, "failed") == 0;

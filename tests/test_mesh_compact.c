@@ -128,8 +128,26 @@ static void check_structure(const p3d_photo_result *r) {
     free(used);
 }
 
-/* Frames of the dense and compact meshes: the photo's camera and frames of two presets. */
-static void check_frames(const p3d_photo_result *r, double min_psnr) {
+/* The largest mean absolute difference (over the channels) of an 8 x 8 block of two W x H RGB
+ * frames: a local defect the PSNR of the whole frame averages away. */
+static double max_block_error(const uint8_t *a, const uint8_t *b, int32_t W, int32_t H) {
+    double worst = 0;
+    for (int32_t by = 0; by + 8 <= H; by += 8)
+        for (int32_t bx = 0; bx + 8 <= W; bx += 8) {
+            int64_t sum = 0;
+            for (int32_t y = by; y < by + 8; y++)
+                for (int32_t i = 3 * (y * W + bx); i < 3 * (y * W + bx + 8); i++) sum += abs((int)a[i] - (int)b[i]);
+            const double e = (double)sum / (8 * 8 * 3);
+            worst = e > worst ? e : worst;
+        }
+    return worst;
+}
+
+/* Frames of the dense and compact meshes: the photo's camera and frames of two presets. At the photo's
+ * camera no 8 x 8 block may differ by more than max_block on average: a hidden band that the
+ * simplification moved in front of the surface hiding it showed there as a dark fragment beside the
+ * astronaut's arm on moon at 480 (108 before the fix, 17 after). */
+static void check_frames(const p3d_photo_result *r, double min_psnr, double max_block) {
     const int32_t W = r->width, H = r->height;
     const size_t n = (size_t)W * H * 3;
     uint8_t *a = (uint8_t *)malloc(n), *b = (uint8_t *)malloc(n);
@@ -161,6 +179,11 @@ static void check_frames(const p3d_photo_result *r, double min_psnr) {
         }
         fprintf(stderr, "  frame %d: PSNR %.2f dB, %zu pixels covered by one mesh only\n", (int)k, psnr, cover_diff);
         CHECK_MSG(psnr >= min_psnr, "frame %d: PSNR %.2f dB < %.1f", (int)k, psnr, min_psnr);
+        if (k == 0) {
+            const double be = max_block_error(a, b, W, H);
+            fprintf(stderr, "  frame 0: largest 8x8 block error %.1f\n", be);
+            CHECK_MSG(be <= max_block, "photo's camera: an 8x8 block differs by %.1f on average (> %.0f)", be, max_block);
+        }
         CHECK_MSG(cover_diff * 1000 <= (size_t)W * H, "frame %d: %zu pixels covered by one mesh only", (int)k, cover_diff);
     }
     p3d_traj_free(&tr[0]);
@@ -178,7 +201,9 @@ static void test_sample(void) {
     fprintf(stderr, "  sample at 320: %lld -> %lld faces, %d charts, atlas %d, error %.2f px\n", (long long)r.mesh.n_faces,
             (long long)r.compact.n_faces, (int)r.compact_stats.charts, (int)r.compact.tex_w, (double)r.compact_stats.error_px);
     check_structure(&r);
-    check_frames(&r, 33.0);
+    /* 41.1 at the photo's camera before and after the depth-order fix (not traced: the sample's
+     * hard synthetic edges), so a looser bound than moon's. */
+    check_frames(&r, 33.0, 48.0);
     /* Deterministic: the same LDI gives the same mesh, byte for byte. */
     p3d_mesh again;
     const p3d_compact_opts co = p3d_compact_defaults();
@@ -228,14 +253,14 @@ static void test_moon(void) {
     if (p3d_t_case_failed) return;
     fprintf(stderr, "  moon at 480: %lld -> %lld faces (%.1f%%), atlas %d\n", (long long)r.mesh.n_faces,
             (long long)r.compact.n_faces, 100.0 * (double)r.compact.n_faces / (double)r.mesh.n_faces, (int)r.compact.tex_w);
-    CHECK(r.compact.n_faces * 10 <= r.mesh.n_faces);
+    /* 12.3% since charts keep to their side of the gap to the surface in front or behind
+     * (depth_order_breaks in mesh_compact.c; 9.6% before): the issue's 10% is at 960, where it is 9.4%
+     * (bench mesh.compact.moon / render.frames.moon-compact). */
+    CHECK(r.compact.n_faces * 100 <= r.mesh.n_faces * 13);
     check_structure(&r);
-    /* 33.5 dB, not 35: since issue 15's fill changes the compact mesh follows the dense one less
-     * closely on moon (34.05 .. 35.03 dB over the five frames, 37.5 .. 38.5 before). Most likely the
-     * rings next to each depth edge, which now keep the photo's own sharp colours (the non-learned
-     * fill used to repaint them smooth); not the fill's PatchMatch detail: without it 34.3 .. 35.3.
-     * Not yet traced further. */
-    check_frames(&r, 33.5);
+    /* 39.7 .. 40.7 dB over the five frames; 34.05 .. 35.03 before the depth-order fix, whose hidden
+     * bands showing through the photo's surface explained the drop first blamed on issue 15's fill. */
+    check_frames(&r, 38.0, 40.0);
     p3d_photo_result_free(&r);
 }
 

@@ -21,7 +21,12 @@
  *            the largest camera shift of the trajectories (t = shift_xy + r_max / f * shift_z: a
  *            forward step moves a point at r pixels from the centre as much as a sideways step of
  *            r / f times its length), so the error bound max_error_px bounds what any preset frame
- *            shows. Then meshoptimizer's vertex-cache and vertex-fetch orders.
+ *            shows. A tile whose result turns a triangle over in the image plane, or moves a node past
+ *            the middle of its gap to the drawn node in front of or behind it at its pixel (another
+ *            chart's surface: a hidden band close behind the photo's would show through it), is
+ *            simplified again under a lower bound, then split in quarters down to 8 pixels. The tiles
+ *            run in parallel (OpenMP) with the same result for any thread count. Then meshoptimizer's
+ *            vertex-cache and vertex-fetch orders.
  * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
  * label, for readers that ignore the texture. */
 #ifndef P3D_MESH_COMPACT_H
@@ -49,7 +54,7 @@ p3d_compact_opts p3d_compact_defaults(void);
 
 typedef struct p3d_compact_stats {
     int32_t charts, halo_vertices, own_charts; /* own_charts: faces that needed a chart of their own */
-    int32_t dense_tiles;                       /* 8-pixel regions left dense (image-plane flips) */
+    int32_t dense_tiles;                       /* 8-pixel regions left dense (flips or depth-order crossings) */
     int32_t atlas_w, atlas_h, hidden_scale;    /* hidden_scale 1, or 2 when hidden layers were halved */
     double atlas_fill;                         /* chart texels / atlas texels */
     float error_px;                            /* largest simplification error met, in pixels */

@@ -231,18 +231,63 @@ P3D_HD void p3d_render_key_min(uint64_t *dst, uint64_t key) {
 #endif
 }
 
+/* Rows of a triangle's box narrower than this many samples are scanned whole (the span costs more). */
+#define P3D_RENDER_SPAN_MIN 8
+
+/* Narrows [*xl, *xr] on raster row py to a superset of the pixels whose centres have edge function
+ * (a -> b) >= 0: the edge function is linear along the row, so the bound is one division, done in
+ * double (cheaper than a 64-bit integer division; the function is an integer below 2^48, exact in
+ * double) and widened by a pixel so its rounding can only keep pixels, never drop one. The pixels
+ * kept are then tested exactly by p3d_render_tri_cover. */
+P3D_HD void p3d_render_edge_span(int32_t ax, int32_t ay, int32_t bx, int32_t by, int32_t py, int32_t *xl, int32_t *xr) {
+    if (*xl > *xr) return;
+    const int64_t qx = (int64_t)*xl * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+    const int64_t qy = (int64_t)py * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+    const int64_t e0 = p3d_render_edge(ax, ay, bx, by, qx, qy); /* at pixel *xl; each pixel right adds -dy * SUBPIX */
+    const int32_t dy = by - ay;
+    if (dy == 0) {
+        if (e0 < 0) *xr = *xl - 1;
+    } else if (dy > 0) {
+        const double r = (double)*xl + floor((double)e0 / ((double)dy * P3D_RENDER_SUBPIX)) + 1.0;
+        if (r < (double)*xr) *xr = r < (double)*xl - 1.0 ? *xl - 1 : (int32_t)r;
+    } else {
+        const double l = (double)*xl - floor((double)e0 / (-(double)dy * P3D_RENDER_SUBPIX)) - 1.0;
+        if (l > (double)*xl) *xl = l > (double)*xr + 1.0 ? *xr + 1 : (int32_t)l;
+    }
+}
+
 /* Depth-tests triangle t (face index f) into the keys (tile_px x tile_px) of the tile whose first
- * raster sample is (px0, py0). */
+ * raster sample is (px0, py0). On a wide box only the pixels between the three edges of each row are
+ * tested (p3d_render_edge_span), and a sample whose key is already below the triangle's nearest
+ * possible key is skipped: the interpolated depth 1 / sum_k (l_k / z_k) is at least min_k z_k up to a
+ * few float roundings (relative 1e-6), far inside the 2^-16 margin of key_lo. Neither shortcut changes
+ * which key wins, so the frame is the one the full box scan gives. (On the GPU a key read while another thread lowers it
+ * is at least its final value, so the skip stays safe.) */
 P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
                                 int32_t py0) {
     const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
     const int32_t y0 = t->y0 > py0 ? t->y0 : py0, y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
-    for (int32_t py = y0; py <= y1; py++)
-        for (int32_t px = x0; px <= x1; px++) {
-            float l[3];
-            if (p3d_render_tri_cover(t, px, py, l))
-                p3d_render_key_min(keys + (py - py0) * tile_px + (px - px0), p3d_render_key(t, l, f));
+    float zmin = t->z[0] < t->z[1] ? t->z[0] : t->z[1];
+    zmin = t->z[2] < zmin ? t->z[2] : zmin;
+    union {
+        float f;
+        uint32_t u;
+    } lo;
+    lo.f = zmin * (1.0f - 1.0f / 65536.0f);
+    const uint64_t key_lo = (uint64_t)lo.u << 32;
+    for (int32_t py = y0; py <= y1; py++) {
+        int32_t xl = x0, xr = x1;
+        for (int32_t k = 0; k < 3 && x1 - x0 >= P3D_RENDER_SPAN_MIN; k++) {
+            const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
+            p3d_render_edge_span(t->x[a], t->y[a], t->x[b], t->y[b], py, &xl, &xr);
         }
+        uint64_t *row = keys + (py - py0) * tile_px;
+        for (int32_t px = xl; px <= xr; px++) {
+            float l[3];
+            if (row[px - px0] < key_lo) continue;
+            if (p3d_render_tri_cover(t, px, py, l)) p3d_render_key_min(row + (px - px0), p3d_render_key(t, l, f));
+        }
+    }
 }
 
 /* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys: the
