@@ -117,6 +117,34 @@ static void test_texture_beats_diffusion(void) {
     tp_free(&t);
 }
 
+/* The row-wise structure pass (opts.cross < 1): horizontal stripes (8 rows light, 8 rows dark: a brick course) left
+ * of a 40-px band continue across it along the rows, where the isotropic membrane blurs them into
+ * their mean within a few pixels of the context. Diffusion colour only (p3d_fill_smooth), so the
+ * check is on the structure pass alone. */
+static void test_rows_continue_stripes(void) {
+    p3d_fill_opts o = p3d_fill_opts_default();
+    tpatch t;
+    tp_alloc(&t, 100, 64);
+    tp_bands(&t, 40, 80);
+    for (int32_t y = 0; y < t.p.h; y++)
+        for (int32_t x = 0; x < t.p.w; x++) {
+            const int32_t i = y * t.p.w + x;
+            for (int32_t k = 0; k < 3; k++) t.true_rgb[3 * i + k] = (y / 8) % 2 ? 0.8f : 0.2f;
+            t.true_depth[i] = 4.0f;
+        }
+    double err[2];
+    for (int32_t a = 0; a < 2; a++) {
+        o.cross = a ? 0.04f : 1.0f;
+        tp_inputs(&t, 1.0f);
+        CHECK_OK(p3d_fill_smooth(g_cpu, &t.p, 1, &o));
+        err[a] = tp_mask_error(&t);
+    }
+    fprintf(stderr, "  stripes, 40-px band: mean |error| isotropic %.4f, rows (cross 0.04) %.4f\n", err[0], err[1]);
+    CHECK_MSG(err[1] < 0.8 * err[0], "rows %.4f vs isotropic %.4f", err[1], err[0]);
+    CHECK(err[0] > 0.15);
+    tp_free(&t);
+}
+
 /* Foreground is pure red at depth 1 (nearer than any background): no filled pixel comes near red,
  * filled depth stays within the context's range; NaN foreground is never read either. */
 static void test_no_foreground_leak(void) {
@@ -314,6 +342,12 @@ static void test_refusals(void) {
     o.coarse_nnf_iters = 0;
     CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "search passes");
     o = p3d_fill_opts_default();
+    o.cross = 0.0f;
+    CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "cross weight");
+    o = p3d_fill_opts_default();
+    o.confidence = 2;
+    CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "confidence 2");
+    o = p3d_fill_opts_default();
     memset(t.context, 0, 32 * 20);
     CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "no context pixel");
     tp_free(&t);
@@ -359,14 +393,15 @@ static void test_cuda_matches_cpu(void) {
     tp_free(&t[1]);
 }
 
-/* The smoothing-only fill (p3d_fill_smooth: the colour comes from the membrane, step input NULL):
- * CPU and CUDA bit for bit. */
+/* The smoothing-only fill (p3d_fill_smooth: the colour comes from the membrane, step input NULL),
+ * row-wise: CPU and CUDA bit for bit. */
 static void test_cuda_smooth_matches_cpu(void) {
     if (!g_gpu) {
         SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
         return;
     }
-    const p3d_fill_opts o = p3d_fill_opts_default();
+    p3d_fill_opts o = p3d_fill_opts_default();
+    o.cross = 0.04f; /* the anisotropic membrane weights (the isotropic one runs in test_cuda_matches_cpu) */
     tpatch t;
     tp_alloc(&t, 120, 80);
     tp_bands(&t, 50, 100);
@@ -467,6 +502,7 @@ int main(void) {
     g_cpu = cpu_ctx();
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
     RUN(test_texture_beats_diffusion);
+    RUN(test_rows_continue_stripes);
     RUN(test_no_foreground_leak);
     RUN(test_depth_plane);
     RUN(test_deterministic);

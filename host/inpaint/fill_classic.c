@@ -37,6 +37,8 @@ p3d_fill_opts p3d_fill_opts_default(void) {
     o.smooth_iters = 16;
     o.seed = 1u;
     o.texture = 1.0f;
+    o.cross = 1.0f;
+    o.confidence = 1;
     return o;
 }
 
@@ -60,7 +62,7 @@ typedef struct fill_plan {
     int32_t n_lp;             /* PatchMatch pyramid levels with labels (>= n_pm): the low-pass of the
                                  finished image goes down to level n_lp - 1 whatever scales ran */
     fill_level sm[FILL_MAX_LEVELS], pm[FILL_MAX_SCALES];
-    size_t io_rgb, io_depth, sm_tmp, nnf[2], dsum[2], wt[2];
+    size_t io_rgb, io_depth, sm_tmp, conf, nnf[2], dsum[2], wt[2]; /* conf: f32 (h, w), the last vote's */
     size_t static_bytes, total_bytes, sat_bytes;
     float plane[3], depth_lo, depth_hi; /* fill_trend */
     float rgb_lo[3], rgb_hi[3];         /* fill_trend: the context's colour range per channel */
@@ -116,6 +118,7 @@ static void fill_layout(fill_plan *pl, int32_t w, int32_t h, const p3d_fill_opts
     pl->io_depth = fill_take(&off, n0 * sizeof(float));
     for (int32_t l = 0; l < pl->n_sm; l++) pl->sm[l].val = fill_take(&off, (size_t)pl->sm[l].w * pl->sm[l].h * 4 * sizeof(float));
     pl->sm_tmp = fill_take(&off, n0 * 4 * sizeof(float));
+    pl->conf = fill_take(&off, n0 * sizeof(float));
     for (int32_t l = 0; l < pl->n_pm; l++) {
         const size_t n = (size_t)pl->pm[l].w * pl->pm[l].h * 3;
         pl->pm[l].val = fill_take(&off, n * sizeof(float));
@@ -350,6 +353,8 @@ static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *p
                                (l == pl->n_sm - 1 ? FILL_COARSEST_SWEEP_FACTOR : 1);
         for (int32_t k = 0; k < sweeps; k++) {
             s = fill_step_on(b, lv, P3D_FILL_SM_JACOBI, 0);
+            s.wx = 1.0f;
+            s.wy = o->cross;
             s.in = fill_f32(b, k % 2 ? pl->sm_tmp : lv->val);
             s.in2 = fill_f32(b, lv->val);
             s.out = fill_f32(b, k % 2 ? lv->val : pl->sm_tmp);
@@ -362,6 +367,7 @@ static p3d_status fill_smooth_solve(p3d_ctx *ctx, uint8_t *b, const fill_plan *p
 static p3d_status fill_vote(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const fill_level *lv,
                             const p3d_fill_opts *o, int32_t cur) {
     p3d_fill_step s = fill_step_on(b, lv, P3D_FILL_VOTE, 0);
+    if (lv == &pl->pm[0]) s.out2 = fill_f32(b, pl->conf);
     s.radius = o->patch / 2;
     s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
     s.wt_in = fill_f32(b, pl->wt[cur]);
@@ -438,6 +444,10 @@ static p3d_status fill_check_opts(const p3d_fill_opts *o) {
     if (o->smooth_iters < 2 || o->smooth_iters > 4096 || o->smooth_iters % 2)
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: %d smoothing sweeps: need an even count in 2..4096",
                         (int)o->smooth_iters);
+    if (!(o->cross >= 0.001f && o->cross <= 1.0f))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: cross weight %g: need 0.001..1", (double)o->cross);
+    if (o->confidence != 0 && o->confidence != 1)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: confidence %d: need 0 or 1", (int)o->confidence);
     if (!(o->texture >= 0.0f && o->texture <= 1.0f))
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: texture weight %g: need 0..1", (double)o->texture);
     return P3D_OK;
@@ -497,6 +507,7 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     memcpy(s.rgb_lo, pl.rgb_lo, sizeof s.rgb_lo);
     memcpy(s.rgb_hi, pl.rgb_hi, sizeof s.rgb_hi);
     s.in = pl.n_pm > 0 ? fill_f32(dev, pl.pm[0].val) : NULL;
+    s.conf = pl.n_pm > 0 && o->confidence ? fill_f32(dev, pl.conf) : NULL;
     if (pl.n_lp > 1) {
         /* The finished image's low-pass: its pyramid rebuilt from level 0 down to the coarsest level
          * the patch's size allows (not only the scales PatchMatch ran on, which a narrow context

@@ -16,16 +16,25 @@
  * mortar lines, tile edges and texture. The output is the structure plus the PatchMatch image's
  * detail finer than 1 / 2^(levels - 1) of the patch (that image less its own low-pass, the pyramid of
  * the finished image down to the coarsest level the patch's size allows, 1/32 for patches of 224 px
- * and more), times opts.texture. Why not PatchMatch alone: on a real stereo pair
- * (tools/stereo_quality, Middlebury cones at 450 px) its copied patches get the large-scale colours
- * of the disoccluded background wrong more often than right - 13.8 dB on the disoccluded pixels
- * inside the frame against 15.7 dB for the diffusion alone and 14.8 dB for a background stretch along
- * the rows; the detail on the structure gives 15.4 dB (and 14.8 dB outside the frame, stretch 13.2)
- * and keeps a checkerboard's squares (tests/test_fill_classic.c). A fixed low-pass rather than
- * PatchMatch's own coarsest scale: a thin context cuts the scales short, and a cut at 1/4 took the
- * bricks themselves out of the detail. Not reached yet: structure larger than what PatchMatch's
- * coarsest scale finds (the sample's bricks behind the pillar come out as their mean colour with
- * faint mortar, not as whole bricks).
+ * and more), times opts.texture and, per pixel, times the detail's confidence (opts.confidence): the
+ * mean vote weight of the patches covering the pixel, near 1 where they matched their sources
+ * closely (a regular pattern: bricks, tiles, a checkerboard) and small where they did not (an
+ * irregular texture, where copied detail is as likely to be wrong as right).
+ * The structure pass can be anisotropic (opts.cross < 1: vertical neighbours weigh less than
+ * horizontal ones): a disocclusion opens along the camera's parallax, along the rows for a sideways
+ * move, and its hidden background continues what lies beside it on the same rows (a mortar course,
+ * a stripe), which the background stretch baseline exploits and an isotropic membrane blurs away.
+ * Why not PatchMatch alone: on a real stereo pair (tools/stereo_quality, Middlebury cones at 450 px)
+ * its copied patches get the large-scale colours of the disoccluded background wrong more often than
+ * right - 13.8 dB on the disoccluded pixels inside the frame against 15.7 dB for the diffusion alone
+ * and 14.8 dB for a background stretch along the rows. Full detail on the isotropic structure gave
+ * 15.43 dB; the confidence-weighted detail on the row-wise structure (cross 0.04, as ldi/ uses it)
+ * gives 15.82 dB (960 px: 16.04 -> 16.31 dB, stretch 14.82), and keeps a checkerboard's squares
+ * (tests/test_fill_classic.c). A fixed low-pass rather than PatchMatch's own coarsest scale: a thin
+ * context cuts the scales short, and a cut at 1/4 took the bricks themselves out of the detail.
+ * Not reached yet: whole bricks where the context is thinner than a few bricks (the band behind the
+ * sample's pillar shows the wall's mortar courses continued along the rows, not the vertical joints),
+ * and 1.5 dB over the stretch at 450 px on cones.
  *
  *   p3d_fill_opts o = p3d_fill_opts_default();
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
@@ -106,6 +115,13 @@ typedef struct p3d_fill_opts {
     uint32_t seed;        /* random-search seed (default 1) */
     float texture;        /* weight of the PatchMatch detail added to the diffusion colour, 0..1
                              (default 1; 0 = the diffusion colour alone) */
+    float cross;          /* weight of the vertical neighbours in the membrane solve (structure pass),
+                             the horizontal ones weighing 1: below 1 the structure continues the
+                             context along the rows, the direction a sideways camera move opens a
+                             disocclusion in; 0.001..1 (default 1: isotropic; ldi/ uses 0.02 on
+                             disocclusions) */
+    int32_t confidence;   /* 1: the PatchMatch detail is scaled per pixel by its matches' mean vote
+                             weight (default); 0: by opts.texture alone */
 } p3d_fill_opts;
 
 p3d_fill_opts p3d_fill_opts_default(void);

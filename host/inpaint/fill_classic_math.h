@@ -51,13 +51,13 @@ typedef enum p3d_fill_kind {
     P3D_FILL_SM_DOWN = 1,    /* all coarse pixels: context = mean of the context children, else 0 */
     P3D_FILL_SM_FLAT = 2,    /* mask list, coarsest level: the mean of the level's context values */
     P3D_FILL_SM_PROLONG = 3, /* mask list: the parent's value on the coarser level */
-    P3D_FILL_SM_JACOBI = 4,  /* mask list: (self + known 4-neighbours) / (1 + count) */
+    P3D_FILL_SM_JACOBI = 4,  /* mask list: (self + weighted known 4-neighbours) / (1 + their weights) */
     P3D_FILL_PM_LOAD = 5,    /* all pixels, level 0: colour = context rgb, mask = diffusion colour; key */
     P3D_FILL_PM_DOWN = 6,    /* all coarse pixels: mean of the known children; key */
     P3D_FILL_NNF_INIT = 7,   /* mask list: a random source centre */
     P3D_FILL_NNF_UP = 8,     /* mask list: the parent's match, doubled, or a random one if unusable */
     P3D_FILL_NNF_STEP = 9,   /* mask list: propagation + random search, previous field -> new field */
-    P3D_FILL_VOTE = 10,      /* mask list: weighted mean of the covering matches' pixels; key */
+    P3D_FILL_VOTE = 10,      /* mask list: weighted mean of the covering matches' pixels; key; out2: confidence */
     P3D_FILL_OUT = 11,       /* mask list, level 0: write colour (diffusion + PatchMatch detail) and
                                 1 / disparity to the patch */
 } p3d_fill_kind;
@@ -80,9 +80,11 @@ typedef struct p3d_fill_step {
     float plane[3];         /* SM_LOAD, OUT: the context's disparity trend plane[0] + plane[1] x + plane[2] y */
     float depth_lo, depth_hi; /* OUT: the context's depth range */
     float texture;          /* OUT: weight of the PatchMatch detail added to the diffusion colour */
+    float wx, wy;           /* SM_JACOBI: weights of the horizontal and vertical neighbours (one of them 1) */
     float rgb_lo[3], rgb_hi[3]; /* OUT: the context's colour range per channel */
     const float *in, *in2;  /* kind-specific inputs */
     const float *in3;       /* OUT: the coarser PatchMatch scale's colour (ow, oh), or NULL */
+    const float *conf;      /* OUT: (h, w) the PatchMatch colour's confidence in (0, 1], or NULL */
     float *out, *out2;      /* kind-specific outputs */
     const uint8_t *key;     /* NNF_STEP: (h, w, 3) the image the distances compare */
     uint8_t *key_out;       /* PM_LOAD, PM_DOWN, VOTE: the rounded colour written alongside out */
@@ -196,8 +198,9 @@ P3D_HD void p3d_fill_sm_prolong(const p3d_fill_step *s, int32_t p) {
     for (int32_t c = 0; c < 4; c++) s->out[4 * (int64_t)p + c] = s->in[4 * q + c];
 }
 
-/* A mask pixel becomes the mean of itself and its known 4-neighbours (weight 1 each: a Jacobi sweep
- * damped by 1 / (1 + count), which also damps the checkerboard mode plain Jacobi keeps). Unknown
+/* A mask pixel becomes the weighted mean of itself (weight 1) and its known 4-neighbours (wx
+ * horizontal, wy vertical: a Jacobi sweep of the anisotropic membrane wx u_xx + wy u_yy = 0, damped
+ * by the pixel's own weight, which also damps the checkerboard mode plain Jacobi keeps). Unknown
  * neighbours are walls (zero flux); context pixels are fixed. Only mask pixels are swept (the cost
  * follows the mask, not the patch): mask values come from `in` (the previous sweep), context values
  * from `in2` (the level's own buffer, whose context pixels no sweep writes), so the two sweep
@@ -207,18 +210,18 @@ P3D_HD void p3d_fill_sm_jacobi(const p3d_fill_step *s, int32_t p) {
     float *o = s->out + 4 * (int64_t)p;
     const int32_t x = p % s->w, y = p / s->w;
     const int32_t nx[4] = {x - 1, x + 1, x, x}, ny[4] = {y, y, y - 1, y + 1};
-    float acc[4] = {in[0], in[1], in[2], in[3]};
-    int32_t cnt = 1;
+    float acc[4] = {in[0], in[1], in[2], in[3]}, wsum = 1.0f;
     for (int32_t k = 0; k < 4; k++) {
         if (nx[k] < 0 || nx[k] >= s->w || ny[k] < 0 || ny[k] >= s->h) continue;
         const int32_t q = ny[k] * s->w + nx[k];
         const uint8_t l = s->label[q];
         if (l == P3D_FILL_UNKNOWN) continue;
         const float *v = (l == P3D_FILL_MASK ? s->in : s->in2) + 4 * (int64_t)q;
-        for (int32_t c = 0; c < 4; c++) acc[c] = p3d_add_rn(acc[c], v[c]);
-        cnt++;
+        const float wk = k < 2 ? s->wx : s->wy;
+        for (int32_t c = 0; c < 4; c++) acc[c] = p3d_add_rn(acc[c], p3d_mul_rn(wk, v[c]));
+        wsum = p3d_add_rn(wsum, wk);
     }
-    for (int32_t c = 0; c < 4; c++) o[c] = acc[c] / (float)cnt;
+    for (int32_t c = 0; c < 4; c++) o[c] = acc[c] / wsum;
 }
 
 /* ---- PatchMatch ----------------------------------------------------------------------------------- */
@@ -391,18 +394,21 @@ P3D_HD void p3d_fill_nnf_step(const p3d_fill_step *s, int32_t p) {
 
 /* Mask pixel p's colour from every mask pixel c whose window covers p: the pixel of c's source
  * patch at p's place (always context), weighted by wt(c) = 1 / (1 + dist(c) / sigma^2); its key
- * follows.
+ * follows. With out2 (level 0's last vote): the mean of those weights, the colour's confidence in
+ * (0, 1] (1 = every covering patch matched exactly).
  * Writes only mask pixels of `out` / `key_out` and reads only context pixels of `out`, so it runs
  * in place. */
 P3D_HD void p3d_fill_vote(const p3d_fill_step *s, int32_t p) {
     const int32_t w = s->w, px = p % w, py = p / w, r = s->radius;
     float acc[3] = {0.0f, 0.0f, 0.0f}, wsum = 0.0f;
+    int32_t cover = 0;
     for (int32_t dy = -r; dy <= r; dy++)
         for (int32_t dx = -r; dx <= r; dx++) {
             const int32_t cx = px - dx, cy = py - dy;
             if (cx < 0 || cy < 0 || cx >= w || cy >= s->h) continue;
             const int32_t c = cy * w + cx;
             if (s->label[c] != P3D_FILL_MASK) continue;
+            cover++;
             const int32_t q = s->nnf_in[c];
             const int64_t src = (int64_t)(P3D_FILL_Y(q) + dy) * w + P3D_FILL_X(q) + dx;
             const float wt = s->wt_in[c];
@@ -410,6 +416,7 @@ P3D_HD void p3d_fill_vote(const p3d_fill_step *s, int32_t p) {
             wsum = p3d_add_rn(wsum, wt);
         }
     for (int32_t k = 0; k < 3; k++) s->out[3 * (int64_t)p + k] = acc[k] / wsum;
+    if (s->out2) s->out2[p] = wsum / (float)cover;
     p3d_fill_put_key(s, p);
 }
 
@@ -438,7 +445,7 @@ P3D_HD void p3d_fill_coarse_at(const p3d_fill_step *s, int32_t p, float out[3], 
 }
 
 /* Level 0 result into the patch buffers. Colour: the structure (the diffusion colour, in2 channels
- * 1..3) plus `texture` times the PatchMatch image's detail (in: the finished image, less in3: its
+ * 1..3) plus `texture` (times the vote's confidence `conf` when given) times the PatchMatch image's detail (in: the finished image, less in3: its
  * low-pass, the same image averaged down `level` times and upsampled, so the copied patches bring
  * every detail finer than that scale and the diffusion the mean colour over it; without a low-pass
  * the whole PatchMatch image replaces the structure by that weight); without PatchMatch the diffusion colour alone; clamped to
@@ -452,9 +459,10 @@ P3D_HD void p3d_fill_out(const p3d_fill_step *s, int32_t p) {
     float base[3] = {sm[1], sm[2], sm[3]};
     int32_t ok = 0;
     if (s->in && s->in3) p3d_fill_coarse_at(s, p, base, &ok);
+    const float gain = s->conf ? p3d_mul_rn(s->texture, s->conf[p]) : s->texture;
     for (int32_t c = 0; c < 3; c++) {
         const float detail = s->in ? s->in[3 * (int64_t)p + c] - (ok ? base[c] : sm[1 + c]) : 0.0f;
-        const float v = p3d_add_rn(sm[1 + c], p3d_mul_rn(s->texture, detail));
+        const float v = p3d_add_rn(sm[1 + c], p3d_mul_rn(gain, detail));
         s->out[3 * (int64_t)p + c] = v < s->rgb_lo[c] ? s->rgb_lo[c] : v > s->rgb_hi[c] ? s->rgb_hi[c] : v;
     }
     const float disp = p3d_add_rn(p3d_fill_plane(s, p), sm[0]);
