@@ -73,13 +73,14 @@ static int32_t ref_role(const p3d_ldi *l, const p3d_ldi_box *c, int32_t a) {
     static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
     int32_t has_far = 0, has_near = 0;
     for (int32_t d = 0; d < 4; d++) {
-        if (l->link[4 * a + d] >= 0) continue;
-        int32_t nx = x + dx[d], ny = y + dy[d];
+        int32_t nx = x + dx[d], ny = y + dy[d], linked = l->link[4 * a + d];
         if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
+        /* a farther node of the pass counts on any side unless it is the linked one; a nearer one
+         * only on an unlinked side */
         for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
-            if (!ref_in_pass(l, c, b)) continue;
+            if (!ref_in_pass(l, c, b) || b == linked) continue;
             if (l->depth[b] > l->depth[a]) has_far = 1;
-            else has_near = 1;
+            else if (linked < 0) has_near = 1;
         }
     }
     return has_far ? 1 : has_near ? 2 : 0;

@@ -459,11 +459,12 @@ static __global__ void ctx0_offer_kernel(const p3d_ldi l, ring_state r, uint8_t 
     if (i >= n_mf) return;
     const int32_t a = mf[i], x = p3d_ldi_x(&l, a), y = p3d_ldi_y(&l, a);
     for (int32_t d = 0; d < 4; d++) {
-        if (l.link[4 * static_cast<size_t>(a) + d] >= 0) continue;
+        const int32_t lk = l.link[4 * static_cast<size_t>(a) + d];
         const int32_t px = x + p3d_dir_dx(d), py = y + p3d_dir_dy(d);
         if (px < 0 || py < 0 || px >= l.ext_w || py >= l.ext_h) continue;
         for (int32_t b = l.head[py * l.ext_w + px]; b >= 0; b = l.next[b])
-            if (p3d_ldi_ctx0_takes(&l, r.mask_edge, mask_iter, a, b)) offer(r.claim, list, n_list, b, r.mask_edge[a]);
+            if (b != lk && p3d_ldi_ctx0_takes(&l, r.mask_edge, mask_iter, a, b))
+                offer(r.claim, list, n_list, b, r.mask_edge[a]);
     }
 }
 

@@ -1,9 +1,11 @@
 /* ldi_edges.c - depth edges of the LDI and the reference's cleanup of them (spec 2.7, 2.9, 2.10,
  * 2.13, 2.14).
  *
- * Roles (update_status, spec 2.9): a node with an unlinked neighbour position holding a farther
- * node (of the same pass) is on the NEAR side of a discontinuity - its far neighbours are the
- * background the inpainting extends; a node whose unlinked neighbours are all nearer is on the far
+ * Roles (update_status, spec 2.9): a node with a neighbour position holding a farther node of the
+ * same pass that it is not linked to is on the NEAR side of a discontinuity - those far nodes are
+ * the background the inpainting extends (in pass 2 also on a linked side: a pass-1 node behind a
+ * thin object links to the layer-0 surface it continues while another pass-1 layer lies behind
+ * that position; ldi_graph_math.h); a node whose unlinked neighbours are all nearer is on the far
  * side. A node that is both (a one-pixel-wide sliver) counts as near: the reference's conflict
  * resolution (remove_conflict_ordinal) keeps such nodes' far lists for the same reason.
  *

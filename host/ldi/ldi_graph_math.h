@@ -78,23 +78,28 @@ P3D_HD int32_t p3d_ldi_in_pass(const p3d_ldi *l, const p3d_ldi_box *c, int32_t i
     return l->iter[id] >= c->iter_min && l->iter[id] <= c->iter_max;
 }
 
-/* Role of node a (P3D_LDI_ROLE_*): NEAR when an unlinked neighbour position (inside the box grown by
- * one pixel) holds a farther node of the pass, else FAR when it holds a nearer one, else NONE. Nodes
- * outside the pass or the box have no role. */
+/* Role of node a (P3D_LDI_ROLE_*): NEAR when a neighbour position (inside the box grown by one
+ * pixel) holds a farther node of the pass that a is not linked to, else FAR when an unlinked
+ * neighbour position holds a nearer one, else NONE. Nodes outside the pass or the box have no role.
+ * A linked side counts too: in pass 2 a pass-1 node behind a thin foreground object links to the
+ * layer-0 surface it continues, while another pass-1 layer lies farther behind at that position;
+ * the background between them (hidden behind both) had no edge to grow from, and a view moved
+ * sideways saw a gap there. In pass 1 every position holds one node of the pass, so only unlinked
+ * sides count, as before. */
 P3D_HD uint8_t p3d_ldi_role(const p3d_ldi *l, const p3d_ldi_box *c, int32_t a) {
     if (!p3d_ldi_in_pass(l, c, a)) return P3D_LDI_ROLE_NONE;
     const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
     if (x < c->x0 || y < c->y0 || x > c->x1 || y > c->y1) return P3D_LDI_ROLE_NONE;
     int32_t has_far = 0, has_near = 0;
     for (int32_t d = 0; d < 4; d++) {
-        if (l->link[4 * (size_t)a + d] >= 0) continue;
+        const int32_t lk = l->link[4 * (size_t)a + d];
         const int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
         if (nx < c->x0 - 1 || ny < c->y0 - 1 || nx > c->x1 + 1 || ny > c->y1 + 1) continue;
         for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b]) {
-            if (!p3d_ldi_in_pass(l, c, b)) continue;
+            if (b == lk || !p3d_ldi_in_pass(l, c, b)) continue;
             if (l->depth[b] > l->depth[a])
                 has_far = 1;
-            else
+            else if (lk < 0)
                 has_near = 1;
         }
     }
@@ -165,7 +170,7 @@ P3D_HD int32_t p3d_ldi_near_context(const p3d_ldi *l, const int32_t *ctx_edge, i
 }
 
 /* Ring 0 of the context: may mask node a (of ring 0) offer node b, which lies at the pixel beyond
- * one of a's unlinked sides, to the context of its edge? b must be a node the mask grows over (iter
+ * one of a's sides (not the node a links to there), to the context of its edge? b must be a node the mask grows over (iter
  * mask_iter), behind a, and not of a's own mask. */
 P3D_HD int32_t p3d_ldi_ctx0_takes(const p3d_ldi *l, const int32_t *mask_edge, uint8_t mask_iter, int32_t a,
                                   int32_t b) {

@@ -82,11 +82,12 @@ static void rings_cpu(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_ri
     for (int32_t i = 0; i < n_mf; i++) {
         const int32_t a = mf[i], x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
         for (int32_t d = 0; d < 4; d++) {
-            if (l->link[4 * (size_t)a + d] >= 0) continue;
+            const int32_t lk = l->link[4 * (size_t)a + d];
             const int32_t px = x + p3d_dir_dx(d), py = y + p3d_dir_dy(d);
             if (px < 0 || py < 0 || px >= l->ext_w || py >= l->ext_h) continue;
             for (int32_t b = l->head[py * l->ext_w + px]; b >= 0; b = l->next[b])
-                if (p3d_ldi_ctx0_takes(l, mask_edge, pl->mask_iter, a, b)) offer(claim, nx, &n_off, b, mask_edge[a]);
+                if (b != lk && p3d_ldi_ctx0_takes(l, mask_edge, pl->mask_iter, a, b))
+                    offer(claim, nx, &n_off, b, mask_edge[a]);
         }
     }
     n_cf = commit(claim, nx, n_off, ctx_edge, ctx_ring, 0, cf);
