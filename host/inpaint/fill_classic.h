@@ -42,10 +42,10 @@
  *
  * Depth: background-only extension, in disparity (1 / depth: a plane in 3-D is affine in it). The
  *   least-squares plane through the context's disparity is the trend; its residual on the mask is
- *   the membrane (harmonic) interpolation of the context's residual: context pixels are Dirichlet
- *   data, unknown pixels walls (zero flux), solved coarse-to-fine on a pyramid with damped Jacobi
- *   sweeps. So a tilted background (a floor, a wall) continues as the same plane behind the
- *   foreground and meets the context without a seam. Only mask pixels are swept (the cost follows the
+ *   the membrane (harmonic; anisotropic with opts.cross < 1) interpolation of the context's
+ *   residual: context pixels are Dirichlet data, unknown pixels walls (zero flux), solved
+ *   coarse-to-fine on a pyramid with damped Jacobi sweeps. So a tilted background (a floor, a wall)
+ *   continues as the same plane behind the foreground and meets the context without a seam. Only mask pixels are swept (the cost follows the
  *   mask, not the patch); the finest level gets smooth_iters sweeps, each coarser one twice as many
  *   up to 8x. The result is clamped to the context's depth
  *   range: never nearer than the nearest context pixel, so the foreground's depth (never read) cannot
@@ -67,9 +67,10 @@
  *   as exact integer sums: any summation order gives the same number, so the CPU vectorises them
  *   and still agrees with the GPU. Where no patch fits entirely in the context at full resolution (a
  *   context thinner than the patch) the colour is the diffusion fill. The result: diffusion colour +
- *   texture * (finest PatchMatch image - its coarsest scale, bilinearly upsampled over that scale's
- *   known pixels), clamped per channel to the context's colour range; with a single PatchMatch scale,
- *   diffusion + texture * (PatchMatch - diffusion).
+ *   texture * confidence * (finest PatchMatch image - its coarsest scale, bilinearly upsampled over
+ *   that scale's known pixels), clamped per channel to the context's colour range; with a single
+ *   PatchMatch scale, diffusion + texture * confidence * (PatchMatch - diffusion). The confidence
+ *   (1 with opts.confidence = 0) is the mean weight of the votes in the finest scale's last vote.
  * Every step is one pass over the pixels of one level reading only the previous buffers, with the
  * per-pixel arithmetic in fill_classic_math.h (shared with cuda/inpaint/fill_classic.cu, no fused
  * multiply-adds): results are identical on CPU and CUDA and independent of the thread count.
@@ -118,7 +119,7 @@ typedef struct p3d_fill_opts {
     float cross;          /* weight of the vertical neighbours in the membrane solve (structure pass),
                              the horizontal ones weighing 1: below 1 the structure continues the
                              context along the rows, the direction a sideways camera move opens a
-                             disocclusion in; 0.001..1 (default 1: isotropic; ldi/ uses 0.02 on
+                             disocclusion in; 0.001..1 (default 1: isotropic; ldi/ uses 0.04 on
                              disocclusions) */
     int32_t confidence;   /* 1: the PatchMatch detail is scaled per pixel by its matches' mean vote
                              weight (default); 0: by opts.texture alone */
