@@ -98,6 +98,9 @@ void p3d_cuda_ctx_free(p3d_cuda_ctx *ctx) {
     // Teardown: errors here cannot be acted on; the handles are released in reverse order.
     if (ctx->cudnn) (void)cudnnDestroy(ctx->cudnn);
     if (ctx->cublas) (void)cublasDestroy(ctx->cublas);
+    for (int32_t i = 0; i < ctx->arena.n_spills; i++) p3d_cuda_free(ctx, ctx->arena.spill[i]);
+    p3d_cuda_free(ctx, ctx->arena.base);
+    free(ctx->staging);
     if (ctx->stream) (void)cudaStreamDestroy(ctx->stream);
     free(ctx->allocs);
     free(ctx);
@@ -131,6 +134,7 @@ p3d_status p3d_cuda_malloc(p3d_cuda_ctx *ctx, size_t bytes, void **out) {
         return p3d_fail(P3D_ERR_OOM, "cuda:%d: cudaMalloc of %zu bytes failed: %s", (int)ctx->device,
                         bytes, cudaGetErrorString(err));
     }
+    ctx->traffic.allocations++;
     p3d_status st = alloc_table_add(ctx, p, bytes);
     if (st != P3D_OK) {
         (void)cudaFree(p);
@@ -152,19 +156,106 @@ void p3d_cuda_free(p3d_cuda_ctx *ctx, void *ptr) {
     (void)cudaFree(ptr);
 }
 
+void p3d_cuda_traffic(const p3d_cuda_ctx *ctx, p3d_device_traffic *out) { *out = ctx->traffic; }
+
 size_t p3d_cuda_bytes_in_use(const p3d_cuda_ctx *ctx, int peak) {
     return peak ? ctx->bytes_peak : ctx->bytes_in_use;
 }
 
+// Host -> device needs no wait: from pageable memory cudaMemcpyAsync returns once the source has been
+// staged (the caller may reuse it at once), and the copy stays ordered before the kernels queued after
+// it on the stream. (A copy from pageable memory may still wait on the stream inside the driver; the
+// counters count the waits this code asks for.)
 p3d_status p3d_cuda_memcpy_h2d(p3d_cuda_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    ctx->traffic.h2d_bytes += (int64_t)bytes;
     P3D_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx->stream));
-    P3D_CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
     return P3D_OK;
 }
 
 p3d_status p3d_cuda_memcpy_d2h(p3d_cuda_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    ctx->traffic.d2h_bytes += (int64_t)bytes;
+    ctx->traffic.syncs++;
     P3D_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx->stream));
     P3D_CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
+    return P3D_OK;
+}
+
+// ---- the arena ---------------------------------------------------------------------------------
+
+static size_t arena_round(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+p3d_cuda_arena_mark p3d_cuda_arena_mark_get(const p3d_cuda_ctx *ctx) {
+    p3d_cuda_arena_mark m;
+    m.offset = ctx->arena.offset;
+    m.n_spills = ctx->arena.n_spills;
+    return m;
+}
+
+static size_t arena_in_use(const p3d_cuda_ctx *ctx) {
+    size_t b = ctx->arena.offset;
+    for (int32_t i = 0; i < ctx->arena.n_spills; i++) b += ctx->arena.spill_bytes[i];
+    return b;
+}
+
+p3d_status p3d_cuda_arena_get(p3d_cuda_ctx *ctx, size_t bytes, void **out) {
+    *out = NULL;
+    const size_t r = arena_round(bytes ? bytes : 1);
+    if (r < bytes) return p3d_fail(P3D_ERR_OOM, "cuda:%d: arena request of %zu bytes overflows", (int)ctx->device, bytes);
+    if (ctx->arena.base && r <= ctx->arena.capacity - ctx->arena.offset) {
+        *out = ctx->arena.base + ctx->arena.offset;
+        ctx->arena.offset += r;
+    } else {
+        if (ctx->arena.n_spills == 64)
+            return p3d_fail(P3D_ERR_OOM, "cuda:%d: arena: more than 64 requests past its %zu bytes", (int)ctx->device,
+                            ctx->arena.capacity);
+        P3D_TRY(p3d_cuda_malloc(ctx, r, out));
+        ctx->arena.spill[ctx->arena.n_spills] = *out;
+        ctx->arena.spill_bytes[ctx->arena.n_spills++] = r;
+    }
+    const size_t used = arena_in_use(ctx);
+    if (used > ctx->arena.high) ctx->arena.high = used;
+    return P3D_OK;
+}
+
+p3d_status p3d_cuda_arena_reserve(p3d_cuda_ctx *ctx, size_t bytes) {
+    bytes = arena_round(bytes);
+    if (bytes <= ctx->arena.capacity) return P3D_OK;
+    if (ctx->arena.offset || ctx->arena.n_spills)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "cuda:%d: arena reserve while %zu bytes are in use", (int)ctx->device,
+                        arena_in_use(ctx));
+    // cudaFree waits for the queued kernels that may still read the old block.
+    p3d_cuda_free(ctx, ctx->arena.base);
+    ctx->arena.base = NULL;
+    ctx->arena.capacity = 0;
+    void *p = NULL;
+    P3D_TRY(p3d_cuda_malloc(ctx, bytes, &p));
+    ctx->arena.base = static_cast<unsigned char *>(p);
+    ctx->arena.capacity = bytes;
+    return P3D_OK;
+}
+
+void p3d_cuda_arena_release(p3d_cuda_ctx *ctx, p3d_cuda_arena_mark mark) {
+    while (ctx->arena.n_spills > mark.n_spills) p3d_cuda_free(ctx, ctx->arena.spill[--ctx->arena.n_spills]);
+    ctx->arena.offset = mark.offset;
+    if (mark.offset || mark.n_spills || ctx->arena.high <= ctx->arena.capacity) return;
+    // The outermost release after a spill: one block for the high-water mark and some headroom. A
+    // failure here only leaves the old block (the next stage spills again, and reports its own OOM).
+    const size_t want = ctx->arena.high + ctx->arena.high / 100 * P3D_CUDA_ARENA_HEADROOM;
+    (void)p3d_cuda_arena_reserve(ctx, want);
+}
+
+size_t p3d_cuda_arena_capacity(const p3d_cuda_ctx *ctx) { return ctx->arena.capacity; }
+
+p3d_status p3d_cuda_download_span(p3d_cuda_ctx *ctx, const void *src, size_t bytes, const void **host) {
+    *host = NULL;
+    if (bytes > ctx->staging_bytes) {
+        void *p = realloc(ctx->staging, bytes);
+        if (!p) return p3d_fail(P3D_ERR_OOM, "cuda:%d: out of host memory (%zu bytes of staging)", (int)ctx->device, bytes);
+        ctx->staging = p;
+        ctx->staging_bytes = bytes;
+    }
+    if (bytes) P3D_TRY(p3d_cuda_memcpy_d2h(ctx, ctx->staging, src, bytes));
+    *host = ctx->staging;
     return P3D_OK;
 }
 
@@ -174,6 +265,7 @@ p3d_status p3d_cuda_memcpy_d2d(p3d_cuda_ctx *ctx, void *dst, const void *src, si
 }
 
 p3d_status p3d_cuda_sync(p3d_cuda_ctx *ctx) {
+    ctx->traffic.syncs++;
     P3D_CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
     return P3D_OK;
 }
@@ -182,6 +274,7 @@ p3d_status p3d_cuda_launch_check(p3d_cuda_ctx *ctx, const char *op) {
     cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess) return p3d_fail(P3D_ERR_DEVICE, "%s: kernel launch failed: %s", op, cudaGetErrorString(err));
     if (ctx->sync_debug) {
+        ctx->traffic.syncs++;
         err = cudaStreamSynchronize(ctx->stream);
         if (err != cudaSuccess) return p3d_fail(P3D_ERR_DEVICE, "%s: kernel failed: %s", op, cudaGetErrorString(err));
     }
@@ -216,6 +309,7 @@ p3d_status p3d_cuda_timer_start(p3d_cuda_timer *t) {
 
 p3d_status p3d_cuda_timer_stop_ms(p3d_cuda_timer *t, double *ms) {
     P3D_CUDA_CHECK(cudaEventRecord(t->stop, t->ctx->stream));
+    t->ctx->traffic.syncs++;
     P3D_CUDA_CHECK(cudaEventSynchronize(t->stop));
     float f = 0.0f;
     P3D_CUDA_CHECK(cudaEventElapsedTime(&f, t->start, t->stop));

@@ -4,6 +4,7 @@
 #ifndef P3D_CUDA_H
 #define P3D_CUDA_H
 
+#include "core/backend.h"
 #include "core/p3d_common.h"
 
 #ifdef __cplusplus
@@ -43,6 +44,38 @@ p3d_status p3d_cuda_memcpy_d2d(p3d_cuda_ctx *ctx, void *dst, const void *src, si
 p3d_status p3d_cuda_sync(p3d_cuda_ctx *ctx);
 /* Bytes allocated through p3d_cuda_malloc now (peak = 0) or at their high-water mark (peak = 1). */
 size_t p3d_cuda_bytes_in_use(const p3d_cuda_ctx *ctx, int peak);
+
+/* The context's device arena: one block that the per-image stages carve their buffers from with a
+ * bump pointer, so the per-image path makes no cudaMalloc / cudaFree once the block is large enough
+ * (issue 14). A stage takes a mark, allocates, and releases back to its mark when it ends (on every
+ * path); buffers of one stage are thus contiguous in allocation order. A request that does not fit
+ * goes to a spill block of its own (cudaMalloc, counted); when the outermost mark is released after a
+ * spill, the arena is replaced by one block of the high-water size plus P3D_CUDA_ARENA_HEADROOM
+ * percent, so the next image of that size (whose LDI has a different node count) fits it. Work
+ * queued on the context's stream keeps stream order, so memory released by one stage is reused by
+ * the next stage's kernels only after the earlier ones ran. Every block is 256-byte aligned. */
+#define P3D_CUDA_ARENA_HEADROOM 25
+typedef struct p3d_cuda_arena_mark {
+    size_t offset;
+    int32_t n_spills;
+} p3d_cuda_arena_mark;
+p3d_cuda_arena_mark p3d_cuda_arena_mark_get(const p3d_cuda_ctx *ctx);
+p3d_status p3d_cuda_arena_get(p3d_cuda_ctx *ctx, size_t bytes, void **out);
+void p3d_cuda_arena_release(p3d_cuda_ctx *ctx, p3d_cuda_arena_mark mark);
+/* Sizes the arena for at least `bytes` now (a plan from the image size; only grows). */
+p3d_status p3d_cuda_arena_reserve(p3d_cuda_ctx *ctx, size_t bytes);
+size_t p3d_cuda_arena_capacity(const p3d_cuda_ctx *ctx);
+
+/* One blocking device -> host copy of the device range [src, src + bytes) into the context's host
+ * staging buffer (grown with realloc, host memory); *host points at the copy, valid until the next
+ * call. Stages that return several arrays allocate them next to each other in the arena and fetch
+ * them with one wait instead of one per array. */
+p3d_status p3d_cuda_download_span(p3d_cuda_ctx *ctx, const void *src, size_t bytes, const void **host);
+
+/* The counted traffic of this context (see p3d_device_traffic in core/backend.h). Every CUDA call of
+ * cuda/ that allocates, copies between host and device or blocks the host goes through the functions
+ * above (or counts itself, as the timer's event wait does), so these are complete. */
+void p3d_cuda_traffic(const p3d_cuda_ctx *ctx, p3d_device_traffic *out);
 
 /* Event timing on the context's stream (bench/). */
 typedef struct p3d_cuda_timer p3d_cuda_timer;

@@ -43,6 +43,17 @@ struct p3d_cuda_ctx {
     size_t bytes_peak;
     p3d_cuda_alloc_rec *allocs; /* live p3d_cuda_malloc allocations */
     int32_t n_allocs, cap_allocs;
+    p3d_device_traffic traffic; /* counted by backend.cu's wrappers */
+    struct {                    /* p3d_cuda_arena_* */
+        unsigned char *base;
+        size_t capacity, offset;
+        size_t high;            /* most bytes in use at once (block + spills) since the last regrowth */
+        void *spill[64];        /* blocks of the requests that did not fit, in allocation order */
+        size_t spill_bytes[64];
+        int32_t n_spills;
+    } arena;
+    void *staging;              /* p3d_cuda_download_span's host buffer */
+    size_t staging_bytes;
 };
 
 // Kernel launches, written P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...): exactly

@@ -36,6 +36,8 @@ static const char *const k_mesh_help =
     "  --splats FILE.ply   also write the LDI as 3D Gaussians (the 3D Gaussian Splatting PLY layout)\n"
     "  --dump-ldi DIR      also write each LDI layer: NAME_layerK.png (RGB, magenta = no node) and\n"
     "                      NAME_layerK_depth.npy (float32, 0 = no node)\n"
+    "  --json FILE         machine-readable report: size, mesh counts, stage times and the device traffic\n"
+    "                      (\"device_traffic\": host<->device bytes, blocking syncs, device allocations)\n"
     "  -q, --quiet         no report on stdout\n";
 
 /* Layer k of the canvas: the k-th node of every pixel's list. */
@@ -108,9 +110,56 @@ static void print_report(const char *stem, const p3d_photo_result *r, int32_t le
     printf(", mesh %.3f, compact %.3f; total %.3f s\n", r->seconds_mesh, r->seconds_compact, total);
 }
 
+/* The --json report: one photo, the fields `run --json` gives per photo. */
+static p3d_status write_json(const char *path, const char *image, const char *dev, const p3d_photo_result *r,
+                             int32_t learned, const char *out) {
+    p3d_json j;
+    p3d_json_init(&j);
+    p3d_json_begin_object(&j);
+    p3d_json_key(&j, "version");
+    p3d_json_string(&j, P3D_VERSION);
+    p3d_json_key(&j, "input");
+    p3d_json_string(&j, image);
+    p3d_json_key(&j, "output");
+    p3d_json_string(&j, out);
+    p3d_json_key(&j, "device");
+    p3d_json_string(&j, dev);
+    p3d_json_key(&j, "fill");
+    p3d_json_string(&j, learned ? "learned" : "classic");
+    p3d_json_key(&j, "size");
+    p3d_json_begin_array(&j);
+    p3d_json_int(&j, r->width);
+    p3d_json_int(&j, r->height);
+    p3d_json_end_array(&j);
+    p3d_json_key(&j, "vertices");
+    p3d_json_int(&j, r->mesh.n_vertices);
+    p3d_json_key(&j, "faces");
+    p3d_json_int(&j, r->mesh.n_faces);
+    p3d_json_key(&j, "seconds");
+    p3d_json_begin_object(&j);
+    p3d_json_key(&j, "prepare");
+    p3d_json_number(&j, r->seconds_prep);
+    for (int32_t k = 0; k < P3D_LDI_STAGE_COUNT; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "ldi.%s", p3d_ldi_stage_name(k));
+        p3d_json_key(&j, key);
+        p3d_json_number(&j, r->report.seconds[k]);
+    }
+    p3d_json_key(&j, "mesh");
+    p3d_json_number(&j, r->seconds_mesh);
+    p3d_json_key(&j, "compact");
+    p3d_json_number(&j, r->seconds_compact);
+    p3d_json_end_object(&j);
+    p3d_json_device_traffic(&j, &r->traffic);
+    p3d_json_end_object(&j);
+    p3d_status st = p3d_json_write_file(&j, path);
+    p3d_json_free(&j);
+    return st;
+}
+
 int p3d_cmd_mesh(int argc, char **argv) {
     const char *image = NULL, *depth_path = NULL, *out = NULL, *device = "auto", *model_dir = NULL, *dump = NULL;
-    const char *splats = NULL;
+    const char *splats = NULL, *json = NULL;
     p3d_depth_opts dopts = {P3D_DEPTH_DISPARITY, 1.0f};
     p3d_photo_opts o = p3d_photo_opts_default();
     p3d_fill_mode fill = P3D_FILL_AUTO;
@@ -152,6 +201,8 @@ int p3d_cmd_mesh(int argc, char **argv) {
             if (!(splats = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, NULL, "--dump-ldi")) {
             if (!(dump = p3d_args_value(&it))) return P3D_EXIT_USAGE;
+        } else if (p3d_args_is(&it, NULL, "--json")) {
+            if (!(json = p3d_args_value(&it))) return P3D_EXIT_USAGE;
         } else if (p3d_args_is(&it, "-q", "--quiet")) {
             quiet = 1;
         } else if (it.positional) {
@@ -199,6 +250,15 @@ int p3d_cmd_mesh(int argc, char **argv) {
         if (st != P3D_OK && splats) remove(splats);
     }
     if (st == P3D_OK && dump) st = dump_ldi(&r.ldi, dump, stem);
+    if (st == P3D_OK && json) {
+        char dev_name[32];
+        st = write_json(json, image, p3d_device_str(dev, dev_name, sizeof dev_name), &r, learned, out);
+        /* a failed report fails the photo, which then leaves nothing (the CLI's promise) */
+        if (st != P3D_OK) {
+            remove(out);
+            if (splats) remove(splats);
+        }
+    }
     if (st == P3D_OK && !quiet) print_report(stem, &r, learned, out);
     p3d_photo_result_free(&r);
     p3d_depth_free(&map);

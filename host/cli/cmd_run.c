@@ -108,6 +108,7 @@ typedef struct item_result {
     int32_t videos, frames;
     int32_t estimated; /* the depth map came from a model */
     int32_t learned;   /* the inpainting networks filled it (else the non-learned fill) */
+    p3d_device_traffic traffic; /* the photo's device traffic: depth, mesh and videos (zeros on the CPU) */
 } item_result;
 
 typedef struct run_shared {
@@ -452,6 +453,7 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     if (!po) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", in->name);
     res->learned = w->learned;
 
+    const p3d_device_traffic traffic0 = p3d_ctx_traffic(w->ctx);
     double t = p3d_time_now();
     p3d_depth map;
     memset(&map, 0, sizeof map);
@@ -504,6 +506,7 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     if (st == P3D_OK && o->videos)
         st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res, po);
     res->seconds[STAGE_VIDEO] = p3d_time_now() - t;
+    res->traffic = p3d_device_traffic_sub(p3d_ctx_traffic(w->ctx), traffic0);
     p3d_photo_result_free(&r);
     if (st != P3D_OK) discard_outputs(po);
     free(po);
@@ -673,6 +676,7 @@ static p3d_status write_json(const run_opts *o, const run_shared *sh, const p3d_
             p3d_json_int(&j, r->videos);
             p3d_json_key(&j, "frames");
             p3d_json_int(&j, r->frames);
+            p3d_json_device_traffic(&j, &r->traffic);
             p3d_json_key(&j, "seconds");
             p3d_json_begin_object(&j);
             for (int32_t k = 0; k < STAGE_COUNT; k++) {

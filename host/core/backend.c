@@ -215,6 +215,26 @@ void *p3d_ctx_scratch(const p3d_ctx *ctx, size_t *bytes) {
     return ctx->scratch;
 }
 
+p3d_device_traffic p3d_ctx_traffic(const p3d_ctx *ctx) {
+    p3d_device_traffic t;
+    memset(&t, 0, sizeof t);
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) p3d_cuda_traffic(ctx->cuda, &t);
+#else
+    (void)ctx;
+#endif
+    return t;
+}
+
+p3d_device_traffic p3d_device_traffic_sub(p3d_device_traffic after, p3d_device_traffic before) {
+    p3d_device_traffic d;
+    d.h2d_bytes = after.h2d_bytes - before.h2d_bytes;
+    d.d2h_bytes = after.d2h_bytes - before.d2h_bytes;
+    d.syncs = after.syncs - before.syncs;
+    d.allocations = after.allocations - before.allocations;
+    return d;
+}
+
 size_t p3d_ctx_bytes_in_use(const p3d_ctx *ctx) {
 #ifdef P3D_HAVE_CUDA
     if (ctx->cuda) return p3d_cuda_bytes_in_use(ctx->cuda, 0);

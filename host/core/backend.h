@@ -80,6 +80,22 @@ p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes);
  * NULL and 0 before the first reserve. */
 void *p3d_ctx_scratch(const p3d_ctx *ctx, size_t *bytes);
 
+/* What a context moved and waited for since it was created (issue 14: measured, not assumed). On
+ * the CPU every field stays 0. Per image: the difference of two snapshots (p3d_device_traffic_sub). */
+typedef struct p3d_device_traffic {
+    int64_t h2d_bytes;   /* bytes copied host -> device */
+    int64_t d2h_bytes;   /* bytes copied device -> host */
+    int64_t syncs;       /* blocking host waits: stream / device / event synchronisations, including the
+                          * one that ends every device -> host copy */
+    int64_t allocations; /* device allocations: cudaMalloc (arena blocks and their growth, cuDNN
+                          * workspaces, weights, renderer buffers) and cudaMallocHost */
+} p3d_device_traffic;
+
+/* The context's counters now (zeros on the CPU). */
+p3d_device_traffic p3d_ctx_traffic(const p3d_ctx *ctx);
+/* after - before, field by field. */
+p3d_device_traffic p3d_device_traffic_sub(p3d_device_traffic after, p3d_device_traffic before);
+
 /* Copies a tensor between memories (dst and src must have the same dtype and shape). */
 p3d_status p3d_tensor_copy(p3d_ctx *ctx, p3d_tensor *dst, const p3d_tensor *src);
 

@@ -113,6 +113,7 @@ p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char 
 p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
                                    const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r) {
     memset(r, 0, sizeof *r);
+    const p3d_device_traffic traffic0 = p3d_ctx_traffic(ctx);
     double t0 = p3d_time_now();
     /* Processing size from the IMAGE (quirk 19 fixed: the reference takes it from the depth map). */
     double frac = (double)o->longer_side / (double)(img->width > img->height ? img->width : img->height);
@@ -155,5 +156,20 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
     free(rgb);
     free(depth);
     if (s != P3D_OK) p3d_photo_result_free(r);
+    else r->traffic = p3d_device_traffic_sub(p3d_ctx_traffic(ctx), traffic0);
     return s;
+}
+
+void p3d_json_device_traffic(p3d_json *j, const p3d_device_traffic *t) {
+    p3d_json_key(j, "device_traffic");
+    p3d_json_begin_object(j);
+    p3d_json_key(j, "h2d_bytes");
+    p3d_json_int(j, t->h2d_bytes);
+    p3d_json_key(j, "d2h_bytes");
+    p3d_json_int(j, t->d2h_bytes);
+    p3d_json_key(j, "syncs");
+    p3d_json_int(j, t->syncs);
+    p3d_json_key(j, "allocations");
+    p3d_json_int(j, t->allocations);
+    p3d_json_end_object(j);
 }

@@ -13,6 +13,7 @@
 #ifndef P3D_PHOTO3D_H
 #define P3D_PHOTO3D_H
 
+#include "core/json.h"
 #include "depth/depth_prep.h"
 #include "io/depth_io.h"
 #include "io/image_io.h"
@@ -58,6 +59,7 @@ typedef struct p3d_photo_result {
     p3d_mesh mesh;              /* the dense mesh: one vertex per LDI node, vertex colours */
     p3d_mesh compact;           /* the compact textured mesh when opts.compact, else empty */
     p3d_compact_stats compact_stats;
+    p3d_device_traffic traffic; /* what this photo moved and waited for on ctx (zeros on the CPU) */
 } p3d_photo_result;
 
 /* Intrinsics for a photo of orig_w x orig_h processed at w x h: the reference's focal lengths (spec
@@ -74,6 +76,10 @@ p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char 
 p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
                                    const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r);
 void p3d_photo_result_free(p3d_photo_result *r);
+
+/* Writes "device_traffic": {"h2d_bytes", "d2h_bytes", "syncs", "allocations"} (key and object) into
+ * the object j is in: the per-image counters the `mesh` and `run` reports share. */
+void p3d_json_device_traffic(p3d_json *j, const p3d_device_traffic *t);
 
 #ifdef __cplusplus
 }
