@@ -16,8 +16,11 @@
 //            the next frontier. Frontier order differs from the CPU's and does not matter: a claim is
 //            the minimum over all offers, and every rule reads only what earlier steps committed.
 //            Counts per edge by atomicAdd, erosion widths per edge, erode flags per node.
-// Every launcher uploads the LDI once (p3d_ldi_dev), queues its kernels on the context's stream,
-// and downloads the results; the regions loop reads two frontier sizes back per ring.
+// Every launcher carves its buffers from the context's device arena (no cudaMalloc once the arena
+// holds an image of this size), uploads the LDI once, queues its kernels on the context's stream and
+// fetches its results with one blocking copy (two for the edges: the per-edge arrays' length is known
+// only after the first). The regions loop keeps the frontier lengths on the device and reads them back
+// only after rings 0, 2, 4, 8, ... (see regions_run).
 #include <climits>
 #include <cstring>
 
@@ -29,26 +32,40 @@
 
 #define P3D_LDI_THREADS 256
 
-// Device buffers of one launcher call, freed together on every path.
+// Device buffers of one launcher call: carved from the context's arena (p3d_cuda_arena_*, no
+// cudaMalloc once the arena holds an image of this size) and released to the launcher's mark together,
+// on every path.
 typedef struct ldi_pool {
     p3d_cuda_ctx *ctx;
-    void *ptr[32];
-    int32_t n;
+    p3d_cuda_arena_mark mark;
 } ldi_pool;
+
+static ldi_pool pool_open(p3d_cuda_ctx *ctx) {
+    ldi_pool pl = {ctx, p3d_cuda_arena_mark_get(ctx)};
+    return pl;
+}
 
 template <class T>
 static p3d_status pool_get(ldi_pool *pl, size_t count, T **out) {
-    P3D_ASSERT(pl->n < 32);
     void *p = nullptr;
-    P3D_TRY(p3d_cuda_malloc(pl->ctx, (count ? count : 1) * sizeof(T), &p));
-    pl->ptr[pl->n++] = p;
+    P3D_TRY(p3d_cuda_arena_get(pl->ctx, (count ? count : 1) * sizeof(T), &p));
     *out = static_cast<T *>(p);
     return P3D_OK;
 }
 
-static void pool_free(ldi_pool *pl) {
-    for (int32_t i = 0; i < pl->n; i++) p3d_cuda_free(pl->ctx, pl->ptr[i]);
-    pl->n = 0;
+static void pool_free(ldi_pool *pl) { p3d_cuda_arena_release(pl->ctx, pl->mark); }
+
+// Arrays a launcher returns to the host lie in one block (one pool_get), so one blocking copy fetches
+// them all (p3d_cuda_download_span). carve() lays the block out: each array at a 64-byte aligned offset.
+static size_t carve(size_t *at, size_t bytes) {
+    const size_t off = *at;
+    *at += (bytes + 63) / 64 * 64;
+    return off;
+}
+
+template <class T>
+static void take(const void *host_block, size_t off, size_t count, T *dst) {
+    if (count) memcpy(dst, static_cast<const unsigned char *>(host_block) + off, count * sizeof(T));
 }
 
 static inline unsigned ldi_blocks(int64_t n) { return p3d_cuda_blocks(n, P3D_LDI_THREADS); }
@@ -195,18 +212,21 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     const int32_t n = w * h;
     const size_t un = static_cast<size_t>(n);
     float *d_depth;
-    uint8_t *d_r0, *d_d0, *d_right, *d_down, *d_keep;
+    uint8_t *d_r0, *d_d0, *d_right, *d_down, *d_keep, *out;
     int32_t *d_label, *d_size, *d_counts;
     unsigned long long *d_best;
+    // the results, fetched together: right, down (h, w) u8, label (h, w) i32, keep (h, w) u8, counts[3]
+    size_t at = 0;
+    const size_t o_right = carve(&at, un), o_down = carve(&at, un), o_label = carve(&at, un * sizeof(int32_t));
+    const size_t o_keep = carve(&at, un), o_counts = carve(&at, 3 * sizeof(int32_t)), out_bytes = at;
+    P3D_TRY(pool_get(pl, out_bytes, &out));
+    d_right = out + o_right, d_down = out + o_down, d_keep = out + o_keep;
+    d_label = reinterpret_cast<int32_t *>(out + o_label);
+    d_counts = reinterpret_cast<int32_t *>(out + o_counts);
     P3D_TRY(pool_get(pl, un, &d_depth));
     P3D_TRY(pool_get(pl, un, &d_r0));
     P3D_TRY(pool_get(pl, un, &d_d0));
-    P3D_TRY(pool_get(pl, un, &d_right));
-    P3D_TRY(pool_get(pl, un, &d_down));
-    P3D_TRY(pool_get(pl, un, &d_keep));
-    P3D_TRY(pool_get(pl, un, &d_label));
     P3D_TRY(pool_get(pl, un, &d_size));
-    P3D_TRY(pool_get(pl, 3, &d_counts));
     P3D_TRY(pool_get(pl, 1, &d_best));
     P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_depth, depth, un * sizeof(float)));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 3 * sizeof(int32_t), ctx->stream));
@@ -227,12 +247,14 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     P3D_LAUNCH(keep_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         d_label, d_size, d_best, n, o->min_component, d_keep, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build keep");
+    const void *host = nullptr;
+    P3D_TRY(p3d_cuda_download_span(ctx, out, out_bytes, &host));
     int32_t counts[3];
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, right, d_right, un));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, down, d_down, un));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, label, d_label, un * sizeof(int32_t)));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, keep, d_keep, un));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
+    take(host, o_right, un, right);
+    take(host, o_down, un, down);
+    take(host, o_label, un, label);
+    take(host, o_keep, un, keep);
+    take(host, o_counts, 3, counts);
     st->torn_links = counts[0];
     st->dangling_links = counts[1];
     st->small_components = counts[2];
@@ -242,7 +264,7 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
 extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
                                                const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
                                                uint8_t *keep, p3d_ldi_build_stats *st) {
-    ldi_pool pl = {ctx, {nullptr}, 0};
+    ldi_pool pl = pool_open(ctx);
     const p3d_status s = build_run(&pl, depth, w, h, o, right, down, label, keep, st);
     pool_free(&pl);
     return s;
@@ -293,10 +315,9 @@ static p3d_status dev_grow(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, int32_t cap, int64
     return P3D_OK;
 }
 
-extern "C" p3d_status p3d_ldi_dev_upload(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, const p3d_ldi *l) {
+// Copies l's graph arrays into v, whose arrays hold at least l->n_nodes nodes and ext_w * ext_h heads.
+static p3d_status dev_copy(p3d_cuda_ctx *ctx, p3d_ldi *v, const p3d_ldi *l) {
     const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
-    P3D_TRY(dev_grow(ctx, d, l->n_nodes > 0 ? l->n_nodes : 1, npix));
-    p3d_ldi *v = &d->view;
     const size_t n = static_cast<size_t>(l->n_nodes);
     if (n) {
         P3D_TRY(p3d_cuda_memcpy_h2d(ctx, v->pix, l->pix, n * sizeof(int32_t)));
@@ -311,6 +332,27 @@ extern "C" p3d_status p3d_ldi_dev_upload(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, cons
     v->n_nodes = l->n_nodes;
     v->rgb = nullptr, v->label = nullptr;
     return P3D_OK;
+}
+
+extern "C" p3d_status p3d_ldi_dev_upload(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, const p3d_ldi *l) {
+    const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
+    P3D_TRY(dev_grow(ctx, d, l->n_nodes > 0 ? l->n_nodes : 1, npix));
+    return dev_copy(ctx, &d->view, l);
+}
+
+// The launchers' copy of the LDI: its arrays carved from the launcher's pool (arena memory), so an
+// LDI upload allocates nothing once the arena is large enough.
+static p3d_status dev_upload_pool(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
+    const size_t n = static_cast<size_t>(l->n_nodes), npix = static_cast<size_t>(l->ext_w) * l->ext_h;
+    memset(v, 0, sizeof *v);
+    P3D_TRY(pool_get(pl, n, &v->pix));
+    P3D_TRY(pool_get(pl, n, &v->depth));
+    P3D_TRY(pool_get(pl, n, &v->iter));
+    P3D_TRY(pool_get(pl, 4 * n, &v->link));
+    P3D_TRY(pool_get(pl, n, &v->next));
+    P3D_TRY(pool_get(pl, npix, &v->head));
+    v->cap_nodes = l->n_nodes;
+    return dev_copy(pl->ctx, v, l);
 }
 
 // ---- edges ----------------------------------------------------------------------------------------
@@ -346,8 +388,9 @@ static __global__ void edge_roots_kernel(const uint8_t *role, const int32_t *lab
 }
 
 static __global__ void edge_assign_kernel(const uint8_t *role, const int32_t *label, const int32_t *ids, int32_t n,
-                                          int32_t *edge, int32_t *size, uint8_t *near) {
+                                          int32_t *edge, int32_t *size, uint8_t *near, int32_t *n_edges) {
     const int64_t i = LDI_INDEX();
+    if (i == 0) *n_edges = ids[n];
     if (i >= n) return;
     if (!role[i]) {
         edge[i] = -1;
@@ -359,8 +402,19 @@ static __global__ void edge_assign_kernel(const uint8_t *role, const int32_t *la
     if (label[i] == i) near[e] = role[i] == P3D_LDI_ROLE_NEAR; // every node of an edge has its role
 }
 
+// The per-edge results packed for one download: size (ne) int32, then near (ne) uint8; ne = ids[n]
+// (the host does not know it yet: the launch covers n >= ne).
+static __global__ void edge_pack_kernel(const int32_t *ids, int32_t n, const int32_t *size, const uint8_t *near,
+                                        unsigned char *pack) {
+    const int64_t i = LDI_INDEX();
+    const int32_t ne = ids[n];
+    if (i >= ne) return;
+    reinterpret_cast<int32_t *>(pack)[i] = size[i];
+    pack[4 * static_cast<size_t>(ne) + static_cast<size_t>(i)] = near[i];
+}
+
 static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *box, float thr, p3d_ldi_edges *out,
-                            uint8_t *role, uint8_t *degree, p3d_ldi_dev *dev) {
+                            uint8_t *role, uint8_t *degree) {
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t n = l->n_nodes;
     const size_t un = static_cast<size_t>(n);
@@ -369,17 +423,24 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     out->size = static_cast<int32_t *>(calloc(un + 1, sizeof(int32_t)));
     if (!out->near || !out->size) return p3d_fail(P3D_ERR_OOM, "LDI edges (cuda): out of host memory");
     if (n == 0) return P3D_OK;
-    P3D_TRY(p3d_ldi_dev_upload(ctx, dev, l));
-    uint8_t *d_role, *d_degree, *d_near;
-    int32_t *d_label, *d_root, *d_ids, *d_edge, *d_size;
-    P3D_TRY(pool_get(pl, un, &d_role));
-    P3D_TRY(pool_get(pl, un, &d_degree));
+    p3d_ldi v;
+    P3D_TRY(dev_upload_pool(pl, &v, l));
+    // per-node results, fetched together: edge (n) i32, role (n) u8, degree (n) u8, the edge count
+    size_t at = 0;
+    const size_t o_edge = carve(&at, un * sizeof(int32_t)), o_role = carve(&at, un), o_degree = carve(&at, un);
+    const size_t o_count = carve(&at, sizeof(int32_t)), out_bytes = at;
+    unsigned char *res, *d_pack;
+    P3D_TRY(pool_get(pl, out_bytes, &res));
+    int32_t *d_edge = reinterpret_cast<int32_t *>(res + o_edge), *d_count = reinterpret_cast<int32_t *>(res + o_count);
+    uint8_t *d_role = res + o_role, *d_degree = res + o_degree;
+    uint8_t *d_near;
+    int32_t *d_label, *d_root, *d_ids, *d_size;
     P3D_TRY(pool_get(pl, un, &d_near));
     P3D_TRY(pool_get(pl, un, &d_label));
     P3D_TRY(pool_get(pl, un + 1, &d_root));
     P3D_TRY(pool_get(pl, un + 1, &d_ids));
-    P3D_TRY(pool_get(pl, un, &d_edge));
     P3D_TRY(pool_get(pl, un, &d_size));
+    P3D_TRY(pool_get(pl, 5 * un, &d_pack));
     size_t scan_bytes = 0;
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
@@ -387,7 +448,6 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_near, 0, un, ctx->stream));
-    const p3d_ldi v = dev->view;
     const unsigned blocks = ldi_blocks(n);
     P3D_LAUNCH(role_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, *box, d_role);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
@@ -399,26 +459,29 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
     P3D_LAUNCH(edge_assign_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
-        d_role, d_label, d_ids, n, d_edge, d_size, d_near);
+        d_role, d_label, d_ids, n, d_edge, d_size, d_near, d_count);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges ids");
+    P3D_LAUNCH(edge_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_ids, n, d_size, d_near, d_pack);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges pack");
+    const void *host = nullptr;
+    P3D_TRY(p3d_cuda_download_span(ctx, res, out_bytes, &host));
     int32_t n_edges = 0;
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, &n_edges, d_ids + n, sizeof n_edges));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->edge, d_edge, un * sizeof(int32_t)));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, role, d_role, un));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, degree, d_degree, un));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->near, d_near, static_cast<size_t>(n_edges)));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->size, d_size, static_cast<size_t>(n_edges) * sizeof(int32_t)));
+    take(host, o_count, 1, &n_edges);
+    take(host, o_edge, un, out->edge);
+    take(host, o_role, un, role);
+    take(host, o_degree, un, degree);
+    const size_t une = static_cast<size_t>(n_edges);
+    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, 5 * une, &host));
+    take(host, 0, une, out->size);
+    take(host, 4 * une, une, out->near);
     out->n_edges = n_edges;
     return P3D_OK;
 }
 
 extern "C" p3d_status p3d_ldi_edges_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
                                          p3d_ldi_edges *out, uint8_t *role, uint8_t *degree) {
-    ldi_pool pl = {ctx, {nullptr}, 0};
-    p3d_ldi_dev dev;
-    memset(&dev, 0, sizeof dev);
-    const p3d_status s = edges_run(&pl, l, box, threshold, out, role, degree, &dev);
-    p3d_ldi_dev_free(ctx, &dev);
+    ldi_pool pl = pool_open(ctx);
+    const p3d_status s = edges_run(&pl, l, box, threshold, out, role, degree);
     pool_free(&pl);
     return s;
 }
@@ -435,6 +498,11 @@ typedef struct ring_state {
 static __device__ void offer(int32_t *claim, int32_t *list, int32_t *n_list, int32_t b, int32_t e) {
     if (atomicMin(&claim[b], e) == INT_MAX) list[atomicAdd(n_list, 1)] = b;
 }
+
+// The frontier kernels take their frontier's length from device memory (*n_front, written by the
+// previous step's offers) and walk it with a grid-stride loop, so the host never needs the length to
+// launch them: any grid covers any frontier, an empty one makes them return at once.
+#define LDI_STRIDE() (static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // Ring 0 of the masks: the near-side edge nodes, listed as the first mask frontier.
 static __global__ void ring0_kernel(const int32_t *edge, const uint8_t *near, int32_t n_edge_nodes, int32_t n,
@@ -454,53 +522,57 @@ static __global__ void ring0_kernel(const int32_t *edge, const uint8_t *near, in
 // Ring 0 of the contexts: each ring-0 mask node offers the nodes at the pixels beyond its unlinked
 // sides.
 static __global__ void ctx0_offer_kernel(const p3d_ldi l, ring_state r, uint8_t mask_iter, const int32_t *mf,
-                                         int32_t n_mf, int32_t *list, int32_t *n_list) {
-    const int64_t i = LDI_INDEX();
-    if (i >= n_mf) return;
-    const int32_t a = mf[i], x = p3d_ldi_x(&l, a), y = p3d_ldi_y(&l, a);
-    for (int32_t d = 0; d < 4; d++) {
-        const int32_t lk = l.link[4 * static_cast<size_t>(a) + d];
-        const int32_t px = x + p3d_dir_dx(d), py = y + p3d_dir_dy(d);
-        if (px < 0 || py < 0 || px >= l.ext_w || py >= l.ext_h) continue;
-        for (int32_t b = l.head[py * l.ext_w + px]; b >= 0; b = l.next[b])
-            if (b != lk && p3d_ldi_ctx0_takes(&l, r.mask_edge, mask_iter, a, b))
-                offer(r.claim, list, n_list, b, r.mask_edge[a]);
+                                         const int32_t *n_mf, int32_t *list, int32_t *n_list) {
+    const int64_t count = *n_mf;
+    for (int64_t i = LDI_INDEX(); i < count; i += LDI_STRIDE()) {
+        const int32_t a = mf[i], x = p3d_ldi_x(&l, a), y = p3d_ldi_y(&l, a);
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t lk = l.link[4 * static_cast<size_t>(a) + d];
+            const int32_t px = x + p3d_dir_dx(d), py = y + p3d_dir_dy(d);
+            if (px < 0 || py < 0 || px >= l.ext_w || py >= l.ext_h) continue;
+            for (int32_t b = l.head[py * l.ext_w + px]; b >= 0; b = l.next[b])
+                if (b != lk && p3d_ldi_ctx0_takes(&l, r.mask_edge, mask_iter, a, b))
+                    offer(r.claim, list, n_list, b, r.mask_edge[a]);
+        }
     }
 }
 
 static __global__ void mask_offer_kernel(const p3d_ldi l, ring_state r, uint8_t mask_iter, int32_t ring,
-                                         const int32_t *mf, int32_t n_mf, int32_t *list, int32_t *n_list) {
-    const int64_t i = LDI_INDEX();
-    if (i >= n_mf) return;
-    const int32_t a = mf[i], id = r.mask_edge[a];
-    for (int32_t d = 0; d < 4; d++) {
-        const int32_t b = l.link[4 * static_cast<size_t>(a) + d];
-        if (p3d_ldi_mask_takes(&l, r.mask_edge, r.ctx_edge, mask_iter, ring, b, id))
-            offer(r.claim, list, n_list, b, id);
+                                         const int32_t *mf, const int32_t *n_mf, int32_t *list, int32_t *n_list) {
+    const int64_t count = *n_mf;
+    for (int64_t i = LDI_INDEX(); i < count; i += LDI_STRIDE()) {
+        const int32_t a = mf[i], id = r.mask_edge[a];
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t b = l.link[4 * static_cast<size_t>(a) + d];
+            if (p3d_ldi_mask_takes(&l, r.mask_edge, r.ctx_edge, mask_iter, ring, b, id))
+                offer(r.claim, list, n_list, b, id);
+        }
     }
 }
 
-static __global__ void ctx_offer_kernel(const p3d_ldi l, ring_state r, const int32_t *cf, int32_t n_cf,
+static __global__ void ctx_offer_kernel(const p3d_ldi l, ring_state r, const int32_t *cf, const int32_t *n_cf,
                                         int32_t *list, int32_t *n_list) {
-    const int64_t i = LDI_INDEX();
-    if (i >= n_cf) return;
-    const int32_t a = cf[i], id = r.ctx_edge[a];
-    for (int32_t d = 0; d < 4; d++) {
-        const int32_t b = l.link[4 * static_cast<size_t>(a) + d];
-        if (p3d_ldi_ctx_takes(r.mask_edge, r.ctx_edge, b, id)) offer(r.claim, list, n_list, b, id);
+    const int64_t count = *n_cf;
+    for (int64_t i = LDI_INDEX(); i < count; i += LDI_STRIDE()) {
+        const int32_t a = cf[i], id = r.ctx_edge[a];
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t b = l.link[4 * static_cast<size_t>(a) + d];
+            if (p3d_ldi_ctx_takes(r.mask_edge, r.ctx_edge, b, id)) offer(r.claim, list, n_list, b, id);
+        }
     }
 }
 
-// Commits the listed offers (*n_list of them; the launch covers an upper bound) into edge / ring_of
-// and releases their claims. The list then serves as the next frontier.
+// Commits the *n_list listed offers into edge / ring_of and releases their claims. The list then
+// serves as the next frontier.
 static __global__ void commit_kernel(int32_t *claim, const int32_t *list, const int32_t *n_list, int32_t *edge,
                                      int32_t *ring_of, int32_t ring) {
-    const int64_t i = LDI_INDEX();
-    if (i >= *n_list) return;
-    const int32_t b = list[i];
-    edge[b] = claim[b];
-    ring_of[b] = ring;
-    claim[b] = INT_MAX;
+    const int64_t count = *n_list;
+    for (int64_t i = LDI_INDEX(); i < count; i += LDI_STRIDE()) {
+        const int32_t b = list[i];
+        edge[b] = claim[b];
+        ring_of[b] = ring;
+        claim[b] = INT_MAX;
+    }
 }
 
 static __global__ void region_count_kernel(int32_t n, ring_state r, int32_t bg, int32_t ct, int32_t *n_mask,
@@ -532,12 +604,12 @@ static __global__ void erode_kernel(int32_t n, ring_state r, const int32_t *widt
     erode[i] = ce >= 0 && r.ctx_ring[i] < width[ce];
 }
 
-// Commits the *d_count offers in *list (at most `bound`) into edge / ring_of, then makes the list the
-// next frontier; the old frontier's buffer becomes the list of the next step.
-static p3d_status commit_step(p3d_cuda_ctx *ctx, int32_t *claim, const int32_t *d_count, int64_t bound, int32_t *edge,
-                              int32_t *ring_of, int32_t ring, int32_t **frontier, int32_t **list) {
-    P3D_LAUNCH(commit_kernel, ldi_blocks(bound), P3D_LDI_THREADS, 0, ctx->stream)(
-        claim, *list, d_count, edge, ring_of, ring);
+// One step of the ring search: the offer kernel (queued by the caller) filled *list and *d_count; this
+// commits the offers and makes the list the next frontier (the old frontier's buffer becomes the list
+// of the next step). `blocks` is the grid of the commit: any size is correct (grid-stride loop).
+static p3d_status commit_step(p3d_cuda_ctx *ctx, unsigned blocks, int32_t *claim, const int32_t *d_count,
+                              int32_t *edge, int32_t *ring_of, int32_t ring, int32_t **frontier, int32_t **list) {
+    P3D_LAUNCH(commit_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(claim, *list, d_count, edge, ring_of, ring);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions commit");
     int32_t *t = *frontier;
     *frontier = *list;
@@ -545,85 +617,110 @@ static p3d_status commit_step(p3d_cuda_ctx *ctx, int32_t *claim, const int32_t *
     return P3D_OK;
 }
 
-// Upper bound on the offers of a ring from a frontier of k nodes (each offers its <= 4 links).
-static inline int64_t offer_bound(int64_t k, int32_t n) { return 4 * k < n ? 4 * k : n; }
+// The ring search keeps every frontier length on the device: ring k's mask step reads the length its
+// frontier got at ring k - 1 (mcount[k - 1]) and counts its offers into mcount[k]; the context steps
+// use ccount the same way. No step needs a length on the host, so the rings are queued back to back
+// (a fixed ring budget, plan->rings, whose kernels return at once on an empty frontier) and the host
+// reads the lengths back only after rings 0, 2, 4, 8, 16, ... and the last: to stop early once both
+// searches are done (at most as many empty rings as were run before the check) and to size the
+// grids. A grid is sized for twice the largest frontier seen at the last check (the frontiers of a
+// breadth-first ring search change slowly); a larger frontier is still covered by the kernels'
+// grid-stride loops. That is at most 2 + log2(rings) blocking reads per pass (9 for 140 rings),
+// where reading each ring's lengths took 1 + rings.
+static unsigned ring_blocks(int64_t est, int32_t n) { return ldi_blocks(est < 1 ? 1 : est < n ? est : n); }
 
 static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_ring_plan *plan,
-                              p3d_ldi_regions *out, p3d_ldi_dev *dev) {
+                              p3d_ldi_regions *out) {
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t n = l->n_nodes, ne = e->n_edges;
     if (n == 0) return P3D_OK;
     const size_t un = static_cast<size_t>(n), une = static_cast<size_t>(ne);
     const size_t stride = static_cast<size_t>(plan->ct) + 1;
-    P3D_TRY(p3d_ldi_dev_upload(ctx, dev, l));
+    const int32_t rings = plan->rings > 1 ? plan->rings : 1;
+    p3d_ldi v;
+    P3D_TRY(dev_upload_pool(pl, &v, l));
+    // the results, fetched together: mask_edge, ctx_edge (n) i32, erode (n) u8, n_mask, n_ctx (ne) i32
+    size_t at = 0;
+    const size_t o_mask = carve(&at, un * sizeof(int32_t)), o_ctx = carve(&at, un * sizeof(int32_t));
+    const size_t o_erode = carve(&at, un), o_n_mask = carve(&at, une * sizeof(int32_t));
+    const size_t o_n_ctx = carve(&at, une * sizeof(int32_t)), out_bytes = at;
+    unsigned char *res;
+    P3D_TRY(pool_get(pl, out_bytes, &res));
     ring_state r;
-    int32_t *d_edge, *mf, *cf, *list, *d_counts, *d_n_mask, *d_n_ctx, *d_ring_count, *d_width;
-    uint8_t *d_near, *d_erode;
-    P3D_TRY(pool_get(pl, un, &r.mask_edge));
-    P3D_TRY(pool_get(pl, un, &r.ctx_edge));
+    r.mask_edge = reinterpret_cast<int32_t *>(res + o_mask);
+    r.ctx_edge = reinterpret_cast<int32_t *>(res + o_ctx);
+    uint8_t *d_erode = res + o_erode;
+    int32_t *d_n_mask = reinterpret_cast<int32_t *>(res + o_n_mask), *d_n_ctx = reinterpret_cast<int32_t *>(res + o_n_ctx);
+    int32_t *d_edge, *mf, *cf, *list, *d_len, *d_ring_count, *d_width;
+    uint8_t *d_near;
     P3D_TRY(pool_get(pl, un, &r.mask_ring));
     P3D_TRY(pool_get(pl, un, &r.ctx_ring));
     P3D_TRY(pool_get(pl, un, &r.claim));
     P3D_TRY(pool_get(pl, un, &mf));
     P3D_TRY(pool_get(pl, un, &cf));
     P3D_TRY(pool_get(pl, un, &list));
-    P3D_TRY(pool_get(pl, 2, &d_counts)); // [0] offers of the mask step, [1] of the context step
+    // frontier lengths: mcount[k] = d_len[k], ccount[k] = d_len[rings + 1 + k], k = 0..rings
+    const size_t n_len = 2 * (static_cast<size_t>(rings) + 1);
+    P3D_TRY(pool_get(pl, n_len, &d_len));
+    int32_t *mcount = d_len, *ccount = d_len + rings + 1;
     P3D_TRY(pool_get(pl, static_cast<size_t>(e->n_nodes), &d_edge));
     P3D_TRY(pool_get(pl, une, &d_near));
-    P3D_TRY(pool_get(pl, une, &d_n_mask));
-    P3D_TRY(pool_get(pl, une, &d_n_ctx));
     P3D_TRY(pool_get(pl, une * stride, &d_ring_count));
     P3D_TRY(pool_get(pl, une, &d_width));
-    P3D_TRY(pool_get(pl, un, &d_erode));
     if (e->n_nodes > 0) P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_edge, e->edge, static_cast<size_t>(e->n_nodes) * sizeof(int32_t)));
     if (ne > 0) P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_near, e->near, une));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_n_mask, 0, (une ? une : 1) * sizeof(int32_t), ctx->stream));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_n_ctx, 0, (une ? une : 1) * sizeof(int32_t), ctx->stream));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_ring_count, 0, (une ? une * stride : 1) * sizeof(int32_t), ctx->stream));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_erode, 0, un, ctx->stream));
-    const p3d_ldi v = dev->view;
-    const unsigned blocks = ldi_blocks(n);
-    P3D_LAUNCH(ring0_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
-        d_edge, d_near, e->n_nodes, n, r, mf, &d_counts[0]);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions ring 0");
-    int32_t counts[2] = {0, 0};
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
-    int64_t n_mf = counts[0], n_cf = 0;
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
-    if (n_mf > 0) {
-        P3D_LAUNCH(ctx0_offer_kernel, ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream)(v, r, plan->mask_iter, mf,
-                                                                              static_cast<int32_t>(n_mf), list,
-                                                                              &d_counts[1]);
-        P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring 0");
-        P3D_TRY(commit_step(ctx, r.claim, &d_counts[1], n, r.ctx_edge, r.ctx_ring, 0, &cf, &list));
-        P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
-        n_cf = counts[1];
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_len, 0, n_len * sizeof(int32_t), ctx->stream));
+    if (ne > 0) {
+        P3D_CUDA_CHECK(cudaMemsetAsync(d_n_mask, 0, une * sizeof(int32_t), ctx->stream));
+        P3D_CUDA_CHECK(cudaMemsetAsync(d_n_ctx, 0, une * sizeof(int32_t), ctx->stream));
+        P3D_CUDA_CHECK(cudaMemsetAsync(d_ring_count, 0, une * stride * sizeof(int32_t), ctx->stream));
     }
-    for (int32_t ring = 1; ring < plan->rings; ring++) {
-        P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 2 * sizeof(int32_t), ctx->stream));
-        // mask step: reads ctx_edge as the previous context step left it
-        if (n_mf > 0) {
-            P3D_LAUNCH(mask_offer_kernel, ldi_blocks(n_mf), P3D_LDI_THREADS, 0, ctx->stream)(
-                v, r, plan->mask_iter, ring, mf, static_cast<int32_t>(n_mf), list, &d_counts[0]);
-            P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions mask ring");
-            P3D_TRY(commit_step(ctx, r.claim, &d_counts[0], offer_bound(n_mf, n), r.mask_edge, r.mask_ring, ring, &mf,
-                                &list));
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_erode, 0, un, ctx->stream));
+    const unsigned blocks = ldi_blocks(n);
+    P3D_LAUNCH(ring0_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_edge, d_near, e->n_nodes, n, r, mf, &mcount[0]);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions ring 0");
+    // before the first read-back the frontiers are bounded by the edge nodes, a few per cent of n
+    int64_t est = 2 * static_cast<int64_t>(e->n_nodes < n ? e->n_nodes : n) / 16;
+    P3D_LAUNCH(ctx0_offer_kernel, ring_blocks(est, n), P3D_LDI_THREADS, 0, ctx->stream)(
+        v, r, plan->mask_iter, mf, &mcount[0], list, &ccount[0]);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring 0");
+    P3D_TRY(commit_step(ctx, ring_blocks(est, n), r.claim, &ccount[0], r.ctx_edge, r.ctx_ring, 0, &cf, &list));
+    int32_t *len = static_cast<int32_t *>(malloc(n_len * sizeof(int32_t)));
+    if (!len) return p3d_fail(P3D_ERR_OOM, "LDI regions (cuda): out of host memory");
+    p3d_status st = P3D_OK;
+    for (int32_t ring = 0, next_check = 0; ring < rings && st == P3D_OK; ring++) {
+        if (ring > 0) {
+            // mask step: reads ctx_edge as the previous context step left it
+            const unsigned b = ring_blocks(est, n);
+            P3D_LAUNCH(mask_offer_kernel, b, P3D_LDI_THREADS, 0, ctx->stream)(
+                v, r, plan->mask_iter, ring, mf, &mcount[ring - 1], list, &mcount[ring]);
+            st = p3d_cuda_launch_check(ctx, "LDI regions mask ring");
+            if (st == P3D_OK)
+                st = commit_step(ctx, b, r.claim, &mcount[ring], r.mask_edge, r.mask_ring, ring, &mf, &list);
+            // context step: reads mask_edge as this ring's mask step left it; it stops after ct rings
+            if (st == P3D_OK && ring < plan->ct) {
+                P3D_LAUNCH(ctx_offer_kernel, b, P3D_LDI_THREADS, 0, ctx->stream)(
+                    v, r, cf, &ccount[ring - 1], list, &ccount[ring]);
+                st = p3d_cuda_launch_check(ctx, "LDI regions context ring");
+                if (st == P3D_OK)
+                    st = commit_step(ctx, b, r.claim, &ccount[ring], r.ctx_edge, r.ctx_ring, ring, &cf, &list);
+            }
         }
-        // context step: reads mask_edge as this ring's mask step left it
-        const int32_t grow_ctx = ring < plan->ct && n_cf > 0;
-        if (grow_ctx) {
-            P3D_LAUNCH(ctx_offer_kernel, ldi_blocks(n_cf), P3D_LDI_THREADS, 0, ctx->stream)(
-                v, r, cf, static_cast<int32_t>(n_cf), list, &d_counts[1]);
-            P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions context ring");
-            P3D_TRY(commit_step(ctx, r.claim, &d_counts[1], offer_bound(n_cf, n), r.ctx_edge, r.ctx_ring, ring, &cf,
-                                &list));
+        if (st != P3D_OK || (ring != next_check && ring + 1 < rings)) continue;
+        next_check = ring < 2 ? 2 : 2 * ring;
+        const void *host = nullptr;
+        st = p3d_cuda_download_span(ctx, d_len, n_len * sizeof(int32_t), &host);
+        if (st != P3D_OK) break;
+        take(host, 0, n_len, len);
+        const int32_t n_mf = len[ring], n_cf = ring < plan->ct ? len[rings + 1 + ring] : 0;
+        for (int32_t k = 0; k <= ring; k++) {
+            if (len[k] > est / 2) est = 2 * static_cast<int64_t>(len[k]);
+            if (len[rings + 1 + k] > est / 2) est = 2 * static_cast<int64_t>(len[rings + 1 + k]);
         }
-        P3D_TRY(p3d_cuda_memcpy_d2h(ctx, counts, d_counts, sizeof counts));
-        n_mf = counts[0];
-        if (ring < plan->ct) n_cf = counts[1]; // the context stops growing after ct rings
         if (n_mf == 0 && (ring + 1 >= plan->ct || n_cf == 0)) break; // nothing left to grow
     }
+    free(len);
+    P3D_TRY(st);
     P3D_LAUNCH(region_count_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         n, r, plan->bg, plan->ct, d_n_mask, d_n_ctx, d_ring_count);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions counts");
@@ -634,23 +731,20 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         P3D_LAUNCH(erode_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(n, r, d_width, d_erode);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions erosion");
     }
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->mask_edge, r.mask_edge, un * sizeof(int32_t)));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->ctx_edge, r.ctx_edge, un * sizeof(int32_t)));
-    P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->erode, d_erode, un));
-    if (ne > 0) {
-        P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->n_mask, d_n_mask, une * sizeof(int32_t)));
-        P3D_TRY(p3d_cuda_memcpy_d2h(ctx, out->n_ctx, d_n_ctx, une * sizeof(int32_t)));
-    }
+    const void *host = nullptr;
+    P3D_TRY(p3d_cuda_download_span(ctx, res, out_bytes, &host));
+    take(host, o_mask, un, out->mask_edge);
+    take(host, o_ctx, un, out->ctx_edge);
+    take(host, o_erode, un, out->erode);
+    take(host, o_n_mask, une, out->n_mask);
+    take(host, o_n_ctx, une, out->n_ctx);
     return P3D_OK;
 }
 
 extern "C" p3d_status p3d_ldi_regions_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e,
                                            const p3d_ldi_ring_plan *plan, p3d_ldi_regions *out) {
-    ldi_pool pl = {ctx, {nullptr}, 0};
-    p3d_ldi_dev dev;
-    memset(&dev, 0, sizeof dev);
-    const p3d_status s = regions_run(&pl, l, e, plan, out, &dev);
-    p3d_ldi_dev_free(ctx, &dev);
+    ldi_pool pl = pool_open(ctx);
+    const p3d_status s = regions_run(&pl, l, e, plan, out);
     pool_free(&pl);
     return s;
 }
