@@ -741,6 +741,19 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     return P3D_OK;
 }
 
+// The regions launcher is the largest: per node the LDI copy (29 bytes), the ring state and the
+// frontier lists (24), the results (9) and the edge ids (4); per canvas pixel the heads (4); per edge
+// the ring counts (4 (ct + 1)) and 13 more; up to 24 arrays of alignment slack. The edges need 57 bytes
+// a node and the build 17 a pixel. The estimate: 3/2 nodes per canvas pixel (moon at 960 ends with
+// 1.16 after both passes) and 4096 edges (moon: 165).
+extern "C" p3d_status p3d_ldi_cuda_plan(p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o) {
+    const size_t px = static_cast<size_t>(w + 2 * o->border) * static_cast<size_t>(h + 2 * o->border);
+    const size_t nodes = px + px / 2, edges = 4096;
+    const int32_t ct = o->context_thickness > o->context_thickness_2 ? o->context_thickness : o->context_thickness_2;
+    const size_t bytes = nodes * 66 + px * 4 + edges * (4 * (static_cast<size_t>(ct) + 1) + 13) + 24 * 256;
+    return p3d_cuda_arena_reserve(ctx, bytes);
+}
+
 extern "C" p3d_status p3d_ldi_regions_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e,
                                            const p3d_ldi_ring_plan *plan, p3d_ldi_regions *out) {
     ldi_pool pl = pool_open(ctx);

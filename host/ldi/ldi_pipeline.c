@@ -36,6 +36,9 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
                        int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
     memset(rep, 0, sizeof *rep);
     P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
+#ifdef P3D_HAVE_CUDA
+    if (ctx && p3d_ctx_cuda(ctx)) P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), w, h, o));
+#endif
     double t = p3d_time_now();
     P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, o, &rep->build));
     rep->seconds[P3D_LDI_STAGE_BUILD] = p3d_time_now() - t;

@@ -115,8 +115,12 @@ p3d_status p3d_ldi_regions_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ld
 void p3d_ldi_regions_free(p3d_ldi_regions *r);
 
 #ifdef P3D_HAVE_CUDA
-/* CUDA twins (cuda/ldi/ldi.cu); host arrays in and out, the LDI uploaded once per call.
- * build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
+/* CUDA twins (cuda/ldi/ldi.cu); host arrays in and out, the LDI uploaded once per call. Their device
+ * buffers come from the context's arena (cuda/p3d_cuda.h); plan sizes it for a w x h image with o's
+ * border and context thickness before the first stage, so the stages of an image allocate nothing
+ * unless its LDI outgrows the estimate (the arena then grows once and keeps that size). */
+p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
+/* build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
  * small_components of st. */
 p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
