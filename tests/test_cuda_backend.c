@@ -1,7 +1,8 @@
 /* test_cuda_backend.c - the CUDA context of cuda/backend.cu against its contract: the device count,
  * device info and library versions, allocation accounting (in use, peak), the three copy directions,
- * a copy past the end of an allocation refused with the failing call named, and the
- * event timer. Without a usable device every case is a SKIP naming why; a FAIL where a device is
+ * a copy past the end of an allocation refused with the failing call named, the event timer, the
+ * traffic counters (bytes per direction, blocking waits, allocations) and the device arena (marks,
+ * spills, the regrowth after a spill, no allocation once it is large enough). Without a usable device every case is a SKIP naming why; a FAIL where a device is
  * required (P3D_REQUIRE_GPU=1, a device present, or the emulated build). */
 #include <stdint.h>
 #include <string.h>
@@ -89,6 +90,63 @@ static void test_timer(void) {
     p3d_cuda_free(cu, b);
     p3d_cuda_timer_free(t);
 }
+
+/* Each wrapper counts what it did: bytes per direction, one wait per device -> host copy and per
+ * sync (none for host -> device), one allocation per cudaMalloc. */
+static void test_traffic(void) {
+    NEED_GPU();
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    const p3d_device_traffic t0 = p3d_ctx_traffic(g_gpu);
+    void *a = NULL;
+    CHECK_OK(p3d_cuda_malloc(cu, 4096, &a));
+    uint8_t buf[4096];
+    memset(buf, 5, sizeof buf);
+    CHECK_OK(p3d_cuda_memcpy_h2d(cu, a, buf, 3000));
+    CHECK_OK(p3d_cuda_memcpy_d2h(cu, buf, a, 1000));
+    CHECK_OK(p3d_cuda_sync(cu));
+    const void *host = NULL;
+    CHECK_OK(p3d_cuda_download_span(cu, a, 2000, &host));
+    CHECK(host && ((const uint8_t *)host)[1999] == 5);
+    const p3d_device_traffic d = p3d_device_traffic_sub(p3d_ctx_traffic(g_gpu), t0);
+    CHECK_MSG(d.h2d_bytes == 3000 && d.d2h_bytes == 3000 && d.syncs == 3 && d.allocations == 1,
+              "traffic: h2d %lld d2h %lld syncs %lld allocations %lld", (long long)d.h2d_bytes,
+              (long long)d.d2h_bytes, (long long)d.syncs, (long long)d.allocations);
+    p3d_cuda_free(cu, a);
+}
+
+/* The arena: blocks carved in order, a request past the block spills (one allocation), the outermost
+ * release replaces the block by one that holds the high-water mark, and the same requests then
+ * allocate nothing; an inner release keeps the outer blocks. */
+static void test_arena(void) {
+    NEED_GPU();
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    CHECK_OK(p3d_cuda_arena_reserve(cu, 4096));
+    const size_t cap = p3d_cuda_arena_capacity(cu);
+    CHECK(cap >= 4096 && cap % 256 == 0);
+    for (int round = 0; round < 2; round++) {
+        const p3d_device_traffic t0 = p3d_ctx_traffic(g_gpu);
+        const p3d_cuda_arena_mark m0 = p3d_cuda_arena_mark_get(cu);
+        void *a = NULL, *b = NULL, *c = NULL;
+        CHECK_OK(p3d_cuda_arena_get(cu, 100, &a));
+        CHECK_OK(p3d_cuda_arena_get(cu, 300, &b));
+        CHECK(a && b && (uint8_t *)b - (uint8_t *)a == 256 && (uintptr_t)a % 256 == 0);
+        const p3d_cuda_arena_mark m1 = p3d_cuda_arena_mark_get(cu);
+        CHECK_OK(p3d_cuda_arena_get(cu, cap + 5000, &c)); /* round 0: past the block, spills */
+        uint8_t one = 9, back = 0;
+        CHECK_OK(p3d_cuda_memcpy_h2d(cu, (uint8_t *)c + cap + 4999, &one, 1));
+        CHECK_OK(p3d_cuda_memcpy_d2h(cu, &back, (uint8_t *)c + cap + 4999, 1));
+        CHECK(back == 9);
+        p3d_cuda_arena_release(cu, m1);
+        void *b2 = NULL;
+        CHECK_OK(p3d_cuda_arena_get(cu, 300, &b2));
+        CHECK(b2 == (uint8_t *)b + 512); /* the inner release kept a and b */
+        p3d_cuda_arena_release(cu, m0);
+        const p3d_device_traffic d = p3d_device_traffic_sub(p3d_ctx_traffic(g_gpu), t0);
+        if (round == 0) CHECK_MSG(d.allocations == 2, "spill + regrowth: %lld allocations", (long long)d.allocations);
+        else CHECK_MSG(d.allocations == 0, "after the regrowth: %lld allocations", (long long)d.allocations);
+    }
+    CHECK(p3d_cuda_arena_capacity(cu) >= 512 + cap + 5000); /* the high-water mark of round 0 */
+}
 #endif
 
 int main(void) {
@@ -103,6 +161,8 @@ int main(void) {
     RUN(test_device_queries);
     RUN(test_memory);
     RUN(test_timer);
+    RUN(test_traffic);
+    RUN(test_arena);
     p3d_ctx_free(g_gpu);
 #else
     RUN(p3d_test_no_cuda);
