@@ -12,7 +12,8 @@ photo="$src/samples/scene.png" disp="$src/samples/scene_disp.png"
 moon="$src/../shared/fixtures/moon"
 
 # check_traffic NAME JSON MODE [PHOTO_INDEX]: MODE zero = every counter 0; moved = h2d and d2h > 0;
-# noalloc = moved and allocations 0. The JSON is a mesh report, or with PHOTO_INDEX a run report.
+# noalloc = moved and allocations 0; few = moved and fewer than 50 blocking host waits. The JSON is a
+# mesh report, or with PHOTO_INDEX a run report.
 check_traffic() {
   local name=$1 json=$2 mode=$3 idx=${4:-}
   local msg
@@ -28,8 +29,10 @@ if not isinstance(t, dict) or sorted(t) != sorted(keys) or not all(isinstance(t[
     print("device_traffic missing or malformed: %r" % (t,)); sys.exit(1)
 if mode == "zero" and any(t[k] for k in keys):
     print("CPU run reports traffic: %r" % t); sys.exit(1)
-if mode in ("moved", "noalloc") and not (t["h2d_bytes"] > 0 and t["d2h_bytes"] > 0 and t["syncs"] > 0):
+if mode in ("moved", "noalloc", "few") and not (t["h2d_bytes"] > 0 and t["d2h_bytes"] > 0 and t["syncs"] > 0):
     print("CUDA run reports no transfers: %r" % t); sys.exit(1)
+if mode == "few" and t["syncs"] >= 50:
+    print("%d blocking host waits for one photo (issue 14: under 50): %r" % (t["syncs"], t)); sys.exit(1)
 if mode == "noalloc" and t["allocations"] != 0:
     print("second photo allocated device memory: %r" % t); sys.exit(1)
 print("%r" % t)
@@ -55,7 +58,7 @@ fi
 # 2. the CUDA device: transfers counted; the mesh equals the CPU's byte for byte
 if run "2 mesh --json on CUDA" 0 "" -- mesh "$photo" --depth "$disp" --fill classic --device cuda --longer-side 320 \
   -o "$tmp/scene_cuda.ply" --json "$tmp/cuda.json" -q; then
-  check_traffic "2 CUDA traffic counted" "$tmp/cuda.json" moved
+  check_traffic "2 CUDA traffic counted, under 50 host waits" "$tmp/cuda.json" few
   if cmp -s "$tmp/scene_cpu.ply" "$tmp/scene_cuda.ply"; then ok "2 sample: CPU and CUDA meshes identical"
   else bad "2 sample: CPU and CUDA meshes differ"; fi
 fi
@@ -65,7 +68,8 @@ if [ -f "$moon/moon.jpg" ] && [ -f "$moon/moon.npy" ]; then
   run "3 moon on the CPU" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cpu \
     --longer-side 320 -o "$tmp/moon_cpu.ply" -q &&
   run "3 moon on CUDA" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cuda \
-    --longer-side 320 -o "$tmp/moon_cuda.ply" -q &&
+    --longer-side 320 -o "$tmp/moon_cuda.ply" --json "$tmp/moon.json" -q &&
+  check_traffic "3 moon: under 50 host waits" "$tmp/moon.json" few &&
   if cmp -s "$tmp/moon_cpu.ply" "$tmp/moon_cuda.ply"; then ok "3 moon: CPU and CUDA meshes identical"
   else bad "3 moon: CPU and CUDA meshes differ"; fi
 else

@@ -189,6 +189,14 @@ p3d_status p3d_ctx_download(p3d_ctx *ctx, void *dst_host, const void *src, size_
     return P3D_OK;
 }
 
+p3d_status p3d_ctx_copy(p3d_ctx *ctx, void *dst, const void *src, size_t bytes) {
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) return p3d_cuda_memcpy_d2d(ctx->cuda, dst, src, bytes);
+#endif
+    if (bytes) memmove(dst, src, bytes);
+    return P3D_OK;
+}
+
 p3d_status p3d_ctx_sync(p3d_ctx *ctx) {
 #ifdef P3D_HAVE_CUDA
     if (ctx->cuda) return p3d_cuda_sync(ctx->cuda);

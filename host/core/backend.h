@@ -64,6 +64,8 @@ void p3d_ctx_release(p3d_ctx *ctx, void *ptr);
 /* Copies between host memory and this context's memory; synchronous. */
 p3d_status p3d_ctx_upload(p3d_ctx *ctx, void *dst, const void *src_host, size_t bytes);
 p3d_status p3d_ctx_download(p3d_ctx *ctx, void *dst_host, const void *src, size_t bytes);
+/* Copies within this context's memory; queued behind the work before it, no host wait on a device. */
+p3d_status p3d_ctx_copy(p3d_ctx *ctx, void *dst, const void *src, size_t bytes);
 /* Waits for all queued work. */
 p3d_status p3d_ctx_sync(p3d_ctx *ctx);
 /* Bytes currently allocated through p3d_ctx_alloc and their high-water mark. */

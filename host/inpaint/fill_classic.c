@@ -487,8 +487,11 @@ static p3d_status fill_check_patch(const p3d_fill_patch *p, int32_t i, int64_t *
     return P3D_OK;
 }
 
+/* Fills one patch in the workspace dev. Its colours and depths come back to p->rgb / p->depth, or, with
+ * out_dev, are copied to out_dev (context memory, (h, w, 3) colours then (h, w) depths) for the caller
+ * to fetch with the other patches' in one download. */
 static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3d_fill_opts *o, uint8_t *staging,
-                                 uint8_t *dev, int patchmatch) {
+                                 uint8_t *dev, int patchmatch, uint8_t *out_dev) {
     fill_plan pl;
     fill_layout(&pl, p->w, p->h, o);
     fill_build(&pl, p, staging, o, patchmatch);
@@ -525,8 +528,17 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     s.out = fill_f32(dev, pl.io_rgb);
     s.out2 = fill_f32(dev, pl.io_depth);
     P3D_TRY(fill_run(ctx, &s));
+    if (out_dev) {
+        P3D_TRY(p3d_ctx_copy(ctx, out_dev, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
+        return p3d_ctx_copy(ctx, out_dev + n0 * 3 * sizeof(float), dev + pl.io_depth, n0 * sizeof(float));
+    }
     P3D_TRY(p3d_ctx_download(ctx, p->rgb, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
     return p3d_ctx_download(ctx, p->depth, dev + pl.io_depth, n0 * sizeof(float));
+}
+
+/* Bytes of one patch's results in the shared output block (fill_patch_run's out_dev), 256-aligned. */
+static size_t fill_out_bytes(const p3d_fill_patch *p) {
+    return ((size_t)p->w * (size_t)p->h * 4 * sizeof(float) + 255) & ~(size_t)255;
 }
 
 /* Patches with mask pixels, largest mask first (so the dynamic schedule below ends on small ones);
@@ -560,7 +572,7 @@ static p3d_status fill_jobs_cpu(p3d_ctx *ctx, p3d_fill_patch *patches, const fil
         t = (int32_t)omp_get_thread_num();
 #endif
         const p3d_status r = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging + (size_t)t * host_bytes,
-                                            dev + (size_t)t * dev_bytes, patchmatch);
+                                            dev + (size_t)t * dev_bytes, patchmatch, NULL);
         if (r != P3D_OK) {
 #ifdef P3D_HAVE_OPENMP
 #pragma omp critical(p3d_fill_jobs)
@@ -574,6 +586,26 @@ static p3d_status fill_jobs_cpu(p3d_ctx *ctx, p3d_fill_patch *patches, const fil
     (void)workers;
     if (st != P3D_OK) return p3d_fail(st, "fill_classic: patch %d failed", (int)failed);
     return P3D_OK;
+}
+
+/* The output block (jobs' results in job order, fill_out_bytes each) -> each patch's rgb and depth, with
+ * one download. */
+static p3d_status fill_fetch_results(p3d_ctx *ctx, p3d_fill_patch *patches, const fill_job *jobs, int32_t n_jobs,
+                                     const uint8_t *out_dev, size_t out_bytes) {
+    uint8_t *host = (uint8_t *)malloc(out_bytes ? out_bytes : 1);
+    if (!host)
+        return p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for the %.1f MB of results", (double)out_bytes / 1e6);
+    p3d_status st = p3d_ctx_download(ctx, host, out_dev, out_bytes);
+    size_t at = 0;
+    for (int32_t j = 0; st == P3D_OK && j < n_jobs; j++) {
+        p3d_fill_patch *p = &patches[jobs[j].index];
+        const size_t n0 = (size_t)p->w * (size_t)p->h;
+        memcpy(p->rgb, host + at, n0 * 3 * sizeof(float));
+        memcpy(p->depth, host + at + n0 * 3 * sizeof(float), n0 * sizeof(float));
+        at += fill_out_bytes(p);
+    }
+    free(host);
+    return st;
 }
 
 static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts, int patchmatch) {
@@ -608,7 +640,14 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
     if (!p3d_ctx_cuda(ctx) && n_jobs > 1) workers = (int32_t)omp_get_max_threads();
     if (workers > n_jobs) workers = n_jobs;
 #endif
-    p3d_status st = n_jobs ? p3d_ctx_scratch_reserve(ctx, dev_bytes * (size_t)workers) : P3D_OK;
+    /* On a device every patch's results are copied, on the device, to their own place in an output
+     * block after the workspace, and the block comes back in one download: one host wait for the
+     * whole pass instead of two per patch (issue 14). */
+    const int on_device = p3d_ctx_cuda(ctx) != NULL;
+    size_t out_bytes = 0;
+    for (int32_t j = 0; on_device && j < n_jobs; j++) out_bytes += fill_out_bytes(&patches[jobs[j].index]);
+    dev_bytes = (dev_bytes + 255) & ~(size_t)255;
+    p3d_status st = n_jobs ? p3d_ctx_scratch_reserve(ctx, dev_bytes * (size_t)workers + out_bytes) : P3D_OK;
     uint8_t *staging = NULL;
     if (st == P3D_OK && n_jobs) {
         staging = (uint8_t *)malloc(host_bytes * (size_t)workers);
@@ -622,10 +661,14 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
         if (workers > 1) {
             st = fill_jobs_cpu(ctx, patches, jobs, n_jobs, opts, patchmatch, dev, dev_bytes, staging, host_bytes, workers);
         } else {
+            size_t at = 0;
             for (int32_t j = 0; j < n_jobs && st == P3D_OK; j++) {
-                st = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging, dev, patchmatch);
+                p3d_fill_patch *p = &patches[jobs[j].index];
+                st = fill_patch_run(ctx, p, opts, staging, dev, patchmatch, on_device ? dev + dev_bytes + at : NULL);
                 if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)jobs[j].index);
+                if (on_device) at += fill_out_bytes(p);
             }
+            if (st == P3D_OK && on_device) st = fill_fetch_results(ctx, patches, jobs, n_jobs, dev + dev_bytes, out_bytes);
         }
     }
     free(staging);
