@@ -12,10 +12,13 @@
 
 /* JSON text of one string value. */
 static char *escaped(const char *s) {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (!p3d_json_escape(s, &buf, &len, &cap)) return NULL;
-    return buf;
+    p3d_text t = {0};
+    p3d_json_escape(&t, s);
+    if (t.oom) {
+        p3d_text_free(&t);
+        return NULL;
+    }
+    return t.s;
 }
 
 static void check_escape(const char *in, const char *want) {

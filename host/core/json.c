@@ -2,33 +2,58 @@
 #include "core/json.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file_io.h"
 
-static int reserve(char **buf, size_t *len, size_t *cap, size_t extra) {
+static int reserve(p3d_text *t, size_t extra) {
     size_t need;
-    if (!p3d_size_add(*len, extra + 1, &need)) return 0;
-    if (need <= *cap) return 1;
-    size_t ncap = *cap ? *cap : 256;
+    if (!p3d_size_add(t->len, extra + 1, &need)) return 0;
+    if (need <= t->cap) return 1;
+    size_t ncap = t->cap ? t->cap : 256;
     while (ncap < need) {
         if (!p3d_size_mul(ncap, 2, &ncap)) return 0;
     }
-    char *nb = (char *)realloc(*buf, ncap);
+    char *nb = (char *)realloc(t->s, ncap);
     if (!nb) return 0;
-    *buf = nb;
-    *cap = ncap;
+    t->s = nb;
+    t->cap = ncap;
     return 1;
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
-    if (!reserve(buf, len, cap, n)) return 0;
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 1;
+void p3d_text_put(p3d_text *t, const char *s, size_t n) {
+    if (t->oom) return;
+    if (!reserve(t, n)) {
+        t->oom = 1;
+        return;
+    }
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+void p3d_text_printf(p3d_text *t, const char *fmt, ...) {
+    if (t->oom) return;
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !reserve(t, (size_t)n)) {
+        t->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+void p3d_text_free(p3d_text *t) {
+    free(t->s);
+    memset(t, 0, sizeof *t);
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one
@@ -52,8 +77,8 @@ static int utf8_len(const unsigned char *s) {
     return n;
 }
 
-int p3d_json_escape(const char *s, char **buf, size_t *len, size_t *cap) {
-    if (!append(buf, len, cap, "\"", 1)) return 0;
+void p3d_json_escape(p3d_text *t, const char *s) {
+    p3d_text_put(t, "\"", 1);
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         char esc[8];
@@ -81,10 +106,10 @@ int p3d_json_escape(const char *s, char **buf, size_t *len, size_t *cap) {
                 adv = 1;
             }
         }
-        if (!append(buf, len, cap, out, n)) return 0;
+        p3d_text_put(t, out, n);
         p += adv;
     }
-    return append(buf, len, cap, "\"", 1);
+    p3d_text_put(t, "\"", 1);
 }
 
 int p3d_fmt_double(char *buf, size_t cap, double v) {
@@ -101,15 +126,13 @@ int p3d_fmt_double(char *buf, size_t cap, double v) {
 void p3d_json_init(p3d_json *j) { memset(j, 0, sizeof *j); }
 
 void p3d_json_free(p3d_json *j) {
-    free(j->buf);
+    p3d_text_free(&j->text);
     memset(j, 0, sizeof *j);
 }
 
-const char *p3d_json_text(const p3d_json *j) { return j->buf ? j->buf : ""; }
+const char *p3d_json_text(const p3d_json *j) { return j->text.s ? j->text.s : ""; }
 
-static void put(p3d_json *j, const char *s, size_t n) {
-    if (!j->oom && !append(&j->buf, &j->len, &j->cap, s, n)) j->oom = 1;
-}
+static void put(p3d_json *j, const char *s, size_t n) { p3d_text_put(&j->text, s, n); }
 
 static void before_member(p3d_json *j);
 
@@ -134,7 +157,7 @@ static void before_member(p3d_json *j) {
         if (j->has_items[j->depth - 1]) put(j, ",", 1);
         j->has_items[j->depth - 1] = 1;
         newline_indent(j);
-    } else if (j->len > 0) {
+    } else if (j->text.len > 0) {
         j->misuse = 1; /* a second top-level value */
     }
 }
@@ -169,14 +192,14 @@ void p3d_json_key(p3d_json *j, const char *key) {
     if (j->depth <= 0 || j->after_key || !j->is_object[j->depth - 1]) j->misuse = 1;
     j->after_key = 0;
     before_member(j);
-    if (!j->oom && !p3d_json_escape(key, &j->buf, &j->len, &j->cap)) j->oom = 1;
+    p3d_json_escape(&j->text, key);
     put(j, ": ", 2);
     j->after_key = 1;
 }
 
 void p3d_json_string(p3d_json *j, const char *s) {
     before_item(j);
-    if (!j->oom && !p3d_json_escape(s ? s : "", &j->buf, &j->len, &j->cap)) j->oom = 1;
+    p3d_json_escape(&j->text, s ? s : "");
 }
 
 void p3d_json_int(p3d_json *j, int64_t v) {
@@ -208,14 +231,15 @@ void p3d_json_null(p3d_json *j) {
 }
 
 p3d_status p3d_json_write_file(const p3d_json *j, const char *path) {
-    if (j->oom) return p3d_fail(P3D_ERR_OOM, "%s: out of memory building the JSON report", path);
-    if (j->misuse || j->depth != 0 || j->after_key || j->len == 0)
+    if (j->text.oom) return p3d_fail(P3D_ERR_OOM, "%s: out of memory building the JSON report", path);
+    if (j->misuse || j->depth != 0 || j->after_key || j->text.len == 0)
         return p3d_fail(P3D_ERR_INVALID_ARG, "%s: the JSON report is incomplete or malformed (open containers, or keys and values out of place)", path);
-    char *text = (char *)malloc(j->len + 1);
+    const size_t len = j->text.len;
+    char *text = (char *)malloc(len + 1);
     if (!text) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
-    memcpy(text, j->buf, j->len);
-    text[j->len] = '\n';
-    p3d_status st = p3d_file_write_atomic(path, text, j->len + 1);
+    memcpy(text, j->text.s, len);
+    text[len] = '\n';
+    p3d_status st = p3d_file_write_atomic(path, text, len + 1);
     free(text);
     return st;
 }

@@ -25,14 +25,25 @@ extern "C" {
 
 #define P3D_JSON_MAX_DEPTH 32
 
-typedef struct p3d_json {
-    char *buf;
+/* A growing text buffer: the JSON writer's, and the GLB and web page writers' JSON documents.
+ * Zero-initialised is empty; once an allocation fails, oom stays set and nothing more is appended,
+ * so a writer checks once at the end. s is NUL-terminated whenever it is not NULL. */
+typedef struct p3d_text {
+    char *s;
     size_t len, cap;
+    int32_t oom;
+} p3d_text;
+
+void p3d_text_put(p3d_text *t, const char *s, size_t n);
+void p3d_text_printf(p3d_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void p3d_text_free(p3d_text *t);
+
+typedef struct p3d_json {
+    p3d_text text;
     int32_t depth;
     uint8_t has_items[P3D_JSON_MAX_DEPTH]; /* per open container: something written already */
     uint8_t is_object[P3D_JSON_MAX_DEPTH]; /* per open container: an object (members need keys) */
     uint8_t after_key;                     /* a key was written; the value follows on the same line */
-    uint8_t oom;                           /* an allocation failed; write_file reports it */
     uint8_t misuse;                        /* unbalanced or too deep; write_file reports it */
 } p3d_json;
 
@@ -58,9 +69,9 @@ const char *p3d_json_text(const p3d_json *j);
  * object, P3D_ERR_OOM when building it ran out of memory. */
 p3d_status p3d_json_write_file(const p3d_json *j, const char *path);
 
-/* Appends s as a JSON string literal (quotes included) to out; used by the writer and by anything
- * that must quote a name the same way. Returns 0 when out of memory. */
-int p3d_json_escape(const char *s, char **buf, size_t *len, size_t *cap);
+/* Appends s as a JSON string literal (quotes included) to t; used by the writer and by anything
+ * that must quote a name the same way. Out of memory sets t->oom. */
+void p3d_json_escape(p3d_text *t, const char *s);
 
 /* The shortest decimal text (%.15g .. %.17g) that reads back (strtod) to exactly v; "nan"/"inf"
  * for non-finite values. Returns the length written (buf always NUL-terminated; cap >= 32). */

@@ -20,11 +20,11 @@
  * buffer view and every buffer view against the buffer, and fails with P3D_ERR_FORMAT naming the
  * file and the problem. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file_io.h"
+#include "core/json.h"
 #include "io/image_codec.h"
 #include "mesh/mesh_format.h"
 #include "mesh/mesh_glb.h"
@@ -38,38 +38,6 @@
 #define GL_FLOAT 5126
 
 /* ---- writer ---------------------------------------------------------------------------------- */
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} strbuf;
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = b->oom ? 0 : vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (b->oom || n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-        char *t = (char *)realloc(b->s, cap);
-        if (!t) {
-            b->oom = 1;
-            return;
-        }
-        b->s = t;
-        b->cap = cap;
-    }
-}
 
 /* The GLB position of vertex i (glTF axes). */
 static void glb_pos(const p3d_mesh *m, int64_t i, float out[3]) {
@@ -109,12 +77,12 @@ static p3d_status glb_layout_make(const p3d_mesh *m, const char *path, glb_layou
     return P3D_OK;
 }
 
-static void json_document(const p3d_mesh *m, const glb_layout *L, strbuf *b) {
+static void json_document(const p3d_mesh *m, const glb_layout *L, p3d_text *b) {
     const int64_t nv = m->n_vertices, nf = m->n_faces;
     char hf[32], vf[32];
     p3d_mesh_format_float(m->hfov, hf);
     p3d_mesh_format_float(m->vfov, vf);
-    sb_printf(b, "{\"asset\":{\"version\":\"2.0\",\"generator\":\"photo3d-gpu %s\",\"extras\":{\"width\":%d,"
+    p3d_text_printf(b, "{\"asset\":{\"version\":\"2.0\",\"generator\":\"photo3d-gpu %s\",\"extras\":{\"width\":%d,"
                  "\"height\":%d,\"hfov\":%s,\"vfov\":%s}}", P3D_VERSION, (int)m->width, (int)m->height, hf, vf);
     if (nv > 0) {
         float lo[3], hi[3], p[3];
@@ -134,51 +102,51 @@ static void json_document(const p3d_mesh *m, const glb_layout *L, strbuf *b) {
         }
         const long long n = (long long)nv;
         const int tx = L->textured, acc_idx = tx ? 4 : 3, view_idx = tx ? 4 : 3;
-        sb_printf(b, ",\"extensionsUsed\":[\"KHR_materials_unlit\"],\"scene\":0,\"scenes\":[{\"nodes\":[0]}],"
+        p3d_text_printf(b, ",\"extensionsUsed\":[\"KHR_materials_unlit\"],\"scene\":0,\"scenes\":[{\"nodes\":[0]}],"
                      "\"nodes\":[{\"name\":\"photo3d\",\"mesh\":0}],\"materials\":[{\"name\":\"%s\","
                      "\"doubleSided\":true,\"pbrMetallicRoughness\":{\"baseColorFactor\":[1,1,1,1],%s\"metallicFactor\":0,"
                      "\"roughnessFactor\":1},\"extensions\":{\"KHR_materials_unlit\":{}}}],"
                      "\"meshes\":[{\"primitives\":[{\"attributes\":{\"POSITION\":0,\"COLOR_0\":1,\"_PROVENANCE\":2%s}",
                   tx ? "atlas" : "vertex colours", tx ? "\"baseColorTexture\":{\"index\":0}," : "",
                   tx ? ",\"TEXCOORD_0\":3" : "");
-        if (nf > 0) sb_printf(b, ",\"indices\":%d,\"mode\":4,\"material\":0}]}],", acc_idx);
-        else sb_printf(b, ",\"mode\":0,\"material\":0}]}],");
-        sb_printf(b, "\"accessors\":[{\"bufferView\":0,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC3\","
+        if (nf > 0) p3d_text_printf(b, ",\"indices\":%d,\"mode\":4,\"material\":0}]}],", acc_idx);
+        else p3d_text_printf(b, ",\"mode\":0,\"material\":0}]}],");
+        p3d_text_printf(b, "\"accessors\":[{\"bufferView\":0,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC3\","
                      "\"min\":[%s,%s,%s],\"max\":[%s,%s,%s]},", GL_FLOAT, n, t[0], t[1], t[2], t[3], t[4], t[5]);
-        sb_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC3\"},",
+        p3d_text_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC3\"},",
                   GL_UNSIGNED_BYTE, n);
-        sb_printf(b, "{\"bufferView\":2,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_BYTE, n);
-        if (tx) sb_printf(b, ",{\"bufferView\":3,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC2\"}", GL_FLOAT, n);
+        p3d_text_printf(b, "{\"bufferView\":2,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_BYTE, n);
+        if (tx) p3d_text_printf(b, ",{\"bufferView\":3,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC2\"}", GL_FLOAT, n);
         if (nf > 0)
-            sb_printf(b, ",{\"bufferView\":%d,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", view_idx,
+            p3d_text_printf(b, ",{\"bufferView\":%d,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", view_idx,
                       GL_UNSIGNED_INT, (long long)nf * 3);
-        sb_printf(b, "],\"bufferViews\":[{\"buffer\":0,\"byteOffset\":0,\"byteLength\":%lld,\"target\":34962},"
+        p3d_text_printf(b, "],\"bufferViews\":[{\"buffer\":0,\"byteOffset\":0,\"byteLength\":%lld,\"target\":34962},"
                      "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962},"
                      "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962}",
                   n * 12, n * 12, n * 4, n * 16, n * 4);
         if (tx)
-            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34962}", L->off_uv, n * 8);
+            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34962}", L->off_uv, n * 8);
         if (nf > 0)
-            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34963}", L->off_idx,
+            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34963}", L->off_idx,
                       (long long)nf * 12);
         if (tx) {
             /* The atlas: bilinear with mipmaps, clamped (the gutters hold each chart's bled colours). */
-            sb_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%zu}],\"images\":[{\"bufferView\":%d,"
+            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%zu}],\"images\":[{\"bufferView\":%d,"
                          "\"mimeType\":\"%s\"}],\"samplers\":[{\"magFilter\":9729,\"minFilter\":9987,\"wrapS\":33071,"
                          "\"wrapT\":33071}],\"textures\":[{\"sampler\":0,\"source\":0}]",
                       L->off_img, L->img_len, nf > 0 ? view_idx + 1 : view_idx, L->mime);
         } else {
-            sb_printf(b, "]");
+            p3d_text_printf(b, "]");
         }
-        sb_printf(b, ",\"buffers\":[{\"byteLength\":%zu}]", L->bin_len);
+        p3d_text_printf(b, ",\"buffers\":[{\"byteLength\":%zu}]", L->bin_len);
     }
-    sb_printf(b, "}");
+    p3d_text_printf(b, "}");
 }
 
 typedef struct glb_job {
     const p3d_mesh *m;
     const char *path;
-    const strbuf *json;
+    const p3d_text *json;
     const glb_layout *L;
 } glb_job;
 
@@ -252,16 +220,16 @@ static p3d_status glb_emit(const p3d_mesh *m, const char *path, p3d_status (*emi
     P3D_TRY(p3d_mesh_check_for_write(m, path));
     glb_layout L;
     P3D_TRY(glb_layout_make(m, path, &L));
-    strbuf json = {0};
+    p3d_text json = {0};
     json_document(m, &L, &json);
     if (json.oom) {
-        free(json.s);
+        p3d_text_free(&json);
         free(L.img);
         return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     }
     glb_job job = {m, path, &json, &L};
     p3d_status st = emit(path, &job, user);
-    free(json.s);
+    p3d_text_free(&json);
     free(L.img);
     return st;
 }

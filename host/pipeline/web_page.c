@@ -3,12 +3,12 @@
  * configuration JSON and the GLB in base64, streamed into one atomically written file. */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file_io.h"
+#include "core/json.h"
 #include "pipeline/web_page.h"
 #include "render/render.h"
 
@@ -27,71 +27,35 @@ p3d_web_opts p3d_web_defaults(void) {
     return o;
 }
 
-/* ---- a growing text buffer ---------------------------------------------------------------------- */
-
-typedef struct webbuf {
-    char *s;
-    size_t len, cap;
-    int32_t oom;
-} webbuf;
-
-static void wb_printf(webbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void wb_printf(webbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? 2 * b->cap : 4096;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *s = (char *)realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
 /* A JSON string: quotes, backslashes and control characters escaped, and '<' too, so no "</script>"
  * can close the configuration's script element. */
-static void wb_json_string(webbuf *b, const char *s) {
-    wb_printf(b, "\"");
+static void wb_json_string(p3d_text *b, const char *s) {
+    p3d_text_printf(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') wb_printf(b, "\\%c", *p);
-        else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') wb_printf(b, "\\u%04x", *p);
-        else wb_printf(b, "%c", *p);
+        if (*p == '"' || *p == '\\') p3d_text_printf(b, "\\%c", *p);
+        else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') p3d_text_printf(b, "\\u%04x", *p);
+        else p3d_text_printf(b, "%c", *p);
     }
-    wb_printf(b, "\"");
+    p3d_text_printf(b, "\"");
 }
 
 /* A finite float as JSON (9 significant digits: the float back exactly). */
-static void wb_num(webbuf *b, double v) { wb_printf(b, "%.9g", isfinite(v) ? v : 0.0); }
+static void wb_num(p3d_text *b, double v) { p3d_text_printf(b, "%.9g", isfinite(v) ? v : 0.0); }
 
-static void wb_vec(webbuf *b, const float *v, int32_t n) {
-    wb_printf(b, "[");
+static void wb_vec(p3d_text *b, const float *v, int32_t n) {
+    p3d_text_printf(b, "[");
     for (int32_t k = 0; k < n; k++) {
-        if (k) wb_printf(b, ",");
+        if (k) p3d_text_printf(b, ",");
         wb_num(b, v[k]);
     }
-    wb_printf(b, "]");
+    p3d_text_printf(b, "]");
 }
 
 /* The page's configuration (web_page.html reads it): the mesh camera, the frame camera's crop border,
  * SSAA, background, the bounding box (mesh coordinates), the playback rate, the trajectories (13
  * numbers a pose: position, world -> camera rotation row-major, focal multiplier) and the range of
  * their camera centres. */
-static void config_json(webbuf *b, const p3d_mesh *m, const p3d_traj *trajs, int32_t n_traj, const p3d_web_opts *o) {
+static void config_json(p3d_text *b, const p3d_mesh *m, const p3d_traj *trajs, int32_t n_traj, const p3d_web_opts *o) {
     float bmin[3], bmax[3], lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
     p3d_mesh_bounds(m, bmin, bmax);
     for (int32_t t = 0; t < n_traj; t++)
@@ -103,28 +67,28 @@ static void config_json(webbuf *b, const p3d_mesh *m, const p3d_traj *trajs, int
             }
     for (int32_t c = 0; c < 3; c++)
         if (!(lo[c] <= hi[c])) lo[c] = hi[c] = 0.0f; /* no trajectory: the camera stays at the photo's */
-    wb_printf(b, "{\"width\":%d,\"height\":%d,\"hfov\":", (int)m->width, (int)m->height);
+    p3d_text_printf(b, "{\"width\":%d,\"height\":%d,\"hfov\":", (int)m->width, (int)m->height);
     wb_num(b, m->hfov);
-    wb_printf(b, ",\"vfov\":");
+    p3d_text_printf(b, ",\"vfov\":");
     wb_num(b, m->vfov);
-    wb_printf(b, ",\"crop\":");
+    p3d_text_printf(b, ",\"crop\":");
     wb_vec(b, o->crop, 4);
-    wb_printf(b, ",\"ssaa\":%d,\"background\":[%d,%d,%d],\"bmin\":", (int)o->ssaa, o->background[0], o->background[1],
+    p3d_text_printf(b, ",\"ssaa\":%d,\"background\":[%d,%d,%d],\"bmin\":", (int)o->ssaa, o->background[0], o->background[1],
               o->background[2]);
     wb_vec(b, bmin, 3);
-    wb_printf(b, ",\"bmax\":");
+    p3d_text_printf(b, ",\"bmax\":");
     wb_vec(b, bmax, 3);
-    wb_printf(b, ",\"fps\":");
+    p3d_text_printf(b, ",\"fps\":");
     wb_num(b, o->fps);
-    wb_printf(b, ",\"range\":{\"min\":");
+    p3d_text_printf(b, ",\"range\":{\"min\":");
     wb_vec(b, lo, 3);
-    wb_printf(b, ",\"max\":");
+    p3d_text_printf(b, ",\"max\":");
     wb_vec(b, hi, 3);
-    wb_printf(b, "},\n\"trajectories\":[");
+    p3d_text_printf(b, "},\n\"trajectories\":[");
     for (int32_t t = 0; t < n_traj; t++) {
-        wb_printf(b, "%s\n{\"name\":", t ? "," : "");
+        p3d_text_printf(b, "%s\n{\"name\":", t ? "," : "");
         wb_json_string(b, trajs[t].name);
-        wb_printf(b, ",\"poses\":[");
+        p3d_text_printf(b, ",\"poses\":[");
         for (int32_t k = 0; k < trajs[t].n; k++) {
             const p3d_pose *p = &trajs[t].poses[k];
             float v[13];
@@ -132,13 +96,13 @@ static void config_json(webbuf *b, const p3d_mesh *m, const p3d_traj *trajs, int
             memcpy(v + 3, p->rot, sizeof p->rot);
             v[12] = p->focal_scale;
             for (int32_t c = 0; c < 13; c++) {
-                if (k || c) wb_printf(b, ",");
+                if (k || c) p3d_text_printf(b, ",");
                 wb_num(b, v[c]);
             }
         }
-        wb_printf(b, "]}");
+        p3d_text_printf(b, "]}");
     }
-    wb_printf(b, "]}");
+    p3d_text_printf(b, "]}");
 }
 
 /* ---- the file ----------------------------------------------------------------------------------- */
@@ -148,7 +112,7 @@ typedef struct web_job {
     const char *title;
     const uint8_t *three, *loader; /* file contents */
     size_t three_len, loader_len;
-    const webbuf *config;
+    const p3d_text *config;
     const uint8_t *glb;
     size_t glb_len;
 } web_job;
@@ -245,14 +209,14 @@ p3d_status p3d_web_page_write(const char *path, const uint8_t *glb, size_t glb_l
     size_t three_len = 0, loader_len = 0;
     p3d_status st = read_script(dir, "three.min.js", &three, &three_len);
     if (st == P3D_OK) st = read_script(dir, "examples/js/loaders/GLTFLoader.js", &loader, &loader_len);
-    webbuf config = {NULL, 0, 0, 0};
+    p3d_text config = {0};
     if (st == P3D_OK) config_json(&config, m, trajs, n_traj, o);
     if (st == P3D_OK && config.oom) st = p3d_fail(P3D_ERR_OOM, "%s: out of memory for the page", path);
     if (st == P3D_OK) {
         web_job j = {path, o->title ? o->title : "photo3d", three, loader, three_len, loader_len, &config, glb, glb_len};
         st = p3d_file_write_atomic_fn(path, write_page, &j);
     }
-    free(config.s);
+    p3d_text_free(&config);
     free(three);
     free(loader);
     return st;
