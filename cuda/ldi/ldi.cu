@@ -355,6 +355,9 @@ static p3d_status dev_upload_pool(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
     return dev_copy(pl->ctx, v, l);
 }
 
+// The LDI a launcher works on (device arrays in v).
+static p3d_status ldi_view(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) { return dev_upload_pool(pl, v, l); }
+
 // ---- edges ----------------------------------------------------------------------------------------
 
 static __global__ void role_kernel(const p3d_ldi l, const p3d_ldi_box box, uint8_t *role) {
@@ -402,15 +405,56 @@ static __global__ void edge_assign_kernel(const uint8_t *role, const int32_t *la
     if (label[i] == i) near[e] = role[i] == P3D_LDI_ROLE_NEAR; // every node of an edge has its role
 }
 
-// The per-edge results packed for one download: size (ne) int32, then near (ne) uint8; ne = ids[n]
-// (the host does not know it yet: the launch covers n >= ne).
-static __global__ void edge_pack_kernel(const int32_t *ids, int32_t n, const int32_t *size, const uint8_t *near,
-                                        unsigned char *pack) {
+// The edges' results come back compacted: only nodes with a role can be on an edge (a few per cent of
+// the LDI), so the host gets the list of those nodes with their edge id (and, for the cleanup, their
+// role and edge-graph degree) instead of per-node arrays, and expands them (every other node: edge -1,
+// role 0, degree 0). Layout of the packed block, from the edge count ne and the listed nodes m, which
+// the device knows and the host reads first (8 bytes): size (ne) i32 | node (m) i32 | edge (m) i32 |
+// near (ne) u8 | role (m) u8 | degree (m) u8, each 64-byte aligned.
+typedef struct edge_layout {
+    size_t size, node, edge, near, role, degree, bytes;
+} edge_layout;
+
+static __host__ __device__ edge_layout edge_pack_layout(int64_t ne, int64_t m, int with_role) {
+    edge_layout L;
+    size_t at = 0;
+    const size_t une = static_cast<size_t>(ne), um = static_cast<size_t>(m);
+    L.size = at, at += (une * 4 + 63) / 64 * 64;
+    L.node = at, at += (um * 4 + 63) / 64 * 64;
+    L.edge = at, at += (um * 4 + 63) / 64 * 64;
+    L.near = at, at += (une + 63) / 64 * 64;
+    L.role = at, at += with_role ? (um + 63) / 64 * 64 : 0;
+    L.degree = at, at += with_role ? (um + 63) / 64 * 64 : 0;
+    L.bytes = at;
+    return L;
+}
+
+// flag[i] = 1 for nodes with a role (i < n); flag[n] = 0 so the exclusive sum's last entry is m.
+static __global__ void role_flag_kernel(const uint8_t *role, int32_t n, int32_t *flag) {
     const int64_t i = LDI_INDEX();
-    const int32_t ne = ids[n];
-    if (i >= ne) return;
-    reinterpret_cast<int32_t *>(pack)[i] = size[i];
-    pack[4 * static_cast<size_t>(ne) + static_cast<size_t>(i)] = near[i];
+    if (i <= n) flag[i] = i < n && role[i];
+}
+
+// Writes the packed block (edge_pack_layout) and the header {ne, m}; pos = exclusive sum of the flags.
+static __global__ void edge_pack_kernel(const int32_t *ids, const int32_t *pos, int32_t n, const int32_t *size,
+                                        const uint8_t *near, const int32_t *edge, const uint8_t *role,
+                                        const uint8_t *degree, int32_t with_role, unsigned char *pack, int32_t *hdr) {
+    const int64_t i = LDI_INDEX();
+    const int32_t ne = ids[n], m = pos[n];
+    const edge_layout L = edge_pack_layout(ne, m, with_role);
+    if (i == 0) hdr[0] = ne, hdr[1] = m;
+    if (i < ne) {
+        reinterpret_cast<int32_t *>(pack + L.size)[i] = size[i];
+        pack[L.near + static_cast<size_t>(i)] = near[i];
+    }
+    if (i >= n || !role[i]) return;
+    const int32_t k = pos[i];
+    reinterpret_cast<int32_t *>(pack + L.node)[k] = static_cast<int32_t>(i);
+    reinterpret_cast<int32_t *>(pack + L.edge)[k] = edge[i];
+    if (with_role) {
+        pack[L.role + static_cast<size_t>(k)] = role[i];
+        pack[L.degree + static_cast<size_t>(k)] = degree[i];
+    }
 }
 
 static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *box, float thr, p3d_ldi_edges *out,
@@ -418,29 +462,28 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t n = l->n_nodes;
     const size_t un = static_cast<size_t>(n);
+    const int with_role = role != nullptr && degree != nullptr;
     out->n_edges = 0;
     out->near = static_cast<uint8_t *>(calloc(un + 1, 1));
     out->size = static_cast<int32_t *>(calloc(un + 1, sizeof(int32_t)));
     if (!out->near || !out->size) return p3d_fail(P3D_ERR_OOM, "LDI edges (cuda): out of host memory");
     if (n == 0) return P3D_OK;
     p3d_ldi v;
-    P3D_TRY(dev_upload_pool(pl, &v, l));
-    // per-node results, fetched together: edge (n) i32, role (n) u8, degree (n) u8, the edge count
-    size_t at = 0;
-    const size_t o_edge = carve(&at, un * sizeof(int32_t)), o_role = carve(&at, un), o_degree = carve(&at, un);
-    const size_t o_count = carve(&at, sizeof(int32_t)), out_bytes = at;
-    unsigned char *res, *d_pack;
-    P3D_TRY(pool_get(pl, out_bytes, &res));
-    int32_t *d_edge = reinterpret_cast<int32_t *>(res + o_edge), *d_count = reinterpret_cast<int32_t *>(res + o_count);
-    uint8_t *d_role = res + o_role, *d_degree = res + o_degree;
-    uint8_t *d_near;
-    int32_t *d_label, *d_root, *d_ids, *d_size;
+    P3D_TRY(ldi_view(pl, &v, l));
+    uint8_t *d_role, *d_degree, *d_near;
+    int32_t *d_edge, *d_label, *d_root, *d_ids, *d_size, *d_hdr;
+    unsigned char *d_pack;
+    P3D_TRY(pool_get(pl, un, &d_edge));
+    P3D_TRY(pool_get(pl, un, &d_role));
+    P3D_TRY(pool_get(pl, un, &d_degree));
     P3D_TRY(pool_get(pl, un, &d_near));
-    P3D_TRY(pool_get(pl, un, &d_label));
+    P3D_TRY(pool_get(pl, un + 1, &d_label));
     P3D_TRY(pool_get(pl, un + 1, &d_root));
     P3D_TRY(pool_get(pl, un + 1, &d_ids));
     P3D_TRY(pool_get(pl, un, &d_size));
-    P3D_TRY(pool_get(pl, 5 * un, &d_pack));
+    P3D_TRY(pool_get(pl, 2, &d_hdr));
+    // m <= n and ne <= m (every edge has a node): the block is at most 15 bytes a node plus alignment
+    P3D_TRY(pool_get(pl, edge_pack_layout(n, n, 1).bytes, &d_pack));
     size_t scan_bytes = 0;
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
@@ -448,33 +491,49 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_near, 0, un, ctx->stream));
-    const unsigned blocks = ldi_blocks(n);
+    const unsigned blocks = ldi_blocks(n), blocks1 = ldi_blocks(static_cast<int64_t>(n) + 1);
     P3D_LAUNCH(role_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, *box, d_role);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
     const edge_graph graph = {v, d_role, thr, d_degree};
     P3D_TRY(uf_components(ctx, graph, n, d_label, "LDI edges components"));
-    P3D_LAUNCH(edge_roots_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
-        d_role, d_label, n, d_root);
+    P3D_LAUNCH(edge_roots_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(d_role, d_label, n, d_root);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roots");
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
     P3D_LAUNCH(edge_assign_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
-        d_role, d_label, d_ids, n, d_edge, d_size, d_near, d_count);
+        d_role, d_label, d_ids, n, d_edge, d_size, d_near, d_hdr);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges ids");
-    P3D_LAUNCH(edge_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_ids, n, d_size, d_near, d_pack);
+    // the roots and labels are spent: the role flags and their prefix sum reuse them
+    int32_t *d_flag = d_root, *d_pos = d_label;
+    P3D_LAUNCH(role_flag_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(d_role, n, d_flag);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges role flags");
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_flag), d_pos,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_LAUNCH(edge_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        d_ids, d_pos, n, d_size, d_near, d_edge, d_role, d_degree, with_role, d_pack, d_hdr);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges pack");
     const void *host = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, res, out_bytes, &host));
-    int32_t n_edges = 0;
-    take(host, o_count, 1, &n_edges);
-    take(host, o_edge, un, out->edge);
-    take(host, o_role, un, role);
-    take(host, o_degree, un, degree);
-    const size_t une = static_cast<size_t>(n_edges);
-    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, 5 * une, &host));
-    take(host, 0, une, out->size);
-    take(host, 4 * une, une, out->near);
-    out->n_edges = n_edges;
+    P3D_TRY(p3d_cuda_download_span(ctx, d_hdr, 2 * sizeof(int32_t), &host));
+    int32_t hdr[2];
+    take(host, 0, 2, hdr);
+    const int32_t ne = hdr[0], m = hdr[1];
+    if (ne < 0 || m < 0 || m > n || ne > m)
+        return p3d_fail(P3D_ERR_DEVICE, "LDI edges (cuda): %d edges over %d listed nodes of %d", (int)ne, (int)m, (int)n);
+    const edge_layout L = edge_pack_layout(ne, m, with_role);
+    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, L.bytes, &host));
+    const unsigned char *h = static_cast<const unsigned char *>(host);
+    const int32_t *node = reinterpret_cast<const int32_t *>(h + L.node), *eid = reinterpret_cast<const int32_t *>(h + L.edge);
+    for (size_t i = 0; i < un; i++) out->edge[i] = -1;
+    if (with_role) memset(role, 0, un), memset(degree, 0, un);
+    for (int32_t k = 0; k < m; k++) {
+        const int32_t a = node[k];
+        if (a < 0 || a >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI edges (cuda): listed node %d of %d", (int)a, (int)n);
+        out->edge[a] = eid[k];
+        if (with_role) role[a] = h[L.role + static_cast<size_t>(k)], degree[a] = h[L.degree + static_cast<size_t>(k)];
+    }
+    take(host, L.size, static_cast<size_t>(ne), out->size);
+    take(host, L.near, static_cast<size_t>(ne), out->near);
+    out->n_edges = ne;
     return P3D_OK;
 }
 
@@ -638,7 +697,7 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     const size_t stride = static_cast<size_t>(plan->ct) + 1;
     const int32_t rings = plan->rings > 1 ? plan->rings : 1;
     p3d_ldi v;
-    P3D_TRY(dev_upload_pool(pl, &v, l));
+    P3D_TRY(ldi_view(pl, &v, l));
     // the results, fetched together: mask_edge, ctx_edge (n) i32, erode (n) u8, n_mask, n_ctx (ne) i32
     size_t at = 0;
     const size_t o_mask = carve(&at, un * sizeof(int32_t)), o_ctx = carve(&at, un * sizeof(int32_t));

@@ -99,7 +99,9 @@ static p3d_status find_edges(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts 
     if (s == P3D_OK) {
 #ifdef P3D_HAVE_CUDA
         if (ctx && p3d_ctx_cuda(ctx))
-            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out, role, degree);
+            /* roles and degrees come back only when the caller wants them (the cleanup) */
+            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out, role_out ? role : NULL,
+                                   role_out ? degree : NULL);
         else
 #endif
             s = find_edges_cpu(l, &c, o->depth_threshold, out, role, degree);

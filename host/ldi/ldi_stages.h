@@ -126,8 +126,9 @@ p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, con
 p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
                                     const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
                                     uint8_t *keep, p3d_ldi_build_stats *st);
-/* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled; out->near
- * and out->size allocated (malloc) and filled, out->n_edges set. */
+/* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled unless NULL;
+ * out->near and out->size allocated (malloc) and filled, out->n_edges set. The device sends back only
+ * the nodes with a role (edge id, role, degree) and the per-edge arrays, not per-node arrays. */
 p3d_status p3d_ldi_edges_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
                               p3d_ldi_edges *out, uint8_t *role, uint8_t *degree);
 /* regions: out's arrays allocated by the caller (erode, n_mask, n_ctx zeroed) and filled. */
