@@ -676,6 +676,95 @@ static p3d_status commit_step(p3d_cuda_ctx *ctx, unsigned blocks, int32_t *claim
     return P3D_OK;
 }
 
+// The regions come back compacted: a node is in at most one synthesis region and one context (a third
+// of moon's nodes in pass 1, a quarter in pass 2), so the host gets the list of the mask nodes with
+// their edge and the list of the context nodes with their edge and erode flag, and expands them (every
+// other node: -1, -1, 0). Layout of the packed block, from the edge count ne and the list lengths mm, mc
+// (the header the host reads first): n_mask (ne) i32 | n_ctx (ne) i32 | mask node (mm) i32 | mask edge
+// (mm) i32 | ctx node (mc) i32 | ctx edge (mc) i32 | erode (mc) u8, each 64-byte aligned.
+typedef struct region_layout {
+    size_t n_mask, n_ctx, mnode, medge, cnode, cedge, erode, bytes;
+} region_layout;
+
+static __host__ __device__ region_layout region_pack_layout(int64_t ne, int64_t mm, int64_t mc) {
+    region_layout L;
+    size_t at = 0;
+    const size_t une = static_cast<size_t>(ne), umm = static_cast<size_t>(mm), umc = static_cast<size_t>(mc);
+    L.n_mask = at, at += (une * 4 + 63) / 64 * 64;
+    L.n_ctx = at, at += (une * 4 + 63) / 64 * 64;
+    L.mnode = at, at += (umm * 4 + 63) / 64 * 64;
+    L.medge = at, at += (umm * 4 + 63) / 64 * 64;
+    L.cnode = at, at += (umc * 4 + 63) / 64 * 64;
+    L.cedge = at, at += (umc * 4 + 63) / 64 * 64;
+    L.erode = at, at += (umc + 63) / 64 * 64;
+    L.bytes = at;
+    return L;
+}
+
+// fm[i] / fc[i] = 1 for nodes in a synthesis region / a context (i < n); [n] = 0 for the list lengths.
+static __global__ void region_flag_kernel(int32_t n, ring_state r, int32_t *fm, int32_t *fc) {
+    const int64_t i = LDI_INDEX();
+    if (i > n) return;
+    fm[i] = i < n && r.mask_edge[i] >= 0;
+    fc[i] = i < n && r.ctx_edge[i] >= 0;
+}
+
+// Writes the packed block (region_pack_layout) and the header {mm, mc}; pm, pc = exclusive sums of the
+// flags.
+static __global__ void region_pack_kernel(int32_t n, int32_t ne, ring_state r, const uint8_t *erode,
+                                          const int32_t *n_mask, const int32_t *n_ctx, const int32_t *pm,
+                                          const int32_t *pc, unsigned char *pack, int32_t *hdr) {
+    const int64_t i = LDI_INDEX();
+    const region_layout L = region_pack_layout(ne, pm[n], pc[n]);
+    if (i == 0) hdr[0] = pm[n], hdr[1] = pc[n];
+    if (i < ne) {
+        reinterpret_cast<int32_t *>(pack + L.n_mask)[i] = n_mask[i];
+        reinterpret_cast<int32_t *>(pack + L.n_ctx)[i] = n_ctx[i];
+    }
+    if (i >= n) return;
+    if (r.mask_edge[i] >= 0) {
+        reinterpret_cast<int32_t *>(pack + L.mnode)[pm[i]] = static_cast<int32_t>(i);
+        reinterpret_cast<int32_t *>(pack + L.medge)[pm[i]] = r.mask_edge[i];
+    }
+    if (r.ctx_edge[i] >= 0) {
+        reinterpret_cast<int32_t *>(pack + L.cnode)[pc[i]] = static_cast<int32_t>(i);
+        reinterpret_cast<int32_t *>(pack + L.cedge)[pc[i]] = r.ctx_edge[i];
+        pack[L.erode + static_cast<size_t>(pc[i])] = erode[i];
+    }
+}
+
+// edge[node[k]] = id[k] for the m listed nodes (list: node (m) then id (m)); every other entry is -1.
+static __global__ void edge_scatter_kernel(const int32_t *list, int32_t m, int32_t *edge) {
+    const int64_t k = LDI_INDEX();
+    if (k < m) edge[list[k]] = list[static_cast<size_t>(m) + static_cast<size_t>(k)];
+}
+
+// The edge ids go up as the list of the nodes on an edge (a few per cent of the LDI) and are expanded on
+// the device, instead of an id per node.
+static p3d_status edge_upload(p3d_cuda_ctx *ctx, const p3d_ldi_edges *e, int32_t *d_edge) {
+    const size_t n = static_cast<size_t>(e->n_nodes);
+    if (n == 0) return P3D_OK;
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_edge, 0xff, n * sizeof(int32_t), ctx->stream)); // all -1
+    int64_t m = 0;
+    for (size_t a = 0; a < n; a++) m += e->edge[a] >= 0;
+    if (m == 0) return P3D_OK;
+    int32_t *list = static_cast<int32_t *>(malloc(2 * static_cast<size_t>(m) * sizeof(int32_t)));
+    if (!list) return p3d_fail(P3D_ERR_OOM, "LDI regions (cuda): out of host memory");
+    int64_t k = 0;
+    for (size_t a = 0; a < n; a++)
+        if (e->edge[a] >= 0) list[k] = static_cast<int32_t>(a), list[m + k] = e->edge[a], k++;
+    int32_t *d_list = nullptr;
+    void *p = nullptr;
+    p3d_status st = p3d_cuda_arena_get(ctx, 2 * static_cast<size_t>(m) * sizeof(int32_t), &p);
+    d_list = static_cast<int32_t *>(p);
+    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_list, list, 2 * static_cast<size_t>(m) * sizeof(int32_t));
+    free(list);
+    P3D_TRY(st);
+    P3D_LAUNCH(edge_scatter_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(d_list, static_cast<int32_t>(m), d_edge);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions edge ids");
+    return P3D_OK;
+}
+
 // The ring search keeps every frontier length on the device: ring k's mask step reads the length its
 // frontier got at ring k - 1 (mcount[k - 1]) and counts its offers into mcount[k]; the context steps
 // use ccount the same way. No step needs a length on the host, so the rings are queued back to back
@@ -714,10 +803,20 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     uint8_t *d_near;
     P3D_TRY(pool_get(pl, un, &r.mask_ring));
     P3D_TRY(pool_get(pl, un, &r.ctx_ring));
-    P3D_TRY(pool_get(pl, un, &r.claim));
-    P3D_TRY(pool_get(pl, un, &mf));
-    P3D_TRY(pool_get(pl, un, &cf));
-    P3D_TRY(pool_get(pl, un, &list));
+    // n + 1 entries: after the rings these four hold the flags and positions of the packed results
+    P3D_TRY(pool_get(pl, un + 1, &r.claim));
+    P3D_TRY(pool_get(pl, un + 1, &mf));
+    P3D_TRY(pool_get(pl, un + 1, &cf));
+    P3D_TRY(pool_get(pl, un + 1, &list));
+    int32_t *d_hdr;
+    unsigned char *d_pack;
+    P3D_TRY(pool_get(pl, 2, &d_hdr));
+    P3D_TRY(pool_get(pl, region_pack_layout(ne, n, n).bytes, &d_pack));
+    size_t scan_bytes = 0;
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(mf), list,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    uint8_t *d_scan;
+    P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
     // frontier lengths: mcount[k] = d_len[k], ccount[k] = d_len[rings + 1 + k], k = 0..rings
     const size_t n_len = 2 * (static_cast<size_t>(rings) + 1);
     P3D_TRY(pool_get(pl, n_len, &d_len));
@@ -726,7 +825,7 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     P3D_TRY(pool_get(pl, une, &d_near));
     P3D_TRY(pool_get(pl, une * stride, &d_ring_count));
     P3D_TRY(pool_get(pl, une, &d_width));
-    if (e->n_nodes > 0) P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_edge, e->edge, static_cast<size_t>(e->n_nodes) * sizeof(int32_t)));
+    P3D_TRY(edge_upload(ctx, e, d_edge));
     if (ne > 0) P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_near, e->near, une));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_len, 0, n_len * sizeof(int32_t), ctx->stream));
     if (ne > 0) {
@@ -790,13 +889,42 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         P3D_LAUNCH(erode_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(n, r, d_width, d_erode);
         P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions erosion");
     }
+    // the frontier buffers are spent: flags in two of them, their prefix sums in the other two
+    int32_t *fm = mf, *fc = cf, *pm = list, *pc = r.claim;
+    P3D_LAUNCH(region_flag_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
+        n, r, fm, fc);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions flags");
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(fm), pm,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(fc), pc,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_LAUNCH(region_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        n, ne, r, d_erode, d_n_mask, d_n_ctx, pm, pc, d_pack, d_hdr);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions pack");
     const void *host = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, res, out_bytes, &host));
-    take(host, o_mask, un, out->mask_edge);
-    take(host, o_ctx, un, out->ctx_edge);
-    take(host, o_erode, un, out->erode);
-    take(host, o_n_mask, une, out->n_mask);
-    take(host, o_n_ctx, une, out->n_ctx);
+    P3D_TRY(p3d_cuda_download_span(ctx, d_hdr, 2 * sizeof(int32_t), &host));
+    int32_t hdr[2];
+    take(host, 0, 2, hdr);
+    const int32_t mm = hdr[0], mc = hdr[1];
+    if (mm < 0 || mc < 0 || mm > n || mc > n)
+        return p3d_fail(P3D_ERR_DEVICE, "LDI regions (cuda): %d mask and %d context nodes of %d", (int)mm, (int)mc, (int)n);
+    const region_layout L = region_pack_layout(ne, mm, mc);
+    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, L.bytes, &host));
+    const unsigned char *h = static_cast<const unsigned char *>(host);
+    for (size_t i = 0; i < un; i++) out->mask_edge[i] = out->ctx_edge[i] = -1;
+    const int32_t *mnode = reinterpret_cast<const int32_t *>(h + L.mnode), *medge = reinterpret_cast<const int32_t *>(h + L.medge);
+    const int32_t *cnode = reinterpret_cast<const int32_t *>(h + L.cnode), *cedge = reinterpret_cast<const int32_t *>(h + L.cedge);
+    for (int32_t k = 0; k < mm; k++) {
+        if (mnode[k] < 0 || mnode[k] >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI regions (cuda): listed node %d", (int)mnode[k]);
+        out->mask_edge[mnode[k]] = medge[k];
+    }
+    for (int32_t k = 0; k < mc; k++) {
+        if (cnode[k] < 0 || cnode[k] >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI regions (cuda): listed node %d", (int)cnode[k]);
+        out->ctx_edge[cnode[k]] = cedge[k];
+        out->erode[cnode[k]] = h[L.erode + static_cast<size_t>(k)];
+    }
+    take(host, L.n_mask, une, out->n_mask);
+    take(host, L.n_ctx, une, out->n_ctx);
     return P3D_OK;
 }
 
