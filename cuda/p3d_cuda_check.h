@@ -54,6 +54,7 @@ struct p3d_cuda_ctx {
     } arena;
     void *staging;              /* p3d_cuda_download_span's host buffer */
     size_t staging_bytes;
+    void *ldi_resident;         /* the device LDI of the image in progress (cuda/ldi/ldi.cu), or NULL */
 };
 
 // Kernel launches, written P3D_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...): exactly

@@ -7,7 +7,8 @@
  * ring offers, near_context and the erosion width.
  * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches), edges of passes 1 and
  * 2 and regions of both passes give identical outputs on the synthetic scene of test_ldi.c, on random
- * LDIs, and on moon (../shared/fixtures) through the depth preparation at a longer side of 320. */
+ * LDIs, and on moon (../shared/fixtures) through the depth preparation at a longer side of 320; and
+ * the same with the resident device LDI across stages that the host edits in between. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,102 @@ static void test_moon_cuda(void) {
     p3d_image_free(&img);
 }
 
+/* The resident device LDI (issue 14): between resident_begin and _end the launchers work on one device
+ * copy that each stage brings up to date with the host's edits since the previous stage. Random LDIs
+ * are edited between stages as the host stages edit them (nodes inserted into pixel lists, links made
+ * and removed); after every edit the CUDA edges and regions must still equal the CPU's. A stage on an
+ * unchanged LDI moves nothing up; an edit moves less than the whole LDI; an LDI beyond the copy's
+ * capacity or of another canvas still gives the CPU's results. */
+static void compare_edges_regions(const char *what, int32_t round, const p3d_ldi *l, const p3d_ldi_opts *o) {
+    p3d_ldi_edges e[2];
+    memset(e, 0, sizeof e);
+    CHECK_OK(p3d_ldi_edges_find_ctx(g_cpu, l, o, 0, 1, &e[0]));
+    CHECK_OK(p3d_ldi_edges_find_ctx(g_gpu, l, o, 0, 1, &e[1]));
+    CHECK_MSG(same_edges(&e[0], &e[1]), "%s, round %d: edges differ", what, (int)round);
+    p3d_ldi_regions r[2];
+    memset(r, 0, sizeof r);
+    CHECK_OK(p3d_ldi_regions_find_ctx(g_cpu, l, &e[0], o, 0, &r[0]));
+    CHECK_OK(p3d_ldi_regions_find_ctx(g_gpu, l, &e[0], o, 0, &r[1]));
+    CHECK_MSG(same_regions(&r[0], &r[1]), "%s, round %d: regions differ", what, (int)round);
+    p3d_ldi_regions_free(&r[0]), p3d_ldi_regions_free(&r[1]);
+    p3d_ldi_edges_free(&e[0]), p3d_ldi_edges_free(&e[1]);
+}
+
+/* A host stage's edits: k nodes inserted at random pixels (behind, between or in front of the list),
+ * and k links removed and made. */
+static void edit_ldi(p3d_ldi *l, int32_t k) {
+    const uint8_t rgb[3] = {9, 8, 7};
+    for (int32_t i = 0; i < k; i++) {
+        int32_t x = (int32_t)rnd((uint32_t)l->ext_w), y = (int32_t)rnd((uint32_t)l->ext_h);
+        float depth = 0.5f + 0.137f * (float)rnd(60);
+        int32_t dup = 0;
+        for (int32_t b = l->head[y * l->ext_w + x]; b >= 0; b = l->next[b]) dup |= l->depth[b] == depth;
+        if (!dup) CHECK_OK(p3d_ldi_add_node(l, x, y, depth, rgb, P3D_LABEL_INPAINT1, 1, NULL));
+    }
+    for (int32_t i = 0; i < k && l->n_nodes > 0; i++) {
+        int32_t a = (int32_t)rnd((uint32_t)l->n_nodes), d = (int32_t)rnd(4);
+        if (l->link[4 * a + d] >= 0) {
+            p3d_ldi_unlink(l, a, d);
+            continue;
+        }
+        int32_t nx = p3d_ldi_x(l, a) + p3d_dir_dx(d), ny = p3d_ldi_y(l, a) + p3d_dir_dy(d);
+        if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+        for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+            if (l->link[4 * b + p3d_dir_opposite(d)] < 0) {
+                p3d_ldi_link(l, a, d, b);
+                break;
+            }
+    }
+    CHECK_OK(p3d_ldi_check(l));
+}
+
+static void test_resident_cuda(void) {
+    if (!have_gpu()) return;
+#ifdef P3D_HAVE_CUDA
+    struct p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    o.background_thickness = o.background_thickness_2 = 5;
+    o.context_thickness = 9, o.context_thickness_2 = 4, o.depth_edge_dilate = 3;
+    for (int32_t t = 0; t < 6; t++) {
+        p3d_ldi l;
+        const int32_t w = 24 + (int32_t)rnd(40), h = 16 + (int32_t)rnd(40);
+        random_ldi(&l, w, h);
+        CHECK_OK(p3d_ldi_cuda_plan(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
+        const size_t full = (size_t)l.n_nodes * 29 + (size_t)w * h * 4;
+        compare_edges_regions("resident, first stage", t, &l, &o);
+        for (int32_t round = 1; round <= 4; round++) {
+            p3d_device_traffic t0 = p3d_ctx_traffic(g_gpu);
+            p3d_ldi_edges e;
+            CHECK_OK(p3d_ldi_edges_find_ctx(g_gpu, &l, &o, 0, 1, &e));
+            p3d_ldi_edges_free(&e);
+            p3d_device_traffic unchanged = p3d_device_traffic_sub(p3d_ctx_traffic(g_gpu), t0);
+            CHECK_MSG(unchanged.h2d_bytes == 0, "LDI %d round %d: a stage on the unchanged LDI uploaded %lld bytes",
+                      (int)t, (int)round, (long long)unchanged.h2d_bytes);
+            edit_ldi(&l, 1 + (int32_t)rnd(4));
+            t0 = p3d_ctx_traffic(g_gpu);
+            compare_edges_regions("resident, after edits", round, &l, &o);
+            p3d_device_traffic edited = p3d_device_traffic_sub(p3d_ctx_traffic(g_gpu), t0);
+            /* the edges' sync moves the changed chunks; the regions add the list of edge nodes */
+            CHECK_MSG(edited.h2d_bytes > 0 && (size_t)edited.h2d_bytes < full, "LDI %d round %d: %lld bytes up for a "
+                      "few edits of an LDI of %zu bytes", (int)t, (int)round, (long long)edited.h2d_bytes, full);
+        }
+        /* beyond the copy's capacity (3/2 nodes a pixel): the launchers take their own copy */
+        edit_ldi(&l, 2 * w * h);
+        compare_edges_regions("resident, LDI outgrew the copy", 5, &l, &o);
+        /* another, smaller canvas while the copy is held: sent whole, same results */
+        p3d_ldi small;
+        random_ldi(&small, w / 2, h / 2);
+        compare_edges_regions("resident, smaller canvas", 6, &small, &o);
+        compare_edges_regions("resident, back to the first canvas", 7, &l, &o);
+        p3d_ldi_cuda_resident_end(cu);
+        p3d_ldi_free(&small);
+        p3d_ldi_free(&l);
+    }
+#endif
+}
+
 int main(void) {
     g_cpu = cpu_ctx();
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
@@ -421,6 +518,7 @@ int main(void) {
     RUN(test_scene_cuda);
     RUN(test_random_cuda);
     RUN(test_moon_cuda);
+    RUN(test_resident_cuda);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();

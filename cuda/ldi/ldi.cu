@@ -355,8 +355,163 @@ static p3d_status dev_upload_pool(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
     return dev_copy(pl->ctx, v, l);
 }
 
-// The LDI a launcher works on (device arrays in v).
-static p3d_status ldi_view(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) { return dev_upload_pool(pl, v, l); }
+// ---- the resident device LDI ----------------------------------------------------------------------
+// Between p3d_ldi_cuda_resident_begin and _end (one image) the device holds one copy of the LDI's graph
+// arrays at the bottom of the arena, below every launcher's buffers, and the stages work on it. The
+// host stages between them (the island refill, the cleanup's link edits, the border extrapolation, the
+// inpainting write-back) still edit the host LDI, so before each stage the copy is brought up to date
+// with what changed since the last stage, not uploaded whole: the host keeps a shadow of exactly the
+// bytes the device holds; each array is compared with it in chunks of P3D_LDI_CHUNK bytes, and the
+// chunks that differ (or lie past the nodes already sent) go up packed in one copy of at most
+// P3D_LDI_PACK_CHUNKS chunks, which chunk_scatter_kernel writes into place. The appended nodes of a pass
+// and the chunks of the nodes they linked to are all that moves; an unchanged LDI moves nothing.
+#define P3D_LDI_CHUNK 256
+#define P3D_LDI_PACK_CHUNKS 16384 // 4 MB of payload a copy
+#define P3D_LDI_ARRAYS 6          // pix, depth, iter, link, next, head
+
+typedef struct ldi_resident {
+    p3d_cuda_arena_mark mark; // the arena below the copy: _end releases to it
+    int32_t cap_nodes;
+    int32_t ext_w, ext_h;     // the canvas of the copy
+    int32_t n_synced;         // nodes the copy holds (-1: nothing yet)
+    size_t off[P3D_LDI_ARRAYS], bytes;
+    unsigned char *dev;       // the copy: the arrays at off[], each a multiple of P3D_LDI_CHUNK long
+    unsigned char *shadow;    // host: the bytes dev holds, same layout
+    unsigned char *pack;      // host staging: offsets (P3D_LDI_PACK_CHUNKS) i64, then the chunks
+    unsigned char *d_pack;    // device staging, same layout
+} ldi_resident;
+
+static const size_t ldi_elem[P3D_LDI_ARRAYS] = {4, 4, 1, 16, 4, 4};
+
+static size_t chunk_round(size_t b) { return (b + P3D_LDI_CHUNK - 1) / P3D_LDI_CHUNK * P3D_LDI_CHUNK; }
+
+// One thread per 4-byte word of the n packed chunks: chunk c goes to dev + offsets[c].
+static __global__ void chunk_scatter_kernel(const int64_t *offsets, const uint32_t *chunks, int32_t n,
+                                            unsigned char *dev) {
+    const int64_t w = LDI_INDEX();
+    const int64_t words = P3D_LDI_CHUNK / 4;
+    if (w >= static_cast<int64_t>(n) * words) return;
+    const int64_t c = w / words, k = w % words;
+    reinterpret_cast<uint32_t *>(dev + offsets[c])[k] = chunks[w];
+}
+
+static p3d_status resident_flush(p3d_cuda_ctx *ctx, ldi_resident *R, int32_t n) {
+    if (n == 0) return P3D_OK;
+    const size_t idx = P3D_LDI_PACK_CHUNKS * sizeof(int64_t);
+    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, R->d_pack, R->pack, static_cast<size_t>(n) * sizeof(int64_t)));
+    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, R->d_pack + idx, R->pack + idx, static_cast<size_t>(n) * P3D_LDI_CHUNK));
+    const int64_t words = static_cast<int64_t>(n) * (P3D_LDI_CHUNK / 4);
+    P3D_LAUNCH(chunk_scatter_kernel, ldi_blocks(words), P3D_LDI_THREADS, 0, ctx->stream)(
+        reinterpret_cast<const int64_t *>(R->d_pack), reinterpret_cast<const uint32_t *>(R->d_pack + idx), n, R->dev);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI resident update");
+    return P3D_OK;
+}
+
+// Brings the copy up to date with l (see above). The host staging is reused after each flush: a copy
+// from pageable memory has read its source when cudaMemcpyAsync returns, and the next flush's copy into
+// d_pack is queued after the scatter that reads it.
+static p3d_status resident_sync(p3d_cuda_ctx *ctx, ldi_resident *R, const p3d_ldi *l) {
+    if (l->ext_w != R->ext_w || l->ext_h != R->ext_h || R->n_synced > l->n_nodes) R->n_synced = -1;
+    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const size_t idx = P3D_LDI_PACK_CHUNKS * sizeof(int64_t);
+    int32_t k = 0;
+    for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
+        const size_t count = a == 5 ? npix : static_cast<size_t>(l->n_nodes);
+        const size_t old = R->n_synced < 0 ? 0 : a == 5 ? npix : static_cast<size_t>(R->n_synced);
+        const size_t used = count * ldi_elem[a], known = old * ldi_elem[a];
+        const unsigned char *h = static_cast<const unsigned char *>(src[a]);
+        unsigned char *sh = R->shadow + R->off[a];
+        for (size_t lo = 0; lo < used; lo += P3D_LDI_CHUNK) {
+            const size_t len = used - lo < P3D_LDI_CHUNK ? used - lo : P3D_LDI_CHUNK;
+            if (lo + len <= known && memcmp(h + lo, sh + lo, len) == 0) continue;
+            // the chunk past the used bytes is zero on both sides (the copy's arrays are chunk multiples)
+            memcpy(sh + lo, h + lo, len);
+            if (len < P3D_LDI_CHUNK) memset(sh + lo + len, 0, P3D_LDI_CHUNK - len);
+            reinterpret_cast<int64_t *>(R->pack)[k] = static_cast<int64_t>(R->off[a] + lo);
+            memcpy(R->pack + idx + static_cast<size_t>(k) * P3D_LDI_CHUNK, sh + lo, P3D_LDI_CHUNK);
+            if (++k == P3D_LDI_PACK_CHUNKS) {
+                P3D_TRY(resident_flush(ctx, R, k));
+                k = 0;
+            }
+        }
+    }
+    P3D_TRY(resident_flush(ctx, R, k));
+    R->n_synced = l->n_nodes;
+    R->ext_w = l->ext_w, R->ext_h = l->ext_h;
+    return P3D_OK;
+}
+
+static void resident_view(const ldi_resident *R, const p3d_ldi *l, p3d_ldi *v) {
+    memset(v, 0, sizeof *v);
+    v->pix = reinterpret_cast<int32_t *>(R->dev + R->off[0]);
+    v->depth = reinterpret_cast<float *>(R->dev + R->off[1]);
+    v->iter = R->dev + R->off[2];
+    v->link = reinterpret_cast<int32_t *>(R->dev + R->off[3]);
+    v->next = reinterpret_cast<int32_t *>(R->dev + R->off[4]);
+    v->head = reinterpret_cast<int32_t *>(R->dev + R->off[5]);
+    v->width = l->width, v->height = l->height, v->border = l->border;
+    v->ext_w = l->ext_w, v->ext_h = l->ext_h, v->cam = l->cam;
+    v->n_nodes = l->n_nodes, v->cap_nodes = R->cap_nodes;
+}
+
+static void resident_free(p3d_cuda_ctx *ctx, ldi_resident *R) {
+    if (!R) return;
+    p3d_cuda_arena_release(ctx, R->mark);
+    free(R->shadow);
+    free(R->pack);
+    free(R);
+}
+
+extern "C" void p3d_ldi_cuda_resident_end(p3d_cuda_ctx *ctx) {
+    if (!ctx || !ctx->ldi_resident) return;
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    ctx->ldi_resident = nullptr;
+    resident_free(ctx, R);
+}
+
+extern "C" p3d_status p3d_ldi_cuda_resident_begin(p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o) {
+    p3d_ldi_cuda_resident_end(ctx);
+    ldi_resident *R = static_cast<ldi_resident *>(calloc(1, sizeof *R));
+    if (!R) return p3d_fail(P3D_ERR_OOM, "LDI (cuda): out of host memory");
+    const size_t px = static_cast<size_t>(w + 2 * o->border) * static_cast<size_t>(h + 2 * o->border);
+    const size_t cap = px + px / 2; // p3d_ldi_cuda_plan's estimate; a larger LDI goes up whole per stage
+    R->cap_nodes = static_cast<int32_t>(cap < INT32_MAX ? cap : INT32_MAX);
+    R->n_synced = -1;
+    R->mark = p3d_cuda_arena_mark_get(ctx);
+    size_t at = 0;
+    for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
+        R->off[a] = at;
+        at += chunk_round((a == 5 ? px : static_cast<size_t>(R->cap_nodes)) * ldi_elem[a]);
+    }
+    R->bytes = at;
+    const size_t pack_bytes = P3D_LDI_PACK_CHUNKS * (sizeof(int64_t) + P3D_LDI_CHUNK);
+    void *d = nullptr, *dp = nullptr;
+    p3d_status st = p3d_cuda_arena_get(ctx, R->bytes, &d);
+    if (st == P3D_OK) st = p3d_cuda_arena_get(ctx, pack_bytes, &dp);
+    R->dev = static_cast<unsigned char *>(d);
+    R->d_pack = static_cast<unsigned char *>(dp);
+    R->shadow = static_cast<unsigned char *>(malloc(R->bytes));
+    R->pack = static_cast<unsigned char *>(malloc(pack_bytes));
+    if (st == P3D_OK && (!R->shadow || !R->pack)) st = p3d_fail(P3D_ERR_OOM, "LDI (cuda): out of host memory");
+    if (st != P3D_OK) {
+        resident_free(ctx, R);
+        return st;
+    }
+    ctx->ldi_resident = R;
+    return P3D_OK;
+}
+
+// The LDI a launcher works on (device arrays in v): the resident copy brought up to date when an image
+// is in progress and l fits it, else a copy of l in the launcher's pool.
+static p3d_status ldi_view(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
+    ldi_resident *R = static_cast<ldi_resident *>(pl->ctx->ldi_resident);
+    if (!R || l->n_nodes > R->cap_nodes || static_cast<size_t>(l->ext_w) * l->ext_h * 4 > R->bytes - R->off[5])
+        return dev_upload_pool(pl, v, l);
+    P3D_TRY(resident_sync(pl->ctx, R, l));
+    resident_view(R, l, v);
+    return P3D_OK;
+}
 
 // ---- edges ----------------------------------------------------------------------------------------
 
@@ -928,16 +1083,18 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     return P3D_OK;
 }
 
-// The regions launcher is the largest: per node the LDI copy (29 bytes), the ring state and the
-// frontier lists (24), the results (9) and the edge ids (4); per canvas pixel the heads (4); per edge
-// the ring counts (4 (ct + 1)) and 13 more; up to 24 arrays of alignment slack. The edges need 57 bytes
-// a node and the build 17 a pixel. The estimate: 3/2 nodes per canvas pixel (moon at 960 ends with
-// 1.16 after both passes) and 4096 edges (moon: 165).
+// The arena holds the resident LDI (29 bytes a node, 4 a canvas pixel, and its 4.3 MB staging) below
+// the largest launcher, the regions: per node the ring state and frontier lists (24), the results (9),
+// the packed results (at most 17) and the edge ids (4); per edge the ring counts (4 (ct + 1)) and 21
+// more; up to 32 arrays of alignment slack. (The edges need 38 bytes a node, the build 17 a pixel.) The
+// estimate: 3/2 nodes per canvas pixel (moon at 960 ends with 1.10 after both passes) and 4096 edges
+// (moon: 219).
 extern "C" p3d_status p3d_ldi_cuda_plan(p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o) {
     const size_t px = static_cast<size_t>(w + 2 * o->border) * static_cast<size_t>(h + 2 * o->border);
     const size_t nodes = px + px / 2, edges = 4096;
     const int32_t ct = o->context_thickness > o->context_thickness_2 ? o->context_thickness : o->context_thickness_2;
-    const size_t bytes = nodes * 66 + px * 4 + edges * (4 * (static_cast<size_t>(ct) + 1) + 13) + 24 * 256;
+    const size_t resident = nodes * 29 + px * 4 + P3D_LDI_PACK_CHUNKS * (sizeof(int64_t) + P3D_LDI_CHUNK) + 8 * 256;
+    const size_t bytes = resident + nodes * 54 + edges * (4 * (static_cast<size_t>(ct) + 1) + 21) + 32 * 256;
     return p3d_cuda_arena_reserve(ctx, bytes);
 }
 

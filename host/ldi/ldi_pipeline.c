@@ -32,13 +32,9 @@ static p3d_status run_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, c
     return s;
 }
 
-p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
-                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
-    memset(rep, 0, sizeof *rep);
-    P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
-#ifdef P3D_HAVE_CUDA
-    if (ctx && p3d_ctx_cuda(ctx)) P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), w, h, o));
-#endif
+/* The stages in the reference's order; on a CUDA context the LDI's device copy lives across them. */
+static p3d_status run_stages(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
+                             const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
     double t = p3d_time_now();
     P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, o, &rep->build));
     rep->seconds[P3D_LDI_STAGE_BUILD] = p3d_time_now() - t;
@@ -70,5 +66,22 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
         if (s == P3D_OK) s = run_pass(ctx, nets, l, &e, 1, o, rep);
         p3d_ldi_edges_free(&e);
     }
+    return s;
+}
+
+p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
+                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
+    memset(rep, 0, sizeof *rep);
+    P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
+#ifdef P3D_HAVE_CUDA
+    if (ctx && p3d_ctx_cuda(ctx)) {
+        P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), w, h, o));
+        P3D_TRY(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(ctx), w, h, o));
+    }
+#endif
+    p3d_status s = run_stages(ctx, nets, rgb, depth, o, l, rep);
+#ifdef P3D_HAVE_CUDA
+    if (ctx && p3d_ctx_cuda(ctx)) p3d_ldi_cuda_resident_end(p3d_ctx_cuda(ctx));
+#endif
     return s;
 }

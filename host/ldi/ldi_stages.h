@@ -120,6 +120,12 @@ void p3d_ldi_regions_free(p3d_ldi_regions *r);
  * border and context thickness before the first stage, so the stages of an image allocate nothing
  * unless its LDI outgrows the estimate (the arena then grows once and keeps that size). */
 p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
+/* The device LDI of one image (issue 14): between begin and end the stages' launchers work on one copy
+ * of the LDI that stays on the device, at the bottom of the arena; before each stage only what the host
+ * stages changed since the previous one goes up (chunks that differ from a host shadow of the copy,
+ * and the appended nodes). begin after plan, end after the image's last stage (also on failure). */
+p3d_status p3d_ldi_cuda_resident_begin(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
+void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
 /* build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
  * small_components of st. */
