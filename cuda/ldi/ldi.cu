@@ -206,6 +206,40 @@ static __global__ void keep_kernel(const int32_t *label, const int32_t *size, co
     warp_add(&counts[2], dropped);
 }
 
+// The build's results come back packed: one byte a pixel (bit 0 right link, bit 1 down link, bit 2
+// kept), then the component labels of only the pixels the island refill reads (the dropped pixels and
+// their 4-neighbours: the refill votes by the labels of the kept pixels around each island), as a list
+// of (pixel, label); the host leaves every other label 0.
+static __device__ int32_t build_label_needed(const uint8_t *keep, int32_t w, int32_t h, int32_t u, int32_t v) {
+    const int32_t i = v * w + u;
+    return !keep[i] || (u > 0 && !keep[i - 1]) || (u + 1 < w && !keep[i + 1]) || (v > 0 && !keep[i - w]) ||
+           (v + 1 < h && !keep[i + w]);
+}
+
+static __global__ void build_flag_kernel(const uint8_t *right, const uint8_t *down, const uint8_t *keep, int32_t w,
+                                         int32_t h, uint8_t *bits, int32_t *need) {
+    const int64_t i = LDI_INDEX(), n = static_cast<int64_t>(w) * h;
+    if (i > n) return;
+    if (i == n) {
+        need[i] = 0;
+        return;
+    }
+    bits[i] = static_cast<uint8_t>(right[i] | down[i] << 1 | keep[i] << 2);
+    need[i] = build_label_needed(keep, w, h, static_cast<int32_t>(i % w), static_cast<int32_t>(i / w));
+}
+
+// list (2 m): pixel (m) then label (m); pos = exclusive sum of need; counts[3] = m.
+static __global__ void build_list_kernel(const int32_t *need, const int32_t *pos, const int32_t *label, int32_t n,
+                                         int32_t *list, int32_t *counts) {
+    const int64_t i = LDI_INDEX();
+    if (i >= n) return;
+    const int32_t m = pos[n];
+    if (i == 0) counts[3] = m;
+    if (!need[i]) return;
+    list[pos[i]] = static_cast<int32_t>(i);
+    list[static_cast<size_t>(m) + static_cast<size_t>(pos[i])] = label[i];
+}
+
 static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t h, const p3d_ldi_opts *o,
                             uint8_t *right, uint8_t *down, int32_t *label, uint8_t *keep, p3d_ldi_build_stats *st) {
     p3d_cuda_ctx *ctx = pl->ctx;
@@ -213,23 +247,32 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     const size_t un = static_cast<size_t>(n);
     float *d_depth;
     uint8_t *d_r0, *d_d0, *d_right, *d_down, *d_keep, *out;
-    int32_t *d_label, *d_size, *d_counts;
+    int32_t *d_label, *d_size, *d_counts, *d_need, *d_pos, *d_list;
     unsigned long long *d_best;
-    // the results, fetched together: right, down (h, w) u8, label (h, w) i32, keep (h, w) u8, counts[3]
+    // fetched together: the bits (h, w) u8 and counts[4] (torn, dangling, dropped, listed labels)
     size_t at = 0;
-    const size_t o_right = carve(&at, un), o_down = carve(&at, un), o_label = carve(&at, un * sizeof(int32_t));
-    const size_t o_keep = carve(&at, un), o_counts = carve(&at, 3 * sizeof(int32_t)), out_bytes = at;
+    const size_t o_bits = carve(&at, un), o_counts = carve(&at, 4 * sizeof(int32_t)), out_bytes = at;
     P3D_TRY(pool_get(pl, out_bytes, &out));
-    d_right = out + o_right, d_down = out + o_down, d_keep = out + o_keep;
-    d_label = reinterpret_cast<int32_t *>(out + o_label);
     d_counts = reinterpret_cast<int32_t *>(out + o_counts);
+    P3D_TRY(pool_get(pl, un, &d_right));
+    P3D_TRY(pool_get(pl, un, &d_down));
+    P3D_TRY(pool_get(pl, un, &d_keep));
+    P3D_TRY(pool_get(pl, un, &d_label));
     P3D_TRY(pool_get(pl, un, &d_depth));
     P3D_TRY(pool_get(pl, un, &d_r0));
     P3D_TRY(pool_get(pl, un, &d_d0));
     P3D_TRY(pool_get(pl, un, &d_size));
     P3D_TRY(pool_get(pl, 1, &d_best));
+    P3D_TRY(pool_get(pl, un + 1, &d_need));
+    P3D_TRY(pool_get(pl, un + 1, &d_pos));
+    P3D_TRY(pool_get(pl, 2 * un, &d_list));
+    size_t scan_bytes = 0;
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(d_need), d_pos,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    uint8_t *d_scan;
+    P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
     P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_depth, depth, un * sizeof(float)));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 3 * sizeof(int32_t), ctx->stream));
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 4 * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_best, 0, sizeof(unsigned long long), ctx->stream));
     const unsigned blocks = ldi_blocks(n);
@@ -247,14 +290,34 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
     P3D_LAUNCH(keep_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         d_label, d_size, d_best, n, o->min_component, d_keep, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build keep");
+    P3D_LAUNCH(build_flag_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
+        d_right, d_down, d_keep, w, h, out + o_bits, d_need);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build pack");
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_need), d_pos,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_LAUNCH(build_list_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_need, d_pos, d_label, n, d_list, d_counts);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build labels");
     const void *host = nullptr;
     P3D_TRY(p3d_cuda_download_span(ctx, out, out_bytes, &host));
-    int32_t counts[3];
-    take(host, o_right, un, right);
-    take(host, o_down, un, down);
-    take(host, o_label, un, label);
-    take(host, o_keep, un, keep);
-    take(host, o_counts, 3, counts);
+    int32_t counts[4];
+    take(host, o_counts, 4, counts);
+    const uint8_t *bits = static_cast<const uint8_t *>(host) + o_bits;
+    for (size_t i = 0; i < un; i++) {
+        right[i] = bits[i] & 1;
+        down[i] = bits[i] >> 1 & 1;
+        keep[i] = bits[i] >> 2 & 1;
+        label[i] = 0;
+    }
+    const int32_t m = counts[3];
+    if (m < 0 || m > n) return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): %d labels listed of %d pixels", (int)m, (int)n);
+    if (m > 0) {
+        P3D_TRY(p3d_cuda_download_span(ctx, d_list, 2 * static_cast<size_t>(m) * sizeof(int32_t), &host));
+        const int32_t *list = static_cast<const int32_t *>(host);
+        for (int32_t k = 0; k < m; k++) {
+            if (list[k] < 0 || list[k] >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): listed pixel %d", (int)list[k]);
+            label[list[k]] = list[m + k];
+        }
+    }
     st->torn_links = counts[0];
     st->dangling_links = counts[1];
     st->small_components = counts[2];

@@ -128,7 +128,8 @@ p3d_status p3d_ldi_cuda_resident_begin(struct p3d_cuda_ctx *ctx, int32_t w, int3
 void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
 /* build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
- * small_components of st. */
+ * small_components of st. The labels are those of the pixels the island refill reads (dropped pixels
+ * and their 4-neighbours), 0 elsewhere: only those come back from the device. */
 p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
                                     const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
                                     uint8_t *keep, p3d_ldi_build_stats *st);
