@@ -10,6 +10,7 @@
  * LDIs, and on moon (../shared/fixtures) through the depth preparation at a longer side of 320; and
  * the same with the resident device LDI across stages that the host edits in between. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,8 +285,8 @@ static int same_regions(const p3d_ldi_regions *a, const p3d_ldi_regions *b) {
 /* build -> cleanup -> regions (pass 0) on both backends from the same image; names the first stage
  * that differs. Returns the number of near edges with regions (so callers can check the case is not
  * trivial). */
-static int32_t compare_stages(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
-                              const p3d_camera *cam, const p3d_ldi_opts *o) {
+static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
+                                   const p3d_camera *cam, const p3d_ldi_opts *o) {
     p3d_ldi l[2];
     p3d_ldi_build_stats bs[2];
     p3d_ldi_edges e[2];
@@ -320,6 +321,23 @@ static int32_t compare_stages(const char *what, const uint8_t *rgb, const float 
         for (int32_t k = 0; k < r[0].n_edges; k++) near += r[0].n_mask[k] > 0 && r[0].n_ctx[k] > 0;
     }
     for (int32_t k = 0; k < 2; k++) p3d_ldi_regions_free(&r[k]), p3d_ldi_edges_free(&e[k]), p3d_ldi_free(&l[k]);
+    return near;
+}
+
+/* compare_stages_once twice: the launchers with their own copies of the LDI, then with the resident
+ * device LDI held across the stages as p3d_ldi_run holds it (the build writes the input layer on the
+ * device, later stages send only the host's changes). */
+static int32_t compare_stages(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
+                              const p3d_camera *cam, const p3d_ldi_opts *o) {
+    int32_t near = compare_stages_once(what, rgb, depth, w, h, cam, o);
+#ifdef P3D_HAVE_CUDA
+    char name[200];
+    snprintf(name, sizeof name, "%s, resident device LDI", what);
+    CHECK_OK(p3d_ldi_cuda_plan(p3d_ctx_cuda(g_gpu), w, h, o));
+    CHECK_OK(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(g_gpu), w, h, o));
+    CHECK(compare_stages_once(name, rgb, depth, w, h, cam, o) == near);
+    p3d_ldi_cuda_resident_end(p3d_ctx_cuda(g_gpu));
+#endif
     return near;
 }
 

@@ -26,6 +26,7 @@
 
 #include <cub/device/device_scan.cuh>
 
+#include "ldi/ldi_build_math.h"
 #include "ldi/ldi_graph_math.h"
 #include "ldi/ldi_stages.h"
 #include "p3d_cuda_check.h"
@@ -240,10 +241,16 @@ static __global__ void build_list_kernel(const int32_t *need, const int32_t *pos
     list[static_cast<size_t>(m) + static_cast<size_t>(pos[i])] = label[i];
 }
 
-static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t h, const p3d_ldi_opts *o,
-                            uint8_t *right, uint8_t *down, int32_t *label, uint8_t *keep, p3d_ldi_build_stats *st) {
+// The resident device LDI (below): the build writes the input layer into it.
+static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *d_depth, const uint8_t *d_right,
+                                 const uint8_t *d_down, int *written);
+static void resident_adopt_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth, const uint8_t *right,
+                                 const uint8_t *down);
+
+static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, const p3d_ldi_opts *o, uint8_t *right,
+                            uint8_t *down, int32_t *label, uint8_t *keep, p3d_ldi_build_stats *st) {
     p3d_cuda_ctx *ctx = pl->ctx;
-    const int32_t n = w * h;
+    const int32_t w = l->width, h = l->height, n = w * h;
     const size_t un = static_cast<size_t>(n);
     float *d_depth;
     uint8_t *d_r0, *d_d0, *d_right, *d_down, *d_keep, *out;
@@ -297,6 +304,8 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
     P3D_LAUNCH(build_list_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_need, d_pos, d_label, n, d_list, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build labels");
+    int written = 0;
+    P3D_TRY(resident_build(ctx, l, d_depth, d_right, d_down, &written));
     const void *host = nullptr;
     P3D_TRY(p3d_cuda_download_span(ctx, out, out_bytes, &host));
     int32_t counts[4];
@@ -318,17 +327,18 @@ static p3d_status build_run(ldi_pool *pl, const float *depth, int32_t w, int32_t
             label[list[k]] = list[m + k];
         }
     }
+    if (written) resident_adopt_build(ctx, l, depth, right, down);
     st->torn_links = counts[0];
     st->dangling_links = counts[1];
     st->small_components = counts[2];
     return P3D_OK;
 }
 
-extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
+extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth,
                                                const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
                                                uint8_t *keep, p3d_ldi_build_stats *st) {
     ldi_pool pl = pool_open(ctx);
-    const p3d_status s = build_run(&pl, depth, w, h, o, right, down, label, keep, st);
+    const p3d_status s = build_run(&pl, l, depth, o, right, down, label, keep, st);
     pool_free(&pl);
     return s;
 }
@@ -565,12 +575,71 @@ extern "C" p3d_status p3d_ldi_cuda_resident_begin(p3d_cuda_ctx *ctx, int32_t w, 
     return P3D_OK;
 }
 
+// The build's input layer, written on the device from the grid (ldi_build_math.h): one thread per
+// canvas pixel writes its head, and, for the first w * h, node i of image pixel i.
+static __global__ void grid_ldi_kernel(const float *depth, const uint8_t *right, const uint8_t *down, int32_t w,
+                                       int32_t h, int32_t border, int32_t ext_w, int64_t npix, p3d_ldi v) {
+    const int64_t i = LDI_INDEX();
+    if (i >= npix) return;
+    v.head[i] = p3d_ldi_grid_head(static_cast<int32_t>(i), w, h, border, ext_w);
+    if (i >= static_cast<int64_t>(w) * h) return;
+    const int32_t a = static_cast<int32_t>(i);
+    v.pix[a] = p3d_ldi_grid_node(right, down, w, a % w, a / w, border, ext_w, v.link + 4 * static_cast<size_t>(a));
+    v.depth[a] = depth[a];
+    v.iter[a] = 0;
+    v.next[a] = -1;
+}
+
+static int resident_fits(const ldi_resident *R, const p3d_ldi *l, int32_t n_nodes) {
+    return R && n_nodes <= R->cap_nodes && static_cast<size_t>(l->ext_w) * l->ext_h * 4 <= R->bytes - R->off[5];
+}
+
+static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *d_depth, const uint8_t *d_right,
+                                 const uint8_t *d_down, int *written) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    *written = 0;
+    const int32_t n = l->width * l->height;
+    if (!resident_fits(R, l, n)) return P3D_OK;
+    p3d_ldi v;
+    resident_view(R, l, &v);
+    const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
+    P3D_LAUNCH(grid_ldi_kernel, ldi_blocks(npix), P3D_LDI_THREADS, 0, ctx->stream)(
+        d_depth, d_right, d_down, l->width, l->height, l->border, l->ext_w, npix, v);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build nodes");
+    R->n_synced = -1; // the shadow is not the copy until resident_adopt_build
+    *written = 1;
+    return P3D_OK;
+}
+
+// The host twin of grid_ldi_kernel, into the shadow: the shadow then holds what the device wrote, so the
+// next sync sends only what the island refill and the host stages change.
+static void resident_adopt_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth, const uint8_t *right,
+                                 const uint8_t *down) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    const int32_t w = l->width, h = l->height, n = w * h;
+    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
+    int32_t *pix = reinterpret_cast<int32_t *>(R->shadow + R->off[0]);
+    float *dep = reinterpret_cast<float *>(R->shadow + R->off[1]);
+    uint8_t *iter = R->shadow + R->off[2];
+    int32_t *link = reinterpret_cast<int32_t *>(R->shadow + R->off[3]);
+    int32_t *next = reinterpret_cast<int32_t *>(R->shadow + R->off[4]);
+    int32_t *head = reinterpret_cast<int32_t *>(R->shadow + R->off[5]);
+    for (size_t p = 0; p < npix; p++) head[p] = p3d_ldi_grid_head(static_cast<int32_t>(p), w, h, l->border, l->ext_w);
+    for (int32_t a = 0; a < n; a++) {
+        pix[a] = p3d_ldi_grid_node(right, down, w, a % w, a / w, l->border, l->ext_w, link + 4 * static_cast<size_t>(a));
+        dep[a] = depth[a];
+        iter[a] = 0;
+        next[a] = -1;
+    }
+    R->n_synced = n;
+    R->ext_w = l->ext_w, R->ext_h = l->ext_h;
+}
+
 // The LDI a launcher works on (device arrays in v): the resident copy brought up to date when an image
 // is in progress and l fits it, else a copy of l in the launcher's pool.
 static p3d_status ldi_view(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
     ldi_resident *R = static_cast<ldi_resident *>(pl->ctx->ldi_resident);
-    if (!R || l->n_nodes > R->cap_nodes || static_cast<size_t>(l->ext_w) * l->ext_h * 4 > R->bytes - R->off[5])
-        return dev_upload_pool(pl, v, l);
+    if (!resident_fits(R, l, l->n_nodes)) return dev_upload_pool(pl, v, l);
     P3D_TRY(resident_sync(pl->ctx, R, l));
     resident_view(R, l, v);
     return P3D_OK;

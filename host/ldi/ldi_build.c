@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ldi/ldi_build_math.h"
 #include "ldi/ldi_graph_math.h"
 #include "ldi/ldi_stages.h"
 
@@ -268,7 +269,7 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
         if (l->border > 0) refresh_ring(g.depth, g.w, g.h);
 #ifdef P3D_HAVE_CUDA
         if (ctx && p3d_ctx_cuda(ctx))
-            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), g.depth, g.w, g.h, o, g.right, g.down, label, keep, &st);
+            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), l, g.depth, o, g.right, g.down, label, keep, &st);
         else
 #endif
         {
@@ -284,7 +285,7 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
         int32_t b = l->border, ew = l->ext_w;
         for (int32_t v = 0; v < g.h; v++)
             for (int32_t u = 0; u < g.w; u++) {
-                int32_t i = v * g.w + u, p = (v + b) * ew + (u + b);
+                int32_t i = v * g.w + u, p = (v + b) * ew + (u + b); /* p3d_ldi_grid_node's pixel */
                 l->pix[i] = p;
                 l->depth[i] = g.depth[i];
                 memcpy(l->rgb + 3 * (size_t)i, rgb + 3 * (size_t)i, 3);
@@ -292,11 +293,7 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
                 l->iter[i] = 0;
                 l->next[i] = -1;
                 l->head[p] = i;
-                int32_t *k = l->link + 4 * (size_t)i;
-                k[P3D_DIR_UP] = v > 0 && g.down[i - g.w] ? i - g.w : -1;
-                k[P3D_DIR_DOWN] = g.down[i] ? i + g.w : -1;
-                k[P3D_DIR_LEFT] = u > 0 && g.right[i - 1] ? i - 1 : -1;
-                k[P3D_DIR_RIGHT] = g.right[i] ? i + 1 : -1;
+                p3d_ldi_grid_node(g.right, g.down, g.w, u, v, b, ew, l->link + 4 * (size_t)i);
             }
         l->n_nodes = (int32_t)n;
     }

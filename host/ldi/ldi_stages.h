@@ -126,11 +126,14 @@ p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, con
  * and the appended nodes). begin after plan, end after the image's last stage (also on failure). */
 p3d_status p3d_ldi_cuda_resident_begin(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
 void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
-/* build: depth (h, w) as refreshed -> right / down link flags after the dangling pass, component
+/* build: depth (l->height, l->width) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
  * small_components of st. The labels are those of the pixels the island refill reads (dropped pixels
- * and their 4-neighbours), 0 elsewhere: only those come back from the device. */
-p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const float *depth, int32_t w, int32_t h,
+ * and their 4-neighbours), 0 elsewhere: only those come back from the device. With the resident device
+ * LDI held (below), the device also writes l's input layer as it stands before the island refill
+ * (ldi_build_math.h) into it, so the first stage after the build sends only the refill's and the
+ * cleanup's changes. l is not changed (the host writes its nodes after the refill). */
+p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth,
                                     const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
                                     uint8_t *keep, p3d_ldi_build_stats *st);
 /* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled unless NULL;
