@@ -16,11 +16,31 @@
 //            the next frontier. Frontier order differs from the CPU's and does not matter: a claim is
 //            the minimum over all offers, and every rule reads only what earlier steps committed.
 //            Counts per edge by atomicAdd, erosion widths per edge, erode flags per node.
-// Every launcher carves its buffers from the context's device arena (no cudaMalloc once the arena
-// holds an image of this size), uploads the LDI once, queues its kernels on the context's stream and
-// fetches its results with one blocking copy (two for the edges: the per-edge arrays' length is known
-// only after the first). The regions loop keeps the frontier lengths on the device and reads them back
+//
+// Device residency (issue 14). p3d_ldi_run holds one device copy of the LDI's graph arrays (pix, depth,
+// iter, link, next, head) for the whole image, at the bottom of the context's arena
+// (p3d_ldi_cuda_resident_begin / _end); every launcher carves its own buffers above it and releases them
+// on return, so nothing is allocated per image once the arena holds an image of this size.
+//   - The build writes the input layer (as it stands before the island refill) into the copy on the
+//     device (grid_ldi_kernel, the rule of ldi_build_math.h); the host writes the same arrays into its
+//     shadow of the copy.
+//   - The host stages between the device stages (island refill, the cleanup's link edits, border
+//     extrapolation, the inpainting write-back) still edit the host LDI. Before each device stage the
+//     copy is brought up to date with those edits only: each array is compared with the shadow in
+//     256-byte chunks, and the chunks that changed or hold appended nodes go up in one packed copy
+//     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
+//   - Results come back compacted: the build's flags as one byte a pixel and the labels the refill reads,
+//     the edges as the list of nodes with a role, the regions as the lists of mask and context nodes;
+//     the edge ids go up as the list of edge nodes. The host expands them into its per-node arrays.
+//   - An LDI that outgrows the copy (3/2 nodes a canvas pixel, p3d_ldi_cuda_plan's estimate), or a
+//     launcher called without an image in progress (tests, single stages), gets a whole copy in the
+//     launcher's own buffers, as before.
+// Each launcher fetches its results with one or two blocking copies (a small header with the list
+// lengths, then the lists); the regions loop keeps the frontier lengths on the device and reads them back
 // only after rings 0, 2, 4, 8, ... (see regions_run).
+// Not yet on the device: the island refill, the cleanup's link edits, the border extrapolation, the
+// patch gather and the write-back (host stages over the host LDI, whose edits reach the device as chunk
+// updates), and the non-learned fill's patch traffic (host/inpaint/fill_classic.c).
 #include <climits>
 #include <cstring>
 
@@ -345,49 +365,6 @@ extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const p3d_ldi 
 
 // ---- the LDI on the device ------------------------------------------------------------------------
 
-extern "C" void p3d_ldi_dev_free(p3d_cuda_ctx *ctx, p3d_ldi_dev *d) {
-    p3d_cuda_free(ctx, d->view.pix);
-    p3d_cuda_free(ctx, d->view.depth);
-    p3d_cuda_free(ctx, d->view.iter);
-    p3d_cuda_free(ctx, d->view.link);
-    p3d_cuda_free(ctx, d->view.next);
-    p3d_cuda_free(ctx, d->view.head);
-    memset(d, 0, sizeof *d);
-}
-
-static p3d_status dev_grow(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, int32_t cap, int64_t cap_pixels) {
-    p3d_ldi *v = &d->view;
-    if (cap > v->cap_nodes) {
-        const size_t c = static_cast<size_t>(cap);
-        p3d_cuda_free(ctx, v->pix), p3d_cuda_free(ctx, v->depth), p3d_cuda_free(ctx, v->iter);
-        p3d_cuda_free(ctx, v->link), p3d_cuda_free(ctx, v->next);
-        v->pix = nullptr, v->depth = nullptr, v->iter = nullptr, v->link = nullptr, v->next = nullptr;
-        v->cap_nodes = 0;
-        void *p[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
-        P3D_TRY(p3d_cuda_malloc(ctx, c * sizeof(int32_t), &p[0]));
-        v->pix = static_cast<int32_t *>(p[0]);
-        P3D_TRY(p3d_cuda_malloc(ctx, c * sizeof(float), &p[1]));
-        v->depth = static_cast<float *>(p[1]);
-        P3D_TRY(p3d_cuda_malloc(ctx, c, &p[2]));
-        v->iter = static_cast<uint8_t *>(p[2]);
-        P3D_TRY(p3d_cuda_malloc(ctx, c * 4 * sizeof(int32_t), &p[3]));
-        v->link = static_cast<int32_t *>(p[3]);
-        P3D_TRY(p3d_cuda_malloc(ctx, c * sizeof(int32_t), &p[4]));
-        v->next = static_cast<int32_t *>(p[4]);
-        v->cap_nodes = cap;
-    }
-    if (cap_pixels > d->cap_pixels) {
-        p3d_cuda_free(ctx, v->head);
-        v->head = nullptr;
-        d->cap_pixels = 0;
-        void *p = nullptr;
-        P3D_TRY(p3d_cuda_malloc(ctx, static_cast<size_t>(cap_pixels) * sizeof(int32_t), &p));
-        v->head = static_cast<int32_t *>(p);
-        d->cap_pixels = cap_pixels;
-    }
-    return P3D_OK;
-}
-
 // Copies l's graph arrays into v, whose arrays hold at least l->n_nodes nodes and ext_w * ext_h heads.
 static p3d_status dev_copy(p3d_cuda_ctx *ctx, p3d_ldi *v, const p3d_ldi *l) {
     const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
@@ -405,12 +382,6 @@ static p3d_status dev_copy(p3d_cuda_ctx *ctx, p3d_ldi *v, const p3d_ldi *l) {
     v->n_nodes = l->n_nodes;
     v->rgb = nullptr, v->label = nullptr;
     return P3D_OK;
-}
-
-extern "C" p3d_status p3d_ldi_dev_upload(p3d_cuda_ctx *ctx, p3d_ldi_dev *d, const p3d_ldi *l) {
-    const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
-    P3D_TRY(dev_grow(ctx, d, l->n_nodes > 0 ? l->n_nodes : 1, npix));
-    return dev_copy(ctx, &d->view, l);
 }
 
 // The launchers' copy of the LDI: its arrays carved from the launcher's pool (arena memory), so an

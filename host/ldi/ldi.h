@@ -119,20 +119,6 @@ P3D_HD void p3d_ldi_unproject(const p3d_camera *cam, float u, float v, float dep
     out[2] = depth;
 }
 
-#ifdef P3D_HAVE_CUDA
-/* A device copy of an LDI's graph arrays for the CUDA twins of the LDI stages (cuda/ldi/ldi.cu): `view`
- * is a p3d_ldi whose pix, depth, iter, link, next and head point to device memory (rgb and label
- * NULL: no stage on the device reads them), so the P3D_HD rules of ldi_graph_math.h take it as they
- * take the host LDI. A zeroed struct is empty; upload (re)allocates only when the LDI outgrew it. */
-struct p3d_cuda_ctx;
-typedef struct p3d_ldi_dev {
-    p3d_ldi view;
-    int64_t cap_pixels; /* allocated head entries */
-} p3d_ldi_dev;
-p3d_status p3d_ldi_dev_upload(struct p3d_cuda_ctx *ctx, p3d_ldi_dev *d, const p3d_ldi *l);
-void p3d_ldi_dev_free(struct p3d_cuda_ctx *ctx, p3d_ldi_dev *d);
-#endif
-
 #ifdef __cplusplus
 }
 #endif
