@@ -437,6 +437,7 @@ static void test_moon_cuda(void) {
  * and removed); after every edit the CUDA edges and regions must still equal the CPU's. A stage on an
  * unchanged LDI moves nothing up; an edit moves less than the whole LDI; an LDI beyond the copy's
  * capacity or of another canvas still gives the CPU's results. */
+#ifdef P3D_HAVE_CUDA
 static void compare_edges_regions(const char *what, int32_t round, const p3d_ldi *l, const p3d_ldi_opts *o) {
     p3d_ldi_edges e[2];
     memset(e, 0, sizeof e);
@@ -479,6 +480,8 @@ static void edit_ldi(p3d_ldi *l, int32_t k) {
     }
     CHECK_OK(p3d_ldi_check(l));
 }
+
+#endif
 
 static void test_resident_cuda(void) {
     if (!have_gpu()) return;
