@@ -146,7 +146,13 @@ static double max_block_error(const uint8_t *a, const uint8_t *b, int32_t W, int
 /* Frames of the dense and compact meshes: the photo's camera and frames of two presets. At the photo's
  * camera no 8 x 8 block may differ by more than max_block on average: a hidden band that the
  * simplification moved in front of the surface hiding it showed there as a dark fragment beside the
- * astronaut's arm on moon at 480 (108 before the fix, 17 after). */
+ * astronaut's arm on moon at 480 (108 before the fix, 17 after). There both frames are also held
+ * against the photo itself (the dense mesh at one sample per pixel: a vertex on every pixel centre):
+ * the renderer shades a triangle once per pixel (multisampling), which keeps the compact mesh's
+ * texture as sharp as the photo while the dense mesh's vertex colours are interpolated between pixel
+ * centres, so there the compact frame must show the photo at least as well as the dense frame
+ * (within 0.5 dB) rather than match the dense frame's softness; the presets' frames must stay within
+ * min_psnr of the dense ones. */
 static void check_frames(const p3d_photo_result *r, double min_psnr, double max_block) {
     const int32_t W = r->width, H = r->height;
     const size_t n = (size_t)W * H * 3;
@@ -155,6 +161,13 @@ static void check_frames(const p3d_photo_result *r, double min_psnr, double max_
     p3d_renderer *rd = NULL, *rc = NULL;
     CHECK_OK(p3d_renderer_init(g_cpu, &r->mesh, &o, &rd));
     CHECK_OK(p3d_renderer_init(g_cpu, &r->compact, &o, &rc));
+    uint8_t *photo = (uint8_t *)malloc(n);
+    const p3d_render_opts o1 = {W, H, 1, {255, 0, 255}};
+    p3d_renderer *r1 = NULL;
+    CHECK_OK(p3d_renderer_init(g_cpu, &r->mesh, &o1, &r1));
+    const p3d_view v1 = p3d_view_of_mesh(&r->mesh, W, H);
+    if (r1) CHECK_OK(p3d_render_frame(r1, &v1, photo));
+    p3d_renderer_free(r1);
     p3d_traj tr[2];
     memset(tr, 0, sizeof tr);
     CHECK_OK(p3d_traj_preset("circle", 240, r->center_depth, &tr[0]));
@@ -178,7 +191,13 @@ static void check_frames(const p3d_photo_result *r, double min_psnr, double max_
             cover_diff += bg_a != bg_b;
         }
         fprintf(stderr, "  frame %d: PSNR %.2f dB, %zu pixels covered by one mesh only\n", (int)k, psnr, cover_diff);
-        CHECK_MSG(psnr >= min_psnr, "frame %d: PSNR %.2f dB < %.1f", (int)k, psnr, min_psnr);
+        if (k == 0) {
+            const double pd = psnr_u8(a, photo, n), pc = psnr_u8(b, photo, n);
+            fprintf(stderr, "  frame 0 against the photo: dense %.2f dB, compact %.2f dB\n", pd, pc);
+            CHECK_MSG(pc >= pd - 0.5, "photo's camera: compact frame %.2f dB from the photo, dense %.2f dB", pc, pd);
+        } else {
+            CHECK_MSG(psnr >= min_psnr, "frame %d: PSNR %.2f dB < %.1f", (int)k, psnr, min_psnr);
+        }
         if (k == 0) {
             const double be = max_block_error(a, b, W, H);
             fprintf(stderr, "  frame 0: largest 8x8 block error %.1f\n", be);
@@ -190,6 +209,7 @@ static void check_frames(const p3d_photo_result *r, double min_psnr, double max_
     p3d_traj_free(&tr[1]);
     p3d_renderer_free(rd);
     p3d_renderer_free(rc);
+    free(photo);
     free(a);
     free(b);
 }

@@ -15,6 +15,9 @@
 /* Triangles are binned in this many fixed chunks (independent of the thread count), each with its
  * own per-tile counters, so the CPU binning needs no atomics. */
 #define P3D_RENDER_CHUNKS 64
+/* Triangle setups each CPU thread keeps while resolving a tile (p3d_render_resolve's cache): a dense
+ * mesh's tile shows a few hundred triangles, a compact one's tens. */
+#define P3D_RENDER_CACHE 256
 
 struct p3d_renderer {
     p3d_ctx *ctx;
@@ -30,6 +33,8 @@ struct p3d_renderer {
     int32_t *tile_tris; /* (cap_tris) triangle ids, grouped by tile */
     int64_t cap_tris;
     uint64_t *keys;     /* (threads, tile_px^2) per-thread tile depth buffers */
+    p3d_rtri *cache;    /* (threads, P3D_RENDER_CACHE) per-thread resolve caches */
+    int32_t *tags;      /* (threads, P3D_RENDER_CACHE) their face ids */
     int32_t threads;
 #ifdef P3D_HAVE_CUDA
     p3d_render_cuda *cuda;
@@ -108,6 +113,8 @@ void p3d_renderer_free(p3d_renderer *r) {
     free(r->tile_start);
     free(r->tile_tris);
     free(r->keys);
+    free(r->cache);
+    free(r->tags);
     free(r);
 }
 
@@ -151,7 +158,9 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     r->tile_start = (int32_t *)malloc((size_t)(n_tiles + 1) * sizeof *r->tile_start);
     r->tile_tris = (int32_t *)malloc((size_t)r->cap_tris * sizeof *r->tile_tris);
     r->keys = (uint64_t *)malloc((size_t)r->threads * (size_t)r->fs.tile_px * (size_t)r->fs.tile_px * sizeof *r->keys);
-    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->keys) {
+    r->cache = (p3d_rtri *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->cache);
+    r->tags = (int32_t *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->tags);
+    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->keys || !r->cache || !r->tags) {
         p3d_renderer_free(r);
         return p3d_fail(P3D_ERR_OOM, "render: out of memory planning a %dx%d frame of a %lld-face mesh", (int)o->width,
                         (int)o->height, (long long)m->n_faces);
@@ -227,7 +236,7 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
 }
 
 /* Rasterises the triangles of one tile into keys (tile_px^2) and resolves them into the output. */
-static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, uint8_t *rgb) {
+static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, p3d_rtri *cache, int32_t *tags, uint8_t *rgb) {
     const p3d_mesh *m = r->mesh;
     const int32_t tp = r->fs.tile_px;
     const int32_t tx = (int32_t)(tile % r->fs.tiles_x), ty = (int32_t)(tile / r->fs.tiles_x);
@@ -238,16 +247,16 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, uin
         const int32_t f = r->tile_tris[k];
         const int32_t *fc = m->faces + 3 * (int64_t)f;
         p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t);
+        p3d_render_tri_planes(&t);
         p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
     }
     const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
-    int32_t cached = -1; /* neighbouring samples mostly see the same triangle: keep its setup */
-    memset(&t, 0, sizeof t);
+    for (int32_t i = 0; i < P3D_RENDER_CACHE; i++) tags[i] = -1;
     for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
         for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
             const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
-            p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, &cached, &t,
-                               rgb + 3 * o);
+            p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
+                               P3D_RENDER_CACHE, rgb + 3 * o);
         }
 }
 
@@ -289,12 +298,14 @@ static p3d_status render_cpu(p3d_renderer *r, const p3d_rview *rv, uint8_t *rgb)
 #ifdef P3D_HAVE_OPENMP
 #pragma omp parallel num_threads(r->threads)
     {
-        uint64_t *keys = r->keys + (size_t)omp_get_thread_num() * tile_keys;
+        const size_t th = (size_t)omp_get_thread_num();
+        uint64_t *keys = r->keys + th * tile_keys;
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, keys, rgb);
+        for (int64_t t = 0; t < n_tiles; t++)
+            raster_tile(r, t, keys, r->cache + th * P3D_RENDER_CACHE, r->tags + th * P3D_RENDER_CACHE, rgb);
     }
 #else
-    for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, r->keys, rgb);
+    for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, r->keys, r->cache, r->tags, rgb);
     (void)tile_keys;
 #endif
     return P3D_OK;

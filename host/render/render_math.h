@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/p3d_hd.h"
+#include "render/render.h"
 
 #if defined(__CUDA_ARCH__)
 #define p3d_rmul(a, b) __fmul_rn((a), (b))
@@ -44,13 +45,20 @@ typedef struct p3d_rview {
 
 /* One triangle after setup: fixed-point vertices ordered so that the signed area is positive, their
  * view depths, the mesh vertex ids in the same order, and the raster pixels whose centres may lie
- * inside ([x0, x1] x [y0, y1], inclusive, not yet clipped to the raster). */
+ * inside ([x0, x1] x [y0, y1], inclusive, not yet clipped to the raster). p3d_render_tri_planes adds
+ * the per-sample plane: e_k, the exact integer edge function opposite vertex k at a sample (with the
+ * top-left rule's bias: covered iff all three are >= 0), is ea_k * qx + eb_k * qy + ec_k (qx, qy: the
+ * sample centre in fixed point; the three sum to area, up to the bias), and
+ * w_k = 1 / (z_k * area), so that the sample's 1 / depth is sum_k w_k e_k - interpolated linearly in
+ * screen space, which is what makes the interpolation perspective-correct - with no division. */
 typedef struct p3d_rtri {
     int32_t x[3], y[3];
     float z[3];
     int32_t v[3];
     int64_t area;
     int32_t x0, y0, x1, y1;
+    int64_t ea[3], eb[3], ec[3];
+    float w[3];
 } p3d_rtri;
 
 /* Camera-space depth of mesh point p (for the near/far range of a view). */
@@ -92,7 +100,7 @@ P3D_HD int32_t p3d_render_floor_shift(int32_t a, int32_t bits) {
 /* Sets up triangle (ia, ib, ic) from the projected vertex arrays; returns 0 when the triangle is
  * culled: a vertex is unusable, it is degenerate (zero area in fixed point) or no raster pixel centre
  * of the w x h raster can lie inside its bounding box. Both windings are kept (no back-face culling:
- * the reference renders with cull_face off). */
+ * the reference renders with cull_face off). The plane fields are left to p3d_render_tri_planes. */
 P3D_HD int32_t p3d_render_tri_setup(const int32_t *sx, const int32_t *sy, const float *sz, int32_t ia, int32_t ib,
                                     int32_t ic, int32_t w, int32_t h, p3d_rtri *t) {
     const int64_t area = p3d_render_edge(sx[ia], sy[ia], sx[ib], sy[ib], sx[ic], sy[ic]);
@@ -136,43 +144,43 @@ P3D_HD int32_t p3d_render_edge_owns(int32_t ax, int32_t ay, int32_t bx, int32_t 
     return by > ay || (by == ay && bx < ax);
 }
 
-/* Whether raster pixel (px, py)'s centre is inside t; if so its screen-space barycentrics l[3]
- * (weights of t's vertices 0, 1, 2, summing to 1). */
-P3D_HD int32_t p3d_render_tri_cover(const p3d_rtri *t, int32_t px, int32_t py, float l[3]) {
+/* The plane fields of a triangle p3d_render_tri_setup accepted (see p3d_rtri). Edge k runs from
+ * vertex (k + 1) % 3 to vertex (k + 2) % 3: e_k(q) = (bx - ax) (qy - ay) - (by - ay) (qx - ax) - bias_k,
+ * i.e. ea_k = ay - by, eb_k = bx - ax, ec_k = (by - ay) ax - (bx - ax) ay - bias_k, all exact in int64
+ * (below 2^48). bias_k is 0 when the edge owns the samples exactly on it (top-left rule), else 1, so
+ * a sample is covered exactly when all three e_k >= 0. (The bias moves the weights below by 1 in
+ * e ~ area units: invisible, and the same on both backends.) */
+P3D_HD void p3d_render_tri_planes(p3d_rtri *t) {
+    const float area = (float)t->area;
+    for (int32_t k = 0; k < 3; k++) {
+        const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
+        const int32_t ax = t->x[a], ay = t->y[a], bx = t->x[b], by = t->y[b];
+        t->ea[k] = (int64_t)ay - by;
+        t->eb[k] = (int64_t)bx - ax;
+        t->ec[k] = ((int64_t)by - ay) * ax - ((int64_t)bx - ax) * ay - (p3d_render_edge_owns(ax, ay, bx, by) ? 0 : 1);
+        t->w[k] = 1.0f / p3d_rmul(t->z[k], area);
+    }
+}
+
+/* The three edge functions of t at raster pixel (px, py)'s centre. */
+P3D_HD void p3d_render_edges(const p3d_rtri *t, int32_t px, int32_t py, int64_t e[3]) {
     const int64_t qx = (int64_t)px * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
     const int64_t qy = (int64_t)py * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
-    int64_t e[3];
-    l[0] = l[1] = l[2] = 0.0f;
-    for (int32_t k = 0; k < 3; k++) {
-        const int32_t a = (k + 1) % 3, b = (k + 2) % 3; /* the edge opposite vertex k */
-        e[k] = p3d_render_edge(t->x[a], t->y[a], t->x[b], t->y[b], qx, qy);
-        if (e[k] < 0 || (e[k] == 0 && !p3d_render_edge_owns(t->x[a], t->y[a], t->x[b], t->y[b]))) return 0;
-    }
-    const float area = (float)t->area;
-    l[0] = (float)e[0] / area;
-    l[1] = (float)e[1] / area;
-    l[2] = (float)e[2] / area;
-    return 1;
+    for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * qx + t->eb[k] * qy + t->ec[k];
 }
 
-/* 1 / (view depth) at a covered sample: interpolated linearly in screen space, which is what makes
- * the interpolation below perspective-correct. */
-P3D_HD float p3d_render_inv_depth(const p3d_rtri *t, const float l[3]) {
-    return l[0] / t->z[0] + l[1] / t->z[1] + l[2] / t->z[2];
-}
-
-/* The sample's depth-test key: the float32 view depth's bits (monotonic for positive floats: 32-bit
- * depth with ~1e-7 relative resolution at every distance) above the triangle index, so the minimum
- * is the nearest surface and exact depth ties go to the lower triangle index - the result does not
- * depend on the order triangles are drawn in. */
-P3D_HD uint64_t p3d_render_key(const p3d_rtri *t, const float l[3], int32_t tri) {
-    const float z = 1.0f / p3d_render_inv_depth(t, l);
+/* The sample's depth-test key from its 1 / depth: the float32's bits inverted (for positive floats
+ * the bits grow with the value, so the inverted bits grow with the depth: 32-bit depth with ~1e-7
+ * relative resolution at every distance) above the triangle index, so the minimum is the nearest
+ * surface and exact ties go to the lower triangle index - the result does not depend on the order
+ * triangles are drawn in. */
+P3D_HD uint64_t p3d_render_key(float inv_depth, int32_t tri) {
     union {
         float f;
         uint32_t u;
     } bits;
-    bits.f = z;
-    return ((uint64_t)bits.u << 32) | (uint32_t)tri;
+    bits.f = inv_depth;
+    return ((uint64_t)(0xffffffffu - bits.u) << 32) | (uint32_t)tri;
 }
 
 /* The mesh and projected vertices a resolve reads. */
@@ -187,12 +195,14 @@ typedef struct p3d_rmesh {
     int32_t tex_w, tex_h;
 } p3d_rmesh;
 
-/* Perspective-correct colour at a covered sample: with b_k = (l_k / z_k) / sum_j (l_j / z_j), the
- * vertex colours' sum_k b_k colour_k, or for a textured mesh the texture at sum_k b_k uv_k. */
-P3D_HD void p3d_render_shade(const p3d_rtri *t, const float l[3], const p3d_rmesh *m, float out[3]) {
-    const float w0 = l[0] / t->z[0], w1 = l[1] / t->z[1], w2 = l[2] / t->z[2];
-    const float s = w0 + w1 + w2;
-    const float b0 = w0 / s, b1 = w1 / s, b2 = w2 / s;
+/* Perspective-correct colour at a sample of t with edge functions e: with p_k = w_k e_k (the sample's
+ * 1 / depth is sum_k p_k), b_k = p_k / sum_j p_j, computed with one reciprocal; the vertex colours'
+ * sum_k b_k colour_k, or for a textured mesh the texture at sum_k b_k uv_k. */
+P3D_HD void p3d_render_shade(const p3d_rtri *t, const int64_t e[3], const p3d_rmesh *m, float out[3]) {
+    const float w0 = p3d_rmul(t->w[0], (float)e[0]), w1 = p3d_rmul(t->w[1], (float)e[1]);
+    const float w2 = p3d_rmul(t->w[2], (float)e[2]);
+    const float r = 1.0f / (w0 + w1 + w2);
+    const float b0 = p3d_rmul(w0, r), b1 = p3d_rmul(w1, r), b2 = p3d_rmul(w2, r);
     if (m->uv) {
         const float *t0 = m->uv + 2 * (int64_t)t->v[0], *t1 = m->uv + 2 * (int64_t)t->v[1], *t2 = m->uv + 2 * (int64_t)t->v[2];
         const float u = p3d_rmul(b0, t0[0]) + p3d_rmul(b1, t1[0]) + p3d_rmul(b2, t2[0]);
@@ -234,35 +244,18 @@ P3D_HD void p3d_render_key_min(uint64_t *dst, uint64_t key) {
 /* Rows of a triangle's box narrower than this many samples are scanned whole (the span costs more). */
 #define P3D_RENDER_SPAN_MIN 8
 
-/* Narrows [*xl, *xr] on raster row py to a superset of the pixels whose centres have edge function
- * (a -> b) >= 0: the edge function is linear along the row, so the bound is one division, done in
- * double (cheaper than a 64-bit integer division; the function is an integer below 2^48, exact in
- * double) and widened by a pixel so its rounding can only keep pixels, never drop one. The pixels
- * kept are then tested exactly by p3d_render_tri_cover. */
-P3D_HD void p3d_render_edge_span(int32_t ax, int32_t ay, int32_t bx, int32_t by, int32_t py, int32_t *xl, int32_t *xr) {
-    if (*xl > *xr) return;
-    const int64_t qx = (int64_t)*xl * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
-    const int64_t qy = (int64_t)py * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
-    const int64_t e0 = p3d_render_edge(ax, ay, bx, by, qx, qy); /* at pixel *xl; each pixel right adds -dy * SUBPIX */
-    const int32_t dy = by - ay;
-    if (dy == 0) {
-        if (e0 < 0) *xr = *xl - 1;
-    } else if (dy > 0) {
-        const double r = (double)*xl + floor((double)e0 / ((double)dy * P3D_RENDER_SUBPIX)) + 1.0;
-        if (r < (double)*xr) *xr = r < (double)*xl - 1.0 ? *xl - 1 : (int32_t)r;
-    } else {
-        const double l = (double)*xl - floor((double)e0 / (-(double)dy * P3D_RENDER_SUBPIX)) - 1.0;
-        if (l > (double)*xl) *xl = l > (double)*xr + 1.0 ? *xr + 1 : (int32_t)l;
-    }
-}
-
-/* Depth-tests triangle t (face index f) into the keys (tile_px x tile_px) of the tile whose first
- * raster sample is (px0, py0). On a wide box only the pixels between the three edges of each row are
- * tested (p3d_render_edge_span), and a sample whose key is already below the triangle's nearest
- * possible key is skipped: the interpolated depth 1 / sum_k (l_k / z_k) is at least min_k z_k up to a
- * few float roundings (relative 1e-6), far inside the 2^-16 margin of key_lo. Neither shortcut changes
- * which key wins, so the frame is the one the full box scan gives. (On the GPU a key read while another thread lowers it
- * is at least its final value, so the skip stays safe.) */
+/* Depth-tests triangle t (face index f, planes set up) into the keys (tile_px x tile_px) of the tile
+ * whose first raster sample is (px0, py0). The edge functions are stepped exactly in int64 (a pixel
+ * right adds ea_k * SUBPIX, a row down eb_k * SUBPIX), so coverage is decided exactly as by direct
+ * evaluation. On a wide box each row is first narrowed to a superset of its covered pixels: edge k is
+ * linear along the row, e_k(x0 + i) = e_k(x0) + i * ea_k * SUBPIX, so its bound is
+ * floor(e_k(x0) / step) - one multiplication by the reciprocal, in double (e_k is an integer below
+ * 2^51, exact in double), widened by a pixel so the rounding can only keep pixels, never drop one.
+ * A sample whose key is already below the triangle's nearest possible key is skipped: the
+ * interpolated 1 / depth sum_k w_k e_k is at most max_k 1 / z_k up to a few float roundings (relative
+ * 1e-6), far inside the 2^-16 margin of key_lo. Neither shortcut changes which key wins, so the frame
+ * is the one the full box scan gives. (On the GPU a key read while another thread lowers it is at
+ * least its final value, so the skip stays safe.) */
 P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
                                 int32_t py0) {
     const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
@@ -272,50 +265,102 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
     union {
         float f;
         uint32_t u;
-    } lo;
-    lo.f = zmin * (1.0f - 1.0f / 65536.0f);
-    const uint64_t key_lo = (uint64_t)lo.u << 32;
-    for (int32_t py = y0; py <= y1; py++) {
+    } hi;
+    hi.f = p3d_rmul(1.0f / zmin, 1.0f + 1.0f / 65536.0f);
+    const uint64_t key_lo = (uint64_t)(0xffffffffu - hi.u) << 32;
+    const int64_t s0 = t->ea[0] * P3D_RENDER_SUBPIX, s1 = t->ea[1] * P3D_RENDER_SUBPIX, s2 = t->ea[2] * P3D_RENDER_SUBPIX;
+    const int32_t wide = x1 - x0 >= P3D_RENDER_SPAN_MIN;
+    double inv[3] = {0.0, 0.0, 0.0};
+    for (int32_t k = 0; k < 3 && wide; k++)
+        if (t->ea[k] != 0) inv[k] = 1.0 / ((double)t->ea[k] * P3D_RENDER_SUBPIX);
+    int64_t r[3]; /* the edge functions at (x0, py) */
+    p3d_render_edges(t, x0, y0, r);
+    const float w0 = t->w[0], w1 = t->w[1], w2 = t->w[2];
+    for (int32_t py = y0; py <= y1; py++, r[0] += t->eb[0] * P3D_RENDER_SUBPIX, r[1] += t->eb[1] * P3D_RENDER_SUBPIX,
+                 r[2] += t->eb[2] * P3D_RENDER_SUBPIX) {
         int32_t xl = x0, xr = x1;
-        for (int32_t k = 0; k < 3 && x1 - x0 >= P3D_RENDER_SPAN_MIN; k++) {
-            const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
-            p3d_render_edge_span(t->x[a], t->y[a], t->x[b], t->y[b], py, &xl, &xr);
+        for (int32_t k = 0; k < 3 && wide; k++) {
+            /* covered pixels x0 + i of edge k: i >= -r / step for step > 0, i <= r / -step for step < 0 */
+            if (t->ea[k] == 0) {
+                if (r[k] < 0) xr = xl - 1;
+                continue;
+            }
+            const double q = floor((double)r[k] * inv[k]);
+            if (t->ea[k] < 0) {
+                const double b = (double)x0 - q + 1.0;
+                if (b < (double)xr) xr = b < (double)xl - 1.0 ? xl - 1 : (int32_t)b;
+            } else {
+                const double b = (double)x0 - q - 1.0;
+                if (b > (double)xl) xl = b > (double)xr + 1.0 ? xr + 1 : (int32_t)b;
+            }
         }
-        uint64_t *row = keys + (py - py0) * tile_px;
-        for (int32_t px = xl; px <= xr; px++) {
-            float l[3];
-            if (row[px - px0] < key_lo) continue;
-            if (p3d_render_tri_cover(t, px, py, l)) p3d_render_key_min(row + (px - px0), p3d_render_key(t, l, f));
+        if (xl > xr) continue;
+        uint64_t *row = keys + (py - py0) * tile_px + (xl - px0);
+        int64_t e0 = r[0] + (xl - x0) * s0, e1 = r[1] + (xl - x0) * s1, e2 = r[2] + (xl - x0) * s2;
+        for (int32_t i = 0; i <= xr - xl; i++, e0 += s0, e1 += s1, e2 += s2) {
+            if ((e0 | e1 | e2) < 0 || row[i] < key_lo) continue;
+            const float inv_depth = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
+            p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
         }
     }
 }
 
-/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys: the
- * box average of the samples' perspective-correct colours (background where no triangle won).
- * *cached / t: the last triangle set up, reused by the next sample that shows it. */
+/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys, shaded
+ * as multisample anti-aliasing does: coverage and depth are per sample, colour once per triangle and
+ * pixel. The samples are grouped by the triangle that won them (in scan order of first appearance);
+ * each group is shaded once at the centroid of its samples - the sum of their edge functions, since
+ * the perspective weights b_k = p_k / sum_j p_j do not change when all e_k are scaled by the count -
+ * and weighs as many samples as it won; samples no triangle won are background. The centroid lies
+ * inside the triangle, so a textured triangle reads its own chart. At s = 1 this is the pixel
+ * centre's colour, so a vertex on a pixel centre gives that pixel its own colour.
+ * cache / tags: a direct-mapped cache of n_cache (a power of two) triangle setups, face f in entry
+ * f % n_cache when tags[f % n_cache] == f (-1: empty). The setup of a face is the same wherever it is
+ * made, so the cache's size changes the work, never the frame: the CPU keeps 256 per thread for a
+ * whole tile, a GPU thread one. */
 P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t tile_px, int32_t s, int32_t px0,
-                               int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *cached, p3d_rtri *t,
-                               uint8_t *out) {
-    float sum[3] = {0.0f, 0.0f, 0.0f};
+                               int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *tags, p3d_rtri *cache,
+                               int32_t n_cache, uint8_t *out) {
+    int32_t gf[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gn[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
+    int64_t gx[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gy[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
+    int32_t ng = 0, n_bg = 0;
     for (int32_t sy = 0; sy < s; sy++)
         for (int32_t sx = 0; sx < s; sx++) {
             const int32_t ly = oy * s + sy, lx = ox * s + sx;
             const uint64_t key = keys[ly * tile_px + lx];
-            float c[3] = {(float)bg[0], (float)bg[1], (float)bg[2]}, l[3];
-            if (key != P3D_RENDER_KEY_EMPTY) {
-                const int32_t f = (int32_t)(key & 0xffffffffu);
-                if (f != *cached) {
-                    const int32_t *fc = m->faces + 3 * (int64_t)f;
-                    p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
-                    *cached = f;
-                }
-                p3d_render_tri_cover(t, px0 + lx, py0 + ly, l);
-                p3d_render_shade(t, l, m, c);
+            if (key == P3D_RENDER_KEY_EMPTY) {
+                n_bg++;
+                continue;
             }
-            sum[0] += c[0];
-            sum[1] += c[1];
-            sum[2] += c[2];
+            const int32_t f = (int32_t)(key & 0xffffffffu);
+            int32_t g = 0;
+            while (g < ng && gf[g] != f) g++;
+            if (g == ng) {
+                gf[g] = f;
+                gn[g] = 0;
+                gx[g] = gy[g] = 0;
+                ng++;
+            }
+            gn[g]++;
+            gx[g] += (int64_t)(px0 + lx) * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+            gy[g] += (int64_t)(py0 + ly) * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
         }
+    float sum[3];
+    for (int32_t c = 0; c < 3; c++) sum[c] = p3d_rmul((float)bg[c], (float)n_bg);
+    for (int32_t g = 0; g < ng; g++) {
+        const int32_t f = gf[g], slot = f & (n_cache - 1);
+        p3d_rtri *t = cache + slot;
+        if (tags[slot] != f) {
+            const int32_t *fc = m->faces + 3 * (int64_t)f;
+            p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
+            p3d_render_tri_planes(t);
+            tags[slot] = f;
+        }
+        int64_t e[3];
+        for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * gx[g] + t->eb[k] * gy[g] + t->ec[k] * gn[g];
+        float c[3];
+        p3d_render_shade(t, e, m, c);
+        for (int32_t k = 0; k < 3; k++) sum[k] += p3d_rmul(c[k], (float)gn[g]);
+    }
     const float inv = 1.0f / (float)(s * s);
     for (int32_t c = 0; c < 3; c++) out[c] = p3d_render_box_byte(sum[c], inv);
 }
