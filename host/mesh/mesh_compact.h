@@ -13,7 +13,8 @@
  *            atlas), with a gutter whose texels, and the chart's empty texels, are bled from their
  *            neighbours so bilinear filtering and the first mip levels never pick up another chart.
  *            Rectangles are packed with stb_rect_pack into the smallest power-of-two square that
- *            holds them (at most max_atlas; hidden layers at half resolution if it still does not fit).
+ *            holds them (at most max_atlas; hidden layers at half resolution by default, or when they
+ *            do not fit at full resolution).
  *   geometry each chart's triangles are simplified with meshoptimizer in tiles of 64 pixels, borders
  *            locked (chart borders, tears, tile edges and the image border keep every vertex, so
  *            neighbouring charts stay watertight where the dense mesh was), in the space (x, y, f * t * 1/depth) of canvas pixels: there
@@ -45,10 +46,11 @@ typedef struct p3d_compact_opts {
     float shift_z;      /* largest forward/backward translation, in depth units */
     int32_t gutter;     /* texels around each chart (default 2) */
     int32_t max_atlas;  /* largest atlas side (power of two, default 4096) */
-    int32_t jpeg_quality; /* the atlas in files: JPEG of this quality (default 95), 0 = PNG (lossless) */
+    int32_t jpeg_quality; /* the atlas in files: JPEG of this quality (default 93), 0 = PNG (lossless) */
+    int32_t hidden_scale; /* pixels per texel of the hidden layers' charts: 1, or 2 (default: half resolution) */
 } p3d_compact_opts;
 
-/* Defaults: 0.5 px, gutter 2, atlas up to 4096 as JPEG quality 95; shifts of the reference's presets (circle: 0.015 in x
+/* Defaults: 0.5 px, gutter 2, atlas up to 4096 as JPEG quality 93, hidden layers at half resolution; shifts of the reference's presets (circle: 0.015 in x
  * and y; dolly zoom and zoom: 0.05 forward). */
 p3d_compact_opts p3d_compact_defaults(void);
 
