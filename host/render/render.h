@@ -13,11 +13,17 @@
  *      from the camera) or far outside the raster are dropped with their triangles;
  *   2. triangles are binned into tiles of 16 x 16 output pixels by their bounding boxes (count, scan,
  *      fill);
- *   3. per tile, every listed triangle writes min(key) into the tile's samples, key = (float32 view
- *      depth bits, triangle index): nearest surface wins, exact ties go to the lower index, so the
- *      frame does not depend on drawing order, thread count or backend;
- *   4. per sample the winning triangle's vertex colours are interpolated perspective-correctly, and
- *      each output pixel is the box average of its s x s samples (uncovered samples: background).
+ *   3. per tile, every listed triangle writes min(key) into the tile's samples, key = (inverted bits
+ *      of the float32 1 / view depth, triangle index): nearest surface wins, exact ties go to the
+ *      lower index, so the frame does not depend on drawing order, thread count or backend; coverage
+ *      and 1 / depth come from per-triangle planes (exact int64 edge functions stepped along rows,
+ *      1 / depth = sum_k w_k e_k), no division per sample;
+ *   4. shading is multisampled: each output pixel's s x s samples are grouped by the triangle that
+ *      won them, each group is shaded once at the centroid of its samples (vertex colours or the
+ *      atlas, bilinear, interpolated perspective-correctly) and weighs as many samples as it won
+ *      (uncovered samples: background). For vertex colours this is what averaging the samples gives
+ *      (the interpolation is linear inside a triangle); a texture is read once per triangle and pixel,
+ *      as sharp as the atlas.
  * A pixel centre exactly on a vertex gets that vertex's colour, so at the mesh's own camera with s = 1
  * a single-layer mesh reproduces its image exactly. Triangles are not clipped at the near plane (a
  * triangle with a vertex behind the camera is dropped); trajectories keep the camera in front of the
