@@ -96,6 +96,7 @@ static float *read_npy(const char *name, const char *suffix, int64_t want_h, int
 /* The reference's config for a case: num_iter passes of which the last is discarded. */
 static p3d_depth_prep_opts case_opts(const golden_case *k) {
     p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    o.blur = 1, o.snap = 0;
     o.n_passes = k->num_iter - 1;
     const char *s = k->windows;
     for (int32_t p = 0; p < o.n_passes; p++) {
@@ -287,8 +288,36 @@ static void test_errors(void) {
     o.min_disp = 0;
     CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "min_disp");
     o = p3d_depth_prep_opts_default();
+    o.snap = 2;
+    CHECK_FAILS(p3d_depth_prepare(g_cpu, &d, W, H, &o, out, &c), P3D_ERR_INVALID_ARG, "snap 2");
+    o = p3d_depth_prep_opts_default();
     CHECK_FAILS(p3d_depth_sharpen(g_cpu, v, v + 1, W, H, &o), P3D_ERR_INVALID_ARG, "overlap");
     p3d_depth_free(&d);
+}
+
+/* A stick 3 pixels wide and 12 tall (disparity 2) standing on a background (disparity 1), 32 x 24:
+ * with snap (the default) the four passes keep every pixel of it, tip included; the reference's median
+ * (snap 0) eats its top rows, the majority of every window there being background. */
+static void test_thin_structure(void) {
+    enum { W = 32, H = 24 };
+    float disp[W * H], out[W * H];
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) disp[y * W + x] = x >= 14 && x < 17 && y >= 8 && y < 20 ? 2.0f : 1.0f;
+    float depth[W * H];
+    for (int32_t i = 0; i < W * H; i++) depth[i] = 1.0f / disp[i];
+    for (int32_t snap = 1; snap >= 0; snap--) {
+        p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+        o.snap = snap;
+        CHECK_OK(p3d_depth_sharpen(g_cpu, depth, out, W, H, &o));
+        int32_t stick = 0, wrong = 0;
+        for (int32_t i = 0; i < W * H; i++) {
+            stick += out[i] == depth[i] && disp[i] == 2.0f;
+            wrong += out[i] != depth[i];
+        }
+        printf("  snap %d: %d of 36 stick pixels kept, %d pixels changed\n", (int)snap, (int)stick, (int)wrong);
+        if (snap) CHECK_MSG(stick == 36 && wrong == 0, "snap: %d stick pixels kept, %d changed", (int)stick, (int)wrong);
+        else CHECK_MSG(stick < 36, "the median kept the whole stick: the test does not show the erosion");
+    }
 }
 
 /* ---- moon fixture -------------------------------------------------------------------------------- */
@@ -377,6 +406,9 @@ static void test_cuda(void) {
         compare_backends("up, windows 9 3 1", &map, 60, 45, &o);
         o.n_passes = 0;
         compare_backends("up, no filter", &map, 60, 45, &o);
+        o = p3d_depth_prep_opts_default();
+        o.blur = 1, o.snap = 0;
+        compare_backends("up, the reference's blur and median", &map, 60, 45, &o);
         p3d_depth_free(&map);
         free(in);
     }
@@ -400,6 +432,7 @@ int main(void) {
     RUN(test_fill_prepare);
     RUN(test_constant_map);
     RUN(test_errors);
+    RUN(test_thin_structure);
     RUN(test_moon);
     RUN(test_tum);
     RUN(test_cuda);

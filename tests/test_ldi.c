@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "ldi/ldi_graph_math.h"
 #include "ldi/ldi_pipeline.h"
 #include "p3d_test.h"
 
@@ -58,6 +59,12 @@ static void test_build_edges_regions(void) {
     scene(rgb, depth, 1);
     p3d_ldi_opts o = p3d_ldi_opts_default();
     o.border = 0;
+    /* the minimum scales with the area (p3d_ldi_min_component): 200 pixels here, at 120 x 90, is
+     * 12800 at the 960-px reference size; at the default's 3 pixels the speck would stay */
+    o.min_component = 12800;
+    CHECK(p3d_ldi_min_component(o.min_component, W, H) == 200);
+    CHECK(p3d_ldi_min_component(200, 450, 375) == 44);
+    CHECK(p3d_ldi_min_component(200, 960, 720) == 200);
     p3d_camera cam = cam_of();
     p3d_ldi l;
     CHECK_OK(p3d_ldi_init(&l, W, H, 0, &cam));

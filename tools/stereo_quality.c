@@ -34,7 +34,9 @@
  *
  * Metrics: PSNR (8-bit peak) and SSIM (luma, 7 x 7 box windows, the usual C1, C2; the mean of the SSIM
  * map over the mask). Output: the table on stdout, DIR/quality.json, DIR/right_ours.png (our render
- * at the right camera), DIR/worst_K.png (the K
+ * at the right camera), DIR/in_shows.png (the right view dimmed, its disoccluded pixels inside the frame
+ * coloured by what our render shows there: red the photo, green a hidden layer, blue the border, yellow
+ * nothing), DIR/worst_K.png (the K
  * disoccluded regions inside the frame where our fill's squared error is largest: real | ours |
  * stretch | smear, side by side, enlarged). --assert own,in,out,align exits 1 when a target fails:
  *   own   ours at its own camera within 1 dB of resampling alone
@@ -349,15 +351,15 @@ static p3d_status run(const args *a, int *failed) {
     const double t_mesh = p3d_time_now() - t0;
     const int32_t w = res.width, h = res.height;
     const size_t n = (size_t)w * h;
-    uint8_t *lrgb = NULL, *rrgb = NULL, *mask = NULL, *ours = NULL, *bst = NULL, *bsm = NULL, *tmp = NULL;
+    uint8_t *lrgb = NULL, *rrgb = NULL, *mask = NULL, *ours = NULL, *bst = NULL, *bsm = NULL, *tmp = NULL, *prov = NULL;
     float *depth = NULL, *disp = NULL;
     p3d_json j;
     p3d_json_init(&j);
     if (st == P3D_OK) {
         lrgb = (uint8_t *)malloc(n * 3), rrgb = (uint8_t *)malloc(n * 3), mask = (uint8_t *)malloc(n);
         ours = (uint8_t *)malloc(n * 3), bst = (uint8_t *)malloc(n * 3), bsm = (uint8_t *)malloc(n * 3);
-        tmp = (uint8_t *)malloc(n * 3), depth = (float *)malloc(n * sizeof *depth), disp = (float *)malloc(n * sizeof *disp);
-        if (!lrgb || !rrgb || !mask || !ours || !bst || !bsm || !tmp || !depth || !disp)
+        tmp = (uint8_t *)malloc(n * 3), prov = (uint8_t *)malloc(n * 3), depth = (float *)malloc(n * sizeof *depth), disp = (float *)malloc(n * sizeof *disp);
+        if (!lrgb || !rrgb || !mask || !ours || !bst || !bsm || !tmp || !prov || !depth || !disp)
             st = p3d_fail(P3D_ERR_OOM, "stereo_quality: out of memory");
     }
     if (st == P3D_OK) st = resize_rgb(&il, w, h, lrgb);
@@ -398,7 +400,7 @@ static p3d_status run(const args *a, int *failed) {
             if (d > 0) fit_rms += (disp[i] - d) * (disp[i] - d), k++;
         }
         fit_rms = sqrt(fit_rms / (k ? k : 1));
-        if (getenv("SQ_DEBUG")) {
+            if (getenv("SQ_DEBUG")) {
             double bs[8] = {0}, bn[8] = {0};
             for (size_t i = 0; i < n; i++) {
                 const float d = gt_disp(&dl, (int32_t)(i % w), (int32_t)(i / w), w, h);
@@ -506,6 +508,10 @@ static p3d_status run(const args *a, int *failed) {
                     shows_se[k] += ((double)ours[3 * i + ch] - rrgb[3 * i + ch]) * ((double)ours[3 * i + ch] - rrgb[3 * i + ch]);
             }
             if (mask[i] == M_OUT) shows[R_OUT][k]++;
+            /* provenance map: the real view dimmed, disoccluded pixels coloured by what we show */
+            static const uint8_t pal[4][3] = {{255, 0, 0}, {0, 200, 0}, {0, 0, 255}, {255, 255, 0}};
+            for (int32_t ch = 0; ch < 3; ch++)
+                prov[3 * i + ch] = mask[i] == M_IN ? pal[k][ch] : (uint8_t)(rrgb[3 * i + ch] / 3);
         }
         for (int64_t i = 0; keep && i < res.mesh.n_vertices; i++) memcpy(res.mesh.rgba + 4 * i, keep + 3 * i, 3);
         free(keep);
@@ -643,6 +649,8 @@ static p3d_status run(const args *a, int *failed) {
         char rpath[1200];
         snprintf(rpath, sizeof rpath, "%s/right_ours.png", a->out);
         st = p3d_png_write_u8(rpath, w, h, 3, ours);
+        snprintf(rpath, sizeof rpath, "%s/in_shows.png", a->out);
+        if (st == P3D_OK) st = p3d_png_write_u8(rpath, w, h, 3, prov);
         const uint8_t *imgs[4] = {rrgb, ours, bst, bsm};
         if (st == P3D_OK) st = write_crops(a->out, a->crops, mask, imgs, w, h, &j);
         p3d_json_end_object(&j);
@@ -668,7 +676,7 @@ static p3d_status run(const args *a, int *failed) {
         }
     }
     p3d_json_free(&j);
-    free(lrgb), free(rrgb), free(mask), free(ours), free(bst), free(bsm), free(tmp), free(depth), free(disp), free(tex);
+    free(lrgb), free(rrgb), free(mask), free(ours), free(bst), free(bsm), free(tmp), free(prov), free(depth), free(disp), free(tex);
     p3d_photo_result_free(&res);
     p3d_ctx_free(ctx);
     p3d_image_free(&il), p3d_image_free(&ir);

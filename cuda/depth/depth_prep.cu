@@ -15,19 +15,21 @@ static __global__ void dp_disc_kernel(const float *depth, uint8_t *disc, int32_t
 
 // dst (h, w) = one filter pass over src (h, w) with its discontinuity map.
 static __global__ void dp_filter_kernel(const float *src, const uint8_t *disc, float *dst, int32_t w, int32_t h,
-                                        int32_t window) {
+                                        int32_t window, int32_t snap, double threshold) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= static_cast<int64_t>(w) * h) return;
-    dst[i] = p3d_dp_filter_pixel(src, disc, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), window);
+    dst[i] = p3d_dp_filter_pixel(src, disc, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), window, snap,
+                                 threshold);
 }
 
 extern "C" p3d_status p3d_depth_sharpen_pass_cuda(p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
-                                                  int32_t w, int32_t h, int32_t window, double threshold) {
+                                                  int32_t w, int32_t h, int32_t window, double threshold,
+                                                  int32_t snap) {
     const int64_t n = static_cast<int64_t>(w) * h;
     const unsigned blocks = p3d_cuda_blocks(n, P3D_DP_THREADS);
     P3D_LAUNCH(dp_disc_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, w, h, threshold);
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep discontinuities");
-    P3D_LAUNCH(dp_filter_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, dst, w, h, window);
+    P3D_LAUNCH(dp_filter_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, dst, w, h, window, snap, threshold);
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep filter");
     return P3D_OK;
 }

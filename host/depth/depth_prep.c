@@ -19,6 +19,8 @@ p3d_depth_prep_opts p3d_depth_prep_opts_default(void) {
     o.windows[1] = 7;
     o.windows[2] = 5;
     o.windows[3] = 5;
+    o.blur = 0;
+    o.snap = 1;
     return o;
 }
 
@@ -30,6 +32,8 @@ p3d_status p3d_depth_prep_opts_check(const p3d_depth_prep_opts *o) {
     if (!(o->depth_threshold >= 0) || !isfinite(o->depth_threshold))
         return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: depth_threshold %g: expected a finite number >= 0",
                         o->depth_threshold);
+    if ((o->blur != 0 && o->blur != 1) || (o->snap != 0 && o->snap != 1))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: blur %d, snap %d: expected 0 or 1", (int)o->blur, (int)o->snap);
     if (o->n_passes < 0 || o->n_passes > P3D_DEPTH_PREP_MAX_PASSES)
         return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: %d filter passes: expected 0..%d", (int)o->n_passes,
                         P3D_DEPTH_PREP_MAX_PASSES);
@@ -215,7 +219,10 @@ p3d_status p3d_depth_prep_normalize(const p3d_depth *map, int32_t w, int32_t h, 
         for (int64_t i = 0; i < n_out; i++) depth_out[i] = (float)(1.0 / d);
     } else {
         for (int64_t i = 0; i < n; i++) disp[i] = disp[i] / m;
-        blur3(disp, tmp, W, H);
+        if (opts->blur)
+            blur3(disp, tmp, W, H);
+        else
+            memcpy(tmp, disp, sizeof(float) * (size_t)n);
         for (int64_t i = 0; i < n; i++) tmp[i] = tmp[i] * m;
         const float m2 = max_of(tmp, n), rescale = (float)opts->disp_rescale;
         for (int64_t i = 0; i < n; i++) tmp[i] = tmp[i] / m2 * rescale;
@@ -245,7 +252,7 @@ p3d_status p3d_depth_prep_normalize(const p3d_depth *map, int32_t w, int32_t h, 
 /* ---- filter passes ----------------------------------------------------------------------------- */
 
 static void sharpen_pass_cpu(const float *src, float *dst, uint8_t *disc, int32_t w, int32_t h, int32_t window,
-                             double threshold) {
+                             double threshold, int32_t snap) {
 #ifdef P3D_HAVE_OPENMP
 #pragma omp parallel for schedule(static)
 #endif
@@ -255,7 +262,7 @@ static void sharpen_pass_cpu(const float *src, float *dst, uint8_t *disc, int32_
 #pragma omp parallel for schedule(dynamic, 8)
 #endif
     for (int32_t y = 0; y < h; y++)
-        for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_filter_pixel(src, disc, h, w, y, x, window);
+        for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_filter_pixel(src, disc, h, w, y, x, window, snap, threshold);
 }
 
 /* The passes with explicit buffers (context memory): pass p writes dst when n_passes - 1 - p is even and
@@ -275,12 +282,12 @@ static p3d_status sharpen_run(p3d_ctx *ctx, const float *src, float *dst, float 
 #ifdef P3D_HAVE_CUDA
         if (p3d_ctx_cuda(ctx)) {
             P3D_TRY(p3d_depth_sharpen_pass_cuda(p3d_ctx_cuda(ctx), in, out, disc, w, h, opts->windows[p],
-                                                opts->depth_threshold));
+                                                opts->depth_threshold, opts->snap));
             in = out;
             continue;
         }
 #endif
-        sharpen_pass_cpu(in, out, disc, w, h, opts->windows[p], opts->depth_threshold);
+        sharpen_pass_cpu(in, out, disc, w, h, opts->windows[p], opts->depth_threshold, opts->snap);
         in = out;
     }
     return P3D_OK;

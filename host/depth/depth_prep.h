@@ -8,8 +8,14 @@
  *
  * Steps (p3d_depth_prep_normalize, on the host):
  *   1. metric depth -> disparity 1 / depth; invalid pixels filled (p3d_depth_fill_disparity);
- *   2. disp -= min; disp = blur3x3(disp / max) * max (cv2.blur, BORDER_REFLECT_101, double sums);
- *      disp = disp / max * disp_rescale  (so [0, disp_rescale]);
+ *   2. disp -= min; with opts.blur, disp = blur3x3(disp / max) * max (the reference's cv2.blur,
+ *      BORDER_REFLECT_101, double sums); disp = disp / max * disp_rescale  (so [0, disp_rescale]).
+ *      The blur is off by default: it spreads every depth edge over three map pixels and lowers thin
+ *      structures' disparity by a third; where the map is at the processing size (a 450-px photo with
+ *      a 450-px map) the tear then leaves a pixel-wide ramp on the foreground side of each edge, and a
+ *      view moved sideways shows the foreground a pixel too wide (Middlebury cones at 450 px,
+ *      tools/stereo_quality: the prepared disparity's rms error against the ground truth 1.49 px with
+ *      the blur, 0.32 px without, with snap);
  *   3. resize to (h, w): when neither axis shrinks, skimage.transform.resize(order=1) as the reference
  *      (bilinear, half-pixel centres, taps outside mirrored, no anti-aliasing); when an axis shrinks,
  *      skimage would blur with a Gaussian first, and we use OpenCV's INTER_AREA instead (resize_area.h;
@@ -21,7 +27,8 @@
  * largest disparity, i.e. depth 1 / disp_rescale.
  *
  * Then p3d_depth_sharpen on the context's device: n_passes passes of the reference's "bilateral" filter,
- * which is a masked median near disparity jumps (its quirk 1: sigma_s / sigma_r have no effect; of the
+ * which is a masked median near disparity jumps (with opts.snap, the default, the nearest clean value
+ * instead of the median: depth_prep_math.h) (its quirk 1: sigma_s / sigma_r have no effect; of the
  * 5 configured passes with windows 7 7 5 5 5 the last is computed and discarded, so the effective
  * schedule, replicated here, is 7 7 5 5). Per pass, on the pass's input D:
  *   disc = interior pixels whose disparity 1/D differs from a 4-neighbour's by > depth_threshold;
@@ -65,9 +72,13 @@ typedef struct p3d_depth_prep_opts {
     double depth_threshold; /* disparity jump marking a discontinuity; reference 0.04; >= 0 */
     int32_t n_passes;       /* filter passes, 0..P3D_DEPTH_PREP_MAX_PASSES; reference 4 (effective) */
     int32_t windows[P3D_DEPTH_PREP_MAX_PASSES]; /* window side per pass, odd, 1..P3D_DP_MAX_WINDOW */
+    int32_t blur;           /* 1: the reference's 3x3 box blur of the normalised map (step 2); default 0 */
+    int32_t snap;           /* 1: a filtered pixel snaps to the nearest clean value (default); 0: the
+                               reference's median (depth_prep_math.h says why not) */
 } p3d_depth_prep_opts;
 
-/* The reference's values: 3.0, 0.05, 0.04, 4 passes with windows 7, 7, 5, 5. */
+/* The reference's values (3.0, 0.05, 0.04, 4 passes with windows 7, 7, 5, 5) with blur 0 and snap 1;
+ * blur 1 and snap 0 give the reference's stage exactly. */
 p3d_depth_prep_opts p3d_depth_prep_opts_default(void);
 
 /* P3D_ERR_INVALID_ARG naming the bad field. */
@@ -98,7 +109,7 @@ struct p3d_cuda_ctx;
 /* One pass on ctx's stream: disc (h, w) = discontinuities of src, then dst = the filtered src. Device
  * pointers. */
 p3d_status p3d_depth_sharpen_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
-                                       int32_t w, int32_t h, int32_t window, double threshold);
+                                       int32_t w, int32_t h, int32_t window, double threshold, int32_t snap);
 #endif
 
 #ifdef __cplusplus

@@ -244,8 +244,12 @@ static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, u
     return P3D_OK;
 }
 
-p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
-                             p3d_ldi_build_stats *stats) {
+p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth,
+                             const p3d_ldi_opts *opts, p3d_ldi_build_stats *stats) {
+    /* both backends drop components under the size-scaled minimum (ldi_graph_math.h) */
+    p3d_ldi_opts scaled = *opts;
+    scaled.min_component = p3d_ldi_min_component(opts->min_component, l->width, l->height);
+    const p3d_ldi_opts *o = &scaled;
     p3d_ldi_build_stats st;
     memset(&st, 0, sizeof st);
     if (l->n_nodes) return p3d_fail(P3D_ERR_INVALID_ARG, "LDI build: the LDI already has %d nodes", (int)l->n_nodes);

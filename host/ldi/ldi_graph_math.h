@@ -57,6 +57,18 @@ P3D_HD uint8_t p3d_ldi_grid_after_dangling(const uint8_t *flags0, int32_t w, int
     return (uint8_t)!p3d_ldi_dangling(1, !flags0[i - w], !flags0[i + w]);
 }
 
+/* The smallest component kept at a w x h processing size: opts.min_component is in pixels of the
+ * reference's 960-px longer side and scales with the image's area, (longer side / 960)^2, rounded, at
+ * least 1. A fixed pixel count drops ever larger parts of the scene as the size goes down: at 450 px
+ * the 200-pixel minimum is a 900-pixel patch at 960, and the background seen through the gaps of a
+ * lattice (Middlebury cones) was dropped and refilled at the lattice's depth, so a view moved sideways
+ * showed it at the wrong place. */
+P3D_HD int32_t p3d_ldi_min_component(int32_t min_component, int32_t w, int32_t h) {
+    const double side = (double)(w > h ? w : h) / 960.0;
+    const int32_t m = (int32_t)floor((double)min_component * side * side + 0.5);
+    return m > 1 ? m : 1;
+}
+
 /* Whether a pixel of component `label` (size pixels) stays: components under min_component pixels
  * are dropped (spec 2.8), except the largest one (`largest`: its label; ties to the smaller label). */
 P3D_HD uint8_t p3d_ldi_keep(int32_t size, int32_t label, int32_t largest, int32_t min_component) {

@@ -29,7 +29,8 @@ extern "C" {
 
 typedef struct p3d_ldi_opts {
     float depth_threshold;        /* 0.04: disparity jump that tears a link */
-    int32_t min_component;        /* 200: smaller connected components are dropped and refilled */
+    int32_t min_component;        /* 200: smaller connected components are dropped and refilled; pixels
+                                     at a 960-px longer side, scaled with the area (p3d_ldi_min_component) */
     int32_t redundant_number;     /* 12: depth edges of at most this many nodes may be removed */
     int32_t background_thickness; /* 70: synthesis rings, pass 1 */
     int32_t context_thickness;    /* 140: context rings, pass 1 (and border context width) */
