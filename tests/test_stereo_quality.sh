@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# test_stereo_quality.sh - tools/stereo_quality on the Middlebury cones pair at 225 px (issue 15):
-# the left view meshed with the non-learned fill, rendered at the right camera and scored. Asserts the
-# targets that hold: the photo reproduced at its own camera within 1 dB of resampling alone (own), the
-# border extrapolation at least as good as a background stretch (out), the right camera aligned to
-# the half pixel (align). Not asserted yet: disoccluded pixels inside the frame 1.5 dB above the
-# stretch (in; see the tool's table). Also checks the outputs exist and a bad call is refused.
+# test_stereo_quality.sh - tools/stereo_quality on the Middlebury cones pair at 450 px, its native size
+# (issue 15): the left view meshed with the non-learned fill, rendered at the right camera and scored.
+# Asserts the issue's targets: the photo reproduced at its own camera within 1 dB of resampling alone
+# (own), the disoccluded pixels inside the frame at least 1.5 dB above a background stretch (in), the
+# border extrapolation at least as good as the stretch (out), the right camera aligned to the half
+# pixel (align). The fill before the depth preparation's fix failed `in` here (15.92 dB against 16.34
+# needed). At 225 px `in` does not hold (+0.1 dB: most disocclusions there are one or two pixels wide),
+# and about 100 disoccluded pixels at 450 still show no geometry, so `geom` is not asserted yet. About
+# 10 s. Also checks the outputs exist and a bad call is refused.
 set -u
 . tests/cli_lib.sh
 sq="${P3D_BUILD_DIR:?P3D_BUILD_DIR must point at the build}/stereo_quality"
@@ -13,14 +16,14 @@ if [ ! -d "$fx" ]; then
   skipped "cones: $fx not found"
   finish
 fi
-if "$sq" "$fx/im2.png" "$fx/im6.png" "$fx/disp2.png" "$fx/disp6.png" --longer-side 225 --out "$tmp/q" \
-    --crops 2 --assert own,out,align >"$tmp/sq.out" 2>&1; then
+if "$sq" "$fx/im2.png" "$fx/im6.png" "$fx/disp2.png" "$fx/disp6.png" --longer-side 450 --out "$tmp/q" \
+    --crops 2 --assert own,in,out,align >"$tmp/sq.out" 2>&1; then
   ok cones-targets
 else
   bad "cones-targets: $(cat "$tmp/sq.out")"
 fi
 cat "$tmp/sq.out"
-for f in quality.json right_ours.png worst_0.png worst_1.png; do
+for f in quality.json right_ours.png in_shows.png worst_0.png worst_1.png; do
   if [ -s "$tmp/q/$f" ]; then ok "output-$f"; else bad "output-$f"; fi
 done
 if grep -q '"disoccluded_in"' "$tmp/q/quality.json" && grep -q '"own_camera_resampling"' "$tmp/q/quality.json"; then

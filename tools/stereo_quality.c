@@ -42,7 +42,8 @@
  *   own   ours at its own camera within 1 dB of resampling alone
  *   in    disoccluded inside the frame: ours >= stretch + 1.5 dB
  *   out   outside the frame: ours >= stretch
- *   align the best alignment offset is (0, 0) */
+ *   align the best alignment offset is (0, 0)
+ *   geom  no disoccluded pixel inside the frame shows the renderer's background (no geometry) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,7 @@ typedef struct score {
 static void usage(void) {
     fprintf(stderr,
             "usage: stereo_quality LEFT RIGHT LEFT_DISP RIGHT_DISP [--disp-scale S] [--longer-side N] [--out DIR]\n"
-            "                      [--crops K] [--device D] [--assert own,in,out,align]\n");
+            "                      [--crops K] [--device D] [--assert own,in,out,align,geom]\n");
 }
 
 /* (h, w, 3) area resize of an 8-bit image (the pipeline's own resampling of the photo). */
@@ -663,13 +664,14 @@ static p3d_status run(const args *a, int *failed) {
             const char *name;
             int ok;
             double have, need;
-        } t[4] = {
+        } t[5] = {
             {"own", own.psnr >= resample.psnr - 1.0, own.psnr, resample.psnr - 1.0},
             {"in", sc[0][R_IN].psnr >= sc[1][R_IN].psnr + 1.5, sc[0][R_IN].psnr, sc[1][R_IN].psnr + 1.5},
             {"out", sc[0][R_OUT].psnr >= sc[1][R_OUT].psnr, sc[0][R_OUT].psnr, sc[1][R_OUT].psnr},
             {"align", best_dx == 0 && best_dy == 0, 0.5 * best_dx, 0.0},
+            {"geom", sc[0][R_IN].uncovered == 0, (double)sc[0][R_IN].uncovered, 0.0},
         };
-        for (int32_t k = 0; k < 4; k++) {
+        for (int32_t k = 0; k < 5; k++) {
             if (!strstr(a->asserts, t[k].name)) continue;
             printf("target %-5s %s (%.2f, need %.2f)\n", t[k].name, t[k].ok ? "met" : "FAILED", t[k].have, t[k].need);
             if (!t[k].ok) *failed = 1;
