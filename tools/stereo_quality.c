@@ -343,6 +343,20 @@ static p3d_status run(const args *a, int *failed) {
     if (st == P3D_OK) st = p3d_ctx_init(&ctx, dev);
     p3d_photo_opts po = p3d_photo_opts_default();
     po.longer_side = a->longer > 0 ? a->longer : (il.width > il.height ? il.width : il.height);
+    /* The border must reach as far as the right camera sees beyond the left view's right side: the
+     * largest x + 0.5 + d6 - W over the right view (map pixels), at the processing scale, 2 px to spare
+     * (cones at 960 need about 110 px; the pipeline's 60 left 6577 pixels without geometry). */
+    if (st == P3D_OK && po.ldi.border > 0) {
+        double beyond = 0;
+        for (int32_t y = 0; y < dr.height; y++)
+            for (int32_t x = 0; x < dr.width; x++) {
+                const size_t k = (size_t)y * dr.width + x;
+                if (dr.mask[k] && x + 0.5 + dr.value[k] - dr.width > beyond) beyond = x + 0.5 + dr.value[k] - dr.width;
+            }
+        const double scale = (double)po.longer_side / (double)(dr.width > dr.height ? dr.width : dr.height);
+        const int32_t need = (int32_t)ceil(beyond * scale) + 2;
+        if (need > po.ldi.border) po.ldi.border = need;
+    }
     p3d_ldi_nets nets;
     memset(&nets, 0, sizeof nets);
     p3d_photo_result res;
@@ -564,8 +578,8 @@ static p3d_status run(const args *a, int *failed) {
         if (st == P3D_OK) resample = compare(tmp, lrgb, mask, 1, w, h);
     }
     if (st == P3D_OK) {
-        printf("stereo_quality: %s at %dx%d, fill %s; photo -> mesh %.2f s\n", a->left, (int)w, (int)h,
-               nets.depth ? "learned" : "classic", t_mesh);
+        printf("stereo_quality: %s at %dx%d, fill %s, border %d px; photo -> mesh %.2f s\n", a->left, (int)w, (int)h,
+               nets.depth ? "learned" : "classic", (int)res.ldi.border, t_mesh);
         printf("depth fit: 1/Z = %.6g D + %.6g on %lld px (rms %.3f px); right camera tx %.6g, cx %+.3f px\n", fa, fb,
                (long long)nfit, fit_rms, (double)vr.pos[0], (double)(vr.cx - res.cam.cx));
         printf("alignment (PSNR of %s textured visible px, view shifted dx, dy):\n", "the");
