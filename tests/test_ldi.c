@@ -137,6 +137,39 @@ static int run_scene(const p3d_ldi_nets *nets, int32_t border, p3d_ldi *l, p3d_l
     return s == P3D_OK;
 }
 
+/* The border's size from the cameras it must serve (p3d_ldi_border_needed): a plane at depth 1 seen
+ * by a 100 x 100 camera with fx = fy = 100. A sideways move of 0.1 shifts the plane 10 px; a move of
+ * 0.1 back widens the frame's footprint on the plane by 5 px per side; both: 15, + 2 to spare. A crop
+ * of 0.1 per side hides 10 of them. */
+static void test_border_size(void) {
+    enum { S = 100 };
+    static float plane[S * S];
+    for (int32_t i = 0; i < S * S; i++) plane[i] = 1.0f;
+    const p3d_camera cam = {100.0f, 100.0f, 50.0f, 50.0f};
+    const float none[3] = {0, 0, 0}, side[3] = {0.1f, 0, 0}, both[3] = {0.1f, 0, 0.1f};
+    CHECK(p3d_ldi_border_needed(&cam, S, S, plane, none, 0) == 0);
+    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, side, 0) == 12, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, side, 0));
+    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, both, 0) == 17, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, both, 0));
+    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, both, 0.1f) == 6, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, both, 0.1f));
+    /* a nearer plane on one side only: that side decides */
+    for (int32_t y = 0; y < S; y++)
+        for (int32_t x = 0; x < 3; x++) plane[y * S + x] = 0.5f;
+    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, side, 0) == 22, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, side, 0));
+    /* the run grows a smaller border to what the default cameras need, and keeps a larger one */
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    scene(rgb, depth, 0);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    const p3d_camera c = cam_of();
+    const int32_t need = p3d_ldi_border_needed(&c, W, H, depth, o.border_cover, o.border_crop);
+    CHECK_MSG(need > 2 && need < 60, "the scene needs %d px", (int)need);
+    p3d_ldi l;
+    p3d_ldi_report rep;
+    p3d_ldi_nets none = {NULL, NULL, NULL};
+    if (run_scene(&none, 2, &l, &rep)) CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
+    p3d_ldi_free(&l);
+}
+
 static int same_ldi(const p3d_ldi *a, const p3d_ldi *b) {
     if (a->n_nodes != b->n_nodes) return 0;
     size_t n = (size_t)a->n_nodes;
@@ -241,6 +274,7 @@ int main(void) {
         return 1;
     }
     RUN(test_build_edges_regions);
+    RUN(test_border_size);
     RUN(test_classic_fill);
     RUN(test_learned_fill);
     p3d_ctx_free(g_cpu);

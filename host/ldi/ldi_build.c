@@ -25,6 +25,10 @@ p3d_ldi_opts p3d_ldi_opts_default(void) {
     o.context_thickness_2 = 70;
     o.depth_edge_dilate = 10;
     o.border = 60;
+    o.border_cover[0] = 0.015f;
+    o.border_cover[1] = 0.015f;
+    o.border_cover[2] = 0.05f;
+    o.border_crop = 0.03f;
     o.largest_size = 512;
     o.ext_edge_threshold = 0.002f;
     o.repeat_inpaint_edge = 1;

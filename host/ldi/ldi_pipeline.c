@@ -1,6 +1,7 @@
 /* ldi_pipeline.c - the LDI stages in order (ldi_pipeline.h). */
 #include "ldi/ldi_pipeline.h"
 
+#include <math.h>
 #include <string.h>
 
 const char *p3d_ldi_stage_name(int32_t stage) {
@@ -30,6 +31,40 @@ static p3d_status run_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, c
     rep->seconds[pass == 0 ? P3D_LDI_STAGE_INPAINT1 : P3D_LDI_STAGE_INPAINT2] += p3d_time_now() - t1;
     p3d_ldi_regions_free(&r);
     return s;
+}
+
+int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const float *depth, const float cover[3],
+                              float crop) {
+    if (w < 3 || h < 3 || !(cover[0] > 0 || cover[1] > 0 || cover[2] > 0)) return 0;
+    /* per side (left, right, top, bottom) the nearest depth on the ring inside the outermost one (the
+     * outermost takes its depth, see p3d_ldi_build) */
+    float zs[4] = {depth[(size_t)w + 1], depth[(size_t)w + w - 2], depth[(size_t)w + 1], depth[(size_t)(h - 2) * w + 1]};
+    for (int32_t v = 1; v < h - 1; v++) {
+        zs[0] = fminf(zs[0], depth[(size_t)v * w + 1]);
+        zs[1] = fminf(zs[1], depth[(size_t)v * w + w - 2]);
+    }
+    for (int32_t u = 1; u < w - 1; u++) {
+        zs[2] = fminf(zs[2], depth[(size_t)w + u]);
+        zs[3] = fminf(zs[3], depth[(size_t)(h - 2) * w + u]);
+    }
+    double over = 0;
+    for (int32_t side = 0; side < 4; side++) {
+        const double z = zs[side];
+        for (int32_t k = 0; k < 8; k++) {
+            const double px = (k & 1 ? 1 : -1) * cover[0], py = (k & 2 ? 1 : -1) * cover[1];
+            const double pz = (k & 4 ? 1 : -1) * cover[2];
+            /* a camera at or beyond the plane sees nothing of it: it can only approach to 1/4 of z */
+            const double t = fmax(z - pz, 0.25 * z);
+            for (int32_t c = 0; c < 4; c++) {
+                const double u = (c & 1 ? 1.0 - crop : crop) * w, v = (c & 2 ? 1.0 - crop : crop) * h;
+                const double x = px + t * (u - cam->cx) / cam->fx, y = py + t * (v - cam->cy) / cam->fy;
+                const double um = cam->fx * x / z + cam->cx, vm = cam->fy * y / z + cam->cy;
+                const double o = side == 0 ? -um : side == 1 ? um - w : side == 2 ? -vm : vm - h;
+                over = fmax(over, o);
+            }
+        }
+    }
+    return (int32_t)ceil(over) + 2;
 }
 
 /* The stages in the reference's order; on a CUDA context the LDI's device copy lives across them. */
@@ -70,8 +105,15 @@ static p3d_status run_stages(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8
 }
 
 p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
-                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
+                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *opts, p3d_ldi *l, p3d_ldi_report *rep) {
     memset(rep, 0, sizeof *rep);
+    /* the border: at least opts->border (0: none), wide enough for the cameras of opts->border_cover */
+    p3d_ldi_opts sized = *opts;
+    if (sized.border > 0) {
+        const int32_t need = p3d_ldi_border_needed(cam, w, h, depth, opts->border_cover, opts->border_crop);
+        if (need > sized.border) sized.border = need;
+    }
+    const p3d_ldi_opts *o = &sized;
     P3D_TRY(p3d_ldi_init(l, w, h, o->border, cam));
 #ifdef P3D_HAVE_CUDA
     if (ctx && p3d_ctx_cuda(ctx)) {

@@ -34,6 +34,17 @@ typedef struct p3d_ldi_report {
     p3d_ldi_inpaint_stats inpaint;
 } p3d_ldi_report;
 
+/* The border (pixels) a canvas needs so that a camera moved from the photo's camera by up to cover =
+ * (|x|, |y|, |z|) (mesh units, any combination of signs), with the photo's focal length, sees
+ * geometry up to the corners of its frame less `crop` (a fraction of each side that the frames hide:
+ * the renderer's crop border, at least 0.03 by default): for each side of the image, the frame
+ * corners' rays meet the plane of the nearest depth on that side (the depth its border strip
+ * continues) and are projected into the photo's camera; the farthest beyond that side falls this many
+ * pixels (rounded up, plus 2) outside the image. depth (h, w). 0 when cover is zero. p3d_ldi_run
+ * grows opts.border to it. */
+int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const float *depth, const float cover[3],
+                              float crop);
+
 /* rgb (h, w, 3) and depth (h, w) at the processing size; l receives the LDI (freed by the caller
  * with p3d_ldi_free, also on failure). */
 p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,

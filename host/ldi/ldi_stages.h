@@ -37,7 +37,11 @@ typedef struct p3d_ldi_opts {
     int32_t background_thickness_2; /* 70: pass 2 */
     int32_t context_thickness_2;    /* 70: pass 2 */
     int32_t depth_edge_dilate;    /* 10: most context rings re-coloured next to an edge (pass 1) */
-    int32_t border;               /* 60: extrapolated border width; 0 = no border */
+    int32_t border;               /* 60: extrapolated border width, at least; 0 = no border */
+    float border_cover[3];        /* 0.015 0.015 0.05: the largest camera move (|x|, |y|, |z|, mesh
+                                     units) the border must cover: the presets' (trajectory.h); the
+                                     border grows to it (p3d_ldi_border_needed); 0 0 0 = fixed */
+    float border_crop;            /* 0.03: fraction of each frame side the renderer's crop hides */
     int32_t largest_size;         /* 512: colour patches are downscaled to about this geometric mean */
     float ext_edge_threshold;     /* 0.002: threshold on the edge net's sigmoid output */
     int32_t repeat_inpaint_edge;  /* 1: the edge net runs twice more on its own output */
