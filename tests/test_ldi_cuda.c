@@ -358,13 +358,16 @@ static void test_scene_cuda(void) {
     p3d_camera cam = {(float)W, (float)W, W / 2.0f, H / 2.0f};
     p3d_ldi_opts o = p3d_ldi_opts_default();
     o.border = 0;
+    /* min_component is given at a 960-px longer side (p3d_ldi_min_component): 12800 is 200 px here,
+     * so the speck is dropped */
+    o.min_component = 12800;
     CHECK(compare_stages("scene", rgb, depth, W, H, &cam, &o) == 1);
     o.border = 60; /* the image box inside a canvas, the outer ring refreshed */
     CHECK(compare_stages("scene + border", rgb, depth, W, H, &cam, &o) == 1);
     /* Every component under min_component: only the largest stays, which the device finds with a
      * 64-bit atomicMax (the plane; the box and the speck are refilled from it). */
     o.border = 0;
-    o.min_component = W * H;
+    o.min_component = W * H * 64; /* W * H at this size */
     CHECK(compare_stages("scene, only the largest component kept", rgb, depth, W, H, &cam, &o) >= 0);
 }
 
