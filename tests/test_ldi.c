@@ -165,8 +165,8 @@ static void test_border_size(void) {
     CHECK_MSG(need > 2 && need < 60, "the scene needs %d px", (int)need);
     p3d_ldi l;
     p3d_ldi_report rep;
-    p3d_ldi_nets none = {NULL, NULL, NULL};
-    if (run_scene(&none, 2, &l, &rep)) CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
+    p3d_ldi_nets no_nets = {NULL, NULL, NULL};
+    if (run_scene(&no_nets, 2, &l, &rep)) CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
     p3d_ldi_free(&l);
 }
 
