@@ -138,35 +138,43 @@ static int run_scene(const p3d_ldi_nets *nets, int32_t border, p3d_ldi *l, p3d_l
 }
 
 /* The border's size from the cameras it must serve (p3d_ldi_border_needed): a plane at depth 1 seen
- * by a 100 x 100 camera with fx = fy = 100. A sideways move of 0.1 shifts the plane 10 px; a move of
- * 0.1 back widens the frame's footprint on the plane by 5 px per side; both: 15, + 2 to spare. A crop
- * of 0.1 per side hides 10 of them. */
+ * by a 128 x 128 camera with fx = fy = 128 (binary fractions throughout, so the pixel counts are
+ * exact). A sideways move of 0.125 shifts the plane 16 px; a move of 0.125 back widens the frame's
+ * footprint on the plane by 8 px per side; both: 24; + 2 to spare. With 1/8 of each side cropped the
+ * frame's corner sits 48 px from the centre, not 64: 6 px. A side at depth 0.5 moves twice as far. */
 static void test_border_size(void) {
-    enum { S = 100 };
+    enum { S = 128 };
     static float plane[S * S];
     for (int32_t i = 0; i < S * S; i++) plane[i] = 1.0f;
-    const p3d_camera cam = {100.0f, 100.0f, 50.0f, 50.0f};
-    const float none[3] = {0, 0, 0}, side[3] = {0.1f, 0, 0}, both[3] = {0.1f, 0, 0.1f};
-    CHECK(p3d_ldi_border_needed(&cam, S, S, plane, none, 0) == 0);
-    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, side, 0) == 12, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, side, 0));
-    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, both, 0) == 17, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, both, 0));
-    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, both, 0.1f) == 6, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, both, 0.1f));
-    /* a nearer plane on one side only: that side decides */
+    const p3d_camera cam = {128.0f, 128.0f, 64.0f, 64.0f};
+    const float zero[3] = {0, 0, 0}, side[3] = {0.125f, 0, 0}, both[3] = {0.125f, 0, 0.125f};
+    int32_t got = p3d_ldi_border_needed(&cam, S, S, plane, zero, 0);
+    CHECK_MSG(got == 0, "no move: %d", (int)got);
+    got = p3d_ldi_border_needed(&cam, S, S, plane, side, 0);
+    CHECK_MSG(got == 18, "sideways: %d", (int)got);
+    got = p3d_ldi_border_needed(&cam, S, S, plane, both, 0);
+    CHECK_MSG(got == 26, "sideways and back: %d", (int)got);
+    got = p3d_ldi_border_needed(&cam, S, S, plane, both, 0.125f);
+    CHECK_MSG(got == 8, "cropped: %d", (int)got);
     for (int32_t y = 0; y < S; y++)
         for (int32_t x = 0; x < 3; x++) plane[y * S + x] = 0.5f;
-    CHECK_MSG(p3d_ldi_border_needed(&cam, S, S, plane, side, 0) == 22, "%d", (int)p3d_ldi_border_needed(&cam, S, S, plane, side, 0));
-    /* the run grows a smaller border to what the default cameras need, and keeps a larger one */
+    got = p3d_ldi_border_needed(&cam, S, S, plane, side, 0);
+    CHECK_MSG(got == 34, "near left side: %d", (int)got);
+    /* the run grows a smaller border to what the cameras need */
     static uint8_t rgb[W * H * 3];
     static float depth[W * H];
     scene(rgb, depth, 0);
     p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 1;
+    o.border_cover[0] = 0.5f;
     const p3d_camera c = cam_of();
     const int32_t need = p3d_ldi_border_needed(&c, W, H, depth, o.border_cover, o.border_crop);
-    CHECK_MSG(need > 2 && need < 60, "the scene needs %d px", (int)need);
+    CHECK_MSG(need > 10 && need < 60, "the scene needs %d px", (int)need);
     p3d_ldi l;
     p3d_ldi_report rep;
     p3d_ldi_nets no_nets = {NULL, NULL, NULL};
-    if (run_scene(&no_nets, 2, &l, &rep)) CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
+    CHECK_OK(p3d_ldi_run(g_cpu, &no_nets, rgb, depth, W, H, &c, &o, &l, &rep));
+    CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
     p3d_ldi_free(&l);
 }
 
