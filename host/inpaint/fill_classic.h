@@ -33,8 +33,14 @@
  * (tests/test_fill_classic.c). A fixed low-pass rather than PatchMatch's own coarsest scale: a thin
  * context cuts the scales short, and a cut at 1/4 took the bricks themselves out of the detail.
  * Not reached yet: whole bricks where the context is thinner than a few bricks (the band behind the
- * sample's pillar shows the wall's mortar courses continued along the rows, not the vertical joints),
- * and 1.5 dB over the stretch at 450 px on cones.
+ * sample's pillar shows the wall's mortar courses continued along the rows, not the vertical joints;
+ * a pale band of the structure pass's mean colour where the detail's confidence is low).
+ * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
+ * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
+ * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
+ * (depth_prep.h: no blur, the centre surface's median; ldi_graph_math.h: p3d_ldi_min_component) the
+ * same fill gives 17.13 dB against the stretch's 15.34 at 450 px (+1.79; mirrored pair +1.58) and
+ * 17.14 against 15.36 at 960 px (tests/test_stereo_quality.sh asserts the 1.5 dB at 450).
  *
  *   p3d_fill_opts o = p3d_fill_opts_default();
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
