@@ -73,6 +73,28 @@ check "summary: the run's totals" 0 "run cuda p: done, [0-9.]+ s, [1-9][0-9]* fa
 check "summary: the run's stage times" 0 "ldi.build=[0-9.]+ .*ldi.inpaint1=" -- $sm "$o"
 if "$py" -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['ok'] and len(s['runs'])==2 and s['runs'][0]['faces']>0" "$o/summary.json"; then
   ok "summary.json: ok, two runs with faces"; else bad "summary.json: $(cat "$o/summary.json")"; fi
+# Issue 14's targets from bench's pipeline.* entries: the job's stages summed, the whole job, the videos.
+"$py" - "$o/bench_cuda.json" <<'PY'
+import json, sys
+stages = ["decode", "prep", "build", "cleanup", "border", "edges1", "regions1", "inpaint1", "edges2", "regions2",
+          "inpaint2", "mesh"]
+def e(name, ms, label):
+    return {"name": name, "input": label, "status": "ok", "reason": "", "runs": 5, "ms_median": ms, "ms_min": ms,
+            "ms_max": ms, "mpixel_per_s": 0, "gflop_per_s": 0, "peak_device_mb": 1}
+rows = [e("pipeline.stage." + k, 5.0, "moon -> 960 px, non-learned fill") for k in stages]     # 60 ms: met
+rows += [e("pipeline.stage-learned." + k, 30.0, "moon -> 960 px, learned fill") for k in stages]  # 360 ms: not
+rows += [e("pipeline.mesh.moon-classic", 70.0, "moon.jpg + moon.npy -> 960x960 LDI -> mesh, non-learned fill"),
+         e("pipeline.stage.videos", 1400.0, "moon -> 960 px, non-learned fill, 4 videos x 240 frames"),
+         e("pipeline.stage.render", 900.0, "moon -> 960 px, non-learned fill, 4 trajectories x 240 frames")]
+json.dump({"device": "cuda:0", "clock": "cuda events", "stages": rows}, open(sys.argv[1], "w"))
+PY
+check "summary: per-stage table" 0 "inpaint1 +5\.000 +30\.000" -- $sm "$o"
+check "summary: photo -> mesh without nets met" 0 "non-learned fill +60\.000 +70\.000 +100 met" -- $sm "$o"
+check "summary: with nets not met" 0 "learned fill +360\.000 +- +300 NOT MET" -- $sm "$o"
+check "summary: videos met" 0 "videos rendered \+ encoded +1400\.000 +- +1500 met" -- $sm "$o"
+sed -i 's/x 240 frames/x 2 frames/' "$o/bench_cuda.json"
+check "summary: videos of another length are not judged" 0 "videos rendered \+ encoded +- +- +1500 not run" -- $sm "$o"
+rm "$o/bench_cuda.json"
 printf '86%% tests passed, 1 tests failed out of 7\n' >"$o/ctest_gpu.log"
 check "summary: a failed GPU test fails the check" 1 "ctest -L gpu +FAILED +5 passed, 1 failed, 0 skipped of 7|ctest -L gpu +FAILED +6 passed, 1 failed" -- $sm "$o"
 printf '100%% tests passed, 0 tests failed out of 7\n\nThe following tests did not run:\n\t 3 - test_nn_cuda (Skipped)\n' >"$o/ctest_gpu.log"

@@ -20,6 +20,37 @@ import sys
 # they disagree somewhere visible.
 MIN_FRAME_PSNR_DB = 40.0
 
+# Issue 14's targets on the GPU, against bench's pipeline.* entries (bench/stages_flow.c): the per-stage
+# device times summed over the job from the decoded file to the mesh, and the job timed whole.
+JOB_STAGES = ["decode", "prep", "build", "cleanup", "border", "edges1", "regions1", "inpaint1", "edges2",
+              "regions2", "inpaint2", "mesh"]
+TARGETS = [
+    # (what, entries summed, whole-job entry, limit in ms)
+    ("photo -> mesh, non-learned fill", ["pipeline.stage." + k for k in JOB_STAGES], "pipeline.mesh.moon-classic", 100.0),
+    ("photo -> mesh, learned fill", ["pipeline.stage-learned." + k for k in JOB_STAGES], "pipeline.mesh.moon-learned",
+     300.0),
+    ("four 240-frame videos rendered + encoded", ["pipeline.stage.videos"], None, 1500.0),
+]
+# The targets are for moon at 960 px and 240 frames per video: entries of another size (P3D_BENCH_SIDE,
+# P3D_BENCH_FRAMES) are shown but not judged.
+TARGET_LABEL = re.compile(r"960(x960| px)")
+TARGET_FRAMES = "x 240 frames"
+
+
+def targets(bench):
+    """Rows (what, stage sum ms or None, whole ms or None, limit, verdict) from bench's stages."""
+    ms = {b["name"]: b["ms_median"] for b in bench if b.get("status") == "ok" and TARGET_LABEL.search(b.get("input") or "")
+          and ("videos" not in b["name"] or TARGET_FRAMES in (b.get("input") or ""))}
+    rows = []
+    for what, parts, whole, limit in TARGETS:
+        got = [ms.get(p) for p in parts]
+        total = sum(got) if all(v is not None for v in got) else None
+        w = ms.get(whole) if whole else None
+        vals = [v for v in (total, w) if v is not None]
+        verdict = "not run" if not vals else ("met" if max(vals) < limit else "NOT MET")
+        rows.append({"target": what, "stages_ms": total, "whole_ms": w, "limit_ms": limit, "result": verdict})
+    return rows
+
 
 def psnr_dirs(a, b):
     import numpy as np
@@ -69,7 +100,7 @@ def ctest_counts(log):
 
 
 def summarize(out):
-    s = {"env": [], "steps": [], "checks": [], "bench": [], "runs": [], "compare": []}
+    s = {"env": [], "steps": [], "checks": [], "bench": [], "runs": [], "compare": [], "targets": []}
     env = read(os.path.join(out, "env.txt"))
     s["env"] = env.strip().splitlines() if env else []
     steps = read(os.path.join(out, "steps.tsv")) or ""
@@ -96,9 +127,11 @@ def summarize(out):
 
     bench = read(os.path.join(out, "bench_cuda.json"))
     if bench:
+        s["bench_clock"] = json.loads(bench).get("clock", "")
         for st in json.loads(bench).get("stages", []):
-            s["bench"].append({k: st.get(k) for k in ("name", "status", "reason", "ms_median", "ms_min",
+            s["bench"].append({k: st.get(k) for k in ("name", "input", "status", "reason", "ms_median", "ms_min",
                                                         "mpixel_per_s", "gflop_per_s", "peak_device_mb")})
+    s["targets"] = targets(s["bench"])
     for f in sorted(os.listdir(out)) if os.path.isdir(out) else []:
         m = re.fullmatch(r"run_(cuda|cpu)_(\w+)\.json", f)
         if not m:
@@ -146,6 +179,18 @@ def print_summary(s, out):
             print("%-40s %10s %10s %10s %10s %s %s" % (b["name"], fmt(b["ms_median"], ".3f"), fmt(b["ms_min"], ".3f"),
                                                      fmt(b["mpixel_per_s"], ".1f"), fmt(b["gflop_per_s"], ".1f"),
                                                      b["status"], b["reason"] or ""))
+    if s["bench"]:
+        # where the time goes: the job's stages in order, each alone (bench/stages_flow.c)
+        ms = {b["name"]: b for b in s["bench"]}
+        print("\n%-28s %12s %12s   (%s)" % ("pipeline stage", "classic ms", "learned ms", s.get("bench_clock", "")))
+        for k in JOB_STAGES + ["render", "videos"]:
+            a, b = ms.get("pipeline.stage." + k), ms.get("pipeline.stage-learned." + k)
+            print("%-28s %12s %12s" % (k, fmt(a["ms_median"] if a else None, ".3f"), fmt(b["ms_median"] if b else None, ".3f")))
+    if s["targets"]:
+        print("\n%-42s %12s %12s %10s %s" % ("target (issue 14)", "stages ms", "whole ms", "limit ms", "result"))
+        for t in s["targets"]:
+            print("%-42s %12s %12s %10.0f %s" % (t["target"], fmt(t["stages_ms"], ".3f"), fmt(t["whole_ms"], ".3f"),
+                                                  t["limit_ms"], t["result"]))
     for r in s["runs"]:
         st = " ".join("%s=%.3f" % (k, v) for k, v in r["stages"].items() if isinstance(v, (int, float)))
         print("\nrun %s %s: %s, %s s, %s faces, %s videos / %s frames\n   %s" % (
