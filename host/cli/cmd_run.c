@@ -30,6 +30,7 @@
 #include "core/progress.h"
 #include "depth/depth_estimate.h"
 #include "io/video.h"
+#include "pipeline/video_queue.h"
 #include "mesh/mesh_file.h"
 #include "pipeline/config.h"
 #include "mesh/mesh_glb.h"
@@ -283,6 +284,18 @@ typedef struct worker {
     p3d_ldi_nets nets;
     int32_t learned;
     p3d_depth_estimator *est; /* loaded when a photo first needs it */
+    /* The videos are encoded on the queue's thread: the encoding of a photo finishes while the worker
+     * decodes and computes the next one. `pending` is the photo whose videos are still queued: it is
+     * done (or failed) once the queue has drained, which the worker waits for before it queues the
+     * next photo's videos and at the end. */
+    p3d_video_queue *vq;
+    struct {
+        int32_t active;
+        const p3d_input *in;
+        item_result *res;
+        photo_outputs *po;
+        double t0;
+    } pending;
 } worker;
 
 /* A decoded photo, possibly decoded on a second thread. */
@@ -365,18 +378,35 @@ static p3d_status photo_web(const run_opts *o, const p3d_photo_result *r, const 
     return st;
 }
 
-/* The configured trajectories of one photo rendered and encoded into video_dir. */
+static void finish_pending(worker *w);
+
+/* The configured trajectories of one photo rendered on the worker's context into the video queue's
+ * frame slots and encoded on the queue's thread into video_dir. Returns once every frame is rendered
+ * and queued (*queued = 1 when something was queued): the last frames, the flushes and the renames
+ * overlap the next photo, and the photo is finished by finish_pending. On failure the queue is
+ * aborted (no partial file). */
 static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
-                               const char *video_dir, item_result *res, photo_outputs *po) {
+                               const char *video_dir, item_result *res, photo_outputs *po, int32_t *queued) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
+    *queued = 0;
     int32_t vw = r->width & ~1, vh = r->height & ~1; /* H.264 yuv420p needs even sizes */
     p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    /* the previous photo's videos end before this photo's start on the queue */
+    finish_pending(w);
+    if (w->vq) {
+        int32_t qw, qh;
+        p3d_video_queue_size(w->vq, &qw, &qh);
+        if (qw != vw || qh != vh) {
+            p3d_video_queue_free(w->vq);
+            w->vq = NULL;
+        }
+    }
+    /* 8 frame slots: enough to keep the encoder busy while the renderer runs ahead */
+    if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vw, vh, 8));
     p3d_renderer *rr = NULL;
     P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
-    uint8_t *frame = (uint8_t *)malloc((size_t)vw * vh * 3);
-    p3d_status st = frame ? ensure_out_dir(po, o, c->video_folder, video_dir)
-                          : p3d_fail(P3D_ERR_OOM, "%s: out of memory for frames", name);
+    p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
     float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
                      (float)c->crop_border[3]};
     /* the dolly zoom's anchor: the unfiltered depth at the centre, as the reference (quirk 18) */
@@ -390,31 +420,30 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
         p3d_video_opts vo = p3d_video_opts_default();
         vo.fps = c->fps;
         vo.prefer_nvenc = p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
-        p3d_video_writer *vwr = NULL;
-        st = p3d_video_open(path, vw, vh, &vo, &vwr);
+        st = p3d_video_queue_open(w->vq, path, &vo);
+        /* recorded now: a photo that fails later removes it (unlinking a file never written is harmless) */
+        if (st == P3D_OK) record_output(po, path);
+        *queued = 1;
         snprintf(label, sizeof label, "%s_%s.mp4", name, c->video_postfix[t]);
         int32_t show = o->n_devices == 1;
         if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
         for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
             p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            uint8_t *frame = NULL;
             st = p3d_interrupt_check(label);
+            if (st == P3D_OK) st = p3d_video_queue_frame(w->vq, &frame);
             if (st == P3D_OK) st = p3d_render_frame(rr, &v, frame);
-            if (st == P3D_OK) st = p3d_video_write_rgb(vwr, frame);
+            if (st == P3D_OK) st = p3d_video_queue_push(w->vq);
             if (show) p3d_progress_update(&w->sh->progress, k + 1);
         }
-        if (st == P3D_OK) {
-            st = p3d_video_close(vwr);
-            vwr = NULL;
-            if (st == P3D_OK) record_output(po, path);
-        }
+        if (st == P3D_OK) st = p3d_video_queue_close(w->vq);
         /* a video that was not finished is not "done": say why it stopped */
         if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
         else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
-        p3d_video_abort(vwr);
         if (st == P3D_OK) res->videos++, res->frames += tr.n;
         p3d_traj_free(&tr);
     }
-    free(frame);
+    if (st != P3D_OK && *queued) p3d_video_queue_abort(w->vq);
     p3d_renderer_free(rr);
     return st;
 }
@@ -439,7 +468,10 @@ static p3d_status write_depth(const p3d_depth *map, const char *dir, const char 
     return st;
 }
 
-static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image *img, item_result *res) {
+/* Photo `in` through the whole job. When its videos were queued (*queued = 1) it is not finished yet:
+ * it becomes the worker's pending photo (finish_pending), which then owns its outputs. */
+static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image *img, item_result *res, double t0,
+                                int32_t *queued) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     char depth_dir[1200], mesh_dir[1200], video_dir[1200], web_dir[1200], splats_dir[1200], path[1600];
@@ -503,14 +535,53 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     if (st == P3D_OK && o->web) st = photo_web(o, &r, in->name, web_dir, po);
     res->seconds[STAGE_WRITE] = p3d_time_now() - t;
     t = p3d_time_now();
+    *queued = 0;
     if (st == P3D_OK && o->videos)
-        st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res, po);
+        st = photo_videos(w, &r, c->video_mesh ? &r.compact : &r.mesh, in->name, video_dir, res, po, queued);
     res->seconds[STAGE_VIDEO] = p3d_time_now() - t;
     res->traffic = p3d_device_traffic_sub(p3d_ctx_traffic(w->ctx), traffic0);
     p3d_photo_result_free(&r);
+    if (st == P3D_OK && *queued) {
+        w->pending.active = 1;
+        w->pending.in = in;
+        w->pending.res = res;
+        w->pending.po = po;
+        w->pending.t0 = t0;
+        return P3D_OK;
+    }
+    *queued = 0;
     if (st != P3D_OK) discard_outputs(po);
     free(po);
     return st;
+}
+
+/* The end of one photo: its state, and the line saying so. */
+static void photo_finished(worker *w, const p3d_input *in, item_result *res, p3d_status s, double t0) {
+    run_shared *sh = w->sh;
+    if (s == P3D_OK) {
+        res->state = ITEM_DONE;
+        say(sh, "%s: done in %.1f s (%dx%d, %lld vertices, %d videos)", in->name, p3d_time_now() - t0,
+            (int)res->width, (int)res->height, (long long)res->vertices, (int)res->videos);
+    } else {
+        res->state = ITEM_FAILED;
+        snprintf(res->error, sizeof res->error, "%s", p3d_last_error());
+        /* under -q the summary at the end lists it */
+        if (s != P3D_ERR_INTERRUPTED) say(sh, "error: %s: %s", in->name, res->error);
+    }
+}
+
+/* Waits for the pending photo's videos and finishes it: done, or failed with its outputs removed. */
+static void finish_pending(worker *w) {
+    if (!w->pending.active) return;
+    w->pending.active = 0;
+    double t = p3d_time_now();
+    p3d_status s = p3d_video_queue_wait(w->vq);
+    item_result *res = w->pending.res;
+    res->seconds[STAGE_VIDEO] += p3d_time_now() - t;
+    if (s != P3D_OK) discard_outputs(w->pending.po);
+    free(w->pending.po);
+    w->pending.po = NULL;
+    photo_finished(w, w->pending.in, res, s, w->pending.t0);
 }
 
 static void *worker_main(void *arg) {
@@ -555,21 +626,15 @@ static void *worker_main(void *arg) {
         snprintf(res->device, sizeof res->device, "%s", w->used);
         double t0 = p3d_time_now();
         p3d_status s = decode_finish(cur);
-        if (s == P3D_OK) s = process_photo(w, in, &cur->img, res);
-        if (s == P3D_OK) {
-            res->state = ITEM_DONE;
-            say(sh, "%s: done in %.1f s (%dx%d, %lld vertices, %d videos)", in->name, p3d_time_now() - t0,
-                (int)res->width, (int)res->height, (long long)res->vertices, (int)res->videos);
-        } else {
-            res->state = ITEM_FAILED;
-            snprintf(res->error, sizeof res->error, "%s", p3d_last_error());
-            /* under -q the summary at the end lists it */
-            if (s != P3D_ERR_INTERRUPTED) say(sh, "error: %s: %s", in->name, res->error);
-        }
+        int32_t queued = 0;
+        if (s == P3D_OK) s = process_photo(w, in, &cur->img, res, t0, &queued);
+        if (!queued) photo_finished(w, in, res, s, t0);
         if (cur->st == P3D_OK) p3d_image_free(&cur->img);
         i = j;
         c ^= 1;
     }
+    finish_pending(w);
+    p3d_video_queue_free(w->vq);
     p3d_depth_estimator_free(w->est);
     p3d_nets_free(&w->nets);
     p3d_ctx_free(w->ctx);

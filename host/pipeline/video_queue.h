@@ -1,0 +1,65 @@
+/* video_queue.h - videos encoded on a thread of their own, so the encoder runs while the caller renders
+ * the next frames, the next trajectory or the next photo (issue 14's overlap across a batch: the
+ * encoding of photo i-1 overlaps the work on photo i).
+ *
+ *   p3d_video_queue *q;
+ *   P3D_TRY(p3d_video_queue_init(&q, w, h, 16));              // 16 frame slots of (h, w, 3) bytes
+ *   P3D_TRY(p3d_video_queue_open(q, "out/a.mp4", &vo));       // queued: the encoder thread opens it
+ *   for (...) {
+ *       uint8_t *rgb;
+ *       P3D_TRY(p3d_video_queue_frame(q, &rgb));              // a free slot (waits while all are queued)
+ *       render into rgb;
+ *       P3D_TRY(p3d_video_queue_push(q));                     // queued for encoding
+ *   }
+ *   P3D_TRY(p3d_video_queue_close(q));                        // queued: flush, trailer, rename
+ *   ... other work (the next photo) ...
+ *   p3d_status st = p3d_video_queue_wait(q);                  // everything queued is done: its status
+ *   p3d_video_queue_free(q);
+ *
+ * Frames of a video are encoded in the order pushed, with the same writer calls as a direct
+ * p3d_video_write_rgb loop, so the files are byte-identical to the sequential ones. The first failure
+ * (open, a frame, the close) is kept: the rest of that video's commands are dropped and its file is
+ * removed (p3d_video_abort); p3d_video_queue_wait returns it, with its message in p3d_last_error(), and
+ * clears it, so the next batch of commands (the next photo) starts clean. p3d_video_queue_abort drops
+ * everything still queued and removes the unfinished file (an interrupt, a failed photo). The calls
+ * are made by one thread (the worker that owns the queue). */
+#ifndef P3D_VIDEO_QUEUE_H
+#define P3D_VIDEO_QUEUE_H
+
+#include "io/video.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct p3d_video_queue p3d_video_queue;
+
+/* slots >= 2 frame buffers of width x height RGB (host memory). */
+p3d_status p3d_video_queue_init(p3d_video_queue **out, int32_t width, int32_t height, int32_t slots);
+/* Waits for the queued work, stops the thread, frees everything (an unfinished video is aborted). */
+void p3d_video_queue_free(p3d_video_queue *q);
+/* The frame size the queue was made for. */
+void p3d_video_queue_size(const p3d_video_queue *q, int32_t *width, int32_t *height);
+
+/* Queues opening path (p3d_video_open with the queue's size and *o, copied; o->encoder and o->preset
+ * must outlive the video). A video already open is closed first, in order. */
+p3d_status p3d_video_queue_open(p3d_video_queue *q, const char *path, const p3d_video_opts *o);
+/* The next free frame slot, (height, width, 3); waits while every slot is queued. Fails with the
+ * queue's kept error (the encoder failed: stop rendering). */
+p3d_status p3d_video_queue_frame(p3d_video_queue *q, uint8_t **rgb);
+/* Queues the slot p3d_video_queue_frame returned. */
+p3d_status p3d_video_queue_push(p3d_video_queue *q);
+/* Queues the close (flush, trailer, rename into place) of the open video. */
+p3d_status p3d_video_queue_close(p3d_video_queue *q);
+/* Waits until everything queued has been done; returns the first failure since the last wait
+ * (P3D_OK when none) and clears it. A signal (core/interrupt.h, flag mode) while waiting aborts the
+ * queue (p3d_video_queue_abort) and returns P3D_ERR_INTERRUPTED. */
+p3d_status p3d_video_queue_wait(p3d_video_queue *q);
+/* Drops every queued command and aborts the open video (its file is removed); returns once the
+ * encoder thread is idle. The kept error is cleared. */
+void p3d_video_queue_abort(p3d_video_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,135 @@
+/* test_video_queue.c - the video queue (host/pipeline/video_queue.h): frames encoded on its thread give
+ * the same file as a direct p3d_video_write_rgb loop (FFmpeg's mpeg4 encoder, single-threaded and so
+ * repeatable byte for byte: libx264's threads are not); a failure on the encoder thread (a folder that
+ * does not exist) comes back to the producer with its message and leaves nothing; an abort in the
+ * middle of a video removes its file; the queue is reusable after both. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/file_io.h"
+#include "p3d_test.h"
+#include "pipeline/video_queue.h"
+
+#define W 64
+#define H 48
+#define N 12
+
+static void frame_of(int32_t k, uint8_t *rgb) {
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            uint8_t *p = rgb + 3 * (y * W + x);
+            p[0] = (uint8_t)(x * 4 + k * 9);
+            p[1] = (uint8_t)(y * 5 + k * 3);
+            p[2] = (uint8_t)((x + y + k) * 7);
+        }
+}
+
+static p3d_video_opts opts(void) {
+    p3d_video_opts o = p3d_video_opts_default();
+    o.encoder = "mpeg4";
+    o.fps = 25;
+    return o;
+}
+
+static int same_file(const char *a, const char *b) {
+    uint8_t *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int same = p3d_file_read(a, 1 << 26, &x, &nx) == P3D_OK && p3d_file_read(b, 1 << 26, &y, &ny) == P3D_OK && nx == ny &&
+               nx > 0 && !memcmp(x, y, nx);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_queue(void) {
+    if (!p3d_video_available() || !p3d_video_has_encoder("mpeg4")) {
+        SKIP("FFmpeg with the mpeg4 encoder not built in");
+        return;
+    }
+    char direct[512], queued[512], second[512], missing[512], aborted[512];
+    p3d_test_tmp_path("vq_direct.mp4", direct, sizeof direct);
+    p3d_test_tmp_path("vq_queued.mp4", queued, sizeof queued);
+    p3d_test_tmp_path("vq_second.mp4", second, sizeof second);
+    p3d_test_tmp_path("vq_no_such_dir/x.mp4", missing, sizeof missing);
+    p3d_test_tmp_path("vq_aborted.mp4", aborted, sizeof aborted);
+    const p3d_video_opts o = opts();
+    static uint8_t rgb[W * H * 3];
+
+    p3d_video_writer *v = NULL;
+    CHECK_OK(p3d_video_open(direct, W, H, &o, &v));
+    for (int32_t k = 0; k < N; k++) {
+        frame_of(k, rgb);
+        CHECK_OK(p3d_video_write_rgb(v, rgb));
+    }
+    CHECK_OK(p3d_video_close(v));
+
+    p3d_video_queue *q = NULL;
+    CHECK_OK(p3d_video_queue_init(&q, W, H, 3)); /* fewer slots than frames: the producer waits */
+    if (!q) return;
+    /* two videos queued back to back, one wait for both */
+    for (int32_t pass = 0; pass < 2; pass++) {
+        CHECK_OK(p3d_video_queue_open(q, pass ? second : queued, &o));
+        for (int32_t k = 0; k < N; k++) {
+            uint8_t *slot = NULL;
+            CHECK_OK(p3d_video_queue_frame(q, &slot));
+            if (!slot) break;
+            frame_of(k, slot);
+            CHECK_OK(p3d_video_queue_push(q));
+        }
+        CHECK_OK(p3d_video_queue_close(q));
+    }
+    CHECK_OK(p3d_video_queue_wait(q));
+    CHECK_MSG(same_file(direct, queued), "queued video differs from the direct one");
+    CHECK_MSG(same_file(direct, second), "second queued video differs from the direct one");
+
+    /* a failed open on the encoder thread: the producer hears of it, with the path */
+    CHECK_OK(p3d_video_queue_open(q, missing, &o));
+    p3d_status st = P3D_OK;
+    for (int32_t k = 0; k < 4 * N && st == P3D_OK; k++) {
+        uint8_t *slot = NULL;
+        st = p3d_video_queue_frame(q, &slot);
+        if (st == P3D_OK) {
+            frame_of(k, slot);
+            st = p3d_video_queue_push(q);
+        }
+    }
+    (void)st; /* the producer may or may not have seen it yet; the wait returns it either way */
+    CHECK(p3d_video_queue_wait(q) == P3D_ERR_IO);
+    CHECK_MSG(strstr(p3d_last_error(), "vq_no_such_dir") != NULL, "error: %s", p3d_last_error());
+    CHECK_OK(p3d_video_queue_wait(q)); /* cleared by the wait that returned it */
+    CHECK(access(missing, F_OK) != 0);
+
+    /* an abort in the middle of a video leaves no file; the queue works afterwards */
+    CHECK_OK(p3d_video_queue_open(q, aborted, &o));
+    for (int32_t k = 0; k < N / 2; k++) {
+        uint8_t *slot = NULL;
+        CHECK_OK(p3d_video_queue_frame(q, &slot));
+        if (!slot) break;
+        frame_of(k, slot);
+        CHECK_OK(p3d_video_queue_push(q));
+    }
+    p3d_video_queue_abort(q);
+    CHECK_OK(p3d_video_queue_wait(q));
+    CHECK(access(aborted, F_OK) != 0);
+    unlink(queued);
+    CHECK_OK(p3d_video_queue_open(q, queued, &o));
+    for (int32_t k = 0; k < N; k++) {
+        uint8_t *slot = NULL;
+        CHECK_OK(p3d_video_queue_frame(q, &slot));
+        if (!slot) break;
+        frame_of(k, slot);
+        CHECK_OK(p3d_video_queue_push(q));
+    }
+    CHECK_OK(p3d_video_queue_close(q));
+    CHECK_OK(p3d_video_queue_wait(q));
+    CHECK(same_file(direct, queued));
+    p3d_video_queue_free(q);
+    unlink(direct), unlink(queued), unlink(second);
+}
+
+int main(void) {
+    RUN(test_queue);
+    return p3d_test_finish();
+}
