@@ -203,3 +203,47 @@ extern "C" p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rvie
     P3D_CUDA_LAUNCH_CHECK(ctx, "render.raster");
     return p3d_cuda_memcpy_d2h(ctx, rgb, r->rgb, static_cast<size_t>(r->opts.width) * r->opts.height * 3);
 }
+
+// The renderer of a mesh whose positions and faces are already on this device (the device mesh of
+// cuda/mesh/mesh.cu, issue 14): p3d_render_cuda_init for an untextured mesh, with the positions and
+// faces copied device to device instead of uploaded from the host; only the colours go up.
+extern "C" p3d_status p3d_render_cuda_init_dev(p3d_cuda_ctx *ctx, const p3d_mesh *m, const float *xyz_dev,
+                                               const int32_t *faces_dev, const p3d_render_opts *o,
+                                               const p3d_render_frame_setup *fs, p3d_render_cuda **out) {
+    *out = NULL;
+    if (m->uv) return p3d_fail(P3D_ERR_INVALID_ARG, "render: a textured mesh is not a device mesh");
+    p3d_mesh colours = *m; // the host mesh's header only: p3d_render_cuda_init then uploads no vertex
+    colours.n_vertices = 0;
+    colours.n_faces = 0;
+    p3d_render_cuda *r = NULL;
+    P3D_TRY(p3d_render_cuda_init(ctx, &colours, o, fs, &r));
+    // re-plan the mesh buffers at the real sizes (the empty plan made them one element each)
+    void **mesh_bufs[] = {reinterpret_cast<void **>(&r->xyz), reinterpret_cast<void **>(&r->rgba),
+                          reinterpret_cast<void **>(&r->faces), reinterpret_cast<void **>(&r->sx),
+                          reinterpret_cast<void **>(&r->sy), reinterpret_cast<void **>(&r->sz),
+                          reinterpret_cast<void **>(&r->tris)};
+    for (void **b : mesh_bufs) {
+        p3d_cuda_free(ctx, *b);
+        *b = NULL;
+    }
+    r->nv = m->n_vertices;
+    r->nf = m->n_faces;
+    r->cap = r->nf + r->n_tiles + 1;
+    const size_t nv = static_cast<size_t>(r->nv > 0 ? r->nv : 1), nf = static_cast<size_t>(r->nf > 0 ? r->nf : 1);
+    p3d_status st = p3d_cuda_malloc(ctx, nv * 3 * sizeof(float), reinterpret_cast<void **>(&r->xyz));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nv * 4, reinterpret_cast<void **>(&r->rgba));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nf * 3 * sizeof(int32_t), reinterpret_cast<void **>(&r->faces));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nv * sizeof(int32_t), reinterpret_cast<void **>(&r->sx));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nv * sizeof(int32_t), reinterpret_cast<void **>(&r->sy));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nv * sizeof(float), reinterpret_cast<void **>(&r->sz));
+    if (st == P3D_OK) st = p3d_cuda_malloc(ctx, r->cap * sizeof(int32_t), reinterpret_cast<void **>(&r->tris));
+    if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_d2d(ctx, r->xyz, xyz_dev, r->nv * 3 * sizeof(float));
+    if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->rgba, m->rgba, r->nv * 4);
+    if (st == P3D_OK && r->nf > 0) st = p3d_cuda_memcpy_d2d(ctx, r->faces, faces_dev, r->nf * 3 * sizeof(int32_t));
+    if (st != P3D_OK) {
+        p3d_render_cuda_free(r);
+        return st;
+    }
+    *out = r;
+    return P3D_OK;
+}

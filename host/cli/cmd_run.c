@@ -405,7 +405,9 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     /* 8 frame slots: enough to keep the encoder busy while the renderer runs ahead */
     if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vw, vh, 8));
     p3d_renderer *rr = NULL;
-    P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
+    /* the dense mesh built on the device is rendered from there (no upload) */
+    if (m == &r->mesh && r->mesh_xyz_dev) P3D_TRY(p3d_renderer_init_device(w->ctx, m, r->mesh_xyz_dev, r->mesh_faces_dev, &ro, &rr));
+    else P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
     p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
     float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
                      (float)c->crop_border[3]};
@@ -496,6 +498,8 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     memset(&r, 0, sizeof r);
     p3d_photo_opts popts = photo_opts_of(c);
     popts.compact = o->glb || (c->save_ply && c->mesh_format == P3D_MESH_GLB) || (o->videos && c->video_mesh) || o->web;
+    /* videos of the dense mesh on a GPU: the mesh is built on the device and rendered from there */
+    popts.device_mesh = o->videos && !c->video_mesh && p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
     t = p3d_time_now();
     if (st == P3D_OK) st = p3d_interrupt_check(in->name);
     if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &popts, &r);

@@ -110,7 +110,9 @@ static size_t carve(size_t *at, size_t bytes) {
     return start;
 }
 
-static p3d_status mesh_from_ldi_device(p3d_ctx *ctx, const p3d_ldi *l, float depth_threshold, p3d_mesh *out) {
+/* xyz_dev, faces_dev (may be NULL): where the device copies of the positions and faces were left. */
+static p3d_status mesh_from_ldi_device(p3d_ctx *ctx, const p3d_ldi *l, float depth_threshold, p3d_mesh *out,
+                                       const float **xyz_dev, const int32_t **faces_dev) {
     const size_t n = (size_t)l->n_nodes;
     size_t at = 0;
     const size_t o_link = carve(&at, n * 4 * sizeof(int32_t)), o_depth = carve(&at, n * sizeof(float));
@@ -150,6 +152,8 @@ static p3d_status mesh_from_ldi_device(p3d_ctx *ctx, const p3d_ldi *l, float dep
         return st;
     }
     fill_rgba(l, out);
+    if (xyz_dev) *xyz_dev = d.xyz;
+    if (faces_dev) *faces_dev = d.faces;
     return P3D_OK;
 }
 #endif
@@ -158,10 +162,23 @@ p3d_status p3d_mesh_from_ldi_ctx(p3d_ctx *ctx, const p3d_ldi *l, float depth_thr
 #ifdef P3D_HAVE_CUDA
     if (ctx && p3d_ctx_cuda(ctx) && l->n_nodes > 0) {
         P3D_TRY(check_ldi_args(l, depth_threshold, out));
-        return mesh_from_ldi_device(ctx, l, depth_threshold, out);
+        return mesh_from_ldi_device(ctx, l, depth_threshold, out, NULL, NULL);
     }
 #else
     (void)ctx;
 #endif
     return p3d_mesh_from_ldi(l, depth_threshold, out);
+}
+
+p3d_status p3d_mesh_from_ldi_dev(p3d_ctx *ctx, const p3d_ldi *l, float depth_threshold, p3d_mesh *out,
+                                 const float **xyz_dev, const int32_t **faces_dev) {
+    *xyz_dev = NULL;
+    *faces_dev = NULL;
+#ifdef P3D_HAVE_CUDA
+    if (ctx && p3d_ctx_cuda(ctx) && l->n_nodes > 0) {
+        P3D_TRY(check_ldi_args(l, depth_threshold, out));
+        return mesh_from_ldi_device(ctx, l, depth_threshold, out, xyz_dev, faces_dev);
+    }
+#endif
+    return p3d_mesh_from_ldi_ctx(ctx, l, depth_threshold, out);
 }

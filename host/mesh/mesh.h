@@ -49,6 +49,12 @@ p3d_status p3d_mesh_from_ldi(const p3d_ldi *l, float depth_threshold, p3d_mesh *
 /* The same on the context's device (the LDI and the mesh stay in host memory; on CUDA the link and
  * depth arrays go up, positions and faces come back). Identical output on every backend. */
 p3d_status p3d_mesh_from_ldi_ctx(p3d_ctx *ctx, const p3d_ldi *l, float depth_threshold, p3d_mesh *out);
+/* p3d_mesh_from_ldi_ctx that also says where the device copies of the positions (n_vertices, 3) and
+ * faces (n_faces, 3) are (*xyz_dev, *faces_dev: CUDA memory in the context's scratch block, valid until
+ * the next op that uses the scratch; NULL on the CPU or for an empty LDI), so the renderer can take
+ * them without an upload (render.h p3d_renderer_init_device). */
+p3d_status p3d_mesh_from_ldi_dev(p3d_ctx *ctx, const p3d_ldi *l, float depth_threshold, p3d_mesh *out,
+                                 const float **xyz_dev, const int32_t **faces_dev);
 
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;

@@ -67,6 +67,7 @@ p3d_photo_opts p3d_photo_opts_default(void) {
     o.ldi = p3d_ldi_opts_default();
     o.compact = 0;
     o.compact_opts = p3d_compact_defaults();
+    o.device_mesh = 0;
     return o;
 }
 
@@ -145,7 +146,9 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
     }
     if (s == P3D_OK) {
         double t1 = p3d_time_now();
-        s = p3d_mesh_from_ldi(&r->ldi, o->ldi.depth_threshold, &r->mesh);
+        s = o->device_mesh ? p3d_mesh_from_ldi_dev(ctx, &r->ldi, o->ldi.depth_threshold, &r->mesh, &r->mesh_xyz_dev,
+                                                   &r->mesh_faces_dev)
+                           : p3d_mesh_from_ldi(&r->ldi, o->ldi.depth_threshold, &r->mesh);
         r->seconds_mesh = p3d_time_now() - t1;
     }
     if (s == P3D_OK && o->compact) {

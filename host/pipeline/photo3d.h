@@ -42,6 +42,11 @@ typedef struct p3d_photo_opts {
     p3d_ldi_opts ldi;
     int32_t compact;     /* also build the textured, simplified mesh (mesh_compact.h) into r->compact */
     p3d_compact_opts compact_opts;
+    /* On a CUDA context: build the dense mesh on the device (p3d_mesh_from_ldi_dev) and keep its
+     * device arrays in the result for the renderer (r->mesh_xyz_dev, r->mesh_faces_dev), so videos of
+     * the dense mesh render it without uploading it again. Off by default: the mesh's download then
+     * counts in the photo's device traffic, and the CPU builds the same mesh without it. */
+    int32_t device_mesh;
 } p3d_photo_opts;
 
 p3d_photo_opts p3d_photo_opts_default(void);
@@ -60,6 +65,11 @@ typedef struct p3d_photo_result {
     p3d_mesh compact;           /* the compact textured mesh when opts.compact, else empty */
     p3d_compact_stats compact_stats;
     p3d_device_traffic traffic; /* what this photo moved and waited for on ctx (zeros on the CPU) */
+    /* opts.device_mesh on a CUDA context: the dense mesh's positions (n_vertices, 3) and faces
+     * (n_faces, 3) on the device (the context's scratch: valid until the context's next op that uses
+     * it, i.e. the next photo's stages), else NULL. Not owned. */
+    const float *mesh_xyz_dev;
+    const int32_t *mesh_faces_dev;
 } p3d_photo_result;
 
 /* Intrinsics for a photo of orig_w x orig_h processed at w x h: the reference's focal lengths (spec

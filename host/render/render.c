@@ -118,7 +118,9 @@ void p3d_renderer_free(p3d_renderer *r) {
     free(r);
 }
 
-p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o, p3d_renderer **out) {
+/* p3d_renderer_init, and p3d_renderer_init_device when xyz_dev and faces_dev are given on a CUDA context. */
+static p3d_status renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const float *xyz_dev, const int32_t *faces_dev,
+                                const p3d_render_opts *o, p3d_renderer **out) {
     *out = NULL;
     if (o->width < 1 || o->height < 1 || o->width > 16384 || o->height > 16384)
         return p3d_fail(P3D_ERR_INVALID_ARG, "render: frame size %dx%d: need 1..16384 per side", (int)o->width,
@@ -141,7 +143,8 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     p3d_status st = P3D_OK;
 #ifdef P3D_HAVE_CUDA
     if (p3d_ctx_cuda(ctx)) {
-        st = p3d_render_cuda_init(p3d_ctx_cuda(ctx), m, o, &r->fs, &r->cuda);
+        st = xyz_dev && faces_dev ? p3d_render_cuda_init_dev(p3d_ctx_cuda(ctx), m, xyz_dev, faces_dev, o, &r->fs, &r->cuda)
+                                  : p3d_render_cuda_init(p3d_ctx_cuda(ctx), m, o, &r->fs, &r->cuda);
         if (st != P3D_OK) p3d_renderer_free(r);
         else *out = r;
         return st;
@@ -167,6 +170,18 @@ p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_o
     }
     *out = r;
     return st;
+}
+
+p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o, p3d_renderer **out) {
+    return renderer_init(ctx, m, NULL, NULL, o, out);
+}
+
+p3d_status p3d_renderer_init_device(p3d_ctx *ctx, const p3d_mesh *m, const float *xyz_dev, const int32_t *faces_dev,
+                                    const p3d_render_opts *o, p3d_renderer **out) {
+#ifdef P3D_HAVE_CUDA
+    if (p3d_ctx_cuda(ctx) && !m->uv) return renderer_init(ctx, m, xyz_dev, faces_dev, o, out);
+#endif
+    return renderer_init(ctx, m, NULL, NULL, o, out);
 }
 
 void p3d_mesh_bounds(const p3d_mesh *m, float bmin[3], float bmax[3]) {

@@ -69,6 +69,14 @@ typedef struct p3d_renderer p3d_renderer;
 p3d_status p3d_render_check_mesh(const p3d_mesh *m);
 
 p3d_status p3d_renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o, p3d_renderer **out);
+/* The same for an untextured mesh whose positions and faces are also on ctx's CUDA device (xyz_dev
+ * (n_vertices, 3) float, faces_dev (n_faces, 3) int32: device memory, as p3d_mesh_from_ldi_dev leaves
+ * them): the renderer copies them on the device instead of uploading m's, so the device mesh is
+ * rendered without a host round trip (issue 14); m (host) gives the checks, the bounds and the
+ * colours. Frames are identical to p3d_renderer_init's. Without a CUDA context, or with NULL device
+ * arrays, it is p3d_renderer_init. */
+p3d_status p3d_renderer_init_device(p3d_ctx *ctx, const p3d_mesh *m, const float *xyz_dev, const int32_t *faces_dev,
+                                    const p3d_render_opts *o, p3d_renderer **out);
 void p3d_renderer_free(p3d_renderer *r);
 
 /* Renders one frame into rgb (host memory, (height, width, 3) RGB). */
@@ -107,6 +115,10 @@ typedef struct p3d_render_cuda p3d_render_cuda;
 /* Device copies of the mesh and the frame buffers; rview points at a p3d_rview (render_math.h). */
 p3d_status p3d_render_cuda_init(struct p3d_cuda_ctx *ctx, const p3d_mesh *m, const p3d_render_opts *o,
                                 const p3d_render_frame_setup *fs, p3d_render_cuda **out);
+/* The same with the positions and faces copied from device arrays (p3d_renderer_init_device). */
+p3d_status p3d_render_cuda_init_dev(struct p3d_cuda_ctx *ctx, const p3d_mesh *m, const float *xyz_dev,
+                                    const int32_t *faces_dev, const p3d_render_opts *o,
+                                    const p3d_render_frame_setup *fs, p3d_render_cuda **out);
 void p3d_render_cuda_free(p3d_render_cuda *r);
 p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rview, uint8_t *rgb);
 #endif
