@@ -201,8 +201,11 @@ extern "C" p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rvie
     P3D_LAUNCH(raster_kernel, r->n_tiles, P3D_RENDER_THREADS, shared, ctx->stream)(
         m, r->start, r->tris, fs, r->opts.width, r->opts.height, r->opts.ssaa, bg, r->rgb);
     P3D_CUDA_LAUNCH_CHECK(ctx, "render.raster");
+    if (!rgb) return P3D_OK; // the frame stays on the device (p3d_render_cuda_frame_buffer)
     return p3d_cuda_memcpy_d2h(ctx, rgb, r->rgb, static_cast<size_t>(r->opts.width) * r->opts.height * 3);
 }
+
+extern "C" const uint8_t *p3d_render_cuda_frame_buffer(const p3d_render_cuda *r) { return r->rgb; }
 
 // The renderer of a mesh whose positions and faces are already on this device (the device mesh of
 // cuda/mesh/mesh.cu, issue 14): p3d_render_cuda_init for an untextured mesh, with the positions and

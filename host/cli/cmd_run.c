@@ -289,6 +289,7 @@ typedef struct worker {
      * done (or failed) once the queue has drained, which the worker waits for before it queues the
      * next photo's videos and at the end. */
     p3d_video_queue *vq;
+    int32_t no_device_frames; /* 1 once NVENC on device frames was found missing (host frames then) */
     struct {
         int32_t active;
         const p3d_input *in;
@@ -380,6 +381,70 @@ static p3d_status photo_web(const run_opts *o, const p3d_photo_result *r, const 
 
 static void finish_pending(worker *w);
 
+/* photo_videos on a CUDA context whose FFmpeg has NVENC: each frame is rendered into the renderer's
+ * device buffer and encoded from there (p3d_video_write_device), on the worker's thread (the
+ * conversion and NVENC run on the GPU). *used = 0, and nothing written, when the first video finds no
+ * NVENC on device frames: the caller then takes the host-frame path. */
+static p3d_status photo_videos_device(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
+                                      const char *video_dir, item_result *res, photo_outputs *po, int32_t *used) {
+    const run_opts *o = w->sh->o;
+    const p3d_config *c = &o->cfg;
+    *used = 0;
+    const int32_t vw = r->width & ~1, vh = r->height & ~1;
+    const p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    const float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
+                           (float)c->crop_border[3]};
+    const float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
+    p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
+    p3d_renderer *rr = NULL;
+    if (st == P3D_OK) {
+        if (m == &r->mesh && r->mesh_xyz_dev) st = p3d_renderer_init_device(w->ctx, m, r->mesh_xyz_dev, r->mesh_faces_dev, &ro, &rr);
+        else st = p3d_renderer_init(w->ctx, m, &ro, &rr);
+    }
+    for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
+        p3d_traj tr;
+        st = config_traj(c, t, anchor, &tr);
+        if (st != P3D_OK) break;
+        char path[1600], label[1700];
+        snprintf(path, sizeof path, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
+        p3d_video_opts vo = p3d_video_opts_default();
+        vo.fps = c->fps;
+        vo.prefer_nvenc = 1;
+        p3d_video_writer *vwr = NULL;
+        st = p3d_video_open_device(path, vw, vh, &vo, w->ctx, &vwr);
+        if (st == P3D_OK && !*used && !p3d_video_device_frames(vwr)) { /* no NVENC here: host frames */
+            p3d_video_abort(vwr);
+            p3d_traj_free(&tr);
+            p3d_renderer_free(rr);
+            return P3D_OK;
+        }
+        *used = 1;
+        snprintf(label, sizeof label, "%s_%s.mp4", name, c->video_postfix[t]);
+        const int32_t show = o->n_devices == 1;
+        if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
+        for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
+            const p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            st = p3d_interrupt_check(label);
+            const uint8_t *frame = st == P3D_OK ? p3d_render_frame_device(rr, &v, &st) : NULL;
+            if (st == P3D_OK) st = p3d_video_write_device(vwr, frame);
+            if (show) p3d_progress_update(&w->sh->progress, k + 1);
+        }
+        if (st == P3D_OK) {
+            st = p3d_video_close(vwr);
+            vwr = NULL;
+            if (st == P3D_OK) record_output(po, path);
+        }
+        if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
+        else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
+        p3d_video_abort(vwr);
+        if (st == P3D_OK) res->videos++, res->frames += tr.n;
+        p3d_traj_free(&tr);
+    }
+    *used = 1;
+    p3d_renderer_free(rr);
+    return st;
+}
+
 /* The configured trajectories of one photo rendered on the worker's context into the video queue's
  * frame slots and encoded on the queue's thread into video_dir. Returns once every frame is rendered
  * and queued (*queued = 1 when something was queued): the last frames, the flushes and the renames
@@ -394,6 +459,13 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
     /* the previous photo's videos end before this photo's start on the queue */
     finish_pending(w);
+    /* a GPU with NVENC: the frames go from the device buffer to the encoder and never come back */
+    if (p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA && !w->no_device_frames) {
+        int32_t used = 0;
+        p3d_status st = photo_videos_device(w, r, m, name, video_dir, res, po, &used);
+        if (used || st != P3D_OK) return st;
+        w->no_device_frames = 1;
+    }
     if (w->vq) {
         int32_t qw, qh;
         p3d_video_queue_size(w->vq, &qw, &qh);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/interrupt.h"
+#include "io/rgb_nv12.h"
 
 p3d_video_opts p3d_video_opts_default(void) {
     p3d_video_opts o;
@@ -28,6 +29,7 @@ p3d_video_opts p3d_video_opts_default(void) {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
@@ -43,6 +45,11 @@ struct p3d_video_writer {
     int32_t width, height;
     char path[1024], tmp[1100];
     int32_t slot; /* interrupt.h slot of tmp, or -1 */
+    /* p3d_video_open_device: the context the frames come from, and when NVENC takes them on the
+     * device, FFmpeg's CUDA device (on the runtime's primary context) and its NV12 frame pool */
+    p3d_ctx *ctx;
+    AVBufferRef *hw_device, *hw_frames;
+    uint8_t *host_rgb; /* (height, width, 3) staging for device frames without NVENC */
 };
 
 static p3d_status av_failure(const char *path, const char *what, int err) {
@@ -70,6 +77,9 @@ static void writer_free(p3d_video_writer *v, int32_t remove_tmp) {
     av_packet_free(&v->pkt);
     avcodec_free_context(&v->enc);
     avformat_free_context(v->fmt);
+    av_buffer_unref(&v->hw_frames);
+    av_buffer_unref(&v->hw_device);
+    free(v->host_rgb);
     free(v);
 }
 
@@ -108,8 +118,57 @@ static int open_encoder(p3d_video_writer *v, const AVCodec *c, const p3d_video_o
     return err;
 }
 
-p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const p3d_video_opts *o,
-                          p3d_video_writer **out) {
+/* h264_nvenc fed with device frames: FFmpeg's CUDA device on the primary context (the one the CUDA
+ * runtime, and so our device buffers, use), a pool of NV12 frames in device memory, the encoder opened
+ * on it with the quality settings of open_encoder. Returns 0, or an FFmpeg error code (no driver, no
+ * NVENC-capable GPU, an FFmpeg without CUDA): the caller then opens a host-frame encoder. */
+static int open_nvenc_frames(p3d_video_writer *v, const p3d_video_opts *o, AVRational rate, int32_t device_index) {
+    const AVCodec *c = avcodec_find_encoder_by_name("h264_nvenc");
+    if (!c) return AVERROR_ENCODER_NOT_FOUND;
+    char dev[16];
+    snprintf(dev, sizeof dev, "%d", (int)device_index);
+    AVDictionary *dopts = NULL;
+    av_dict_set(&dopts, "primary_ctx", "1", 0);
+    int err = av_hwdevice_ctx_create(&v->hw_device, AV_HWDEVICE_TYPE_CUDA, dev, dopts, 0);
+    av_dict_free(&dopts);
+    if (err < 0) return err;
+    if (!(v->hw_frames = av_hwframe_ctx_alloc(v->hw_device))) return AVERROR(ENOMEM);
+    AVHWFramesContext *fc = (AVHWFramesContext *)v->hw_frames->data;
+    fc->format = AV_PIX_FMT_CUDA;
+    fc->sw_format = AV_PIX_FMT_NV12; /* (h, pitch) luma + (h / 2, pitch) interleaved U, V: rgb_nv12.h */
+    fc->width = v->width;
+    fc->height = v->height;
+    if ((err = av_hwframe_ctx_init(v->hw_frames)) < 0) return err;
+    if ((err = open_encoder(v, c, o, rate)) < 0) return err; /* settles that FFmpeg has NVENC at all */
+    /* the same settings again with device frames as input */
+    avcodec_free_context(&v->enc);
+    if (!(v->enc = avcodec_alloc_context3(c))) return AVERROR(ENOMEM);
+    v->enc->width = v->width;
+    v->enc->height = v->height;
+    v->enc->pix_fmt = AV_PIX_FMT_CUDA;
+    v->enc->hw_frames_ctx = av_buffer_ref(v->hw_frames);
+    v->enc->time_base = av_inv_q(rate);
+    v->enc->framerate = rate;
+    v->enc->color_range = AVCOL_RANGE_MPEG;
+    v->enc->colorspace = AVCOL_SPC_SMPTE170M;
+    v->enc->color_primaries = AVCOL_PRI_SMPTE170M;
+    v->enc->color_trc = AVCOL_TRC_SMPTE170M;
+    v->enc->bit_rate = 0;
+    if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) v->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    AVDictionary *opts = NULL;
+    char q[16];
+    snprintf(q, sizeof q, "%d", (int)o->crf);
+    av_dict_set(&opts, "rc", "vbr", 0);
+    av_dict_set(&opts, "cq", q, 0);
+    av_dict_set(&opts, "preset", "p4", 0);
+    err = v->enc->hw_frames_ctx ? avcodec_open2(v->enc, c, &opts) : AVERROR(ENOMEM);
+    av_dict_free(&opts);
+    return err;
+}
+
+/* p3d_video_open; with dev (a CUDA context) NVENC on device frames is tried first. */
+static p3d_status video_open(const char *path, int32_t width, int32_t height, const p3d_video_opts *o, p3d_ctx *dev,
+                             p3d_video_writer **out) {
     *out = NULL;
     if (width < 2 || height < 2 || width % 2 || height % 2 || width > 16384 || height > 16384)
         return p3d_fail(P3D_ERR_INVALID_ARG, "%s: video size %dx%d: need even sizes from 2 to 16384 (4:2:0 chroma)",
@@ -145,7 +204,20 @@ p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const
     if (err < 0) st = av_failure(path, "mp4 muxer", err);
     const AVRational rate = av_d2q(o->fps, 1001000);
     const int autoenc = !o->encoder || strcmp(o->encoder, "auto") == 0;
-    if (st == P3D_OK && autoenc && o->prefer_nvenc) {
+    v->ctx = dev;
+    if (st == P3D_OK && dev && ((autoenc && o->prefer_nvenc) || (o->encoder && !strcmp(o->encoder, "h264_nvenc")))) {
+        if ((err = open_nvenc_frames(v, o, rate, p3d_ctx_device(dev).index)) >= 0) {
+            p3d_log(P3D_LOG_DEBUG, "%s: encoding device frames with h264_nvenc", path);
+        } else {
+            char buf[AV_ERROR_MAX_STRING_SIZE];
+            av_strerror(err, buf, sizeof buf);
+            p3d_log(P3D_LOG_DEBUG, "%s: no NVENC on device frames (%s): host frames", path, buf);
+            avcodec_free_context(&v->enc);
+            av_buffer_unref(&v->hw_frames);
+            av_buffer_unref(&v->hw_device);
+        }
+    }
+    if (st == P3D_OK && !v->enc && autoenc && o->prefer_nvenc) {
         const AVCodec *nv = avcodec_find_encoder_by_name("h264_nvenc");
         if (nv && open_encoder(v, nv, o, rate) >= 0) p3d_log(P3D_LOG_DEBUG, "%s: encoding with h264_nvenc", path);
         else avcodec_free_context(&v->enc);
@@ -212,6 +284,53 @@ static p3d_status encode(p3d_video_writer *v, AVFrame *frame) {
         av_packet_unref(v->pkt);
         if (err < 0) return av_failure(v->path, "write failed", err);
     }
+}
+
+p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const p3d_video_opts *o,
+                          p3d_video_writer **out) {
+    return video_open(path, width, height, o, NULL, out);
+}
+
+p3d_status p3d_video_open_device(const char *path, int32_t width, int32_t height, const p3d_video_opts *o,
+                                 p3d_ctx *ctx, p3d_video_writer **out) {
+    if (!ctx || p3d_ctx_device(ctx).kind != P3D_DEVICE_CUDA)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: device frames need a CUDA context", path);
+    return video_open(path, width, height, o, ctx, out);
+}
+
+int32_t p3d_video_device_frames(const p3d_video_writer *v) { return v->hw_frames != NULL; }
+
+p3d_status p3d_video_write_device(p3d_video_writer *v, const uint8_t *rgb_dev) {
+    const size_t bytes = (size_t)v->width * v->height * 3;
+    if (!v->ctx) return p3d_fail(P3D_ERR_INVALID_ARG, "%s: not opened for device frames", v->path);
+    if (!v->hw_frames) {
+        /* no NVENC on device frames: the frame comes to the host and is encoded as any other */
+        if (!v->host_rgb && !(v->host_rgb = (uint8_t *)malloc(bytes)))
+            return p3d_fail(P3D_ERR_OOM, "%s: out of memory for a frame", v->path);
+        P3D_TRY(p3d_ctx_download(v->ctx, v->host_rgb, rgb_dev, bytes));
+        return p3d_video_write_rgb(v, v->host_rgb);
+    }
+#ifdef P3D_HAVE_CUDA
+    AVFrame *f = av_frame_alloc();
+    if (!f) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", v->path);
+    int err = av_hwframe_get_buffer(v->hw_frames, f, 0);
+    p3d_status st = err < 0 ? av_failure(v->path, "NVENC frame", err) : P3D_OK;
+    /* RGB -> NV12 on the device, straight into the encoder's input frame */
+    if (st == P3D_OK)
+        st = p3d_rgb_to_nv12_cuda(p3d_ctx_cuda(v->ctx), rgb_dev, v->width, v->height, f->data[0], f->linesize[0],
+                                  f->data[1], f->linesize[1]);
+    /* NVENC reads the frame on FFmpeg's stream, not ours: the conversion must have finished */
+    if (st == P3D_OK) st = p3d_ctx_sync(v->ctx);
+    if (st == P3D_OK) {
+        f->pts = v->next_pts++;
+        st = encode(v, f);
+    }
+    av_frame_free(&f);
+    return st;
+#else
+    (void)rgb_dev;
+    return p3d_fail(P3D_ERR_UNSUPPORTED, "%s: built without CUDA", v->path);
+#endif
 }
 
 p3d_status p3d_video_write_rgb(p3d_video_writer *v, const uint8_t *rgb) {
@@ -408,6 +527,13 @@ p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const
     *out = NULL;
     return no_ffmpeg(path);
 }
+p3d_status p3d_video_open_device(const char *path, int32_t width, int32_t height, const p3d_video_opts *o,
+                                 p3d_ctx *ctx, p3d_video_writer **out) {
+    *out = NULL;
+    return no_ffmpeg(path);
+}
+int32_t p3d_video_device_frames(const p3d_video_writer *v) { return 0; }
+p3d_status p3d_video_write_device(p3d_video_writer *v, const uint8_t *rgb_dev) { return no_ffmpeg("video"); }
 p3d_status p3d_video_write_rgb(p3d_video_writer *v, const uint8_t *rgb) { return no_ffmpeg("video"); }
 p3d_status p3d_video_close(p3d_video_writer *v) { return no_ffmpeg("video"); }
 void p3d_video_abort(p3d_video_writer *v) {}

@@ -19,6 +19,7 @@
 #ifndef P3D_VIDEO_H
 #define P3D_VIDEO_H
 
+#include "core/backend.h"
 #include "core/p3d_common.h"
 
 #ifdef __cplusplus
@@ -46,6 +47,19 @@ p3d_status p3d_video_open(const char *path, int32_t width, int32_t height, const
                           p3d_video_writer **out);
 /* rgb: (height, width, 3) RGB. */
 p3d_status p3d_video_write_rgb(p3d_video_writer *v, const uint8_t *rgb);
+/* Device frames (issue 14): on a CUDA context, when the encoder would be h264_nvenc (encoder auto with
+ * prefer_nvenc, or "h264_nvenc") and FFmpeg can open a CUDA device on the runtime's primary context
+ * with NVENC, the frames never leave the device: p3d_video_write_device converts the device RGB frame
+ * to NV12 with rgb_nv12.h's kernel straight into an NVENC input frame (an FFmpeg hw_frames_ctx of
+ * AV_PIX_FMT_CUDA) and encodes it. Otherwise (no driver, no NVENC, the emulated device) the writer is
+ * p3d_video_open's, and p3d_video_write_device downloads each frame and encodes it as
+ * p3d_video_write_rgb: the same file as a host-frame loop. */
+p3d_status p3d_video_open_device(const char *path, int32_t width, int32_t height, const p3d_video_opts *o,
+                                 p3d_ctx *ctx, p3d_video_writer **out);
+/* rgb_dev: (height, width, 3) RGB in the context's device memory, complete in stream order. */
+p3d_status p3d_video_write_device(p3d_video_writer *v, const uint8_t *rgb_dev);
+/* 1 when v encodes device frames with NVENC, 0 when they come through the host. */
+int32_t p3d_video_device_frames(const p3d_video_writer *v);
 /* Flushes the encoder, finishes the file and renames it into place; frees v (also on failure). */
 p3d_status p3d_video_close(p3d_video_writer *v);
 /* Frees v and deletes the unfinished file. NULL is allowed. */

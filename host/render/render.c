@@ -338,3 +338,17 @@ p3d_status p3d_render_frame(p3d_renderer *r, const p3d_view *v, uint8_t *rgb) {
 #endif
     return render_cpu(r, &rv, rgb);
 }
+
+const uint8_t *p3d_render_frame_device(p3d_renderer *r, const p3d_view *v, p3d_status *st) {
+#ifdef P3D_HAVE_CUDA
+    if (r->cuda) {
+        /* rgb NULL: the frame stays in the renderer's device buffer */
+        *st = p3d_render_frame(r, v, NULL);
+        return *st == P3D_OK ? p3d_render_cuda_frame_buffer(r->cuda) : NULL;
+    }
+#else
+    (void)v;
+#endif
+    *st = p3d_fail(P3D_ERR_UNSUPPORTED, "render: frames on the device need a CUDA context");
+    return NULL;
+}

@@ -81,6 +81,11 @@ void p3d_renderer_free(p3d_renderer *r);
 
 /* Renders one frame into rgb (host memory, (height, width, 3) RGB). */
 p3d_status p3d_render_frame(p3d_renderer *r, const p3d_view *v, uint8_t *rgb);
+/* On a CUDA context: renders one frame and leaves it on the device; returns the renderer's device
+ * buffer ((height, width, 3) RGB, valid until the next frame), queued on the context's stream. NULL
+ * with *st set on failure, or P3D_ERR_UNSUPPORTED on the CPU. For encoders that take device frames
+ * (video.h p3d_video_write_device). */
+const uint8_t *p3d_render_frame_device(p3d_renderer *r, const p3d_view *v, p3d_status *st);
 
 /* The mesh camera's view: identity rotation at the origin with the mesh's intrinsics (fx = W / (2
  * tan(hfov / 2)), fy likewise, principal point at the image centre), scaled to an out_w x out_h
@@ -120,7 +125,9 @@ p3d_status p3d_render_cuda_init_dev(struct p3d_cuda_ctx *ctx, const p3d_mesh *m,
                                     const int32_t *faces_dev, const p3d_render_opts *o,
                                     const p3d_render_frame_setup *fs, p3d_render_cuda **out);
 void p3d_render_cuda_free(p3d_render_cuda *r);
+/* rgb NULL: the frame is left in the device buffer p3d_render_cuda_frame_buffer returns. */
 p3d_status p3d_render_cuda_frame(p3d_render_cuda *r, const void *rview, uint8_t *rgb);
+const uint8_t *p3d_render_cuda_frame_buffer(const p3d_render_cuda *r);
 #endif
 
 #ifdef __cplusplus
