@@ -1,5 +1,5 @@
 /* test_rgb_nv12.c - the NVENC path's colour conversion and its fallback (issue 14):
- *  - RGB -> NV12 (rgb_nv12_math.h): known colours give BT.601 limited-range values; the CUDA kernel
+ *  - RGB -> NV12 (io/video.h): known colours give BT.601 limited-range values; the CUDA kernel
  *    equals the CPU twin byte for byte on a random frame with pitched planes (emulated device in CI);
  *  - p3d_video_open_device / p3d_video_write_device: without NVENC on device frames (no driver: the
  *    emulated device, or an FFmpeg without it) the writer falls back to host frames and writes the same
@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "core/file_io.h"
-#include "io/rgb_nv12.h"
 #include "io/video.h"
 #include "p3d_test.h"
 #ifdef P3D_HAVE_CUDA

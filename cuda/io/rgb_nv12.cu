@@ -1,8 +1,7 @@
-// rgb_nv12.cu - the CUDA twin of host/io/rgb_nv12.c: one thread per 2 x 2 block, the shared P3D_HD rule of
-// rgb_nv12_math.h (bit-identical to the CPU). Writes straight into an NVENC input frame (FFmpeg's CUDA
+// rgb_nv12.cu - the CUDA twin of p3d_rgb_to_nv12_cpu (host/io/video.c): one thread per 2 x 2 block, the shared
+// P3D_HD rule of video.h (bit-identical to the CPU). Writes straight into an NVENC input frame (FFmpeg's CUDA
 // frames: pitched NV12 planes), so a rendered frame is encoded without leaving the device.
-#include "io/rgb_nv12.h"
-#include "io/rgb_nv12_math.h"
+#include "io/video.h"
 #include "p3d_cuda.h"
 #include "p3d_cuda_check.h"
 

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "core/interrupt.h"
-#include "io/rgb_nv12.h"
 
 p3d_video_opts p3d_video_opts_default(void) {
     p3d_video_opts o;
@@ -22,6 +21,17 @@ p3d_video_opts p3d_video_opts_default(void) {
     o.preset = "fast";
     o.prefer_nvenc = 0;
     return o;
+}
+
+/* RGB -> NV12 on the CPU (video.h; the CUDA twin is cuda/io/rgb_nv12.cu). */
+p3d_status p3d_rgb_to_nv12_cpu(const uint8_t *rgb, int32_t w, int32_t h, uint8_t *y, int64_t y_pitch, uint8_t *uv,
+                               int64_t uv_pitch) {
+    if (w < 2 || h < 2 || w % 2 || h % 2 || y_pitch < w || uv_pitch < w)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "rgb_to_nv12: %dx%d (pitches %lld, %lld): need even sides, pitches >= width",
+                        (int)w, (int)h, (long long)y_pitch, (long long)uv_pitch);
+    for (int32_t by = 0; by < h / 2; by++)
+        for (int32_t bx = 0; bx < w / 2; bx++) p3d_nv12_block(rgb, w, bx, by, y, y_pitch, uv, uv_pitch);
+    return P3D_OK;
 }
 
 #ifdef P3D_HAVE_FFMPEG
@@ -135,7 +145,7 @@ static int open_nvenc_frames(p3d_video_writer *v, const p3d_video_opts *o, AVRat
     if (!(v->hw_frames = av_hwframe_ctx_alloc(v->hw_device))) return AVERROR(ENOMEM);
     AVHWFramesContext *fc = (AVHWFramesContext *)v->hw_frames->data;
     fc->format = AV_PIX_FMT_CUDA;
-    fc->sw_format = AV_PIX_FMT_NV12; /* (h, pitch) luma + (h / 2, pitch) interleaved U, V: rgb_nv12.h */
+    fc->sw_format = AV_PIX_FMT_NV12; /* (h, pitch) luma + (h / 2, pitch) interleaved U, V: video.h */
     fc->width = v->width;
     fc->height = v->height;
     if ((err = av_hwframe_ctx_init(v->hw_frames)) < 0) return err;
