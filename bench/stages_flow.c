@@ -52,6 +52,8 @@ typedef struct flow_state {
     float *depth;  /* (h, w) */
     float center_depth;
     p3d_camera cam;
+    p3d_ldi_opts ldi_opts; /* f->opts.ldi with the border sized for the trajectories, as p3d_ldi_run */
+    p3d_ctx *resident;     /* the CUDA context holding the image's resident device LDI, or NULL */
     p3d_ldi ldi;
     p3d_ldi_edges edges;
     p3d_ldi_regions regions;
@@ -67,6 +69,10 @@ static int32_t env_int(const char *name, int32_t def, int32_t lo) {
 
 /* Frees the intermediate state (the inputs stay). */
 static void flow_clear(flow_state *f) {
+#ifdef P3D_HAVE_CUDA
+    if (f->resident) p3d_ldi_cuda_resident_end(p3d_ctx_cuda(f->resident));
+#endif
+    f->resident = NULL;
     p3d_image_free(&f->img);
     free(f->rgb);
     free(f->depth);
@@ -124,7 +130,7 @@ static p3d_status flow_frames(flow_state *f, p3d_ctx *ctx, int32_t encode) {
 
 /* Runs stage k of the job on f (the stages before it have run). */
 static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
-    const p3d_ldi_opts *o = &f->opts.ldi;
+    const p3d_ldi_opts *o = k > FS_BUILD ? &f->ldi_opts : &f->opts.ldi;
     switch (k) {
     case FS_DECODE:
         return p3d_image_read(f->img_path, 0, &f->img);
@@ -145,9 +151,20 @@ static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
     }
     case FS_BUILD:
         memset(&f->rep, 0, sizeof f->rep);
+        /* the border and the resident device LDI as p3d_ldi_run has them */
+        f->ldi_opts = *o;
+        if (o->border > 0) {
+            const int32_t need = p3d_ldi_border_needed(&f->cam, f->w, f->h, f->depth, o->border_cover, o->border_crop);
+            if (need > f->ldi_opts.border) f->ldi_opts.border = need;
+        }
+        o = &f->ldi_opts;
         P3D_TRY(p3d_ldi_init(&f->ldi, f->w, f->h, o->border, &f->cam));
 #ifdef P3D_HAVE_CUDA
-        if (p3d_ctx_cuda(ctx)) P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), f->w, f->h, o));
+        if (p3d_ctx_cuda(ctx)) {
+            P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), f->w, f->h, o));
+            P3D_TRY(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(ctx), f->w, f->h, o));
+            f->resident = ctx;
+        }
 #endif
         return p3d_ldi_build_ctx(ctx, &f->ldi, f->rgb, f->depth, o, &f->rep.build);
     case FS_CLEANUP:
