@@ -14,6 +14,7 @@
  * (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
  * abandoned, no partial file is left) and the run ends with exit 130. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,6 +199,18 @@ static p3d_photo_opts photo_opts_of(const p3d_config *c) {
     o.ldi.largest_size = c->largest_size;
     o.ldi.repeat_inpaint_edge = c->repeat_inpaint_edge;
     o.ldi.border = c->extrapolate_border ? c->extrapolation_thickness : 0;
+    /* the border covers what the configured trajectories' cameras see: their largest moves, and the
+     * narrowest side the frames' crop hides */
+    o.ldi.border_cover[0] = o.ldi.border_cover[1] = o.ldi.border_cover[2] = 0.0f;
+    for (int32_t t = 0; t < c->n_traj; t++) {
+        const double m[3] = {fabs(c->x_shift_range[t]), fabs(c->y_shift_range[t]), fabs(c->z_shift_range[t])};
+        for (int32_t a = 0; a < 3; a++)
+            if (m[a] > o.ldi.border_cover[a]) o.ldi.border_cover[a] = (float)m[a];
+    }
+    double crop = c->crop_border[0];
+    for (int32_t i = 1; i < 4; i++)
+        if (c->crop_border[i] < crop) crop = c->crop_border[i];
+    o.ldi.border_crop = (float)(crop > 0 ? crop : 0);
     return o;
 }
 

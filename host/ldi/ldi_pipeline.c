@@ -64,6 +64,10 @@ int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const
             }
         }
     }
+    /* a configured move can be anything (config keys allow 1e6): the border stops at the image's longer
+     * side, beyond which a strip extrapolated from the image carries nothing of it anyway */
+    const double most = w > h ? w : h;
+    if (!(over < most)) over = most;
     return (int32_t)ceil(over) + 2;
 }
 
