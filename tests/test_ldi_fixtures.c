@@ -4,7 +4,8 @@
  *   - every synthesised node lies behind the visible node at its pixel;
  *   - no face spans a torn link (every triangle's two legs are links of the LDI);
  *   - the PLY (binary and ASCII) and GLB written re-read equal to what was written;
- *   - the result is identical run to run and independent of the thread count.
+ *   - the result is identical run to run and independent of the thread count;
+ *   - moon at 960: a camera moved 2 cm sideways sees geometry behind the silhouettes (below).
  * Prints per fixture: edges, synthesised pixels, vertices, faces, time per stage. Runs at a longer side
  * of 480 to keep the suite short; nothing here depends on the size (the bench runs 960). */
 #include <math.h>
@@ -17,6 +18,8 @@
 #include "p3d_test.h"
 #include "pipeline/photo3d.h"
 #include "mesh/mesh_file.h"
+#include "render/render.h"
+#include "render/trajectory.h"
 
 static p3d_ctx *g_cpu;
 
@@ -204,6 +207,48 @@ static void test_fixtures_learned(void) {
     p3d_nets_free(&nets);
 }
 
+/* Pixels without geometry (exactly the background colour) in a 960 x 960 still of m at pose (x, 0, 0),
+ * supersampled 2x, with the renderer's default crop: what `photo3d-gpu render --pose x,0,0 --ssaa 2`
+ * writes. */
+static int64_t uncovered_at(const p3d_mesh *m, const char *pose) {
+    p3d_render_opts ro = {960, 960, 2, {128, 128, 128}};
+    p3d_renderer *rr = NULL;
+    p3d_pose p;
+    uint8_t *rgb = (uint8_t *)malloc((size_t)960 * 960 * 3);
+    int64_t n = -1;
+    if (rgb && p3d_pose_parse(pose, m->hfov, &p) == P3D_OK && p3d_renderer_init(g_cpu, m, &ro, &rr) == P3D_OK) {
+        const p3d_view v = p3d_view_of_pose(m, &p, 960, 960, p3d_crop_border_default);
+        if (p3d_render_frame(rr, &v, rgb) == P3D_OK) {
+            n = 0;
+            for (size_t i = 0; i < (size_t)960 * 960; i++) n += rgb[3 * i] == 128 && rgb[3 * i + 1] == 128 && rgb[3 * i + 2] == 128;
+        }
+    }
+    p3d_renderer_free(rr);
+    free(rgb);
+    return n;
+}
+
+/* Moon at 960 (the default sizes; the hole does not show at 480): left of the helmet, where the
+ * silhouette's far side changes from sky to ground, the contour is several depth edges. Their
+ * contexts crossed each other's masks onto the suit, the depth fill took the suit's depth for the
+ * hidden layer, and at -2 cm about 1100 pixels left of the helmet showed no geometry (1373 in the
+ * frame; 187 before the depth preparation kept sharp edges, issue 15). With contexts kept off every
+ * mask (p3d_ldi_ctx_takes): 510. The bound leaves room for the seams still left between the hidden
+ * strips of neighbouring edges (one-row gaps, about 40 px each). */
+static void test_moon_silhouette(void) {
+    p3d_photo_result r;
+    if (!run_fixture_with(&k_fixtures[0], &(p3d_ldi_nets){NULL, NULL, NULL}, 960, &r)) {
+        SKIP("moon fixture not found under ../shared/fixtures");
+        return;
+    }
+    const int64_t left = uncovered_at(&r.mesh, "-0.02,0,0"), right = uncovered_at(&r.mesh, "0.02,0,0");
+    fprintf(stderr, "  moon 960: pixels without geometry at -2 cm %lld, +2 cm %lld\n", (long long)left, (long long)right);
+    CHECK(left >= 0 && right >= 0);
+    CHECK_MSG(left <= 700, "moon at -2 cm: %lld pixels without geometry (at most 700)", (long long)left);
+    CHECK_MSG(right <= 700, "moon at +2 cm: %lld pixels without geometry (at most 700)", (long long)right);
+    p3d_photo_result_free(&r);
+}
+
 int main(void) {
     p3d_device dev = {P3D_DEVICE_CPU, 0};
     if (p3d_ctx_init(&g_cpu, dev) != P3D_OK) {
@@ -211,6 +256,7 @@ int main(void) {
         return 1;
     }
     RUN(test_fixtures);
+    RUN(test_moon_silhouette);
     RUN(test_fixtures_learned);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();

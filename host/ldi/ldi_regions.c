@@ -19,7 +19,9 @@
  *   - the mask does not enter a pixel next to its own edge's context (the reference's `intersect`
  *     test at ring 10; applied from ring 2 on here, so a mask creeping round an edge's end onto the
  *     background stops as soon as it meets the context, whatever ring that happens in);
- *   - pass 2 grows the mask only over pass-1 nodes (the new layer), the context over any node;
+ *   - pass 2 grows the mask only over pass-1 nodes (the new layer), the context over any node that
+ *     no mask holds: a context never crosses another edge's mask (that is foreground; see
+ *     p3d_ldi_ctx_takes for the hole it left on moon);
  *   - erosion (pass 1): the first w context rings, w = depth_edge_dilate lowered while those rings
  *     hold more than 30% of the context, are re-coloured by the colour fill (they carry foreground
  *     colour bleeding across the edge).
