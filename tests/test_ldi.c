@@ -160,6 +160,10 @@ static void test_border_size(void) {
         for (int32_t x = 0; x < 3; x++) plane[y * S + x] = 0.5f;
     got = p3d_ldi_border_needed(&cam, S, S, plane, side, 0);
     CHECK_MSG(got == 34, "near left side: %d", (int)got);
+    /* a move as large as a config key allows stops at the longer side (+ 2), not at 1e6 * fx */
+    const float huge[3] = {1e6f, 1e6f, 1e6f};
+    got = p3d_ldi_border_needed(&cam, S, S, plane, huge, 0);
+    CHECK_MSG(got == S + 2, "huge move: %d", (int)got);
     /* the run grows a smaller border to what the cameras need */
     static uint8_t rgb[W * H * 3];
     static float depth[W * H];
