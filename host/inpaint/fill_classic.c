@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "inpaint/fill_classic_math.h"
+#include "inpaint/fill_gather.h"
+#include "inpaint/fill_gather_math.h"
 
 #ifdef P3D_HAVE_OPENMP
 #include <omp.h>
@@ -146,20 +148,7 @@ static int32_t fill_list(const uint8_t *label, int32_t n, int32_t *list) {
  * mask; else unknown. */
 static void fill_label_down(const fill_level *f, const uint8_t *fl, const fill_level *c, uint8_t *cl, int all_context) {
     for (int32_t y = 0; y < c->h; y++)
-        for (int32_t x = 0; x < c->w; x++) {
-            int32_t n = 0, nc = 0, nm = 0;
-            for (int32_t dy = 0; dy < 2; dy++)
-                for (int32_t dx = 0; dx < 2; dx++) {
-                    const int32_t fx = 2 * x + dx, fy = 2 * y + dy;
-                    if (fx >= f->w || fy >= f->h) continue;
-                    const uint8_t l = fl[fy * f->w + fx];
-                    n++;
-                    nc += l == P3D_FILL_CONTEXT;
-                    nm += l == P3D_FILL_MASK;
-                }
-            const int ctx = all_context ? nc == n : nc > 0;
-            cl[y * c->w + x] = ctx ? P3D_FILL_CONTEXT : nm ? P3D_FILL_MASK : P3D_FILL_UNKNOWN;
-        }
+        for (int32_t x = 0; x < c->w; x++) cl[y * c->w + x] = p3d_fill_label_down_px(fl, f->w, f->h, x, y, all_context);
 }
 
 /* Valid source centres of a PatchMatch level (window of side 2r+1 inside the level and entirely
@@ -487,6 +476,32 @@ static p3d_status fill_check_patch(const p3d_fill_patch *p, int32_t i, int64_t *
     return P3D_OK;
 }
 
+/* On a device the static block is built there from the level-0 labels (fill_gather.h, the rules of
+ * fill_gather_math.h), the same levels fill_build built on the host: the membrane's labels and lists;
+ * with PatchMatch every scale's labels and lists, and the valid centres and sources of the scales
+ * fill_build searched (those it used plus the one that stopped it). The host's block still gives the
+ * counts (n_list, n_sources) the steps are sized by; only its 1 byte a pixel of level-0 labels goes up
+ * instead of the whole block (issue 14). The row offsets use sm_tmp, free until the membrane solve. */
+static p3d_status fill_static_on_device(p3d_ctx *ctx, uint8_t *dev, const fill_plan *pl, const p3d_fill_opts *o,
+                                        int patchmatch, int32_t n_pm_layout) {
+    p3d_fill_static d;
+    memset(&d, 0, sizeof d);
+    d.r = o->patch / 2;
+    d.scratch = (int64_t)pl->sm_tmp;
+    for (int32_t l = 0; l < pl->n_sm; l++)
+        d.lv[d.n++] = (p3d_fill_static_level){pl->sm[l].w, pl->sm[l].h, l ? P3D_FILL_STATIC_DOWN : P3D_FILL_STATIC_GIVEN,
+                                              l - 1, 0, (int64_t)pl->sm[l].label, (int64_t)pl->sm[l].list, -1, -1};
+    const int32_t searched = pl->n_pm + (pl->n_pm < n_pm_layout ? 1 : 0);
+    for (int32_t l = 0; patchmatch && l < n_pm_layout; l++) {
+        const fill_level *lv = &pl->pm[l];
+        d.lv[d.n] = (p3d_fill_static_level){lv->w, lv->h, l ? P3D_FILL_STATIC_DOWN : P3D_FILL_STATIC_COPY,
+                                            l ? d.n - 1 : 0, 1, (int64_t)lv->label, (int64_t)lv->list, -1, -1};
+        if (l < searched) d.lv[d.n].valid = (int64_t)lv->valid, d.lv[d.n].sources = (int64_t)lv->sources;
+        d.n++;
+    }
+    return p3d_fill_static_build(ctx, dev, &d);
+}
+
 /* Fills one patch in the workspace dev. Its colours and depths come back to p->rgb / p->depth, or, with
  * out_dev, are copied to out_dev (context memory, (h, w, 3) colours then (h, w) depths) for the caller
  * to fetch with the other patches' in one download. */
@@ -494,10 +509,16 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
                                  uint8_t *dev, int patchmatch, uint8_t *out_dev) {
     fill_plan pl;
     fill_layout(&pl, p->w, p->h, o);
+    const int32_t n_pm_layout = pl.n_pm;
     fill_build(&pl, p, staging, o, patchmatch);
     fill_trend(&pl, p);
     const size_t n0 = (size_t)p->w * (size_t)p->h;
-    P3D_TRY(p3d_ctx_upload(ctx, dev, staging, pl.static_bytes));
+    if (p3d_ctx_cuda(ctx)) {
+        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, staging + pl.sm[0].label, n0));
+        P3D_TRY(fill_static_on_device(ctx, dev, &pl, o, patchmatch, n_pm_layout));
+    } else {
+        P3D_TRY(p3d_ctx_upload(ctx, dev, staging, pl.static_bytes));
+    }
     P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_rgb, p->rgb, n0 * 3 * sizeof(float)));
     P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_depth, p->depth, n0 * sizeof(float)));
     P3D_TRY(fill_smooth_solve(ctx, dev, &pl, o));

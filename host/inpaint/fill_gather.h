@@ -1,0 +1,56 @@
+/* fill_gather.h - builds the non-learned fill's static workspace block (label pyramids, mask lists,
+ * valid source centres; fill_classic.c) in context memory from its level-0 labels, on the CPU or on the
+ * device (cuda/inpaint/fill_gather.cu), with the rules of fill_gather_math.h (issue 14). On a device the
+ * fill then sends up 1 byte a patch pixel for the block instead of the whole block built on the host.
+ *
+ *   p3d_fill_static d = {0};  d.r = patch / 2;  d.scratch = OFFSET;   // >= 4 * (max h + 1) free bytes
+ *   d.lv[0] = (p3d_fill_static_level){w, h, P3D_FILL_STATIC_GIVEN, -1, 0, label, list, -1, -1};
+ *   d.lv[1] = (p3d_fill_static_level){w2, h2, P3D_FILL_STATIC_DOWN, 0, 0, label2, list2, -1, -1};
+ *   d.n = 2;
+ *   P3D_TRY(p3d_fill_static_build(ctx, base, &d)); // base: the workspace, level 0's labels already there
+ */
+#ifndef P3D_FILL_GATHER_H
+#define P3D_FILL_GATHER_H
+
+#include "core/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How a level gets its labels. */
+#define P3D_FILL_STATIC_GIVEN 0 /* already in place (level 0, uploaded) */
+#define P3D_FILL_STATIC_COPY 1  /* a copy of the labels of level `from` (same size) */
+#define P3D_FILL_STATIC_DOWN 2  /* 2x2 reduction of level `from` (p3d_fill_label_down_px) */
+
+#define P3D_FILL_STATIC_MAX 32
+
+/* One level: byte offsets into the workspace; list < 0: no mask list; valid < 0: no source search
+ * (then sources is ignored). Levels are built in order, so `from` must be an earlier level. */
+typedef struct p3d_fill_static_level {
+    int32_t w, h;
+    int32_t how, from, all_context;
+    int64_t label, list, valid, sources;
+} p3d_fill_static_level;
+
+typedef struct p3d_fill_static {
+    int32_t n; /* levels, at most P3D_FILL_STATIC_MAX */
+    int32_t r; /* source window radius (patch / 2) */
+    int64_t scratch; /* offset of 4 * (h + 1) bytes of workspace free for the row offsets (largest h) */
+    p3d_fill_static_level lv[P3D_FILL_STATIC_MAX];
+} p3d_fill_static;
+
+/* Builds every level of d in the workspace at base (context memory). Fails with P3D_ERR_INVALID_ARG on a
+ * malformed description (sizes, order of `from`, too many levels). */
+p3d_status p3d_fill_static_build(p3d_ctx *ctx, uint8_t *base, const p3d_fill_static *d);
+
+#ifdef P3D_HAVE_CUDA
+struct p3d_cuda_ctx;
+/* The device build of p3d_fill_static_build (d already checked), queued on the context's stream. */
+p3d_status p3d_fill_static_cuda(struct p3d_cuda_ctx *ctx, uint8_t *base, const p3d_fill_static *d);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

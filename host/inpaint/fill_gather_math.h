@@ -1,0 +1,65 @@
+/* fill_gather_math.h - the per-pixel rules of the non-learned fill's static workspace block (issue 14):
+ * the label pyramids, the mask lists and the valid PatchMatch source centres that fill_classic.c's
+ * fill_build writes on the host. The host build (fill_build, and p3d_fill_static's CPU path in
+ * fill_gather.c) and the device build (cuda/inpaint/fill_gather.cu) decide every element with these
+ * functions, so a device that builds the block itself from the level-0 labels (1 byte a pixel) holds
+ * the same bytes as the host's block, which then no longer goes up (about 20 bytes a patch pixel).
+ *
+ * Layout of the block: fill_classic_math.h (label u8 (h, w), list i32 (n_list) raster order, valid u8
+ * (h, w), sources i32 (n_src) raster order as P3D_FILL_XY). */
+#ifndef P3D_FILL_GATHER_MATH_H
+#define P3D_FILL_GATHER_MATH_H
+
+#include <stdint.h>
+
+#include "core/p3d_hd.h"
+#include "inpaint/fill_classic_math.h"
+
+/* Label of coarse pixel (x, y) from its 2x2 children in the finer level fl (fw x fh): with
+ * all_context, context only when every child is (PatchMatch: a coarse source pixel must not average in
+ * unknown colour); otherwise context when any child is (membrane: keep thin Dirichlet data). Not
+ * context and any child mask: mask; else unknown. */
+P3D_HD uint8_t p3d_fill_label_down_px(const uint8_t *fl, int32_t fw, int32_t fh, int32_t x, int32_t y,
+                                      int32_t all_context) {
+    int32_t n = 0, nc = 0, nm = 0;
+    for (int32_t dy = 0; dy < 2; dy++)
+        for (int32_t dx = 0; dx < 2; dx++) {
+            const int32_t fx = 2 * x + dx, fy = 2 * y + dy;
+            if (fx >= fw || fy >= fh) continue;
+            const uint8_t l = fl[fy * fw + fx];
+            n++;
+            nc += l == P3D_FILL_CONTEXT;
+            nm += l == P3D_FILL_MASK;
+        }
+    const int32_t ctx = all_context ? nc == n : nc > 0;
+    return (uint8_t)(ctx ? P3D_FILL_CONTEXT : nm ? P3D_FILL_MASK : P3D_FILL_UNKNOWN);
+}
+
+/* 1 when (x, y) is a valid source centre of a w x h level: its window of side 2r+1 lies inside the
+ * level and is context everywhere. The host counts the window with a summed-area table (fill_sources),
+ * the device reads it directly; both give this predicate. */
+P3D_HD uint8_t p3d_fill_valid_px(const uint8_t *label, int32_t w, int32_t h, int32_t r, int32_t x, int32_t y) {
+    if (x - r < 0 || y - r < 0 || x + r >= w || y + r >= h) return 0;
+    for (int32_t yy = y - r; yy <= y + r; yy++)
+        for (int32_t xx = x - r; xx <= x + r; xx++)
+            if (label[yy * w + xx] != P3D_FILL_CONTEXT) return 0;
+    return 1;
+}
+
+/* What list a level's row pass writes: the mask pixels' indices (y * w + x) or the valid centres as
+ * P3D_FILL_XY. */
+#define P3D_FILL_LIST_MASK 0
+#define P3D_FILL_LIST_SOURCES 1
+
+/* 1 when pixel (x, y) of a level enters list `kind`. */
+P3D_HD int32_t p3d_fill_list_has(const uint8_t *label, const uint8_t *valid, int32_t w, int32_t x, int32_t y,
+                                 int32_t kind) {
+    return kind == P3D_FILL_LIST_MASK ? label[y * w + x] == P3D_FILL_MASK : valid[y * w + x] != 0;
+}
+
+/* The list entry of pixel (x, y). */
+P3D_HD int32_t p3d_fill_list_entry(int32_t w, int32_t x, int32_t y, int32_t kind) {
+    return kind == P3D_FILL_LIST_MASK ? y * w + x : P3D_FILL_XY(x, y);
+}
+
+#endif
