@@ -17,6 +17,8 @@ static p3d_status static_check(const p3d_fill_static *d) {
         if (v->w < 1 || v->h < 1 || v->w > 0xffff || v->h > 0xffff || v->label < 0)
             return p3d_fail(P3D_ERR_INVALID_ARG, "fill_static: level %d: size %dx%d or labels at %lld", (int)l,
                             (int)v->w, (int)v->h, (long long)v->label);
+        if (v->how < P3D_FILL_STATIC_GIVEN || v->how > P3D_FILL_STATIC_DOWN)
+            return p3d_fail(P3D_ERR_INVALID_ARG, "fill_static: level %d: unknown label source %d", (int)l, (int)v->how);
         if (v->how != P3D_FILL_STATIC_GIVEN && (v->from < 0 || v->from >= l))
             return p3d_fail(P3D_ERR_INVALID_ARG, "fill_static: level %d comes from level %d: need an earlier one",
                             (int)l, (int)v->from);
@@ -25,8 +27,6 @@ static p3d_status static_check(const p3d_fill_static *d) {
         if (v->how == P3D_FILL_STATIC_DOWN &&
             ((d->lv[v->from].w + 1) / 2 != v->w || (d->lv[v->from].h + 1) / 2 != v->h))
             return p3d_fail(P3D_ERR_INVALID_ARG, "fill_static: level %d is not half of level %d", (int)l, (int)v->from);
-        if (v->how < P3D_FILL_STATIC_GIVEN || v->how > P3D_FILL_STATIC_DOWN)
-            return p3d_fail(P3D_ERR_INVALID_ARG, "fill_static: level %d: unknown label source %d", (int)l, (int)v->how);
     }
     return P3D_OK;
 }
