@@ -88,3 +88,29 @@ extern "C" p3d_status p3d_fill_static_cuda(p3d_cuda_ctx *ctx, uint8_t *base, con
     }
     return P3D_OK;
 }
+
+// Row y's context pixels take packed entries rows[y].. in order; the other pixels 0.
+static __global__ void row_unpack_kernel(float *rgb, float *depth, const int32_t *rows, const uint8_t *label,
+                                         const uint8_t *packed, const float *dep, int32_t rgb8, int32_t w, int32_t h) {
+    const int32_t y = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x);
+    if (y >= h) return;
+    int64_t k = rows[y];
+    for (int32_t x = 0; x < w; x++) {
+        const int64_t i = static_cast<int64_t>(y) * w + x;
+        const int32_t in = label[i] == P3D_FILL_CONTEXT;
+        for (int32_t c = 0; c < 3; c++) rgb[3 * i + c] = in ? p3d_fill_unpack_channel(packed, 3 * k + c, rgb8) : 0.0f;
+        depth[i] = in ? dep[k] : 0.0f;
+        k += in;
+    }
+}
+
+extern "C" p3d_status p3d_fill_unpack_cuda(p3d_cuda_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx,
+                                           int32_t rgb8, int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth) {
+    const unsigned rb = p3d_cuda_blocks(h, P3D_GATHER_THREADS);
+    const float *dep = reinterpret_cast<const float *>(packed + P3D_FILL_PACK_DEPTH(n_ctx, rgb8));
+    P3D_LAUNCH(row_count_kernel, rb, P3D_GATHER_THREADS, 0, ctx->stream)(rows, label, nullptr, w, h, P3D_FILL_LIST_CONTEXT);
+    P3D_LAUNCH(row_scan_kernel, 1, 32, 0, ctx->stream)(rows, h);
+    P3D_LAUNCH(row_unpack_kernel, rb, P3D_GATHER_THREADS, 0, ctx->stream)(rgb, depth, rows, label, packed, dep, rgb8, w, h);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "fill_unpack");
+    return P3D_OK;
+}

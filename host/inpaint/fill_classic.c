@@ -481,13 +481,13 @@ static p3d_status fill_check_patch(const p3d_fill_patch *p, int32_t i, int64_t *
  * with PatchMatch every scale's labels and lists, and the valid centres and sources of the scales
  * fill_build searched (those it used plus the one that stopped it). The host's block still gives the
  * counts (n_list, n_sources) the steps are sized by; only its 1 byte a pixel of level-0 labels goes up
- * instead of the whole block (issue 14). The row offsets use sm_tmp, free until the membrane solve. */
+ * instead of the whole block (issue 14). The row offsets use pm[0].val, free until PatchMatch. */
 static p3d_status fill_static_on_device(p3d_ctx *ctx, uint8_t *dev, const fill_plan *pl, const p3d_fill_opts *o,
                                         int patchmatch, int32_t n_pm_layout) {
     p3d_fill_static d;
     memset(&d, 0, sizeof d);
     d.r = o->patch / 2;
-    d.scratch = (int64_t)pl->sm_tmp;
+    d.scratch = (int64_t)pl->pm[0].val;
     for (int32_t l = 0; l < pl->n_sm; l++)
         d.lv[d.n++] = (p3d_fill_static_level){pl->sm[l].w, pl->sm[l].h, l ? P3D_FILL_STATIC_DOWN : P3D_FILL_STATIC_GIVEN,
                                               l - 1, 0, (int64_t)pl->sm[l].label, (int64_t)pl->sm[l].list, -1, -1};
@@ -514,13 +514,24 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     fill_trend(&pl, p);
     const size_t n0 = (size_t)p->w * (size_t)p->h;
     if (p3d_ctx_cuda(ctx)) {
-        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, staging + pl.sm[0].label, n0));
+        /* Up go the level-0 labels and the context pixels' colours (8 bits when they are 8-bit values,
+         * as the LDI's are) and depths, packed in the staging block after the labels (fill_host_bytes);
+         * the device builds the rest of the static block and unpacks the inputs, 0 off the context
+         * (never read, and not copied back: fill_fetch_results). sm_tmp holds the packed inputs and
+         * pm[0].val the row offsets until the solve and PatchMatch overwrite them. */
+        int32_t n_ctx = 0, rgb8 = 0;
+        uint8_t *label = staging + pl.sm[0].label;
+        const size_t packed = p3d_fill_pack(label, p->rgb, p->depth, p->w, p->h, staging + pl.sm[0].list, &n_ctx, &rgb8);
+        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, label, n0));
         P3D_TRY(fill_static_on_device(ctx, dev, &pl, o, patchmatch, n_pm_layout));
+        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm_tmp, staging + pl.sm[0].list, packed));
+        P3D_TRY(p3d_fill_unpack(ctx, dev + pl.sm[0].label, dev + pl.sm_tmp, n_ctx, rgb8, p->w, p->h,
+                                (int32_t *)(dev + pl.pm[0].val), fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth)));
     } else {
         P3D_TRY(p3d_ctx_upload(ctx, dev, staging, pl.static_bytes));
+        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_rgb, p->rgb, n0 * 3 * sizeof(float)));
+        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_depth, p->depth, n0 * sizeof(float)));
     }
-    P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_rgb, p->rgb, n0 * 3 * sizeof(float)));
-    P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_depth, p->depth, n0 * sizeof(float)));
     P3D_TRY(fill_smooth_solve(ctx, dev, &pl, o));
     if (pl.n_pm > 0) P3D_TRY(fill_patchmatch(ctx, dev, &pl, o));
     p3d_fill_step s = fill_step_on(dev, &pl.sm[0], P3D_FILL_OUT, 0);
@@ -555,6 +566,15 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     }
     P3D_TRY(p3d_ctx_download(ctx, p->rgb, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
     return p3d_ctx_download(ctx, p->depth, dev + pl.io_depth, n0 * sizeof(float));
+}
+
+/* Host staging bytes of a patch: its static block and prefix sums (fill_build), or on a device its
+ * level-0 labels then the packed inputs (p3d_fill_pack: at most 12 bytes of colour, rounded up to 16,
+ * and 4 of depth a pixel), whichever is larger. */
+static size_t fill_host_bytes(const fill_plan *pl) {
+    const size_t n0 = (size_t)pl->w * (size_t)pl->h, built = pl->static_bytes + pl->sat_bytes;
+    const size_t packed = pl->sm[0].list + P3D_FILL_PACK_DEPTH(n0, 0) + n0 * sizeof(float);
+    return built > packed ? built : packed;
 }
 
 /* Bytes of one patch's results in the shared output block (fill_patch_run's out_dev), 256-aligned. */
@@ -621,8 +641,13 @@ static p3d_status fill_fetch_results(p3d_ctx *ctx, p3d_fill_patch *patches, cons
     for (int32_t j = 0; st == P3D_OK && j < n_jobs; j++) {
         p3d_fill_patch *p = &patches[jobs[j].index];
         const size_t n0 = (size_t)p->w * (size_t)p->h;
-        memcpy(p->rgb, host + at, n0 * 3 * sizeof(float));
-        memcpy(p->depth, host + at + n0 * 3 * sizeof(float), n0 * sizeof(float));
+        const float *rgb = (const float *)(host + at), *depth = rgb + 3 * n0;
+        /* only the mask: the device's other pixels hold 0 (p3d_fill_unpack), the caller's are unchanged */
+        for (size_t k = 0; k < n0; k++) {
+            if (!p->mask[k]) continue;
+            memcpy(p->rgb + 3 * k, rgb + 3 * k, 3 * sizeof(float));
+            p->depth[k] = depth[k];
+        }
         at += fill_out_bytes(p);
     }
     free(host);
@@ -650,7 +675,7 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
         fill_plan pl;
         fill_layout(&pl, patches[i].w, patches[i].h, opts);
         if (pl.total_bytes > dev_bytes) dev_bytes = pl.total_bytes;
-        if (pl.static_bytes + pl.sat_bytes > host_bytes) host_bytes = pl.static_bytes + pl.sat_bytes;
+        if (fill_host_bytes(&pl) > host_bytes) host_bytes = fill_host_bytes(&pl);
     }
     qsort(jobs, (size_t)n_jobs, sizeof *jobs, fill_job_cmp);
     /* Several patches on the CPU: one worker per thread, patches in parallel (many small patches

@@ -4,6 +4,7 @@
  * source centres, then the mask list and the source list, in raster order. */
 #include "inpaint/fill_gather.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "inpaint/fill_gather_math.h"
@@ -68,5 +69,52 @@ p3d_status p3d_fill_static_build(p3d_ctx *ctx, uint8_t *base, const p3d_fill_sta
 #endif
     (void)ctx;
     static_cpu(base, d);
+    return P3D_OK;
+}
+
+size_t p3d_fill_pack(const uint8_t *label, const float *rgb, const float *depth, int32_t w, int32_t h, uint8_t *out,
+                     int32_t *n_ctx, int32_t *rgb8) {
+    const int64_t n = (int64_t)w * h;
+    int32_t nc = 0, is8 = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (label[i] != P3D_FILL_CONTEXT) continue;
+        nc++;
+        for (int32_t c = 0; c < 3 && is8; c++) {
+            const float v = rgb[3 * i + c];
+            is8 = v >= 0.0f && v <= 1.0f && !signbit(v) && (float)(uint8_t)lrintf(v * 255.0f) / 255.0f == v;
+        }
+    }
+    float *dep = (float *)(out + P3D_FILL_PACK_DEPTH(nc, is8));
+    int32_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (label[i] != P3D_FILL_CONTEXT) continue;
+        for (int32_t c = 0; c < 3; c++) {
+            if (is8) out[3 * (int64_t)k + c] = (uint8_t)lrintf(rgb[3 * i + c] * 255.0f);
+            else memcpy(out + 4 * (3 * (int64_t)k + c), &rgb[3 * i + c], sizeof(float));
+        }
+        dep[k++] = depth[i];
+    }
+    *n_ctx = nc;
+    *rgb8 = is8;
+    return P3D_FILL_PACK_DEPTH(nc, is8) + (size_t)nc * sizeof(float);
+}
+
+p3d_status p3d_fill_unpack(p3d_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx, int32_t rgb8,
+                           int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth) {
+    if (w < 1 || h < 1 || n_ctx < 0 || (int64_t)n_ctx > (int64_t)w * h)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_unpack: %d context pixels in %dx%d", (int)n_ctx, (int)w, (int)h);
+#ifdef P3D_HAVE_CUDA
+    if (p3d_ctx_cuda(ctx)) return p3d_fill_unpack_cuda(p3d_ctx_cuda(ctx), label, packed, n_ctx, rgb8, w, h, rows, rgb, depth);
+#endif
+    (void)ctx;
+    (void)rows;
+    const float *dep = (const float *)(packed + P3D_FILL_PACK_DEPTH(n_ctx, rgb8));
+    int64_t k = 0;
+    for (int64_t i = 0; i < (int64_t)w * h; i++) {
+        const int32_t in = label[i] == P3D_FILL_CONTEXT;
+        for (int32_t c = 0; c < 3; c++) rgb[3 * i + c] = in ? p3d_fill_unpack_channel(packed, 3 * k + c, rgb8) : 0.0f;
+        depth[i] = in ? dep[k] : 0.0f;
+        k += in;
+    }
     return P3D_OK;
 }

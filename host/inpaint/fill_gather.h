@@ -44,8 +44,29 @@ typedef struct p3d_fill_static {
  * malformed description (sizes, order of `from`, too many levels). */
 p3d_status p3d_fill_static_build(p3d_ctx *ctx, uint8_t *base, const p3d_fill_static *d);
 
+/* The patch's inputs as they go up (issue 14): only its context pixels' colours and depths, in raster
+ * order of the context pixels (label P3D_FILL_CONTEXT): n_ctx colours (3 u8 each when rgb8, every
+ * context colour being an 8-bit value / 255 as the LDI's are; else 3 f32), then at
+ * P3D_FILL_PACK_DEPTH(n_ctx, rgb8) n_ctx f32 depths. The fill never reads the other pixels' inputs
+ * (fill_classic.h), and their outputs are not copied back. */
+#define P3D_FILL_PACK_DEPTH(n_ctx, rgb8) (((size_t)(n_ctx) * 3 * ((rgb8) ? 1 : 4) + 15) / 16 * 16)
+
+/* Packs the context pixels of (h, w) label / rgb (h, w, 3) / depth (h, w) (host memory) into out (at
+ * least P3D_FILL_PACK_DEPTH(n, 0) + 4 n bytes, n = w * h); *n_ctx and *rgb8 describe the packing.
+ * Returns the packed bytes. */
+size_t p3d_fill_pack(const uint8_t *label, const float *rgb, const float *depth, int32_t w, int32_t h, uint8_t *out,
+                     int32_t *n_ctx, int32_t *rgb8);
+
+/* Unpacks (context memory): rgb (h, w, 3) and depth (h, w) take the packed values on the context pixels
+ * of label (h, w) and 0 elsewhere. rows: 4 * (h + 1) bytes of scratch. */
+p3d_status p3d_fill_unpack(p3d_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx, int32_t rgb8,
+                           int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth);
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
+/* The device unpacking of p3d_fill_unpack, queued on the context's stream. */
+p3d_status p3d_fill_unpack_cuda(struct p3d_cuda_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx,
+                                int32_t rgb8, int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth);
 /* The device build of p3d_fill_static_build (d already checked), queued on the context's stream. */
 p3d_status p3d_fill_static_cuda(struct p3d_cuda_ctx *ctx, uint8_t *base, const p3d_fill_static *d);
 #endif

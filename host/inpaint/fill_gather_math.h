@@ -47,19 +47,28 @@ P3D_HD uint8_t p3d_fill_valid_px(const uint8_t *label, int32_t w, int32_t h, int
 }
 
 /* What list a level's row pass writes: the mask pixels' indices (y * w + x) or the valid centres as
- * P3D_FILL_XY. */
+ * P3D_FILL_XY; or, for the patch's inputs, which pixels take a packed value (the context). */
 #define P3D_FILL_LIST_MASK 0
 #define P3D_FILL_LIST_SOURCES 1
+#define P3D_FILL_LIST_CONTEXT 2
 
 /* 1 when pixel (x, y) of a level enters list `kind`. */
 P3D_HD int32_t p3d_fill_list_has(const uint8_t *label, const uint8_t *valid, int32_t w, int32_t x, int32_t y,
                                  int32_t kind) {
-    return kind == P3D_FILL_LIST_MASK ? label[y * w + x] == P3D_FILL_MASK : valid[y * w + x] != 0;
+    return kind == P3D_FILL_LIST_MASK      ? label[y * w + x] == P3D_FILL_MASK
+           : kind == P3D_FILL_LIST_CONTEXT ? label[y * w + x] == P3D_FILL_CONTEXT
+                                           : valid[y * w + x] != 0;
 }
 
 /* The list entry of pixel (x, y). */
 P3D_HD int32_t p3d_fill_list_entry(int32_t w, int32_t x, int32_t y, int32_t kind) {
     return kind == P3D_FILL_LIST_MASK ? y * w + x : P3D_FILL_XY(x, y);
+}
+
+/* A packed colour channel: 8 bits (rgb8: the LDI's colours, v / 255 exactly as the host's patch gather
+ * computes it) or the f32 value itself. */
+P3D_HD float p3d_fill_unpack_channel(const uint8_t *rgb, int64_t i, int32_t rgb8) {
+    return rgb8 ? (float)rgb[i] / 255.0f : ((const float *)rgb)[i];
 }
 
 #endif
