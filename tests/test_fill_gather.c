@@ -2,7 +2,8 @@
  * (host/inpaint/fill_gather.h, issue 14): the CPU build against an independent reference written
  * here (labels reduced by counting children, valid centres from a summed-area table, lists by a
  * plain scan), the emulated or real CUDA build against the CPU's byte for byte (SKIP without a
- * device), and the refusals of malformed descriptions. */
+ * device), the patch inputs packed on the host and unpacked on the CPU and the device, and the refusals
+ * of malformed descriptions. */
 #include "p3d_test.h"
 
 #include <stdint.h>
@@ -191,6 +192,64 @@ static void test_cuda_matches_cpu(void) {
     }
 }
 
+/* Pack on the host, unpack on the CPU and on the device: the context pixels get their values back bit
+ * for bit (8-bit colours as 8 bits, any other colour as f32), every other pixel 0. */
+static void test_pack_unpack(void) {
+    const int32_t w = 53, h = 37, n = w * h;
+    uint8_t *label = (uint8_t *)malloc((size_t)n), *packed = (uint8_t *)malloc((size_t)n * 16 + 16);
+    float *rgb = (float *)malloc((size_t)n * 12), *depth = (float *)malloc((size_t)n * 4);
+    float *out_rgb = (float *)malloc((size_t)n * 12), *out_depth = (float *)malloc((size_t)n * 4);
+    int32_t *rows = (int32_t *)malloc(((size_t)h + 1) * 4);
+    make_labels(label, w, h);
+    for (int32_t pass = 0; pass < 2; pass++) {
+        for (int32_t i = 0; i < n; i++) {
+            for (int32_t c = 0; c < 3; c++)
+                rgb[3 * i + c] = pass == 0 ? (float)(rnd() % 256u) / 255.0f : (float)(rnd() % 1000u) / 999.0f;
+            depth[i] = 1.0f + (float)(rnd() % 5000u) * 0.01f;
+        }
+        int32_t nc = 0, rgb8 = -1, want_nc = 0;
+        const size_t bytes = p3d_fill_pack(label, rgb, depth, w, h, packed, &nc, &rgb8);
+        for (int32_t i = 0; i < n; i++) want_nc += label[i] == P3D_FILL_CONTEXT;
+        CHECK(nc == want_nc);
+        CHECK_MSG(rgb8 == (pass == 0), "pass %d: rgb8 %d", (int)pass, (int)rgb8);
+        CHECK(bytes == P3D_FILL_PACK_DEPTH(nc, rgb8) + (size_t)nc * 4);
+        for (int32_t dev = 0; dev < 2; dev++) {
+            p3d_ctx *ctx = dev ? g_gpu : g_cpu;
+            if (!ctx) {
+                SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
+                continue;
+            }
+            memset(out_rgb, 0xa5, (size_t)n * 12), memset(out_depth, 0xa5, (size_t)n * 4);
+            if (!dev) {
+                CHECK_OK(p3d_fill_unpack(ctx, label, packed, nc, rgb8, w, h, rows, out_rgb, out_depth));
+            } else {
+                uint8_t *d = NULL;
+                const size_t at_p = 4096, at_r = at_p + (size_t)n * 16 + 16, at_c = at_r + ((size_t)h + 1) * 4 + 64,
+                             at_d = at_c + (size_t)n * 12;
+                CHECK_OK(p3d_ctx_alloc(ctx, at_d + (size_t)n * 4, (void **)&d));
+                if (!d) continue;
+                CHECK_OK(p3d_ctx_upload(ctx, d, label, (size_t)n));
+                CHECK_OK(p3d_ctx_upload(ctx, d + at_p, packed, bytes));
+                CHECK_OK(p3d_ctx_upload(ctx, d + at_c, out_rgb, (size_t)n * 12));
+                CHECK_OK(p3d_ctx_upload(ctx, d + at_d, out_depth, (size_t)n * 4));
+                CHECK_OK(p3d_fill_unpack(ctx, d, d + at_p, nc, rgb8, w, h, (int32_t *)(d + at_r), (float *)(d + at_c),
+                                         (float *)(d + at_d)));
+                CHECK_OK(p3d_ctx_download(ctx, out_rgb, d + at_c, (size_t)n * 12));
+                CHECK_OK(p3d_ctx_download(ctx, out_depth, d + at_d, (size_t)n * 4));
+                p3d_ctx_release(ctx, d);
+            }
+            int32_t bad = 0;
+            for (int32_t i = 0; i < n; i++) {
+                const int32_t in = label[i] == P3D_FILL_CONTEXT;
+                for (int32_t c = 0; c < 3; c++) bad += memcmp(&out_rgb[3 * i + c], in ? &rgb[3 * i + c] : &(float){0.0f}, 4) != 0;
+                bad += memcmp(&out_depth[i], in ? &depth[i] : &(float){0.0f}, 4) != 0;
+            }
+            CHECK_MSG(bad == 0, "pass %d, %s: %d values differ", (int)pass, dev ? "CUDA" : "CPU", (int)bad);
+        }
+    }
+    free(label), free(packed), free(rgb), free(depth), free(out_rgb), free(out_depth), free(rows);
+}
+
 static void test_refusals(void) {
     layout L;
     make_layout(&L, 40, 30, 3, 2, 1);
@@ -215,6 +274,7 @@ int main(void) {
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
     RUN(test_cpu_reference);
     RUN(test_cuda_matches_cpu);
+    RUN(test_pack_unpack);
     RUN(test_refusals);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);
