@@ -1,5 +1,6 @@
 // fill_classic.cu - CUDA twin of host/inpaint/fill_classic.c's step runner: one thread per element of a
-// fill step (fill_classic_math.h). The host plans the levels, uploads the patch and queues the
+// fill step (fill_classic_math.h). The host plans the levels, sends up the patch's labels and packed
+// context (the device builds the rest: cuda/inpaint/fill_gather.cu) and queues the
 // steps (pyramids, membrane Jacobi sweeps, nearest-neighbour field init / upsampling / propagation
 // and search, votes) in order on the context's stream, so each step sees the previous one's output.
 #include "inpaint/fill_classic.h"
