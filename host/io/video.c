@@ -95,14 +95,17 @@ static void writer_free(p3d_video_writer *v, int32_t remove_tmp) {
 
 void p3d_video_abort(p3d_video_writer *v) { writer_free(v, 1); }
 
-/* Opens codec `c` into v->enc with the quality settings of o; an FFmpeg error code on failure. */
-static int open_encoder(p3d_video_writer *v, const AVCodec *c, const p3d_video_opts *o, AVRational rate) {
+/* Opens codec `c` into v->enc with the quality settings of o; an FFmpeg error code on failure. Its
+ * input is host YUV 4:2:0 frames, or with hw_frames (a CUDA frames context) device frames from it. */
+static int open_encoder(p3d_video_writer *v, const AVCodec *c, const p3d_video_opts *o, AVRational rate,
+                        AVBufferRef *hw_frames) {
     avcodec_free_context(&v->enc);
     v->enc = avcodec_alloc_context3(c);
     if (!v->enc) return AVERROR(ENOMEM);
     v->enc->width = v->width;
     v->enc->height = v->height;
-    v->enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    v->enc->pix_fmt = hw_frames ? AV_PIX_FMT_CUDA : AV_PIX_FMT_YUV420P;
+    if (hw_frames && !(v->enc->hw_frames_ctx = av_buffer_ref(hw_frames))) return AVERROR(ENOMEM);
     v->enc->time_base = av_inv_q(rate);
     v->enc->framerate = rate;
     v->enc->color_range = AVCOL_RANGE_MPEG;
@@ -149,31 +152,7 @@ static int open_nvenc_frames(p3d_video_writer *v, const p3d_video_opts *o, AVRat
     fc->width = v->width;
     fc->height = v->height;
     if ((err = av_hwframe_ctx_init(v->hw_frames)) < 0) return err;
-    if ((err = open_encoder(v, c, o, rate)) < 0) return err; /* settles that FFmpeg has NVENC at all */
-    /* the same settings again with device frames as input */
-    avcodec_free_context(&v->enc);
-    if (!(v->enc = avcodec_alloc_context3(c))) return AVERROR(ENOMEM);
-    v->enc->width = v->width;
-    v->enc->height = v->height;
-    v->enc->pix_fmt = AV_PIX_FMT_CUDA;
-    v->enc->hw_frames_ctx = av_buffer_ref(v->hw_frames);
-    v->enc->time_base = av_inv_q(rate);
-    v->enc->framerate = rate;
-    v->enc->color_range = AVCOL_RANGE_MPEG;
-    v->enc->colorspace = AVCOL_SPC_SMPTE170M;
-    v->enc->color_primaries = AVCOL_PRI_SMPTE170M;
-    v->enc->color_trc = AVCOL_TRC_SMPTE170M;
-    v->enc->bit_rate = 0;
-    if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) v->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    AVDictionary *opts = NULL;
-    char q[16];
-    snprintf(q, sizeof q, "%d", (int)o->crf);
-    av_dict_set(&opts, "rc", "vbr", 0);
-    av_dict_set(&opts, "cq", q, 0);
-    av_dict_set(&opts, "preset", "p4", 0);
-    err = v->enc->hw_frames_ctx ? avcodec_open2(v->enc, c, &opts) : AVERROR(ENOMEM);
-    av_dict_free(&opts);
-    return err;
+    return open_encoder(v, c, o, rate, v->hw_frames);
 }
 
 /* p3d_video_open; with dev (a CUDA context) NVENC on device frames is tried first. */
@@ -229,7 +208,7 @@ static p3d_status video_open(const char *path, int32_t width, int32_t height, co
     }
     if (st == P3D_OK && !v->enc && autoenc && o->prefer_nvenc) {
         const AVCodec *nv = avcodec_find_encoder_by_name("h264_nvenc");
-        if (nv && open_encoder(v, nv, o, rate) >= 0) p3d_log(P3D_LOG_DEBUG, "%s: encoding with h264_nvenc", path);
+        if (nv && open_encoder(v, nv, o, rate, NULL) >= 0) p3d_log(P3D_LOG_DEBUG, "%s: encoding with h264_nvenc", path);
         else avcodec_free_context(&v->enc);
     }
     if (st == P3D_OK && !v->enc) {
@@ -238,7 +217,7 @@ static p3d_status video_open(const char *path, int32_t width, int32_t height, co
         if (!c) st = p3d_fail(P3D_ERR_UNSUPPORTED, "%s: FFmpeg has no %s encoder", path, autoenc ? "H.264" : o->encoder);
         else if (c->type != AVMEDIA_TYPE_VIDEO)
             st = p3d_fail(P3D_ERR_INVALID_ARG, "%s: '%s' is not a video encoder", path, c->name);
-        else if ((err = open_encoder(v, c, o, rate)) < 0) {
+        else if ((err = open_encoder(v, c, o, rate, NULL)) < 0) {
             char what[96];
             snprintf(what, sizeof what, "cannot open encoder %s", c->name);
             st = av_failure(path, what, err);
