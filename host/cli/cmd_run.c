@@ -394,6 +394,47 @@ static p3d_status photo_web(const run_opts *o, const p3d_photo_result *r, const 
 
 static void finish_pending(worker *w);
 
+/* What both video paths set up for a photo: the frame size (H.264 4:2:0 needs even sides), the render
+ * options, the crop, and the dolly zoom's anchor (the unfiltered depth at the centre, as the
+ * reference: quirk 18). */
+typedef struct video_setup {
+    int32_t vw, vh;
+    p3d_render_opts ro;
+    float crop[4];
+    float anchor;
+} video_setup;
+
+static video_setup video_setup_of(const p3d_config *c, const p3d_photo_result *r, const p3d_mesh *m) {
+    video_setup s;
+    s.vw = r->width & ~1;
+    s.vh = r->height & ~1;
+    s.ro = (p3d_render_opts){s.vw, s.vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    for (int32_t i = 0; i < 4; i++) s.crop[i] = (float)c->crop_border[i];
+    s.anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
+    return s;
+}
+
+/* The renderer of a photo's videos: the dense mesh built on the device is rendered from there (no
+ * upload), any other mesh from the host. */
+static p3d_status video_renderer(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const p3d_render_opts *ro,
+                                 p3d_renderer **rr) {
+    if (m == &r->mesh && r->mesh_xyz_dev)
+        return p3d_renderer_init_device(w->ctx, m, r->mesh_xyz_dev, r->mesh_faces_dev, ro, rr);
+    return p3d_renderer_init(w->ctx, m, ro, rr);
+}
+
+/* Trajectory t of a photo's videos: its poses, the video's path and progress label, and the encoder
+ * options (the configured frame rate). */
+static p3d_status video_begin(const p3d_config *c, int32_t t, float anchor, const char *video_dir, const char *name,
+                              p3d_traj *tr, char path[1600], char label[1700], p3d_video_opts *vo) {
+    P3D_TRY(config_traj(c, t, anchor, tr));
+    snprintf(path, 1600, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
+    snprintf(label, 1700, "%s_%s.mp4", name, c->video_postfix[t]);
+    *vo = p3d_video_opts_default();
+    vo->fps = c->fps;
+    return P3D_OK;
+}
+
 /* photo_videos on a CUDA context whose FFmpeg has NVENC: each frame is rendered into the renderer's
  * device buffer and encoded from there (p3d_video_write_device), on the worker's thread (the
  * conversion and NVENC run on the GPU). *used = 0, and nothing written, when the first video finds no
@@ -403,25 +444,17 @@ static p3d_status photo_videos_device(worker *w, const p3d_photo_result *r, cons
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     *used = 0;
-    const int32_t vw = r->width & ~1, vh = r->height & ~1;
-    const p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
-    const float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
-                           (float)c->crop_border[3]};
-    const float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
+    const video_setup vs = video_setup_of(c, r, m);
+    const int32_t vw = vs.vw, vh = vs.vh;
     p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
     p3d_renderer *rr = NULL;
-    if (st == P3D_OK) {
-        if (m == &r->mesh && r->mesh_xyz_dev) st = p3d_renderer_init_device(w->ctx, m, r->mesh_xyz_dev, r->mesh_faces_dev, &ro, &rr);
-        else st = p3d_renderer_init(w->ctx, m, &ro, &rr);
-    }
+    if (st == P3D_OK) st = video_renderer(w, r, m, &vs.ro, &rr);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
-        st = config_traj(c, t, anchor, &tr);
-        if (st != P3D_OK) break;
         char path[1600], label[1700];
-        snprintf(path, sizeof path, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
-        p3d_video_opts vo = p3d_video_opts_default();
-        vo.fps = c->fps;
+        p3d_video_opts vo;
+        st = video_begin(c, t, vs.anchor, video_dir, name, &tr, path, label, &vo);
+        if (st != P3D_OK) break;
         vo.prefer_nvenc = 1;
         p3d_video_writer *vwr = NULL;
         st = p3d_video_open_device(path, vw, vh, &vo, w->ctx, &vwr);
@@ -432,11 +465,10 @@ static p3d_status photo_videos_device(worker *w, const p3d_photo_result *r, cons
             return P3D_OK;
         }
         *used = 1;
-        snprintf(label, sizeof label, "%s_%s.mp4", name, c->video_postfix[t]);
         const int32_t show = o->n_devices == 1;
         if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
         for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
-            const p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            const p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, vs.crop);
             st = p3d_interrupt_check(label);
             const uint8_t *frame = st == P3D_OK ? p3d_render_frame_device(rr, &v, &st) : NULL;
             if (st == P3D_OK) st = p3d_video_write_device(vwr, frame);
@@ -468,8 +500,8 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     *queued = 0;
-    int32_t vw = r->width & ~1, vh = r->height & ~1; /* H.264 yuv420p needs even sizes */
-    p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    const video_setup vs = video_setup_of(c, r, m);
+    const int32_t vw = vs.vw, vh = vs.vh;
     /* the previous photo's videos end before this photo's start on the queue */
     finish_pending(w);
     /* a GPU with NVENC: the frames go from the device buffer to the encoder and never come back */
@@ -490,32 +522,23 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     /* 8 frame slots: enough to keep the encoder busy while the renderer runs ahead */
     if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vw, vh, 8));
     p3d_renderer *rr = NULL;
-    /* the dense mesh built on the device is rendered from there (no upload) */
-    if (m == &r->mesh && r->mesh_xyz_dev) P3D_TRY(p3d_renderer_init_device(w->ctx, m, r->mesh_xyz_dev, r->mesh_faces_dev, &ro, &rr));
-    else P3D_TRY(p3d_renderer_init(w->ctx, m, &ro, &rr));
+    P3D_TRY(video_renderer(w, r, m, &vs.ro, &rr));
     p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
-    float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
-                     (float)c->crop_border[3]};
-    /* the dolly zoom's anchor: the unfiltered depth at the centre, as the reference (quirk 18) */
-    float anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
-        st = config_traj(c, t, anchor, &tr);
-        if (st != P3D_OK) break;
         char path[1600], label[1700];
-        snprintf(path, sizeof path, "%s/%s_%s.mp4", video_dir, name, c->video_postfix[t]);
-        p3d_video_opts vo = p3d_video_opts_default();
-        vo.fps = c->fps;
+        p3d_video_opts vo;
+        st = video_begin(c, t, vs.anchor, video_dir, name, &tr, path, label, &vo);
+        if (st != P3D_OK) break;
         vo.prefer_nvenc = p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
         st = p3d_video_queue_open(w->vq, path, &vo);
         /* recorded now: a photo that fails later removes it (unlinking a file never written is harmless) */
         if (st == P3D_OK) record_output(po, path);
         *queued = 1;
-        snprintf(label, sizeof label, "%s_%s.mp4", name, c->video_postfix[t]);
         int32_t show = o->n_devices == 1;
         if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
         for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
-            p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, vs.crop);
             uint8_t *frame = NULL;
             st = p3d_interrupt_check(label);
             if (st == P3D_OK) st = p3d_video_queue_frame(w->vq, &frame);
