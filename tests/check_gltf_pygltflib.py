@@ -1,7 +1,8 @@
 """check_gltf_pygltflib.py FILE.glb ATLAS_W ATLAS_H - the compact mesh's GLB read by pygltflib (PyPI), a glTF
 library that is not ours (tests/test_gltf_reader.sh). Checks: the file parses; every accessor's count, type and
 component type fit its buffer view and the data; POSITION min/max equal the data; indices below the vertex count;
-TEXCOORD_0 in [0, 1]; the embedded image decodes (PIL) to the atlas size the program reported; the material is
+TEXCOORD_0 normalized unsigned short (core glTF 2.0) in [0, 1]; no COLOR_0 or _PROVENANCE (the atlas carries the
+colour); the embedded image decodes (PIL) to the atlas size the program reported; the material is
 KHR_materials_unlit with a baseColorTexture; the camera metadata (asset extras width, height, hfov, vfov) is
 present and consistent. Prints one line per failed check; exit 1 when any failed, 77 without pygltflib."""
 import io
@@ -65,7 +66,9 @@ def main(path, atlas_w, atlas_h):
     attrs = prim.attributes
     check(prim.mode in (None, 4), "triangles")
     data = {}
-    for name in ("POSITION", "COLOR_0", "TEXCOORD_0"):
+    for name in ("COLOR_0", "_PROVENANCE"):
+        check(getattr(attrs, name, None) is None, f"no {name} in a textured GLB")
+    for name in ("POSITION", "TEXCOORD_0"):
         idx = getattr(attrs, name)
         if check(idx is not None, f"attribute {name}"):
             data[name] = accessor_data(gltf, blob, idx)
@@ -84,9 +87,9 @@ def main(path, atlas_w, atlas_h):
         check(pa.min is not None and np.array_equal(np.float32(pa.min), p.min(0)), f"POSITION min {pa.min} = data {p.min(0)}")
         check(pa.max is not None and np.array_equal(np.float32(pa.max), p.max(0)), f"POSITION max {pa.max} = data {p.max(0)}")
     ta = gltf.accessors[attrs.TEXCOORD_0]
-    check(ta.type == "VEC2" and ta.componentType == 5126, "TEXCOORD_0 float VEC2")
+    check(ta.type == "VEC2" and ta.componentType == 5123 and ta.normalized is True, "TEXCOORD_0 normalized uint16 VEC2")
     if data.get("TEXCOORD_0") is not None:
-        uv = data["TEXCOORD_0"]
+        uv = data["TEXCOORD_0"].astype(np.float64) / 65535.0
         check(np.all(uv >= 0) and np.all(uv <= 1), f"TEXCOORD_0 in [0, 1]: {uv.min()}..{uv.max()}")
     ia = gltf.accessors[prim.indices]
     check(ia.type == "SCALAR" and ia.componentType in (5121, 5123, 5125), "indices unsigned SCALAR")

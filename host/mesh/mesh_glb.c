@@ -6,16 +6,22 @@
  *            -> one mesh -> one primitive (mode 4, triangles; mode 0, points, when there are no faces),
  *            material: doubleSided, KHR_materials_unlit (in extensionsUsed) so viewers show the vertex
  *            colours unshaded. An empty mesh (no vertices) has no mesh, node or scene.
- *   BIN      buffer views: 0 POSITION float VEC3 (N x 12 bytes, accessor min/max as glTF requires),
- *            1 COLOR_0 unsigned byte normalized VEC3 at stride 4 (glTF aligns every vertex attribute
- *            element to 4 bytes; the fourth byte is 0), 2 _PROVENANCE unsigned byte SCALAR at stride 4
- *            (the label, p3d_ldi_label; an application-specific attribute, so viewers ignore it),
- *            3 indices UNSIGNED_INT (M x 12 bytes).
+ *   BIN      buffer views of a vertex-colour mesh: 0 POSITION float VEC3 (N x 12 bytes, accessor
+ *            min/max as glTF requires), 1 COLOR_0 unsigned byte normalized VEC3 at stride 4 (glTF
+ *            aligns every vertex attribute element to 4 bytes; the fourth byte is 0), 2 _PROVENANCE
+ *            unsigned byte SCALAR at stride 4 (the label, p3d_ldi_label; an application-specific
+ *            attribute, so viewers ignore it), 3 indices UNSIGNED_INT (M x 12 bytes).
+ *            A textured mesh (the compact one) carries its colour in the atlas, so it has neither
+ *            COLOR_0 nor _PROVENANCE (no consumer reads the labels of a textured mesh, and they were
+ *            8 of its 28 bytes per vertex): 0 POSITION, 1 TEXCOORD_0 unsigned short normalized VEC2
+ *            (N x 4 bytes, core glTF 2.0: round(u * 65535), at most 1/131070 off, 0.03 texel of a
+ *            4096 atlas), 2 indices UNSIGNED_INT, 3 the atlas image (JPEG or PNG).
  * Axes: glTF's y up and camera looking along -z: (x, y, z) -> (x, -y, -z), a rotation by 180 degrees
  * about x, which keeps the faces counter-clockwise as seen from the camera (mesh_math.h).
  *
  * The reader takes what the writer writes and somewhat more (indices of any unsigned type or none,
- * COLOR_0 VEC3 or VEC4 or none - white, _PROVENANCE or none - label 1): one mesh with one primitive,
+ * COLOR_0 VEC3 or VEC4 or none - the atlas at TEXCOORD_0 for a textured mesh, else white; _PROVENANCE
+ * or none - label 1; TEXCOORD_0 float or normalized unsigned byte / short): one mesh with one primitive,
  * its data in the GLB's own BIN chunk. It checks the chunk lengths, every accessor against its
  * buffer view and every buffer view against the buffer, and fails with P3D_ERR_FORMAT naming the
  * file and the problem. */
@@ -28,6 +34,7 @@
 #include "io/image_codec.h"
 #include "mesh/mesh_format.h"
 #include "mesh/mesh_glb.h"
+#include "mesh/mesh_tex_math.h"
 
 #define GLB_MAGIC 0x46546C67u /* "glTF" */
 #define GLB_JSON 0x4E4F534Au  /* "JSON" */
@@ -46,8 +53,8 @@ static void glb_pos(const p3d_mesh *m, int64_t i, float out[3]) {
     out[2] = -m->xyz[3 * i + 2];
 }
 
-/* Where everything goes in the BIN chunk: POSITION, COLOR_0, _PROVENANCE, then TEXCOORD_0 (textured
- * meshes), the indices, and the atlas image (textured meshes; its bytes padded to 4). */
+/* Where everything goes in the BIN chunk: POSITION, then COLOR_0 and _PROVENANCE (vertex colours) or
+ * TEXCOORD_0 (textured), the indices, and the atlas image (textured meshes; its bytes padded to 4). */
 typedef struct glb_layout {
     int64_t n, nf;
     int textured;
@@ -62,8 +69,8 @@ static p3d_status glb_layout_make(const p3d_mesh *m, const char *path, glb_layou
     L->n = m->n_vertices;
     L->nf = m->n_faces;
     L->textured = m->uv != NULL && L->n > 0;
-    L->off_uv = (size_t)L->n * 20;
-    L->off_idx = L->off_uv + (L->textured ? (size_t)L->n * 8 : 0);
+    L->off_uv = (size_t)L->n * 12;
+    L->off_idx = L->off_uv + (size_t)L->n * (L->textured ? 4 : 8);
     L->off_img = L->off_idx + (size_t)L->nf * 12;
     L->bin_len = L->n ? L->off_img : 0;
     if (!L->textured) return P3D_OK;
@@ -101,31 +108,36 @@ static void json_document(const p3d_mesh *m, const glb_layout *L, p3d_text *b) {
             p3d_mesh_format_float(hi[k], t[3 + k]);
         }
         const long long n = (long long)nv;
-        const int tx = L->textured, acc_idx = tx ? 4 : 3, view_idx = tx ? 4 : 3;
+        const int tx = L->textured, acc_idx = tx ? 2 : 3, view_idx = tx ? 2 : 3;
         p3d_text_printf(b, ",\"extensionsUsed\":[\"KHR_materials_unlit\"],\"scene\":0,\"scenes\":[{\"nodes\":[0]}],"
                      "\"nodes\":[{\"name\":\"photo3d\",\"mesh\":0}],\"materials\":[{\"name\":\"%s\","
                      "\"doubleSided\":true,\"pbrMetallicRoughness\":{\"baseColorFactor\":[1,1,1,1],%s\"metallicFactor\":0,"
                      "\"roughnessFactor\":1},\"extensions\":{\"KHR_materials_unlit\":{}}}],"
-                     "\"meshes\":[{\"primitives\":[{\"attributes\":{\"POSITION\":0,\"COLOR_0\":1,\"_PROVENANCE\":2%s}",
+                     "\"meshes\":[{\"primitives\":[{\"attributes\":{\"POSITION\":0,%s}",
                   tx ? "atlas" : "vertex colours", tx ? "\"baseColorTexture\":{\"index\":0}," : "",
-                  tx ? ",\"TEXCOORD_0\":3" : "");
+                  tx ? "\"TEXCOORD_0\":1" : "\"COLOR_0\":1,\"_PROVENANCE\":2");
         if (nf > 0) p3d_text_printf(b, ",\"indices\":%d,\"mode\":4,\"material\":0}]}],", acc_idx);
         else p3d_text_printf(b, ",\"mode\":0,\"material\":0}]}],");
         p3d_text_printf(b, "\"accessors\":[{\"bufferView\":0,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC3\","
                      "\"min\":[%s,%s,%s],\"max\":[%s,%s,%s]},", GL_FLOAT, n, t[0], t[1], t[2], t[3], t[4], t[5]);
-        p3d_text_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC3\"},",
-                  GL_UNSIGNED_BYTE, n);
-        p3d_text_printf(b, "{\"bufferView\":2,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_BYTE, n);
-        if (tx) p3d_text_printf(b, ",{\"bufferView\":3,\"componentType\":%d,\"count\":%lld,\"type\":\"VEC2\"}", GL_FLOAT, n);
+        if (tx) {
+            p3d_text_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC2\"}",
+                            GL_UNSIGNED_SHORT, n);
+        } else {
+            p3d_text_printf(b, "{\"bufferView\":1,\"componentType\":%d,\"normalized\":true,\"count\":%lld,\"type\":\"VEC3\"},",
+                            GL_UNSIGNED_BYTE, n);
+            p3d_text_printf(b, "{\"bufferView\":2,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", GL_UNSIGNED_BYTE, n);
+        }
         if (nf > 0)
             p3d_text_printf(b, ",{\"bufferView\":%d,\"componentType\":%d,\"count\":%lld,\"type\":\"SCALAR\"}", view_idx,
                       GL_UNSIGNED_INT, (long long)nf * 3);
-        p3d_text_printf(b, "],\"bufferViews\":[{\"buffer\":0,\"byteOffset\":0,\"byteLength\":%lld,\"target\":34962},"
-                     "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962},"
-                     "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962}",
-                  n * 12, n * 12, n * 4, n * 16, n * 4);
+        p3d_text_printf(b, "],\"bufferViews\":[{\"buffer\":0,\"byteOffset\":0,\"byteLength\":%lld,\"target\":34962}", n * 12);
         if (tx)
-            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34962}", L->off_uv, n * 8);
+            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34962}", L->off_uv, n * 4);
+        else
+            p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962},"
+                            "{\"buffer\":0,\"byteOffset\":%lld,\"byteLength\":%lld,\"byteStride\":4,\"target\":34962}",
+                            n * 12, n * 4, n * 16, n * 4);
         if (nf > 0)
             p3d_text_printf(b, ",{\"buffer\":0,\"byteOffset\":%zu,\"byteLength\":%lld,\"target\":34963}", L->off_idx,
                       (long long)nf * 12);
@@ -141,6 +153,13 @@ static void json_document(const p3d_mesh *m, const glb_layout *L, p3d_text *b) {
         p3d_text_printf(b, ",\"buffers\":[{\"byteLength\":%zu}]", L->bin_len);
     }
     p3d_text_printf(b, "}");
+}
+
+/* A texture coordinate as glTF's normalized unsigned short: round(u * 65535), u clamped to [0, 1]
+ * (NaN to 0); the reader and every glTF viewer decode q / 65535. */
+static uint16_t glb_unorm16(float u) {
+    const float c = u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f;
+    return (uint16_t)floorf(c * 65535.0f + 0.5f);
 }
 
 typedef struct glb_job {
@@ -185,23 +204,23 @@ static p3d_status write_glb_body(FILE *f, void *user) {
             }
             st = p3d_mesh_out_put(&o, rec, 12);
         }
-        for (int64_t i = 0; i < m->n_vertices && st == P3D_OK; i++) {
+        for (int64_t i = 0; !L->textured && i < m->n_vertices && st == P3D_OK; i++) {
             memcpy(rec, m->rgba + 4 * i, 3);
             rec[3] = 0;
             st = p3d_mesh_out_put(&o, rec, 4);
         }
-        for (int64_t i = 0; i < m->n_vertices && st == P3D_OK; i++) {
+        for (int64_t i = 0; !L->textured && i < m->n_vertices && st == P3D_OK; i++) {
             rec[0] = m->rgba[4 * i + 3];
             rec[1] = rec[2] = rec[3] = 0;
             st = p3d_mesh_out_put(&o, rec, 4);
         }
         for (int64_t i = 0; L->textured && i < m->n_vertices && st == P3D_OK; i++) {
             for (int k = 0; k < 2; k++) {
-                uint32_t bits;
-                memcpy(&bits, &m->uv[2 * i + k], 4);
-                p3d_put_le32(rec + 4 * k, bits);
+                const uint16_t q = glb_unorm16(m->uv[2 * i + k]);
+                rec[2 * k] = (uint8_t)(q & 0xff);
+                rec[2 * k + 1] = (uint8_t)(q >> 8);
             }
-            st = p3d_mesh_out_put(&o, rec, 8);
+            st = p3d_mesh_out_put(&o, rec, 4);
         }
         for (int64_t i = 0; i < m->n_faces && st == P3D_OK; i++) {
             for (int k = 0; k < 3; k++) p3d_put_le32(rec + 4 * k, (uint32_t)m->faces[3 * i + k]);
@@ -563,13 +582,43 @@ static p3d_status attribute(const glb_ctx *g, const jnode *attrs, const char *ke
 /* Largest atlas side a reader takes (the writer makes at most 4096; other tools' textures up to 16384). */
 #define GLB_MAX_TEXTURE 16384
 
+/* Texture coordinate k (0: u, 1: v) of vertex i from a TEXCOORD_0 view: float, or normalized unsigned
+ * byte / short (q / 255, q / 65535, glTF's decoding). */
+static float read_uv(const glb_ctx *g, const glb_view *uv, int64_t i, int k) {
+    const uint8_t *p = g->bin + uv->offset + (size_t)i * uv->stride;
+    if (uv->component == GL_UNSIGNED_SHORT) return (float)(p[2 * k] | p[2 * k + 1] << 8) / 65535.0f;
+    if (uv->component == GL_UNSIGNED_BYTE) return (float)p[k] / 255.0f;
+    const uint32_t bits = p3d_get_le32(p + 4 * k);
+    float v;
+    memcpy(&v, &bits, 4);
+    return v;
+}
+
 /* TEXCOORD_0 and the material's baseColorTexture, when the primitive has both: the mesh becomes a
- * textured one (uv, tex; tex_quality 90 for a JPEG, 0 for a PNG, so a rewrite keeps the kind). */
-static p3d_status read_texture(const glb_ctx *g, const jnode *prim, p3d_mesh *m) {
+ * textured one (uv, tex; tex_quality 90 for a JPEG, 0 for a PNG, so a rewrite keeps the kind). Without
+ * COLOR_0 (has_col 0: our textured GLBs) the vertex colours are the atlas at each vertex's TEXCOORD_0,
+ * so writing the mesh as PLY still gives a coloured mesh. */
+static p3d_status read_texture(const glb_ctx *g, const jnode *prim, int has_col, p3d_mesh *m) {
     const jdoc *d = &g->doc;
     glb_view uv;
     int has_uv = 0;
-    P3D_TRY(attribute(g, j_get(d, prim, "attributes"), "TEXCOORD_0", GL_FLOAT, 2, 2, 0, m->n_vertices, &uv, &has_uv));
+    const jnode *attrs = j_get(d, prim, "attributes");
+    int64_t uv_acc = -1;
+    const int r = j_int(d, attrs, "TEXCOORD_0", 0, INT32_MAX, -1, &uv_acc);
+    if (r < 0) return p3d_fail(P3D_ERR_FORMAT, "%s: attribute TEXCOORD_0 is not an accessor index", g->path);
+    if (r == 1) {
+        P3D_TRY(accessor_view(g, uv_acc, "TEXCOORD_0", &uv));
+        const int is_float = uv.component == GL_FLOAT && !uv.normalized;
+        const int is_unorm = (uv.component == GL_UNSIGNED_SHORT || uv.component == GL_UNSIGNED_BYTE) && uv.normalized;
+        if (uv.ncomp != 2 || !(is_float || is_unorm))
+            return p3d_fail(P3D_ERR_FORMAT, "%s: attribute TEXCOORD_0 has component type %d x %d%s; expected VEC2 of float "
+                            "or normalized unsigned byte / short", g->path, (int)uv.component, (int)uv.ncomp,
+                            uv.normalized ? " normalized" : "");
+        if (uv.count != m->n_vertices)
+            return p3d_fail(P3D_ERR_FORMAT, "%s: attribute TEXCOORD_0 has %lld elements for %lld vertices", g->path,
+                            (long long)uv.count, (long long)m->n_vertices);
+        has_uv = 1;
+    }
     int64_t mat = -1, tex = -1, src = -1, view = -1;
     if (j_int(d, prim, "material", 0, INT32_MAX, -1, &mat) < 0)
         return p3d_fail(P3D_ERR_FORMAT, "%s: primitive material is not an index", g->path);
@@ -584,28 +633,27 @@ static p3d_status read_texture(const glb_ctx *g, const jnode *prim, p3d_mesh *m)
     if (!bv || j_int(d, bv, "buffer", 0, 0, -1, &buf) != 1 || j_int(d, bv, "byteOffset", 0, INT64_MAX / 2, 0, &boff) < 0 ||
         j_int(d, bv, "byteLength", 1, INT64_MAX / 2, 0, &blen) != 1 || (uint64_t)(boff + blen) > g->bin_len)
         return p3d_fail(P3D_ERR_FORMAT, "%s: the base colour texture is not an image in the GLB's BIN chunk", g->path);
-    for (int64_t i = 0; i < 2 * uv.count; i++) {
-        const uint8_t *p = g->bin + uv.offset + (size_t)(i / 2) * uv.stride + 4 * (size_t)(i % 2);
-        uint32_t bits = p3d_get_le32(p);
-        float v;
-        memcpy(&v, &bits, 4);
-        if (!isfinite(v)) return p3d_fail(P3D_ERR_FORMAT, "%s: vertex %lld has a non-finite TEXCOORD_0", g->path, (long long)(i / 2));
-    }
+    for (int64_t i = 0; i < 2 * uv.count; i++)
+        if (!isfinite(read_uv(g, &uv, i / 2, (int)(i % 2))))
+            return p3d_fail(P3D_ERR_FORMAT, "%s: vertex %lld has a non-finite TEXCOORD_0", g->path, (long long)(i / 2));
     char what[512];
     snprintf(what, sizeof what, "%s: base colour texture", g->path);
     P3D_TRY(p3d_image_decode_rgb(what, g->bin + boff, (size_t)blen, GLB_MAX_TEXTURE, &m->tex, &m->tex_w, &m->tex_h));
     m->tex_quality = j_str_is(j_get(d, image, "mimeType"), "image/png") ? 0 : 90;
     m->uv = (float *)malloc(((size_t)uv.count + 1) * 2 * sizeof(float));
     if (!m->uv) return p3d_fail(P3D_ERR_OOM, "%s: out of memory for texture coordinates", g->path);
-    for (int64_t i = 0; i < 2 * uv.count; i++) {
-        uint32_t bits = p3d_get_le32(g->bin + uv.offset + (size_t)(i / 2) * uv.stride + 4 * (size_t)(i % 2));
-        memcpy(&m->uv[i], &bits, 4);
+    for (int64_t i = 0; i < 2 * uv.count; i++) m->uv[i] = read_uv(g, &uv, i / 2, (int)(i % 2));
+    for (int64_t i = 0; !has_col && i < m->n_vertices; i++) {
+        float c[3];
+        p3d_tex_bilinear(m->tex, m->tex_w, m->tex_h, m->uv[2 * i], m->uv[2 * i + 1], c);
+        for (int k = 0; k < 3; k++) m->rgba[4 * i + k] = (uint8_t)(c[k] + 0.5f);
     }
     return P3D_OK;
 }
 
 static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
     const jdoc *d = &g->doc;
+    int has_col = 0;
     const jnode *asset = j_get(d, g->root, "asset");
     if (!j_str_is(j_get(d, asset, "version"), "2.0"))
         return p3d_fail(P3D_ERR_FORMAT, "%s: not a glTF 2.0 asset", g->path);
@@ -639,7 +687,7 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
         if (j_int(d, prim, "mode", 0, 6, 4, &mode) < 0 || (mode != 4 && mode != 0))
             return p3d_fail(P3D_ERR_FORMAT, "%s: primitive mode %lld; only triangles (4) and points (0)", g->path, (long long)mode);
         glb_view pos, col, lab, ind;
-        int has_pos, has_col = 0, has_lab = 0;
+        int has_pos, has_lab = 0;
         P3D_TRY(attribute(g, attrs, "POSITION", GL_FLOAT, 3, 3, 0, -1, &pos, &has_pos));
         if (!has_pos) return p3d_fail(P3D_ERR_FORMAT, "%s: primitive without POSITION", g->path);
         if (pos.count > INT32_MAX) return p3d_fail(P3D_ERR_FORMAT, "%s: %lld vertices", g->path, (long long)pos.count);
@@ -689,7 +737,7 @@ static p3d_status read_document(glb_ctx *g, p3d_mesh *m) {
     m->height = (int32_t)h;
     m->hfov = fov[0];
     m->vfov = fov[1];
-    if (n_meshes == 1) P3D_TRY(read_texture(g, j_item(d, prims, 0), m));
+    if (n_meshes == 1) P3D_TRY(read_texture(g, j_item(d, prims, 0), has_col, m));
     return P3D_OK;
 }
 
