@@ -6,7 +6,9 @@
  *   PLY binary  binary_little_endian 1.0 with the same header fields (default: smaller and faster).
  *   GLB         glTF 2.0 binary: POSITION, COLOR_0 (RGB), indices; the label as the application-
  *               specific attribute _PROVENANCE; glTF's axes (y up, camera looking along -z), so
- *               Blender, three.js and model viewers show the photo upright.
+ *               Blender, three.js and model viewers show the photo upright. A textured (compact)
+ *               mesh has POSITION, TEXCOORD_0 (normalized uint16) and its atlas instead of the
+ *               colours and labels; read back, its vertex colours are the atlas at TEXCOORD_0.
  * Readers take all three, and PLY files the reference wrote.
  *
  *   P3D_TRY(p3d_mesh_write(&m, "out/scene.ply", P3D_MESH_PLY_BINARY));

@@ -17,9 +17,13 @@
  *      of the float32 1 / view depth, triangle index): nearest surface wins, exact ties go to the
  *      lower index, so the frame does not depend on drawing order, thread count or backend; coverage
  *      and 1 / depth come from per-triangle planes (exact int64 edge functions stepped along rows,
- *      1 / depth = sum_k w_k e_k), no division per sample;
+ *      1 / depth = sum_k w_k e_k), no division per sample; rows of wide triangles are first cut to
+ *      their exact covered span, whose samples need no edge test and whose 1 / depth steps along
+ *      the row from the span's first sample; samples already nearer than the triangle's nearest
+ *      vertex are skipped;
  *   4. shading is multisampled: each output pixel's s x s samples are grouped by the triangle that
- *      won them, each group is shaded once at the centroid of its samples (vertex colours or the
+ *      won them (a pixel whose samples one triangle all won skips the grouping), each group is
+ *      shaded once at the centroid of its samples (vertex colours or the
  *      atlas, bilinear, interpolated perspective-correctly) and weighs as many samples as it won
  *      (uncovered samples: background). For vertex colours this is what averaging the samples gives
  *      (the interpolation is linear inside a triangle); a texture is read once per triangle and pixel,

@@ -241,21 +241,49 @@ P3D_HD void p3d_render_key_min(uint64_t *dst, uint64_t key) {
 #endif
 }
 
-/* Rows of a triangle's box narrower than this many samples are scanned whole (the span costs more). */
+/* Rows of a triangle's box narrower than this many samples are tested sample by sample; wider rows
+ * are first cut to their exact covered span (which costs a few operations per edge and row). */
 #define P3D_RENDER_SPAN_MIN 8
+
+/* First covered index i >= 0 (e + i * s >= 0, s > 0) of an edge along a row of n + 1 samples, n + 1
+ * when none; inv = 1 / s. The estimate (truncated, so no ceil or floor call) is corrected by exact
+ * int64 steps, so the result is exact. */
+P3D_HD int32_t p3d_render_span_lo(int64_t e, int64_t s, double inv, int32_t n) {
+    if (e >= 0) return 0;
+    const double c = -(double)e * inv;
+    int32_t i = c > (double)(n + 1) ? n + 1 : (int32_t)c;
+    while (i > 0 && e + (int64_t)(i - 1) * s >= 0) i--;
+    while (i <= n && e + (int64_t)i * s < 0) i++;
+    return i;
+}
+
+/* Last covered index i <= n (e + i * s >= 0, s < 0) of an edge along a row, -1 when none; inv = 1 / -s. */
+P3D_HD int32_t p3d_render_span_hi(int64_t e, int64_t s, double inv, int32_t n) {
+    if (e < 0) return -1;
+    if (e + (int64_t)n * s >= 0) return n;
+    const double c = (double)e * inv;
+    int32_t i = c > (double)n ? n : (int32_t)c;
+    while (i < n && e + (int64_t)(i + 1) * s >= 0) i++;
+    while (i >= 0 && e + (int64_t)i * s < 0) i--;
+    return i;
+}
 
 /* Depth-tests triangle t (face index f, planes set up) into the keys (tile_px x tile_px) of the tile
  * whose first raster sample is (px0, py0). The edge functions are stepped exactly in int64 (a pixel
  * right adds ea_k * SUBPIX, a row down eb_k * SUBPIX), so coverage is decided exactly as by direct
- * evaluation. On a wide box each row is first narrowed to a superset of its covered pixels: edge k is
- * linear along the row, e_k(x0 + i) = e_k(x0) + i * ea_k * SUBPIX, so its bound is
- * floor(e_k(x0) / step) - one multiplication by the reciprocal, in double (e_k is an integer below
- * 2^51, exact in double), widened by a pixel so the rounding can only keep pixels, never drop one.
- * A sample whose key is already below the triangle's nearest possible key is skipped: the
- * interpolated 1 / depth sum_k w_k e_k is at most max_k 1 / z_k up to a few float roundings (relative
- * 1e-6), far inside the 2^-16 margin of key_lo. Neither shortcut changes which key wins, so the frame
- * is the one the full box scan gives. (On the GPU a key read while another thread lowers it is at
- * least its final value, so the skip stays safe.) */
+ * evaluation.
+ * Narrow boxes (fewer than P3D_RENDER_SPAN_MIN samples across) test every sample of a row, and a
+ * covered sample's 1 / depth is sum_k w_k e_k. Wider rows are first cut to their exact covered span
+ * [xl, xr] (per edge, the bound of the linear e_k(x0 + i) = e_k(x0) + i * ea_k * SUBPIX, estimated
+ * in double and corrected with exact integer steps), whose samples are all covered, so they need no
+ * edge test; 1 / depth there is the plane value at the span's first sample, sum_k w_k e_k(xl), plus
+ * (x - xl) times the row step d = sum_k w_k ea_k SUBPIX. Within the span every w_k e_k stays in
+ * [0, 1 / z_k], so (x - xl) |w_k ea_k SUBPIX| <= 1 / z_k and the step's rounding is a few 1e-7 of
+ * 1 / zmin, like the direct sum's; the value is still clamped to key_lo's 1 / depth below.
+ * A sample whose key is already below the triangle's nearest possible key (key_lo, from the nearest
+ * vertex's 1 / depth widened by 2^-16) is skipped: every key the triangle writes is at least key_lo,
+ * so the skip never changes which key wins, and the frame does not depend on drawing order. (On the
+ * GPU a key read while another thread lowers it is at least its final value, so the skip stays safe.) */
 P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
                                 int32_t py0) {
     const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
@@ -267,39 +295,52 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
         uint32_t u;
     } hi;
     hi.f = p3d_rmul(1.0f / zmin, 1.0f + 1.0f / 65536.0f);
+    const float inv_hi = hi.f;
     const uint64_t key_lo = (uint64_t)(0xffffffffu - hi.u) << 32;
     const int64_t s0 = t->ea[0] * P3D_RENDER_SUBPIX, s1 = t->ea[1] * P3D_RENDER_SUBPIX, s2 = t->ea[2] * P3D_RENDER_SUBPIX;
-    const int32_t wide = x1 - x0 >= P3D_RENDER_SPAN_MIN;
+    const int64_t st[3] = {s0, s1, s2};
+    const float w0 = t->w[0], w1 = t->w[1], w2 = t->w[2];
+    const int32_t n = x1 - x0, wide = n >= P3D_RENDER_SPAN_MIN;
     double inv[3] = {0.0, 0.0, 0.0};
-    for (int32_t k = 0; k < 3 && wide; k++)
-        if (t->ea[k] != 0) inv[k] = 1.0 / ((double)t->ea[k] * P3D_RENDER_SUBPIX);
+    float d = 0.0f;
+    if (wide) {
+        for (int32_t k = 0; k < 3; k++)
+            if (st[k] != 0) inv[k] = 1.0 / (double)(st[k] > 0 ? st[k] : -st[k]);
+        d = p3d_rmul(w0, (float)s0) + p3d_rmul(w1, (float)s1) + p3d_rmul(w2, (float)s2);
+    }
     int64_t r[3]; /* the edge functions at (x0, py) */
     p3d_render_edges(t, x0, y0, r);
-    const float w0 = t->w[0], w1 = t->w[1], w2 = t->w[2];
     for (int32_t py = y0; py <= y1; py++, r[0] += t->eb[0] * P3D_RENDER_SUBPIX, r[1] += t->eb[1] * P3D_RENDER_SUBPIX,
                  r[2] += t->eb[2] * P3D_RENDER_SUBPIX) {
-        int32_t xl = x0, xr = x1;
-        for (int32_t k = 0; k < 3 && wide; k++) {
-            /* covered pixels x0 + i of edge k: i >= -r / step for step > 0, i <= r / -step for step < 0 */
-            if (t->ea[k] == 0) {
-                if (r[k] < 0) xr = xl - 1;
-                continue;
+        uint64_t *row = keys + (py - py0) * tile_px + (x0 - px0);
+        if (!wide) {
+            int64_t e0 = r[0], e1 = r[1], e2 = r[2];
+            for (int32_t i = 0; i <= n; i++, e0 += s0, e1 += s1, e2 += s2) {
+                if ((e0 | e1 | e2) < 0 || row[i] < key_lo) continue;
+                const float inv_depth = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
+                p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
             }
-            const double q = floor((double)r[k] * inv[k]);
-            if (t->ea[k] < 0) {
-                const double b = (double)x0 - q + 1.0;
-                if (b < (double)xr) xr = b < (double)xl - 1.0 ? xl - 1 : (int32_t)b;
-            } else {
-                const double b = (double)x0 - q - 1.0;
-                if (b > (double)xl) xl = b > (double)xr + 1.0 ? xr + 1 : (int32_t)b;
+            continue;
+        }
+        int32_t xl = 0, xr = n;
+        for (int32_t k = 0; k < 3 && xl <= xr; k++) {
+            if (st[k] > 0) {
+                const int32_t lo = p3d_render_span_lo(r[k], st[k], inv[k], n);
+                xl = lo > xl ? lo : xl;
+            } else if (st[k] < 0) {
+                const int32_t hi_k = p3d_render_span_hi(r[k], st[k], inv[k], n);
+                xr = hi_k < xr ? hi_k : xr;
+            } else if (r[k] < 0) {
+                xr = -1;
             }
         }
         if (xl > xr) continue;
-        uint64_t *row = keys + (py - py0) * tile_px + (xl - px0);
-        int64_t e0 = r[0] + (xl - x0) * s0, e1 = r[1] + (xl - x0) * s1, e2 = r[2] + (xl - x0) * s2;
-        for (int32_t i = 0; i <= xr - xl; i++, e0 += s0, e1 += s1, e2 += s2) {
-            if ((e0 | e1 | e2) < 0 || row[i] < key_lo) continue;
-            const float inv_depth = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
+        const int64_t e0 = r[0] + xl * s0, e1 = r[1] + xl * s1, e2 = r[2] + xl * s2;
+        const float base = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
+        for (int32_t i = xl; i <= xr; i++) {
+            if (row[i] < key_lo) continue;
+            float inv_depth = base + p3d_rmul((float)(i - xl), d);
+            inv_depth = inv_depth < inv_hi ? inv_depth : inv_hi;
             p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
         }
     }
@@ -320,10 +361,28 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
 P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t tile_px, int32_t s, int32_t px0,
                                int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *tags, p3d_rtri *cache,
                                int32_t n_cache, uint8_t *out) {
+    /* per group: face, samples, and the sums of their local raster coordinates (lx, ly) */
     int32_t gf[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gn[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
-    int64_t gx[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gy[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
+    int32_t gx[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gy[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
     int32_t ng = 0, n_bg = 0;
-    for (int32_t sy = 0; sy < s; sy++)
+    /* The common case first: one triangle won every sample (one group, the pixel's samples' sums). */
+    const uint64_t *kp = keys + oy * s * tile_px + ox * s;
+    const uint32_t f0 = (uint32_t)(kp[0] & 0xffffffffu);
+    int32_t one = kp[0] != P3D_RENDER_KEY_EMPTY;
+    for (int32_t sy = 0; sy < s && one; sy++)
+        for (int32_t sx = 0; sx < s; sx++)
+            if (kp[sy * tile_px + sx] == P3D_RENDER_KEY_EMPTY || (uint32_t)(kp[sy * tile_px + sx] & 0xffffffffu) != f0) {
+                one = 0;
+                break;
+            }
+    if (one) {
+        gf[0] = (int32_t)f0;
+        gn[0] = s * s;
+        gx[0] = s * (s * ox * s + s * (s - 1) / 2);
+        gy[0] = s * (s * oy * s + s * (s - 1) / 2);
+        ng = 1;
+    }
+    for (int32_t sy = 0; sy < s && !one; sy++)
         for (int32_t sx = 0; sx < s; sx++) {
             const int32_t ly = oy * s + sy, lx = ox * s + sx;
             const uint64_t key = keys[ly * tile_px + lx];
@@ -341,8 +400,8 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t
                 ng++;
             }
             gn[g]++;
-            gx[g] += (int64_t)(px0 + lx) * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
-            gy[g] += (int64_t)(py0 + ly) * P3D_RENDER_SUBPIX + P3D_RENDER_SUBPIX / 2;
+            gx[g] += lx;
+            gy[g] += ly;
         }
     float sum[3];
     for (int32_t c = 0; c < 3; c++) sum[c] = p3d_rmul((float)bg[c], (float)n_bg);
@@ -355,8 +414,11 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t
             p3d_render_tri_planes(t);
             tags[slot] = f;
         }
+        /* the sums of the samples' fixed-point centres (px0 + lx + 1/2) * SUBPIX, and of e_k over them */
+        const int64_t qx = ((int64_t)px0 * gn[g] + gx[g]) * P3D_RENDER_SUBPIX + (int64_t)gn[g] * (P3D_RENDER_SUBPIX / 2);
+        const int64_t qy = ((int64_t)py0 * gn[g] + gy[g]) * P3D_RENDER_SUBPIX + (int64_t)gn[g] * (P3D_RENDER_SUBPIX / 2);
         int64_t e[3];
-        for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * gx[g] + t->eb[k] * gy[g] + t->ec[k] * gn[g];
+        for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * qx + t->eb[k] * qy + t->ec[k] * gn[g];
         float c[3];
         p3d_render_shade(t, e, m, c);
         for (int32_t k = 0; k < 3; k++) sum[k] += p3d_rmul(c[k], (float)gn[g]);
