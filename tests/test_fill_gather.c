@@ -2,14 +2,16 @@
  * (host/inpaint/fill_gather.h, issue 14): the CPU build against an independent reference written
  * here (labels reduced by counting children, valid centres from a summed-area table, lists by a
  * plain scan), the emulated or real CUDA build against the CPU's byte for byte (SKIP without a
- * device), the patch inputs packed on the host and unpacked on the CPU and the device, and the refusals
- * of malformed descriptions. */
+ * device), the patch inputs packed on the host and unpacked on the CPU and the device, the filled
+ * patch's results compacted to the mask on both and unpacked on the host, and the refusals of malformed
+ * descriptions. */
 #include "p3d_test.h"
 
 #include <stdint.h>
 
 #include "inpaint/fill_classic_math.h"
 #include "inpaint/fill_gather.h"
+#include "inpaint/fill_gather_math.h"
 #include "nn_oracle.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
@@ -250,6 +252,63 @@ static void test_pack_unpack(void) {
     free(label), free(packed), free(rgb), free(depth), free(out_rgb), free(out_depth), free(rows);
 }
 
+/* The filled patch's results compacted to its mask pixels (p3d_fill_results_pack) on the CPU and on the
+ * device, then unpacked on the host into a patch whose other pixels hold a sentinel: the mask pixels
+ * get their colours and depths back bit for bit, the others are untouched. The mask list is the
+ * level-0 one (raster order), as the fill's static block holds it. */
+static void test_results(void) {
+    const int32_t w = 61, h = 29, n = w * h;
+    uint8_t *label = (uint8_t *)malloc((size_t)n), *mask = (uint8_t *)malloc((size_t)n);
+    int32_t *list = (int32_t *)malloc((size_t)n * 4);
+    float *rgb = (float *)malloc((size_t)n * 12), *depth = (float *)malloc((size_t)n * 4);
+    float *packed = (float *)malloc((size_t)n * 16), *out_rgb = (float *)malloc((size_t)n * 12);
+    float *out_depth = (float *)malloc((size_t)n * 4);
+    make_labels(label, w, h);
+    int64_t nm = 0;
+    for (int32_t i = 0; i < n; i++) {
+        mask[i] = label[i] == P3D_FILL_MASK;
+        if (mask[i]) list[nm++] = i;
+        for (int32_t c = 0; c < 3; c++) rgb[3 * i + c] = (float)(rnd() % 1000u) / 999.0f;
+        depth[i] = 1.0f + (float)(rnd() % 5000u) * 0.01f;
+    }
+    CHECK(nm > 0 && nm < n);
+    for (int32_t dev = 0; dev < 2; dev++) {
+        p3d_ctx *ctx = dev ? g_gpu : g_cpu;
+        if (!ctx) {
+            SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
+            continue;
+        }
+        memset(packed, 0xa5, (size_t)n * 16);
+        if (!dev) {
+            CHECK_OK(p3d_fill_results_pack(ctx, list, nm, rgb, depth, packed));
+        } else {
+            uint8_t *d = NULL;
+            const size_t at_c = (size_t)n * 4, at_d = at_c + (size_t)n * 12, at_o = at_d + (size_t)n * 4;
+            CHECK_OK(p3d_ctx_alloc(ctx, at_o + P3D_FILL_RESULT_BYTES(nm), (void **)&d));
+            if (!d) continue;
+            CHECK_OK(p3d_ctx_upload(ctx, d, list, (size_t)nm * 4));
+            CHECK_OK(p3d_ctx_upload(ctx, d + at_c, rgb, (size_t)n * 12));
+            CHECK_OK(p3d_ctx_upload(ctx, d + at_d, depth, (size_t)n * 4));
+            CHECK_OK(p3d_fill_results_pack(ctx, (const int32_t *)d, nm, (const float *)(d + at_c),
+                                           (const float *)(d + at_d), (float *)(d + at_o)));
+            CHECK_OK(p3d_ctx_download(ctx, packed, d + at_o, P3D_FILL_RESULT_BYTES(nm)));
+            p3d_ctx_release(ctx, d);
+        }
+        memset(out_rgb, 0x5a, (size_t)n * 12), memset(out_depth, 0x5a, (size_t)n * 4);
+        p3d_fill_results_unpack(packed, nm, mask, w, h, out_rgb, out_depth);
+        int32_t bad = 0;
+        const uint32_t sentinel = 0x5a5a5a5au;
+        for (int32_t i = 0; i < n; i++) {
+            for (int32_t c = 0; c < 3; c++)
+                bad += memcmp(&out_rgb[3 * i + c], mask[i] ? (const void *)&rgb[3 * i + c] : (const void *)&sentinel, 4) != 0;
+            bad += memcmp(&out_depth[i], mask[i] ? (const void *)&depth[i] : (const void *)&sentinel, 4) != 0;
+        }
+        CHECK_MSG(bad == 0, "%s: %d values differ", dev ? "CUDA" : "CPU", (int)bad);
+    }
+    CHECK_FAILS(p3d_fill_results_pack(g_cpu, NULL, 3, rgb, depth, packed), P3D_ERR_INVALID_ARG, "mask pixels");
+    free(label), free(mask), free(list), free(rgb), free(depth), free(packed), free(out_rgb), free(out_depth);
+}
+
 static void test_refusals(void) {
     layout L;
     make_layout(&L, 40, 30, 3, 2, 1);
@@ -275,6 +334,7 @@ int main(void) {
     RUN(test_cpu_reference);
     RUN(test_cuda_matches_cpu);
     RUN(test_pack_unpack);
+    RUN(test_results);
     RUN(test_refusals);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);

@@ -1,7 +1,8 @@
 // fill_gather.cu - CUDA twin of host/inpaint/fill_gather.c: the non-learned fill's static block (label
 // pyramids, valid source centres, mask and source lists) built on the device from the level-0 labels,
 // with the per-pixel rules of fill_gather_math.h, so the block equals the host's byte for byte and only
-// its level-0 labels go up (issue 14). Per level, in stream order: labels (one thread a pixel: copy or
+// its level-0 labels go up (issue 14); and a filled patch's results compacted to its mask pixels, so only
+// those come back. Per level, in stream order: labels (one thread a pixel: copy or
 // 2x2 reduction of an earlier level), valid centres (one thread a pixel), then each list by rows: a
 // count per row, an exclusive sum of the row counts (one thread: a level has at most a few thousand
 // rows), and each row written at its offset, so the lists keep the host's raster order.
@@ -112,5 +113,21 @@ extern "C" p3d_status p3d_fill_unpack_cuda(p3d_cuda_ctx *ctx, const uint8_t *lab
     P3D_LAUNCH(row_scan_kernel, 1, 32, 0, ctx->stream)(rows, h);
     P3D_LAUNCH(row_unpack_kernel, rb, P3D_GATHER_THREADS, 0, ctx->stream)(rgb, depth, rows, label, packed, dep, rgb8, w, h);
     P3D_CUDA_LAUNCH_CHECK(ctx, "fill_unpack");
+    return P3D_OK;
+}
+
+// One thread a mask pixel: entry k of the packed results (fill_gather_math.h).
+static __global__ void results_kernel(const int32_t *list, int64_t n_mask, const float *rgb, const float *depth,
+                                      float *out) {
+    const int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (k < n_mask) p3d_fill_result_put(list, n_mask, k, rgb, depth, out);
+}
+
+extern "C" p3d_status p3d_fill_results_pack_cuda(p3d_cuda_ctx *ctx, const int32_t *list, int64_t n_mask, const float *rgb,
+                                                 const float *depth, float *out) {
+    if (n_mask == 0) return P3D_OK;
+    P3D_LAUNCH(results_kernel, p3d_cuda_blocks(n_mask, P3D_GATHER_THREADS), P3D_GATHER_THREADS, 0, ctx->stream)(
+        list, n_mask, rgb, depth, out);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "fill_results");
     return P3D_OK;
 }

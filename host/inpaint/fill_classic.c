@@ -502,11 +502,11 @@ static p3d_status fill_static_on_device(p3d_ctx *ctx, uint8_t *dev, const fill_p
     return p3d_fill_static_build(ctx, dev, &d);
 }
 
-/* Fills one patch in the workspace dev. Its colours and depths come back to p->rgb / p->depth, or, with
- * out_dev, are copied to out_dev (context memory, (h, w, 3) colours then (h, w) depths) for the caller
- * to fetch with the other patches' in one download. */
-static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3d_fill_opts *o, uint8_t *staging,
-                                 uint8_t *dev, int patchmatch, uint8_t *out_dev) {
+/* Fills one patch (n_mask mask pixels) in the workspace dev. Its colours and depths come back to p->rgb /
+ * p->depth, or, with out_dev, its mask pixels' are packed at out_dev (context memory, p3d_fill_results_pack)
+ * for the caller to fetch with the other patches' in one download. */
+static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, int64_t n_mask, const p3d_fill_opts *o,
+                                 uint8_t *staging, uint8_t *dev, int patchmatch, uint8_t *out_dev) {
     fill_plan pl;
     fill_layout(&pl, p->w, p->h, o);
     const int32_t n_pm_layout = pl.n_pm;
@@ -560,10 +560,9 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, const p3
     s.out = fill_f32(dev, pl.io_rgb);
     s.out2 = fill_f32(dev, pl.io_depth);
     P3D_TRY(fill_run(ctx, &s));
-    if (out_dev) {
-        P3D_TRY(p3d_ctx_copy(ctx, out_dev, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
-        return p3d_ctx_copy(ctx, out_dev + n0 * 3 * sizeof(float), dev + pl.io_depth, n0 * sizeof(float));
-    }
+    if (out_dev)
+        return p3d_fill_results_pack(ctx, (const int32_t *)(dev + pl.sm[0].list), n_mask, fill_f32(dev, pl.io_rgb),
+                                     fill_f32(dev, pl.io_depth), (float *)out_dev);
     P3D_TRY(p3d_ctx_download(ctx, p->rgb, dev + pl.io_rgb, n0 * 3 * sizeof(float)));
     return p3d_ctx_download(ctx, p->depth, dev + pl.io_depth, n0 * sizeof(float));
 }
@@ -577,10 +576,6 @@ static size_t fill_host_bytes(const fill_plan *pl) {
     return built > packed ? built : packed;
 }
 
-/* Bytes of one patch's results in the shared output block (fill_patch_run's out_dev), 256-aligned. */
-static size_t fill_out_bytes(const p3d_fill_patch *p) {
-    return ((size_t)p->w * (size_t)p->h * 4 * sizeof(float) + 255) & ~(size_t)255;
-}
 
 /* Patches with mask pixels, largest mask first (so the dynamic schedule below ends on small ones);
  * ties keep the caller's order. */
@@ -588,6 +583,10 @@ typedef struct fill_job {
     int32_t index;
     int64_t n_mask;
 } fill_job;
+
+/* Bytes of one job's results in the shared output block (fill_patch_run's out_dev): its mask pixels'
+ * colours and depths (p3d_fill_results_pack), 256-aligned. */
+static size_t fill_out_bytes(const fill_job *j) { return (P3D_FILL_RESULT_BYTES(j->n_mask) + 255) & ~(size_t)255; }
 
 static int fill_job_cmp(const void *a, const void *b) {
     const fill_job *x = (const fill_job *)a, *y = (const fill_job *)b;
@@ -612,7 +611,7 @@ static p3d_status fill_jobs_cpu(p3d_ctx *ctx, p3d_fill_patch *patches, const fil
 #ifdef P3D_HAVE_OPENMP
         t = (int32_t)omp_get_thread_num();
 #endif
-        const p3d_status r = fill_patch_run(ctx, &patches[jobs[j].index], opts, staging + (size_t)t * host_bytes,
+        const p3d_status r = fill_patch_run(ctx, &patches[jobs[j].index], jobs[j].n_mask, opts, staging + (size_t)t * host_bytes,
                                             dev + (size_t)t * dev_bytes, patchmatch, NULL);
         if (r != P3D_OK) {
 #ifdef P3D_HAVE_OPENMP
@@ -638,17 +637,11 @@ static p3d_status fill_fetch_results(p3d_ctx *ctx, p3d_fill_patch *patches, cons
         return p3d_fail(P3D_ERR_OOM, "fill_classic: out of memory for the %.1f MB of results", (double)out_bytes / 1e6);
     p3d_status st = p3d_ctx_download(ctx, host, out_dev, out_bytes);
     size_t at = 0;
+    /* only the mask came back (the device's other pixels hold 0, p3d_fill_unpack): the caller's are unchanged */
     for (int32_t j = 0; st == P3D_OK && j < n_jobs; j++) {
         p3d_fill_patch *p = &patches[jobs[j].index];
-        const size_t n0 = (size_t)p->w * (size_t)p->h;
-        const float *rgb = (const float *)(host + at), *depth = rgb + 3 * n0;
-        /* only the mask: the device's other pixels hold 0 (p3d_fill_unpack), the caller's are unchanged */
-        for (size_t k = 0; k < n0; k++) {
-            if (!p->mask[k]) continue;
-            memcpy(p->rgb + 3 * k, rgb + 3 * k, 3 * sizeof(float));
-            p->depth[k] = depth[k];
-        }
-        at += fill_out_bytes(p);
+        p3d_fill_results_unpack((const float *)(host + at), jobs[j].n_mask, p->mask, p->w, p->h, p->rgb, p->depth);
+        at += fill_out_bytes(&jobs[j]);
     }
     free(host);
     return st;
@@ -691,7 +684,7 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
      * whole pass instead of two per patch (issue 14). */
     const int on_device = p3d_ctx_cuda(ctx) != NULL;
     size_t out_bytes = 0;
-    for (int32_t j = 0; on_device && j < n_jobs; j++) out_bytes += fill_out_bytes(&patches[jobs[j].index]);
+    for (int32_t j = 0; on_device && j < n_jobs; j++) out_bytes += fill_out_bytes(&jobs[j]);
     dev_bytes = (dev_bytes + 255) & ~(size_t)255;
     p3d_status st = n_jobs ? p3d_ctx_scratch_reserve(ctx, dev_bytes * (size_t)workers + out_bytes) : P3D_OK;
     uint8_t *staging = NULL;
@@ -710,9 +703,10 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
             size_t at = 0;
             for (int32_t j = 0; j < n_jobs && st == P3D_OK; j++) {
                 p3d_fill_patch *p = &patches[jobs[j].index];
-                st = fill_patch_run(ctx, p, opts, staging, dev, patchmatch, on_device ? dev + dev_bytes + at : NULL);
+                st = fill_patch_run(ctx, p, jobs[j].n_mask, opts, staging, dev, patchmatch,
+                                    on_device ? dev + dev_bytes + at : NULL);
                 if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)jobs[j].index);
-                if (on_device) at += fill_out_bytes(p);
+                if (on_device) at += fill_out_bytes(&jobs[j]);
             }
             if (st == P3D_OK && on_device) st = fill_fetch_results(ctx, patches, jobs, n_jobs, dev + dev_bytes, out_bytes);
         }

@@ -118,3 +118,27 @@ p3d_status p3d_fill_unpack(p3d_ctx *ctx, const uint8_t *label, const uint8_t *pa
     }
     return P3D_OK;
 }
+
+p3d_status p3d_fill_results_pack(p3d_ctx *ctx, const int32_t *list, int64_t n_mask, const float *rgb,
+                                 const float *depth, float *out) {
+    if (n_mask < 0 || (n_mask > 0 && (!list || !rgb || !depth || !out)))
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_results: %lld mask pixels, list %p, results %p", (long long)n_mask,
+                        (const void *)list, (void *)out);
+#ifdef P3D_HAVE_CUDA
+    if (p3d_ctx_cuda(ctx)) return p3d_fill_results_pack_cuda(p3d_ctx_cuda(ctx), list, n_mask, rgb, depth, out);
+#endif
+    (void)ctx;
+    for (int64_t k = 0; k < n_mask; k++) p3d_fill_result_put(list, n_mask, k, rgb, depth, out);
+    return P3D_OK;
+}
+
+void p3d_fill_results_unpack(const float *packed, int64_t n_mask, const uint8_t *mask, int32_t w, int32_t h,
+                             float *rgb, float *depth) {
+    int64_t k = 0;
+    for (int64_t i = 0; i < (int64_t)w * h && k < n_mask; i++) {
+        if (!mask[i]) continue;
+        memcpy(rgb + 3 * i, packed + 3 * k, 3 * sizeof(float));
+        depth[i] = packed[3 * n_mask + k];
+        k++;
+    }
+}

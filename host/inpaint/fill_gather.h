@@ -62,8 +62,22 @@ size_t p3d_fill_pack(const uint8_t *label, const float *rgb, const float *depth,
 p3d_status p3d_fill_unpack(p3d_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx, int32_t rgb8,
                            int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth);
 
+/* The results of a filled patch, compacted (context memory): out (P3D_FILL_RESULT_BYTES(n_mask), layout in
+ * fill_gather_math.h) takes the colours rgb (h, w, 3) and depths (h, w) of the n_mask pixels of the
+ * level-0 mask list `list` (raster order). On a device only these come back, not the whole patch (16
+ * bytes a patch pixel). */
+p3d_status p3d_fill_results_pack(p3d_ctx *ctx, const int32_t *list, int64_t n_mask, const float *rgb,
+                                 const float *depth, float *out);
+/* Host: the packed results -> rgb (h, w, 3) and depth (h, w) at the pixels where mask (h, w) is set, in
+ * raster order (the mask list's); the other pixels are left as they are. */
+void p3d_fill_results_unpack(const float *packed, int64_t n_mask, const uint8_t *mask, int32_t w, int32_t h,
+                             float *rgb, float *depth);
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
+/* The device packing of p3d_fill_results_pack, queued on the context's stream. */
+p3d_status p3d_fill_results_pack_cuda(struct p3d_cuda_ctx *ctx, const int32_t *list, int64_t n_mask, const float *rgb,
+                                      const float *depth, float *out);
 /* The device unpacking of p3d_fill_unpack, queued on the context's stream. */
 p3d_status p3d_fill_unpack_cuda(struct p3d_cuda_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx,
                                 int32_t rgb8, int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth);

@@ -71,4 +71,16 @@ P3D_HD float p3d_fill_unpack_channel(const uint8_t *rgb, int64_t i, int32_t rgb8
     return rgb8 ? (float)rgb[i] / 255.0f : ((const float *)rgb)[i];
 }
 
+/* The patch's results as they come back from a device (issue 14): only the mask pixels', in the order
+ * of the level-0 mask list (raster order): n_mask colours (3 f32 each) then n_mask depths (f32), the
+ * values themselves. Entry k of the packed block takes mask pixel list[k] of the (h, w, 3) colours and
+ * (h, w) depths. */
+#define P3D_FILL_RESULT_BYTES(n_mask) ((size_t)(n_mask) * 4 * sizeof(float))
+P3D_HD void p3d_fill_result_put(const int32_t *list, int64_t n_mask, int64_t k, const float *rgb, const float *depth,
+                                float *out) {
+    const int64_t i = list[k];
+    for (int32_t c = 0; c < 3; c++) out[3 * k + c] = rgb[3 * i + c];
+    out[3 * n_mask + k] = depth[i];
+}
+
 #endif
