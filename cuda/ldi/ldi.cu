@@ -93,6 +93,23 @@ static void take(const void *host_block, size_t off, size_t count, T *dst) {
     if (count) memcpy(dst, static_cast<const unsigned char *>(host_block) + off, count * sizeof(T));
 }
 
+// The two blocking copies of a packed result (the edges' and the regions'): its header {a, b} (two
+// counts the pack kernel wrote), then the block the counts size. ok(a, b) says whether the counts are
+// possible (a broken device fails naming `what` with them, before any count sizes a copy); layout(a, b)
+// gives the block's layout, whose .bytes come back. *h: the block on the host, valid until the next copy.
+template <class Ok, class Layout, class L>
+static p3d_status fetch_packed(p3d_cuda_ctx *ctx, const int32_t *d_hdr, const unsigned char *d_pack, const char *what,
+                               Ok ok, Layout layout, int32_t hdr[2], L *lay, const unsigned char **h) {
+    const void *host = nullptr;
+    P3D_TRY(p3d_cuda_download_span(ctx, d_hdr, 2 * sizeof(int32_t), &host));
+    take(host, 0, 2, hdr);
+    if (!ok(hdr[0], hdr[1])) return p3d_fail(P3D_ERR_DEVICE, "%s (cuda): device counts %d and %d", what, (int)hdr[0], (int)hdr[1]);
+    *lay = layout(hdr[0], hdr[1]);
+    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, lay->bytes, &host));
+    *h = static_cast<const unsigned char *>(host);
+    return P3D_OK;
+}
+
 static inline unsigned ldi_blocks(int64_t n) { return p3d_cuda_blocks(n, P3D_LDI_THREADS); }
 
 #define LDI_INDEX() (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x)
@@ -774,16 +791,14 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     P3D_LAUNCH(edge_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         d_ids, d_pos, n, d_size, d_near, d_edge, d_role, d_degree, with_role, d_pack, d_hdr);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges pack");
-    const void *host = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, d_hdr, 2 * sizeof(int32_t), &host));
+    // the header is {edges, listed nodes}: every edge has a node, every listed node is a node
     int32_t hdr[2];
-    take(host, 0, 2, hdr);
+    edge_layout L = {};
+    const unsigned char *h = nullptr;
+    P3D_TRY(fetch_packed(
+        ctx, d_hdr, d_pack, "LDI edges", [n](int32_t a, int32_t b) { return a >= 0 && b >= a && b <= n; },
+        [with_role](int32_t a, int32_t b) { return edge_pack_layout(a, b, with_role); }, hdr, &L, &h));
     const int32_t ne = hdr[0], m = hdr[1];
-    if (ne < 0 || m < 0 || m > n || ne > m)
-        return p3d_fail(P3D_ERR_DEVICE, "LDI edges (cuda): %d edges over %d listed nodes of %d", (int)ne, (int)m, (int)n);
-    const edge_layout L = edge_pack_layout(ne, m, with_role);
-    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, L.bytes, &host));
-    const unsigned char *h = static_cast<const unsigned char *>(host);
     const int32_t *node = reinterpret_cast<const int32_t *>(h + L.node), *eid = reinterpret_cast<const int32_t *>(h + L.edge);
     for (size_t i = 0; i < un; i++) out->edge[i] = -1;
     if (with_role) memset(role, 0, un), memset(degree, 0, un);
@@ -793,8 +808,8 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
         out->edge[a] = eid[k];
         if (with_role) role[a] = h[L.role + static_cast<size_t>(k)], degree[a] = h[L.degree + static_cast<size_t>(k)];
     }
-    take(host, L.size, static_cast<size_t>(ne), out->size);
-    take(host, L.near, static_cast<size_t>(ne), out->near);
+    take(h, L.size, static_cast<size_t>(ne), out->size);
+    take(h, L.near, static_cast<size_t>(ne), out->near);
     out->n_edges = ne;
     return P3D_OK;
 }
@@ -1163,16 +1178,14 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
     P3D_LAUNCH(region_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         n, ne, r, d_erode, d_n_mask, d_n_ctx, pm, pc, d_pack, d_hdr);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI regions pack");
-    const void *host = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, d_hdr, 2 * sizeof(int32_t), &host));
+    // the header is {mask nodes, context nodes}, each at most the nodes
     int32_t hdr[2];
-    take(host, 0, 2, hdr);
+    region_layout L = {};
+    const unsigned char *h = nullptr;
+    P3D_TRY(fetch_packed(
+        ctx, d_hdr, d_pack, "LDI regions", [n](int32_t a, int32_t b) { return a >= 0 && b >= 0 && a <= n && b <= n; },
+        [ne](int32_t a, int32_t b) { return region_pack_layout(ne, a, b); }, hdr, &L, &h));
     const int32_t mm = hdr[0], mc = hdr[1];
-    if (mm < 0 || mc < 0 || mm > n || mc > n)
-        return p3d_fail(P3D_ERR_DEVICE, "LDI regions (cuda): %d mask and %d context nodes of %d", (int)mm, (int)mc, (int)n);
-    const region_layout L = region_pack_layout(ne, mm, mc);
-    P3D_TRY(p3d_cuda_download_span(ctx, d_pack, L.bytes, &host));
-    const unsigned char *h = static_cast<const unsigned char *>(host);
     for (size_t i = 0; i < un; i++) out->mask_edge[i] = out->ctx_edge[i] = -1;
     const int32_t *mnode = reinterpret_cast<const int32_t *>(h + L.mnode), *medge = reinterpret_cast<const int32_t *>(h + L.medge);
     const int32_t *cnode = reinterpret_cast<const int32_t *>(h + L.cnode), *cedge = reinterpret_cast<const int32_t *>(h + L.cedge);
@@ -1185,8 +1198,8 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
         out->ctx_edge[cnode[k]] = cedge[k];
         out->erode[cnode[k]] = h[L.erode + static_cast<size_t>(k)];
     }
-    take(host, L.n_mask, une, out->n_mask);
-    take(host, L.n_ctx, une, out->n_ctx);
+    take(h, L.n_mask, une, out->n_mask);
+    take(h, L.n_ctx, une, out->n_ctx);
     return P3D_OK;
 }
 
