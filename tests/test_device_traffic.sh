@@ -64,11 +64,13 @@ if run "2 mesh --json on CUDA" 0 "" -- mesh "$photo" --depth "$disp" --fill clas
   else bad "2 sample: CPU and CUDA meshes differ"; fi
 fi
 
-# 3. moon, both devices
+# 3. moon, both devices; on CUDA the device LDI is compared with the host's after the border's nodes are
+# made on the device (P3D_LDI_RESIDENT_CHECK: p3d_ldi_border_nodes_cuda fails on any difference)
 if [ -f "$moon/moon.jpg" ] && [ -f "$moon/moon.npy" ]; then
   run "3 moon on the CPU" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cpu \
     --longer-side 320 -o "$tmp/moon_cpu.ply" -q &&
-  run "3 moon on CUDA" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cuda \
+  P3D_LDI_RESIDENT_CHECK=1 run "3 moon on CUDA, the device LDI checked after the border" 0 "" -- mesh \
+    "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cuda \
     --longer-side 320 -o "$tmp/moon_cuda.ply" --json "$tmp/moon.json" -q &&
   check_traffic "3 moon: under 50 host waits" "$tmp/moon.json" few &&
   if cmp -s "$tmp/moon_cpu.ply" "$tmp/moon_cuda.ply"; then ok "3 moon: CPU and CUDA meshes identical"

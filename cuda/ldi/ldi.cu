@@ -46,6 +46,7 @@
 // the fill's patches 4.9 (border) + 3.2 + 2.8 (passes) MB, the chunks of the border's new nodes 9.1 MB
 // and of pass 1's 4.6 MB (the write-back is a host stage).
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include <cub/device/device_scan.cuh>
@@ -635,6 +636,118 @@ static p3d_status ldi_view(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
     P3D_TRY(resident_sync(pl->ctx, R, l));
     resident_view(R, l, v);
     return P3D_OK;
+}
+
+extern "C" p3d_status p3d_ldi_cuda_resident_sync(p3d_cuda_ctx *ctx, const p3d_ldi *l) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    return resident_fits(R, l, l->n_nodes) ? resident_sync(ctx, R, l) : P3D_OK;
+}
+
+// ---- the border's nodes on the device --------------------------------------------------------------
+// The border extrapolation (host/ldi/ldi_inpaint.c) adds one node at every pixel of its strips' masks,
+// strip after strip, each mask in raster order, onto empty pixels, then joins them (link_new). The
+// device makes the same nodes in its copy from their depths alone (4 bytes a node instead of the
+// 29 bytes of graph arrays, and the chunks of the links and heads they change, that the sync would send):
+// node first + k is entry k of the masks' scan (the rects' start offsets, an exclusive sum of their
+// areas, computed on the host: at most 8 rects), and the links are link_new's, replayed one pixel pair at
+// a time (p3d_ldi_new_link_pair). The host's shadow then takes the host's arrays as they are: the
+// copy equals them (P3D_LDI_RESIDENT_CHECK=1 in the environment downloads the copy and compares).
+
+// rects: (x0, y0, x1, y1) per rect, then the rects' start offsets (n_rects + 1).
+static __global__ void border_node_kernel(p3d_ldi v, int32_t first, const int32_t *rects, int32_t n_rects,
+                                          const float *depth, int32_t m) {
+    const int64_t k = LDI_INDEX();
+    if (k >= m) return;
+    const int32_t *start = rects + 4 * n_rects;
+    int32_t r = 0;
+    while (r + 1 < n_rects && start[r + 1] <= k) r++;
+    const int32_t *b = rects + 4 * r, rw = b[2] - b[0], i = static_cast<int32_t>(k) - start[r];
+    const int32_t a = first + static_cast<int32_t>(k), p = (b[1] + i / rw) * v.ext_w + b[0] + i % rw;
+    v.pix[a] = p;
+    v.depth[a] = depth[k];
+    v.iter[a] = 0;
+    v.next[a] = -1;
+    for (int32_t d = 0; d < 4; d++) v.link[4 * static_cast<int64_t>(a) + d] = -1;
+    v.head[p] = a;
+}
+
+static __global__ void border_link_kernel(p3d_ldi v, int32_t first, int32_t m, float thr) {
+    const int64_t t = LDI_INDEX();
+    if (t >= 4 * static_cast<int64_t>(m)) return;
+    p3d_ldi_new_link_pair(&v, first, first + static_cast<int32_t>(t / 4), static_cast<int32_t>(t % 4), 0, thr);
+}
+
+// The host's arrays into the shadow, once the copy holds them.
+static void resident_adopt(ldi_resident *R, const p3d_ldi *l) {
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
+    for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++)
+        memcpy(R->shadow + R->off[a], src[a], (a == 5 ? npix : static_cast<size_t>(l->n_nodes)) * ldi_elem[a]);
+    R->n_synced = l->n_nodes;
+}
+
+// The copy against l, array by array (a check for tests: one blocking download each).
+static p3d_status resident_check(p3d_cuda_ctx *ctx, const ldi_resident *R, const p3d_ldi *l) {
+    static const char *const names[P3D_LDI_ARRAYS] = {"pix", "depth", "iter", "link", "next", "head"};
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
+    for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
+        const size_t count = a == 5 ? npix : static_cast<size_t>(l->n_nodes);
+        const void *host = nullptr;
+        P3D_TRY(p3d_cuda_download_span(ctx, R->dev + R->off[a], count * ldi_elem[a], &host));
+        for (size_t i = 0; i < count; i++)
+            if (memcmp(static_cast<const unsigned char *>(host) + i * ldi_elem[a],
+                       static_cast<const unsigned char *>(src[a]) + i * ldi_elem[a], ldi_elem[a]) != 0)
+                return p3d_fail(P3D_ERR_DEVICE, "LDI (cuda): the device copy's %s differs from the host's at element %zu",
+                                names[a], i);
+    }
+    return P3D_OK;
+}
+
+// 1 when l's nodes [first, n_nodes) are the rects' pixels in order, each the only node at its pixel.
+static int border_nodes_match(const p3d_ldi *l, int32_t first, const int32_t *rects, int32_t n_rects) {
+    int32_t a = first;
+    for (int32_t r = 0; r < n_rects; r++)
+        for (int32_t y = rects[4 * r + 1]; y < rects[4 * r + 3]; y++)
+            for (int32_t x = rects[4 * r]; x < rects[4 * r + 2]; x++, a++) {
+                const int32_t p = y * l->ext_w + x;
+                if (a >= l->n_nodes || l->pix[a] != p || l->head[p] != a || l->next[a] != -1 || l->iter[a] != 0) return 0;
+            }
+    return a == l->n_nodes;
+}
+
+extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
+                                                int32_t n_rects, float thr) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    if (n_rects < 1 || n_rects > 8 || !resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w ||
+        R->ext_h != l->ext_h || !border_nodes_match(l, first, rects, n_rects))
+        return P3D_OK; // the next stage's sync sends the border's nodes as chunks
+    const int32_t m = l->n_nodes - first;
+    int32_t hr[8 * 5 + 1];
+    memcpy(hr, rects, static_cast<size_t>(n_rects) * 4 * sizeof(int32_t));
+    hr[4 * n_rects] = 0;
+    for (int32_t r = 0; r < n_rects; r++)
+        hr[4 * n_rects + r + 1] = hr[4 * n_rects + r] + (rects[4 * r + 2] - rects[4 * r]) * (rects[4 * r + 3] - rects[4 * r + 1]);
+    ldi_pool pl = pool_open(ctx);
+    int32_t *d_rects = nullptr;
+    float *d_depth = nullptr;
+    p3d_status st = pool_get(&pl, static_cast<size_t>(5 * n_rects + 1), &d_rects);
+    if (st == P3D_OK) st = pool_get(&pl, static_cast<size_t>(m), &d_depth);
+    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_rects, hr, static_cast<size_t>(5 * n_rects + 1) * sizeof(int32_t));
+    if (st == P3D_OK && m > 0) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, static_cast<size_t>(m) * sizeof(float));
+    if (st == P3D_OK && m > 0) {
+        p3d_ldi v;
+        resident_view(R, l, &v);
+        P3D_LAUNCH(border_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, d_rects, n_rects, d_depth, m);
+        P3D_LAUNCH(border_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(
+            v, first, m, thr);
+        st = p3d_cuda_launch_check(ctx, "LDI border nodes");
+    }
+    pool_free(&pl);
+    P3D_TRY(st);
+    resident_adopt(R, l);
+    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+    return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
 }
 
 // ---- edges ----------------------------------------------------------------------------------------

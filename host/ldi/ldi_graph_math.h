@@ -223,4 +223,57 @@ P3D_HD int32_t p3d_ldi_erode_width(const int32_t *ring_count, int32_t ct, int32_
     return w;
 }
 
+/* ---- write-back: joining the new nodes of a pass or of the border (ldi_inpaint.c link_new) --------- */
+
+/* The node that new node a joins in direction d: the nearest node of `iter` at the neighbouring pixel
+ * whose opposite link is free and that the tear rule joins to a; -1 when there is none, when a's link d
+ * is taken, or when the neighbouring pixel is outside the canvas. link_new asks it for every new node
+ * in ascending id, directions in order, and links each answer at once. */
+P3D_HD int32_t p3d_ldi_new_link_target(const p3d_ldi *l, int32_t a, int32_t d, uint8_t iter, float thr) {
+    if (l->link[4 * (int64_t)a + d] >= 0) return -1;
+    const int32_t xx = p3d_ldi_x(l, a) + p3d_dir_dx(d), yy = p3d_ldi_y(l, a) + p3d_dir_dy(d);
+    if (xx < 0 || yy < 0 || xx >= l->ext_w || yy >= l->ext_h) return -1;
+    for (int32_t b = l->head[yy * l->ext_w + xx]; b >= 0; b = l->next[b]) {
+        if (l->iter[b] != iter || l->link[4 * (int64_t)b + p3d_dir_opposite(d)] >= 0) continue;
+        if (p3d_ldi_joined(l->depth[a], l->depth[b], thr)) return b;
+    }
+    return -1;
+}
+
+/* The smallest new node (id >= first) at pixel p above id `after`, or -1. */
+P3D_HD int32_t p3d_ldi_new_after(const p3d_ldi *l, int32_t p, int32_t first, int32_t after) {
+    int32_t best = -1;
+    for (int32_t b = l->head[p]; b >= 0; b = l->next[b])
+        if (b >= first && b > after && (best < 0 || b < best)) best = b;
+    return best;
+}
+
+/* link_new in parallel, one pixel pair at a time. A link decision of new node a in direction d reads and
+ * writes only the link slots that face each other across the pair of pixels (a's pixel, its neighbour
+ * in d): so link_new's sequence, restricted to one pair, is the new nodes of the two pixels in ascending
+ * id, each asking p3d_ldi_new_link_target across the pair, and the pairs do not depend on each other.
+ * Called for new node a and direction d, this replays the pair's sequence when a is the smallest new node
+ * of the two pixels (so each pair is replayed once) and returns 1; else it returns 0 and changes nothing.
+ * The result equals link_new's, link for link. */
+P3D_HD int32_t p3d_ldi_new_link_pair(p3d_ldi *l, int32_t first, int32_t a, int32_t d, uint8_t iter, float thr) {
+    const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+    if (xx < 0 || yy < 0 || xx >= l->ext_w || yy >= l->ext_h) return 0;
+    const int32_t p = y * l->ext_w + x, q = yy * l->ext_w + xx;
+    const int32_t q0 = p3d_ldi_new_after(l, q, first, -1);
+    if (p3d_ldi_new_after(l, p, first, -1) != a || (q0 >= 0 && q0 < a)) return 0;
+    for (int32_t c = a, cp = a, cq = q0; c >= 0;) {
+        const int32_t dir = c == cp ? d : p3d_dir_opposite(d);
+        const int32_t b = p3d_ldi_new_link_target(l, c, dir, iter, thr);
+        if (b >= 0) {
+            l->link[4 * (int64_t)c + dir] = b;
+            l->link[4 * (int64_t)b + p3d_dir_opposite(dir)] = c;
+        }
+        if (c == cp) cp = p3d_ldi_new_after(l, p, first, c);
+        else cq = p3d_ldi_new_after(l, q, first, c);
+        c = cp < 0 ? cq : cq < 0 ? cp : cp < cq ? cp : cq;
+    }
+    return 1;
+}
+
 #endif

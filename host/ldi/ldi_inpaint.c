@@ -724,20 +724,11 @@ static void link_context(p3d_ldi *l, const patch *p, size_t k) {
  * the tear rule, where both link slots are free. Ascending node id, fixed direction order:
  * deterministic. */
 static void link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
-    for (int32_t a = first; a < l->n_nodes; a++) {
-        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    for (int32_t a = first; a < l->n_nodes; a++)
         for (int32_t d = 0; d < 4; d++) {
-            if (l->link[4 * (size_t)a + d] >= 0) continue;
-            int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-            if (xx < 0 || yy < 0 || xx >= l->ext_w || yy >= l->ext_h) continue;
-            for (int32_t b = l->head[yy * l->ext_w + xx]; b >= 0; b = l->next[b]) {
-                if (l->iter[b] != iter || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
-                if (!p3d_ldi_joined(l->depth[a], l->depth[b], thr)) continue;
-                p3d_ldi_link(l, a, d, b);
-                break;
-            }
+            const int32_t b = p3d_ldi_new_link_target(l, a, d, iter, thr);
+            if (b >= 0) p3d_ldi_link(l, a, d, b);
         }
-    }
 }
 
 /* ---- hidden layers: one patch per region ------------------------------------------------------ */
@@ -999,6 +990,10 @@ p3d_status p3d_ldi_extrapolate(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *
     int32_t ctw = o->context_thickness < w ? o->context_thickness : w;
     int32_t cth = o->context_thickness < h ? o->context_thickness : h;
     int32_t ew = l->ext_w, eh = l->ext_h, first = l->n_nodes;
+#ifdef P3D_HAVE_CUDA
+    /* the device LDI takes the host's edits so far, so that after the border only its nodes are new */
+    if (ctx && p3d_ctx_cuda(ctx)) P3D_TRY(p3d_ldi_cuda_resident_sync(p3d_ctx_cuda(ctx), l));
+#endif
     /* up, down, left, right: the reference's order is up, left, down, right; the four sides do not
      * see each other (their crops hold image pixels only), so they run as one batch. */
     strip sides[4] = {
@@ -1020,5 +1015,18 @@ p3d_status p3d_ldi_extrapolate(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *
     P3D_TRY(fill_strips(ctx, nets, l, e, corners, 4, 0, o, st));
     st->new_nodes += l->n_nodes - first;
     link_new(l, first, 0, o->depth_threshold);
+#ifdef P3D_HAVE_CUDA
+    /* the device makes the same nodes in its LDI: the mask rects of the strips that got nodes, in order */
+    if (ctx && p3d_ctx_cuda(ctx)) {
+        int32_t rects[8 * 4], n = 0;
+        for (int32_t i = 0; i < 8; i++) {
+            const strip *sp = i < 4 ? &sides[i] : &corners[i - 4];
+            if (sp->x1 <= sp->x0 || sp->y1 <= sp->y0) continue;
+            const int32_t r[4] = {sp->mx0, sp->my0, sp->mx1, sp->my1};
+            memcpy(rects + 4 * n++, r, sizeof r);
+        }
+        P3D_TRY(p3d_ldi_border_nodes_cuda(p3d_ctx_cuda(ctx), l, first, rects, n, o->depth_threshold));
+    }
+#endif
     return P3D_OK;
 }

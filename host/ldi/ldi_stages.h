@@ -131,6 +131,16 @@ p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, con
  * and the appended nodes). begin after plan, end after the image's last stage (also on failure). */
 p3d_status p3d_ldi_cuda_resident_begin(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
 void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
+/* Brings the device LDI up to date with l now (what the next stage would do first); nothing without one. */
+p3d_status p3d_ldi_cuda_resident_sync(struct p3d_cuda_ctx *ctx, const p3d_ldi *l);
+/* The border's nodes made on the device (p3d_ldi_extrapolate): l's nodes [first, n_nodes) are the pixels
+ * of the rects (x0, y0, x1, y1 each, canvas pixels, at most 8) in order, each rect in raster order, each
+ * alone at its pixel, joined by link_new (iteration 0); the device LDI was synced at first nodes
+ * (p3d_ldi_cuda_resident_sync before the border). Up go their depths; the device writes the nodes and
+ * replays link_new (p3d_ldi_new_link_pair). Without a device LDI, or when l does not match that
+ * description, nothing happens here and the next stage's sync sends the nodes as chunks. */
+p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
+                                     int32_t n_rects, float thr);
 /* build: depth (l->height, l->width) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
  * small_components of st. The labels are those of the pixels the island refill reads (dropped pixels
