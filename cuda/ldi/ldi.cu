@@ -671,10 +671,11 @@ static __global__ void border_node_kernel(p3d_ldi v, int32_t first, const int32_
     v.head[p] = a;
 }
 
-static __global__ void border_link_kernel(p3d_ldi v, int32_t first, int32_t m, float thr) {
+// link_new over the m new nodes from first, one thread per (node, direction): the pair's replay.
+static __global__ void new_link_kernel(p3d_ldi v, int32_t first, int32_t m, uint8_t iter, float thr) {
     const int64_t t = LDI_INDEX();
     if (t >= 4 * static_cast<int64_t>(m)) return;
-    p3d_ldi_new_link_pair(&v, first, first + static_cast<int32_t>(t / 4), static_cast<int32_t>(t % 4), 0, thr);
+    p3d_ldi_new_link_pair(&v, first, first + static_cast<int32_t>(t / 4), static_cast<int32_t>(t % 4), iter, thr);
 }
 
 // The host's arrays into the shadow, once the copy holds them.
@@ -739,11 +740,118 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
         p3d_ldi v;
         resident_view(R, l, &v);
         P3D_LAUNCH(border_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, d_rects, n_rects, d_depth, m);
-        P3D_LAUNCH(border_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(
-            v, first, m, thr);
+        P3D_LAUNCH(new_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(
+            v, first, m, 0, thr);
         st = p3d_cuda_launch_check(ctx, "LDI border nodes");
     }
     pool_free(&pl);
+    P3D_TRY(st);
+    resident_adopt(R, l);
+    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+    return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
+}
+
+// ---- an inpainting pass's nodes on the device -------------------------------------------------------
+// A pass's write-back (host/ldi/ldi_inpaint.c) appends its nodes (iteration `iter`) behind the layers of
+// their pixels, links each to the context nodes beside it (link_context) and joins them (link_new). The
+// device makes the same nodes in its copy from their pixels and depths (8 bytes a node) and their links
+// to older nodes (link_context's, 8 bytes a link, few: the seams), instead of the 29 bytes a node of graph
+// arrays and the chunks of the lists and links they change:
+//   - pass_node_kernel writes each node and drops it into an unordered bucket of its pixel (atomicExch
+//     on a per-pixel head; the buckets' order does not matter);
+//   - pass_insert_kernel: the bucket's smallest node inserts every node of the bucket into the pixel's
+//     list by depth, as p3d_ldi_add_node does; the depths are distinct (the host made them so), so the
+//     list is the host's whatever the order of insertion;
+//   - link_list_kernel writes the links to older nodes (both slots), then new_link_kernel replays link_new.
+
+static __global__ void pass_node_kernel(p3d_ldi v, int32_t first, int32_t m, const int32_t *pix, const float *depth,
+                                        uint8_t iter, int32_t *bucket, int32_t *bucket_next) {
+    const int64_t k = LDI_INDEX();
+    if (k >= m) return;
+    const int32_t a = first + static_cast<int32_t>(k), p = pix[k];
+    v.pix[a] = p;
+    v.depth[a] = depth[k];
+    v.iter[a] = iter;
+    v.next[a] = -1;
+    for (int32_t d = 0; d < 4; d++) v.link[4 * static_cast<int64_t>(a) + d] = -1;
+    bucket_next[k] = atomicExch(&bucket[p], a);
+}
+
+static __global__ void pass_insert_kernel(p3d_ldi v, int32_t first, int32_t m, const int32_t *bucket,
+                                          const int32_t *bucket_next) {
+    const int64_t k = LDI_INDEX();
+    if (k >= m) return;
+    const int32_t a = first + static_cast<int32_t>(k), p = v.pix[a];
+    for (int32_t b = bucket[p]; b >= 0; b = bucket_next[b - first])
+        if (b < a) return; // the bucket's smallest node inserts them all
+    for (int32_t b = bucket[p]; b >= 0; b = bucket_next[b - first]) {
+        int32_t prev = -1, cur = v.head[p];
+        while (cur >= 0 && v.depth[cur] < v.depth[b]) prev = cur, cur = v.next[cur];
+        v.next[b] = cur;
+        if (prev < 0) v.head[p] = b;
+        else v.next[prev] = b;
+    }
+}
+
+// links: (4 a + d, b) pairs, a new and b older.
+static __global__ void link_list_kernel(p3d_ldi v, const int32_t *links, int32_t n_links) {
+    const int64_t k = LDI_INDEX();
+    if (k >= n_links) return;
+    const int32_t slot = links[2 * k], a = slot / 4, d = slot % 4, b = links[2 * k + 1];
+    v.link[slot] = b;
+    v.link[4 * static_cast<int64_t>(b) + p3d_dir_opposite(d)] = a;
+}
+
+extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    if (!resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w || R->ext_h != l->ext_h)
+        return P3D_OK; // the next stage's sync sends the pass's nodes as chunks
+    const int32_t m = l->n_nodes - first;
+    if (m <= 0) return P3D_OK;
+    int32_t n_links = 0;
+    for (int32_t a = first; a < l->n_nodes; a++) {
+        if (l->iter[a] != iter) return P3D_OK; // not a pass's nodes alone: the sync's chunks
+        for (int32_t d = 0; d < 4; d++) n_links += l->link[4 * static_cast<size_t>(a) + d] >= 0 && l->link[4 * static_cast<size_t>(a) + d] < first;
+    }
+    int32_t *links = static_cast<int32_t *>(malloc((2 * static_cast<size_t>(n_links) + 1) * sizeof(int32_t)));
+    if (!links) return p3d_fail(P3D_ERR_OOM, "LDI (cuda): out of host memory for %d links", (int)n_links);
+    for (int32_t a = first, k = 0; a < l->n_nodes; a++)
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t b = l->link[4 * static_cast<size_t>(a) + d];
+            if (b < 0 || b >= first) continue;
+            links[2 * k] = 4 * a + d, links[2 * k + 1] = b;
+            k++;
+        }
+    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h, um = static_cast<size_t>(m);
+    ldi_pool pl = pool_open(ctx);
+    int32_t *d_pix = nullptr, *d_bucket = nullptr, *d_bucket_next = nullptr, *d_links = nullptr;
+    float *d_depth = nullptr;
+    p3d_status st = pool_get(&pl, um, &d_pix);
+    if (st == P3D_OK) st = pool_get(&pl, um, &d_depth);
+    if (st == P3D_OK) st = pool_get(&pl, npix, &d_bucket);
+    if (st == P3D_OK) st = pool_get(&pl, um, &d_bucket_next);
+    if (st == P3D_OK) st = pool_get(&pl, 2 * static_cast<size_t>(n_links) + 1, &d_links);
+    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_pix, l->pix + first, um * sizeof(int32_t));
+    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, um * sizeof(float));
+    if (st == P3D_OK && n_links > 0)
+        st = p3d_cuda_memcpy_h2d(ctx, d_links, links, 2 * static_cast<size_t>(n_links) * sizeof(int32_t));
+    if (st == P3D_OK && cudaMemsetAsync(d_bucket, 0xff, npix * sizeof(int32_t), ctx->stream) != cudaSuccess)
+        st = p3d_fail(P3D_ERR_DEVICE, "LDI pass nodes (cuda): clearing the buckets failed");
+    if (st == P3D_OK) {
+        p3d_ldi v;
+        resident_view(R, l, &v);
+        P3D_LAUNCH(pass_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_pix, d_depth, iter,
+                                                                                     d_bucket, d_bucket_next);
+        P3D_LAUNCH(pass_insert_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_bucket, d_bucket_next);
+        if (n_links > 0)
+            P3D_LAUNCH(link_list_kernel, ldi_blocks(n_links), P3D_LDI_THREADS, 0, ctx->stream)(v, d_links, n_links);
+        P3D_LAUNCH(new_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(
+            v, first, m, iter, thr);
+        st = p3d_cuda_launch_check(ctx, "LDI pass nodes");
+    }
+    pool_free(&pl);
+    // the copy from pageable memory has read links when cudaMemcpyAsync returned
+    free(links);
     P3D_TRY(st);
     resident_adopt(R, l);
     const char *check = getenv("P3D_LDI_RESIDENT_CHECK");

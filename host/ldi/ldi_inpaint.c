@@ -828,6 +828,19 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
     region_boxes(l, r, o->crop_dilate, box);
     const int32_t learned = nets && nets->depth;
     int32_t first_new = l->n_nodes;
+#ifdef P3D_HAVE_CUDA
+    /* a later pass reads the device LDI: it takes the host's edits so far, so that after the write-back
+     * only this pass's nodes are new there (the last pass's nodes stay on the host: nothing reads them
+     * on the device) */
+    const int32_t on_device = ctx && p3d_ctx_cuda(ctx) && pass + 1 < o->passes;
+    if (on_device) {
+        p3d_status s0 = p3d_ldi_cuda_resident_sync(p3d_ctx_cuda(ctx), l);
+        if (s0 != P3D_OK) {
+            free(box), free(slot), free(ps), free(pp);
+            return s0;
+        }
+    }
+#endif
     uint8_t iter = (uint8_t)(pass + 1);
     p3d_status s = P3D_OK;
     /* Chunks of regions in edge order, each at most P3D_INPAINT_CHUNK_PIXELS of patches (one region
@@ -875,6 +888,10 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
     if (s == P3D_OK) {
         st->new_nodes += l->n_nodes - first_new;
         link_new(l, first_new, iter, o->depth_threshold);
+#ifdef P3D_HAVE_CUDA
+        /* the device makes the same nodes in its LDI */
+        if (on_device) s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold);
+#endif
     }
     free(box), free(slot), free(ps), free(pp);
     return s;
