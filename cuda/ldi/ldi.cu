@@ -29,6 +29,11 @@
 //     copy is brought up to date with those edits only: each array is compared with the shadow in
 //     256-byte chunks, and the chunks that changed or hold appended nodes go up in one packed copy
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
+//   - The nodes the border and an inpainting pass append are made in the copy on the device instead
+//     (p3d_ldi_border_nodes_cuda, p3d_ldi_pass_nodes_cuda): up go their depths (and a pass's pixels and
+//     links to older nodes); the device writes the nodes, inserts them into the pixel lists and replays
+//     link_new one pixel pair at a time (ldi_graph_math.h); the shadow then takes the host's arrays.
+//     P3D_LDI_RESIDENT_CHECK=1 downloads the copy after each and compares it with the host's.
 //   - Results come back compacted: the build's flags as one byte a pixel and the labels the refill reads,
 //     the edges as the list of nodes with a role, the regions as the lists of mask and context nodes;
 //     the edge ids go up as the list of edge nodes. The host expands them into its per-node arrays.
@@ -38,13 +43,14 @@
 // Each launcher fetches its results with one or two blocking copies (a small header with the list
 // lengths, then the lists); the regions loop keeps the frontier lengths on the device and reads them back
 // only after rings 0, 2, 4, 8, ... (see regions_run).
-// Not yet on the device: the island refill, the cleanup's link edits, the border extrapolation, the
-// patch gather and the write-back (host stages over the host LDI, whose edits reach the device as chunk
-// updates). The non-learned fill's patches go up as their level-0 labels and packed context pixels; the
-// device builds the rest of each patch's workspace (host/inpaint/fill_gather.h). Moon at 960 (emulated
-// device), h2d per image 32.1 MB: the depth map 3.7 MB, the prepared depth again for the build 3.7 MB,
-// the fill's patches 4.9 (border) + 3.2 + 2.8 (passes) MB, the chunks of the border's new nodes 9.1 MB
-// and of pass 1's 4.6 MB (the write-back is a host stage).
+// Not yet on the device: the island refill, the cleanup's link edits, the patch gather (border strips
+// and regions), the non-learned fill's sources and depth growth and the placement of new nodes behind
+// the layers (host stages over the host LDI; the host computes each new node, the device rebuilds the
+// graph from it). The non-learned fill's patches go up as their level-0 labels and packed context
+// pixels; the device builds the rest of each patch's workspace (host/inpaint/fill_gather.h) and sends
+// back only the mask pixels' results. Moon at 960 (emulated device), per image: h2d 21.4 MB (the depth
+// map 3.7 MB, the prepared depth again for the build 3.7 MB, the fill's patches 4.9 (border) + 3.2 +
+// 2.8 (passes) MB, the border's node depths 1.4 MB, pass 1's nodes about 1 MB), d2h 20.0 MB.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
