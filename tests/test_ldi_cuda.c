@@ -533,6 +533,103 @@ static void test_resident_cuda(void) {
 #endif
 }
 
+/* link_new of the nodes [first, n_nodes) of iteration iter, as ldi_inpaint.c runs it (the shared rule). */
+static void ref_link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
+    for (int32_t a = first; a < l->n_nodes; a++)
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t b = p3d_ldi_new_link_target(l, a, d, iter, thr);
+            if (b >= 0) p3d_ldi_link(l, a, d, b);
+        }
+}
+
+/* The nodes a pass and the border add, made on the device (p3d_ldi_pass_nodes_cuda,
+ * p3d_ldi_border_nodes_cuda) against the host's: random LDIs, new nodes at random pixels (up to three at
+ * one pixel, between the older layers), random links to older nodes (link_context's), link_new on the
+ * host; the device copy must then equal the host LDI array for array (P3D_LDI_RESIDENT_CHECK). */
+static void test_new_nodes_cuda(void) {
+    if (!have_gpu()) return;
+#ifdef P3D_HAVE_CUDA
+    struct p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    setenv("P3D_LDI_RESIDENT_CHECK", "1", 1);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    const float thr = o.depth_threshold;
+    const uint8_t rgb[3] = {4, 5, 6};
+    for (int32_t t = 0; t < 4; t++) {
+        p3d_ldi l;
+        const int32_t w = 20 + (int32_t)rnd(30), h = 14 + (int32_t)rnd(30);
+        random_ldi(&l, w, h);
+        o.border = 0;
+        CHECK_OK(p3d_ldi_cuda_plan(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_sync(cu, &l));
+        const int32_t first = l.n_nodes, cap = w * h + w * h / 2; /* the device copy's capacity */
+        int32_t multi = 0;
+        for (int32_t y = 0; y < h; y++)
+            for (int32_t x = 0; x < w; x++) {
+                const int32_t k = rnd(10) < 2 ? 1 + (int32_t)rnd(3) : 0;
+                if (l.n_nodes + k > cap) continue;
+                multi += k > 1;
+                for (int32_t i = 0; i < k; i++) {
+                    const float d = 1.0f + 0.013f * (float)rnd(200) + 0.0001f * (float)i;
+                    int32_t id;
+                    if (p3d_ldi_add_node(&l, x, y, d, rgb, P3D_LABEL_INPAINT1, 2, &id) != P3D_OK) continue;
+                    for (int32_t dd = 0; dd < 4; dd++) {
+                        const int32_t xx = x + p3d_dir_dx(dd), yy = y + p3d_dir_dy(dd);
+                        if (xx < 0 || yy < 0 || xx >= w || yy >= h || rnd(3) != 0) continue;
+                        for (int32_t b = l.head[yy * w + xx]; b >= 0; b = l.next[b])
+                            if (b < first && l.link[4 * b + p3d_dir_opposite(dd)] < 0) {
+                                p3d_ldi_link(&l, id, dd, b);
+                                break;
+                            }
+                    }
+                }
+            }
+        ref_link_new(&l, first, 2, thr);
+        CHECK_OK(p3d_ldi_check(&l));
+        CHECK(multi > 0 && l.n_nodes > first);
+        int32_t made = 0;
+        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 2, thr, &made));
+        CHECK_MSG(made == 1, "LDI %d: the device did not make the pass's nodes", (int)t);
+        p3d_ldi_cuda_resident_end(cu);
+        p3d_ldi_free(&l);
+
+        /* the border: one node at every pixel of the side and corner rects, in order */
+        const int32_t b = 1 + (int32_t)rnd(3);
+        p3d_camera cam = {(float)w, (float)w, w * 0.5f, h * 0.5f};
+        CHECK_OK(p3d_ldi_init(&l, w, h, b, &cam));
+        for (int32_t y = 0; y < h; y++)
+            for (int32_t x = 0; x < w; x++)
+                CHECK_OK(p3d_ldi_add_node(&l, x + b, y + b, 1.0f + 0.013f * (float)rnd(200), rgb, P3D_LABEL_ORIGINAL, 0, NULL));
+        for (int32_t a = 0; a < l.n_nodes; a++)
+            for (int32_t d = 1; d < 4; d += 2) {
+                const int32_t x = p3d_ldi_x(&l, a) + p3d_dir_dx(d), y = p3d_ldi_y(&l, a) + p3d_dir_dy(d);
+                if (x < b + w && y < b + h && rnd(4) != 0) p3d_ldi_link(&l, a, d, l.head[y * l.ext_w + x]);
+            }
+        o.border = b;
+        CHECK_OK(p3d_ldi_cuda_plan(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_sync(cu, &l));
+        const int32_t ew = l.ext_w, eh = l.ext_h, first_b = l.n_nodes;
+        const int32_t rects[8 * 4] = {b, 0, b + w, b,  b, b + h, b + w, eh, 0, b, b, b + h, b + w, b, ew, b + h,
+                                      0, 0, b, b,      ew - b, 0, ew, b,  0, eh - b, b, eh, ew - b, eh - b, ew, eh};
+        for (int32_t r = 0; r < 8; r++)
+            for (int32_t y = rects[4 * r + 1]; y < rects[4 * r + 3]; y++)
+                for (int32_t x = rects[4 * r]; x < rects[4 * r + 2]; x++)
+                    CHECK_OK(p3d_ldi_add_node(&l, x, y, 1.0f + 0.013f * (float)rnd(200), rgb, P3D_LABEL_BORDER, 0, NULL));
+        ref_link_new(&l, first_b, 0, thr);
+        CHECK_OK(p3d_ldi_check(&l));
+        CHECK_OK(p3d_ldi_border_nodes_cuda(cu, &l, first_b, rects, 8, thr, &made));
+        CHECK_MSG(made == 1, "LDI %d: the device did not make the border's nodes", (int)t);
+        /* nodes that are not the rects' (one missing): left to the chunks */
+        CHECK_OK(p3d_ldi_border_nodes_cuda(cu, &l, first_b, rects, 7, thr, &made));
+        CHECK(made == 0);
+        p3d_ldi_cuda_resident_end(cu);
+        p3d_ldi_free(&l);
+    }
+    unsetenv("P3D_LDI_RESIDENT_CHECK");
+#endif
+}
+
 int main(void) {
     g_cpu = cpu_ctx();
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
@@ -543,6 +640,7 @@ int main(void) {
     RUN(test_random_cuda);
     RUN(test_moon_cuda);
     RUN(test_resident_cuda);
+    RUN(test_new_nodes_cuda);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();

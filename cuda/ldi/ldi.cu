@@ -724,8 +724,9 @@ static int border_nodes_match(const p3d_ldi *l, int32_t first, const int32_t *re
 }
 
 extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
-                                                int32_t n_rects, float thr) {
+                                                int32_t n_rects, float thr, int32_t *made) {
     ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    if (made) *made = 0;
     if (n_rects < 1 || n_rects > 8 || !resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w ||
         R->ext_h != l->ext_h || !border_nodes_match(l, first, rects, n_rects))
         return P3D_OK; // the next stage's sync sends the border's nodes as chunks
@@ -753,6 +754,7 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
     pool_free(&pl);
     P3D_TRY(st);
     resident_adopt(R, l);
+    if (made) *made = 1;
     const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
     return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
 }
@@ -808,8 +810,10 @@ static __global__ void link_list_kernel(p3d_ldi v, const int32_t *links, int32_t
     v.link[4 * static_cast<int64_t>(b) + p3d_dir_opposite(d)] = a;
 }
 
-extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
+extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
+                                              int32_t *made) {
     ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    if (made) *made = 0;
     if (!resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w || R->ext_h != l->ext_h)
         return P3D_OK; // the next stage's sync sends the pass's nodes as chunks
     const int32_t m = l->n_nodes - first;
@@ -860,6 +864,7 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
     free(links);
     P3D_TRY(st);
     resident_adopt(R, l);
+    if (made) *made = 1;
     const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
     return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
 }

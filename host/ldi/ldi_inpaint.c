@@ -890,7 +890,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         link_new(l, first_new, iter, o->depth_threshold);
 #ifdef P3D_HAVE_CUDA
         /* the device makes the same nodes in its LDI */
-        if (on_device) s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold);
+        if (on_device) s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold, NULL);
 #endif
     }
     free(box), free(slot), free(ps), free(pp);
@@ -1042,7 +1042,7 @@ p3d_status p3d_ldi_extrapolate(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *
             const int32_t r[4] = {sp->mx0, sp->my0, sp->mx1, sp->my1};
             memcpy(rects + 4 * n++, r, sizeof r);
         }
-        P3D_TRY(p3d_ldi_border_nodes_cuda(p3d_ctx_cuda(ctx), l, first, rects, n, o->depth_threshold));
+        P3D_TRY(p3d_ldi_border_nodes_cuda(p3d_ctx_cuda(ctx), l, first, rects, n, o->depth_threshold, NULL));
     }
 #endif
     return P3D_OK;

@@ -138,16 +138,18 @@ p3d_status p3d_ldi_cuda_resident_sync(struct p3d_cuda_ctx *ctx, const p3d_ldi *l
  * alone at its pixel, joined by link_new (iteration 0); the device LDI was synced at first nodes
  * (p3d_ldi_cuda_resident_sync before the border). Up go their depths; the device writes the nodes and
  * replays link_new (p3d_ldi_new_link_pair). Without a device LDI, or when l does not match that
- * description, nothing happens here and the next stage's sync sends the nodes as chunks. */
+ * description, nothing happens here and the next stage's sync sends the nodes as chunks. *made (unless
+ * NULL): 1 when the device made them. */
 p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
-                                     int32_t n_rects, float thr);
+                                     int32_t n_rects, float thr, int32_t *made);
 /* An inpainting pass's nodes made on the device (p3d_ldi_inpaint_pass): l's nodes [first, n_nodes) are
  * the pass's (iteration iter), placed behind older layers and linked to older nodes by the host, then
  * joined by link_new; the device LDI was synced at first nodes. Up go their pixels and depths and their
  * links to older nodes; the device inserts them into the pixel lists and replays link_new. Without a
  * device LDI, or when l does not match that description, nothing happens here (the next sync sends the
- * nodes as chunks). */
-p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr);
+ * nodes as chunks). *made as above. */
+p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
+                                   int32_t *made);
 /* build: depth (l->height, l->width) as refreshed -> right / down link flags after the dangling pass, component
  * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
  * small_components of st. The labels are those of the pixels the island refill reads (dropped pixels
