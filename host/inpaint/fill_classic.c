@@ -576,7 +576,6 @@ static size_t fill_host_bytes(const fill_plan *pl) {
     return built > packed ? built : packed;
 }
 
-
 /* Patches with mask pixels, largest mask first (so the dynamic schedule below ends on small ones);
  * ties keep the caller's order. */
 typedef struct fill_job {
