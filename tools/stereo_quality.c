@@ -4,7 +4,10 @@
  * rendered at the right camera by the project's rasterizer, and compared with the real right view.
  *
  *   stereo_quality LEFT RIGHT LEFT_DISP RIGHT_DISP [--disp-scale 0.25] [--longer-side N] [--out DIR]
- *                  [--crops K] [--device D] [--assert LIST]
+ *                  [--crops K] [--device D] [--assert LIST] [--mirror]
+ *
+ * --mirror scores the mirrored pair: both views and maps flipped left-right, the right view meshed
+ * and the left one the target (the disocclusions open on the other side of every object).
  *
  * Images are 8-bit RGB of the same size; the disparities are greyscale maps of the same size in
  * pixels of that size after multiplying by --disp-scale (Middlebury 2003: value / 4, 0 = unknown).
@@ -71,7 +74,7 @@ typedef struct score {
 static void usage(void) {
     fprintf(stderr,
             "usage: stereo_quality LEFT RIGHT LEFT_DISP RIGHT_DISP [--disp-scale S] [--longer-side N] [--out DIR]\n"
-            "                      [--crops K] [--device D] [--assert own,in,out,align,geom]\n");
+            "                      [--crops K] [--device D] [--assert own,in,out,align,geom] [--mirror]\n");
 }
 
 /* (h, w, 3) area resize of an 8-bit image (the pipeline's own resampling of the photo). */
@@ -277,7 +280,7 @@ static p3d_status render_view(p3d_ctx *ctx, const p3d_mesh *m, const p3d_view *v
 typedef struct args {
     const char *left, *right, *dleft, *dright, *out, *device, *asserts;
     float disp_scale;
-    int32_t longer, crops;
+    int32_t longer, crops, mirror;
 } args;
 
 static int parse(int argc, char **argv, args *a) {
@@ -291,6 +294,10 @@ static int parse(int argc, char **argv, args *a) {
     int32_t np = 0;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
+        if (!strcmp(s, "--mirror")) {
+            a->mirror = 1;
+            continue;
+        }
         if (s[0] == '-' && s[1] == '-') {
             if (i + 1 >= argc) return 0;
             const char *v = argv[++i];
@@ -308,6 +315,32 @@ static int parse(int argc, char **argv, args *a) {
         }
     }
     return np == 4 && a->disp_scale > 0 && a->crops >= 0;
+}
+
+/* Flips an image (and its 16-bit samples) or a disparity map left-right in place (--mirror). */
+static void mirror_image(p3d_image *im) {
+    for (int32_t y = 0; y < im->height; y++)
+        for (int32_t x = 0, z = im->width - 1; x < z; x++, z--)
+            for (int32_t c = 0; c < 3; c++) {
+                const size_t i = ((size_t)y * im->width + x) * 3 + c, j = ((size_t)y * im->width + z) * 3 + c;
+                const uint8_t t = im->rgb[i];
+                im->rgb[i] = im->rgb[j], im->rgb[j] = t;
+                if (im->rgb16) {
+                    const uint16_t u = im->rgb16[i];
+                    im->rgb16[i] = im->rgb16[j], im->rgb16[j] = u;
+                }
+            }
+}
+
+static void mirror_depth(p3d_depth *d) {
+    for (int32_t y = 0; y < d->height; y++)
+        for (int32_t x = 0, z = d->width - 1; x < z; x++, z--) {
+            const size_t i = (size_t)y * d->width + x, j = (size_t)y * d->width + z;
+            const float v = d->value[i];
+            const uint8_t m = d->mask[i];
+            d->value[i] = d->value[j], d->value[j] = v;
+            d->mask[i] = d->mask[j], d->mask[j] = m;
+        }
 }
 
 static void json_score(p3d_json *j, const char *key, score s) {
@@ -336,6 +369,13 @@ static p3d_status run(const args *a, int *failed) {
     if (st == P3D_OK && (ir.width != il.width || ir.height != il.height || dl.width != il.width ||
                          dl.height != il.height || dr.width != il.width || dr.height != il.height))
         st = p3d_fail(P3D_ERR_INVALID_ARG, "stereo_quality: the views and disparities differ in size");
+    if (st == P3D_OK && a->mirror) {
+        /* the mirrored pair: each view flipped left-right, the right view becoming the left */
+        p3d_image ti = il;
+        p3d_depth td = dl;
+        il = ir, ir = ti, dl = dr, dr = td;
+        mirror_image(&il), mirror_image(&ir), mirror_depth(&dl), mirror_depth(&dr);
+    }
     p3d_device dev;
     p3d_ctx *ctx = NULL;
     if (st == P3D_OK) st = p3d_device_parse(a->device, &dev);
@@ -666,6 +706,15 @@ static p3d_status run(const args *a, int *failed) {
         st = p3d_png_write_u8(rpath, w, h, 3, ours);
         snprintf(rpath, sizeof rpath, "%s/in_shows.png", a->out);
         if (st == P3D_OK) st = p3d_png_write_u8(rpath, w, h, 3, prov);
+        /* the real right view and the stretch at the processing size, and the masks (0 unknown,
+         * 1 visible, 2 disoccluded inside the frame, scaled by 100), for comparisons outside the tool */
+        snprintf(rpath, sizeof rpath, "%s/right_real.png", a->out);
+        if (st == P3D_OK) st = p3d_png_write_u8(rpath, w, h, 3, rrgb);
+        snprintf(rpath, sizeof rpath, "%s/right_stretch.png", a->out);
+        if (st == P3D_OK) st = p3d_png_write_u8(rpath, w, h, 3, bst);
+        for (size_t i = 0; st == P3D_OK && i < n; i++) tmp[i] = (uint8_t)(mask[i] * 100);
+        snprintf(rpath, sizeof rpath, "%s/masks.png", a->out);
+        if (st == P3D_OK) st = p3d_png_write_u8(rpath, w, h, 1, tmp);
         const uint8_t *imgs[4] = {rrgb, ours, bst, bsm};
         if (st == P3D_OK) st = write_crops(a->out, a->crops, mask, imgs, w, h, &j);
         p3d_json_end_object(&j);
