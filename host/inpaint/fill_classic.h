@@ -39,8 +39,17 @@
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
  * (depth_prep.h: no blur, the centre surface's median; ldi_graph_math.h: p3d_ldi_min_component) the
- * same fill gives 17.13 dB against the stretch's 15.34 at 450 px (+1.79; mirrored pair +1.58) and
- * 17.14 against 15.36 at 960 px (tests/test_stereo_quality.sh asserts the 1.5 dB at 450).
+ * same fill gave 17.13 dB against the stretch's 15.34 at 450 px (+1.79; mirrored pair +1.58) and
+ * 17.14 against 15.36 at 960 px; keeping every context off every edge's mask (ldi_graph_math.h) then
+ * cost 0.2-0.3 dB (16.95 and 16.83).
+ * The seam. The context pixel next to the mask is the photo's pixel on the depth edge: it images
+ * both surfaces (optics, demosaicing, resampling), and the structure pass extends whatever it is
+ * given along the rows, so one tinted seam pixel tints the whole hidden band. ldi/ therefore gives
+ * the colour fill the background's pixels less that one-pixel seam (ldi_inpaint.c colour_sources;
+ * the seam still gives the depth): cones, disoccluded pixels inside the frame, 16.83 -> 17.28 dB at
+ * 960 px (+1.92 over the stretch), 16.95 -> 17.26 at 450 (+1.92); mirrored pair 17.21 -> 18.19 at
+ * 960 (+2.84), 17.55 -> 17.90 at 450 (+2.28). tests/test_stereo_quality.sh asserts the 1.5 dB at
+ * 450 and 960 px, and at 450 px on the mirrored pair.
  *
  *   p3d_fill_opts o = p3d_fill_opts_default();
  *   p3d_fill_patch p = {w, h, context, mask, rgb, depth};   // host buffers, (h, w[, 3]) row-major
