@@ -233,8 +233,10 @@ static int64_t uncovered_at(const p3d_mesh *m, const char *pose) {
  * contexts crossed each other's masks onto the suit, the depth fill took the suit's depth for the
  * hidden layer, and at -2 cm about 1100 pixels left of the helmet showed no geometry (1373 in the
  * frame; 187 before the depth preparation kept sharp edges, issue 15). With contexts kept off every
- * mask (p3d_ldi_ctx_takes): 510. The bound leaves room for the seams still left between the hidden
- * strips of neighbouring edges (one-row gaps, about 40 px each). */
+ * mask (p3d_ldi_ctx_takes): 510. The rows of the hidden layer there that grew from the depth map's
+ * own edge pixels (depths between sky and helmet, a one-row seam each) no longer do
+ * (ldi_inpaint.c context_supported): 310 at -2 cm, 75 at +2 cm (157 before). What is left: the seam
+ * at the sky / ground boundary behind the helmet and the block below it. */
 static void test_moon_silhouette(void) {
     p3d_photo_result r;
     if (!run_fixture_with(&k_fixtures[0], &(p3d_ldi_nets){NULL, NULL, NULL}, 960, &r)) {
@@ -244,8 +246,8 @@ static void test_moon_silhouette(void) {
     const int64_t left = uncovered_at(&r.mesh, "-0.02,0,0"), right = uncovered_at(&r.mesh, "0.02,0,0");
     fprintf(stderr, "  moon 960: pixels without geometry at -2 cm %lld, +2 cm %lld\n", (long long)left, (long long)right);
     CHECK(left >= 0 && right >= 0);
-    CHECK_MSG(left <= 700, "moon at -2 cm: %lld pixels without geometry (at most 700)", (long long)left);
-    CHECK_MSG(right <= 700, "moon at +2 cm: %lld pixels without geometry (at most 700)", (long long)right);
+    CHECK_MSG(left <= 400, "moon at -2 cm: %lld pixels without geometry (at most 400)", (long long)left);
+    CHECK_MSG(right <= 120, "moon at +2 cm: %lld pixels without geometry (at most 120)", (long long)right);
     p3d_photo_result_free(&r);
 }
 

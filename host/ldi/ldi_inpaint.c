@@ -560,6 +560,30 @@ static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, f
     return 1;
 }
 
+/* sup (h, w) = 1 for the context pixels with a 4-neighbour in the context on the same surface (within
+ * thr in disparity), 0 elsewhere. An unsupported context pixel is a pixel of the depth map's own edge
+ * whose depth lies between the two surfaces (a resampled or blurred map's ramp, one pixel wide at a
+ * silhouette): torn from both sides, it belongs to neither. As a source it was the only one on its
+ * row when its neighbours along the row are other edges' context, and extend_depth's row-by-row
+ * growth carried its in-between depth across the whole hidden band: moon at 960 px, left of the
+ * helmet, single rows at depths 3.1, 3.4, 3.5 and 6.0 between rows of sky at 8.5-9.6, each row torn
+ * from the next (a one-row seam without geometry in a view moved 2 cm). Without it those rows grow
+ * from the rows above and below. */
+static void context_supported(const patch *p, float thr, uint8_t *sup) {
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            sup[k] = 0;
+            if (!p->ctx[k]) continue;
+            for (int32_t d = 0; d < 4 && !sup[k]; d++) {
+                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                const size_t j = (size_t)yy * p->w + xx;
+                sup[k] = (uint8_t)(p->ctx[j] && p3d_ldi_joined(p->depth[k], p->depth[j], thr));
+            }
+        }
+}
+
 /* The non-learned fill's sources (issue 15): the context pixels a hidden layer may copy colour and
  * depth from. Only the background side of the edge, per pixel:
  *   - depth: a context pixel nearer (in disparity) than the nearest pixel of the seam (the context
@@ -576,10 +600,12 @@ static void classic_sources(const patch *p, float thr, uint8_t *src) {
     const size_t m = (size_t)p->w * p->h;
     double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0}, n = 0;
     float seam = 0.0f;
+    /* src first holds 1 for the supported context pixels (context_supported) */
+    context_supported(p, thr, src);
     for (int32_t y = 0; y < p->h; y++)
         for (int32_t x = 0; x < p->w; x++) {
             const size_t k = (size_t)y * p->w + x;
-            if (!p->ctx[k]) continue;
+            if (!src[k]) continue;
             if (p->cctx[k]) {
                 for (int32_t c = 0; c < 3; c++) mean[c] += p->rgb[3 * k + c], var[c] += (double)p->rgb[3 * k + c] * p->rgb[3 * k + c];
                 n += 1;
@@ -606,8 +632,9 @@ static void classic_sources(const patch *p, float thr, uint8_t *src) {
     }
     int64_t kept = 0;
     for (size_t k = 0; k < m; k++) {
+        const uint8_t supported = src[k];
         src[k] = 0;
-        if (!p->ctx[k]) continue;
+        if (!supported) continue;
         if (seam > 0 && 1.0f / p->depth[k] > seam + thr) continue;
         if (p->erode[k] && p->n_fg > 0 && n > 0) {
             double db = lb, df = lf;
