@@ -99,7 +99,7 @@ static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const in
         const int32_t *fc = m.faces + 3 * static_cast<int64_t>(f);
         p3d_render_tri_setup(m.sx, m.sy, m.sz, fc[0], fc[1], fc[2], m.rw, m.rh, &t);
         p3d_render_tri_planes(&t);
-        p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
+        p3d_render_tri_tile(&t, f, keys, tp, px0, py0, NULL);
     }
     __syncthreads();
     const uint8_t bgc[3] = {bg.x, bg.y, bg.z};

@@ -257,6 +257,8 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, p3d
     const int32_t tx = (int32_t)(tile % r->fs.tiles_x), ty = (int32_t)(tile / r->fs.tiles_x);
     const int32_t px0 = tx * tp, py0 = ty * tp;
     for (int32_t i = 0; i < tp * tp; i++) keys[i] = P3D_RENDER_KEY_EMPTY;
+    uint64_t row_max[P3D_RENDER_TILE * P3D_RENDER_MAX_SSAA]; /* upper bounds of the rows' keys (p3d_render_tri_tile) */
+    for (int32_t i = 0; i < tp; i++) row_max[i] = P3D_RENDER_KEY_EMPTY;
     /* Each triangle is set up in the resolve cache's slot, so the resolve finds the setups of the
      * tile's triangles made here unless two of them share a slot. */
     for (int32_t i = 0; i < P3D_RENDER_CACHE; i++) tags[i] = -1;
@@ -267,14 +269,19 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, p3d
         p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, t);
         p3d_render_tri_planes(t);
         tags[slot] = f;
-        p3d_render_tri_tile(t, f, keys, tp, px0, py0);
+        p3d_render_tri_tile(t, f, keys, tp, px0, py0, row_max);
     }
     const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
     for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
         for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
             const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
-            p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
-                               P3D_RENDER_CACHE, rgb + 3 * o);
+            /* the presets' SSAA 3 with constant sizes, so the compiler unrolls the 3 x 3 sample loops */
+            if (r->opts.ssaa == 3)
+                p3d_render_resolve(&rm, keys, 3 * P3D_RENDER_TILE, 3, px0, py0, ox, oy, r->opts.background, tags,
+                                   cache, P3D_RENDER_CACHE, rgb + 3 * o);
+            else
+                p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
+                                   P3D_RENDER_CACHE, rgb + 3 * o);
         }
 }
 

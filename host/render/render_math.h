@@ -283,9 +283,13 @@ P3D_HD int32_t p3d_render_span_hi(int64_t e, int64_t s, double inv, int32_t n) {
  * A sample whose key is already below the triangle's nearest possible key (key_lo, from the nearest
  * vertex's 1 / depth widened by 2^-16) is skipped: every key the triangle writes is at least key_lo,
  * so the skip never changes which key wins, and the frame does not depend on drawing order. (On the
- * GPU a key read while another thread lowers it is at least its final value, so the skip stays safe.) */
+ * GPU a key read while another thread lowers it is at least its final value, so the skip stays safe.)
+ * row_max: NULL, or (tile_px) an upper bound of each tile row's keys (the CPU, one thread per tile):
+ * a row whose bound is below key_lo holds no sample the triangle could win and is skipped whole (the
+ * per-sample skip, once per row); a wide span covering a whole tile row sets the row's bound to the
+ * exact maximum it leaves. Keys only decrease, so the bound stays an upper bound. */
 P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
-                                int32_t py0) {
+                                int32_t py0, uint64_t *row_max) {
     const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
     const int32_t y0 = t->y0 > py0 ? t->y0 : py0, y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
     float zmin = t->z[0] < t->z[1] ? t->z[0] : t->z[1];
@@ -312,6 +316,7 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
     p3d_render_edges(t, x0, y0, r);
     for (int32_t py = y0; py <= y1; py++, r[0] += t->eb[0] * P3D_RENDER_SUBPIX, r[1] += t->eb[1] * P3D_RENDER_SUBPIX,
                  r[2] += t->eb[2] * P3D_RENDER_SUBPIX) {
+        if (row_max && row_max[py - py0] < key_lo) continue;
         uint64_t *row = keys + (py - py0) * tile_px + (x0 - px0);
         if (!wide) {
             int64_t e0 = r[0], e1 = r[1], e2 = r[2];
@@ -337,12 +342,26 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
         if (xl > xr) continue;
         const int64_t e0 = r[0] + xl * s0, e1 = r[1] + xl * s1, e2 = r[2] + xl * s2;
         const float base = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
+#if defined(__CUDA_ARCH__)
         for (int32_t i = xl; i <= xr; i++) {
             if (row[i] < key_lo) continue;
             float inv_depth = base + p3d_rmul((float)(i - xl), d);
             inv_depth = inv_depth < inv_hi ? inv_depth : inv_hi;
             p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
         }
+#else
+        /* One thread owns the tile: a branch-free min (the key_lo skip would only spare the store) */
+        uint64_t mx = 0;
+        for (int32_t i = xl; i <= xr; i++) {
+            float inv_depth = base + p3d_rmul((float)(i - xl), d);
+            inv_depth = inv_depth < inv_hi ? inv_depth : inv_hi;
+            const uint64_t key = p3d_render_key(inv_depth, f);
+            const uint64_t v = key < row[i] ? key : row[i];
+            row[i] = v;
+            mx = v > mx ? v : mx;
+        }
+        if (row_max && x0 == px0 && xl == 0 && xr == tile_px - 1) row_max[py - py0] = mx;
+#endif
     }
 }
 
@@ -367,14 +386,13 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t
     int32_t ng = 0, n_bg = 0;
     /* The common case first: one triangle won every sample (one group, the pixel's samples' sums). */
     const uint64_t *kp = keys + oy * s * tile_px + ox * s;
+    /* Branch-free: the OR of every sample's face bits XOR the first's is 0 exactly when one face won
+     * them all, and an empty key's face bits 0xffffffff are no face index (faces < 2^31). */
     const uint32_t f0 = (uint32_t)(kp[0] & 0xffffffffu);
-    int32_t one = kp[0] != P3D_RENDER_KEY_EMPTY;
-    for (int32_t sy = 0; sy < s && one; sy++)
-        for (int32_t sx = 0; sx < s; sx++)
-            if (kp[sy * tile_px + sx] == P3D_RENDER_KEY_EMPTY || (uint32_t)(kp[sy * tile_px + sx] & 0xffffffffu) != f0) {
-                one = 0;
-                break;
-            }
+    uint32_t diff = 0;
+    for (int32_t sy = 0; sy < s; sy++)
+        for (int32_t sx = 0; sx < s; sx++) diff |= (uint32_t)(kp[sy * tile_px + sx] & 0xffffffffu) ^ f0;
+    const int32_t one = diff == 0 && f0 != 0xffffffffu;
     if (one) {
         gf[0] = (int32_t)f0;
         gn[0] = s * s;
