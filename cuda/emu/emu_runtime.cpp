@@ -4,7 +4,10 @@
 // Kernels: the blocks of a grid are shared out over a pool of OS threads (real concurrency, real
 // atomics); the threads of one block are fibers on one OS thread with their own stacks, switched by a
 // small hand-written context switch, so __syncthreads() is a real barrier and a thread-local variable
-// is one block's __shared__ memory. Warp collectives (__shfl_*_sync, __ballot_sync, ...) wait until
+// is one block's __shared__ memory. A fiber takes a stack when it first runs and gives it back when it
+// ends, so the threads of a kernel without barriers or warp collectives all run on one stack that
+// stays in the cache (one stack per thread made the switches miss the cache and the TLB: a third of
+// the learned fill's emulated time); a thread that waits keeps its stack. Warp collectives (__shfl_*_sync, __ballot_sync, ...) wait until
 // every lane named in the mask has arrived at the same collective, then complete together; a lane
 // missing from the mask it needs, one that exited, or one waiting at a different barrier is a device
 // error. Between two synchronisation points the runnable fibers run in an order shuffled by
@@ -221,8 +224,8 @@ struct fiber {
     unsigned linear = 0;
     fiber_state state = F_DONE;
     void *sp = nullptr;
-    char *stack = nullptr; // usable part, kStackBytes
-    bool dirty = false;    // abandoned mid-run: its stack's shadow must be cleared before reuse
+    char *stack = nullptr; // usable part, kStackBytes; held from the thread's first run to its end
+    bool started = false;  // has run (holds a stack) in the current block
     void *fake = nullptr;
     worker *w = nullptr;
     // the pending warp collective
@@ -234,6 +237,7 @@ struct fiber {
 
 struct worker {
     std::vector<fiber> fibers{kMaxThreads};
+    std::vector<char *> stacks, free_stacks; // every fiber stack of this thread; those not held
     void *sched_sp = nullptr;
     void *sched_fake = nullptr;
     const void *sched_bottom = nullptr;
@@ -270,17 +274,20 @@ static void fiber_main(fiber *f);
 
 worker_owner::~worker_owner() {
     if (!w) return;
-    for (fiber &f : w->fibers) {
-        if (!f.stack) continue;
-        ASAN_UNPOISON_MEMORY_REGION(f.stack, kStackBytes);
-        munmap(f.stack - kGuardBytes, kStackBytes + kGuardBytes);
+    for (char *stack : w->stacks) {
+        ASAN_UNPOISON_MEMORY_REGION(stack, kStackBytes);
+        munmap(stack - kGuardBytes, kStackBytes + kGuardBytes);
     }
     delete w;
     tl_worker = nullptr;
 }
 
-static void fiber_prepare(fiber *f) {
-    if (!f->stack) {
+// A stack for a fiber's first run: the last one given back (still in the cache), or a new mapping.
+static void fiber_prepare(worker &w, fiber *f) {
+    if (!w.free_stacks.empty()) {
+        f->stack = w.free_stacks.back();
+        w.free_stacks.pop_back();
+    } else {
         void *m = mmap(nullptr, kStackBytes + kGuardBytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED) {
@@ -289,11 +296,9 @@ static void fiber_prepare(fiber *f) {
         }
         mprotect(m, kGuardBytes, PROT_NONE); // overflow faults instead of corrupting a neighbour
         f->stack = static_cast<char *>(m) + kGuardBytes;
+        w.stacks.push_back(f->stack);
     }
-    if (f->dirty) {
-        ASAN_UNPOISON_MEMORY_REGION(f->stack, kStackBytes);
-        f->dirty = false;
-    }
+    f->started = true;
     // Initial frame for p3d_emu_switch: [mxcsr|fpucw][r15][r14][r13][r12][rbx][rbp][ret] (16-aligned).
     uint64_t *sp = reinterpret_cast<uint64_t *>(f->stack + kStackBytes - 80);
     sp[0] = 0x1f80ull | (0x037full << 32); // default MXCSR, x87 control word
@@ -305,6 +310,17 @@ static void fiber_prepare(fiber *f) {
     sp[6] = 0;                                       // rbp
     sp[7] = reinterpret_cast<uint64_t>(&p3d_emu_fiber_start);
     f->sp = sp;
+}
+
+// Gives a fiber's stack back. A fiber that ended ran every frame of its kernel to the end (each
+// frame's redzones were cleared on return; fiber_main's own frame sits at the same place in every
+// run); one abandoned mid-run (a device error in its block) leaves poisoned redzones in the shadow,
+// which are cleared here.
+static void fiber_release(worker &w, fiber *f, bool abandoned) {
+    if (!f->stack) return;
+    if (abandoned) ASAN_UNPOISON_MEMORY_REGION(f->stack, kStackBytes);
+    w.free_stacks.push_back(f->stack);
+    f->stack = nullptr;
 }
 
 // Scheduler -> fiber, until the fiber blocks or ends.
@@ -417,25 +433,29 @@ static int complete_warps(worker &w, unsigned n) {
             const warp_op op = lanes[l].op;
             for (unsigned k = 0; k < 32; k++) {
                 if (!(m >> k & 1u)) continue;
-                char where[160];
-                snprintf(where, sizeof where, "%s (mask 0x%08x) in thread %u", op_name(op), m, base + l);
+                // The collective and its thread, named in the messages: formatted only on an error
+                // (every lane of every collective passes here: formatting it each time cost a quarter
+                // of the learned fill's emulated run).
+#define P3D_EMU_WARP_ERROR(fmt, ...)                                                                       \
+    device_error(&lanes[l], "%s (mask 0x%08x) in thread %u" fmt, op_name(op), m, base + l, __VA_ARGS__)
                 if (k >= count) {
-                    device_error(&lanes[l], "%s names lane %u, which the block does not have", where, k);
+                    P3D_EMU_WARP_ERROR(" names lane %u, which the block does not have", k);
                     return -1;
                 }
                 const fiber &o = lanes[k];
                 if (o.state == F_DONE) {
-                    device_error(&lanes[l], "%s: lane %u has exited", where, k);
+                    P3D_EMU_WARP_ERROR(": lane %u has exited", k);
                     return -1;
                 }
                 if (o.state == F_BARRIER) {
-                    device_error(&lanes[l], "%s: lane %u waits at __syncthreads (deadlock)", where, k);
+                    P3D_EMU_WARP_ERROR(": lane %u waits at __syncthreads (deadlock)", k);
                     return -1;
                 }
                 if (o.op != op || o.mask != m) {
-                    device_error(&lanes[l], "%s: lane %u is in %s with mask 0x%08x", where, k, op_name(o.op), o.mask);
+                    P3D_EMU_WARP_ERROR(": lane %u is in %s with mask 0x%08x", k, op_name(o.op), o.mask);
                     return -1;
                 }
+#undef P3D_EMU_WARP_ERROR
             }
             // Every named lane is here: compute all results from the values before any is written.
             uint64_t res[32];
@@ -509,7 +529,7 @@ static bool run_block(worker &w, const launch_config &cfg, uint3 bidx, uint64_t 
         f->linear = t;
         f->ids.thread_idx = uint3{t % cfg.block.x, t / cfg.block.x % cfg.block.y, t / (cfg.block.x * cfg.block.y)};
         f->state = F_READY;
-        fiber_prepare(f);
+        f->started = false;
     }
     std::vector<unsigned> order;
     order.reserve(n);
@@ -543,7 +563,10 @@ static bool run_block(worker &w, const launch_config &cfg, uint3 bidx, uint64_t 
         if (seed() != 0)
             for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[splitmix(w.rng) % i]);
         for (unsigned t : order) {
-            resume(w, &w.fibers[t]);
+            fiber *f = &w.fibers[t];
+            if (!f->started) fiber_prepare(w, f);
+            resume(w, f);
+            if (f->state == F_DONE) fiber_release(w, f, false);
             if (!w.error.empty()) break;
         }
         if (!w.error.empty()) break;
@@ -551,7 +574,7 @@ static bool run_block(worker &w, const launch_config &cfg, uint3 bidx, uint64_t 
     if (!w.error.empty()) {
         for (unsigned t = 0; t < n; t++)
             if (w.fibers[t].state != F_DONE) {
-                w.fibers[t].dirty = true; // abandoned: its frames' poisoned redzones stay in the shadow
+                fiber_release(w, &w.fibers[t], true);
                 w.fibers[t].state = F_DONE;
             }
         return false;
