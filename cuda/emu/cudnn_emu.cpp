@@ -9,8 +9,11 @@
 // float32 NCHW tensors with a (K, C/groups, R, S) filter, zero padding, stride, dilation and groups.
 // Every shape must agree with the descriptors exactly (CUDNN_STATUS_BAD_PARAM otherwise), the
 // workspace must be at least what the size query returned, and every pointer must be device memory.
-// The sums are float GEMMs (im2col + OpenBLAS's cblas_sgemm, one (image, group) per task on the
-// emulator's threads); the epilogue (alpha, beta, bias, activation) is evaluated in double.
+// The sums are float GEMMs (im2col + OpenBLAS's cblas_sgemm) on the emulator's threads, one task per
+// (image, group, block of kColBlock output positions): a batch of one image keeps every thread busy,
+// and the blocks' size is fixed, so the sums do not depend on the thread count. The epilogue (alpha,
+// beta, bias, activation) is evaluated in double.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -133,44 +136,46 @@ size_t bytes4(int a, int b, int c, int d) { return (size_t)a * b * c * d * sizeo
 // The filter tap (ri, si) of output position (oy, ox): input row / column (may be outside).
 inline int tap(int o, int stride, int pad, int i, int dil) { return o * stride - pad + i * dil; }
 
-// col (cg * r * s, p * q) = the input taps of group g of image b (zero outside the input).
-void im2col(const problem &pr, const float *x, int b, int g, float *col) {
-    const size_t pq = (size_t)pr.p * pr.q;
+// Output positions per GEMM task (see the top).
+constexpr size_t kColBlock = 4096;
+
+size_t col_blocks(const problem &pr) { return ((size_t)pr.p * pr.q + kColBlock - 1) / kColBlock; }
+
+// col (cg * r * s, len) = the input taps of group g of image b at output positions [e0, e0 + len)
+// (position e = oy * q + ox; zero outside the input).
+void im2col(const problem &pr, const float *x, int b, int g, size_t e0, size_t len, float *col) {
     for (int ci = 0; ci < pr.cg; ci++) {
         const float *xp = x + ((size_t)b * pr.c + (size_t)g * pr.cg + ci) * pr.h * pr.w;
         for (int ri = 0; ri < pr.r; ri++)
             for (int si = 0; si < pr.s; si++) {
-                float *row = col + (((size_t)ci * pr.r + ri) * pr.s + si) * pq;
-                for (int oy = 0; oy < pr.p; oy++) {
-                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
-                    for (int ox = 0; ox < pr.q; ox++) {
-                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
-                        row[(size_t)oy * pr.q + ox] =
-                            iy >= 0 && iy < pr.h && ix >= 0 && ix < pr.w ? xp[(size_t)iy * pr.w + ix] : 0.0f;
-                    }
+                float *row = col + (((size_t)ci * pr.r + ri) * pr.s + si) * len;
+                for (size_t e = e0; e < e0 + len; e++) {
+                    const int oy = (int)(e / pr.q), ox = (int)(e % pr.q);
+                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh), ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
+                    row[e - e0] = iy >= 0 && iy < pr.h && ix >= 0 && ix < pr.w ? xp[(size_t)iy * pr.w + ix] : 0.0f;
                 }
             }
     }
 }
 
-// dx planes of group g of image b += the taps in col (cg * r * s, p * q) (the adjoint of im2col).
-void col2im(const problem &pr, const float *col, int b, int g, float *dx) {
+// Input plane ci (of all c) of image b += its taps in col, the (cg * r * s, p * q) matrix of its group
+// (the adjoint of im2col for one plane).
+void col2im_plane(const problem &pr, const float *col, int b, int ci, float *dx) {
     const size_t pq = (size_t)pr.p * pr.q;
-    for (int ci = 0; ci < pr.cg; ci++) {
-        float *xp = dx + ((size_t)b * pr.c + (size_t)g * pr.cg + ci) * pr.h * pr.w;
-        for (int ri = 0; ri < pr.r; ri++)
-            for (int si = 0; si < pr.s; si++) {
-                const float *row = col + (((size_t)ci * pr.r + ri) * pr.s + si) * pq;
-                for (int oy = 0; oy < pr.p; oy++) {
-                    const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
-                    if (iy < 0 || iy >= pr.h) continue;
-                    for (int ox = 0; ox < pr.q; ox++) {
-                        const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
-                        if (ix >= 0 && ix < pr.w) xp[(size_t)iy * pr.w + ix] += row[(size_t)oy * pr.q + ox];
-                    }
+    const int cl = ci % pr.cg; // the plane's row block within its group's matrix
+    float *xp = dx + ((size_t)b * pr.c + ci) * pr.h * pr.w;
+    for (int ri = 0; ri < pr.r; ri++)
+        for (int si = 0; si < pr.s; si++) {
+            const float *row = col + (((size_t)cl * pr.r + ri) * pr.s + si) * pq;
+            for (int oy = 0; oy < pr.p; oy++) {
+                const int iy = tap(oy, pr.sh, pr.ph, ri, pr.dh);
+                if (iy < 0 || iy >= pr.h) continue;
+                for (int ox = 0; ox < pr.q; ox++) {
+                    const int ix = tap(ox, pr.sw, pr.pw, si, pr.dw);
+                    if (ix >= 0 && ix < pr.w) xp[(size_t)iy * pr.w + ix] += row[(size_t)oy * pr.q + ox];
                 }
             }
-    }
+        }
 }
 
 // The filter as cross-correlation weights (K, C/g, R, S): a true convolution flips R and S.
@@ -194,17 +199,21 @@ struct fwd_job {
     std::vector<float> wx, out; // cross-correlation weights; the raw convolution (n, k, p, q)
 };
 
-// Task (b, g): out[b, group g] (kg, p * q) = W_g (kg, cg * r * s) . im2col (cg * r * s, p * q).
+// Task (b, g, block): out[b, group g] (kg, p * q), columns [e0, e0 + len) =
+// W_g (kg, cg * r * s) . im2col (cg * r * s, len).
 void fwd_task(void *c, uint64_t i) {
     fwd_job &j = *static_cast<fwd_job *>(c);
     const problem &pr = *j.pr;
-    const int b = (int)(i / pr.groups), g = (int)(i % pr.groups);
-    const int kdim = pr.cg * pr.r * pr.s, pq = pr.p * pr.q;
-    std::vector<float> col((size_t)kdim * pq);
-    im2col(pr, j.x, b, g, col.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pr.kg, pq, kdim, 1.0f,
-                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, col.data(), pq, 0.0f,
-                j.out.data() + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq, pq);
+    const size_t nb = col_blocks(pr), pq = (size_t)pr.p * pr.q;
+    const int b = (int)(i / (nb * pr.groups)), g = (int)(i / nb % pr.groups);
+    const size_t e0 = i % nb * kColBlock, len = std::min(kColBlock, pq - e0);
+    const int kdim = pr.cg * pr.r * pr.s;
+    thread_local std::vector<float> col; // the task's im2col block, kept for the thread's next task
+    col.resize((size_t)kdim * len);
+    im2col(pr, j.x, b, g, e0, len, col.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pr.kg, (int)len, kdim, 1.0f,
+                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, col.data(), (int)len, 0.0f,
+                j.out.data() + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq + e0, (int)pq);
 }
 
 // y = act(alpha * conv + beta * blend + bias), element by element.
@@ -228,18 +237,29 @@ struct bwd_job {
     const problem *pr;
     const float *dy;
     std::vector<float> wx, out; // cross-correlation weights; the raw data gradient (n, c, h, w)
+    std::vector<float> col;     // per (image, group): W_g^T . dy_g (cg * r * s, p * q)
 };
 
-// Task (b, g): col = W_g^T (cg * r * s, kg) . dy_g (kg, p * q), scattered back into the input planes.
-void bwd_task(void *c, uint64_t i) {
+// Task (b, g, block): columns [e0, e0 + len) of col_bg = W_g^T (cg * r * s, kg) . dy_g (kg, p * q).
+void bwd_gemm_task(void *c, uint64_t i) {
     bwd_job &j = *static_cast<bwd_job *>(c);
     const problem &pr = *j.pr;
-    const int b = (int)(i / pr.groups), g = (int)(i % pr.groups);
-    const int kdim = pr.cg * pr.r * pr.s, pq = pr.p * pr.q;
-    std::vector<float> col((size_t)kdim * pq);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, pq, pr.kg, 1.0f, j.wx.data() + (size_t)g * pr.kg * kdim,
-                kdim, j.dy + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq, pq, 0.0f, col.data(), pq);
-    col2im(pr, col.data(), b, g, j.out.data());
+    const size_t nb = col_blocks(pr), pq = (size_t)pr.p * pr.q;
+    const int b = (int)(i / (nb * pr.groups)), g = (int)(i / nb % pr.groups);
+    const size_t e0 = i % nb * kColBlock, len = std::min(kColBlock, pq - e0);
+    const int kdim = pr.cg * pr.r * pr.s;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, (int)len, pr.kg, 1.0f,
+                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, j.dy + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq + e0,
+                (int)pq, 0.0f, j.col.data() + ((size_t)b * pr.groups + g) * kdim * pq + e0, (int)pq);
+}
+
+// Task (b, ci): input plane ci of image b gathers its taps from its group's col (planes do not overlap).
+void bwd_scatter_task(void *c, uint64_t i) {
+    bwd_job &j = *static_cast<bwd_job *>(c);
+    const problem &pr = *j.pr;
+    const int b = (int)(i / pr.c), ci = (int)(i % pr.c);
+    const size_t kdim = (size_t)pr.cg * pr.r * pr.s, pq = (size_t)pr.p * pr.q;
+    col2im_plane(pr, j.col.data() + ((size_t)b * pr.groups + ci / pr.cg) * kdim * pq, b, ci, j.out.data());
 }
 
 cudnnStatus_t workspace_ok(void *ws, size_t have, size_t need) {
@@ -274,6 +294,9 @@ const char *cudnnGetErrorString(cudnnStatus_t status) {
 cudnnStatus_t cudnnCreate(cudnnHandle_t *handle) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) return CUDNN_STATUS_NOT_INITIALIZED;
+    // The emulator's threads share each convolution's GEMM tasks out: OpenBLAS's own threads inside
+    // them would only compete for the same cores.
+    openblas_set_num_threads(1);
     cudnnHandle_t h = new p3d_cudnn_context{nullptr};
     std::lock_guard<std::mutex> lock(g_mu);
     handles().insert(h);
@@ -437,7 +460,7 @@ static void run_forward(fwd_job &j, const float *w) {
     const problem &pr = *j.pr;
     j.wx = xcorr_weights(pr, w);
     j.out.assign((size_t)pr.n * pr.k * pr.p * pr.q, 0.0f);
-    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups, fwd_task, &j);
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups * col_blocks(pr), fwd_task, &j);
     fwd_epilogue(j);
 }
 
@@ -547,8 +570,10 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void *alp
         !dev(dx, bytes4(pr.n, pr.c, pr.h, pr.w), "dx"))
         return CUDNN_STATUS_EXECUTION_FAILED;
     bwd_job j{&pr, static_cast<const float *>(dy), xcorr_weights(pr, static_cast<const float *>(w)),
-              std::vector<float>((size_t)pr.n * pr.c * pr.h * pr.w, 0.0f)};
-    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups, bwd_task, &j);
+              std::vector<float>((size_t)pr.n * pr.c * pr.h * pr.w, 0.0f),
+              std::vector<float>((size_t)pr.n * pr.groups * pr.cg * pr.r * pr.s * pr.p * pr.q)};
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.groups * col_blocks(pr), bwd_gemm_task, &j);
+    p3d_emu::parallel_for((uint64_t)pr.n * pr.c, bwd_scatter_task, &j);
     const double a = *static_cast<const float *>(alpha), be = *static_cast<const float *>(beta);
     float *dxp = static_cast<float *>(dx);
     for (size_t e = 0; e < j.out.size(); e++) dxp[e] = (float)(a * j.out[e] + (be != 0.0 ? be * dxp[e] : 0.0));
