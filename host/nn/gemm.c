@@ -37,8 +37,12 @@ void p3d_sgemm_ref(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64
  * run while OpenMP's spin-wait between the conv's parallel regions made the nets 2-3x slower on a
  * 2-core machine. The blocks have a fixed size (P3D_GEMM_BLOCK_COLS columns, or P3D_GEMM_BLOCK_ROWS
  * rows when C is narrow), never one derived from the thread count, so every element is summed in the
- * same order whatever the number of threads: results depend on the shapes only. */
-#define P3D_GEMM_BLOCK_COLS 1024
+ * same order whatever the number of threads: results depend on the shapes only. 256 columns give the
+ * edge net's 32 x 32 residual blocks (most of its work at the learned fill's 128 x 128 patches) four
+ * blocks to share out; with 1024 they ran on one thread while the other waited. (OpenBLAS picks its
+ * kernels by shape, so the width moves results by rounding: the edge net's CPU output against
+ * PyTorch went from 1.18e-6 to 1.48e-6 of its range, test_inpaint_nets.) */
+#define P3D_GEMM_BLOCK_COLS 256
 #define P3D_GEMM_BLOCK_ROWS 128
 #ifdef P3D_HAVE_OPENBLAS
 static void sgemm_block(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
