@@ -14,6 +14,7 @@
 
 #include "core/backend.h"
 #include "nn/conv2d.h"
+#include "test_ctx.h"
 
 /* ---- data ------------------------------------------------------------------------------------- */
 
@@ -64,31 +65,6 @@ static inline p3d_tensor host4(float *data, int64_t n, int64_t c, int64_t h, int
     return p3d_tensor_view(data, P3D_F32, P3D_MEM_HOST, 4, shape);
 }
 
-static inline p3d_ctx *cpu_ctx(void) {
-    p3d_device dev = {P3D_DEVICE_CPU, 0};
-    p3d_ctx *ctx = NULL;
-    if (p3d_ctx_init(&ctx, dev) != P3D_OK) {
-        fprintf(stderr, "cannot create a CPU context: %s\n", p3d_last_error());
-        exit(2);
-    }
-    return ctx;
-}
-
-/* A context on the first usable CUDA device, or NULL with the reason (for the SKIPs) in why. */
-static inline p3d_ctx *cuda_ctx_or_why(char *why, size_t cap) {
-    p3d_device dev;
-    p3d_ctx *ctx = NULL;
-    if (p3d_device_parse("cuda", &dev) != P3D_OK || p3d_device_resolve(&dev) != P3D_OK) {
-        snprintf(why, cap, "%s", p3d_last_error());
-        return NULL;
-    }
-    p3d_t_gpu_present = 1; /* a device exists: a context that cannot be created fails the comparisons */
-    if (p3d_ctx_init(&ctx, dev) != P3D_OK) {
-        snprintf(why, cap, "%s", p3d_last_error());
-        return NULL;
-    }
-    return ctx;
-}
 
 /* ---- conv cases --------------------------------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
  * `test_mesh --write-glb PATH` writes a small mesh as GLB and exits (tests/test_mesh_glb.sh validates it
  * with an independent Python reader). */
 #include "p3d_test.h"
+#include "test_ctx.h"
 
 #include "core/file_io.h"
 #include "mesh/mesh_file.h"
@@ -636,17 +637,7 @@ static void test_format_from_path(void) {
 
 static void test_cuda_matches_cpu(void) {
 #ifdef P3D_HAVE_CUDA
-    p3d_device dev = {P3D_DEVICE_CUDA, 0};
-    int32_t n = 0;
-    const char *why = "";
-    p3d_cuda_device_count(&n, &why);
-    if (n < 1) {
-        SKIP_GPU("CPU-vs-CUDA comparison not run: %s", why);
-        return;
-    }
-    p3d_t_gpu_present = 1;
-    p3d_ctx *ctx = NULL;
-    CHECK_OK(p3d_ctx_init(&ctx, dev));
+    p3d_ctx *ctx = cuda_ctx_or_skip("CPU-vs-CUDA comparison");
     if (!ctx) return;
     for (int round = 0; round < 3; round++) {
         p3d_ldi l;

@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "io/video.h"
 #include "p3d_test.h"
+#include "test_ctx.h"
 #ifdef P3D_HAVE_CUDA
 #include "p3d_cuda.h"
 #endif
@@ -34,17 +35,7 @@ static void test_known_colours(void) {
 
 static void test_cuda_matches_cpu(void) {
 #ifdef P3D_HAVE_CUDA
-    int32_t n = 0;
-    const char *why = "";
-    p3d_cuda_device_count(&n, &why);
-    if (n < 1) {
-        SKIP_GPU("CPU-vs-CUDA RGB -> NV12 not run: %s", why);
-        return;
-    }
-    p3d_t_gpu_present = 1;
-    p3d_ctx *ctx = NULL;
-    p3d_device dg = {P3D_DEVICE_CUDA, 0};
-    CHECK_OK(p3d_ctx_init(&ctx, dg));
+    p3d_ctx *ctx = cuda_ctx_or_skip("CPU-vs-CUDA RGB -> NV12");
     if (!ctx) return;
     const int64_t yp = W + 32, uvp = W + 64; /* pitched planes, as FFmpeg's CUDA frames */
     static uint8_t rgb[W * H * 3], y_cpu[H * (W + 32)], uv_cpu[H / 2 * (W + 64)], y_gpu[H * (W + 32)],
