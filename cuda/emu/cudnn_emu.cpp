@@ -141,6 +141,18 @@ constexpr size_t kColBlock = 4096;
 
 size_t col_blocks(const problem &pr) { return ((size_t)pr.p * pr.q + kColBlock - 1) / kColBlock; }
 
+// GEMM task i of a convolution: image b, group g, output positions [e0, e0 + len) of p * q; kdim =
+// cg * r * s, the GEMM's inner dimension.
+struct gemm_task {
+    int b, g, kdim;
+    size_t e0, len, pq;
+};
+gemm_task task_at(const problem &pr, uint64_t i) {
+    const size_t nb = col_blocks(pr), pq = (size_t)pr.p * pr.q, e0 = i % nb * kColBlock;
+    return gemm_task{(int)(i / (nb * pr.groups)), (int)(i / nb % pr.groups), pr.cg * pr.r * pr.s, e0,
+                     std::min(kColBlock, pq - e0), pq};
+}
+
 // col (cg * r * s, len) = the input taps of group g of image b at output positions [e0, e0 + len)
 // (position e = oy * q + ox; zero outside the input).
 void im2col(const problem &pr, const float *x, int b, int g, size_t e0, size_t len, float *col) {
@@ -204,16 +216,13 @@ struct fwd_job {
 void fwd_task(void *c, uint64_t i) {
     fwd_job &j = *static_cast<fwd_job *>(c);
     const problem &pr = *j.pr;
-    const size_t nb = col_blocks(pr), pq = (size_t)pr.p * pr.q;
-    const int b = (int)(i / (nb * pr.groups)), g = (int)(i / nb % pr.groups);
-    const size_t e0 = i % nb * kColBlock, len = std::min(kColBlock, pq - e0);
-    const int kdim = pr.cg * pr.r * pr.s;
+    const gemm_task t = task_at(pr, i);
     thread_local std::vector<float> col; // the task's im2col block, kept for the thread's next task
-    col.resize((size_t)kdim * len);
-    im2col(pr, j.x, b, g, e0, len, col.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pr.kg, (int)len, kdim, 1.0f,
-                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, col.data(), (int)len, 0.0f,
-                j.out.data() + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq + e0, (int)pq);
+    col.resize((size_t)t.kdim * t.len);
+    im2col(pr, j.x, t.b, t.g, t.e0, t.len, col.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pr.kg, (int)t.len, t.kdim, 1.0f,
+                j.wx.data() + (size_t)t.g * pr.kg * t.kdim, t.kdim, col.data(), (int)t.len, 0.0f,
+                j.out.data() + ((size_t)t.b * pr.k + (size_t)t.g * pr.kg) * t.pq + t.e0, (int)t.pq);
 }
 
 // y = act(alpha * conv + beta * blend + bias), element by element.
@@ -244,13 +253,11 @@ struct bwd_job {
 void bwd_gemm_task(void *c, uint64_t i) {
     bwd_job &j = *static_cast<bwd_job *>(c);
     const problem &pr = *j.pr;
-    const size_t nb = col_blocks(pr), pq = (size_t)pr.p * pr.q;
-    const int b = (int)(i / (nb * pr.groups)), g = (int)(i / nb % pr.groups);
-    const size_t e0 = i % nb * kColBlock, len = std::min(kColBlock, pq - e0);
-    const int kdim = pr.cg * pr.r * pr.s;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, (int)len, pr.kg, 1.0f,
-                j.wx.data() + (size_t)g * pr.kg * kdim, kdim, j.dy + ((size_t)b * pr.k + (size_t)g * pr.kg) * pq + e0,
-                (int)pq, 0.0f, j.col.data() + ((size_t)b * pr.groups + g) * kdim * pq + e0, (int)pq);
+    const gemm_task t = task_at(pr, i);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t.kdim, (int)t.len, pr.kg, 1.0f,
+                j.wx.data() + (size_t)t.g * pr.kg * t.kdim, t.kdim,
+                j.dy + ((size_t)t.b * pr.k + (size_t)t.g * pr.kg) * t.pq + t.e0, (int)t.pq, 0.0f,
+                j.col.data() + ((size_t)t.b * pr.groups + t.g) * t.kdim * t.pq + t.e0, (int)t.pq);
 }
 
 // Task (b, ci): input plane ci of image b gathers its taps from its group's col (planes do not overlap).
