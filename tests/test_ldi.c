@@ -11,6 +11,7 @@
 #include "ldi/ldi_graph_math.h"
 #include "ldi/ldi_pipeline.h"
 #include "p3d_test.h"
+#include "test_nets.h"
 
 static p3d_ctx *g_cpu;
 
@@ -247,22 +248,10 @@ static void test_classic_fill(void) {
     p3d_ldi_free(&l1);
 }
 
-static p3d_status load_net(p3d_inpaint_kind kind, p3d_inpaint_net **net) {
-    char path[1024];
-    const char *b = getenv("P3D_BUILD_DIR");
-    snprintf(path, sizeof path, "%s/testdata/%s-random.p3dw", b && b[0] ? b : "build", p3d_inpaint_kind_name(kind));
-    p3d_weights *w;
-    P3D_TRY(p3d_weights_load(path, &w));
-    p3d_status s = p3d_inpaint_net_init(net, g_cpu, w, kind);
-    p3d_weights_free(w);
-    return s;
-}
-
 static void test_learned_fill(void) {
     p3d_ldi_nets nets = {NULL, NULL, NULL};
-    if (load_net(P3D_INPAINT_EDGE, &nets.edge) != P3D_OK || load_net(P3D_INPAINT_DEPTH, &nets.depth) != P3D_OK ||
-        load_net(P3D_INPAINT_COLOR, &nets.color) != P3D_OK) {
-        p3d_inpaint_net_free(nets.edge), p3d_inpaint_net_free(nets.depth), p3d_inpaint_net_free(nets.color);
+    const p3d_t_tame random[3] = {{0, 1, 0}, {0, 1, 0}, {0, 1, 0}};
+    if (p3d_t_load_nets(g_cpu, random, &nets.edge, &nets.depth, &nets.color) != P3D_OK) {
         SKIP("learned fill: random-weight blobs not found (%s)", p3d_last_error());
         return;
     }

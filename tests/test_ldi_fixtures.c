@@ -20,6 +20,7 @@
 #include "mesh/mesh_file.h"
 #include "render/render.h"
 #include "render/trajectory.h"
+#include "test_nets.h"
 
 static p3d_ctx *g_cpu;
 
@@ -165,24 +166,6 @@ static void test_fixtures(void) {
  * synthetic scene of test_ldi.c runs the fully random nets). Even calm, the nets cost about 10 minutes
  * for the four fixtures on a 2-core machine (constant outputs still leave hundreds of small edges), so
  * this case runs when P3D_TEST_HEAVY=1 and is skipped, saying so, otherwise. */
-static p3d_status load_calm(p3d_inpaint_kind kind, float bias, p3d_inpaint_net **net) {
-    char path[1024];
-    const char *b = getenv("P3D_BUILD_DIR");
-    snprintf(path, sizeof path, "%s/testdata/%s-random.p3dw", b && b[0] ? b : "build", p3d_inpaint_kind_name(kind));
-    setenv("P3D_WEIGHTS_NO_MMAP", "1", 1); /* a private, writable copy */
-    p3d_weights *w;
-    P3D_TRY(p3d_weights_load(path, &w));
-    int32_t n = p3d_weights_count(w);
-    p3d_tensor wt, bt;
-    p3d_weights_tensor_at(w, n - 2, &wt);
-    p3d_weights_tensor_at(w, n - 1, &bt);
-    memset(wt.data, 0, (size_t)p3d_tensor_numel(&wt) * sizeof(float));
-    for (int64_t i = 0; i < p3d_tensor_numel(&bt); i++) ((float *)bt.data)[i] = bias;
-    p3d_status s = p3d_inpaint_net_init(net, g_cpu, w, kind);
-    p3d_weights_free(w);
-    return s;
-}
-
 static void test_fixtures_learned(void) {
     const char *heavy = getenv("P3D_TEST_HEAVY");
     if (!heavy || strcmp(heavy, "1") != 0) {
@@ -190,10 +173,9 @@ static void test_fixtures_learned(void) {
         return;
     }
     p3d_ldi_nets nets = {NULL, NULL, NULL};
-    if (load_calm(P3D_INPAINT_EDGE, -20.0f, &nets.edge) != P3D_OK || load_calm(P3D_INPAINT_DEPTH, 0.0f, &nets.depth) != P3D_OK ||
-        load_calm(P3D_INPAINT_COLOR, 0.0f, &nets.color) != P3D_OK) {
+    const p3d_t_tame calm[3] = {{1, 0.0f, -20.0f}, {1, 0.0f, 0.0f}, {1, 0.0f, 0.0f}};
+    if (p3d_t_load_nets(g_cpu, calm, &nets.edge, &nets.depth, &nets.color) != P3D_OK) {
         SKIP("learned fill: random-weight blobs not found (%s)", p3d_last_error());
-        p3d_nets_free(&nets);
         return;
     }
     for (size_t i = 0; i < sizeof k_fixtures / sizeof k_fixtures[0]; i++) {

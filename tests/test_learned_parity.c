@@ -14,9 +14,9 @@
  * of tools/make_test_weights.py) - every conv, transposed conv, partial conv, norm and activation and
  * every cuDNN call (forward, fused bias + ReLU forward, backward data) the learned fill makes.
  *
- * The nets are made tame (load_net): fully random nets predict noise, which turns every synthesised
- * pixel into a depth edge of the next pass; with the last layer scaled down and its bias set the
- * outputs still depend on every layer's arithmetic but stay clear of the job's thresholds.
+ * The nets are made tame (k_tame, test_nets.h): fully random nets predict noise, which turns every
+ * synthesised pixel into a depth edge of the next pass; with the last layer scaled down and its bias
+ * set the outputs still depend on every layer's arithmetic but stay clear of the job's thresholds.
  *
  * Tolerances, and why. The CUDA device sums each convolution in another order than the CPU's
  * im2col + sgemm (cuDNN's implicit GEMM tiles, cuBLAS-free; the emulated device: its own im2col and
@@ -41,6 +41,7 @@
 #include "nn_oracle.h"
 #include "inpaint/inpaint_nets.h"
 #include "pipeline/photo3d.h"
+#include "test_nets.h"
 
 /* Per net: max |cuda - cpu| / max |cpu|. Per mesh: position / depth, colour levels. */
 #define NET_TOL_REL 2e-5
@@ -67,35 +68,13 @@ static void scene(uint8_t *rgb, float *depth) {
         }
 }
 
-/* A random-weight net made tame: its last layer's weights scaled by `scale` and its bias set to `bias`.
- * edge: sigmoid(-4 + small), no predicted edge, so the passes stay small; depth and colour: outputs that
- * vary with the input around the context's mean log depth and mid grey. */
-static p3d_status load_net(p3d_ctx *ctx, p3d_inpaint_kind kind, p3d_inpaint_net **net) {
-    static const float scale[P3D_INPAINT_KIND_COUNT] = {0.05f, 0.05f, 0.5f}, bias[P3D_INPAINT_KIND_COUNT] = {-4, 0, 0};
-    char path[1024];
-    const char *b = getenv("P3D_BUILD_DIR");
-    snprintf(path, sizeof path, "%s/testdata/%s-random.p3dw", b && b[0] ? b : "build", p3d_inpaint_kind_name(kind));
-    setenv("P3D_WEIGHTS_NO_MMAP", "1", 1); /* a private, writable copy */
-    p3d_weights *w;
-    P3D_TRY(p3d_weights_load(path, &w));
-    const int32_t n = p3d_weights_count(w);
-    p3d_tensor wt, bt;
-    p3d_weights_tensor_at(w, n - 2, &wt);
-    p3d_weights_tensor_at(w, n - 1, &bt);
-    for (int64_t i = 0; i < p3d_tensor_numel(&wt); i++) ((float *)wt.data)[i] *= scale[kind];
-    for (int64_t i = 0; i < p3d_tensor_numel(&bt); i++) ((float *)bt.data)[i] = bias[kind];
-    p3d_status s = p3d_inpaint_net_init(net, ctx, w, kind);
-    p3d_weights_free(w);
-    return s;
-}
+/* The nets made tame (test_nets.h): edge sigmoid(-4 + small), no predicted edge, so the passes stay
+ * small; depth and colour: outputs that vary with the input around the context's mean log depth and
+ * mid grey. */
+static const p3d_t_tame k_tame[3] = {{1, 0.05f, -4.0f}, {1, 0.05f, 0.0f}, {1, 0.5f, 0.0f}};
 
 static p3d_status load_nets(p3d_ctx *ctx, p3d_ldi_nets *nets) {
-    memset(nets, 0, sizeof *nets);
-    p3d_status s = load_net(ctx, P3D_INPAINT_EDGE, &nets->edge);
-    if (s == P3D_OK) s = load_net(ctx, P3D_INPAINT_DEPTH, &nets->depth);
-    if (s == P3D_OK) s = load_net(ctx, P3D_INPAINT_COLOR, &nets->color);
-    if (s != P3D_OK) p3d_nets_free(nets);
-    return s;
+    return p3d_t_load_nets(ctx, k_tame, &nets->edge, &nets->depth, &nets->color);
 }
 
 /* ---- each net alone ------------------------------------------------------------------------------- */
@@ -159,11 +138,11 @@ static void test_nets(void) {
     static float a[3 * W * H], b[3 * W * H];
     for (int32_t k = 0; k < P3D_INPAINT_KIND_COUNT; k++) {
         p3d_inpaint_net *nc = NULL, *ng = NULL;
-        if (load_net(g_cpu, (p3d_inpaint_kind)k, &nc) != P3D_OK) {
+        if (p3d_t_load_net(g_cpu, (p3d_inpaint_kind)k, k_tame[k], &nc) != P3D_OK) {
             SKIP("learned fill: random-weight blobs not found (%s)", p3d_last_error());
             return;
         }
-        CHECK_OK(load_net(g_gpu, (p3d_inpaint_kind)k, &ng));
+        CHECK_OK(p3d_t_load_net(g_gpu, (p3d_inpaint_kind)k, k_tame[k], &ng));
         if (!ng) {
             p3d_inpaint_net_free(nc);
             return;
