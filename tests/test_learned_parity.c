@@ -7,20 +7,20 @@
  * What keeps it cheap without weakening it. The nets pad every patch to multiples of their unit
  * (128), so a patch costs at least one 128 x 128 forward whatever its size: edge 13.3 GMAC (run three
  * times: repeat_inpaint_edge), depth 2.4, colour 2.4. The sample at 48 px made dozens of patches and
- * took 359 s on the CPU alone (test_flow_parity before). Here a synthetic 64 x 48 scene has one depth
- * edge (a box in front of a textured plane), and an 8-pixel border keeps every strip and region within
- * 128 x 128: the job runs the border (8 strips, batched N = 4), the box's region in pass 1 (all three
- * nets) and whatever pass 2 finds, with the real layer tables of every net (the random-weight blobs
- * of tools/make_test_weights.py) - every conv, transposed conv, partial conv, norm and activation and
- * every cuDNN call (forward, fused bias + ReLU forward, backward data) the learned fill makes.
+ * took 359 s on the CPU alone (test_flow_parity before). Here a synthetic 64 x 48 scene (a box standing
+ * on the image's top side in front of a textured plane) has few depth edges, and an 8-pixel border
+ * keeps every strip and region within 128 x 128: 11 patches, the border's 8 strips batched by four,
+ * two regions in pass 1 and one in pass 2, through the depth and colour nets, and one patch through
+ * the edge net's three rounds, with the real layer tables of every net (the random-weight blobs of
+ * tools/make_test_weights.py): every conv, transposed conv, partial conv, norm and activation and every
+ * cuDNN call (forward, fused bias + ReLU forward, backward data) the learned fill makes.
  *
  * The nets are made tame (k_tame, test_nets.h): fully random nets predict noise, which turns every
  * synthesised pixel into a depth edge of the next pass; with the last layer scaled down and its bias
  * set the outputs still depend on every layer's arithmetic but stay clear of the job's thresholds.
  *
  * Tolerances, and why. The CUDA device sums each convolution in another order than the CPU's
- * im2col + sgemm (cuDNN's implicit GEMM tiles, cuBLAS-free; the emulated device: its own im2col and
- * GEMM blocks), so each net's output differs by float rounding: max |cuda - cpu| <= 2e-5 * max |cpu|
+ * im2col + sgemm (cuDNN's implicit GEMM tiles; the emulated device: its own im2col and GEMM blocks), so each net's output differs by float rounding: max |cuda - cpu| <= 2e-5 * max |cpu|
  * per net. Reordering a float32 sum of K terms moves it by about sqrt(K) * 2^-24 of their magnitude,
  * 4e-6 for the largest K here (512 channels x 3 x 3); the emulated device measured 9e-7 at most; 2e-5
  * leaves a margin of five over the estimate and still fails a kernel that reads the wrong mask plane at
@@ -31,8 +31,9 @@
  * labels, with positions within 1e-4 of their depth (a depth from exp(net output) carries the nets'
  * relative error) and colours within 1 level (a value within 1e-4 of a rounding boundary may go either
  * way), and the same faces except cells cut along their other diagonal (the mesh takes the diagonal
- * with the smaller disparity jump: on a synthesised plane the two nearly tie), at most 1% of them. The random-weight blobs come from the ctest fixture inpaint_test_weights; without them
- * the case SKIPs. */
+ * with the smaller disparity jump: on a synthesised plane the two nearly tie), at most 1% of them.
+ * The random-weight blobs come from the ctest fixture inpaint_test_weights; without them the case
+ * SKIPs. */
 #include <stdint.h>
 #include <time.h>
 
@@ -53,9 +54,8 @@ enum { W = 64, H = 48, BX0 = 24, BX1 = 40, BY0 = 0, BY1 = 30 };
 static p3d_ctx *g_cpu, *g_gpu;
 static char g_why[600];
 
-/* Background plane at depth 4 with a colour texture, a box at depth 1.5 (disparity jump 0.42) well
- * inside the image, so its outline is the only depth edge and reaches no side (the border strips get
- * no edge guidance: their edge net would run three more 128 x 128 forwards per side). */
+/* Background plane at depth 4 with a colour texture, a box at depth 1.5 (disparity jump 0.42) from the
+ * top side down: its outline is the scene's only depth jump. */
 static void scene(uint8_t *rgb, float *depth) {
     for (int32_t y = 0; y < H; y++)
         for (int32_t x = 0; x < W; x++) {
