@@ -435,60 +435,111 @@ static p3d_status video_begin(const p3d_config *c, int32_t t, float anchor, cons
     return P3D_OK;
 }
 
+/* Where a video's frames go: the device path renders into the renderer's device buffer and encodes
+ * from there, the host path renders into a video queue slot and queues it. frame renders and hands on
+ * the frame of view v; close ends the video (the file is complete, or its close is queued). */
+typedef struct frame_sink {
+    p3d_status (*frame)(void *arg, const p3d_view *v);
+    p3d_status (*close)(void *arg);
+    void *arg;
+} frame_sink;
+
+/* One trajectory's video: every pose's frame to the sink in order, then its close, with the progress
+ * line (one worker only) and an interrupt check before each frame. */
+static p3d_status video_frames(worker *w, const p3d_mesh *m, const video_setup *vs, const p3d_traj *tr,
+                               const char *label, const frame_sink *sink) {
+    const int32_t show = w->sh->o->n_devices == 1;
+    if (show) p3d_progress_begin(&w->sh->progress, label, tr->n);
+    p3d_status st = P3D_OK;
+    for (int32_t k = 0; st == P3D_OK && k < tr->n; k++) {
+        const p3d_view v = p3d_view_of_pose(m, &tr->poses[k], vs->vw, vs->vh, vs->crop);
+        st = p3d_interrupt_check(label);
+        if (st == P3D_OK) st = sink->frame(sink->arg, &v);
+        if (show) p3d_progress_update(&w->sh->progress, k + 1);
+    }
+    if (st == P3D_OK) st = sink->close(sink->arg);
+    /* a video that was not finished is not "done": say why it stopped */
+    if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
+    else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
+    return st;
+}
+
+/* The device path's sink: the renderer's device buffer straight into NVENC. */
+typedef struct device_sink {
+    p3d_renderer *rr;
+    p3d_video_writer *vwr;
+} device_sink;
+
+static p3d_status device_frame(void *arg, const p3d_view *v) {
+    device_sink *d = (device_sink *)arg;
+    p3d_status st = P3D_OK;
+    const uint8_t *frame = p3d_render_frame_device(d->rr, v, &st);
+    return st == P3D_OK ? p3d_video_write_device(d->vwr, frame) : st;
+}
+
+static p3d_status device_close(void *arg) {
+    device_sink *d = (device_sink *)arg;
+    p3d_video_writer *vwr = d->vwr;
+    d->vwr = NULL; /* p3d_video_close frees it, also on failure */
+    return p3d_video_close(vwr);
+}
+
 /* photo_videos on a CUDA context whose FFmpeg has NVENC: each frame is rendered into the renderer's
  * device buffer and encoded from there (p3d_video_write_device), on the worker's thread (the
  * conversion and NVENC run on the GPU). *used = 0, and nothing written, when the first video finds no
  * NVENC on device frames: the caller then takes the host-frame path. */
 static p3d_status photo_videos_device(worker *w, const p3d_photo_result *r, const p3d_mesh *m, const char *name,
-                                      const char *video_dir, item_result *res, photo_outputs *po, int32_t *used) {
+                                      const char *video_dir, const video_setup *vs, item_result *res,
+                                      photo_outputs *po, int32_t *used) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     *used = 0;
-    const video_setup vs = video_setup_of(c, r, m);
-    const int32_t vw = vs.vw, vh = vs.vh;
+    device_sink d = {NULL, NULL};
+    const frame_sink sink = {device_frame, device_close, &d};
     p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
-    p3d_renderer *rr = NULL;
-    if (st == P3D_OK) st = video_renderer(w, r, m, &vs.ro, &rr);
+    if (st == P3D_OK) st = video_renderer(w, r, m, &vs->ro, &d.rr);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
         char path[1600], label[1700];
         p3d_video_opts vo;
-        st = video_begin(c, t, vs.anchor, video_dir, name, &tr, path, label, &vo);
+        st = video_begin(c, t, vs->anchor, video_dir, name, &tr, path, label, &vo);
         if (st != P3D_OK) break;
         vo.prefer_nvenc = 1;
-        p3d_video_writer *vwr = NULL;
-        st = p3d_video_open_device(path, vw, vh, &vo, w->ctx, &vwr);
-        if (st == P3D_OK && !*used && !p3d_video_device_frames(vwr)) { /* no NVENC here: host frames */
-            p3d_video_abort(vwr);
+        st = p3d_video_open_device(path, vs->vw, vs->vh, &vo, w->ctx, &d.vwr);
+        if (st == P3D_OK && !*used && !p3d_video_device_frames(d.vwr)) { /* no NVENC here: host frames */
+            p3d_video_abort(d.vwr);
             p3d_traj_free(&tr);
-            p3d_renderer_free(rr);
+            p3d_renderer_free(d.rr);
             return P3D_OK;
         }
         *used = 1;
-        const int32_t show = o->n_devices == 1;
-        if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
-        for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
-            const p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, vs.crop);
-            st = p3d_interrupt_check(label);
-            const uint8_t *frame = st == P3D_OK ? p3d_render_frame_device(rr, &v, &st) : NULL;
-            if (st == P3D_OK) st = p3d_video_write_device(vwr, frame);
-            if (show) p3d_progress_update(&w->sh->progress, k + 1);
-        }
-        if (st == P3D_OK) {
-            st = p3d_video_close(vwr);
-            vwr = NULL;
-            if (st == P3D_OK) record_output(po, path);
-        }
-        if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
-        else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
-        p3d_video_abort(vwr);
+        if (st == P3D_OK) st = video_frames(w, m, vs, &tr, label, &sink);
+        if (st == P3D_OK) record_output(po, path);
+        p3d_video_abort(d.vwr); /* an unfinished video: its file is removed */
+        d.vwr = NULL;
         if (st == P3D_OK) res->videos++, res->frames += tr.n;
         p3d_traj_free(&tr);
     }
     *used = 1;
-    p3d_renderer_free(rr);
+    p3d_renderer_free(d.rr);
     return st;
 }
+
+/* The host path's sink: a video queue slot, rendered into and queued for the encoder thread. */
+typedef struct queue_sink {
+    p3d_renderer *rr;
+    p3d_video_queue *vq;
+} queue_sink;
+
+static p3d_status queue_frame(void *arg, const p3d_view *v) {
+    queue_sink *q = (queue_sink *)arg;
+    uint8_t *frame = NULL;
+    P3D_TRY(p3d_video_queue_frame(q->vq, &frame));
+    P3D_TRY(p3d_render_frame(q->rr, v, frame));
+    return p3d_video_queue_push(q->vq);
+}
+
+static p3d_status queue_close(void *arg) { return p3d_video_queue_close(((queue_sink *)arg)->vq); }
 
 /* The configured trajectories of one photo rendered on the worker's context into the video queue's
  * frame slots and encoded on the queue's thread into video_dir. Returns once every frame is rendered
@@ -501,28 +552,28 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
     const p3d_config *c = &o->cfg;
     *queued = 0;
     const video_setup vs = video_setup_of(c, r, m);
-    const int32_t vw = vs.vw, vh = vs.vh;
     /* the previous photo's videos end before this photo's start on the queue */
     finish_pending(w);
     /* a GPU with NVENC: the frames go from the device buffer to the encoder and never come back */
     if (p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA && !w->no_device_frames) {
         int32_t used = 0;
-        p3d_status st = photo_videos_device(w, r, m, name, video_dir, res, po, &used);
+        p3d_status st = photo_videos_device(w, r, m, name, video_dir, &vs, res, po, &used);
         if (used || st != P3D_OK) return st;
         w->no_device_frames = 1;
     }
     if (w->vq) {
         int32_t qw, qh;
         p3d_video_queue_size(w->vq, &qw, &qh);
-        if (qw != vw || qh != vh) {
+        if (qw != vs.vw || qh != vs.vh) {
             p3d_video_queue_free(w->vq);
             w->vq = NULL;
         }
     }
     /* 8 frame slots: enough to keep the encoder busy while the renderer runs ahead */
-    if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vw, vh, 8));
-    p3d_renderer *rr = NULL;
-    P3D_TRY(video_renderer(w, r, m, &vs.ro, &rr));
+    if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vs.vw, vs.vh, 8));
+    queue_sink q = {NULL, w->vq};
+    const frame_sink sink = {queue_frame, queue_close, &q};
+    P3D_TRY(video_renderer(w, r, m, &vs.ro, &q.rr));
     p3d_status st = ensure_out_dir(po, o, c->video_folder, video_dir);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
@@ -535,30 +586,15 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
         /* recorded now: a photo that fails later removes it (unlinking a file never written is harmless) */
         if (st == P3D_OK) record_output(po, path);
         *queued = 1;
-        int32_t show = o->n_devices == 1;
-        if (show) p3d_progress_begin(&w->sh->progress, label, tr.n);
-        for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
-            p3d_view v = p3d_view_of_pose(m, &tr.poses[k], vw, vh, vs.crop);
-            uint8_t *frame = NULL;
-            st = p3d_interrupt_check(label);
-            if (st == P3D_OK) st = p3d_video_queue_frame(w->vq, &frame);
-            if (st == P3D_OK) st = p3d_render_frame(rr, &v, frame);
-            if (st == P3D_OK) st = p3d_video_queue_push(w->vq);
-            if (show) p3d_progress_update(&w->sh->progress, k + 1);
-        }
-        if (st == P3D_OK) st = p3d_video_queue_close(w->vq);
-        /* a video that was not finished is not "done": say why it stopped */
-        if (show && st == P3D_OK) p3d_progress_end(&w->sh->progress);
-        else if (show) p3d_progress_abort(&w->sh->progress, st == P3D_ERR_INTERRUPTED ? "interrupted" : "failed");
+        if (st == P3D_OK) st = video_frames(w, m, &vs, &tr, label, &sink);
         if (st == P3D_OK) res->videos++, res->frames += tr.n;
         p3d_traj_free(&tr);
     }
     if (st != P3D_OK && *queued) p3d_video_queue_abort(w->vq);
-    p3d_renderer_free(rr);
+    p3d_renderer_free(q.rr);
     return st;
 }
 
-/* Depth map as disparity for the depth folder (the reference's depth/NAME.npy holds disparity). */
 static p3d_status write_depth(const p3d_depth *map, const char *dir, const char *name, photo_outputs *po) {
     p3d_depth disp;
     P3D_TRY(p3d_depth_alloc(map->width, map->height, P3D_DEPTH_DISPARITY, &disp));
