@@ -1,5 +1,6 @@
 /* test_video_queue.c - the video queue (host/pipeline/video_queue.h): frames encoded on its thread give
- * the same file as a direct p3d_video_write_rgb loop (FFmpeg's mpeg4 encoder, single-threaded and so
+ * the same file as a direct p3d_video_write_rgb loop, also when several slots are taken at once and
+ * filled out of order (FFmpeg's mpeg4 encoder, single-threaded and so
  * repeatable byte for byte: libx264's threads are not); a failure on the encoder thread (a folder that
  * does not exist) comes back to the producer with its message and leaves nothing; an abort in the
  * middle of a video removes its file; the queue is reusable after both. */
@@ -43,6 +44,21 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+/* Queues a video of frames 0..N-1 into path, taking `at` slots at a time (p3d_video_queue_frames) and
+ * filling them last first, as parallel renderers may finish them in any order. */
+static void queue_video(p3d_video_queue *q, const char *path, const p3d_video_opts *o, int32_t at) {
+    CHECK_OK(p3d_video_queue_open(q, path, o));
+    for (int32_t k = 0; k < N; k += at) {
+        const int32_t n = k + at <= N ? at : N - k;
+        uint8_t *slots[3] = {NULL, NULL, NULL};
+        CHECK_OK(p3d_video_queue_frames(q, n, slots));
+        if (!slots[0]) return;
+        for (int32_t i = n - 1; i >= 0; i--) frame_of(k + i, slots[i]);
+        for (int32_t i = 0; i < n; i++) CHECK_OK(p3d_video_queue_push(q));
+    }
+    CHECK_OK(p3d_video_queue_close(q));
+}
+
 static void test_queue(void) {
     if (!p3d_video_available() || !p3d_video_has_encoder("mpeg4")) {
         SKIP("FFmpeg with the mpeg4 encoder not built in");
@@ -68,18 +84,9 @@ static void test_queue(void) {
     p3d_video_queue *q = NULL;
     CHECK_OK(p3d_video_queue_init(&q, W, H, 3)); /* fewer slots than frames: the producer waits */
     if (!q) return;
-    /* two videos queued back to back, one wait for both */
-    for (int32_t pass = 0; pass < 2; pass++) {
-        CHECK_OK(p3d_video_queue_open(q, pass ? second : queued, &o));
-        for (int32_t k = 0; k < N; k++) {
-            uint8_t *slot = NULL;
-            CHECK_OK(p3d_video_queue_frame(q, &slot));
-            if (!slot) break;
-            frame_of(k, slot);
-            CHECK_OK(p3d_video_queue_push(q));
-        }
-        CHECK_OK(p3d_video_queue_close(q));
-    }
+    /* two videos queued back to back, one wait for both: one slot at a time, then three (all of them) */
+    queue_video(q, queued, &o, 1);
+    queue_video(q, second, &o, 3);
     CHECK_OK(p3d_video_queue_wait(q));
     CHECK_MSG(same_file(direct, queued), "queued video differs from the direct one");
     CHECK_MSG(same_file(direct, second), "second queued video differs from the direct one");
@@ -114,15 +121,7 @@ static void test_queue(void) {
     CHECK_OK(p3d_video_queue_wait(q));
     CHECK(access(aborted, F_OK) != 0);
     unlink(queued);
-    CHECK_OK(p3d_video_queue_open(q, queued, &o));
-    for (int32_t k = 0; k < N; k++) {
-        uint8_t *slot = NULL;
-        CHECK_OK(p3d_video_queue_frame(q, &slot));
-        if (!slot) break;
-        frame_of(k, slot);
-        CHECK_OK(p3d_video_queue_push(q));
-    }
-    CHECK_OK(p3d_video_queue_close(q));
+    queue_video(q, queued, &o, 2);
     CHECK_OK(p3d_video_queue_wait(q));
     CHECK(same_file(direct, queued));
     p3d_video_queue_free(q);

@@ -159,50 +159,46 @@ static void push_cmd(p3d_video_queue *q, const vq_cmd *c) {
 /* The kept failure as this thread's error (mutex held). */
 static p3d_status kept_error(p3d_video_queue *q) { return p3d_fail(q->err, "%s", q->err_msg); }
 
-p3d_status p3d_video_queue_open(p3d_video_queue *q, const char *path, const p3d_video_opts *o) {
+/* Queues a command of this kind (path and o for CMD_OPEN); a frame takes the slot filled last. */
+static p3d_status queue_cmd(p3d_video_queue *q, int32_t kind, const char *path, const p3d_video_opts *o) {
     vq_cmd c;
     memset(&c, 0, sizeof c);
-    c.kind = CMD_OPEN;
-    c.opts = *o;
-    if (!(c.path = strdup(path))) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
+    c.kind = kind;
+    if (o) c.opts = *o;
+    if (path && !(c.path = strdup(path))) return p3d_fail(P3D_ERR_OOM, "%s: out of memory", path);
     pthread_mutex_lock(&q->mu);
+    if (kind == CMD_FRAME) {
+        P3D_ASSERT(q->slots_free > 0);
+        q->slots_free--;
+        q->slot_fill = (q->slot_fill + 1) % q->n_slots;
+    }
     push_cmd(q, &c);
     pthread_mutex_unlock(&q->mu);
     return P3D_OK;
 }
 
-p3d_status p3d_video_queue_frame(p3d_video_queue *q, uint8_t **rgb) {
-    *rgb = NULL;
+p3d_status p3d_video_queue_open(p3d_video_queue *q, const char *path, const p3d_video_opts *o) {
+    return queue_cmd(q, CMD_OPEN, path, o);
+}
+
+p3d_status p3d_video_queue_frames(p3d_video_queue *q, int32_t n, uint8_t **rgb) {
+    P3D_ASSERT(n >= 1 && n <= q->n_slots);
+    for (int32_t i = 0; i < n; i++) rgb[i] = NULL;
     pthread_mutex_lock(&q->mu);
-    while (q->slots_free == 0 && q->err == P3D_OK) pthread_cond_wait(&q->space, &q->mu);
+    while (q->slots_free < n && q->err == P3D_OK) pthread_cond_wait(&q->space, &q->mu);
     p3d_status st = q->err != P3D_OK ? kept_error(q) : P3D_OK;
     pthread_mutex_unlock(&q->mu);
-    if (st == P3D_OK) *rgb = q->frames + (size_t)q->slot_fill * frame_bytes(q);
+    /* the producer alone moves slot_fill: the next n slots in the cyclic order are free */
+    for (int32_t i = 0; st == P3D_OK && i < n; i++)
+        rgb[i] = q->frames + (size_t)((q->slot_fill + i) % q->n_slots) * frame_bytes(q);
     return st;
 }
 
-p3d_status p3d_video_queue_push(p3d_video_queue *q) {
-    vq_cmd c;
-    memset(&c, 0, sizeof c);
-    c.kind = CMD_FRAME;
-    pthread_mutex_lock(&q->mu);
-    P3D_ASSERT(q->slots_free > 0);
-    q->slots_free--;
-    q->slot_fill = (q->slot_fill + 1) % q->n_slots;
-    push_cmd(q, &c);
-    pthread_mutex_unlock(&q->mu);
-    return P3D_OK;
-}
+p3d_status p3d_video_queue_frame(p3d_video_queue *q, uint8_t **rgb) { return p3d_video_queue_frames(q, 1, rgb); }
 
-p3d_status p3d_video_queue_close(p3d_video_queue *q) {
-    vq_cmd c;
-    memset(&c, 0, sizeof c);
-    c.kind = CMD_CLOSE;
-    pthread_mutex_lock(&q->mu);
-    push_cmd(q, &c);
-    pthread_mutex_unlock(&q->mu);
-    return P3D_OK;
-}
+p3d_status p3d_video_queue_push(p3d_video_queue *q) { return queue_cmd(q, CMD_FRAME, NULL, NULL); }
+
+p3d_status p3d_video_queue_close(p3d_video_queue *q) { return queue_cmd(q, CMD_CLOSE, NULL, NULL); }
 
 p3d_status p3d_video_queue_wait(p3d_video_queue *q) {
     pthread_mutex_lock(&q->mu);

@@ -47,7 +47,10 @@ p3d_status p3d_video_queue_open(p3d_video_queue *q, const char *path, const p3d_
 /* The next free frame slot, (height, width, 3); waits while every slot is queued. Fails with the
  * queue's kept error (the encoder failed: stop rendering). */
 p3d_status p3d_video_queue_frame(p3d_video_queue *q, uint8_t **rgb);
-/* Queues the slot p3d_video_queue_frame returned. */
+/* The next n free frame slots (1 <= n <= slots) in rgb[0..n-1], to be filled in any order (by n
+ * threads) and pushed n times: the frames are encoded in slot order. Waits while fewer are free. */
+p3d_status p3d_video_queue_frames(p3d_video_queue *q, int32_t n, uint8_t **rgb);
+/* Queues the next slot p3d_video_queue_frame(s) returned. */
 p3d_status p3d_video_queue_push(p3d_video_queue *q);
 /* Queues the close (flush, trailer, rename into place) of the open video. */
 p3d_status p3d_video_queue_close(p3d_video_queue *q);
