@@ -18,7 +18,7 @@ static const p3d_bench_stage *const k_tables[] = {p3d_bench_stages_core, p3d_ben
                                                    p3d_bench_stages_nets, p3d_bench_stages_fill,
                                                    p3d_bench_stages_render, p3d_bench_stages_pipeline,
                                                    p3d_bench_stages_ldi, p3d_bench_stages_compact,
-                                                   p3d_bench_stages_flow};
+                                                   p3d_bench_stages_flow, p3d_bench_stages_video};
 
 static const char *g_weights_dir;
 static double g_max_gmac;

@@ -58,5 +58,6 @@ extern const p3d_bench_stage p3d_bench_stages_pipeline[];
 extern const p3d_bench_stage p3d_bench_stages_ldi[];
 extern const p3d_bench_stage p3d_bench_stages_compact[];
 extern const p3d_bench_stage p3d_bench_stages_flow[];
+extern const p3d_bench_stage p3d_bench_stages_video[];
 
 #endif
