@@ -23,6 +23,7 @@ p3d_video_opts p3d_video_opts_default(void) {
     o.encoder = NULL;
     o.preset = "veryfast";
     o.prefer_nvenc = 0;
+    o.threads = 0;
     return o;
 }
 
@@ -116,6 +117,7 @@ static int open_encoder(p3d_video_writer *v, const AVCodec *c, const p3d_video_o
     v->enc->color_primaries = AVCOL_PRI_SMPTE170M;
     v->enc->color_trc = AVCOL_TRC_SMPTE170M;
     if (v->fmt->oformat->flags & AVFMT_GLOBALHEADER) v->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (o->threads > 0) v->enc->thread_count = o->threads;
     AVDictionary *opts = NULL;
     char q[16];
     snprintf(q, sizeof q, "%d", (int)o->crf);

@@ -34,6 +34,7 @@ typedef struct p3d_video_opts {
     const char *encoder;  /* NULL or "auto": see above; else an FFmpeg encoder name */
     const char *preset;   /* libx264 preset ("veryfast"); NULL = the encoder's default (medium) */
     int32_t prefer_nvenc; /* with encoder auto: try h264_nvenc first, fall back to libx264 */
+    int32_t threads;      /* encoder threads (FFmpeg's thread_count); 0 = the encoder's choice (default) */
 } p3d_video_opts;
 
 p3d_video_opts p3d_video_opts_default(void);
