@@ -12,6 +12,7 @@
 
 #include "core/backend.h"
 #include "ldi/ldi_inpaint.h"
+#include "pipeline/photo3d.h"
 
 typedef struct p3d_bench_case {
     void *state;
@@ -48,6 +49,11 @@ p3d_status p3d_bench_nets_load(p3d_ctx *ctx, p3d_ldi_nets *nets);
 size_t p3d_bench_memory_budget(const p3d_ctx *ctx);
 
 #define P3D_BENCH_TABLE(var) const p3d_bench_stage var[]
+/* The reference's example through the pipeline: moon.jpg + moon.npy at 960x960, non-learned fill, up to
+ * the dense mesh (and the compact one when compact); P3D_ERR_UNSUPPORTED without ../shared/fixtures/moon
+ * (stages_compact.c). */
+p3d_status p3d_bench_moon_result(p3d_ctx *ctx, int32_t compact, p3d_photo_result *r);
+
 extern const p3d_bench_stage p3d_bench_stages_core[];
 extern const p3d_bench_stage p3d_bench_stages_io[];
 extern const p3d_bench_stage p3d_bench_stages_depth[];

@@ -45,8 +45,7 @@ static void compact_teardown(void *s, p3d_ctx *ctx) {
     free(b);
 }
 
-/* The moon job up to the dense mesh (and the compact one when asked). */
-static p3d_status moon_result(p3d_ctx *ctx, int32_t compact, p3d_photo_result *r) {
+p3d_status p3d_bench_moon_result(p3d_ctx *ctx, int32_t compact, p3d_photo_result *r) {
     char img_path[1024], dep_path[1024];
     if (!p3d_bench_fixture("moon/moon.jpg", img_path, sizeof img_path) ||
         !p3d_bench_fixture("moon/moon.npy", dep_path, sizeof dep_path))
@@ -73,7 +72,7 @@ static p3d_status compact_run(void *s, p3d_ctx *ctx) {
 static p3d_status compact_setup(p3d_ctx *ctx, p3d_bench_case *c) {
     compact_state *b = (compact_state *)calloc(1, sizeof *b);
     if (!b) return p3d_fail(P3D_ERR_OOM, "bench: out of memory");
-    p3d_status st = moon_result(ctx, 0, &b->r);
+    p3d_status st = p3d_bench_moon_result(ctx, 0, &b->r);
     if (st != P3D_OK) {
         compact_teardown(b, ctx);
         return st;
@@ -126,7 +125,7 @@ static p3d_status frames_setup(p3d_ctx *ctx, p3d_bench_case *c, int32_t compact)
     compact_state *b = (compact_state *)calloc(1, sizeof *b);
     if (!b) return p3d_fail(P3D_ERR_OOM, "bench: out of memory");
     b->compact = compact;
-    p3d_status st = moon_result(ctx, compact, &b->r);
+    p3d_status st = p3d_bench_moon_result(ctx, compact, &b->r);
     const size_t frame = (size_t)CB_SIDE * CB_SIDE * 3;
     if (st == P3D_OK && !(b->rgb = (uint8_t *)malloc(frame))) st = p3d_fail(P3D_ERR_OOM, "bench: out of memory");
     for (int32_t t = 0; st == P3D_OK && t < 4; t++)

@@ -14,7 +14,6 @@
 
 #include "bench.h"
 #include "io/video.h"
-#include "pipeline/photo3d.h"
 #include "render/render.h"
 #include "render/trajectory.h"
 
@@ -57,20 +56,9 @@ static p3d_status video_run(void *s, p3d_ctx *ctx) {
 
 /* The frames `run` renders for moon's circle video, 0 .. VB_FRAMES - 1, into b. */
 static p3d_status render_frames(p3d_ctx *ctx, video_state *b) {
-    char img_path[1024], dep_path[1024];
-    if (!p3d_bench_fixture("moon/moon.jpg", img_path, sizeof img_path) ||
-        !p3d_bench_fixture("moon/moon.npy", dep_path, sizeof dep_path))
-        return p3d_fail(P3D_ERR_UNSUPPORTED, "../shared/fixtures/moon not found");
-    p3d_depth map;
-    P3D_TRY(p3d_depth_read(dep_path, NULL, &map));
-    p3d_ldi_nets nets;
-    memset(&nets, 0, sizeof nets);
-    p3d_photo_opts o = p3d_photo_opts_default();
-    o.compact = 1;
     p3d_photo_result r;
-    p3d_status st = p3d_photo_to_mesh(ctx, &nets, img_path, &map, &o, &r);
-    p3d_depth_free(&map);
-    if (st != P3D_OK) return st;
+    P3D_TRY(p3d_bench_moon_result(ctx, 1, &r));
+    p3d_status st = P3D_OK;
     b->w = r.width & ~1;
     b->h = r.height & ~1;
     const size_t frame = (size_t)b->w * b->h * 3;
