@@ -39,7 +39,9 @@ fi
 # ---- 3. Ctrl-C during a video: no "done" line for the abandoned video ----
 "$bin" run "$photo" --depth "$disp" -o "$tmp/o3" --frames 2000 >"$tmp/o3.out" 2>"$tmp/o3.err" &
 pid=$!
-for _ in $(seq 1 600); do grep -q 'mp4 \.\.\.' "$tmp/o3.err" 2>/dev/null && break; sleep 0.1; done
+# Wait for the first video to start, however long the mesh takes (an ASan build on a loaded machine
+# can take minutes), but not past the run's own end.
+while kill -0 "$pid" 2>/dev/null; do grep -q 'mp4 \.\.\.' "$tmp/o3.err" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 kill -INT "$pid" 2>/dev/null
 wait "$pid"
