@@ -47,6 +47,8 @@ typedef struct patch {
     uint8_t *erode;       /* E: context pixels whose colour is re-synthesised */
     int32_t *node;        /* context node at a ctx pixel, the covering node at a mask pixel, or -1 */
     float *depth;         /* known depth on ctx; predicted depth on mask after the fill */
+    float *occ;           /* depth of the node in front of each mask pixel (the occluder), 0 elsewhere
+                             and on border strips */
     float *rgb;           /* (h, w, 3) in [0, 1]: known on cctx; synthesised on mask | erode */
     float *edge;          /* context edges in; after the edge net: the edge channel used downstream */
     int32_t used_edge;    /* the edge net ran on this patch (edge_occlusion) */
@@ -64,7 +66,7 @@ static void patch_free(patch *p) {
 static p3d_status patch_alloc(patch *p, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t id) {
     memset(p, 0, sizeof *p);
     size_t n = (size_t)w * (size_t)h;
-    size_t bytes = n * 4 + n * sizeof(int32_t) + n * sizeof(float) * 5 + 64;
+    size_t bytes = n * 4 + n * sizeof(int32_t) + n * sizeof(float) * 6 + 64;
     uint8_t *blk = (uint8_t *)calloc(1, bytes);
     if (!blk) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a %dx%d patch", (int)w, (int)h);
     p->mem = blk;
@@ -73,7 +75,8 @@ static p3d_status patch_alloc(patch *p, int32_t x0, int32_t y0, int32_t w, int32
     p->depth = (float *)blk;
     p->rgb = p->depth + n;
     p->edge = p->rgb + 3 * n;
-    p->node = (int32_t *)(p->edge + n);
+    p->occ = p->edge + n;
+    p->node = (int32_t *)(p->occ + n);
     p->ctx = (uint8_t *)(p->node + n);
     p->cctx = p->ctx + n;
     p->mask = p->cctx + n;
@@ -584,6 +587,50 @@ static void context_supported(const patch *p, float thr, uint8_t *sup) {
         }
 }
 
+/* fgs (h, w) = 1 for the context pixels on the occluder's own surface: the foreground wrapping round
+ * an end of the mask, which the region growth can reach as context (ldi_regions.c grows the context
+ * round a mask that stopped). Seeds: context pixels 4-adjacent to a mask pixel and not behind that
+ * pixel's occluder (p->occ) by more than thr; grown through context pixels joined (within thr in
+ * disparity) to a marked 4-neighbour and not behind the farthest occluder of the patch by more than
+ * thr (the bound keeps a background that touches the occluder somewhere, a foot on the ground,
+ * from being taken whole). Moon at 960 px, left of the helmet: the suit below a hidden band behind
+ * the suit was context there, it set the seam (the nearest surface next to the mask), and the depth
+ * growth carried the suit's depth 0.516 up through the band (a flat grey block moving with the suit
+ * in a view moved 2 cm); one of its pixels at the silhouette's steep slope was behind its occluder
+ * by 0.0015 more than thr, hence the growth. Border strips (no occluder) mark nothing.
+ * stack: (h * w) scratch. */
+static void occluder_side(const patch *p, float thr, uint8_t *fgs, int32_t *stack) {
+    const size_t m = (size_t)p->w * p->h;
+    float far = 0.0f; /* the farthest disparity of the occluder pixels next to a seed */
+    int32_t top = 0;
+    memset(fgs, 0, m);
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            if (!p->ctx[k]) continue;
+            for (int32_t d = 0; d < 4; d++) {
+                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                const size_t j = (size_t)yy * p->w + xx;
+                if (p->mask[j] && p->occ[j] > 0.0f && 1.0f / p->depth[k] >= 1.0f / p->occ[j] - thr) {
+                    if (!fgs[k]) fgs[k] = 1, stack[top++] = (int32_t)k;
+                    if (far == 0.0f || 1.0f / p->occ[j] < far) far = 1.0f / p->occ[j];
+                }
+            }
+        }
+    while (top > 0) {
+        const int32_t k = stack[--top], x = k % p->w, y = k / p->w;
+        for (int32_t d = 0; d < 4; d++) {
+            const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+            if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+            const size_t j = (size_t)yy * p->w + xx;
+            if (!p->ctx[j] || fgs[j] || 1.0f / p->depth[j] < far - thr || !p3d_ldi_joined(p->depth[j], p->depth[k], thr))
+                continue;
+            fgs[j] = 1, stack[top++] = (int32_t)j;
+        }
+    }
+}
+
 /* The non-learned fill's sources (issue 15): the context pixels a hidden layer may copy colour and
  * depth from. Only the background side of the edge, per pixel:
  *   - depth: a context pixel nearer (in disparity) than the nearest pixel of the seam (the context
@@ -595,11 +642,21 @@ static void context_supported(const patch *p, float thr, uint8_t *sup) {
  *     mask) than under the rest of the context's; every other ring pixel is a source like any
  *     background pixel. The ring's nodes keep their photo colour either way (the networks' erosion
  *     repaints them; a patch-copying fill would only damage the photo).
- * src: (h, w) out. Falls back to the whole context when nothing is left (a patch with no seam). */
-static void classic_sources(const patch *p, float thr, uint8_t *src) {
+ *   - neither: a context pixel on the occluder's own surface (occluder_side), which also gives no seam.
+ * src: (h, w) out. Falls back to the whole context when nothing is left (a patch with no seam).
+ * Returns 0 on allocation failure. */
+static int32_t classic_sources(const patch *p, float thr, uint8_t *src) {
     const size_t m = (size_t)p->w * p->h;
     double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0}, n = 0;
     float seam = 0.0f;
+    uint8_t *fgs = (uint8_t *)malloc(m + 1);
+    int32_t *stack = (int32_t *)malloc((m + 1) * sizeof *stack);
+    if (!fgs || !stack) {
+        free(fgs), free(stack);
+        return 0;
+    }
+    occluder_side(p, thr, fgs, stack);
+    free(stack);
     /* src first holds 1 for the supported context pixels (context_supported) */
     context_supported(p, thr, src);
     for (int32_t y = 0; y < p->h; y++)
@@ -610,6 +667,7 @@ static void classic_sources(const patch *p, float thr, uint8_t *src) {
                 for (int32_t c = 0; c < 3; c++) mean[c] += p->rgb[3 * k + c], var[c] += (double)p->rgb[3 * k + c] * p->rgb[3 * k + c];
                 n += 1;
             }
+            if (fgs[k]) continue;
             for (int32_t d = 0; d < 4; d++) {
                 const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
                 if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h || !p->mask[(size_t)yy * p->w + xx]) continue;
@@ -632,7 +690,7 @@ static void classic_sources(const patch *p, float thr, uint8_t *src) {
     }
     int64_t kept = 0;
     for (size_t k = 0; k < m; k++) {
-        const uint8_t supported = src[k];
+        const uint8_t supported = src[k] && !fgs[k];
         src[k] = 0;
         if (!supported) continue;
         if (seam > 0 && 1.0f / p->depth[k] > seam + thr) continue;
@@ -650,6 +708,8 @@ static void classic_sources(const patch *p, float thr, uint8_t *src) {
     }
     if (kept == 0)
         for (size_t k = 0; k < m; k++) src[k] = p->ctx[k];
+    free(fgs);
+    return 1;
 }
 
 /* The colour sources of an edge's patch: the sources (classic_sources) less the seam, the source
@@ -709,7 +769,10 @@ static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) 
         }
         csrcs[i] = srcs[i] + m;
         memcpy(known[i], p->depth, m * sizeof(float));
-        classic_sources(p, thr, srcs[i]);
+        if (!classic_sources(p, thr, srcs[i])) {
+            s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+            break;
+        }
         colour_sources(p, srcs[i], csrcs[i]);
         for (size_t k = 0; k < m; k++)
             if (!srcs[i][k] && !p->mask[k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
@@ -858,9 +921,36 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
         p->ctx[k] = p->cctx[k] = p->erode[k] = 0;
         p->node[k] = a;
         p->depth[k] = 0;
+        p->occ[k] = l->depth[a];
         p->edge[k] = 0;
         p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0;
     }
+}
+
+/* The non-learned fill's context beyond its own edge's: every pixel of p's crop that is neither its
+ * context nor its mask takes the nearest node there that is some other edge's context and no edge's
+ * mask (the reference's extended context, spec 2.16 step 8). A node is one edge's context only (the
+ * smallest id claims it), so a background beside two edges reaches only one of them: moon at 960 px,
+ * the band behind the suit left of the helmet (canvas rows 250-270) had the ground beside it claimed
+ * by the suit's left edge, no source on its rows, and the row-wise structure pass left it a flat
+ * grey block. What this adds is filtered like the rest (classic_sources: the seam, the occluder's
+ * own surface). The networks keep the reference's context. */
+static void extend_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p) {
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            if (p->ctx[k] || p->mask[k]) continue;
+            int32_t a = l->head[(size_t)(y + p->y0) * l->ext_w + (x + p->x0)];
+            for (; a >= 0; a = l->next[a])
+                if (a < r->n_nodes && r->ctx_edge[a] >= 0 && r->mask_edge[a] < 0) break;
+            if (a < 0) continue;
+            p->ctx[k] = 1;
+            p->node[k] = a;
+            p->erode[k] = r->erode[a];
+            p->cctx[k] = !r->erode[a];
+            p->depth[k] = l->depth[a];
+            for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+        }
 }
 
 /* p->fg, p->n_fg: the colour statistics of the nodes covering p's mask pixels (the occluder). */
@@ -930,7 +1020,10 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         }
         if (s == P3D_OK) {
             fill_region_maps(l, e, r, ps, slot, e0, e1);
-            for (int32_t i = 0; i < np; i++) occluder_stats(l, &ps[i]);
+            for (int32_t i = 0; i < np; i++) {
+                if (!learned) extend_context(l, r, &ps[i]);
+                occluder_stats(l, &ps[i]);
+            }
             st->patches += np;
             st->patch_pixels += pixels;
             s = fill_patches(ctx, nets, pp, np, pass == 0, o, st);
