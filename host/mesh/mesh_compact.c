@@ -361,10 +361,13 @@ static void texel_of(const compact_work *w, int32_t c, int32_t x, int32_t y, int
 
 /* The atlas: every chart's own and halo nodes averaged into their texels, then the rest of each
  * rectangle bled from its filled texels (gutter + 2 rings), and what is still empty there takes the
- * chart's mean colour. */
+ * chart's mean colour. After the sums, every chart works inside its own rectangle only (the packed
+ * rectangles are disjoint, gutter included), so the charts run in parallel (OpenMP) with the same
+ * atlas for any thread count; texels outside every rectangle stay black. */
 static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
     const int32_t W = out->tex_w, H = out->tex_h, g = w->o.gutter;
     const size_t nt = (size_t)W * H;
+    /* calloc'd pages are only touched inside the rectangles */
     uint32_t *sum = (uint32_t *)calloc(nt * 4, sizeof(uint32_t)); /* r, g, b, count */
     uint8_t *filled = (uint8_t *)calloc(nt, 1), *next = (uint8_t *)calloc(nt, 1);
     if (!sum || !filled || !next) {
@@ -384,16 +387,21 @@ static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
         for (int32_t k = 0; k < 3; k++) s[k] += l->rgb[3 * (size_t)node + k];
         s[3]++;
     }
-    for (size_t t = 0; t < nt; t++) {
-        const uint32_t *s = sum + 4 * t;
-        if (!s[3]) continue;
-        for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((s[k] + s[3] / 2) / s[3]);
-        filled[t] = 1;
-    }
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
     for (int32_t c = 0; c < w->n_charts; c++) {
         const chart_info *ci = &w->ci[c];
         const int32_t x0 = ci->rx, y0 = ci->ry;
         const int32_t x1 = x0 + (ci->x1 - ci->x0) / ci->scale + 2 * g, y1 = y0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
+        for (int32_t y = y0; y <= y1; y++)
+            for (int32_t x = x0; x <= x1; x++) {
+                const size_t t = (size_t)y * W + x;
+                const uint32_t *s = sum + 4 * t;
+                if (!s[3]) continue;
+                for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((s[k] + s[3] / 2) / s[3]);
+                filled[t] = 1;
+            }
         for (int32_t pass = 0; pass < g + 2; pass++) {
             int any = 0;
             for (int32_t y = y0; y <= y1; y++)
@@ -930,57 +938,76 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
         return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a %dx%d atlas", (int)W, (int)H);
     }
     memcpy(src, out->tex, nt * 3);
-    for (int32_t pass = 0; pass < 2; pass++)
-        for (int64_t f = 0; f < out->n_faces; f++) {
-            const int32_t *t = out->faces + 3 * f;
-            const chart_info *ci = &w->ci[ob->vchart[t[0]]];
-            double U[3], V[3];
-            for (int32_t k = 0; k < 3; k++) {
-                U[k] = (double)out->uv[2 * t[k]] * W;
-                V[k] = (double)out->uv[2 * t[k] + 1] * H;
-            }
-            const double area = (U[1] - U[0]) * (V[2] - V[0]) - (U[2] - U[0]) * (V[1] - V[0]);
-            if (fabs(area) < 1e-9) continue;
-            /* Barycentric k may go down to -slack[k]: one texel beyond edge k (opposite vertex k). */
-            double slack[3];
-            for (int32_t k = 0; k < 3; k++) {
-                const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
-                const double len = sqrt((U[b] - U[a]) * (U[b] - U[a]) + (V[b] - V[a]) * (V[b] - V[a]));
-                slack[k] = pass ? len / fabs(area) : 0.0;
-            }
-            const int32_t rx0 = ci->rx, ry0 = ci->ry;
-            const int32_t rx1 = rx0 + (ci->x1 - ci->x0) / ci->scale + 2 * g, ry1 = ry0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
-            int32_t bx0 = (int32_t)floor(fmin(U[0], fmin(U[1], U[2]))) - pass, bx1 = (int32_t)ceil(fmax(U[0], fmax(U[1], U[2]))) + pass;
-            int32_t by0 = (int32_t)floor(fmin(V[0], fmin(V[1], V[2]))) - pass, by1 = (int32_t)ceil(fmax(V[0], fmax(V[1], V[2]))) + pass;
-            bx0 = bx0 < rx0 ? rx0 : bx0;
-            by0 = by0 < ry0 ? ry0 : by0;
-            bx1 = bx1 > rx1 ? rx1 : bx1;
-            by1 = by1 > ry1 ? ry1 : by1;
-            for (int32_t ty = by0; ty <= by1; ty++)
-                for (int32_t tx = bx0; tx <= bx1; tx++) {
-                    const size_t ti = (size_t)ty * W + tx;
-                    if (done[ti]) continue;
-                    const double px = tx + 0.5, py = ty + 0.5;
-                    double b[3];
-                    b[0] = ((U[1] - px) * (V[2] - py) - (U[2] - px) * (V[1] - py)) / area;
-                    b[1] = ((U[2] - px) * (V[0] - py) - (U[0] - px) * (V[2] - py)) / area;
-                    b[2] = 1.0 - b[0] - b[1];
-                    if (b[0] < -slack[0] || b[1] < -slack[1] || b[2] < -slack[2]) continue;
-                    double P[3] = {0, 0, 0};
-                    for (int32_t k = 0; k < 3; k++)
-                        for (int32_t j = 0; j < 3; j++) P[j] += b[k] * out->xyz[3 * (int64_t)t[k] + j];
-                    if (!(P[2] > 0)) continue;
-                    /* Canvas position (pixel x's centre at x + 0.5) of the surface point: the inverse of
-                     * p3d_ldi_unproject. */
-                    const double X = cam->fx * P[0] / P[2] + cam->cx + w->l->border;
-                    const double Y = cam->fy * P[1] / P[2] + cam->cy + w->l->border;
-                    double sx = rx0 + g + (X - ci->x0) / ci->scale, sy = ry0 + g + (Y - ci->y0) / ci->scale;
-                    sx = sx < rx0 + 0.5 ? rx0 + 0.5 : (sx > rx1 + 0.5 ? rx1 + 0.5 : sx);
-                    sy = sy < ry0 + 0.5 ? ry0 + 0.5 : (sy > ry1 + 0.5 ? ry1 + 0.5 : sy);
-                    cubic_sample(src, W, rx0, ry0, rx1, ry1, sx - 0.5, sy - 0.5, out->tex + 3 * ti);
-                    done[ti] = (uint8_t)(1 + pass);
+    /* The faces are grouped by chart (simplify_charts appends chart after chart) and a chart's faces
+     * read and write its own rectangle only: the charts run in parallel, each through both passes,
+     * with the same atlas as all faces' first pass before all faces' second, for any thread count. */
+    int64_t *fr = (int64_t *)malloc(((size_t)w->n_charts + 1) * sizeof *fr); /* (n_charts + 1) first face */
+    if (!fr) {
+        free(src);
+        free(done);
+        return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d charts", (int)w->n_charts);
+    }
+    int64_t f0 = 0;
+    for (int32_t c = 0; c <= w->n_charts; c++) {
+        while (f0 < out->n_faces && ob->vchart[out->faces[3 * f0]] < c) f0++;
+        fr[c] = f0;
+    }
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int32_t c = 0; c < w->n_charts; c++)
+        for (int32_t pass = 0; pass < 2; pass++)
+            for (int64_t f = fr[c]; f < fr[c + 1]; f++) {
+                const int32_t *t = out->faces + 3 * f;
+                const chart_info *ci = &w->ci[c];
+                double U[3], V[3];
+                for (int32_t k = 0; k < 3; k++) {
+                    U[k] = (double)out->uv[2 * t[k]] * W;
+                    V[k] = (double)out->uv[2 * t[k] + 1] * H;
                 }
-        }
+                const double area = (U[1] - U[0]) * (V[2] - V[0]) - (U[2] - U[0]) * (V[1] - V[0]);
+                if (fabs(area) < 1e-9) continue;
+                /* Barycentric k may go down to -slack[k]: one texel beyond edge k (opposite vertex k). */
+                double slack[3];
+                for (int32_t k = 0; k < 3; k++) {
+                    const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
+                    const double len = sqrt((U[b] - U[a]) * (U[b] - U[a]) + (V[b] - V[a]) * (V[b] - V[a]));
+                    slack[k] = pass ? len / fabs(area) : 0.0;
+                }
+                const int32_t rx0 = ci->rx, ry0 = ci->ry;
+                const int32_t rx1 = rx0 + (ci->x1 - ci->x0) / ci->scale + 2 * g, ry1 = ry0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
+                int32_t bx0 = (int32_t)floor(fmin(U[0], fmin(U[1], U[2]))) - pass, bx1 = (int32_t)ceil(fmax(U[0], fmax(U[1], U[2]))) + pass;
+                int32_t by0 = (int32_t)floor(fmin(V[0], fmin(V[1], V[2]))) - pass, by1 = (int32_t)ceil(fmax(V[0], fmax(V[1], V[2]))) + pass;
+                bx0 = bx0 < rx0 ? rx0 : bx0;
+                by0 = by0 < ry0 ? ry0 : by0;
+                bx1 = bx1 > rx1 ? rx1 : bx1;
+                by1 = by1 > ry1 ? ry1 : by1;
+                for (int32_t ty = by0; ty <= by1; ty++)
+                    for (int32_t tx = bx0; tx <= bx1; tx++) {
+                        const size_t ti = (size_t)ty * W + tx;
+                        if (done[ti]) continue;
+                        const double px = tx + 0.5, py = ty + 0.5;
+                        double b[3];
+                        b[0] = ((U[1] - px) * (V[2] - py) - (U[2] - px) * (V[1] - py)) / area;
+                        b[1] = ((U[2] - px) * (V[0] - py) - (U[0] - px) * (V[2] - py)) / area;
+                        b[2] = 1.0 - b[0] - b[1];
+                        if (b[0] < -slack[0] || b[1] < -slack[1] || b[2] < -slack[2]) continue;
+                        double P[3] = {0, 0, 0};
+                        for (int32_t k = 0; k < 3; k++)
+                            for (int32_t j = 0; j < 3; j++) P[j] += b[k] * out->xyz[3 * (int64_t)t[k] + j];
+                        if (!(P[2] > 0)) continue;
+                        /* Canvas position (pixel x's centre at x + 0.5) of the surface point: the inverse of
+                         * p3d_ldi_unproject. */
+                        const double X = cam->fx * P[0] / P[2] + cam->cx + w->l->border;
+                        const double Y = cam->fy * P[1] / P[2] + cam->cy + w->l->border;
+                        double sx = rx0 + g + (X - ci->x0) / ci->scale, sy = ry0 + g + (Y - ci->y0) / ci->scale;
+                        sx = sx < rx0 + 0.5 ? rx0 + 0.5 : (sx > rx1 + 0.5 ? rx1 + 0.5 : sx);
+                        sy = sy < ry0 + 0.5 ? ry0 + 0.5 : (sy > ry1 + 0.5 ? ry1 + 0.5 : sy);
+                        cubic_sample(src, W, rx0, ry0, rx1, ry1, sx - 0.5, sy - 0.5, out->tex + 3 * ti);
+                        done[ti] = (uint8_t)(1 + pass);
+                    }
+            }
+    free(fr);
     free(src);
     free(done);
     return P3D_OK;
