@@ -3,7 +3,8 @@
  *   - a hand-made textured quad renders the bilinear texture values it should (the sampler the CPU and
  *     CUDA rasterizers share), and a textured mesh refuses to be written as PLY;
  *   - the compact mesh has far fewer faces; every vertex is an LDI node of the dense mesh (exact
- *     position and label); texture coordinates inside the atlas; built twice, byte-identical;
+ *     position and label); texture coordinates inside the atlas; built again with 1, 3 and the
+ *     default number of threads, byte-identical;
  *   - rendered at the photo's camera and at preset frames it matches the dense mesh (PSNR, and the
  *     same pixels covered);
  *   - GLB round trip: PNG atlas exact, JPEG atlas close. */
@@ -12,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef P3D_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 #include "p3d_test.h"
 
@@ -225,16 +229,33 @@ static void test_sample(void) {
     /* 41.1 at the photo's camera before and after the depth-order fix (not traced: the sample's
      * hard synthetic edges), so a looser bound than moon's. */
     check_frames(&r, 33.0, 48.0);
-    /* Deterministic: the same LDI gives the same mesh, byte for byte. */
-    p3d_mesh again;
+    /* Deterministic: the same LDI gives the same mesh, byte for byte, again and (the tiles, the
+     * painting and the resampling run in parallel) with one thread and with three. */
     const p3d_compact_opts co = p3d_compact_defaults();
-    CHECK_OK(p3d_mesh_compact(&r.ldi, &r.mesh, &co, &again, NULL));
-    CHECK(again.n_vertices == r.compact.n_vertices && again.n_faces == r.compact.n_faces &&
-          !memcmp(again.xyz, r.compact.xyz, (size_t)again.n_vertices * 12) &&
-          !memcmp(again.uv, r.compact.uv, (size_t)again.n_vertices * 8) &&
-          !memcmp(again.faces, r.compact.faces, (size_t)again.n_faces * 12) &&
-          !memcmp(again.tex, r.compact.tex, (size_t)again.tex_w * again.tex_h * 3));
-    p3d_mesh_free(&again);
+#ifdef P3D_HAVE_OPENMP
+    const int32_t n_runs = 3;
+    const int saved_threads = omp_get_max_threads();
+#else
+    const int32_t n_runs = 1;
+#endif
+    for (int32_t run = 0; run < n_runs; run++) {
+#ifdef P3D_HAVE_OPENMP
+        omp_set_num_threads(run == 0 ? saved_threads : run == 1 ? 1 : 3);
+#endif
+        p3d_mesh again;
+        CHECK_OK(p3d_mesh_compact(&r.ldi, &r.mesh, &co, &again, NULL));
+        CHECK_MSG(again.n_vertices == r.compact.n_vertices && again.n_faces == r.compact.n_faces &&
+                      again.tex_w == r.compact.tex_w && again.tex_h == r.compact.tex_h &&
+                      !memcmp(again.xyz, r.compact.xyz, (size_t)again.n_vertices * 12) &&
+                      !memcmp(again.uv, r.compact.uv, (size_t)again.n_vertices * 8) &&
+                      !memcmp(again.faces, r.compact.faces, (size_t)again.n_faces * 12) &&
+                      !memcmp(again.tex, r.compact.tex, (size_t)again.tex_w * again.tex_h * 3),
+                  "compact mesh built again (run %d) differs", (int)run);
+        p3d_mesh_free(&again);
+    }
+#ifdef P3D_HAVE_OPENMP
+    omp_set_num_threads(saved_threads);
+#endif
     /* GLB round trips: the PNG atlas exactly, the JPEG one closely. */
     char path[512];
     p3d_test_tmp_path("compact.glb", path, sizeof path);

@@ -25,9 +25,14 @@
  *            shows. A tile whose result turns a triangle over in the image plane, or moves a node past
  *            the middle of its gap to the drawn node in front of or behind it at its pixel (another
  *            chart's surface: a hidden band close behind the photo's would show through it), is
- *            simplified again under a lower bound, then split in quarters down to 8 pixels. The tiles
+ *            simplified again under a lower bound, then split in quarters down to 8 pixels. A tile's
+ *            first simplification starts from an RTIN pre-decimation of its grid (the coarsest right
+ *            triangles of the longest-edge bisection hierarchy within 10% of the bound, only over
+ *            complete cells and free vertices, so borders and tears keep every dense edge) and
+ *            meshoptimizer spends the rest of the bound on it. The tiles
  *            run in parallel (OpenMP) with the same result for any thread count. Then meshoptimizer's
- *            vertex-cache and vertex-fetch orders.
+ *            vertex-cache and vertex-fetch orders. The atlas is painted and resampled in parallel too
+ *            (chart by chart, bands of rows), again the same bytes for any thread count.
  * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
  * label, for readers that ignore the texture. */
 #ifndef P3D_MESH_COMPACT_H
