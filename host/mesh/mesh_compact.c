@@ -1232,6 +1232,48 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
         }
     }
     const int32_t n_jobs = job[w->n_charts];
+    /* The faces of each band (CSR, in face order): the rows a face's second pass reaches, its texel
+     * box grown by one. */
+    int64_t *boff = (int64_t *)calloc((size_t)n_jobs + 1, sizeof *boff);
+    int64_t *bface = NULL;
+    for (int32_t pass = 0; boff && pass < 2; pass++) {
+        for (int32_t c = 0; c < w->n_charts; c++) {
+            const chart_info *ci = &w->ci[c];
+            const int32_t ry0 = ci->ry, ry1 = ry0 + (ci->y1 - ci->y0) / ci->scale + 2 * g;
+            for (int64_t f = fr[c]; f < fr[c + 1]; f++) {
+                const int32_t *t = out->faces + 3 * f;
+                double V[3];
+                for (int32_t k = 0; k < 3; k++) V[k] = (double)out->uv[2 * t[k] + 1] * H;
+                int32_t by0 = (int32_t)floor(fmin(V[0], fmin(V[1], V[2]))) - 1, by1 = (int32_t)ceil(fmax(V[0], fmax(V[1], V[2]))) + 1;
+                by0 = by0 < ry0 ? ry0 : by0;
+                by1 = by1 > ry1 ? ry1 : by1;
+                if (by0 > by1) continue;
+                for (int32_t b = (by0 - ry0) / RESAMPLE_BAND; b <= (by1 - ry0) / RESAMPLE_BAND; b++) {
+                    if (pass)
+                        bface[boff[job[c] + b]++] = f;
+                    else
+                        boff[job[c] + b + 1]++;
+                }
+            }
+        }
+        if (!pass) {
+            for (int32_t j = 0; j < n_jobs; j++) boff[j + 1] += boff[j];
+            bface = (int64_t *)malloc(((size_t)boff[n_jobs] + 1) * sizeof *bface);
+            if (!bface) break;
+        } else {
+            for (int32_t j = n_jobs; j > 0; j--) boff[j] = boff[j - 1]; /* the fill cursors back to starts */
+            boff[0] = 0;
+        }
+    }
+    if (!boff || !bface) {
+        free(src);
+        free(done);
+        free(fr);
+        free(job);
+        free(boff);
+        free(bface);
+        return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for the resampling bands");
+    }
 #ifdef P3D_HAVE_OPENMP
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
@@ -1252,8 +1294,8 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
         const int32_t band0 = ry0 + (j - job[c]) * RESAMPLE_BAND;
         const int32_t band1 = band0 + RESAMPLE_BAND - 1 < ry1 ? band0 + RESAMPLE_BAND - 1 : ry1;
         for (int32_t pass = 0; pass < 2; pass++)
-            for (int64_t f = fr[c]; f < fr[c + 1]; f++) {
-                const int32_t *t = out->faces + 3 * f;
+            for (int64_t e = boff[j]; e < boff[j + 1]; e++) {
+                const int32_t *t = out->faces + 3 * bface[e];
                 double U[3], V[3];
                 for (int32_t k = 0; k < 3; k++) {
                     U[k] = (double)out->uv[2 * t[k]] * W;
@@ -1302,6 +1344,8 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
             }
     }
     free(job);
+    free(boff);
+    free(bface);
     free(fr);
     free(src);
     free(done);
