@@ -22,6 +22,13 @@ static __global__ void dp_filter_kernel(const float *src, const uint8_t *disc, f
                                  threshold);
 }
 
+// dst (h, w) = src with one-pixel columns and rows of in-between depth joined to a side.
+static __global__ void dp_between_kernel(const float *src, float *dst, int32_t w, int32_t h, double threshold) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= static_cast<int64_t>(w) * h) return;
+    dst[i] = p3d_dp_between_pixel(src, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), threshold);
+}
+
 extern "C" p3d_status p3d_depth_sharpen_pass_cuda(p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
                                                   int32_t w, int32_t h, int32_t window, double threshold,
                                                   int32_t snap) {
@@ -31,5 +38,14 @@ extern "C" p3d_status p3d_depth_sharpen_pass_cuda(p3d_cuda_ctx *ctx, const float
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep discontinuities");
     P3D_LAUNCH(dp_filter_kernel, blocks, P3D_DP_THREADS, 0, ctx->stream)(src, disc, dst, w, h, window, snap, threshold);
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep filter");
+    return P3D_OK;
+}
+
+extern "C" p3d_status p3d_depth_between_pass_cuda(p3d_cuda_ctx *ctx, const float *src, float *dst, int32_t w, int32_t h,
+                                                  double threshold) {
+    const int64_t n = static_cast<int64_t>(w) * h;
+    P3D_LAUNCH(dp_between_kernel, p3d_cuda_blocks(n, P3D_DP_THREADS), P3D_DP_THREADS, 0, ctx->stream)(src, dst, w, h,
+                                                                                                    threshold);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep in-between step");
     return P3D_OK;
 }

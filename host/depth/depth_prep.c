@@ -265,8 +265,19 @@ static void sharpen_pass_cpu(const float *src, float *dst, uint8_t *disc, int32_
         for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_filter_pixel(src, disc, h, w, y, x, window, snap, threshold);
 }
 
-/* The passes with explicit buffers (context memory): pass p writes dst when n_passes - 1 - p is even and
- * tmp otherwise, so the last pass lands in dst and src is only read. */
+/* The in-between step (depth_prep_math.h p3d_dp_between_pixel): dst = src with one-pixel columns and rows
+ * of in-between depth joined to a side. */
+static void between_pass_cpu(const float *src, float *dst, int32_t w, int32_t h, double threshold) {
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_between_pixel(src, h, w, y, x, threshold);
+}
+
+/* The passes with explicit buffers (context memory): the filter passes, then with snap the in-between
+ * step; step p of the `steps` writes dst when steps - 1 - p is even and tmp otherwise, so the last one
+ * lands in dst and src is only read. */
 static p3d_status sharpen_run(p3d_ctx *ctx, const float *src, float *dst, float *tmp, uint8_t *disc, int32_t w,
                               int32_t h, const p3d_depth_prep_opts *opts) {
     const int64_t n = (int64_t)w * h;
@@ -277,8 +288,19 @@ static p3d_status sharpen_run(p3d_ctx *ctx, const float *src, float *dst, float 
         return p3d_tensor_copy(ctx, &d, &s);
     }
     const float *in = src;
-    for (int32_t p = 0; p < opts->n_passes; p++) {
-        float *out = (opts->n_passes - 1 - p) % 2 == 0 ? dst : tmp;
+    const int32_t steps = opts->n_passes + (opts->snap ? 1 : 0);
+    for (int32_t p = 0; p < steps; p++) {
+        float *out = (steps - 1 - p) % 2 == 0 ? dst : tmp;
+        if (p == opts->n_passes) {
+#ifdef P3D_HAVE_CUDA
+            if (p3d_ctx_cuda(ctx)) {
+                P3D_TRY(p3d_depth_between_pass_cuda(p3d_ctx_cuda(ctx), in, out, w, h, opts->depth_threshold));
+                break;
+            }
+#endif
+            between_pass_cpu(in, out, w, h, opts->depth_threshold);
+            break;
+        }
 #ifdef P3D_HAVE_CUDA
         if (p3d_ctx_cuda(ctx)) {
             P3D_TRY(p3d_depth_sharpen_pass_cuda(p3d_ctx_cuda(ctx), in, out, disc, w, h, opts->windows[p],
