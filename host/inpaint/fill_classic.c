@@ -41,6 +41,7 @@ p3d_fill_opts p3d_fill_opts_default(void) {
     o.texture = 1.0f;
     o.cross = 1.0f;
     o.confidence = 1;
+    o.offsets = 1;
     return o;
 }
 
@@ -68,6 +69,7 @@ typedef struct fill_plan {
     size_t static_bytes, total_bytes, sat_bytes;
     float plane[3], depth_lo, depth_hi; /* fill_trend */
     float rgb_lo[3], rgb_hi[3];         /* fill_trend: the context's colour range per channel */
+    int32_t n_off, off[2 * P3D_FILL_MAX_OFFSETS]; /* fill_offsets: dominant offsets, level-0 pixels */
 } fill_plan;
 
 static size_t fill_take(size_t *off, size_t bytes) {
@@ -259,6 +261,178 @@ static void fill_trend(fill_plan *pl, const p3d_fill_patch *p) {
     pl->depth_hi = hi;
 }
 
+/* ---- dominant offsets (He & Sun 2012) -------------------------------------------------------------- */
+
+/* The statistics run on the context reduced by a power of two until it holds at most this many pixels
+ * (the cost per patch stays bounded: about 25 ms for the largest on one core). */
+#define FILL_OFF_MAX_PX 6144
+#define FILL_OFF_RADIUS 2 /* 5 x 5 patches on the reduced image */
+#define FILL_OFF_PASSES 4 /* PatchMatch passes of the context onto itself, alternating scan order */
+
+/* Sum of squared 8-bit differences of the (2R+1)^2 windows at a and b of a (w, h, 3) image, stopping
+ * once it reaches cap. */
+static int32_t off_dist(const uint8_t *img, int32_t w, int32_t a, int32_t b, int32_t cap) {
+    int32_t sum = 0;
+    for (int32_t dy = -FILL_OFF_RADIUS; dy <= FILL_OFF_RADIUS; dy++) {
+        const uint8_t *pa = img + 3 * ((int64_t)a + (int64_t)dy * w - FILL_OFF_RADIUS);
+        const uint8_t *pb = img + 3 * ((int64_t)b + (int64_t)dy * w - FILL_OFF_RADIUS);
+        for (int32_t k = 0; k < 3 * (2 * FILL_OFF_RADIUS + 1); k++) {
+            const int32_t d = (int32_t)pa[k] - (int32_t)pb[k];
+            sum += d * d;
+        }
+        if (sum >= cap) return sum;
+    }
+    return sum;
+}
+
+/* The context's dominant patch offsets, as He & Sun's "Statistics of Patch Offsets for Image
+ * Completion" (ECCV 2012) finds them: every context patch is matched to its most similar context patch
+ * at least a patch side away (PatchMatch of the context onto itself, on the context reduced by f = 2^k
+ * to at most FILL_OFF_MAX_PX pixels, 5 x 5 patches), the offsets of the matches are counted in a 2-D
+ * histogram (o and -o in one bin), smoothed with a 3 x 3 binomial kernel, and the highest local
+ * maxima holding at least 1/64 of the matches (and 4 of them) are the dominant offsets, times f. In a
+ * regular pattern (a brick wall, tiles) they are its periods (one brick along the course, half a
+ * brick and one course down); in an irregular texture the matches scatter and no bin reaches the
+ * share. Host code in a fixed order with the fill's counter hash: the same offsets on both backends.
+ * Returns the count; 0 when the context is too small or a buffer cannot be had. */
+static int32_t fill_offsets(const p3d_fill_patch *p, uint32_t seed, int32_t off[2 * P3D_FILL_MAX_OFFSETS]) {
+    int64_t n_ctx = 0;
+    for (int64_t i = 0; i < (int64_t)p->w * p->h; i++) n_ctx += p->context[i] != 0;
+    int32_t f = 1;
+    while (n_ctx / ((int64_t)f * f) > FILL_OFF_MAX_PX) f *= 2;
+    const int32_t w = p->w / f, h = p->h / f, R = FILL_OFF_RADIUS, side = 2 * R + 1;
+    if (w < 2 * side || h < side) return 0;
+    const int32_t n = w * h, hw = w, hh = 2 * h - 1; /* histogram: dx in [0, w), dy in (-h, h) */
+    uint8_t *img = (uint8_t *)calloc((size_t)n, 4);
+    int32_t *cnt = (int32_t *)calloc((size_t)n, sizeof(int32_t)); /* 1 = valid centre */
+    int32_t *list = (int32_t *)malloc((size_t)n * sizeof(int32_t)), *nnf = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    int32_t *dist = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    int32_t *hist = (int32_t *)calloc((size_t)hw * hh * 2, sizeof(int32_t));
+    int32_t found = 0;
+    if (!img || !cnt || !list || !nnf || !dist || !hist) goto done;
+    uint8_t *ok = img + 3 * (size_t)n; /* 1 = the reduced pixel is context (all f x f children) */
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            float acc[3] = {0.0f, 0.0f, 0.0f};
+            int32_t all = 1;
+            for (int32_t dy = 0; dy < f && all; dy++)
+                for (int32_t dx = 0; dx < f; dx++) {
+                    const int64_t i = (int64_t)(y * f + dy) * p->w + x * f + dx;
+                    if (!p->context[i]) {
+                        all = 0;
+                        break;
+                    }
+                    for (int32_t c = 0; c < 3; c++) acc[c] += p->rgb[3 * i + c];
+                }
+            ok[y * w + x] = (uint8_t)all;
+            for (int32_t c = 0; c < 3; c++) img[3 * (y * w + x) + c] = all ? p3d_fill_key(acc[c] / (float)(f * f)) : 0;
+        }
+    /* valid centres: the window inside the image and all context */
+    int32_t nv = 0;
+    for (int32_t y = R; y < h - R; y++)
+        for (int32_t x = R; x < w - R; x++) {
+            int32_t all = 1;
+            for (int32_t dy = -R; dy <= R && all; dy++)
+                for (int32_t dx = -R; dx <= R; dx++)
+                    if (!ok[(y + dy) * w + x + dx]) {
+                        all = 0;
+                        break;
+                    }
+            cnt[y * w + x] = all;
+            if (all) list[nv++] = y * w + x;
+        }
+    if (nv < 2 * side) goto done;
+    /* PatchMatch of the valid centres onto each other, offsets at least a patch side on one axis */
+    for (int32_t k = 0; k < nv; k++) {
+        const int32_t a = list[k];
+        nnf[a] = -1;
+        dist[a] = INT32_MAX;
+        for (uint32_t t = 0; t < 4u && nnf[a] < 0; t++) {
+            const int32_t b = list[p3d_fill_below(p3d_fill_rand(p3d_fill_rand_pixel(seed, 99u, 0u, (uint32_t)a), t), nv)];
+            if (abs(b % w - a % w) >= side || abs(b / w - a / w) >= side) nnf[a] = b, dist[a] = off_dist(img, w, a, b, INT32_MAX);
+        }
+    }
+#define OFF_TRY(cand)                                                                                          \
+    do {                                                                                                       \
+        const int32_t c_ = (cand), cx_ = c_ % w, cy_ = c_ / w;                                                 \
+        if (c_ != nnf[a] && cnt[c_] && (abs(cx_ - ax) >= side || abs(cy_ - ay) >= side)) {                   \
+            const int32_t d_ = off_dist(img, w, a, c_, dist[a]);                                               \
+            if (d_ < dist[a]) nnf[a] = c_, dist[a] = d_;                                                       \
+        }                                                                                                      \
+    } while (0)
+    for (int32_t pass = 0; pass < FILL_OFF_PASSES; pass++) {
+        const int32_t dir = pass % 2 ? -1 : 1;
+        for (int32_t k = 0; k < nv; k++) {
+            const int32_t a = list[dir > 0 ? k : nv - 1 - k], ax = a % w, ay = a / w;
+            /* propagation from the neighbours already visited in this pass */
+            const int32_t nb[2] = {a - dir, a - dir * w};
+            for (int32_t j = 0; j < 2; j++) {
+                const int32_t m = nb[j];
+                if (m < 0 || m >= n || !cnt[m] || nnf[m] < 0) continue;
+                const int32_t c = nnf[m] + (a - m);
+                if (c >= 0 && c < n && abs(c % w - nnf[m] % w) <= 1) OFF_TRY(c);
+            }
+            /* random search around the best, radius halving */
+            const uint32_t hash = p3d_fill_rand_pixel(seed, 99u, 1u + (uint32_t)pass, (uint32_t)a);
+            uint32_t t = 0;
+            for (int32_t rad = w > h ? w : h; rad >= 1 && nnf[a] >= 0; rad /= 2, t += 2) {
+                const int32_t bx = nnf[a] % w + p3d_fill_below(p3d_fill_rand(hash, t), 2 * rad + 1) - rad;
+                const int32_t by = nnf[a] / w + p3d_fill_below(p3d_fill_rand(hash, t + 1), 2 * rad + 1) - rad;
+                if (bx >= 0 && by >= 0 && bx < w && by < h) OFF_TRY(by * w + bx);
+            }
+            OFF_TRY(list[p3d_fill_below(p3d_fill_rand(hash, t), nv)]);
+        }
+    }
+#undef OFF_TRY
+    /* histogram of the offsets, o and -o in one bin (dx > 0, or dx = 0 and dy > 0) */
+    int32_t *sm = hist + (size_t)hw * hh, matched = 0;
+    for (int32_t k = 0; k < nv; k++) {
+        const int32_t a = list[k];
+        if (nnf[a] < 0) continue;
+        int32_t dx = nnf[a] % w - a % w, dy = nnf[a] / w - a / w;
+        if (dx < 0 || (dx == 0 && dy < 0)) dx = -dx, dy = -dy;
+        hist[(dy + h - 1) * hw + dx]++;
+        matched++;
+    }
+    for (int32_t y = 0; y < hh; y++)
+        for (int32_t x = 0; x < hw; x++) {
+            int32_t acc = 0;
+            for (int32_t dy = -1; dy <= 1; dy++)
+                for (int32_t dx = -1; dx <= 1; dx++) {
+                    const int32_t yy = y + dy, xx = x + dx;
+                    if (yy < 0 || yy >= hh || xx < 0 || xx >= hw) continue;
+                    acc += hist[yy * hw + xx] * (dy ? 1 : 2) * (dx ? 1 : 2);
+                }
+            sm[y * hw + x] = acc; /* 16 x the binomial-smoothed count */
+        }
+    const int32_t need = 16 * (matched / 64 > 4 ? matched / 64 : 4);
+    for (; found < P3D_FILL_MAX_OFFSETS; found++) {
+        int32_t best = -1, bv = need - 1;
+        for (int32_t y = 0; y < hh; y++)
+            for (int32_t x = 0; x < hw; x++) {
+                const int32_t v = sm[y * hw + x];
+                if (v <= bv) continue;
+                int32_t peak = 1;
+                for (int32_t dy = -1; dy <= 1 && peak; dy++)
+                    for (int32_t dx = -1; dx <= 1; dx++) {
+                        const int32_t yy = y + dy, xx = x + dx;
+                        if ((dx || dy) && yy >= 0 && yy < hh && xx >= 0 && xx < hw && sm[yy * hw + xx] > v) peak = 0;
+                    }
+                if (peak) best = y * hw + x, bv = v;
+            }
+        if (best < 0) break;
+        off[2 * found] = (best % hw) * f;
+        off[2 * found + 1] = (best / hw - (h - 1)) * f;
+        /* suppress the peak's neighbourhood (a patch side) before the next */
+        for (int32_t y = best / hw - side; y <= best / hw + side; y++)
+            for (int32_t x = best % hw - side; x <= best % hw + side; x++)
+                if (y >= 0 && y < hh && x >= 0 && x < hw) sm[y * hw + x] = 0;
+    }
+done:
+    free(img), free(cnt), free(list), free(nnf), free(dist), free(hist);
+    return found;
+}
+
 /* ---- running steps -------------------------------------------------------------------------------- */
 
 static p3d_status fill_run_cpu(const p3d_fill_step *s) {
@@ -365,6 +539,12 @@ static p3d_status fill_vote(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const
     return fill_run(ctx, &s);
 }
 
+/* A level-0 offset component on level l (halved l times), rounded half away from zero. */
+static int32_t fill_scale_off(int32_t v, int32_t l) {
+    const int32_t half = l > 0 ? 1 << (l - 1) : 0;
+    return v >= 0 ? (v + half) >> l : -((-v + half) >> l);
+}
+
 /* Multi-scale PatchMatch completion over pm[0 .. n_pm-1]; the result is in pm[0].val. */
 static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl, const p3d_fill_opts *o) {
     p3d_fill_step s = fill_step_on(b, &pl->pm[0], P3D_FILL_PM_LOAD, 1);
@@ -403,6 +583,15 @@ static p3d_status fill_patchmatch(p3d_ctx *ctx, uint8_t *b, const fill_plan *pl,
                 s.iter = iter;
                 s.radius = o->patch / 2;
                 s.jump = 1 << (3 - k % 3); /* 8, 4, 2, 8, ...: reach across the band fast */
+                /* the dominant offsets on this level, rounded half away from zero; none shorter than
+                 * a pixel */
+                for (int32_t j = 0; j < pl->n_off; j++) {
+                    const int32_t ox = fill_scale_off(pl->off[2 * j], l), oy = fill_scale_off(pl->off[2 * j + 1], l);
+                    if (ox == 0 && oy == 0) continue;
+                    s.offsets[2 * s.n_offsets] = ox;
+                    s.offsets[2 * s.n_offsets + 1] = oy;
+                    s.n_offsets++;
+                }
                 s.key = b + lv->key;
                 s.fresh = k > 0; /* the vote before the first pass changed the image */
                 s.nnf_in = (const int32_t *)(b + pl->nnf[cur]);
@@ -437,6 +626,8 @@ static p3d_status fill_check_opts(const p3d_fill_opts *o) {
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: cross weight %g: need 0.001..1", (double)o->cross);
     if (o->confidence != 0 && o->confidence != 1)
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: confidence %d: need 0 or 1", (int)o->confidence);
+    if (o->offsets != 0 && o->offsets != 1)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: offsets %d: need 0 or 1", (int)o->offsets);
     if (!(o->texture >= 0.0f && o->texture <= 1.0f))
         return p3d_fail(P3D_ERR_INVALID_ARG, "fill_classic: texture weight %g: need 0..1", (double)o->texture);
     return P3D_OK;
@@ -512,6 +703,7 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, int64_t 
     const int32_t n_pm_layout = pl.n_pm;
     fill_build(&pl, p, staging, o, patchmatch);
     fill_trend(&pl, p);
+    if (pl.n_pm > 0 && o->offsets) pl.n_off = fill_offsets(p, o->seed, pl.off);
     const size_t n0 = (size_t)p->w * (size_t)p->h;
     if (p3d_ctx_cuda(ctx)) {
         /* Up go the level-0 labels and the context pixels' colours (8 bits when they are 8-bit values,

@@ -138,6 +138,8 @@ typedef struct p3d_fill_opts {
                              disocclusions) */
     int32_t confidence;   /* 1: the PatchMatch detail is scaled per pixel by its matches' mean vote
                              weight (default); 0: by opts.texture alone */
+    int32_t offsets;      /* 1: the context's dominant patch offsets are search candidates (default);
+                             0: propagation and random search alone */
 } p3d_fill_opts;
 
 p3d_fill_opts p3d_fill_opts_default(void);

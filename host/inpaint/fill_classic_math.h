@@ -42,6 +42,9 @@
 /* Bytes after a level's key image that a padded source row may read past its last pixel (the
  * padding terms are masked out, so what they read never counts). */
 #define P3D_FILL_KEY_SLACK P3D_FILL_ROW_ALIGN
+/* Most dominant patch offsets of a patch's context (fill_classic.c fill_offsets); each is tried with
+ * both signs. */
+#define P3D_FILL_MAX_OFFSETS 4
 /* Vote weight 1 / (1 + dist / sigma^2) with sigma = 0.05 (a colour difference of 5 % per channel
  * halves a patch's say): a rational weight rather than Wexler's exp() so both sides round alike. */
 #define P3D_FILL_VOTE_INV_SIGMA2 400.0f
@@ -86,6 +89,9 @@ typedef struct p3d_fill_step {
     const float *in3;       /* OUT: the coarser PatchMatch scale's colour (ow, oh), or NULL */
     const float *conf;      /* OUT: (h, w) the PatchMatch colour's confidence in (0, 1], or NULL */
     float *out, *out2;      /* kind-specific outputs */
+    int32_t n_offsets;      /* NNF_STEP: the context's dominant offsets on this level (x, y pairs), each
+                               tried with both signs: offsets[2 k], offsets[2 k + 1] */
+    int32_t offsets[2 * P3D_FILL_MAX_OFFSETS];
     const uint8_t *key;     /* NNF_STEP: (h, w, 3) the image the distances compare */
     uint8_t *key_out;       /* PM_LOAD, PM_DOWN, VOTE: the rounded colour written alongside out */
     int32_t fresh;          /* NNF_STEP: dsum_in holds nnf_in's sums on the current key image */
@@ -357,7 +363,7 @@ P3D_HD void p3d_fill_try(const p3d_fill_step *s, const p3d_fill_win *t, int32_t 
 /* One PatchMatch pass for mask pixel p, reading only the previous field (nnf_in): the current match
  * (its sum taken from dsum_in when the image has not changed since), then the matches of the mask
  * neighbours at distance 1 and `jump` in the four axis directions, shifted back by that offset, then
- * random candidates around the best so far in windows of radius max(w, h), halved down to 1, then
+ * the dominant offsets' candidates, then random candidates around the best so far in windows of radius max(w, h), halved down to 1, then
  * one source drawn from the whole level. */
 P3D_HD void p3d_fill_nnf_step(const p3d_fill_step *s, int32_t p) {
     const int32_t w = s->w, px = p % w, py = p / w;
@@ -373,6 +379,20 @@ P3D_HD void p3d_fill_nnf_step(const p3d_fill_step *s, int32_t p) {
         if (nx < 0 || ny < 0 || nx >= w || ny >= s->h || s->label[ny * w + nx] != P3D_FILL_MASK) continue;
         const int32_t q = s->nnf_in[ny * w + nx];
         p3d_fill_try(s, &t, P3D_FILL_X(q) - ox, P3D_FILL_Y(q) - oy, &b);
+    }
+    /* The dominant offsets (He & Sun 2012): the patch one offset away, when it is context, or the
+     * source of the mask pixel there; in a regular pattern that offset is a period, so the copy
+     * continues the pattern in phase and the neighbours' copies agree. */
+    for (int32_t k = 0; k < 2 * s->n_offsets; k++) {
+        const int32_t sg = k & 1 ? -1 : 1, nx = px + sg * s->offsets[2 * (k >> 1)], ny = py + sg * s->offsets[2 * (k >> 1) + 1];
+        if (nx < 0 || ny < 0 || nx >= w || ny >= s->h) continue;
+        const uint8_t l = s->label[ny * w + nx];
+        if (l == P3D_FILL_CONTEXT) {
+            p3d_fill_try(s, &t, nx, ny, &b);
+        } else if (l == P3D_FILL_MASK) {
+            const int32_t q = s->nnf_in[ny * w + nx];
+            p3d_fill_try(s, &t, P3D_FILL_X(q), P3D_FILL_Y(q), &b);
+        }
     }
     const uint32_t hash = p3d_fill_step_hash(s, p);
     uint32_t trial = 1u;
