@@ -32,6 +32,9 @@
 
 /* Pixels of all patches processed together: bounds the host memory of one chunk of regions. */
 #define P3D_INPAINT_CHUNK_PIXELS (16 * 1024 * 1024)
+/* The photo's own colour sources an edge's patch needs before its synthesised context is dropped from
+ * them (colour_sources): more than a 7 x 7 source patch. */
+#define P3D_INPAINT_MIN_REAL 64
 /* The non-learned fill's membrane weight of vertical neighbours on disocclusion patches (classic_stage). */
 #define P3D_INPAINT_ROW_CROSS 0.04f
 /* Padded pixels of one batched network call (N * hp * wp): bounds activation memory. */
@@ -45,6 +48,8 @@ typedef struct patch {
     uint8_t *cctx;        /* context for colour: C (E is re-coloured) */
     uint8_t *mask;        /* S: pixels that get a new node */
     uint8_t *erode;       /* E: context pixels whose colour is re-synthesised */
+    uint8_t *synth;       /* the non-learned fill: context pixels whose node is synthesised (the border
+                             extrapolation, an earlier pass), not the photo's (mark_synthetic) */
     int32_t *node;        /* context node at a ctx pixel, the covering node at a mask pixel, or -1 */
     float *depth;         /* known depth on ctx; predicted depth on mask after the fill */
     float *occ;           /* depth of the node in front of each mask pixel (the occluder), 0 elsewhere
@@ -66,7 +71,7 @@ static void patch_free(patch *p) {
 static p3d_status patch_alloc(patch *p, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t id) {
     memset(p, 0, sizeof *p);
     size_t n = (size_t)w * (size_t)h;
-    size_t bytes = n * 4 + n * sizeof(int32_t) + n * sizeof(float) * 6 + 64;
+    size_t bytes = n * 5 + n * sizeof(int32_t) + n * sizeof(float) * 6 + 64;
     uint8_t *blk = (uint8_t *)calloc(1, bytes);
     if (!blk) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a %dx%d patch", (int)w, (int)h);
     p->mem = blk;
@@ -81,6 +86,7 @@ static p3d_status patch_alloc(patch *p, int32_t x0, int32_t y0, int32_t w, int32
     p->cctx = p->ctx + n;
     p->mask = p->cctx + n;
     p->erode = p->mask + n;
+    p->synth = p->erode + n;
     for (size_t i = 0; i < n; i++) p->node[i] = -1;
     return P3D_OK;
 }
@@ -726,15 +732,23 @@ static int32_t classic_sources(const patch *p, float thr, uint8_t *src) {
  * input (960 px: 37.93 -> 37.27 dB; resampling alone moves with it, no photo node is recoloured). A
  * two-pixel seam gave 17.31 dB at 960 px, no better. The seam keeps its photo colour and still gives
  * the depth (extend_depth): only its colour is not copied. Border strips keep theirs (their seam is the image side, not a depth
- * edge), and so does a patch whose sources are all seam. csrc: (h, w) out. */
+ * edge), and so does a patch whose sources are all seam.
+ * Synthesised context (p->synth: the border extrapolation beside an edge near the frame, an earlier
+ * pass's band) is no colour source either while the photo's own sources number at least
+ * P3D_INPAINT_MIN_REAL: PatchMatch starts the band from the structure pass's smooth colours, and the
+ * smooth extrapolated border matched that start better than the real texture did, so the band behind
+ * the sample's pillar copied the border's blur (pale mortar courses, no brick joints) although 40
+ * columns of real bricks lay beside it. csrc: (h, w) out. */
 static void colour_sources(const patch *p, const uint8_t *src, uint8_t *csrc) {
     const size_t m = (size_t)p->w * p->h;
-    int64_t kept = 0;
+    int64_t kept = 0, real = 0;
+    for (size_t k = 0; k < m && p->id >= 0; k++) real += src[k] && !p->synth[k];
+    const int drop_synth = real >= P3D_INPAINT_MIN_REAL;
     for (int32_t y = 0; y < p->h; y++)
         for (int32_t x = 0; x < p->w; x++) {
             const size_t k = (size_t)y * p->w + x;
-            csrc[k] = src[k];
-            if (!src[k] || p->id < 0) {
+            csrc[k] = src[k] && !(drop_synth && p->synth[k]);
+            if (!csrc[k] || p->id < 0) {
                 kept += src[k];
                 continue;
             }
@@ -927,6 +941,12 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
     }
 }
 
+/* p->synth = context pixels whose node is not the photo's (colour_sources). */
+static void mark_synthetic(const p3d_ldi *l, patch *p) {
+    for (size_t k = 0; k < (size_t)p->w * p->h; k++)
+        p->synth[k] = p->ctx[k] && p->node[k] >= 0 && l->label[p->node[k]] != P3D_LABEL_ORIGINAL;
+}
+
 /* The non-learned fill's context beyond its own edge's: every pixel of p's crop that is neither its
  * context nor its mask takes the nearest node there that is some other edge's context and no edge's
  * mask (the reference's extended context, spec 2.16 step 8). A node is one edge's context only (the
@@ -1021,7 +1041,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         if (s == P3D_OK) {
             fill_region_maps(l, e, r, ps, slot, e0, e1);
             for (int32_t i = 0; i < np; i++) {
-                if (!learned) extend_context(l, r, &ps[i]);
+                if (!learned) extend_context(l, r, &ps[i]), mark_synthetic(l, &ps[i]);
                 occluder_stats(l, &ps[i]);
             }
             st->patches += np;
