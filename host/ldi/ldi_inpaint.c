@@ -48,8 +48,8 @@ typedef struct patch {
     uint8_t *cctx;        /* context for colour: C (E is re-coloured) */
     uint8_t *mask;        /* S: pixels that get a new node */
     uint8_t *erode;       /* E: context pixels whose colour is re-synthesised */
-    uint8_t *synth;       /* the non-learned fill: context pixels whose node is synthesised (the border
-                             extrapolation, an earlier pass), not the photo's (mark_synthetic) */
+    uint8_t *synth;       /* the non-learned fill: context pixels whose node is the extrapolated border's
+                             (mark_synthetic) */
     int32_t *node;        /* context node at a ctx pixel, the covering node at a mask pixel, or -1 */
     float *depth;         /* known depth on ctx; predicted depth on mask after the fill */
     float *occ;           /* depth of the node in front of each mask pixel (the occluder), 0 elsewhere
@@ -733,12 +733,13 @@ static int32_t classic_sources(const patch *p, float thr, uint8_t *src) {
  * two-pixel seam gave 17.31 dB at 960 px, no better. The seam keeps its photo colour and still gives
  * the depth (extend_depth): only its colour is not copied. Border strips keep theirs (their seam is the image side, not a depth
  * edge), and so does a patch whose sources are all seam.
- * Synthesised context (p->synth: the border extrapolation beside an edge near the frame, an earlier
- * pass's band) is no colour source either while the photo's own sources number at least
- * P3D_INPAINT_MIN_REAL: PatchMatch starts the band from the structure pass's smooth colours, and the
- * smooth extrapolated border matched that start better than the real texture did, so the band behind
- * the sample's pillar copied the border's blur (pale mortar courses, no brick joints) although 40
- * columns of real bricks lay beside it. csrc: (h, w) out. */
+ * The extrapolated border (p->synth: context nodes of the border stage) is no colour source either
+ * while the photo's own sources number at least P3D_INPAINT_MIN_REAL: PatchMatch starts the band from
+ * the structure pass's smooth colours, and the smooth extrapolated border matched that start better
+ * than the real texture did, so the band behind the sample's pillar copied the border's blur (pale
+ * mortar courses, no brick joints) although 40 columns of real bricks lay beside it. An earlier
+ * pass's bands stay sources: without them a band in moon's sky behind the backpack kept only a few
+ * real pixels of the backpack's outline and copied a white stroke into the sky. csrc: (h, w) out. */
 static void colour_sources(const patch *p, const uint8_t *src, uint8_t *csrc) {
     const size_t m = (size_t)p->w * p->h;
     int64_t kept = 0, real = 0;
@@ -941,10 +942,10 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
     }
 }
 
-/* p->synth = context pixels whose node is not the photo's (colour_sources). */
+/* p->synth = context pixels whose node is the extrapolated border's (colour_sources). */
 static void mark_synthetic(const p3d_ldi *l, patch *p) {
     for (size_t k = 0; k < (size_t)p->w * p->h; k++)
-        p->synth[k] = p->ctx[k] && p->node[k] >= 0 && l->label[p->node[k]] != P3D_LABEL_ORIGINAL;
+        p->synth[k] = p->ctx[k] && p->node[k] >= 0 && l->label[p->node[k]] == P3D_LABEL_BORDER;
 }
 
 /* The non-learned fill's context beyond its own edge's: every pixel of p's crop that is neither its
