@@ -9,6 +9,7 @@
 #endif
 
 #include "inpaint/fill_classic.h"
+#include "inpaint/fill_classic_math.h"
 #include "io/image_io.h"
 #include "nn_oracle.h"
 
@@ -114,6 +115,44 @@ static void test_texture_beats_diffusion(void) {
     fprintf(stderr, "  checker, 60-px band: mean |error| PatchMatch %.4f, diffusion %.4f\n", e_pm, e_smooth);
     CHECK_MSG(e_pm < 0.5 * e_smooth, "PatchMatch error %.4f vs diffusion %.4f", e_pm, e_smooth);
     CHECK(e_smooth > 0.1);
+    tp_free(&t);
+}
+
+/* A brick wall (bricks 24 x 10 pixels with 2-px mortar, each course shifted by half a brick) left of a
+ * 60-px band: every dominant offset of its context (fill_classic.h) is a period of the wall. */
+static void tp_bricks(tpatch *t) {
+    static const float brick[3] = {0.70f, 0.30f, 0.20f}, mortar[3] = {0.85f, 0.85f, 0.80f};
+    for (int32_t y = 0; y < t->p.h; y++)
+        for (int32_t x = 0; x < t->p.w; x++) {
+            const int32_t i = y * t->p.w + x, course = y / 10, xs = x + (course % 2) * 12;
+            const float *c = (y % 10 < 2 || xs % 24 < 2) ? mortar : brick;
+            for (int32_t k = 0; k < 3; k++) t->true_rgb[3 * i + k] = c[k];
+            t->true_depth[i] = 5.0f;
+        }
+}
+
+static void test_offsets_of_bricks(void) {
+    tpatch t;
+    tp_alloc(&t, 200, 120);
+    tp_bands(&t, 110, 170);
+    tp_bricks(&t);
+    tp_inputs(&t, 1.0f);
+    int32_t off[2 * P3D_FILL_MAX_OFFSETS];
+    const int32_t n = p3d_fill_dominant_offsets(&t.p, 1u, off);
+    int32_t period = 0;
+    fprintf(stderr, "  bricks: %d dominant offsets:", (int)n);
+    for (int32_t k = 0; k < n; k++) {
+        fprintf(stderr, " (%d, %d)", (int)off[2 * k], (int)off[2 * k + 1]);
+        /* a period of the wall: a whole number of bricks along a course, or half a brick (mod a brick)
+         * and an odd number of courses down */
+        const int32_t x = off[2 * k], y = off[2 * k + 1], ay = y < 0 ? -y : y;
+        period += (ay % 20 == 0 && x % 24 == 0) || (ay % 20 == 10 && x % 24 == 12);
+    }
+    fprintf(stderr, "\n");
+    CHECK_MSG(n > 0 && period == n, "%d offsets, %d of them periods of the wall", (int)n, (int)period);
+    p3d_fill_opts o = p3d_fill_opts_default();
+    o.offsets = 2;
+    CHECK_FAILS(p3d_fill_classic(g_cpu, &t.p, 1, &o), P3D_ERR_INVALID_ARG, "offsets 2");
     tp_free(&t);
 }
 
@@ -502,6 +541,7 @@ int main(void) {
     g_cpu = cpu_ctx();
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
     RUN(test_texture_beats_diffusion);
+    RUN(test_offsets_of_bricks);
     RUN(test_rows_continue_stripes);
     RUN(test_no_foreground_leak);
     RUN(test_depth_plane);

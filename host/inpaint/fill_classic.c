@@ -294,8 +294,8 @@ static int32_t off_dist(const uint8_t *img, int32_t w, int32_t a, int32_t b, int
  * regular pattern (a brick wall, tiles) they are its periods (one brick along the course, half a
  * brick and one course down); in an irregular texture the matches scatter and no bin reaches the
  * share. Host code in a fixed order with the fill's counter hash: the same offsets on both backends.
- * Returns the count; 0 when the context is too small or a buffer cannot be had. */
-static int32_t fill_offsets(const p3d_fill_patch *p, uint32_t seed, int32_t off[2 * P3D_FILL_MAX_OFFSETS]) {
+ * Returns the count; 0 when the context is too small or a buffer cannot be had (fill_classic.h). */
+int32_t p3d_fill_dominant_offsets(const p3d_fill_patch *p, uint32_t seed, int32_t *off) {
     int64_t n_ctx = 0;
     for (int64_t i = 0; i < (int64_t)p->w * p->h; i++) n_ctx += p->context[i] != 0;
     int32_t f = 1;
@@ -703,7 +703,7 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, int64_t 
     const int32_t n_pm_layout = pl.n_pm;
     fill_build(&pl, p, staging, o, patchmatch);
     fill_trend(&pl, p);
-    if (pl.n_pm > 0 && o->offsets) pl.n_off = fill_offsets(p, o->seed, pl.off);
+    if (pl.n_pm > 0 && o->offsets) pl.n_off = p3d_fill_dominant_offsets(p, o->seed, pl.off);
     const size_t n0 = (size_t)p->w * (size_t)p->h;
     if (p3d_ctx_cuda(ctx)) {
         /* Up go the level-0 labels and the context pixels' colours (8 bits when they are 8-bit values,

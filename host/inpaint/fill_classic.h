@@ -32,9 +32,42 @@
  * gives 15.82 dB (960 px: 16.04 -> 16.31 dB, stretch 14.82), and keeps a checkerboard's squares
  * (tests/test_fill_classic.c). A fixed low-pass rather than PatchMatch's own coarsest scale: a thin
  * context cuts the scales short, and a cut at 1/4 took the bricks themselves out of the detail.
- * Not reached yet: whole bricks where the context is thinner than a few bricks (the band behind the
- * sample's pillar shows the wall's mortar courses continued along the rows, not the vertical joints;
- * a pale band of the structure pass's mean colour where the detail's confidence is low).
+ * Structure that repeats: the dominant offsets (He & Sun 2012, "Statistics of Patch Offsets for Image
+ * Completion"). Before PatchMatch runs, the host matches every context patch to its most similar
+ * context patch at least a patch side away (PatchMatch of the context onto itself, 5 x 5 patches on
+ * the context reduced by 2^k to at most 6144 pixels) and counts the offsets of the matches in a 2-D
+ * histogram; its highest peaks (at most P3D_FILL_MAX_OFFSETS, each holding at least 1/64 of the
+ * matches) are the offsets by which the context repeats itself: on the sample's wall one brick along
+ * a course and half a brick and a course down (the statistics of the band beside the wall found
+ * (88, 0) px; of the strip left of the pillar, which holds one joint per course, two courses down,
+ * (0, 76); tests/test_fill_classic.c: a synthetic wall of 24 x 10 px bricks gives (24, 0) and
+ * (12, 30)). Every search pass of every scale then also tries, for mask pixel p and each offset o and
+ * -o, the patch at p + o when it is context, or the source of the mask pixel at p + o: a pattern's
+ * period as a candidate, so the copy can continue the pattern in phase and pixels chained by the same
+ * offset copy coherent patches. The candidates only compete (kept when they match better), so an
+ * irregular texture, whose matches scatter and give no peak, keeps the plain search. Host code in a
+ * fixed order with the fill's counter hash, the offsets passed to the steps by value: the same on CPU
+ * and CUDA. Measured, the gain is small so far: cones (tools/stereo_quality, disoccluded inside the
+ * frame) 17.25 -> 17.26 dB at 960 px (SSIM 0.405 -> 0.415), 17.24 -> 17.23 at 450, mirrored 17.89 ->
+ * 17.90; on the synthetic wall the band's mean error is 0.160 with them and 0.159 without (plain
+ * PatchMatch already finds in-phase copies of a perfect pattern); the sample's bands look the same.
+ * Cost: moon's photo -> mesh 3.01 -> 3.34 s CPU with the source change below (mean of 3 runs each,
+ * a loaded 2-core VM; the fill's share of the stage times 81.2 -> 82.0 %).
+ * What kept the bricks out of the band behind the sample's pillar (left edge) was the source choice,
+ * not the search: its context held the extrapolated border (a smooth fill itself) beside 40 columns
+ * of real wall, and PatchMatch, which starts the band from the smooth structure colours, matched the
+ * border's blur best. The border's nodes are now no colour source of an edge's patch while the photo
+ * gives enough (ldi_inpaint.c colour_sources): the band shows sharp mortar courses continued from the
+ * wall and, behind the pillar's right edge, whole bricks with their joints; cones inside 17.23 -> 17.34
+ * dB at 450 px (mirrored 17.90 -> 17.86). Not reached yet: vertical joints in the left band (the strip
+ * beside it holds one joint per course, so no horizontal period can be learned from it), and where the
+ * copied detail's confidence is low the band still fades toward the structure pass's mean colour.
+ * Where it stands (main after fill2 -> now, dB, disoccluded inside the frame against the stretch;
+ * outside the frame; own camera = resampling alone in every case): 450 px 17.24 -> 17.34 (15.33:
+ * +2.01), outside 15.03 -> 15.07 (13.51), own 31.58 -> 31.55; 960 px 17.27 -> 17.24 (15.35: +1.89),
+ * outside 15.04 -> 15.06 (13.56), own 37.25 -> 37.22; mirrored pair at 450 px 17.76 -> 17.86 (15.62:
+ * +2.24), at 960 px 17.86 (15.34: +2.52). The depth preparation's in-between step (depth_prep.h) is part
+ * of the change.
  * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
@@ -92,8 +125,9 @@
  * Context and unknown pixels of rgb / depth are returned unchanged.
  *
  * Memory: one call sizes its workspace for the largest patch (the context's scratch block, kept for
- * the next call, plus one host staging block). On the CPU with several patches and threads, each
- * thread gets a workspace of its own and takes whole patches (largest mask first), running their
+ * the next call, plus one host staging block); the dominant offsets' statistics allocate their own
+ * host buffers per patch, about 40 bytes a pixel of the reduced patch, freed before the search. On
+ * the CPU with several patches and threads, each thread gets a workspace of its own and takes whole patches (largest mask first), running their
  * steps alone; on the GPU, or with one patch, the patches run one after the other with each step
  * parallel over its pixels. A patch's result never depends on which thread ran it. */
 #ifndef P3D_FILL_CLASSIC_H
@@ -157,6 +191,12 @@ p3d_status p3d_fill_classic(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, co
 /* The diffusion fill alone (the membrane solve of depth and colour, no PatchMatch): the baseline the
  * tests compare with and the colour used where no source patch exists. Same checks and options. */
 p3d_status p3d_fill_smooth(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, const p3d_fill_opts *opts);
+
+/* The dominant offsets of p's context (the structure paragraph above; host, deterministic for a seed):
+ * off receives up to P3D_FILL_MAX_OFFSETS (x, y) pairs in pixels, strongest first, each standing for
+ * itself and its negative (x > 0, or x = 0 and y > 0). Returns their count: 0 for a context without
+ * a repeating structure, one too small for the statistics, or when memory runs out. */
+int32_t p3d_fill_dominant_offsets(const p3d_fill_patch *p, uint32_t seed, int32_t *off);
 
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
