@@ -44,7 +44,11 @@
  * one-pixel columns where a ramp across an edge is wider than the windows' clean reach (every tap a
  * discontinuity, so the centre is kept): moon at 960 px kept 95 along rows and 20 along columns (the
  * reference's median: 109 in all), 9 in all after the step; in the LDI they were their own thin
- * surface, a pale line beside the suit in a view moved 2 cm left.
+ * surface, a pale line beside the suit in a view moved 2 cm left (moon's LDI layer 0: 168 -> 99 such
+ * pixels along rows; the rest are made by the LDI's island refill, which averages the depths of both
+ * sides into a dropped thin component). Cones (tools/stereo_quality, disoccluded inside the frame):
+ * 17.24 dB at 450 px either way, 17.27 -> 17.25 at 960, mirrored 450 px 17.76 -> 17.89; at 960 px the
+ * disoccluded pixels with no geometry rise from 89 to 153 of 40958 (not traced yet).
  * (The reference also marks pixels whose unfiltered depth is 0 as discontinuities; depth >= 1 / 3 here,
  * so that never happens.) The reference computes in float64 from the resize on; this stage stores
  * float32 (a relative difference of ~6e-8; tests/test_depth_prep.c agrees with a numpy transcription
