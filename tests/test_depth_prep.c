@@ -320,23 +320,16 @@ static void test_thin_structure(void) {
     }
 }
 
-/* Pixels whose disparity lies between their two row (or column) neighbours', more than the threshold from
- * each: one-pixel columns of in-between depth that no surface holds. */
+/* Pixels whose disparity lies between their two row neighbours', more than the threshold from each:
+ * one-pixel columns of in-between depth that no surface beside them on the row holds. */
 static int64_t count_between(const float *depth, int32_t w, int32_t h, double thr) {
     int64_t n = 0;
     for (int32_t y = 1; y + 1 < h; y++)
         for (int32_t x = 1; x + 1 < w; x++) {
             const int64_t i = (int64_t)y * w + x;
-            const double c = 1.0 / depth[i];
-            for (int32_t axis = 0; axis < 2; axis++) {
-                const int64_t s = axis ? w : 1;
-                const double a = 1.0 / depth[i - s], b = 1.0 / depth[i + s];
-                const double lo = a < b ? a : b, hi = a < b ? b : a;
-                if (c - lo > thr && hi - c > thr) {
-                    n++;
-                    break;
-                }
-            }
+            const double c = 1.0 / depth[i], a = 1.0 / depth[i - 1], b = 1.0 / depth[i + 1];
+            const double lo = a < b ? a : b, hi = a < b ? b : a;
+            n += c - lo > thr && hi - c > thr;
         }
     return n;
 }

@@ -22,7 +22,7 @@ static __global__ void dp_filter_kernel(const float *src, const uint8_t *disc, f
                                  threshold);
 }
 
-// dst (h, w) = src with one-pixel columns and rows of in-between depth joined to a side.
+// dst (h, w) = src with one-pixel columns of in-between depth joined to a side.
 static __global__ void dp_between_kernel(const float *src, float *dst, int32_t w, int32_t h, double threshold) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= static_cast<int64_t>(w) * h) return;

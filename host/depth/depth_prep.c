@@ -265,8 +265,8 @@ static void sharpen_pass_cpu(const float *src, float *dst, uint8_t *disc, int32_
         for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_filter_pixel(src, disc, h, w, y, x, window, snap, threshold);
 }
 
-/* The in-between step (depth_prep_math.h p3d_dp_between_pixel): dst = src with one-pixel columns and rows
- * of in-between depth joined to a side. */
+/* The in-between step (depth_prep_math.h p3d_dp_between_pixel): dst = src with one-pixel columns of
+ * in-between depth joined to a side. */
 static void between_pass_cpu(const float *src, float *dst, int32_t w, int32_t h, double threshold) {
 #ifdef P3D_HAVE_OPENMP
 #pragma omp parallel for schedule(static)

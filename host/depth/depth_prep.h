@@ -39,16 +39,15 @@
  *          weights rank it (depth_prep_math.h: usually the upper median). Results are exact: the
  *          median selects one of the input values.
  * With snap, one more step follows the passes (depth_prep_math.h p3d_dp_between_pixel): a pixel whose
- * disparity lies between its two row neighbours' (else its column neighbours'), more than
- * depth_threshold from each, takes the value of the neighbour nearer in disparity. The passes leave such
- * one-pixel columns where a ramp across an edge is wider than the windows' clean reach (every tap a
- * discontinuity, so the centre is kept): moon at 960 px kept 95 along rows and 20 along columns (the
- * reference's median: 109 in all), 9 in all after the step; in the LDI they were their own thin
- * surface, a pale line beside the suit in a view moved 2 cm left (moon's LDI layer 0: 168 -> 99 such
- * pixels along rows; the rest are made by the LDI's island refill, which averages the depths of both
- * sides into a dropped thin component). Cones (tools/stereo_quality, disoccluded inside the frame):
- * 17.24 dB at 450 px either way, 17.27 -> 17.25 at 960, mirrored 450 px 17.76 -> 17.89; at 960 px the
- * disoccluded pixels with no geometry rise from 89 to 153 of 40958 (not traced yet).
+ * disparity lies between its two row neighbours', more than depth_threshold from each, takes the value
+ * of the row neighbour nearer in disparity. The passes leave such one-pixel columns where a ramp
+ * across an edge is wider than the windows' clean reach (every tap a discontinuity, so the centre is
+ * kept): moon at 960 px kept 95 (the reference's median: 90), 3 after the step; in the LDI they were
+ * their own thin surface, a pale line beside the suit in a view moved 2 cm left (moon's LDI layer 0:
+ * 168 -> 97 such pixels; the rest are made by the LDI's island refill, which averages the depths of
+ * both sides into a dropped thin component). On cones at 960 px the step changes 24 pixels, and the
+ * disoccluded pixels with no geometry at the right camera rise from 89 to about 160 of 40958 (not
+ * traced yet); the fill's figures with it: fill_classic.h.
  * (The reference also marks pixels whose unfiltered depth is 0 as discontinuities; depth >= 1 / 3 here,
  * so that never happens.) The reference computes in float64 from the resize on; this stage stores
  * float32 (a relative difference of ~6e-8; tests/test_depth_prep.c agrees with a numpy transcription
@@ -123,7 +122,7 @@ struct p3d_cuda_ctx;
 p3d_status p3d_depth_sharpen_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,
                                        int32_t w, int32_t h, int32_t window, double threshold, int32_t snap);
 /* The in-between step after the snap passes (depth_prep_math.h p3d_dp_between_pixel) on ctx's stream:
- * dst = src with one-pixel columns and rows of in-between depth joined to a side. Device pointers. */
+ * dst = src with one-pixel columns of in-between depth joined to a side. Device pointers. */
 p3d_status p3d_depth_between_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, float *dst, int32_t w, int32_t h,
                                        double threshold);
 #endif

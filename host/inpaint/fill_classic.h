@@ -62,12 +62,13 @@
  * dB at 450 px (mirrored 17.90 -> 17.86). Not reached yet: vertical joints in the left band (the strip
  * beside it holds one joint per course, so no horizontal period can be learned from it), and where the
  * copied detail's confidence is low the band still fades toward the structure pass's mean colour.
- * Where it stands (main after fill2 -> now, dB, disoccluded inside the frame against the stretch;
- * outside the frame; own camera = resampling alone in every case): 450 px 17.24 -> 17.34 (15.33:
- * +2.01), outside 15.03 -> 15.07 (13.51), own 31.58 -> 31.55; 960 px 17.27 -> 17.24 (15.35: +1.89),
- * outside 15.04 -> 15.06 (13.56), own 37.25 -> 37.22; mirrored pair at 450 px 17.76 -> 17.86 (15.62:
- * +2.24), at 960 px 17.86 (15.34: +2.52). The depth preparation's in-between step (depth_prep.h) is part
- * of the change.
+ * Where it stands (main after fill2 -> this branch: the dominant offsets, the border source rule and
+ * depth_prep's in-between step; dB, disoccluded inside the frame against the stretch; outside the
+ * frame; own camera = resampling alone in every case): 450 px 17.24 -> 17.24 (15.34: +1.90), outside
+ * 15.03 -> 15.07 (13.51), own 31.58 -> 31.53; 960 px 17.27 -> 17.28 (15.35: +1.93), outside 15.04 ->
+ * 15.07 (13.56), own 37.25 -> 37.18; mirrored pair at 450 px 17.76 -> 17.82 (15.62: +2.20). The
+ * in-between step moves these by up to 0.1 dB either way (with it along columns too: 17.34, 17.24,
+ * 17.86).
  * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
