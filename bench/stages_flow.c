@@ -166,7 +166,7 @@ static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
             f->resident = ctx;
         }
 #endif
-        return p3d_ldi_build_ctx(ctx, &f->ldi, f->rgb, f->depth, o, &f->rep.build);
+        return p3d_ldi_build_ctx(ctx, &f->ldi, f->rgb, f->depth, NULL, o, &f->rep.build);
     case FS_CLEANUP:
         return p3d_ldi_cleanup_ctx(ctx, &f->ldi, o, &f->edges, &f->rep.edges_removed, &f->rep.ends_joined);
     case FS_BORDER:

@@ -75,7 +75,7 @@ static p3d_status moon_prepare(p3d_ctx *ctx, ldi_state *b) {
 static p3d_status build_once(p3d_ctx *ctx, ldi_state *b, p3d_ldi *l) {
     P3D_TRY(p3d_ldi_init(l, b->w, b->h, b->opts.border, &b->cam));
     p3d_ldi_build_stats st;
-    p3d_status s = p3d_ldi_build_ctx(ctx, l, b->rgb, b->depth, &b->opts, &st);
+    p3d_status s = p3d_ldi_build_ctx(ctx, l, b->rgb, b->depth, NULL, &b->opts, &st);
     if (s != P3D_OK) p3d_ldi_free(l);
     return s;
 }

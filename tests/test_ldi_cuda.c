@@ -284,9 +284,10 @@ static int same_regions(const p3d_ldi_regions *a, const p3d_ldi_regions *b) {
 
 /* build -> cleanup -> regions (pass 0) on both backends from the same image; names the first stage
  * that differs. Returns the number of near edges with regions (so callers can check the case is not
- * trivial). */
-static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
-                                   const p3d_camera *cam, const p3d_ldi_opts *o) {
+ * trivial). depth_dev: NULL, or depth on the device, which the CUDA build then reads instead of an
+ * upload (the depth stage's hand-over, issue 14): its build must then send up less than the map. */
+static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const float *depth, const float *depth_dev,
+                                   int32_t w, int32_t h, const p3d_camera *cam, const p3d_ldi_opts *o) {
     p3d_ldi l[2];
     p3d_ldi_build_stats bs[2];
     p3d_ldi_edges e[2];
@@ -295,11 +296,17 @@ static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const f
     p3d_ctx *ctx[2] = {g_cpu, g_gpu};
     memset(l, 0, sizeof l), memset(e, 0, sizeof e), memset(r, 0, sizeof r);
     int ok = 1;
+    int64_t build_h2d = 0;
     for (int32_t k = 0; k < 2 && ok; k++) {
+        const p3d_device_traffic t0 = p3d_ctx_traffic(ctx[k]);
         ok = p3d_ldi_init(&l[k], w, h, o->border, cam) == P3D_OK &&
-             p3d_ldi_build_ctx(ctx[k], &l[k], rgb, depth, o, &bs[k]) == P3D_OK;
+             p3d_ldi_build_ctx(ctx[k], &l[k], rgb, depth, k ? depth_dev : NULL, o, &bs[k]) == P3D_OK;
         CHECK_MSG(ok, "%s: build on %s: %s", what, k ? "cuda" : "cpu", p3d_last_error());
+        build_h2d = p3d_device_traffic_sub(p3d_ctx_traffic(ctx[k]), t0).h2d_bytes;
     }
+    if (ok && depth_dev)
+        CHECK_MSG(build_h2d < (int64_t)w * h * (int64_t)sizeof(float), "%s: the build sent up %lld bytes, the map is %lld",
+                  what, (long long)build_h2d, (long long)w * h * (long long)sizeof(float));
     if (ok) {
         CHECK_MSG(same_ldi(&l[0], &l[1]) && !memcmp(&bs[0], &bs[1], sizeof bs[0]), "%s: build differs", what);
         for (int32_t k = 0; k < 2 && ok; k++) {
@@ -324,19 +331,25 @@ static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const f
     return near;
 }
 
-/* compare_stages_once twice: the launchers with their own copies of the LDI, then with the resident
- * device LDI held across the stages as p3d_ldi_run holds it (the build writes the input layer on the
- * device, later stages send only the host's changes). */
+/* compare_stages_once twice: the launchers with their own copies of the LDI, then as p3d_ldi_run runs
+ * them: with the resident device LDI held across the stages (the build writes the input layer on the
+ * device, later stages send only the host's changes), the build reading the depth from the device
+ * (the ring refresh of a border then runs there: build_depth_kernel). */
 static int32_t compare_stages(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
                               const p3d_camera *cam, const p3d_ldi_opts *o) {
-    int32_t near = compare_stages_once(what, rgb, depth, w, h, cam, o);
+    int32_t near = compare_stages_once(what, rgb, depth, NULL, w, h, cam, o);
 #ifdef P3D_HAVE_CUDA
     char name[200];
-    snprintf(name, sizeof name, "%s, resident device LDI", what);
+    snprintf(name, sizeof name, "%s, resident device LDI, depth on the device", what);
+    const size_t bytes = (size_t)w * h * sizeof(float);
+    void *d_depth = NULL;
+    CHECK_OK(p3d_ctx_alloc(g_gpu, bytes, &d_depth));
+    CHECK_OK(p3d_ctx_upload(g_gpu, d_depth, depth, bytes));
     CHECK_OK(p3d_ldi_cuda_plan(p3d_ctx_cuda(g_gpu), w, h, o));
     CHECK_OK(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(g_gpu), w, h, o));
-    CHECK(compare_stages_once(name, rgb, depth, w, h, cam, o) == near);
+    CHECK(compare_stages_once(name, rgb, depth, (const float *)d_depth, w, h, cam, o) == near);
     p3d_ldi_cuda_resident_end(p3d_ctx_cuda(g_gpu));
+    p3d_ctx_release(g_gpu, d_depth);
 #endif
     return near;
 }
@@ -364,6 +377,13 @@ static void test_scene_cuda(void) {
     CHECK(compare_stages("scene", rgb, depth, W, H, &cam, &o) == 1);
     o.border = 60; /* the image box inside a canvas, the outer ring refreshed */
     CHECK(compare_stages("scene + border", rgb, depth, W, H, &cam, &o) == 1);
+    /* an outermost ring at another depth, which tears unless refreshed (on the device when the build
+     * reads the depth there) */
+    for (int32_t x = 0; x < W; x++) depth[x] = depth[(size_t)(H - 1) * W + x] = 2.5f;
+    for (int32_t y = 0; y < H; y++) depth[(size_t)y * W] = depth[(size_t)y * W + W - 1] = 2.5f;
+    CHECK(compare_stages("scene + border, ring refreshed", rgb, depth, W, H, &cam, &o) == 1);
+    for (int32_t x = 0; x < W; x++) depth[x] = depth[(size_t)(H - 1) * W + x] = 4.0f;
+    for (int32_t y = 0; y < H; y++) depth[(size_t)y * W] = depth[(size_t)y * W + W - 1] = 4.0f;
     /* Every component under min_component: only the largest stays, which the device finds with a
      * 64-bit atomicMax (the plane; the box and the speck are refilled from it). */
     o.border = 0;

@@ -2,8 +2,9 @@
 // host/ldi/ldi_regions.c): data-parallel passes over the flat LDI arrays, deciding each element with
 // the P3D_HD rules of ldi_graph_math.h, so the results equal the CPU's bit for bit.
 //
-//   build    one thread per pixel: tear flags, then the dangling pass from a copy of them; connected
-//            components by lock-free union-find (a root is hooked under the smaller root with
+//   build    one thread per pixel: the depth map (the depth stage's result on the device, a border's
+//            ring refreshed: p3d_ldi_ring_depth), tear flags, then the dangling pass from a copy of
+//            them; connected components by lock-free union-find (a root is hooked under the smaller root with
 //            atomicCAS, so every root is the smallest pixel of its tree: labels = smallest pixel
 //            index, the CPU union-find's), sizes by atomicAdd, the largest component by a 64-bit
 //            atomicMax of (size, -label), keep flags. The island refill stays on the host.
@@ -21,9 +22,11 @@
 // iter, link, next, head) for the whole image, at the bottom of the context's arena
 // (p3d_ldi_cuda_resident_begin / _end); every launcher carves its own buffers above it and releases them
 // on return, so nothing is allocated per image once the arena holds an image of this size.
-//   - The build writes the input layer (as it stands before the island refill) into the copy on the
-//     device (grid_ldi_kernel, the rule of ldi_build_math.h); the host writes the same arrays into its
-//     shadow of the copy.
+//   - The build reads the prepared depth where the depth stage left it on the device (p3d_ldi_run's
+//     depth_dev, p3d_depth_prepare_dev; build_depth_kernel applies the ring refresh there), so the map
+//     goes up once, for the depth stage, not again for the build. It writes the input layer (as it
+//     stands before the island refill) into the copy on the device (grid_ldi_kernel, the rule of
+//     ldi_build_math.h); the host writes the same arrays into its shadow of the copy.
 //   - The host stages between the device stages (island refill, the cleanup's link edits, border
 //     extrapolation, the inpainting write-back) still edit the host LDI. Before each device stage the
 //     copy is brought up to date with those edits only: each array is compared with the shadow in
@@ -48,9 +51,13 @@
 // the layers (host stages over the host LDI; the host computes each new node, the device rebuilds the
 // graph from it). The non-learned fill's patches go up as their level-0 labels and packed context
 // pixels; the device builds the rest of each patch's workspace (host/inpaint/fill_gather.h) and sends
-// back only the mask pixels' results. Moon at 960 (emulated device), per image: h2d 21.4 MB (the depth
-// map 3.7 MB, the prepared depth again for the build 3.7 MB, the fill's patches 4.9 (border) + 3.2 +
-// 2.8 (passes) MB, the border's node depths 1.4 MB, pass 1's nodes about 1 MB), d2h 20.0 MB.
+// back only the mask pixels' results. Moon at 960 (emulated device), per image: h2d 20.0 MB: the depth
+// map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB, the border 6.7 MB (its strips'
+// labels and packed context, its nodes' depths), the regions' edge lists 0.1 MB, inpainting pass 1
+// 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB: the prepared depth 3.7 MB
+// (the host's LDI takes every pixel's depth: the host stages and the CPU mesh read it), the build's
+// flags and labels 0.9 MB, the border's fill results 5.7 MB, the regions 3.4 + 2.6 MB, the passes'
+// fill results 2.0 + 1.5 MB.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -295,8 +302,19 @@ static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const floa
 static void resident_adopt_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth, const uint8_t *right,
                                  const uint8_t *down);
 
-static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, const p3d_ldi_opts *o, uint8_t *right,
-                            uint8_t *down, int32_t *label, uint8_t *keep, p3d_ldi_build_stats *st) {
+// The depth map the build tears, from the prepared depth the depth stage left on the device (issue 14):
+// one thread per pixel, the outermost ring refreshed when the LDI has a border (p3d_ldi_ring_depth, the
+// host build's rule), a copy elsewhere.
+static __global__ void build_depth_kernel(const float *src, int32_t w, int32_t h, int32_t refresh, float *dst) {
+    const int64_t i = LDI_INDEX();
+    if (i >= static_cast<int64_t>(w) * h) return;
+    const int32_t u = static_cast<int32_t>(i % w), v = static_cast<int32_t>(i / w);
+    dst[i] = refresh ? p3d_ldi_ring_depth(src, w, h, u, v) : src[i];
+}
+
+static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, const float *depth_dev,
+                            const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label, uint8_t *keep,
+                            p3d_ldi_build_stats *st) {
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t w = l->width, h = l->height, n = w * h;
     const size_t un = static_cast<size_t>(n);
@@ -326,11 +344,17 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
     uint8_t *d_scan;
     P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
-    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_depth, depth, un * sizeof(float)));
+    const unsigned blocks = ldi_blocks(n);
+    if (depth_dev) {
+        P3D_LAUNCH(build_depth_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+            depth_dev, w, h, l->border > 0 && w >= 3 && h >= 3, d_depth);
+        P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build depth");
+    } else {
+        P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_depth, depth, un * sizeof(float)));
+    }
     P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 4 * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_best, 0, sizeof(unsigned long long), ctx->stream));
-    const unsigned blocks = ldi_blocks(n);
     P3D_LAUNCH(tear_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         d_depth, w, h, o->depth_threshold, d_r0, d_d0, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build tear");
@@ -383,10 +407,11 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
 }
 
 extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth,
-                                               const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
-                                               uint8_t *keep, p3d_ldi_build_stats *st) {
+                                               const float *depth_dev, const p3d_ldi_opts *o, uint8_t *right,
+                                               uint8_t *down, int32_t *label, uint8_t *keep,
+                                               p3d_ldi_build_stats *st) {
     ldi_pool pl = pool_open(ctx);
-    const p3d_status s = build_run(&pl, l, depth, o, right, down, label, keep, st);
+    const p3d_status s = build_run(&pl, l, depth, depth_dev, o, right, down, label, keep, st);
     pool_free(&pl);
     return s;
 }

@@ -45,24 +45,14 @@ typedef struct grid {
     uint8_t *right, *down;
 } grid;
 
-/* Spec 2.12 refresh_bord_depth, in effect: the outermost image ring copies the depth of the ring
- * inside it (the ring's depth is least reliable: network padding), corners the mean of their two
- * in-image neighbours. Done on the depth map before tearing, which is what the reference's relinking
- * amounts to. */
-static void refresh_ring(float *d, int32_t w, int32_t h) {
-    if (w < 3 || h < 3) return;
-    for (int32_t u = 1; u < w - 1; u++) {
-        d[u] = d[w + u];
-        d[(size_t)(h - 1) * w + u] = d[(size_t)(h - 2) * w + u];
-    }
-    for (int32_t v = 1; v < h - 1; v++) {
-        d[(size_t)v * w] = d[(size_t)v * w + 1];
-        d[(size_t)v * w + w - 1] = d[(size_t)v * w + w - 2];
-    }
-    d[0] = 0.5f * (d[1] + d[w]);
-    d[w - 1] = 0.5f * (d[w - 2] + d[2 * (size_t)w - 1]);
-    d[(size_t)(h - 1) * w] = 0.5f * (d[(size_t)(h - 2) * w] + d[(size_t)(h - 1) * w + 1]);
-    d[(size_t)h * w - 1] = 0.5f * (d[(size_t)(h - 1) * w - 1] + d[(size_t)h * w - 2]);
+/* The map the build tears: a copy of depth (w, h), its outermost ring refreshed when the LDI has a
+ * border (p3d_ldi_ring_depth, ldi_build_math.h). */
+static void build_depth(const float *depth, float *d, int32_t w, int32_t h, int32_t border) {
+    memcpy(d, depth, (size_t)w * h * sizeof *d);
+    if (border <= 0 || w < 3 || h < 3) return;
+    for (int32_t v = 0; v < h; v++)
+        for (int32_t u = 0; u < w; u += v == 0 || v == h - 1 ? 1 : w - 1)
+            d[(size_t)v * w + u] = p3d_ldi_ring_depth(depth, w, h, u, v);
 }
 
 /* Tear + the one dangling pass (spec 2.5), per link by ldi_graph_math.h; the pass reads the torn
@@ -248,7 +238,7 @@ static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, u
     return P3D_OK;
 }
 
-p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth,
+p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const float *depth_dev,
                              const p3d_ldi_opts *opts, p3d_ldi_build_stats *stats) {
     /* both backends drop components under the size-scaled minimum (ldi_graph_math.h) */
     p3d_ldi_opts scaled = *opts;
@@ -273,11 +263,11 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
     p3d_status s = P3D_OK;
     if (!g.depth || !g.right || !g.down || !label || !keep) s = p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
     if (s == P3D_OK) {
-        memcpy(g.depth, depth, n * sizeof *g.depth);
-        if (l->border > 0) refresh_ring(g.depth, g.w, g.h);
+        build_depth(depth, g.depth, g.w, g.h, l->border);
 #ifdef P3D_HAVE_CUDA
         if (ctx && p3d_ctx_cuda(ctx))
-            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), l, g.depth, o, g.right, g.down, label, keep, &st);
+            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), l, g.depth, depth_dev, o, g.right, g.down, label, keep,
+                                         &st);
         else
 #endif
         {
@@ -314,5 +304,5 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
 
 p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
                          p3d_ldi_build_stats *stats) {
-    return p3d_ldi_build_ctx(NULL, l, rgb, depth, o, stats);
+    return p3d_ldi_build_ctx(NULL, l, rgb, depth, NULL, o, stats);
 }

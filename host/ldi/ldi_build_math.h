@@ -26,4 +26,15 @@ P3D_HD int32_t p3d_ldi_grid_head(int32_t p, int32_t w, int32_t h, int32_t border
     return u >= 0 && v >= 0 && u < w && v < h ? v * w + u : -1;
 }
 
+/* Spec 2.12 refresh_bord_depth, in effect (the build does it on the depth map before tearing when the
+ * LDI has a border): pixel (u, v)'s depth after the outermost image ring copied the ring inside it
+ * (the ring's depth is least reliable: network padding); a corner takes the mean of its two refreshed
+ * neighbours, which are both copies of the pixel diagonally inside, so that pixel's depth. d (h, w) is
+ * the map before the refresh (w, h >= 3); the host build applies it to a copy of the map, the CUDA
+ * build one thread per pixel to the prepared depth its depth stage left on the device (issue 14). */
+P3D_HD float p3d_ldi_ring_depth(const float *d, int32_t w, int32_t h, int32_t u, int32_t v) {
+    const int32_t uu = u == 0 ? 1 : u == w - 1 ? w - 2 : u, vv = v == 0 ? 1 : v == h - 1 ? h - 2 : v;
+    return d[(size_t)vv * w + uu];
+}
+
 #endif

@@ -73,9 +73,9 @@ int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const
 
 /* The stages in the reference's order; on a CUDA context the LDI's device copy lives across them. */
 static p3d_status run_stages(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
-                             const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
+                             const float *depth_dev, const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep) {
     double t = p3d_time_now();
-    P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, o, &rep->build));
+    P3D_TRY(p3d_ldi_build_ctx(ctx, l, rgb, depth, depth_dev, o, &rep->build));
     rep->seconds[P3D_LDI_STAGE_BUILD] = p3d_time_now() - t;
 
     t = p3d_time_now();
@@ -108,8 +108,9 @@ static p3d_status run_stages(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8
     return s;
 }
 
-p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth, int32_t w,
-                       int32_t h, const p3d_camera *cam, const p3d_ldi_opts *opts, p3d_ldi *l, p3d_ldi_report *rep) {
+p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
+                       const float *depth_dev, int32_t w, int32_t h, const p3d_camera *cam,
+                       const p3d_ldi_opts *opts, p3d_ldi *l, p3d_ldi_report *rep) {
     memset(rep, 0, sizeof *rep);
     /* the border: at least opts->border (0: none), wide enough for the cameras of opts->border_cover */
     p3d_ldi_opts sized = *opts;
@@ -125,7 +126,7 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
         P3D_TRY(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(ctx), w, h, o));
     }
 #endif
-    p3d_status s = run_stages(ctx, nets, rgb, depth, o, l, rep);
+    p3d_status s = run_stages(ctx, nets, rgb, depth, depth_dev, o, l, rep);
 #ifdef P3D_HAVE_CUDA
     if (ctx && p3d_ctx_cuda(ctx)) p3d_ldi_cuda_resident_end(p3d_ctx_cuda(ctx));
 #endif

@@ -137,12 +137,14 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
         p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
         s = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
     }
-    if (s == P3D_OK) s = p3d_depth_prepare(ctx, map, w, h, &o->prep, depth, &r->center_depth);
+    /* the prepared depth stays on a device for the LDI build (depth_dev; NULL on the CPU) */
+    const float *depth_dev = NULL;
+    if (s == P3D_OK) s = p3d_depth_prepare_dev(ctx, map, w, h, &o->prep, depth, &r->center_depth, &depth_dev);
     if (s == P3D_OK) {
         r->width = w, r->height = h, r->orig_w = img->width, r->orig_h = img->height;
         r->cam = p3d_camera_reference(img->width, img->height, w, h);
         r->seconds_prep = p3d_time_now() - t0;
-        s = p3d_ldi_run(ctx, nets, rgb, depth, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
+        s = p3d_ldi_run(ctx, nets, rgb, depth, depth_dev, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
     }
     if (s == P3D_OK) {
         double t1 = p3d_time_now();
