@@ -334,7 +334,8 @@ static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const f
 /* compare_stages_once twice: the launchers with their own copies of the LDI, then as p3d_ldi_run runs
  * them: with the resident device LDI held across the stages (the build writes the input layer on the
  * device, later stages send only the host's changes), the build reading the depth from the device
- * (the ring refresh of a border then runs there: build_depth_kernel). */
+ * (the ring refresh of a border then runs there: build_depth_kernel) and, with
+ * P3D_LDI_RESIDENT_CHECK, comparing the input layer it wrote there with the host's. */
 static int32_t compare_stages(const char *what, const uint8_t *rgb, const float *depth, int32_t w, int32_t h,
                               const p3d_camera *cam, const p3d_ldi_opts *o) {
     int32_t near = compare_stages_once(what, rgb, depth, NULL, w, h, cam, o);
@@ -347,7 +348,10 @@ static int32_t compare_stages(const char *what, const uint8_t *rgb, const float 
     CHECK_OK(p3d_ctx_upload(g_gpu, d_depth, depth, bytes));
     CHECK_OK(p3d_ldi_cuda_plan(p3d_ctx_cuda(g_gpu), w, h, o));
     CHECK_OK(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(g_gpu), w, h, o));
+    /* the build also compares the input layer it wrote on the device with the host's */
+    setenv("P3D_LDI_RESIDENT_CHECK", "1", 1);
     CHECK(compare_stages_once(name, rgb, depth, (const float *)d_depth, w, h, cam, o) == near);
+    unsetenv("P3D_LDI_RESIDENT_CHECK");
     p3d_ldi_cuda_resident_end(p3d_ctx_cuda(g_gpu));
     p3d_ctx_release(g_gpu, d_depth);
 #endif

@@ -301,6 +301,7 @@ static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const floa
                                  const uint8_t *d_down, int *written);
 static void resident_adopt_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth, const uint8_t *right,
                                  const uint8_t *down);
+static p3d_status resident_check_build(p3d_cuda_ctx *ctx, const p3d_ldi *l);
 
 // The depth map the build tears, from the prepared depth the depth stage left on the device (issue 14):
 // one thread per pixel, the outermost ring refreshed when the LDI has a border (p3d_ldi_ring_depth, the
@@ -399,7 +400,10 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
             label[list[k]] = list[m + k];
         }
     }
-    if (written) resident_adopt_build(ctx, l, depth, right, down);
+    if (written) {
+        resident_adopt_build(ctx, l, depth, right, down);
+        P3D_TRY(resident_check_build(ctx, l));
+    }
     st->torn_links = counts[0];
     st->dangling_links = counts[1];
     st->small_components = counts[2];
@@ -718,22 +722,47 @@ static void resident_adopt(ldi_resident *R, const p3d_ldi *l) {
     R->n_synced = l->n_nodes;
 }
 
-// The copy against l, array by array (a check for tests: one blocking download each).
-static p3d_status resident_check(p3d_cuda_ctx *ctx, const ldi_resident *R, const p3d_ldi *l) {
+// P3D_LDI_RESIDENT_CHECK=1 in the environment: the steps that write the copy on the device compare it
+// with what the host holds after them (tests).
+static int resident_check_on() {
+    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+    return check && check[0] == '1';
+}
+
+// The copy against the arrays src (n nodes, npix heads), array by array (a check for tests: one blocking
+// download each); `whose` names src in the message.
+static p3d_status resident_compare(p3d_cuda_ctx *ctx, const ldi_resident *R, const void *const *src, size_t n,
+                                   size_t npix, const char *whose) {
     static const char *const names[P3D_LDI_ARRAYS] = {"pix", "depth", "iter", "link", "next", "head"};
-    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
-    const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
     for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
-        const size_t count = a == 5 ? npix : static_cast<size_t>(l->n_nodes);
+        const size_t count = a == 5 ? npix : n;
         const void *host = nullptr;
         P3D_TRY(p3d_cuda_download_span(ctx, R->dev + R->off[a], count * ldi_elem[a], &host));
         for (size_t i = 0; i < count; i++)
             if (memcmp(static_cast<const unsigned char *>(host) + i * ldi_elem[a],
                        static_cast<const unsigned char *>(src[a]) + i * ldi_elem[a], ldi_elem[a]) != 0)
-                return p3d_fail(P3D_ERR_DEVICE, "LDI (cuda): the device copy's %s differs from the host's at element %zu",
-                                names[a], i);
+                return p3d_fail(P3D_ERR_DEVICE, "LDI (cuda): the device copy's %s differs from the %s at element %zu",
+                                names[a], whose, i);
     }
     return P3D_OK;
+}
+
+// The build's input layer on the device against the shadow's, which the host wrote with the same rule
+// from its own depth map (resident_adopt_build): the check of the device-side depth (build_depth_kernel).
+static p3d_status resident_check_build(p3d_cuda_ctx *ctx, const p3d_ldi *l) {
+    const ldi_resident *R = static_cast<const ldi_resident *>(ctx->ldi_resident);
+    if (!resident_check_on()) return P3D_OK;
+    const void *src[P3D_LDI_ARRAYS];
+    for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) src[a] = R->shadow + R->off[a];
+    return resident_compare(ctx, R, src, static_cast<size_t>(l->width) * l->height,
+                            static_cast<size_t>(l->ext_w) * l->ext_h, "host's input layer");
+}
+
+// The copy against l.
+static p3d_status resident_check(p3d_cuda_ctx *ctx, const ldi_resident *R, const p3d_ldi *l) {
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    return resident_compare(ctx, R, src, static_cast<size_t>(l->n_nodes), static_cast<size_t>(l->ext_w) * l->ext_h,
+                            "host's");
 }
 
 // 1 when l's nodes [first, n_nodes) are the rects' pixels in order, each the only node at its pixel.
@@ -780,8 +809,7 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
     P3D_TRY(st);
     resident_adopt(R, l);
     if (made) *made = 1;
-    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
-    return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
+    return resident_check_on() ? resident_check(ctx, R, l) : P3D_OK;
 }
 
 // ---- an inpainting pass's nodes on the device -------------------------------------------------------
@@ -890,8 +918,7 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
     P3D_TRY(st);
     resident_adopt(R, l);
     if (made) *made = 1;
-    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
-    return check && check[0] == '1' ? resident_check(ctx, R, l) : P3D_OK;
+    return resident_check_on() ? resident_check(ctx, R, l) : P3D_OK;
 }
 
 // ---- edges ----------------------------------------------------------------------------------------
