@@ -730,17 +730,18 @@ static int resident_check_on() {
 }
 
 // The copy against the arrays src (n nodes, npix heads), array by array (a check for tests: one blocking
-// download each); `whose` names src in the message.
+// download of the whole copy, its arrays at their offsets); `whose` names src in the message.
 static p3d_status resident_compare(p3d_cuda_ctx *ctx, const ldi_resident *R, const void *const *src, size_t n,
                                    size_t npix, const char *whose) {
     static const char *const names[P3D_LDI_ARRAYS] = {"pix", "depth", "iter", "link", "next", "head"};
+    const void *block = nullptr;
+    P3D_TRY(p3d_cuda_download_span(ctx, R->dev, R->off[5] + npix * ldi_elem[5], &block));
     for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
         const size_t count = a == 5 ? npix : n;
-        const void *host = nullptr;
-        P3D_TRY(p3d_cuda_download_span(ctx, R->dev + R->off[a], count * ldi_elem[a], &host));
+        const unsigned char *host = static_cast<const unsigned char *>(block) + R->off[a];
         for (size_t i = 0; i < count; i++)
-            if (memcmp(static_cast<const unsigned char *>(host) + i * ldi_elem[a],
-                       static_cast<const unsigned char *>(src[a]) + i * ldi_elem[a], ldi_elem[a]) != 0)
+            if (memcmp(host + i * ldi_elem[a], static_cast<const unsigned char *>(src[a]) + i * ldi_elem[a],
+                       ldi_elem[a]) != 0)
                 return p3d_fail(P3D_ERR_DEVICE, "LDI (cuda): the device copy's %s differs from the %s at element %zu",
                                 names[a], whose, i);
     }
