@@ -51,7 +51,8 @@
 // the layers (host stages over the host LDI; the host computes each new node, the device rebuilds the
 // graph from it). The non-learned fill's patches go up as their level-0 labels and packed context
 // pixels; the device builds the rest of each patch's workspace (host/inpaint/fill_gather.h) and sends
-// back only the mask pixels' results. Moon at 960 (emulated device), per image: h2d 20.0 MB: the depth
+// back only the mask pixels' results. Moon at 960 (emulated device, main of ed9b999 with the depth
+// hand-over; 18.8 / 19.2 MB after the fill's later source changes), per image: h2d 20.0 MB: the depth
 // map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB, the border 6.7 MB (its strips'
 // labels and packed context, its nodes' depths), the regions' edge lists 0.1 MB, inpainting pass 1
 // 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB: the prepared depth 3.7 MB
