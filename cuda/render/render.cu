@@ -99,7 +99,7 @@ static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const in
         const int32_t *fc = m.faces + 3 * static_cast<int64_t>(f);
         p3d_render_tri_setup(m.sx, m.sy, m.sz, fc[0], fc[1], fc[2], m.rw, m.rh, &t);
         p3d_render_tri_planes(&t);
-        p3d_render_tri_tile(&t, f, keys, tp, px0, py0, NULL);
+        p3d_render_tri_tile(&t, f, keys, tp, px0, py0);
     }
     __syncthreads();
     const uint8_t bgc[3] = {bg.x, bg.y, bg.z};
@@ -108,7 +108,7 @@ static __global__ void raster_kernel(p3d_rmesh m, const int32_t *start, const in
         const int32_t ox = i % P3D_RENDER_TILE, oy = i / P3D_RENDER_TILE;
         const int32_t gx = tx * P3D_RENDER_TILE + ox, gy = ty * P3D_RENDER_TILE + oy;
         if (gx >= width || gy >= height) continue;
-        p3d_render_resolve(&m, keys, tp, s, px0, py0, ox, oy, bgc, &tag, &t, 1,
+        p3d_render_resolve(&m, keys, NULL, tp, s, px0, py0, ox, oy, bgc, &tag, &t, 1,
                            rgb + 3 * (static_cast<int64_t>(gy) * width + gx));
     }
 }

@@ -32,7 +32,8 @@ struct p3d_renderer {
     int32_t *tile_start; /* (n_tiles + 1) */
     int32_t *tile_tris; /* (cap_tris) triangle ids, grouped by tile */
     int64_t cap_tris;
-    uint64_t *keys;     /* (threads, tile_px^2) per-thread tile depth buffers */
+    int32_t *depth;     /* (threads, tile_px^2) per-thread tile buffers: the bits of each sample's nearest 1 / depth */
+    int32_t *ids;       /* (threads, tile_px^2) and the face that gave it, -1: none (tri_tile_cpu) */
     p3d_rtri *cache;    /* (threads, P3D_RENDER_CACHE) per-thread resolve caches */
     int32_t *tags;      /* (threads, P3D_RENDER_CACHE) their face ids */
     int32_t threads;
@@ -112,7 +113,8 @@ void p3d_renderer_free(p3d_renderer *r) {
     free(r->counts);
     free(r->tile_start);
     free(r->tile_tris);
-    free(r->keys);
+    free(r->depth);
+    free(r->ids);
     free(r->cache);
     free(r->tags);
     free(r);
@@ -160,10 +162,12 @@ static p3d_status renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const float *xy
     r->counts = (int32_t *)malloc((size_t)(P3D_RENDER_CHUNKS * n_tiles) * sizeof *r->counts);
     r->tile_start = (int32_t *)malloc((size_t)(n_tiles + 1) * sizeof *r->tile_start);
     r->tile_tris = (int32_t *)malloc((size_t)r->cap_tris * sizeof *r->tile_tris);
-    r->keys = (uint64_t *)malloc((size_t)r->threads * (size_t)r->fs.tile_px * (size_t)r->fs.tile_px * sizeof *r->keys);
+    const size_t tile_n = (size_t)r->threads * (size_t)r->fs.tile_px * (size_t)r->fs.tile_px;
+    r->depth = (int32_t *)malloc(tile_n * sizeof *r->depth);
+    r->ids = (int32_t *)malloc(tile_n * sizeof *r->ids);
     r->cache = (p3d_rtri *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->cache);
     r->tags = (int32_t *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->tags);
-    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->keys || !r->cache || !r->tags) {
+    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->depth || !r->ids || !r->cache || !r->tags) {
         p3d_renderer_free(r);
         return p3d_fail(P3D_ERR_OOM, "render: out of memory planning a %dx%d frame of a %lld-face mesh", (int)o->width,
                         (int)o->height, (long long)m->n_faces);
@@ -250,15 +254,59 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
     }
 }
 
-/* Rasterises the triangles of one tile into keys (tile_px^2) and resolves them into the output. */
-static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, p3d_rtri *cache, int32_t *tags, uint8_t *rgb) {
+/* The CPU's depth test of triangle t (face f) into one tile (p3d_render_tri_tile's twin, samples and
+ * values from the same p3d_rwalk): one thread owns the tile, so instead of 64-bit (depth, face) keys
+ * it keeps each sample's nearest 1 / depth (its float bits as int32, -1 when empty) and the face that
+ * gave it in two arrays the compiler vectorises. Every 1 / depth is positive (p3d_rwalk), and positive
+ * floats order as their bits do, so the larger bits are the nearer surface. A tile's triangles come in
+ * ascending face order (the binning's scan), so a sample is taken only by a strictly nearer one: exact
+ * ties stay with the lower face index, as the keys' minimum gives - the same winner as the GPU's
+ * atomicMin of keys. */
+static void tri_tile_cpu(const p3d_rtri *t, int32_t f, int32_t *restrict depth_bits, int32_t *restrict ids,
+                         int32_t tile_px, int32_t px0, int32_t py0) {
+    p3d_rwalk k;
+    p3d_render_walk_init(t, tile_px, px0, py0, &k);
+    const int32_t hi_bits = p3d_render_float_bits(k.inv_hi);
+    for (int32_t py = k.y0; py <= k.y1; py++, p3d_render_walk_next(&k)) {
+        const int32_t o = (py - py0) * tile_px + (k.x0 - px0);
+        int32_t *restrict dr = depth_bits + o, *restrict ir = ids + o;
+        if (!k.wide) {
+            int64_t e0 = k.r[0], e1 = k.r[1], e2 = k.r[2];
+            for (int32_t i = 0; i <= k.n; i++, e0 += k.st[0], e1 += k.st[1], e2 += k.st[2]) {
+                if ((e0 | e1 | e2) < 0 || dr[i] > hi_bits) continue;
+                const int32_t v = p3d_render_float_bits(p3d_render_plane_depth(&k, e0, e1, e2));
+                if (v > dr[i]) {
+                    dr[i] = v;
+                    ir[i] = f;
+                }
+            }
+            continue;
+        }
+        int32_t xl, xr;
+        float base;
+        p3d_render_walk_span(&k, &xl, &xr, &base);
+        /* Branch-free integer selects over the span, which the compiler vectorises (it does not
+         * if-convert float compares, which may trap); the inv_hi skip would only spare the stores. */
+        dr += xl;
+        ir += xl;
+        for (int32_t i = 0; i <= xr - xl; i++) {
+            const int32_t c = p3d_render_float_bits(p3d_render_span_depth(&k, base, i));
+            const int32_t take = c > dr[i];
+            dr[i] = take ? c : dr[i];
+            ir[i] = take ? f : ir[i];
+        }
+    }
+}
+
+/* Rasterises the triangles of one tile into the thread's tile buffers and resolves them into the output. */
+static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits, int32_t *ids, p3d_rtri *cache,
+                        int32_t *tags, uint8_t *rgb) {
     const p3d_mesh *m = r->mesh;
     const int32_t tp = r->fs.tile_px;
     const int32_t tx = (int32_t)(tile % r->fs.tiles_x), ty = (int32_t)(tile / r->fs.tiles_x);
     const int32_t px0 = tx * tp, py0 = ty * tp;
-    for (int32_t i = 0; i < tp * tp; i++) keys[i] = P3D_RENDER_KEY_EMPTY;
-    uint64_t row_max[P3D_RENDER_TILE * P3D_RENDER_MAX_SSAA]; /* upper bounds of the rows' keys (p3d_render_tri_tile) */
-    for (int32_t i = 0; i < tp; i++) row_max[i] = P3D_RENDER_KEY_EMPTY;
+    for (int32_t i = 0; i < tp * tp; i++) depth_bits[i] = -1;
+    for (int32_t i = 0; i < tp * tp; i++) ids[i] = -1;
     /* Each triangle is set up in the resolve cache's slot, so the resolve finds the setups of the
      * tile's triangles made here unless two of them share a slot. */
     for (int32_t i = 0; i < P3D_RENDER_CACHE; i++) tags[i] = -1;
@@ -269,18 +317,22 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, uint64_t *keys, p3d
         p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, t);
         p3d_render_tri_planes(t);
         tags[slot] = f;
-        p3d_render_tri_tile(t, f, keys, tp, px0, py0, row_max);
+        tri_tile_cpu(t, f, depth_bits, ids, tp, px0, py0);
     }
     const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
     for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
         for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
             const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
-            /* the presets' SSAA 3 with constant sizes, so the compiler unrolls the 3 x 3 sample loops */
+            /* SSAA 2 (run's videos) and 3 (the presets) with constant sizes, so the compiler unrolls the
+             * sample loops */
             if (r->opts.ssaa == 3)
-                p3d_render_resolve(&rm, keys, 3 * P3D_RENDER_TILE, 3, px0, py0, ox, oy, r->opts.background, tags,
+                p3d_render_resolve(&rm, NULL, ids, 3 * P3D_RENDER_TILE, 3, px0, py0, ox, oy, r->opts.background, tags,
+                                   cache, P3D_RENDER_CACHE, rgb + 3 * o);
+            else if (r->opts.ssaa == 2)
+                p3d_render_resolve(&rm, NULL, ids, 2 * P3D_RENDER_TILE, 2, px0, py0, ox, oy, r->opts.background, tags,
                                    cache, P3D_RENDER_CACHE, rgb + 3 * o);
             else
-                p3d_render_resolve(&rm, keys, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
+                p3d_render_resolve(&rm, NULL, ids, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
                                    P3D_RENDER_CACHE, rgb + 3 * o);
         }
 }
@@ -324,13 +376,13 @@ static p3d_status render_cpu(p3d_renderer *r, const p3d_rview *rv, uint8_t *rgb)
 #pragma omp parallel num_threads(r->threads)
     {
         const size_t th = (size_t)omp_get_thread_num();
-        uint64_t *keys = r->keys + th * tile_keys;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < n_tiles; t++)
-            raster_tile(r, t, keys, r->cache + th * P3D_RENDER_CACHE, r->tags + th * P3D_RENDER_CACHE, rgb);
+            raster_tile(r, t, r->depth + th * tile_keys, r->ids + th * tile_keys, r->cache + th * P3D_RENDER_CACHE,
+                        r->tags + th * P3D_RENDER_CACHE, rgb);
     }
 #else
-    for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, r->keys, r->cache, r->tags, rgb);
+    for (int64_t t = 0; t < n_tiles; t++) raster_tile(r, t, r->depth, r->ids, r->cache, r->tags, rgb);
     (void)tile_keys;
 #endif
     return P3D_OK;

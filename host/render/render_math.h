@@ -169,20 +169,6 @@ P3D_HD void p3d_render_edges(const p3d_rtri *t, int32_t px, int32_t py, int64_t 
     for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * qx + t->eb[k] * qy + t->ec[k];
 }
 
-/* The sample's depth-test key from its 1 / depth: the float32's bits inverted (for positive floats
- * the bits grow with the value, so the inverted bits grow with the depth: 32-bit depth with ~1e-7
- * relative resolution at every distance) above the triangle index, so the minimum is the nearest
- * surface and exact ties go to the lower triangle index - the result does not depend on the order
- * triangles are drawn in. */
-P3D_HD uint64_t p3d_render_key(float inv_depth, int32_t tri) {
-    union {
-        float f;
-        uint32_t u;
-    } bits;
-    bits.f = inv_depth;
-    return ((uint64_t)(0xffffffffu - bits.u) << 32) | (uint32_t)tri;
-}
-
 /* The mesh and projected vertices a resolve reads. */
 typedef struct p3d_rmesh {
     const int32_t *faces; /* (n_faces, 3) */
@@ -268,105 +254,157 @@ P3D_HD int32_t p3d_render_span_hi(int64_t e, int64_t s, double inv, int32_t n) {
     return i;
 }
 
-/* Depth-tests triangle t (face index f, planes set up) into the keys (tile_px x tile_px) of the tile
- * whose first raster sample is (px0, py0). The edge functions are stepped exactly in int64 (a pixel
- * right adds ea_k * SUBPIX, a row down eb_k * SUBPIX), so coverage is decided exactly as by direct
+/* The walk of triangle t over the samples of one tile (p3d_render_walk_init), row by row; both
+ * backends' depth tests (p3d_render_tri_tile on the GPU's 64-bit keys, the CPU's split buffers in
+ * render.c) take every per-sample value from it, so they see the same samples with the same 1 / depth.
+ * Samples [x0, x1] x [y0, y1] (raster coordinates) of the tile; r: the exact edge functions at (x0, py)
+ * of the current row py. The edge functions are stepped exactly in int64 (a pixel right adds
+ * st_k = ea_k * SUBPIX, a row down eb_k * SUBPIX), so coverage is decided exactly as by direct
  * evaluation.
- * Narrow boxes (fewer than P3D_RENDER_SPAN_MIN samples across) test every sample of a row, and a
- * covered sample's 1 / depth is sum_k w_k e_k. Wider rows are first cut to their exact covered span
- * [xl, xr] (per edge, the bound of the linear e_k(x0 + i) = e_k(x0) + i * ea_k * SUBPIX, estimated
- * in double and corrected with exact integer steps), whose samples are all covered, so they need no
- * edge test; 1 / depth there is the plane value at the span's first sample, sum_k w_k e_k(xl), plus
- * (x - xl) times the row step d = sum_k w_k ea_k SUBPIX. Within the span every w_k e_k stays in
- * [0, 1 / z_k], so (x - xl) |w_k ea_k SUBPIX| <= 1 / z_k and the step's rounding is a few 1e-7 of
- * 1 / zmin, like the direct sum's; the value is still clamped to key_lo's 1 / depth below.
- * A sample whose key is already below the triangle's nearest possible key (key_lo, from the nearest
- * vertex's 1 / depth widened by 2^-16) is skipped: every key the triangle writes is at least key_lo,
- * so the skip never changes which key wins, and the frame does not depend on drawing order. (On the
- * GPU a key read while another thread lowers it is at least its final value, so the skip stays safe.)
- * row_max: NULL, or (tile_px) an upper bound of each tile row's keys (the CPU, one thread per tile):
- * a row whose bound is below key_lo holds no sample the triangle could win and is skipped whole (the
- * per-sample skip, once per row); a wide span covering a whole tile row sets the row's bound to the
- * exact maximum it leaves. Keys only decrease, so the bound stays an upper bound. */
-P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
-                                int32_t py0, uint64_t *row_max) {
-    const int32_t x0 = t->x0 > px0 ? t->x0 : px0, x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
-    const int32_t y0 = t->y0 > py0 ? t->y0 : py0, y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
+ * Narrow boxes (n = x1 - x0 < P3D_RENDER_SPAN_MIN) test every sample of a row, and a covered sample's
+ * 1 / depth is p3d_render_plane_depth, sum_k w_k e_k. Wider rows are first cut to their exact covered
+ * span [xl, xr] (p3d_render_walk_span: per edge, the bound of the linear e_k(x0 + i) = e_k(x0) +
+ * i * st_k, estimated in double and corrected with exact integer steps), whose samples are all
+ * covered, so they need no edge test; 1 / depth there is p3d_render_span_depth: the plane value at the
+ * span's first sample, base = sum_k w_k e_k(xl), plus (x - xl) times the row step d = sum_k w_k st_k.
+ * Within the span every w_k e_k stays in [0, 1 / z_k], so (x - xl) |w_k st_k| <= 1 / z_k and the
+ * step's rounding is a few 1e-7 of 1 / zmin, like the direct sum's; the value is still clamped to
+ * inv_hi. Every value is therefore at least 1 / zfar less a few 1e-7 of 1 / znear (znear >= 1e-4
+ * zfar): positive, so comparing the float 1 / depths orders samples as comparing their bits does.
+ * inv_hi: the nearest vertex's 1 / depth widened by 2^-16, above every value the triangle gives a
+ * sample, so a sample already nearer than inv_hi can be skipped without changing which triangle
+ * wins: the frame does not depend on drawing order. */
+typedef struct p3d_rwalk {
+    int32_t x0, x1, y0, y1, n, wide;
+    int64_t st[3], sr[3]; /* the edge steps a sample right and a row down */
+    double inv[3];        /* 1 / |st_k| (wide rows) */
+    float w[3], d, inv_hi;
+    int64_t r[3];
+} p3d_rwalk;
+
+P3D_HD void p3d_render_walk_init(const p3d_rtri *t, int32_t tile_px, int32_t px0, int32_t py0, p3d_rwalk *k) {
+    k->x0 = t->x0 > px0 ? t->x0 : px0;
+    k->x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
+    k->y0 = t->y0 > py0 ? t->y0 : py0;
+    k->y1 = t->y1 < py0 + tile_px - 1 ? t->y1 : py0 + tile_px - 1;
     float zmin = t->z[0] < t->z[1] ? t->z[0] : t->z[1];
     zmin = t->z[2] < zmin ? t->z[2] : zmin;
+    k->inv_hi = p3d_rmul(1.0f / zmin, 1.0f + 1.0f / 65536.0f);
+    k->n = k->x1 - k->x0;
+    k->wide = k->n >= P3D_RENDER_SPAN_MIN;
+    for (int32_t j = 0; j < 3; j++) {
+        k->st[j] = t->ea[j] * P3D_RENDER_SUBPIX;
+        k->sr[j] = t->eb[j] * P3D_RENDER_SUBPIX;
+        k->w[j] = t->w[j];
+        k->inv[j] = k->wide && k->st[j] != 0 ? 1.0 / (double)(k->st[j] > 0 ? k->st[j] : -k->st[j]) : 0.0;
+    }
+    k->d = k->wide ? p3d_rmul(k->w[0], (float)k->st[0]) + p3d_rmul(k->w[1], (float)k->st[1]) +
+                         p3d_rmul(k->w[2], (float)k->st[2])
+                   : 0.0f;
+    p3d_render_edges(t, k->x0, k->y0, k->r);
+}
+
+/* The next row's edge functions. */
+P3D_HD void p3d_render_walk_next(p3d_rwalk *k) {
+    for (int32_t j = 0; j < 3; j++) k->r[j] += k->sr[j];
+}
+
+/* 1 / depth of a covered sample from its edge functions. */
+P3D_HD float p3d_render_plane_depth(const p3d_rwalk *k, int64_t e0, int64_t e1, int64_t e2) {
+    return p3d_rmul(k->w[0], (float)e0) + p3d_rmul(k->w[1], (float)e1) + p3d_rmul(k->w[2], (float)e2);
+}
+
+/* A wide row's covered span [*xl, *xr] (indices from x0; empty when *xl > *xr) and the 1 / depth of
+ * its first sample. */
+P3D_HD void p3d_render_walk_span(const p3d_rwalk *k, int32_t *xl, int32_t *xr, float *base) {
+    int32_t lo = 0, hi = k->n;
+    for (int32_t j = 0; j < 3 && lo <= hi; j++) {
+        if (k->st[j] > 0) {
+            const int32_t a = p3d_render_span_lo(k->r[j], k->st[j], k->inv[j], k->n);
+            lo = a > lo ? a : lo;
+        } else if (k->st[j] < 0) {
+            const int32_t b = p3d_render_span_hi(k->r[j], k->st[j], k->inv[j], k->n);
+            hi = b < hi ? b : hi;
+        } else if (k->r[j] < 0) {
+            hi = -1;
+        }
+    }
+    *xl = lo;
+    *xr = hi;
+    *base = lo <= hi ? p3d_render_plane_depth(k, k->r[0] + lo * k->st[0], k->r[1] + lo * k->st[1],
+                                              k->r[2] + lo * k->st[2])
+                     : 0.0f;
+}
+
+/* The bits of a float as an int32 (for positive floats they grow with the value). */
+P3D_HD int32_t p3d_render_float_bits(float v) {
+    union {
+        float f;
+        int32_t i;
+    } bits;
+    bits.f = v;
+    return bits.i;
+}
+
+/* 1 / depth of the span sample j steps after its first. */
+P3D_HD float p3d_render_span_depth(const p3d_rwalk *k, float base, int32_t j) {
+    const float v = base + p3d_rmul((float)j, k->d);
+    return v < k->inv_hi ? v : k->inv_hi;
+}
+
+/* The sample's depth-test key for the GPU's 64-bit atomics from its 1 / depth: the float32's bits
+ * inverted (for positive floats the bits grow with the value, so the inverted bits grow with the
+ * depth: 32-bit depth with ~1e-7 relative resolution at every distance) above the triangle index, so
+ * the minimum is the nearest surface and exact ties go to the lower triangle index - the result does
+ * not depend on the order triangles are drawn in. (The CPU draws a tile's triangles in face order and
+ * keeps the 1 / depths and face indices apart: a strictly nearer sample wins, which is the same.) */
+P3D_HD uint64_t p3d_render_key(float inv_depth, int32_t tri) {
     union {
         float f;
         uint32_t u;
-    } hi;
-    hi.f = p3d_rmul(1.0f / zmin, 1.0f + 1.0f / 65536.0f);
-    const float inv_hi = hi.f;
-    const uint64_t key_lo = (uint64_t)(0xffffffffu - hi.u) << 32;
-    const int64_t s0 = t->ea[0] * P3D_RENDER_SUBPIX, s1 = t->ea[1] * P3D_RENDER_SUBPIX, s2 = t->ea[2] * P3D_RENDER_SUBPIX;
-    const int64_t st[3] = {s0, s1, s2};
-    const float w0 = t->w[0], w1 = t->w[1], w2 = t->w[2];
-    const int32_t n = x1 - x0, wide = n >= P3D_RENDER_SPAN_MIN;
-    double inv[3] = {0.0, 0.0, 0.0};
-    float d = 0.0f;
-    if (wide) {
-        for (int32_t k = 0; k < 3; k++)
-            if (st[k] != 0) inv[k] = 1.0 / (double)(st[k] > 0 ? st[k] : -st[k]);
-        d = p3d_rmul(w0, (float)s0) + p3d_rmul(w1, (float)s1) + p3d_rmul(w2, (float)s2);
-    }
-    int64_t r[3]; /* the edge functions at (x0, py) */
-    p3d_render_edges(t, x0, y0, r);
-    for (int32_t py = y0; py <= y1; py++, r[0] += t->eb[0] * P3D_RENDER_SUBPIX, r[1] += t->eb[1] * P3D_RENDER_SUBPIX,
-                 r[2] += t->eb[2] * P3D_RENDER_SUBPIX) {
-        if (row_max && row_max[py - py0] < key_lo) continue;
-        uint64_t *row = keys + (py - py0) * tile_px + (x0 - px0);
-        if (!wide) {
-            int64_t e0 = r[0], e1 = r[1], e2 = r[2];
-            for (int32_t i = 0; i <= n; i++, e0 += s0, e1 += s1, e2 += s2) {
+    } bits;
+    bits.f = inv_depth;
+    return ((uint64_t)(0xffffffffu - bits.u) << 32) | (uint32_t)tri;
+}
+
+/* Depth-tests triangle t (face index f, planes set up) into the keys (tile_px x tile_px, 64-bit
+ * p3d_render_key) of the tile whose first raster sample is (px0, py0), with shared-memory atomics (one
+ * GPU thread per triangle; the CPU's twin is render.c's tri_tile_cpu). Samples and values:
+ * p3d_rwalk. A sample whose key is below key_lo (the key of inv_hi) is skipped; a key read while
+ * another thread lowers it is at least its final value, so the skip stays safe. */
+P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, int32_t tile_px, int32_t px0,
+                                int32_t py0) {
+    p3d_rwalk k;
+    p3d_render_walk_init(t, tile_px, px0, py0, &k);
+    const uint64_t key_lo = p3d_render_key(k.inv_hi, 0);
+    for (int32_t py = k.y0; py <= k.y1; py++, p3d_render_walk_next(&k)) {
+        uint64_t *row = keys + (py - py0) * tile_px + (k.x0 - px0);
+        if (!k.wide) {
+            int64_t e0 = k.r[0], e1 = k.r[1], e2 = k.r[2];
+            for (int32_t i = 0; i <= k.n; i++, e0 += k.st[0], e1 += k.st[1], e2 += k.st[2]) {
                 if ((e0 | e1 | e2) < 0 || row[i] < key_lo) continue;
-                const float inv_depth = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
-                p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
+                p3d_render_key_min(row + i, p3d_render_key(p3d_render_plane_depth(&k, e0, e1, e2), f));
             }
             continue;
         }
-        int32_t xl = 0, xr = n;
-        for (int32_t k = 0; k < 3 && xl <= xr; k++) {
-            if (st[k] > 0) {
-                const int32_t lo = p3d_render_span_lo(r[k], st[k], inv[k], n);
-                xl = lo > xl ? lo : xl;
-            } else if (st[k] < 0) {
-                const int32_t hi_k = p3d_render_span_hi(r[k], st[k], inv[k], n);
-                xr = hi_k < xr ? hi_k : xr;
-            } else if (r[k] < 0) {
-                xr = -1;
-            }
-        }
-        if (xl > xr) continue;
-        const int64_t e0 = r[0] + xl * s0, e1 = r[1] + xl * s1, e2 = r[2] + xl * s2;
-        const float base = p3d_rmul(w0, (float)e0) + p3d_rmul(w1, (float)e1) + p3d_rmul(w2, (float)e2);
-#if defined(__CUDA_ARCH__)
+        int32_t xl, xr;
+        float base;
+        p3d_render_walk_span(&k, &xl, &xr, &base);
         for (int32_t i = xl; i <= xr; i++) {
             if (row[i] < key_lo) continue;
-            float inv_depth = base + p3d_rmul((float)(i - xl), d);
-            inv_depth = inv_depth < inv_hi ? inv_depth : inv_hi;
-            p3d_render_key_min(row + i, p3d_render_key(inv_depth, f));
+            p3d_render_key_min(row + i, p3d_render_key(p3d_render_span_depth(&k, base, i - xl), f));
         }
-#else
-        /* One thread owns the tile: a branch-free min (the key_lo skip would only spare the store) */
-        uint64_t mx = 0;
-        for (int32_t i = xl; i <= xr; i++) {
-            float inv_depth = base + p3d_rmul((float)(i - xl), d);
-            inv_depth = inv_depth < inv_hi ? inv_depth : inv_hi;
-            const uint64_t key = p3d_render_key(inv_depth, f);
-            const uint64_t v = key < row[i] ? key : row[i];
-            row[i] = v;
-            mx = v > mx ? v : mx;
-        }
-        if (row_max && x0 == px0 && xl == 0 && xr == tile_px - 1) row_max[py - py0] = mx;
-#endif
     }
 }
 
-/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the tile's keys, shaded
- * as multisample anti-aliasing does: coverage and depth are per sample, colour once per triangle and
+/* The face index that won sample j of a tile, -1 for none: the low word of the GPU's 64-bit key
+ * (keys), or the CPU's face buffer (ids, when keys is NULL). */
+P3D_HD int32_t p3d_render_sample_face(const uint64_t *keys, const int32_t *ids, int32_t j) {
+    return keys ? (int32_t)(uint32_t)(keys[j] & 0xffffffffu) : ids[j];
+}
+
+/* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the faces that won the
+ * tile's samples (p3d_render_sample_face of keys / ids), shaded as multisample anti-aliasing does: coverage and depth are per sample, colour once per triangle and
  * pixel. The samples are grouped by the triangle that won them (in scan order of first appearance);
  * each group is shaded once at the centroid of its samples - the sum of their edge functions, since
  * the perspective weights b_k = p_k / sum_j p_j do not change when all e_k are scaled by the count -
@@ -377,24 +415,25 @@ P3D_HD void p3d_render_tri_tile(const p3d_rtri *t, int32_t f, uint64_t *keys, in
  * f % n_cache when tags[f % n_cache] == f (-1: empty). The setup of a face is the same wherever it is
  * made, so the cache's size changes the work, never the frame: the CPU keeps 256 per thread for a
  * whole tile, a GPU thread one. */
-P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t tile_px, int32_t s, int32_t px0,
-                               int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg, int32_t *tags, p3d_rtri *cache,
-                               int32_t n_cache, uint8_t *out) {
+P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const int32_t *ids, int32_t tile_px,
+                               int32_t s, int32_t px0, int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg,
+                               int32_t *tags, p3d_rtri *cache, int32_t n_cache, uint8_t *out) {
     /* per group: face, samples, and the sums of their local raster coordinates (lx, ly) */
     int32_t gf[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gn[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
     int32_t gx[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gy[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
     int32_t ng = 0, n_bg = 0;
     /* The common case first: one triangle won every sample (one group, the pixel's samples' sums). */
-    const uint64_t *kp = keys + oy * s * tile_px + ox * s;
-    /* Branch-free: the OR of every sample's face bits XOR the first's is 0 exactly when one face won
-     * them all, and an empty key's face bits 0xffffffff are no face index (faces < 2^31). */
-    const uint32_t f0 = (uint32_t)(kp[0] & 0xffffffffu);
-    uint32_t diff = 0;
+    const int32_t j0 = oy * s * tile_px + ox * s;
+    /* Branch-free: the OR of every sample's face XOR the first's is 0 exactly when one face won them
+     * all; no sample's face (-1) is no face index. */
+    const int32_t f0 = p3d_render_sample_face(keys, ids, j0);
+    int32_t diff = 0;
     for (int32_t sy = 0; sy < s; sy++)
-        for (int32_t sx = 0; sx < s; sx++) diff |= (uint32_t)(kp[sy * tile_px + sx] & 0xffffffffu) ^ f0;
-    const int32_t one = diff == 0 && f0 != 0xffffffffu;
+        for (int32_t sx = 0; sx < s; sx++)
+            diff |= p3d_render_sample_face(keys, ids, j0 + sy * tile_px + sx) ^ f0;
+    const int32_t one = diff == 0 && f0 >= 0;
     if (one) {
-        gf[0] = (int32_t)f0;
+        gf[0] = f0;
         gn[0] = s * s;
         gx[0] = s * (s * ox * s + s * (s - 1) / 2);
         gy[0] = s * (s * oy * s + s * (s - 1) / 2);
@@ -403,12 +442,11 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, int32_t
     for (int32_t sy = 0; sy < s && !one; sy++)
         for (int32_t sx = 0; sx < s; sx++) {
             const int32_t ly = oy * s + sy, lx = ox * s + sx;
-            const uint64_t key = keys[ly * tile_px + lx];
-            if (key == P3D_RENDER_KEY_EMPTY) {
+            const int32_t f = p3d_render_sample_face(keys, ids, ly * tile_px + lx);
+            if (f < 0) {
                 n_bg++;
                 continue;
             }
-            const int32_t f = (int32_t)(key & 0xffffffffu);
             int32_t g = 0;
             while (g < ng && gf[g] != f) g++;
             if (g == ng) {
