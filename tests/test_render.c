@@ -255,6 +255,33 @@ static void test_thread_count_independence(void) {
 #endif
 }
 
+/* The CPU's frame-wide setup table (meshes of at most P3D_RENDER_SETUP_TABLE_MAX faces) and its
+ * per-tile setups (larger meshes) give the same frames: the same soup, once more with degenerate faces
+ * appended past the limit (culled: they draw nothing), at every SSAA factor. */
+static void test_setup_table_matches_per_tile(void) {
+    p3d_mesh m = random_mesh(333, 222, 20000);
+    p3d_mesh big = new_mesh(333, 222, m.n_vertices, P3D_RENDER_SETUP_TABLE_MAX + 1);
+    memcpy(big.xyz, m.xyz, (size_t)m.n_vertices * 3 * sizeof *m.xyz);
+    memcpy(big.rgba, m.rgba, (size_t)m.n_vertices * 4);
+    memcpy(big.faces, m.faces, (size_t)m.n_faces * 3 * sizeof *m.faces);
+    for (int64_t f = m.n_faces; f < big.n_faces; f++) put_face(&big, f, 7, 7, 7);
+    const p3d_view v = moved_view(&m, 333, 222);
+    for (int s = 1; s <= P3D_RENDER_MAX_SSAA; s++) {
+        uint8_t *a = render_at(g_cpu, &m, &v, 333, 222, s), *b = render_at(g_cpu, &big, &v, 333, 222, s);
+        int64_t diff = 0, lit = 0;
+        for (int64_t i = 0; i < 333 * 222 * 3; i++) {
+            diff += a[i] != b[i];
+            lit += a[i] != 0;
+        }
+        CHECK_MSG(diff == 0, "SSAA %d: %lld bytes differ between the setup table and per-tile setups", s, (long long)diff);
+        CHECK_MSG(lit > 333 * 222, "SSAA %d: the soup covers only %lld bytes", s, (long long)lit);
+        free(a);
+        free(b);
+    }
+    p3d_mesh_free(&big);
+    p3d_mesh_free(&m);
+}
+
 static void test_cuda_matches_cpu(void) {
     if (!g_gpu) {
         SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
@@ -530,6 +557,7 @@ int main(void) {
     RUN(test_perspective_correct);
     RUN(test_depth_order);
     RUN(test_thread_count_independence);
+    RUN(test_setup_table_matches_per_tile);
     RUN(test_cuda_matches_cpu);
     RUN(test_cuda_textured_matches_cpu);
     RUN(test_refusals);

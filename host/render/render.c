@@ -36,6 +36,9 @@ struct p3d_renderer {
     int32_t *ids;       /* (threads, tile_px^2) and the face that gave it, -1: none (tri_tile_cpu) */
     p3d_rtri *cache;    /* (threads, P3D_RENDER_CACHE) per-thread resolve caches */
     int32_t *tags;      /* (threads, P3D_RENDER_CACHE) their face ids */
+    p3d_rtri *setups;   /* (n_setup) the frame's setup table (P3D_RENDER_SETUP_TABLE_MAX), or NULL */
+    int32_t *setup_tags; /* (n_setup) f where setups[f] is face f's accepted setup, else -1 */
+    int32_t n_setup;    /* a power of two >= n_faces (the resolve's cache size), 0 without the table */
     int32_t threads;
 #ifdef P3D_HAVE_CUDA
     p3d_render_cuda *cuda;
@@ -117,6 +120,8 @@ void p3d_renderer_free(p3d_renderer *r) {
     free(r->ids);
     free(r->cache);
     free(r->tags);
+    free(r->setups);
+    free(r->setup_tags);
     free(r);
 }
 
@@ -167,7 +172,16 @@ static p3d_status renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const float *xy
     r->ids = (int32_t *)malloc(tile_n * sizeof *r->ids);
     r->cache = (p3d_rtri *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->cache);
     r->tags = (int32_t *)malloc((size_t)r->threads * P3D_RENDER_CACHE * sizeof *r->tags);
-    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->depth || !r->ids || !r->cache || !r->tags) {
+    if (m->n_faces > 0 && m->n_faces <= P3D_RENDER_SETUP_TABLE_MAX) {
+        r->n_setup = 1;
+        while (r->n_setup < m->n_faces) r->n_setup *= 2;
+        r->setups = (p3d_rtri *)malloc((size_t)r->n_setup * sizeof *r->setups);
+        r->setup_tags = (int32_t *)malloc((size_t)r->n_setup * sizeof *r->setup_tags);
+        if (r->setup_tags)
+            for (int32_t i = 0; i < r->n_setup; i++) r->setup_tags[i] = -1;
+    }
+    if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->depth || !r->ids || !r->cache ||
+        !r->tags || (r->n_setup && (!r->setups || !r->setup_tags))) {
         p3d_renderer_free(r);
         return p3d_fail(P3D_ERR_OOM, "render: out of memory planning a %dx%d frame of a %lld-face mesh", (int)o->width,
                         (int)o->height, (long long)m->n_faces);
@@ -233,7 +247,9 @@ static p3d_rview raster_view(const p3d_renderer *r, const p3d_view *v) {
     return rv;
 }
 
-/* Binning pass of one chunk of faces: count (fill = 0) or write ids at the cursors (fill = 1). */
+/* Binning pass of one chunk of faces: count (fill = 0) or write ids at the cursors (fill = 1). With
+ * the setup table, the count pass sets every face up into it (planes included) and the fill pass
+ * reads it. */
 static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
     const p3d_mesh *m = r->mesh;
     const int64_t n_tiles = (int64_t)r->fs.tiles_x * r->fs.tiles_y;
@@ -241,10 +257,19 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
     const int64_t f0 = m->n_faces * chunk / P3D_RENDER_CHUNKS, f1 = m->n_faces * (chunk + 1) / P3D_RENDER_CHUNKS;
     for (int64_t f = f0; f < f1; f++) {
         const int32_t *fc = m->faces + 3 * f;
-        p3d_rtri t;
-        if (!p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, &t)) continue;
+        p3d_rtri local, *t = r->setups ? r->setups + f : &local;
+        if (r->setups && fill) {
+            if (r->setup_tags[f] < 0) continue;
+        } else {
+            const int32_t ok = p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, t);
+            if (r->setups) {
+                r->setup_tags[f] = ok ? (int32_t)f : -1;
+                if (ok) p3d_render_tri_planes(t);
+            }
+            if (!ok) continue;
+        }
         int32_t tx0, ty0, tx1, ty1;
-        p3d_render_tile_span(&t, r->fs.tile_px, &tx0, &ty0, &tx1, &ty1);
+        p3d_render_tile_span(t, r->fs.tile_px, &tx0, &ty0, &tx1, &ty1);
         for (int32_t ty = ty0; ty <= ty1; ty++)
             for (int32_t tx = tx0; tx <= tx1; tx++) {
                 const int64_t tile = (int64_t)ty * r->fs.tiles_x + tx;
@@ -307,18 +332,29 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits
     const int32_t px0 = tx * tp, py0 = ty * tp;
     for (int32_t i = 0; i < tp * tp; i++) depth_bits[i] = -1;
     for (int32_t i = 0; i < tp * tp; i++) ids[i] = -1;
-    /* Each triangle is set up in the resolve cache's slot, so the resolve finds the setups of the
-     * tile's triangles made here unless two of them share a slot. */
-    for (int32_t i = 0; i < P3D_RENDER_CACHE; i++) tags[i] = -1;
-    for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
-        const int32_t f = r->tile_tris[k], slot = f & (P3D_RENDER_CACHE - 1);
-        const int32_t *fc = m->faces + 3 * (int64_t)f;
-        p3d_rtri *t = cache + slot;
-        p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, t);
-        p3d_render_tri_planes(t);
-        tags[slot] = f;
-        tri_tile_cpu(t, f, depth_bits, ids, tp, px0, py0);
+    if (r->setups) {
+        /* the frame's setup table: every listed face is set up there, and it is the resolve's cache */
+        for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
+            const int32_t f = r->tile_tris[k];
+            tri_tile_cpu(r->setups + f, f, depth_bits, ids, tp, px0, py0);
+        }
+        cache = r->setups;
+        tags = r->setup_tags;
+    } else {
+        /* Each triangle is set up in the resolve cache's slot, so the resolve finds the setups of the
+         * tile's triangles made here unless two of them share a slot. */
+        for (int32_t i = 0; i < P3D_RENDER_CACHE; i++) tags[i] = -1;
+        for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
+            const int32_t f = r->tile_tris[k], slot = f & (P3D_RENDER_CACHE - 1);
+            const int32_t *fc = m->faces + 3 * (int64_t)f;
+            p3d_rtri *t = cache + slot;
+            p3d_render_tri_setup(r->sx, r->sy, r->sz, fc[0], fc[1], fc[2], r->fs.rw, r->fs.rh, t);
+            p3d_render_tri_planes(t);
+            tags[slot] = f;
+            tri_tile_cpu(t, f, depth_bits, ids, tp, px0, py0);
+        }
     }
+    const int32_t n_cache = r->setups ? r->n_setup : P3D_RENDER_CACHE;
     const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
     for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
         for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
@@ -327,13 +363,13 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits
              * sample loops */
             if (r->opts.ssaa == 3)
                 p3d_render_resolve(&rm, NULL, ids, 3 * P3D_RENDER_TILE, 3, px0, py0, ox, oy, r->opts.background, tags,
-                                   cache, P3D_RENDER_CACHE, rgb + 3 * o);
+                                   cache, n_cache, rgb + 3 * o);
             else if (r->opts.ssaa == 2)
                 p3d_render_resolve(&rm, NULL, ids, 2 * P3D_RENDER_TILE, 2, px0, py0, ox, oy, r->opts.background, tags,
-                                   cache, P3D_RENDER_CACHE, rgb + 3 * o);
+                                   cache, n_cache, rgb + 3 * o);
             else
                 p3d_render_resolve(&rm, NULL, ids, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
-                                   P3D_RENDER_CACHE, rgb + 3 * o);
+                                   n_cache, rgb + 3 * o);
         }
 }
 

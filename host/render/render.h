@@ -118,6 +118,13 @@ typedef struct p3d_render_frame_setup {
     int32_t tile_px;        /* raster samples per tile side: P3D_RENDER_TILE * s */
 } p3d_render_frame_setup;
 
+/* The CPU: meshes with at most this many faces (the compact mesh: a few hundred thousand) keep every
+ * face's setup of the frame in one table (a p3d_rtri each, 160 bytes: 84 MB at the limit), made once
+ * by the binning's count pass; the tiles and the resolve read it instead of setting each triangle up
+ * again in every tile it touches. Larger (dense) meshes set triangles up per tile, into per-thread
+ * caches. Both give the same frames (test_render). */
+#define P3D_RENDER_SETUP_TABLE_MAX (1 << 19)
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
 typedef struct p3d_render_cuda p3d_render_cuda;
