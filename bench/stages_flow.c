@@ -13,9 +13,13 @@
  *   inpaint1 patch gather, the fill (nets or non-learned), write-back of pass 1
  *   edges2, regions2, inpaint2   the same for pass 2
  *   mesh     LDI -> dense mesh on the context's device (p3d_mesh_from_ldi_ctx)
- *   render   the four preset trajectories, P3D_BENCH_FRAMES frames each (240), SSAA 3, frames to host
+ *   render   the four preset trajectories, P3D_BENCH_FRAMES frames each (240), frames to host, as `run`
+ *            renders them: SSAA P3D_VIDEO_SSAA (2), p3d_video_renderers (on the CPU one renderer per
+ *            thread, that many consecutive frames at once)
  *   videos   render + encode the four videos (H.264: NVENC on a GPU when FFmpeg has it, else libx264)
- *            into a temporary folder: issue 14's "four 240-frame videos rendered and encoded < 1.5 s"
+ *            into a temporary folder through `run`'s video queue (pipeline/video_queue.h: the same
+ *            renderers, the encoder on its own thread with p3d_video_queue_opts), until the files are
+ *            complete: issue 14's "four 240-frame videos rendered and encoded < 1.5 s"
  * A stage's input is made by running the stages before it in the harness's reset (untimed), so every
  * timed run starts from the same state. The harness times a run with CUDA events on the context's
  * stream on a GPU (the emulated device's events read the host clock) and with the wall clock after a
@@ -30,6 +34,7 @@
 #include "io/resize_area.h"
 #include "io/video.h"
 #include "pipeline/photo3d.h"
+#include "pipeline/video_queue.h"
 #include "render/render.h"
 #include "render/trajectory.h"
 
@@ -59,6 +64,7 @@ typedef struct flow_state {
     p3d_ldi_regions regions;
     p3d_ldi_report rep;
     p3d_mesh mesh;
+    p3d_mesh compact; /* the render and videos stages' input when the config's video_mesh is compact, as run */
 } flow_state;
 
 static int32_t env_int(const char *name, int32_t def, int32_t lo) {
@@ -82,49 +88,65 @@ static void flow_clear(flow_state *f) {
     p3d_ldi_edges_free(&f->edges);
     p3d_ldi_free(&f->ldi);
     p3d_mesh_free(&f->mesh);
+    p3d_mesh_free(&f->compact);
+    memset(&f->compact, 0, sizeof f->compact);
     memset(&f->regions, 0, sizeof f->regions);
     memset(&f->edges, 0, sizeof f->edges);
     memset(&f->ldi, 0, sizeof f->ldi);
     memset(&f->mesh, 0, sizeof f->mesh);
 }
 
-/* The four configured trajectories rendered (and encoded when `encode`) from f->mesh. */
+/* The four configured trajectories rendered (and encoded when `encode`) from the videos' mesh, as `run`
+ * does (cmd_run.c's host-frame path: video_queue.h's renderers, SSAA and encoder options). */
 static p3d_status flow_frames(flow_state *f, p3d_ctx *ctx, int32_t encode) {
     const p3d_config *c = &f->cfg;
+    const p3d_mesh *m = c->video_mesh ? &f->compact : &f->mesh;
     const int32_t vw = f->w & ~1, vh = f->h & ~1; /* as run: H.264 4:2:0 needs even sides */
-    const p3d_render_opts ro = {vw, vh, c->anti_flickering ? 3 : 1, {128, 128, 128}};
+    const p3d_render_opts ro = {vw, vh, c->anti_flickering ? P3D_VIDEO_SSAA : 1, {128, 128, 128}};
     const float crop[4] = {(float)c->crop_border[0], (float)c->crop_border[1], (float)c->crop_border[2],
                            (float)c->crop_border[3]};
-    const float anchor = f->center_depth > 0 ? f->center_depth : p3d_mesh_center_depth(&f->mesh);
-    p3d_renderer *rr = NULL;
-    P3D_TRY(p3d_renderer_init(ctx, &f->mesh, &ro, &rr));
-    uint8_t *frame = (uint8_t *)malloc((size_t)vw * vh * 3);
-    p3d_status st = frame ? P3D_OK : p3d_fail(P3D_ERR_OOM, "bench videos: out of memory");
+    const float anchor = f->center_depth > 0 ? f->center_depth : p3d_mesh_center_depth(m);
+    p3d_video_renderers vr;
+    memset(&vr, 0, sizeof vr);
+    vr.n_rr = p3d_video_renderer_count(ctx);
+    p3d_status st = P3D_OK;
+    for (int32_t i = 0; st == P3D_OK && i < vr.n_rr; i++) st = p3d_renderer_init(ctx, m, &ro, &vr.rr[i]);
+    /* frames to host: one buffer per renderer; videos: the queue's slots */
+    uint8_t *frames = NULL, *rgb[P3D_VIDEO_MAX_RENDERERS];
+    p3d_video_queue *vq = NULL;
+    if (st == P3D_OK && encode) st = p3d_video_queue_init(&vq, vw, vh, vr.n_rr + 6);
+    if (st == P3D_OK && !encode) {
+        frames = (uint8_t *)malloc((size_t)vr.n_rr * vw * vh * 3);
+        if (!frames) st = p3d_fail(P3D_ERR_OOM, "bench videos: out of memory");
+        for (int32_t i = 0; frames && i < vr.n_rr; i++) rgb[i] = frames + (size_t)i * vw * vh * 3;
+    }
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
         st = p3d_traj_make(c->video_postfix[t], c->traj_types[t], c->x_shift_range[t], c->y_shift_range[t],
                            c->z_shift_range[t], strstr(c->video_postfix[t], "dolly") != NULL, f->frames, anchor, &tr);
         if (st != P3D_OK) break;
-        p3d_video_writer *vwr = NULL;
         if (encode) {
             char path[160];
             snprintf(path, sizeof path, "%s/%s.mp4", f->tmpdir, c->video_postfix[t]);
-            p3d_video_opts vo = p3d_video_opts_default();
-            vo.fps = c->fps;
-            vo.prefer_nvenc = p3d_ctx_device(ctx).kind == P3D_DEVICE_CUDA;
-            st = p3d_video_open(path, vw, vh, &vo, &vwr);
+            const p3d_video_opts vo = p3d_video_queue_opts(ctx, c->fps);
+            st = p3d_video_queue_open(vq, path, &vo);
         }
         for (int32_t k = 0; st == P3D_OK && k < tr.n; k++) {
-            const p3d_view v = p3d_view_of_pose(&f->mesh, &tr.poses[k], vw, vh, crop);
-            st = p3d_render_frame(rr, &v, frame);
-            if (st == P3D_OK && vwr) st = p3d_video_write_rgb(vwr, frame);
+            vr.views[vr.n_views++] = p3d_view_of_pose(m, &tr.poses[k], vw, vh, crop);
+            if (vr.n_views == vr.n_rr || k == tr.n - 1)
+                st = encode ? p3d_video_queue_render(vq, &vr) : p3d_video_renderers_render(&vr, rgb);
         }
-        if (vwr && st == P3D_OK) st = p3d_video_close(vwr);
-        else p3d_video_abort(vwr);
+        if (st == P3D_OK && encode) st = p3d_video_queue_close(vq);
         p3d_traj_free(&tr);
     }
-    free(frame);
-    p3d_renderer_free(rr);
+    if (vq) {
+        /* the files are complete when the queue is idle */
+        if (st == P3D_OK) st = p3d_video_queue_wait(vq);
+        else p3d_video_queue_abort(vq);
+        p3d_video_queue_free(vq);
+    }
+    free(frames);
+    for (int32_t i = 0; i < vr.n_rr; i++) p3d_renderer_free(vr.rr[i]);
     return st;
 }
 
@@ -202,12 +224,17 @@ static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
 }
 
 /* The stage's input: every stage before it, from the decoded file (untimed). The render stage's
- * input is the mesh; the videos stage's too (it renders again). */
+ * input is the videos' mesh (the compact one by default, built here as run's photo job builds it);
+ * the videos stage's too (it renders again). */
 static p3d_status flow_reset(void *s, p3d_ctx *ctx) {
     flow_state *f = (flow_state *)s;
     flow_clear(f);
     const int32_t upto = f->stage == FS_VIDEOS ? FS_RENDER : f->stage;
     for (int32_t k = 0; k < upto; k++) P3D_TRY(flow_step(f, ctx, k));
+    if (f->stage >= FS_RENDER && f->cfg.video_mesh) {
+        p3d_compact_stats stats;
+        P3D_TRY(p3d_mesh_compact(&f->ldi, &f->mesh, &f->opts.compact_opts, &f->compact, &stats));
+    }
     return p3d_ctx_sync(ctx);
 }
 
@@ -269,7 +296,8 @@ static p3d_status flow_setup(p3d_ctx *ctx, p3d_bench_case *c, int32_t stage, int
     c->pixels = (double)f->opts.longer_side * f->opts.longer_side;
     char what[64] = "";
     if (stage >= FS_RENDER)
-        snprintf(what, sizeof what, ", 4 %s x %d frames", stage == FS_RENDER ? "trajectories" : "videos", (int)f->frames);
+        snprintf(what, sizeof what, ", 4 %s x %d frames, %s mesh, SSAA %d", stage == FS_RENDER ? "trajectories" : "videos",
+                 (int)f->frames, f->cfg.video_mesh ? "compact" : "dense", f->cfg.anti_flickering ? P3D_VIDEO_SSAA : 1);
     snprintf(c->label, sizeof c->label, "moon -> %d px, %s fill%s", (int)f->opts.longer_side,
              learned ? "learned" : "non-learned", what);
     return P3D_OK;

@@ -404,20 +404,11 @@ typedef struct video_setup {
     float anchor;
 } video_setup;
 
-/* Supersampling of the videos with anti_flickering on (the reference renders 3x). 2 x 2 samples a
- * pixel are enough: 96 frames of moon's circle at 960 against SSAA 4 (bench/results/README.md): SSAA 2
- * PSNR min 49.55 dB, frame-to-frame change off by 1.00 rms (8-bit levels), SSAA 3 52.86 dB and 0.68,
- * SSAA 1 42.84 dB and 2.16, far below what H.264 changes. Decoded against the SSAA 4 frames, the
- * videos are as close as before: SSAA 2 with libx264 veryfast CRF 20 mean 33.48 dB (min 32.91),
- * frame-to-frame change off by 6.38 rms; SSAA 3 with fast CRF 23 33.54 dB (min 32.51), 6.44. SSAA 2
- * renders in 30% less CPU than SSAA 3. */
-#define RUN_VIDEO_SSAA 2
-
 static video_setup video_setup_of(const p3d_config *c, const p3d_photo_result *r, const p3d_mesh *m) {
     video_setup s;
     s.vw = r->width & ~1;
     s.vh = r->height & ~1;
-    s.ro = (p3d_render_opts){s.vw, s.vh, c->anti_flickering ? RUN_VIDEO_SSAA : 1, {128, 128, 128}};
+    s.ro = (p3d_render_opts){s.vw, s.vh, c->anti_flickering ? P3D_VIDEO_SSAA : 1, {128, 128, 128}};
     for (int32_t i = 0; i < 4; i++) s.crop[i] = (float)c->crop_border[i];
     s.anchor = r->center_depth > 0 ? r->center_depth : p3d_mesh_center_depth(m);
     return s;
@@ -534,51 +525,22 @@ static p3d_status photo_videos_device(worker *w, const p3d_photo_result *r, cons
     return st;
 }
 
-/* The host path's sink: frames rendered into video queue slots and queued for the encoder thread.
- * On the CPU, n renderers (one per OpenMP thread of the context) render n consecutive frames at once,
- * one frame a thread: their own parallel regions are nested, so each renders its frame alone. Frame
- * by frame with the threads sharing out tiles, every frame ends in a barrier where a thread waits for
- * the last tiles while the encoder thread wants the core: 24 moon frames at SSAA 2 took 184 ms of CPU
- * a frame that way, 143 ms with two frames at once (bench/results/README.md). */
-#define RUN_MAX_RENDERERS 16
+/* The host path's sink: frames rendered into video queue slots and queued for the encoder thread,
+ * as many at once as there are renderers (p3d_video_renderers). */
 typedef struct queue_sink {
-    p3d_renderer *rr[RUN_MAX_RENDERERS];
-    p3d_view views[RUN_MAX_RENDERERS]; /* the frames not rendered yet */
-    int32_t n_rr, n_views;
+    p3d_video_renderers vr;
     p3d_video_queue *vq;
 } queue_sink;
 
-/* Renders the views held into the next slots, in parallel, and queues them in order. */
-static p3d_status queue_flush(queue_sink *q) {
-    const int32_t n = q->n_views;
-    q->n_views = 0;
-    if (n == 0) return P3D_OK;
-    uint8_t *rgb[RUN_MAX_RENDERERS];
-    P3D_TRY(p3d_video_queue_frames(q->vq, n, rgb));
-    p3d_status st[RUN_MAX_RENDERERS];
-    char msg[RUN_MAX_RENDERERS][512]; /* a failure's message, from the thread that met it */
-#ifdef P3D_HAVE_OPENMP
-#pragma omp parallel for num_threads(n) schedule(static, 1)
-#endif
-    for (int32_t i = 0; i < n; i++) {
-        st[i] = p3d_render_frame(q->rr[i], &q->views[i], rgb[i]);
-        if (st[i] != P3D_OK) snprintf(msg[i], sizeof msg[i], "%s", p3d_last_error());
-    }
-    for (int32_t i = 0; i < n; i++)
-        if (st[i] != P3D_OK) return p3d_fail(st[i], "%s", msg[i]);
-    for (int32_t i = 0; i < n; i++) P3D_TRY(p3d_video_queue_push(q->vq));
-    return P3D_OK;
-}
-
 static p3d_status queue_frame(void *arg, const p3d_view *v) {
     queue_sink *q = (queue_sink *)arg;
-    q->views[q->n_views++] = *v;
-    return q->n_views == q->n_rr ? queue_flush(q) : P3D_OK;
+    q->vr.views[q->vr.n_views++] = *v;
+    return q->vr.n_views == q->vr.n_rr ? p3d_video_queue_render(q->vq, &q->vr) : P3D_OK;
 }
 
 static p3d_status queue_close(void *arg) {
     queue_sink *q = (queue_sink *)arg;
-    P3D_TRY(queue_flush(q));
+    P3D_TRY(p3d_video_queue_render(q->vq, &q->vr));
     return p3d_video_queue_close(q->vq);
 }
 
@@ -614,13 +576,12 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
      * plus 6: enough to keep the encoder busy while the renderers run ahead */
     queue_sink q;
     memset(&q, 0, sizeof q);
-    q.n_rr = p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CPU ? p3d_ctx_threads(w->ctx) : 1;
-    q.n_rr = q.n_rr < 1 ? 1 : q.n_rr > RUN_MAX_RENDERERS ? RUN_MAX_RENDERERS : q.n_rr;
-    if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vs.vw, vs.vh, q.n_rr + 6));
+    q.vr.n_rr = p3d_video_renderer_count(w->ctx);
+    if (!w->vq) P3D_TRY(p3d_video_queue_init(&w->vq, vs.vw, vs.vh, q.vr.n_rr + 6));
     q.vq = w->vq;
     const frame_sink sink = {queue_frame, queue_close, &q};
     p3d_status st = P3D_OK;
-    for (int32_t i = 0; st == P3D_OK && i < q.n_rr; i++) st = video_renderer(w, r, m, &vs.ro, &q.rr[i]);
+    for (int32_t i = 0; st == P3D_OK && i < q.vr.n_rr; i++) st = video_renderer(w, r, m, &vs.ro, &q.vr.rr[i]);
     if (st == P3D_OK) st = ensure_out_dir(po, o, c->video_folder, video_dir);
     for (int32_t t = 0; st == P3D_OK && t < c->n_traj; t++) {
         p3d_traj tr;
@@ -628,11 +589,7 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
         p3d_video_opts vo;
         st = video_begin(c, t, vs.anchor, video_dir, name, &tr, path, label, &vo);
         if (st != P3D_OK) break;
-        vo.prefer_nvenc = p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
-        /* one encoder thread: the renderers hold the cores, and libx264 keeps up alone (17 ms a moon
-         * frame against about 140 of rendering) in a fifth less CPU than with its frame threads (2.00
-         * against 2.53 s for 96 frames, the same bytes), and repeats its files byte for byte */
-        vo.threads = 1;
+        vo = p3d_video_queue_opts(w->ctx, c->fps);
         st = p3d_video_queue_open(w->vq, path, &vo);
         /* recorded now: a photo that fails later removes it (unlinking a file never written is harmless) */
         if (st == P3D_OK) record_output(po, path);
@@ -642,7 +599,7 @@ static p3d_status photo_videos(worker *w, const p3d_photo_result *r, const p3d_m
         p3d_traj_free(&tr);
     }
     if (st != P3D_OK && *queued) p3d_video_queue_abort(w->vq);
-    for (int32_t i = 0; i < q.n_rr; i++) p3d_renderer_free(q.rr[i]);
+    for (int32_t i = 0; i < q.vr.n_rr; i++) p3d_renderer_free(q.vr.rr[i]);
     return st;
 }
 

@@ -10,6 +10,9 @@
 
 #include "core/interrupt.h"
 
+#ifdef P3D_HAVE_OPENMP
+#include <omp.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -263,4 +266,48 @@ void p3d_video_queue_free(p3d_video_queue *q) {
     free(q->frames);
     free(q->cmds);
     free(q);
+}
+
+int32_t p3d_video_renderer_count(p3d_ctx *ctx) {
+    const int32_t n = p3d_ctx_device(ctx).kind == P3D_DEVICE_CPU ? p3d_ctx_threads(ctx) : 1;
+    return n < 1 ? 1 : n > P3D_VIDEO_MAX_RENDERERS ? P3D_VIDEO_MAX_RENDERERS : n;
+}
+
+p3d_status p3d_video_renderers_render(p3d_video_renderers *vr, uint8_t **rgb) {
+    const int32_t n = vr->n_views;
+    vr->n_views = 0;
+    p3d_status st[P3D_VIDEO_MAX_RENDERERS];
+    char msg[P3D_VIDEO_MAX_RENDERERS][512]; /* a failure's message, from the thread that met it */
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for num_threads(n) schedule(static, 1)
+#endif
+    for (int32_t i = 0; i < n; i++) {
+        st[i] = p3d_render_frame(vr->rr[i], &vr->views[i], rgb[i]);
+        if (st[i] != P3D_OK) snprintf(msg[i], sizeof msg[i], "%s", p3d_last_error());
+    }
+    for (int32_t i = 0; i < n; i++)
+        if (st[i] != P3D_OK) return p3d_fail(st[i], "%s", msg[i]);
+    return P3D_OK;
+}
+
+p3d_status p3d_video_queue_render(p3d_video_queue *q, p3d_video_renderers *vr) {
+    const int32_t n = vr->n_views;
+    if (n == 0) return P3D_OK;
+    uint8_t *rgb[P3D_VIDEO_MAX_RENDERERS];
+    p3d_status st = p3d_video_queue_frames(q, n, rgb);
+    if (st != P3D_OK) {
+        vr->n_views = 0;
+        return st;
+    }
+    P3D_TRY(p3d_video_renderers_render(vr, rgb));
+    for (int32_t i = 0; i < n; i++) P3D_TRY(p3d_video_queue_push(q));
+    return P3D_OK;
+}
+
+p3d_video_opts p3d_video_queue_opts(p3d_ctx *ctx, double fps) {
+    p3d_video_opts vo = p3d_video_opts_default();
+    vo.fps = fps;
+    vo.prefer_nvenc = p3d_ctx_device(ctx).kind == P3D_DEVICE_CUDA;
+    vo.threads = 1;
+    return vo;
 }
