@@ -15,7 +15,9 @@
  *      fill);
  *   3. per tile, every listed triangle writes min(key) into the tile's samples, key = (inverted bits
  *      of the float32 1 / view depth, triangle index): nearest surface wins, exact ties go to the
- *      lower index, so the frame does not depend on drawing order, thread count or backend; coverage
+ *      lower index, so the frame does not depend on drawing order, thread count or backend (the CPU,
+ *      one thread per tile drawing its triangles in face order, keeps each sample's 1 / depth and face
+ *      in two arrays instead, which picks the same winner and vectorises); coverage
  *      and 1 / depth come from per-triangle planes (exact int64 edge functions stepped along rows,
  *      1 / depth = sum_k w_k e_k), no division per sample; rows of wide triangles are first cut to
  *      their exact covered span, whose samples need no edge test and whose 1 / depth steps along
