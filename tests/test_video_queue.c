@@ -3,7 +3,9 @@
  * filled out of order (FFmpeg's mpeg4 encoder, single-threaded and so
  * repeatable byte for byte: libx264's threads are not); a failure on the encoder thread (a folder that
  * does not exist) comes back to the producer with its message and leaves nothing; an abort in the
- * middle of a video removes its file; the queue is reusable after both. */
+ * middle of a video removes its file; the queue is reusable after both. `run`'s renderers
+ * (p3d_video_renderers: several frames at once, one renderer each) give the frames one renderer gives
+ * view by view. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +130,70 @@ static void test_queue(void) {
     unlink(direct), unlink(queued), unlink(second);
 }
 
+/* Two coloured quads at different depths, seen from three cameras by p3d_video_renderer_count
+ * renderers at once: each frame equals the one p3d_render_frame gives alone. */
+static void test_renderers(void) {
+    p3d_device dev = {P3D_DEVICE_CPU, 0};
+    p3d_ctx *ctx = NULL;
+    CHECK_OK(p3d_ctx_init(&ctx, dev));
+    if (!ctx) return;
+    p3d_mesh m;
+    memset(&m, 0, sizeof m);
+    CHECK_OK(p3d_mesh_alloc(&m, 8, 4));
+    m.width = W;
+    m.height = H;
+    m.hfov = 1.0f;
+    m.vfov = 0.8f;
+    for (int32_t q = 0; q < 2; q++)
+        for (int32_t k = 0; k < 4; k++) {
+            const int32_t i = 4 * q + k;
+            const float z = q ? 3.0f : 2.0f, half = q ? 1.2f : 0.4f;
+            m.xyz[3 * i] = (k & 1 ? half : -half) + (q ? 0.0f : 0.1f);
+            m.xyz[3 * i + 1] = k & 2 ? half : -half;
+            m.xyz[3 * i + 2] = z;
+            for (int32_t c = 0; c < 3; c++) m.rgba[4 * i + c] = (uint8_t)(40 * q + 70 * c + 30 * k);
+            m.rgba[4 * i + 3] = 1;
+        }
+    const int32_t f[4][3] = {{0, 1, 2}, {1, 3, 2}, {4, 5, 6}, {5, 7, 6}};
+    memcpy(m.faces, f, sizeof f);
+    const p3d_render_opts ro = {W, H, P3D_VIDEO_SSAA, {128, 128, 128}};
+    p3d_video_renderers vr;
+    memset(&vr, 0, sizeof vr);
+    vr.n_rr = p3d_video_renderer_count(ctx);
+    CHECK(vr.n_rr >= 1 && vr.n_rr <= P3D_VIDEO_MAX_RENDERERS);
+    for (int32_t i = 0; i < vr.n_rr; i++) CHECK_OK(p3d_renderer_init(ctx, &m, &ro, &vr.rr[i]));
+    uint8_t *got = (uint8_t *)calloc((size_t)3 * P3D_VIDEO_MAX_RENDERERS * W * H, 1);
+    uint8_t *want = (uint8_t *)calloc((size_t)3 * W * H, 1);
+    uint8_t *rgb[P3D_VIDEO_MAX_RENDERERS];
+    for (int32_t i = 0; i < P3D_VIDEO_MAX_RENDERERS; i++) rgb[i] = got + (size_t)i * 3 * W * H;
+    for (int32_t start = 0; start < 3; start += vr.n_rr) {
+        for (int32_t k = start; k < 3 && k < start + vr.n_rr; k++) {
+            p3d_view v = p3d_view_of_mesh(&m, W, H);
+            v.pos[0] = 0.15f * (float)(k - 1);
+            vr.views[vr.n_views++] = v;
+        }
+        const int32_t n = vr.n_views;
+        p3d_view views[P3D_VIDEO_MAX_RENDERERS];
+        memcpy(views, vr.views, sizeof views);
+        CHECK_OK(p3d_video_renderers_render(&vr, rgb));
+        CHECK(vr.n_views == 0);
+        for (int32_t i = 0; i < n; i++) {
+            CHECK_OK(p3d_render_frame(vr.rr[0], &views[i], want));
+            CHECK_MSG(memcmp(want, rgb[i], (size_t)3 * W * H) == 0, "frame %d of the renderers differs", (int)(start + i));
+            int64_t bg = 0;
+            for (int32_t j = 0; j < W * H; j++) bg += rgb[i][3 * j] == 128 && rgb[i][3 * j + 1] == 128;
+            CHECK_MSG(bg < W * H / 2, "frame %d shows mostly background (%lld pixels)", (int)(start + i), (long long)bg);
+        }
+    }
+    free(got);
+    free(want);
+    for (int32_t i = 0; i < vr.n_rr; i++) p3d_renderer_free(vr.rr[i]);
+    p3d_mesh_free(&m);
+    p3d_ctx_free(ctx);
+}
+
 int main(void) {
     RUN(test_queue);
+    RUN(test_renderers);
     return p3d_test_finish();
 }

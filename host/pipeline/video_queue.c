@@ -276,6 +276,7 @@ int32_t p3d_video_renderer_count(p3d_ctx *ctx) {
 p3d_status p3d_video_renderers_render(p3d_video_renderers *vr, uint8_t **rgb) {
     const int32_t n = vr->n_views;
     vr->n_views = 0;
+    if (n <= 0) return P3D_OK;
     p3d_status st[P3D_VIDEO_MAX_RENDERERS];
     char msg[P3D_VIDEO_MAX_RENDERERS][512]; /* a failure's message, from the thread that met it */
 #ifdef P3D_HAVE_OPENMP
