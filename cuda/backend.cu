@@ -1,5 +1,6 @@
-// backend.cu - the CUDA side of p3d_ctx: device queries, one stream + cuBLAS + cuDNN handle per
-// context, allocation with accounting, copies, event timers. Twin of host/core/backend.c.
+// backend.cu - the CUDA side of p3d_ctx: device queries, a compute stream + cuBLAS + cuDNN handle and
+// a copy stream per context, allocation with accounting, copies, page-locked upload staging, event
+// timers. Twin of host/core/backend.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ void p3d_cuda_versions_get(p3d_cuda_versions *out) {
 static p3d_status cuda_ctx_setup(p3d_cuda_ctx *ctx, int32_t device_index) {
     P3D_CUDA_CHECK(cudaSetDevice(device_index));
     P3D_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+    P3D_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->copy_stream, cudaStreamNonBlocking));
     P3D_CUBLAS_CHECK(cublasCreate(&ctx->cublas));
     P3D_CUBLAS_CHECK(cublasSetStream(ctx->cublas, ctx->stream));
     // Parity build: no TF32 in cuBLAS, so fp32 GEMMs match the CPU reference to fp32 rounding.
@@ -102,6 +104,7 @@ void p3d_cuda_ctx_free(p3d_cuda_ctx *ctx) {
     p3d_cuda_free(ctx, ctx->arena.base);
     free(ctx->staging);
     if (ctx->stream) (void)cudaStreamDestroy(ctx->stream);
+    if (ctx->copy_stream) (void)cudaStreamDestroy(ctx->copy_stream);
     free(ctx->allocs);
     free(ctx);
 }
@@ -278,6 +281,183 @@ p3d_status p3d_cuda_launch_check(p3d_cuda_ctx *ctx, const char *op) {
         err = cudaStreamSynchronize(ctx->stream);
         if (err != cudaSuccess) return p3d_fail(P3D_ERR_DEVICE, "%s: kernel failed: %s", op, cudaGetErrorString(err));
     }
+    return P3D_OK;
+}
+
+// ---- page-locked upload staging ----------------------------------------------------------------
+//
+// One cudaMallocHost block and one cudaMalloc block, each cut into two equal slots, so an upload for
+// the next image fills and copies one slot while the current image's kernels may still read the other.
+// A slot goes IDLE -> begin (FILLING: the caller writes its host buffer) -> start (QUEUED: the copy and
+// the `ready` event on the copy stream) -> take (TAKEN: the compute stream waits for `ready`) ->
+// release (IDLE: `released` recorded on the compute stream after the last work that reads the slot).
+// begin waits for `released` only when it has not passed yet (cudaEventQuery), so a wait is counted
+// only when it blocks. Growth frees and reallocates both blocks and needs the other slot idle too.
+enum { STAGING_IDLE, STAGING_FILLING, STAGING_QUEUED, STAGING_TAKEN };
+
+struct p3d_cuda_staging {
+    p3d_cuda_ctx *ctx;
+    unsigned char *host;   // 2 * host_cap, page-locked
+    unsigned char *dev;    // 2 * dev_cap, device
+    size_t host_cap, dev_cap;
+    struct {
+        int32_t state;
+        size_t bytes;                 // the upload's size
+        cudaEvent_t t0, ready, released;
+        int32_t released_recorded;
+        p3d_device_traffic traffic;   // counted for this slot's image, added to the context's by take
+    } slot[2];
+    int32_t next;                     // the slot the next begin takes
+};
+
+p3d_status p3d_cuda_staging_init(p3d_cuda_ctx *ctx, p3d_cuda_staging **out) {
+    *out = NULL;
+    p3d_cuda_staging *s = (p3d_cuda_staging *)calloc(1, sizeof *s);
+    if (!s) return p3d_fail(P3D_ERR_OOM, "staging: out of host memory");
+    s->ctx = ctx;
+    for (int32_t k = 0; k < 2; k++) {
+        cudaError_t e = cudaEventCreate(&s->slot[k].t0);
+        if (e == cudaSuccess) e = cudaEventCreate(&s->slot[k].ready);
+        if (e == cudaSuccess) e = cudaEventCreate(&s->slot[k].released);
+        if (e != cudaSuccess) {
+            p3d_cuda_staging_free(s);
+            return p3d_fail(P3D_ERR_DEVICE, "cuda:%d: staging: cudaEventCreate failed: %s", (int)ctx->device,
+                            cudaGetErrorString(e));
+        }
+    }
+    *out = s;
+    return P3D_OK;
+}
+
+void p3d_cuda_staging_free(p3d_cuda_staging *s) {
+    if (!s) return;
+    // Teardown: cudaFreeHost waits for the copies still queued from the block.
+    if (s->host) (void)cudaFreeHost(s->host);
+    p3d_cuda_free(s->ctx, s->dev);
+    for (int32_t k = 0; k < 2; k++) {
+        if (s->slot[k].t0) (void)cudaEventDestroy(s->slot[k].t0);
+        if (s->slot[k].ready) (void)cudaEventDestroy(s->slot[k].ready);
+        if (s->slot[k].released) (void)cudaEventDestroy(s->slot[k].released);
+    }
+    free(s);
+}
+
+// Waits until the compute stream's work before slot k's release has run (counted in slot `into`'s
+// traffic only when the host really waits).
+static p3d_status staging_wait_released(p3d_cuda_staging *s, int32_t k, int32_t into) {
+    if (!s->slot[k].released_recorded) return P3D_OK;
+    cudaError_t e = cudaEventQuery(s->slot[k].released);
+    if (e == cudaErrorNotReady) {
+        s->slot[into].traffic.syncs++;
+        e = cudaEventSynchronize(s->slot[k].released);
+    }
+    P3D_CUDA_CHECK(e);
+    return P3D_OK;
+}
+
+static size_t staging_round(size_t b) { return (b + 255) / 256 * 256; }
+
+p3d_status p3d_cuda_staging_begin(p3d_cuda_staging *s, size_t host_bytes, size_t dev_bytes, int32_t *slot,
+                                  void **host) {
+    *slot = -1;
+    *host = NULL;
+    if (dev_bytes < host_bytes) dev_bytes = host_bytes;
+    const int32_t k = s->next;
+    if (s->slot[k].state != STAGING_IDLE)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "cuda:%d: staging: slot %d begun again before its release",
+                        (int)s->ctx->device, (int)k);
+    P3D_TRY(staging_wait_released(s, k, k));
+    if (host_bytes > s->host_cap || dev_bytes > s->dev_cap) {
+        if (s->slot[k ^ 1].state != STAGING_IDLE)
+            return p3d_fail(P3D_ERR_INVALID_ARG, "cuda:%d: staging: growing to %zu bytes while the other slot is in use",
+                            (int)s->ctx->device, host_bytes);
+        P3D_TRY(staging_wait_released(s, k ^ 1, k));
+        const size_t hc = staging_round(host_bytes > s->host_cap ? host_bytes : s->host_cap);
+        const size_t dc = staging_round(dev_bytes > s->dev_cap ? dev_bytes : s->dev_cap);
+        if (s->host) P3D_CUDA_CHECK(cudaFreeHost(s->host));
+        p3d_cuda_free(s->ctx, s->dev);
+        s->host = NULL, s->dev = NULL, s->host_cap = 0, s->dev_cap = 0;
+        void *h = NULL, *d = NULL;
+        P3D_CUDA_CHECK(cudaSetDevice(s->ctx->device));
+        cudaError_t e = cudaMallocHost(&h, 2 * hc);
+        if (e != cudaSuccess) {
+            (void)cudaGetLastError();
+            return p3d_fail(P3D_ERR_OOM, "cuda:%d: staging: cudaMallocHost of %zu bytes failed: %s",
+                            (int)s->ctx->device, 2 * hc, cudaGetErrorString(e));
+        }
+        s->slot[k].traffic.allocations++;
+        e = cudaMalloc(&d, 2 * dc);
+        if (e != cudaSuccess) {
+            (void)cudaGetLastError();
+            (void)cudaFreeHost(h);
+            return p3d_fail(P3D_ERR_OOM, "cuda:%d: staging: cudaMalloc of %zu bytes failed: %s", (int)s->ctx->device,
+                            2 * dc, cudaGetErrorString(e));
+        }
+        s->slot[k].traffic.allocations++;
+        p3d_status st = alloc_table_add(s->ctx, d, 2 * dc);
+        if (st != P3D_OK) {
+            (void)cudaFree(d);
+            (void)cudaFreeHost(h);
+            return st;
+        }
+        s->host = static_cast<unsigned char *>(h), s->dev = static_cast<unsigned char *>(d);
+        s->host_cap = hc, s->dev_cap = dc;
+    }
+    s->slot[k].state = STAGING_FILLING;
+    s->slot[k].bytes = host_bytes;
+    s->next = k ^ 1;
+    *slot = k;
+    *host = s->host + (size_t)k * s->host_cap;
+    return P3D_OK;
+}
+
+p3d_status p3d_cuda_staging_start(p3d_cuda_staging *s, int32_t k) {
+    if (k < 0 || k > 1 || s->slot[k].state != STAGING_FILLING)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "cuda:%d: staging: start of slot %d that was not begun", (int)s->ctx->device, (int)k);
+    cudaStream_t cs = s->ctx->copy_stream;
+    const size_t b = s->slot[k].bytes;
+    P3D_CUDA_CHECK(cudaEventRecord(s->slot[k].t0, cs));
+    if (b) P3D_CUDA_CHECK(cudaMemcpyAsync(s->dev + (size_t)k * s->dev_cap, s->host + (size_t)k * s->host_cap, b,
+                                          cudaMemcpyHostToDevice, cs));
+    P3D_CUDA_CHECK(cudaEventRecord(s->slot[k].ready, cs));
+    s->slot[k].traffic.h2d_bytes += (int64_t)b;
+    s->slot[k].state = STAGING_QUEUED;
+    return P3D_OK;
+}
+
+p3d_status p3d_cuda_staging_take(p3d_cuda_staging *s, int32_t k, void **dev) {
+    *dev = NULL;
+    if (k < 0 || k > 1 || s->slot[k].state != STAGING_QUEUED)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "cuda:%d: staging: take of slot %d that was not started", (int)s->ctx->device, (int)k);
+    // The compute stream's later work waits for the copy on the device; the host goes on.
+    P3D_CUDA_CHECK(cudaStreamWaitEvent(s->ctx->stream, s->slot[k].ready, 0));
+    p3d_device_traffic *t = &s->ctx->traffic, *add = &s->slot[k].traffic;
+    t->h2d_bytes += add->h2d_bytes, t->d2h_bytes += add->d2h_bytes;
+    t->syncs += add->syncs, t->allocations += add->allocations;
+    memset(add, 0, sizeof *add);
+    s->slot[k].state = STAGING_TAKEN;
+    *dev = s->dev + (size_t)k * s->dev_cap;
+    return P3D_OK;
+}
+
+p3d_status p3d_cuda_staging_release(p3d_cuda_staging *s, int32_t k) {
+    if (k < 0 || k > 1 || s->slot[k].state == STAGING_IDLE) return P3D_OK;
+    // A slot begun or started but never taken: its copy may still read the host buffer.
+    if (s->slot[k].state == STAGING_QUEUED) P3D_CUDA_CHECK(cudaStreamWaitEvent(s->ctx->stream, s->slot[k].ready, 0));
+    P3D_CUDA_CHECK(cudaEventRecord(s->slot[k].released, s->ctx->stream));
+    s->slot[k].released_recorded = 1;
+    s->slot[k].state = STAGING_IDLE;
+    return P3D_OK;
+}
+
+p3d_status p3d_cuda_staging_copy_ms(p3d_cuda_staging *s, int32_t k, double *ms) {
+    *ms = 0.0;
+    if (k < 0 || k > 1) return p3d_fail(P3D_ERR_INVALID_ARG, "staging: slot %d", (int)k);
+    s->ctx->traffic.syncs++;
+    P3D_CUDA_CHECK(cudaEventSynchronize(s->slot[k].ready));
+    float f = 0.0f;
+    P3D_CUDA_CHECK(cudaEventElapsedTime(&f, s->slot[k].t0, s->slot[k].ready));
+    *ms = (double)f;
     return P3D_OK;
 }
 

@@ -72,6 +72,21 @@ size_t p3d_cuda_arena_capacity(const p3d_cuda_ctx *ctx);
  * them with one wait instead of one per array. */
 p3d_status p3d_cuda_download_span(p3d_cuda_ctx *ctx, const void *src, size_t bytes, const void **host);
 
+/* Uploads through page-locked staging on the context's copy stream (core/backend.h's p3d_staging_*,
+ * which says how they are used and counted). Two slots used in turn; slot k's page-locked host
+ * buffer is host_bytes, its device buffer dev_bytes (>= host_bytes; the upload lands at its start).
+ * A slot's counters are added to the context's by take. */
+typedef struct p3d_cuda_staging p3d_cuda_staging;
+p3d_status p3d_cuda_staging_init(p3d_cuda_ctx *ctx, p3d_cuda_staging **out);
+void p3d_cuda_staging_free(p3d_cuda_staging *s);
+p3d_status p3d_cuda_staging_begin(p3d_cuda_staging *s, size_t host_bytes, size_t dev_bytes, int32_t *slot,
+                                  void **host);
+p3d_status p3d_cuda_staging_start(p3d_cuda_staging *s, int32_t slot);
+p3d_status p3d_cuda_staging_take(p3d_cuda_staging *s, int32_t slot, void **dev);
+p3d_status p3d_cuda_staging_release(p3d_cuda_staging *s, int32_t slot);
+/* The slot's last copy on the copy stream, in ms from its events (waits for it: one counted sync). */
+p3d_status p3d_cuda_staging_copy_ms(p3d_cuda_staging *s, int32_t slot, double *ms);
+
 /* The counted traffic of this context (see p3d_device_traffic in core/backend.h). Every CUDA call of
  * cuda/ that allocates, copies between host and device or blocks the host goes through the functions
  * above (or counts itself, as the timer's event wait does), so these are complete. */

@@ -36,6 +36,7 @@ typedef struct p3d_cuda_alloc_rec {
 struct p3d_cuda_ctx {
     int32_t device;
     cudaStream_t stream;
+    cudaStream_t copy_stream; /* uploads through the page-locked staging (p3d_cuda_staging_*), beside the compute stream */
     cublasHandle_t cublas;
     cudnnHandle_t cudnn;
     int32_t sync_debug; /* P3D_CUDA_SYNC_DEBUG=1: synchronise after every launch check */

@@ -211,6 +211,129 @@ static bool stream_ok(cudaStream_t s) {
     return hnd().streams.count(s) != 0;
 }
 
+// Execution is synchronous except for one thing a GPU really does beside the kernels: a copy between
+// device memory and page-locked host memory (cudaMallocHost) on a created stream is queued on that
+// stream and run by the stream's own OS thread after a delay (1 to 3 ms by P3D_EMU_SEED, none for seed
+// 0), as a copy engine runs it. Everything else issued on a stream with queued work first waits for
+// that queue to drain, so one stream's work stays in order; cudaEventRecord on such a stream completes
+// when the work queued before it has run; cudaStreamWaitEvent makes the stream's later work wait for
+// the event. A kernel that reads an upload without waiting for its event thus reads the 0xfe pattern
+// of fresh memory, and a host that reads a download without synchronising reads the old bytes.
+// (cuDNN, cuBLAS and CUB calls run at once: only the stream that issues the copies queues work.)
+enum async_kind { OP_COPY, OP_MARK, OP_WAIT };
+struct async_op {
+    async_kind kind;
+    void *dst;
+    const void *src;
+    size_t dpitch, spitch, width, height; // a 1-D copy is one row
+    cudaEvent_t ev;
+    uint64_t gen;
+};
+} // namespace p3d_emu
+
+// The handles (cuda_runtime.h declares them at global scope).
+struct p3d_emu_event {
+    bool recorded;
+    double ms;                                // host time at which the last record completed
+    uint64_t gen_recorded = 0, gen_done = 0;  // records issued / completed (under async_mu)
+};
+struct p3d_emu_stream {
+    unsigned flags;
+    std::deque<p3d_emu::async_op> q; // under async_mu
+    bool running = false;   // an op taken from q is executing
+    bool stop = false;
+    std::thread th;         // started with the first queued op
+};
+namespace p3d_emu {
+
+static std::mutex &async_mu() {
+    static std::mutex *m = new std::mutex;
+    return *m;
+}
+static std::condition_variable &async_cv() {
+    static std::condition_variable *c = new std::condition_variable;
+    return *c;
+}
+static double now_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+static bool stream_idle(const p3d_emu_stream *s) { return !s || (s->q.empty() && !s->running); }
+
+static void stream_main(p3d_emu_stream *s) {
+    std::unique_lock<std::mutex> lk(async_mu());
+    for (;;) {
+        async_cv().wait(lk, [s] { return s->stop || !s->q.empty(); });
+        if (s->q.empty()) return;
+        const async_op op = s->q.front();
+        s->q.pop_front();
+        s->running = true;
+        if (op.kind == OP_WAIT) {
+            async_cv().wait(lk, [&op] { return op.ev->gen_done >= op.gen; });
+        } else if (op.kind == OP_MARK) {
+            if (op.gen > op.ev->gen_done) op.ev->gen_done = op.gen;
+            op.ev->ms = now_ms();
+        } else {
+            lk.unlock();
+            const uint64_t sd = seed();
+            if (sd) std::this_thread::sleep_for(std::chrono::microseconds(1000 * (1 + sd % 3)));
+            for (size_t r = 0; r < op.height; r++)
+                memmove(static_cast<char *>(op.dst) + r * op.dpitch, static_cast<const char *>(op.src) + r * op.spitch,
+                        op.width);
+            lk.lock();
+        }
+        s->running = false;
+        async_cv().notify_all();
+    }
+}
+
+// Queues op on s (under async_mu).
+static void stream_push(p3d_emu_stream *s, const async_op &op) {
+    s->q.push_back(op);
+    if (!s->th.joinable()) s->th = std::thread(stream_main, s);
+    async_cv().notify_all();
+}
+
+static void stream_drain(p3d_emu_stream *s) {
+    if (!s) return;
+    std::unique_lock<std::mutex> lk(async_mu());
+    async_cv().wait(lk, [s] { return stream_idle(s); });
+}
+
+// A stream about to run synchronous work: valid, and its queued work done first.
+static bool stream_enter(cudaStream_t s) {
+    if (!stream_ok(s)) return false;
+    stream_drain(s);
+    return true;
+}
+
+static void drain_all() {
+    std::vector<const void *> all;
+    {
+        std::lock_guard<std::mutex> lock(hnd().mu);
+        all.assign(hnd().streams.begin(), hnd().streams.end());
+    }
+    for (const void *s : all) stream_drain(static_cast<p3d_emu_stream *>(const_cast<void *>(s)));
+}
+
+// ---- page-locked host memory (cudaMallocHost) ---------------------------------------------------------
+struct pinned_table {
+    std::mutex mu;
+    std::map<uintptr_t, size_t> live;
+};
+static pinned_table &pinned() {
+    static pinned_table *t = new pinned_table;
+    return *t;
+}
+static bool is_pinned(const void *p, size_t bytes) {
+    pinned_table &t = pinned();
+    std::lock_guard<std::mutex> lock(t.mu);
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    auto it = t.live.upper_bound(a);
+    if (it == t.live.begin()) return false;
+    --it;
+    return a >= it->first && bytes <= it->second && a - it->first <= it->second - bytes;
+}
+
 // ---- the kernel executor ---------------------------------------------------------------------------
 enum fiber_state { F_READY, F_BARRIER, F_WARP, F_DONE };
 
@@ -809,7 +932,7 @@ void run_grid(const launch_config &cfg, void (*body)(const void *), const void *
         fail(cudaErrorInvalidValue);
         return;
     }
-    if (!stream_ok(cfg.stream)) {
+    if (!stream_enter(cfg.stream)) {
         fail(cudaErrorInvalidResourceHandle);
         return;
     }
@@ -1002,7 +1125,10 @@ cudaError_t cudaDriverGetVersion(int *version) {
     return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize(void) { return sticky() ? fail(sticky()) : cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) {
+    drain_all();
+    return sticky() ? fail(sticky()) : cudaSuccess;
+}
 
 cudaError_t cudaDeviceReset(void) {
     g_sticky.store(0);
@@ -1053,6 +1179,36 @@ cudaError_t cudaFree(void *ptr) {
     return cudaSuccess;
 }
 
+cudaError_t cudaMallocHost(void **ptr, size_t bytes) {
+    *ptr = nullptr;
+    if (sticky()) return fail(sticky());
+    void *p = nullptr;
+    if (posix_memalign(&p, 256, bytes ? bytes : 1) != 0) return fail(cudaErrorMemoryAllocation);
+    memset(p, kFreshByte, bytes);
+    pinned_table &t = pinned();
+    std::lock_guard<std::mutex> lock(t.mu);
+    t.live[reinterpret_cast<uintptr_t>(p)] = bytes ? bytes : 1;
+    *ptr = p;
+    return cudaSuccess;
+}
+
+// As on a GPU, freeing page-locked memory waits for the device's queued work first.
+cudaError_t cudaFreeHost(void *ptr) {
+    if (!ptr) return cudaSuccess;
+    drain_all();
+    pinned_table &t = pinned();
+    std::lock_guard<std::mutex> lock(t.mu);
+    auto it = t.live.find(reinterpret_cast<uintptr_t>(ptr));
+    if (it == t.live.end()) {
+        report("cudaFreeHost(%p): not a live cudaMallocHost block", ptr);
+        return fail(cudaErrorInvalidValue);
+    }
+    memset(ptr, 0xdd, it->second);
+    t.live.erase(it);
+    free(ptr);
+    return cudaSuccess;
+}
+
 // dst/src checked against the direction: device pointers must lie inside one live allocation with the
 // whole range, host pointers must not be device pointers.
 static cudaError_t check_copy(void *dst, const void *src, size_t dst_span, size_t src_span, cudaMemcpyKind kind,
@@ -1077,10 +1233,26 @@ static cudaError_t check_copy(void *dst, const void *src, size_t dst_span, size_
     return cudaSuccess;
 }
 
+// A copy on a created stream whose host side is page-locked is queued (see stream_main); any other
+// copy runs now, after the stream's queued work.
+static void copy_2d(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height,
+                    cudaMemcpyKind kind, cudaStream_t stream) {
+    const void *host = kind == cudaMemcpyHostToDevice ? src : kind == cudaMemcpyDeviceToHost ? dst : nullptr;
+    const size_t span = (height - 1) * (host == src ? spitch : dpitch) + width;
+    if (stream && host && is_pinned(host, span)) {
+        std::lock_guard<std::mutex> lock(async_mu());
+        stream_push(stream, async_op{OP_COPY, dst, src, dpitch, spitch, width, height, nullptr, 0});
+        return;
+    }
+    stream_drain(stream);
+    for (size_t r = 0; r < height; r++)
+        memmove(static_cast<char *>(dst) + r * dpitch, static_cast<const char *>(src) + r * spitch, width);
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
     const cudaError_t e = check_copy(dst, src, bytes, bytes, kind, stream, "cudaMemcpy");
     if (e != cudaSuccess) return e;
-    if (bytes) memmove(dst, src, bytes);
+    if (bytes) copy_2d(dst, bytes, src, bytes, bytes, 1, kind, stream);
     return cudaSuccess;
 }
 
@@ -1095,14 +1267,13 @@ cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t 
     const cudaError_t e = check_copy(dst, src, (height - 1) * dpitch + width, (height - 1) * spitch + width, kind,
                                      stream, "cudaMemcpy2D");
     if (e != cudaSuccess) return e;
-    for (size_t r = 0; r < height; r++)
-        memmove(static_cast<char *>(dst) + r * dpitch, static_cast<const char *>(src) + r * spitch, width);
+    copy_2d(dst, dpitch, src, spitch, width, height, kind, stream);
     return cudaSuccess;
 }
 
 cudaError_t cudaMemsetAsync(void *ptr, int value, size_t bytes, cudaStream_t stream) {
     if (sticky()) return fail(sticky());
-    if (!stream_ok(stream)) return fail(cudaErrorInvalidResourceHandle);
+    if (!stream_enter(stream)) return fail(cudaErrorInvalidResourceHandle);
     if (bytes == 0) return cudaSuccess;
     if (!find_range(ptr, bytes)) {
         report("cudaMemset: %p (+%zu bytes) is not inside one live device allocation", ptr, bytes);
@@ -1114,18 +1285,11 @@ cudaError_t cudaMemsetAsync(void *ptr, int value, size_t bytes, cudaStream_t str
 
 cudaError_t cudaMemset(void *ptr, int value, size_t bytes) { return cudaMemsetAsync(ptr, value, bytes, nullptr); }
 
-struct p3d_emu_stream {
-    unsigned flags;
-};
-struct p3d_emu_event {
-    bool recorded;
-    double ms; // host time of the last record (execution is synchronous)
-};
-
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) {
     if (sticky()) return fail(sticky());
     if (flags > cudaStreamNonBlocking) return fail(cudaErrorInvalidValue);
-    cudaStream_t s = new p3d_emu_stream{flags};
+    cudaStream_t s = new p3d_emu_stream;
+    s->flags = flags;
     std::lock_guard<std::mutex> lock(hnd().mu);
     hnd().streams.insert(s);
     *stream = s;
@@ -1134,21 +1298,35 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) 
 
 cudaError_t cudaStreamCreate(cudaStream_t *stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 
+// The stream's queued work still runs (as on a GPU) before the handle goes.
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-    std::lock_guard<std::mutex> lock(hnd().mu);
-    if (!stream || !hnd().streams.erase(stream)) return fail(cudaErrorInvalidResourceHandle);
+    {
+        std::lock_guard<std::mutex> lock(hnd().mu);
+        if (!stream || !hnd().streams.erase(stream)) return fail(cudaErrorInvalidResourceHandle);
+    }
+    {
+        std::lock_guard<std::mutex> lock(async_mu());
+        stream->stop = true;
+        async_cv().notify_all();
+    }
+    if (stream->th.joinable()) stream->th.join();
     delete stream;
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     if (sticky()) return fail(sticky());
-    return stream_ok(stream) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+    return stream_enter(stream) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
 
 static bool event_ok(cudaEvent_t e) {
     std::lock_guard<std::mutex> lock(hnd().mu);
     return e && hnd().events.count(e);
+}
+
+static void event_wait(cudaEvent_t e) {
+    std::unique_lock<std::mutex> lk(async_mu());
+    async_cv().wait(lk, [e] { return e->gen_done >= e->gen_recorded; });
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t *event) {
@@ -1161,8 +1339,11 @@ cudaError_t cudaEventCreate(cudaEvent_t *event) {
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
-    std::lock_guard<std::mutex> lock(hnd().mu);
-    if (!event || !hnd().events.erase(event)) return fail(cudaErrorInvalidResourceHandle);
+    {
+        std::lock_guard<std::mutex> lock(hnd().mu);
+        if (!event || !hnd().events.erase(event)) return fail(cudaErrorInvalidResourceHandle);
+    }
+    event_wait(event); // a queued record still writes it
     delete event;
     return cudaSuccess;
 }
@@ -1170,21 +1351,58 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
     if (sticky()) return fail(sticky());
     if (!event_ok(event) || !stream_ok(stream)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::mutex> lock(async_mu());
     event->recorded = true;
-    event->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const uint64_t gen = ++event->gen_recorded;
+    if (!stream_idle(stream)) {
+        stream_push(stream, async_op{OP_MARK, nullptr, nullptr, 0, 0, 0, 0, event, gen});
+        return cudaSuccess;
+    }
+    event->gen_done = gen;
+    event->ms = now_ms();
     return cudaSuccess;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
     if (sticky()) return fail(sticky());
-    return event_ok(event) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+    if (!event_ok(event)) return fail(cudaErrorInvalidResourceHandle);
+    event_wait(event);
+    return cudaSuccess;
 }
 
+cudaError_t cudaEventQuery(cudaEvent_t event) {
+    if (sticky()) return fail(sticky());
+    if (!event_ok(event)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::mutex> lock(async_mu());
+    return event->gen_done >= event->gen_recorded ? cudaSuccess : cudaErrorNotReady;
+}
+
+// Not ready (returned, not recorded as the last error, as on a GPU) while a queued record is pending.
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end) {
     if (sticky()) return fail(sticky());
     if (!event_ok(start) || !event_ok(end) || !start->recorded || !end->recorded)
         return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::mutex> lock(async_mu());
+    if (start->gen_done < start->gen_recorded || end->gen_done < end->gen_recorded) return cudaErrorNotReady;
     *ms = (float)(end->ms - start->ms);
+    return cudaSuccess;
+}
+
+// The stream's work issued after this call waits for the event's last record; an event never recorded
+// is no dependency. With nothing queued on the stream, the host waits here: the stream's next work runs
+// synchronously, so waiting now is waiting before it.
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
+    if (sticky()) return fail(sticky());
+    if (flags != 0 || !event_ok(event) || !stream_ok(stream)) return fail(cudaErrorInvalidResourceHandle);
+    std::unique_lock<std::mutex> lk(async_mu());
+    if (!event->recorded) return cudaSuccess;
+    const uint64_t gen = event->gen_recorded;
+    if (event->gen_done >= gen) return cudaSuccess;
+    if (!stream_idle(stream)) {
+        stream_push(stream, async_op{OP_WAIT, nullptr, nullptr, 0, 0, 0, 0, event, gen});
+        return cudaSuccess;
+    }
+    async_cv().wait(lk, [event, gen] { return event->gen_done >= gen; });
     return cudaSuccess;
 }
 

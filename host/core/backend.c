@@ -20,6 +20,12 @@ struct p3d_ctx {
     size_t bytes_peak;
     void *scratch; /* p3d_ctx_scratch_reserve: context memory shared by the ops */
     size_t scratch_bytes;
+#ifdef P3D_HAVE_CUDA
+    struct p3d_cuda_staging *staging; /* p3d_staging_*, made on first use */
+#endif
+    void *cpu_slot[2]; /* the CPU's staging slots (host = device memory) */
+    size_t cpu_slot_bytes[2];
+    int32_t cpu_next;
 };
 
 /* Host allocations carry their size in a header so p3d_ctx_release can account for them; 256 bytes
@@ -130,7 +136,10 @@ p3d_status p3d_ctx_init(p3d_ctx **out, p3d_device dev) {
 void p3d_ctx_free(p3d_ctx *ctx) {
     if (!ctx) return;
     p3d_ctx_release(ctx, ctx->scratch);
+    free(ctx->cpu_slot[0]);
+    free(ctx->cpu_slot[1]);
 #ifdef P3D_HAVE_CUDA
+    p3d_cuda_staging_free(ctx->staging);
     if (ctx->cuda) p3d_cuda_ctx_free(ctx->cuda);
 #endif
     free(ctx);
@@ -221,6 +230,66 @@ p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes) {
 void *p3d_ctx_scratch(const p3d_ctx *ctx, size_t *bytes) {
     *bytes = ctx->scratch_bytes;
     return ctx->scratch;
+}
+
+p3d_status p3d_staging_begin(p3d_ctx *ctx, size_t host_bytes, size_t dev_bytes, int32_t *slot, void **host) {
+    *slot = -1;
+    *host = NULL;
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) {
+        if (!ctx->staging) P3D_TRY(p3d_cuda_staging_init(ctx->cuda, &ctx->staging));
+        return p3d_cuda_staging_begin(ctx->staging, host_bytes, dev_bytes, slot, host);
+    }
+#endif
+    const int32_t k = ctx->cpu_next;
+    const size_t need = dev_bytes > host_bytes ? dev_bytes : host_bytes;
+    if (need > ctx->cpu_slot_bytes[k]) {
+        free(ctx->cpu_slot[k]);
+        ctx->cpu_slot_bytes[k] = 0;
+        /* 256-byte aligned as the device's blocks, never empty */
+        ctx->cpu_slot[k] = aligned_alloc(256, (need + 255) / 256 * 256 + 256);
+        if (!ctx->cpu_slot[k]) return p3d_fail(P3D_ERR_OOM, "staging: out of host memory (%zu bytes)", need);
+        ctx->cpu_slot_bytes[k] = need;
+    }
+    ctx->cpu_next = k ^ 1;
+    *slot = k;
+    *host = ctx->cpu_slot[k];
+    return P3D_OK;
+}
+
+p3d_status p3d_staging_start(p3d_ctx *ctx, int32_t slot) {
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) return p3d_cuda_staging_start(ctx->staging, slot);
+#endif
+    (void)ctx, (void)slot;
+    return P3D_OK;
+}
+
+p3d_status p3d_staging_take(p3d_ctx *ctx, int32_t slot, void **dev) {
+    *dev = NULL;
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) return p3d_cuda_staging_take(ctx->staging, slot, dev);
+#endif
+    if (slot < 0 || slot > 1 || !ctx->cpu_slot[slot]) return p3d_fail(P3D_ERR_INVALID_ARG, "staging: slot %d was not begun", (int)slot);
+    *dev = ctx->cpu_slot[slot];
+    return P3D_OK;
+}
+
+p3d_status p3d_staging_release(p3d_ctx *ctx, int32_t slot) {
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda) return ctx->staging ? p3d_cuda_staging_release(ctx->staging, slot) : P3D_OK;
+#endif
+    (void)ctx, (void)slot;
+    return P3D_OK;
+}
+
+p3d_status p3d_staging_copy_ms(p3d_ctx *ctx, int32_t slot, double *ms) {
+    *ms = 0.0;
+#ifdef P3D_HAVE_CUDA
+    if (ctx->cuda && ctx->staging) return p3d_cuda_staging_copy_ms(ctx->staging, slot, ms);
+#endif
+    (void)ctx, (void)slot;
+    return P3D_OK;
 }
 
 p3d_device_traffic p3d_ctx_traffic(const p3d_ctx *ctx) {

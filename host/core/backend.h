@@ -1,7 +1,8 @@
 /* backend.h - device selection and the per-run context.
  *
- * A p3d_ctx owns everything device-specific: for CUDA the device index, one stream, the cuBLAS and
- * cuDNN handles and a scratch workspace; for the CPU the thread count. There is no global CUDA
+ * A p3d_ctx owns everything device-specific: for CUDA the device index, a compute stream, a copy
+ * stream, the cuBLAS and cuDNN handles, a scratch workspace and the page-locked upload staging; for
+ * the CPU the thread count. There is no global CUDA
  * state: two contexts on two GPUs run side by side in two threads (one worker per GPU).
  *
  *   p3d_device dev;
@@ -97,6 +98,35 @@ typedef struct p3d_device_traffic {
 p3d_device_traffic p3d_ctx_traffic(const p3d_ctx *ctx);
 /* after - before, field by field. */
 p3d_device_traffic p3d_device_traffic_sub(p3d_device_traffic after, p3d_device_traffic before);
+
+/* Uploads through page-locked staging on the context's copy stream (issue 14: overlap across a batch).
+ * The staging has two slots used in turn, so the upload for the next image runs on the copy stream
+ * while the current image's kernels run on the compute stream. A slot is a page-locked host buffer of
+ * host_bytes and a device buffer of dev_bytes >= host_bytes (the upload lands at its start; the rest
+ * is the caller's, e.g. the stage that reads the upload writes its result there). Both slots are
+ * planned together from the image size: begin only grows them (one cudaMallocHost and one cudaMalloc
+ * for both), so a batch of one size allocates on its first image only.
+ *
+ *   int32_t slot; void *host, *dev;
+ *   P3D_TRY(p3d_staging_begin(ctx, bytes, dev_bytes, &slot, &host)); // write host[0, bytes)
+ *   P3D_TRY(p3d_staging_start(ctx, slot));  // cudaMemcpyAsync on the copy stream, then an event
+ *   ...                                     // the previous image's work goes on meanwhile
+ *   P3D_TRY(p3d_staging_take(ctx, slot, &dev)); // the compute stream waits for the event (no host wait)
+ *   ...                                     // kernels read dev
+ *   P3D_TRY(p3d_staging_release(ctx, slot)); // free again once the compute stream's work so far ran
+ *
+ * Counting: the allocations, bytes and blocking waits of begin and start are kept with the slot and
+ * added to the context's counters by take, so they count on the image that uses the upload even when
+ * it was issued while the previous image was being computed. One thread calls these per context. On
+ * the CPU host and device buffer are one ordinary block, start and take move nothing, and nothing is
+ * counted. Slots are taken in the order they were begun; release also ends a slot never taken. */
+p3d_status p3d_staging_begin(p3d_ctx *ctx, size_t host_bytes, size_t dev_bytes, int32_t *slot, void **host);
+p3d_status p3d_staging_start(p3d_ctx *ctx, int32_t slot);
+p3d_status p3d_staging_take(p3d_ctx *ctx, int32_t slot, void **dev);
+p3d_status p3d_staging_release(p3d_ctx *ctx, int32_t slot);
+/* Device time of the slot's last upload on the copy stream in ms, from CUDA events (bench/; waits for
+ * the copy: one counted sync). 0 on the CPU. */
+p3d_status p3d_staging_copy_ms(p3d_ctx *ctx, int32_t slot, double *ms);
 
 /* Copies a tensor between memories (dst and src must have the same dtype and shape). */
 p3d_status p3d_tensor_copy(p3d_ctx *ctx, p3d_tensor *dst, const p3d_tensor *src);

@@ -111,41 +111,111 @@ p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char 
     return s;
 }
 
-p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
-                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r) {
-    memset(r, 0, sizeof *r);
-    const p3d_device_traffic traffic0 = p3d_ctx_traffic(ctx);
-    double t0 = p3d_time_now();
+void p3d_photo_input_free(p3d_ctx *ctx, p3d_photo_input *in) {
+    if (!in) return;
+    if (ctx && in->slot >= 0) (void)p3d_staging_release(ctx, in->slot);
+    free(in->rgb);
+    free(in->depth);
+    memset(in, 0, sizeof *in);
+    in->slot = -1;
+}
+
+p3d_status p3d_photo_input_prepare(const p3d_image *img, const char *name, const p3d_depth *map,
+                                   const p3d_photo_opts *o, p3d_photo_input *in) {
+    memset(in, 0, sizeof *in);
+    in->slot = -1;
+    const double t0 = p3d_time_now();
     /* Processing size from the IMAGE (quirk 19 fixed: the reference takes it from the depth map). */
     double frac = (double)o->longer_side / (double)(img->width > img->height ? img->width : img->height);
     int32_t w = (int32_t)(img->width * frac), h = (int32_t)(img->height * frac);
-    p3d_status s = P3D_OK;
     if (w < 3 || h < 3)
-        s = p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", name, (int)img->width,
-                     (int)img->height, (int)o->longer_side);
-    if (s == P3D_OK && !p3d_depth_aspect_ok(map->width, map->height, w, h))
-        s = p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d, processed "
-                     "at %dx%d)", (int)map->width, (int)map->height, name, (int)img->width, (int)img->height,
-                     (int)w, (int)h);
-    uint8_t *rgb = NULL;
-    float *depth = NULL;
-    if (s == P3D_OK && (!(rgb = (uint8_t *)malloc((size_t)w * h * 3)) || !(depth = (float *)malloc((size_t)w * h * 4))))
-        s = p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
+        return p3d_fail(P3D_ERR_INVALID_ARG, "%s: %dx%d is too small for a longer side of %d", name, (int)img->width,
+                        (int)img->height, (int)o->longer_side);
+    if (!p3d_depth_aspect_ok(map->width, map->height, w, h))
+        return p3d_fail(P3D_ERR_FORMAT, "depth map is %dx%d, which does not have the aspect of %s (%dx%d, processed "
+                        "at %dx%d)", (int)map->width, (int)map->height, name, (int)img->width, (int)img->height,
+                        (int)w, (int)h);
+    in->width = w, in->height = h, in->orig_w = img->width, in->orig_h = img->height;
+    in->rgb = (uint8_t *)malloc((size_t)w * h * 3);
+    in->depth = (float *)malloc((size_t)w * h * sizeof(float));
+    p3d_status s = in->rgb && in->depth ? P3D_OK : p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
     if (s == P3D_OK) {
         int64_t ss[3] = {img->height, img->width, 3}, ds[3] = {h, w, 3};
         p3d_tensor src = p3d_tensor_view(img->rgb, P3D_U8, P3D_MEM_HOST, 3, ss);
-        p3d_tensor dst = p3d_tensor_view(rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
+        p3d_tensor dst = p3d_tensor_view(in->rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
         s = p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC);
     }
-    /* the prepared depth stays on a device for the LDI build (depth_dev; NULL on the CPU) */
-    const float *depth_dev = NULL;
-    if (s == P3D_OK) s = p3d_depth_prepare_dev(ctx, map, w, h, &o->prep, depth, &r->center_depth, &depth_dev);
-    if (s == P3D_OK) {
-        r->width = w, r->height = h, r->orig_w = img->width, r->orig_h = img->height;
-        r->cam = p3d_camera_reference(img->width, img->height, w, h);
-        r->seconds_prep = p3d_time_now() - t0;
-        s = p3d_ldi_run(ctx, nets, rgb, depth, depth_dev, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
+    if (s == P3D_OK) s = p3d_depth_prep_normalize(map, w, h, &o->prep, in->depth, &in->center_depth);
+    if (s != P3D_OK) {
+        p3d_photo_input_free(NULL, in);
+        return s;
     }
+    in->seconds = p3d_time_now() - t0;
+    return P3D_OK;
+}
+
+/* The staging slot of one photo: the normalised depth (uploaded), then the filtered depth. */
+static size_t depth_bytes(const p3d_photo_input *in) { return (size_t)in->width * (size_t)in->height * sizeof(float); }
+static size_t filtered_offset(const p3d_photo_input *in) { return (depth_bytes(in) + 255) / 256 * 256; }
+
+p3d_status p3d_photo_input_upload(p3d_ctx *ctx, p3d_photo_input *in) {
+    if (in->slot >= 0 || p3d_ctx_mem(ctx) == P3D_MEM_HOST) return P3D_OK;
+    const size_t bytes = depth_bytes(in);
+    void *host = NULL;
+    int32_t slot = -1;
+    P3D_TRY(p3d_staging_begin(ctx, bytes, filtered_offset(in) + bytes, &slot, &host));
+    in->slot = slot;
+    memcpy(host, in->depth, bytes);
+    return p3d_staging_start(ctx, slot);
+}
+
+/* The depth preparation's filter passes (depth_prep.h): on a device from the uploaded slot into its
+ * second half, downloaded into depth (one blocking download, as p3d_depth_prepare: the LDI build's
+ * host half reads every pixel) and left there for the LDI build's device half (*depth_dev: the slot
+ * stays taken until the build has read it, see release_input); on the CPU from in->depth into depth. */
+static p3d_status sharpen_input(p3d_ctx *ctx, p3d_photo_input *in, const p3d_photo_opts *o, float *depth,
+                                const float **depth_dev) {
+    const int32_t w = in->width, h = in->height;
+    *depth_dev = NULL;
+    if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) return p3d_depth_sharpen(ctx, in->depth, depth, w, h, &o->prep);
+    P3D_TRY(p3d_photo_input_upload(ctx, in));
+    void *dev = NULL;
+    P3D_TRY(p3d_staging_take(ctx, in->slot, &dev));
+    float *filtered = (float *)((unsigned char *)dev + filtered_offset(in));
+    P3D_TRY(p3d_depth_sharpen(ctx, (const float *)dev, filtered, w, h, &o->prep));
+    P3D_TRY(p3d_ctx_download(ctx, depth, filtered, depth_bytes(in)));
+    *depth_dev = filtered;
+    return P3D_OK;
+}
+
+/* Gives the photo's staging slot back once the LDI build has read the filtered depth from it. */
+static p3d_status release_input(p3d_ctx *ctx, p3d_photo_input *in) {
+    if (in->slot < 0) return P3D_OK;
+    const int32_t slot = in->slot;
+    in->slot = -1;
+    return p3d_staging_release(ctx, slot);
+}
+
+p3d_status p3d_photo_to_mesh_input(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_photo_input *in, const char *name,
+                                   const p3d_photo_opts *o, p3d_photo_result *r) {
+    (void)name;
+    memset(r, 0, sizeof *r);
+    const p3d_device_traffic traffic0 = p3d_ctx_traffic(ctx);
+    double t0 = p3d_time_now();
+    const int32_t w = in->width, h = in->height;
+    float *depth = (float *)malloc(depth_bytes(in));
+    p3d_status s = depth ? P3D_OK : p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
+    const float *depth_dev = NULL;
+    if (s == P3D_OK) s = sharpen_input(ctx, in, o, depth, &depth_dev);
+    if (s == P3D_OK) {
+        r->width = w, r->height = h, r->orig_w = in->orig_w, r->orig_h = in->orig_h;
+        r->center_depth = in->center_depth;
+        r->cam = p3d_camera_reference(in->orig_w, in->orig_h, w, h);
+        r->seconds_prep = in->seconds + (p3d_time_now() - t0);
+        s = p3d_ldi_run(ctx, nets, in->rgb, depth, depth_dev, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
+    }
+    const p3d_status released = release_input(ctx, in);
+    if (s == P3D_OK) s = released;
     if (s == P3D_OK) {
         double t1 = p3d_time_now();
         s = o->device_mesh ? p3d_mesh_from_ldi_dev(ctx, &r->ldi, o->ldi.depth_threshold, &r->mesh, &r->mesh_xyz_dev,
@@ -158,10 +228,19 @@ p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const
         s = p3d_mesh_compact(&r->ldi, &r->mesh, &o->compact_opts, &r->compact, &r->compact_stats);
         r->seconds_compact = p3d_time_now() - t1;
     }
-    free(rgb);
     free(depth);
     if (s != P3D_OK) p3d_photo_result_free(r);
     else r->traffic = p3d_device_traffic_sub(p3d_ctx_traffic(ctx), traffic0);
+    return s;
+}
+
+p3d_status p3d_photo_to_mesh_image(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_image *img, const char *name,
+                                   const p3d_depth *map, const p3d_photo_opts *o, p3d_photo_result *r) {
+    memset(r, 0, sizeof *r);
+    p3d_photo_input in;
+    P3D_TRY(p3d_photo_input_prepare(img, name, map, o, &in));
+    p3d_status s = p3d_photo_to_mesh_input(ctx, nets, &in, name, o, r);
+    p3d_photo_input_free(ctx, &in);
     return s;
 }
 

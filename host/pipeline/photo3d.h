@@ -78,6 +78,35 @@ typedef struct p3d_photo_result {
  * original pixel off for odd sides: see photo3d.c). */
 p3d_camera p3d_camera_reference(int32_t orig_w, int32_t orig_h, int32_t w, int32_t h);
 
+/* A photo prepared for the device (issue 14: overlap across a batch). p3d_photo_input_prepare does the
+ * host part of the job - the processing size, the photo resampled to it, the depth map normalised to
+ * it (p3d_depth_prep_normalize) - and needs no context, so a second thread can prepare the next photo
+ * while the current one is computed. p3d_photo_input_upload (the context's thread) copies the depth
+ * into a page-locked staging slot and queues its upload on the context's copy stream
+ * (p3d_staging_begin, core/backend.h): it may run while the previous photo's work is still queued.
+ * p3d_photo_to_mesh_input then runs the rest, its compute stream waiting for that upload on the
+ * device. The photo's pixels stay on the host: the device stages read only the depth map (the LDI's
+ * colours are the host's; the fill uploads its own patches). On the CPU the upload is skipped. */
+typedef struct p3d_photo_input {
+    int32_t width, height; /* processing size */
+    int32_t orig_w, orig_h;
+    uint8_t *rgb;          /* (height, width, 3) */
+    float *depth;          /* (height, width) normalised, unfiltered */
+    float center_depth;    /* unfiltered depth at the centre */
+    double seconds;        /* resample + normalisation */
+    int32_t slot;          /* staging slot of the queued upload; -1 when none */
+} p3d_photo_input;
+
+p3d_status p3d_photo_input_prepare(const p3d_image *img, const char *name, const p3d_depth *map,
+                                   const p3d_photo_opts *o, p3d_photo_input *in);
+/* Queues the upload (nothing on the CPU, or when already queued). */
+p3d_status p3d_photo_input_upload(p3d_ctx *ctx, p3d_photo_input *in);
+/* Frees the arrays and releases a staging slot never consumed. ctx may be NULL when nothing was queued. */
+void p3d_photo_input_free(p3d_ctx *ctx, p3d_photo_input *in);
+/* The rest of the job (queues the upload first if it is not yet). The traffic in r counts the upload. */
+p3d_status p3d_photo_to_mesh_input(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_photo_input *in, const char *name,
+                                   const p3d_photo_opts *o, p3d_photo_result *r);
+
 /* The whole per-image job up to the mesh. map: the photo's depth or disparity (any size with the
  * photo's aspect). On failure r is freed. */
 p3d_status p3d_photo_to_mesh(p3d_ctx *ctx, const p3d_ldi_nets *nets, const char *image_path, const p3d_depth *map,
