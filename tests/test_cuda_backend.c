@@ -2,7 +2,8 @@
  * device info and library versions, allocation accounting (in use, peak), the three copy directions,
  * a copy past the end of an allocation refused with the failing call named, the event timer, the
  * traffic counters (bytes per direction, blocking waits, allocations) and the device arena (marks,
- * spills, the regrowth after a spill, no allocation once it is large enough). Without a usable device every case is a SKIP naming why; a FAIL where a device is
+ * spills, the regrowth after a spill, no allocation once it is large enough) and the page-locked
+ * upload staging (two slots in turn, contents, counters on the taking image, growth). Without a usable device every case is a SKIP naming why; a FAIL where a device is
  * required (P3D_REQUIRE_GPU=1, a device present, or the emulated build). */
 #include <stdint.h>
 #include <string.h>
@@ -149,6 +150,70 @@ static void test_arena(void) {
 }
 #endif
 
+/* The staging of core/backend.h: two slots in turn; what a slot's upload allocated and copied counts
+ * when it is taken, not when it was queued; a second round of the same size allocates nothing. */
+static void test_staging(void) {
+    NEED_GPU();
+    p3d_ctx *ctx = g_gpu;
+    p3d_cuda_ctx *cu = p3d_ctx_cuda(ctx);
+    enum { N = 5000 };
+    int32_t dst[N];
+    const size_t src_bytes = sizeof dst;
+    for (int32_t round = 0; round < 2; round++) {
+        const p3d_device_traffic t0 = p3d_ctx_traffic(ctx);
+        int32_t a = -1, b = -1;
+        void *ha = NULL, *hb = NULL, *da = NULL, *db = NULL;
+        CHECK_OK(p3d_staging_begin(ctx, src_bytes, 2 * src_bytes, &a, &ha));
+        for (int32_t i = 0; i < N; i++) ((int32_t *)ha)[i] = i * 3 + round;
+        CHECK_OK(p3d_staging_start(ctx, a));
+        CHECK_OK(p3d_staging_begin(ctx, src_bytes, 2 * src_bytes, &b, &hb));
+        for (int32_t i = 0; i < N; i++) ((int32_t *)hb)[i] = -i - round;
+        CHECK_OK(p3d_staging_start(ctx, b));
+        CHECK(a != b && ha != hb);
+        /* queued, not taken: nothing counted yet */
+        const p3d_device_traffic q = p3d_device_traffic_sub(p3d_ctx_traffic(ctx), t0);
+        CHECK(q.h2d_bytes == 0 && q.allocations == 0);
+        CHECK_OK(p3d_staging_take(ctx, a, &da));
+        const p3d_device_traffic ta = p3d_device_traffic_sub(p3d_ctx_traffic(ctx), t0);
+        CHECK_MSG(ta.h2d_bytes == (int64_t)src_bytes && ta.allocations == (round == 0 ? 2 : 0),
+                  "round %d: slot a h2d %lld allocations %lld", (int)round, (long long)ta.h2d_bytes,
+                  (long long)ta.allocations);
+        CHECK_OK(p3d_cuda_memcpy_d2h(cu, dst, da, sizeof dst));
+        int ok = 1;
+        for (int32_t i = 0; i < N; i++) ok &= dst[i] == i * 3 + round;
+        CHECK(ok);
+        CHECK_OK(p3d_staging_release(ctx, a));
+        CHECK_OK(p3d_staging_take(ctx, b, &db));
+        CHECK_OK(p3d_cuda_memcpy_d2h(cu, dst, db, sizeof dst));
+        ok = 1;
+        for (int32_t i = 0; i < N; i++) ok &= dst[i] == -i - round;
+        CHECK(ok);
+        double ms = -1.0;
+        CHECK_OK(p3d_staging_copy_ms(ctx, b, &ms));
+        CHECK(ms >= 0.0);
+        CHECK_OK(p3d_staging_release(ctx, b));
+    }
+    /* a larger upload regrows both slots (counted again), once both are free */
+    const p3d_device_traffic t0 = p3d_ctx_traffic(ctx);
+    int32_t a = -1;
+    void *ha = NULL, *da = NULL;
+    CHECK_OK(p3d_staging_begin(ctx, 4 * src_bytes, 4 * src_bytes, &a, &ha));
+    memset(ha, 0x5a, 4 * src_bytes);
+    CHECK_OK(p3d_staging_start(ctx, a));
+    CHECK_OK(p3d_staging_take(ctx, a, &da));
+    CHECK(p3d_device_traffic_sub(p3d_ctx_traffic(ctx), t0).allocations == 2);
+    CHECK_OK(p3d_cuda_memcpy_d2h(cu, dst, (const int32_t *)da + 3 * N, sizeof dst));
+    CHECK(dst[N - 1] == 0x5a5a5a5a);
+    /* growing while the other slot holds a queued upload is refused */
+    int32_t b = -1;
+    void *hb = NULL;
+    CHECK_OK(p3d_staging_begin(ctx, 8, 8, &b, &hb));
+    CHECK_OK(p3d_staging_start(ctx, b));
+    CHECK_OK(p3d_staging_release(ctx, a));
+    CHECK_FAILS(p3d_staging_begin(ctx, 8 * src_bytes, 8 * src_bytes, &a, &ha), P3D_ERR_INVALID_ARG, "other slot");
+    CHECK_OK(p3d_staging_release(ctx, b));
+}
+
 int main(void) {
 #ifdef P3D_HAVE_CUDA
     p3d_device dev;
@@ -163,6 +228,7 @@ int main(void) {
     RUN(test_timer);
     RUN(test_traffic);
     RUN(test_arena);
+    RUN(test_staging);
     p3d_ctx_free(g_gpu);
 #else
     RUN(p3d_test_no_cuda);

@@ -95,6 +95,10 @@ static __global__ void own_lane_kernel(int *out) {
     out[threadIdx.x] = __shfl_down_sync(0x1u, (int)threadIdx.x, 1); // lanes 1..31 are not in the mask
 }
 
+static __global__ void first_kernel(const int *x, int *out) {
+    if (threadIdx.x == 0) *out = x[0];
+}
+
 // ---- helpers -----------------------------------------------------------------------------------
 
 template <class T>
@@ -196,6 +200,67 @@ static void test_events(void) {
     CHECK(cudaEventDestroy(a) == cudaSuccess && cudaEventDestroy(b) == cudaSuccess);
     CHECK(cudaEventDestroy(a) == cudaErrorInvalidResourceHandle);
     (void)cudaGetLastError();
+}
+
+// Copies from page-locked memory on a stream run beside the host and the other streams; an event orders
+// them (cudaStreamWaitEvent), a synchronisation ends them, and work on their own stream follows them.
+static void test_copy_stream(void) {
+    const size_t n = 1 << 16;
+    int *h = nullptr, *back = nullptr;
+    CHECK(cudaMallocHost((void **)&h, n * sizeof(int)) == cudaSuccess && h);
+    CHECK(cudaMallocHost((void **)&back, n * sizeof(int)) == cudaSuccess && back);
+    for (size_t i = 0; i < n; i++) h[i] = (int)i + 1;
+    int *d = dev_alloc<int>(n), *out = dev_alloc<int>(1);
+    cudaStream_t cs, ks;
+    cudaEvent_t ready;
+    CHECK(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking) == cudaSuccess);
+    CHECK(cudaStreamCreateWithFlags(&ks, cudaStreamNonBlocking) == cudaSuccess);
+    CHECK(cudaEventCreate(&ready) == cudaSuccess);
+    // 1. A held copy: the event is not ready, and a kernel on another stream that does not wait for it
+    //    reads the fresh-memory pattern.
+    setenv("P3D_EMU_COPY_DELAY_US", "300000", 1);
+    CHECK(cudaMemcpyAsync(d, h, n * sizeof(int), cudaMemcpyHostToDevice, cs) == cudaSuccess);
+    CHECK(cudaEventRecord(ready, cs) == cudaSuccess);
+    CHECK(cudaEventQuery(ready) == cudaErrorNotReady);
+    P3D_LAUNCH(first_kernel, 1, 32, 0, ks)(d, out);
+    int got = 0;
+    CHECK(cudaMemcpy(&got, out, sizeof got, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(got == (int)0xfefefefe);
+    // 2. The compute stream waits for the event: its kernel sees the copy.
+    CHECK(cudaStreamWaitEvent(ks, ready, 0) == cudaSuccess);
+    P3D_LAUNCH(first_kernel, 1, 32, 0, ks)(d, out);
+    CHECK(cudaMemcpy(&got, out, sizeof got, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(got == 1);
+    CHECK(cudaEventQuery(ready) == cudaSuccess);
+    // 3. Order on one stream: a copy into page-locked memory is done only after a synchronisation; a
+    //    kernel queued after a held upload on the same stream sees it.
+    for (size_t i = 0; i < n; i++) h[i] = 7;
+    CHECK(cudaMemcpyAsync(d, h, n * sizeof(int), cudaMemcpyHostToDevice, cs) == cudaSuccess);
+    P3D_LAUNCH(first_kernel, 1, 32, 0, cs)(d, out);
+    CHECK(cudaMemcpy(&got, out, sizeof got, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(got == 7);
+    memset(back, 0, n * sizeof(int));
+    CHECK(cudaMemcpyAsync(back, d, n * sizeof(int), cudaMemcpyDeviceToHost, cs) == cudaSuccess);
+    CHECK(back[n - 1] == 0); // still held
+    CHECK(cudaStreamSynchronize(cs) == cudaSuccess);
+    CHECK(back[0] == 7 && back[n - 1] == 7);
+    // 4. Elapsed time of a held copy, between events on the copy stream.
+    setenv("P3D_EMU_COPY_DELAY_US", "20000", 1);
+    cudaEvent_t t0;
+    CHECK(cudaEventCreate(&t0) == cudaSuccess);
+    CHECK(cudaEventRecord(t0, cs) == cudaSuccess);
+    CHECK(cudaMemcpyAsync(d, h, n * sizeof(int), cudaMemcpyHostToDevice, cs) == cudaSuccess);
+    CHECK(cudaEventRecord(ready, cs) == cudaSuccess);
+    CHECK(cudaEventSynchronize(ready) == cudaSuccess);
+    float ms = 0.0f;
+    CHECK(cudaEventElapsedTime(&ms, t0, ready) == cudaSuccess && ms >= 15.0f);
+    unsetenv("P3D_EMU_COPY_DELAY_US");
+    CHECK(cudaEventDestroy(t0) == cudaSuccess && cudaEventDestroy(ready) == cudaSuccess);
+    CHECK(cudaStreamDestroy(cs) == cudaSuccess && cudaStreamDestroy(ks) == cudaSuccess);
+    CHECK(cudaFreeHost(h) == cudaSuccess && cudaFreeHost(back) == cudaSuccess);
+    CHECK(cudaFreeHost(h) == cudaErrorInvalidValue);
+    (void)cudaGetLastError();
+    CHECK(cudaFree(d) == cudaSuccess && cudaFree(out) == cudaSuccess);
 }
 
 // Block sums of 300 blocks x 1000 values with and without the barrier, under two seeds.
@@ -524,6 +589,7 @@ int main(void) {
     RUN(test_launch_limits);
     RUN(test_memory_table);
     RUN(test_events);
+    RUN(test_copy_stream);
     RUN(test_barrier_and_seed);
     RUN(test_atomics);
     RUN(test_warp_collectives);

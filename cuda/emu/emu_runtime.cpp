@@ -214,7 +214,7 @@ static bool stream_ok(cudaStream_t s) {
 // Execution is synchronous except for one thing a GPU really does beside the kernels: a copy between
 // device memory and page-locked host memory (cudaMallocHost) on a created stream is queued on that
 // stream and run by the stream's own OS thread after a delay (1 to 3 ms by P3D_EMU_SEED, none for seed
-// 0), as a copy engine runs it. Everything else issued on a stream with queued work first waits for
+// 0; P3D_EMU_COPY_DELAY_US sets it), as a copy engine runs it. Everything else issued on a stream with queued work first waits for
 // that queue to drain, so one stream's work stays in order; cudaEventRecord on such a stream completes
 // when the work queued before it has run; cudaStreamWaitEvent makes the stream's later work wait for
 // the event. A kernel that reads an upload without waiting for its event thus reads the 0xfe pattern
@@ -275,7 +275,8 @@ static void stream_main(p3d_emu_stream *s) {
         } else {
             lk.unlock();
             const uint64_t sd = seed();
-            if (sd) std::this_thread::sleep_for(std::chrono::microseconds(1000 * (1 + sd % 3)));
+            const long us = env_long("P3D_EMU_COPY_DELAY_US", sd ? (long)(1000 * (1 + sd % 3)) : 0);
+            if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
             for (size_t r = 0; r < op.height; r++)
                 memmove(static_cast<char *>(op.dst) + r * op.dpitch, static_cast<const char *>(op.src) + r * op.spitch,
                         op.width);
