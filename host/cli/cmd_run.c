@@ -9,14 +9,17 @@
  * command line.
  *
  * Workers: one per device (--devices 0,1,2,3), each with its own context and models, taking photos
- * from a shared queue; each worker decodes its next photo on a second thread while it works on the
- * current one. A photo that fails is reported at the end with its reason and the others go on
+ * from a shared queue; each worker prepares its next photo on a second thread while it works on the
+ * current one (decode; with the user's depth map also reading it, resampling and normalising: the
+ * host part of p3d_photo_input_prepare), and once the current photo's mesh is built queues the next
+ * one's upload on the device's copy stream, so it runs beside the current photo's video rendering. A photo that fails is reported at the end with its reason and the others go on
  * (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
  * abandoned, no partial file is left) and the run ends with exit 130. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,26 +315,53 @@ typedef struct worker {
     } pending;
 } worker;
 
-/* A decoded photo, possibly decoded on a second thread. */
+/* A photo prepared on a second thread: decoded, and when its depth map is the user's, the map read and
+ * the photo prepared for the device (p3d_photo_input_prepare). A failure is kept with its message and
+ * reported when the photo's turn comes, at the step that would have failed in order. */
 typedef struct decode_job {
-    const char *path;
+    const p3d_input *in;
+    const run_opts *o;
     p3d_image img;
-    p3d_status st;
+    p3d_status st;         /* decoding */
     char error[1024];
+    p3d_depth map;         /* the user's map (has_map), else the worker estimates one */
+    int32_t has_map;
+    p3d_status depth_st;   /* reading the user's map */
+    char depth_error[1024];
+    p3d_photo_input input; /* prepared */
+    int32_t prepared;
+    p3d_status input_st;   /* preparing */
+    char input_error[1024];
+    atomic_int finished;   /* the thread's work is done (the worker may read the job without joining) */
     pthread_t thread;
     int32_t running;
 } decode_job;
 
 static void *decode_main(void *arg) {
     decode_job *d = (decode_job *)arg;
-    d->st = p3d_image_read(d->path, 0, &d->img);
+    d->st = p3d_image_read(d->in->path, 0, &d->img);
     if (d->st != P3D_OK) snprintf(d->error, sizeof d->error, "%s", p3d_last_error());
+    if (d->st == P3D_OK && d->in->depth) {
+        d->depth_st = p3d_depth_read(d->in->depth, &d->o->dopts, &d->map);
+        if (d->depth_st != P3D_OK) snprintf(d->depth_error, sizeof d->depth_error, "%s", p3d_last_error());
+        d->has_map = d->depth_st == P3D_OK;
+    }
+    if (d->has_map) {
+        const p3d_photo_opts popts = photo_opts_of(&d->o->cfg);
+        d->input_st = p3d_photo_input_prepare(&d->img, d->in->path, &d->map, &popts, &d->input);
+        if (d->input_st != P3D_OK) snprintf(d->input_error, sizeof d->input_error, "%s", p3d_last_error());
+        d->prepared = d->input_st == P3D_OK;
+    }
+    atomic_store(&d->finished, 1);
     return NULL;
 }
 
-static void decode_start(decode_job *d, const char *path) {
+static void decode_start(decode_job *d, const p3d_input *in, const run_opts *o) {
     memset(d, 0, sizeof *d);
-    d->path = path;
+    d->in = in;
+    d->o = o;
+    d->input.slot = -1;
+    atomic_init(&d->finished, 0);
     d->running = pthread_create(&d->thread, NULL, decode_main, d) == 0;
     if (!d->running) decode_main(d); /* no thread: decode now */
 }
@@ -341,6 +371,21 @@ static p3d_status decode_finish(decode_job *d) {
     d->running = 0;
     if (d->st != P3D_OK) return p3d_fail(d->st, "%s", d->error);
     return P3D_OK;
+}
+
+/* Frees what the job holds (a queued upload's staging slot included). */
+static void decode_clear(p3d_ctx *ctx, decode_job *d) {
+    if (d->st == P3D_OK) p3d_image_free(&d->img);
+    p3d_depth_free(&d->map);
+    p3d_photo_input_free(ctx, &d->input);
+}
+
+/* The next photo's upload, queued on the copy stream once its thread has prepared it (never waits for
+ * the thread). A failure here is not the current photo's: the upload is then retried in the next
+ * photo's own turn, where its error belongs. */
+static void upload_next(p3d_ctx *ctx, decode_job *d) {
+    if (!d || !atomic_load(&d->finished) || !d->prepared) return;
+    if (p3d_photo_input_upload(ctx, &d->input) != P3D_OK) p3d_log(P3D_LOG_DEBUG, "prefetch upload: %s", p3d_last_error());
 }
 
 /* The depth map of a photo: the user's, or the model's estimate (the model loaded on first use). */
@@ -624,8 +669,8 @@ static p3d_status write_depth(const p3d_depth *map, const char *dir, const char 
 
 /* Photo `in` through the whole job. When its videos were queued (*queued = 1) it is not finished yet:
  * it becomes the worker's pending photo (finish_pending), which then owns its outputs. */
-static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image *img, item_result *res, double t0,
-                                int32_t *queued) {
+static p3d_status process_photo(worker *w, const p3d_input *in, decode_job *job, decode_job *next, item_result *res,
+                                double t0, int32_t *queued) {
     const run_opts *o = w->sh->o;
     const p3d_config *c = &o->cfg;
     char depth_dir[1200], mesh_dir[1200], video_dir[1200], web_dir[1200], splats_dir[1200], path[1600];
@@ -643,7 +688,14 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     double t = p3d_time_now();
     p3d_depth map;
     memset(&map, 0, sizeof map);
-    p3d_status st = photo_depth(w, in, img, &map, &res->estimated);
+    p3d_status st = P3D_OK;
+    if (in->depth) { /* read on the decode thread */
+        if (job->depth_st != P3D_OK) st = p3d_fail(job->depth_st, "%s", job->depth_error);
+        map = job->map;
+        memset(&job->map, 0, sizeof job->map);
+    } else {
+        st = photo_depth(w, in, &job->img, &map, &res->estimated);
+    }
     res->seconds[STAGE_DEPTH] = p3d_time_now() - t;
 
     p3d_photo_result r;
@@ -654,8 +706,15 @@ static p3d_status process_photo(worker *w, const p3d_input *in, const p3d_image 
     popts.device_mesh = o->videos && !c->video_mesh && p3d_ctx_device(w->ctx).kind == P3D_DEVICE_CUDA;
     t = p3d_time_now();
     if (st == P3D_OK) st = p3d_interrupt_check(in->name);
-    if (st == P3D_OK) st = p3d_photo_to_mesh_image(w->ctx, &w->nets, img, in->path, &map, &popts, &r);
+    if (st == P3D_OK && job->input_st != P3D_OK) st = p3d_fail(job->input_st, "%s", job->input_error);
+    if (st == P3D_OK && !job->prepared) {
+        st = p3d_photo_input_prepare(&job->img, in->path, &map, &popts, &job->input);
+        job->prepared = st == P3D_OK;
+    }
+    if (st == P3D_OK) st = p3d_photo_to_mesh_input(w->ctx, &w->nets, &job->input, in->path, &popts, &r);
     res->seconds[STAGE_MESH] = p3d_time_now() - t;
+    /* the next photo's upload goes beside this one's writing and rendering */
+    upload_next(w->ctx, next);
     if (st == P3D_OK) {
         res->width = r.width, res->height = r.height;
         res->edges = r.report.edges[0] + r.report.edges[1];
@@ -772,20 +831,20 @@ static void *worker_main(void *arg) {
     decode_job slots[2];
     int32_t c = 0;
     int32_t i = take_next(sh);
-    if (i >= 0) decode_start(&slots[c], sh->in->items[i].path);
+    if (i >= 0) decode_start(&slots[c], &sh->in->items[i], o);
     while (i >= 0) {
         decode_job *cur = &slots[c], *nxt = &slots[c ^ 1];
         int32_t j = take_next(sh);
-        if (j >= 0) decode_start(nxt, sh->in->items[j].path); /* overlaps the work on photo i */
+        if (j >= 0) decode_start(nxt, &sh->in->items[j], o); /* overlaps the work on photo i */
         const p3d_input *in = &sh->in->items[i];
         item_result *res = &sh->res[i];
         snprintf(res->device, sizeof res->device, "%s", w->used);
         double t0 = p3d_time_now();
         p3d_status s = decode_finish(cur);
         int32_t queued = 0;
-        if (s == P3D_OK) s = process_photo(w, in, &cur->img, res, t0, &queued);
+        if (s == P3D_OK) s = process_photo(w, in, cur, j >= 0 ? nxt : NULL, res, t0, &queued);
         if (!queued) photo_finished(w, in, res, s, t0);
-        if (cur->st == P3D_OK) p3d_image_free(&cur->img);
+        decode_clear(w->ctx, cur);
         i = j;
         c ^= 1;
     }
