@@ -5,9 +5,13 @@
 # The overlap must not change anything:
 #   1. a batch of 3 different photos gives byte-identical meshes, and the same videos, as the same photos
 #      run one by one (on the build's device: the emulated CUDA device in that build);
-#   2. a bad image in the batch is reported and skipped, the others are done (exit 3);
+#   2. a bad image in the batch is reported and skipped, the others are done (exit 3); so is a bad depth
+#      map in the middle (it is read on the prefetch thread), with the error the photo gives alone;
 #   3. SIGINT while the videos are being encoded: exit 130, no temporary file and no partial video left,
-#      and a photo either has all four videos or none.
+#      and a photo either has all four videos or none;
+#   4. the device traffic stays per photo: the next photo's upload is queued during the current photo,
+#      yet every photo of a batch reports the bytes and blocking waits it reports alone, and no
+#      allocation after the first photo (the staging and the arena are planned once).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cli_lib.sh"
 src=${P3D_SOURCE_DIR:-$(cd "$here/.." && pwd)}
@@ -96,6 +100,58 @@ PY
     if cmp -s "$tmp/bad/mesh/$n.ply" "$tmp/batch/mesh/$n.ply"; then ok "2 $n's mesh as in the full batch"
     else bad "2 $n's mesh differs from the full batch's"; fi
   done
+fi
+
+# 2b. a bad depth map in the middle: read by the prefetch thread, reported in p2's turn as alone
+cp -r "$tmp/in" "$tmp/in3"
+head -c 200 "$tmp/in/p2_disp.png" >"$tmp/in3/p2_disp.png"
+if run "2b a truncated depth map in the batch" 3 "p2" -- run "$tmp/in3" --depth-dir "$tmp/in3" -o "$tmp/bad3" \
+     --mesh-only "${small[@]}" --json "$tmp/bad3.json"; then
+  mkdir -p "$tmp/one_bad"
+  cp "$tmp/in3/p2.png" "$tmp/in3/p2_disp.png" "$tmp/one_bad/"
+  "$bin" run "$tmp/one_bad/p2.png" --depth "$tmp/one_bad/p2_disp.png" -o "$tmp/bad3_one" --mesh-only "${small[@]}" \
+    --json "$tmp/bad3_one.json" >/dev/null 2>&1
+  "$py" - "$tmp/bad3.json" "$tmp/bad3_one.json" <<'PY' && ok "2b p2 failed with the error it gives alone, p1 and p3 done" || bad "2b report: $(cat "$tmp/bad3.json")"
+import json, sys
+r = {p["name"]: p for p in json.load(open(sys.argv[1]))["photos"]}
+alone = json.load(open(sys.argv[2]))["photos"][0]
+assert r["p1"]["status"] == "done" and r["p3"]["status"] == "done", r
+assert r["p2"]["status"] == "failed" and "p2_disp" in r["p2"]["error"], r
+def rel(p):  # the error with the photo's folder left out
+    return p["error"].replace(p["input"].rsplit("/", 1)[0] + "/", "")
+assert alone["status"] == "failed" and rel(alone) == rel(r["p2"]), (alone, r["p2"])
+PY
+  for n in p1 p3; do
+    if cmp -s "$tmp/bad3/mesh/$n.ply" "$tmp/batch/mesh/$n.ply"; then ok "2b $n's mesh as in the full batch"
+    else bad "2b $n's mesh differs from the full batch's"; fi
+  done
+fi
+
+# 4. traffic per photo: the batch against each photo alone (mesh only: the renderer's buffers are per
+#    photo by design). On the CPU every counter is 0.
+if run "4 mesh-only batch" 0 "3 done" -- run "$tmp/in" --depth-dir "$tmp/in" -o "$tmp/t_batch" --mesh-only "${small[@]}" \
+     --json "$tmp/t_batch.json"; then
+  for n in p1 p2 p3; do
+    "$bin" run "$tmp/one_$n/$n.png" --depth "$tmp/one_$n/${n}_disp.png" -o "$tmp/t_one" --mesh-only "${small[@]}" \
+      --json "$tmp/t_$n.json" >/dev/null 2>&1 || bad "4 $n alone failed"
+  done
+  msg=$("$py" - "$tmp" "$dev" 2>&1 <<'PY'
+import json, sys
+tmp, dev = sys.argv[1:3]
+batch = {p["name"]: p["device_traffic"] for p in json.load(open(tmp + "/t_batch.json"))["photos"]}
+out = []
+for i, n in enumerate(["p1", "p2", "p3"]):
+    alone = json.load(open("%s/t_%s.json" % (tmp, n)))["photos"][0]["device_traffic"]
+    b = batch[n]
+    for k in ("h2d_bytes", "d2h_bytes", "syncs"):
+        assert b[k] == alone[k], (n, k, b[k], alone[k])
+    assert b["allocations"] == (alone["allocations"] if i == 0 else 0), (n, b, alone)
+    if dev == "cuda":
+        assert b["h2d_bytes"] > 0 and alone["allocations"] > 0, (n, b, alone)
+    out.append("%s h2d %d syncs %d alloc %d" % (n, b["h2d_bytes"], b["syncs"], b["allocations"]))
+print("; ".join(out))
+PY
+  ) && ok "4 traffic per photo as alone, no allocation after the first ($dev: $msg)" || bad "4 traffic: $msg"
 fi
 
 # 3. SIGINT while videos are encoded: longer videos, the signal once the first photo's encoding began

@@ -214,12 +214,17 @@ p3d_status p3d_ctx_sync(p3d_ctx *ctx) {
     return P3D_OK;
 }
 
+/* A growth takes a quarter more than asked: the next image of a batch has other LDI and patch counts,
+ * and its stages then fit the block without a new allocation (issue 14: none after the first image). */
+#define P3D_SCRATCH_HEADROOM 4
+
 p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes) {
     if (bytes <= ctx->scratch_bytes) return P3D_OK;
     /* On a GPU cudaFree waits for the queued kernels that may still read the old block. */
     p3d_ctx_release(ctx, ctx->scratch);
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;
+    if (bytes + bytes / P3D_SCRATCH_HEADROOM > bytes) bytes += bytes / P3D_SCRATCH_HEADROOM;
     void *p = NULL;
     P3D_TRY(p3d_ctx_alloc(ctx, bytes, &p));
     ctx->scratch = p;

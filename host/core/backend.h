@@ -75,7 +75,8 @@ size_t p3d_ctx_bytes_peak(const p3d_ctx *ctx);
 
 /* Scratch memory shared by the ops of one context: im2col tiles, cuDNN workspaces, padded or
  * masked copies of an op's input. An op's plan step calls p3d_ctx_scratch_reserve with what its
- * forward needs (the block only grows, and only then is memory allocated); its forward takes the
+ * forward needs (the block only grows, and only then is memory allocated, a quarter more than asked so
+ * that the next image of a batch fits it); its forward takes the
  * block with p3d_ctx_scratch. Ops on one context run one at a time (one thread, one stream), so
  * they can all share it; the block is valid until the next reserve that grows it. */
 p3d_status p3d_ctx_scratch_reserve(p3d_ctx *ctx, size_t bytes);
