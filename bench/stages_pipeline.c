@@ -2,7 +2,14 @@
  * on the reference's own example (moon.jpg with moon.npy, processing size 960x960), with the
  * non-learned fill and with the learned fill (the weight blobs of p3d_bench_weights_dir(): the real
  * converted checkpoints when installed there, else the random-weight test blobs, which cost the same
- * arithmetic but make other edges and so other work). Peak RSS is the harness's. */
+ * arithmetic but make other edges and so other work). Peak RSS is the harness's.
+ *
+ * And the job's upload (device only): pipeline.upload.moon is the prepared depth map's copy through the
+ * page-locked staging on the copy stream (p3d_photo_input_upload's path), the compute stream waiting
+ * for its event, so the harness's events on the compute stream time the copy as the next stage sees
+ * it; the host's copy into the staging buffer is in the untimed reset. pipeline.upload.moon-pageable is
+ * the same bytes as a plain p3d_ctx_upload from ordinary memory, for comparison. The per-stage device
+ * times of the job itself are stages_flow.c's pipeline.stage.* entries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +93,88 @@ static p3d_status pipe_setup_moon(p3d_ctx *ctx, p3d_bench_case *c, int32_t learn
 static p3d_status pipe_setup_moon_classic(p3d_ctx *ctx, p3d_bench_case *c) { return pipe_setup_moon(ctx, c, 0); }
 static p3d_status pipe_setup_moon_learned(p3d_ctx *ctx, p3d_bench_case *c) { return pipe_setup_moon(ctx, c, 1); }
 
+typedef struct upload_state {
+    p3d_photo_input in;
+    size_t bytes;
+    int32_t slot;    /* staged by the reset, -1 when none */
+    void *dev;       /* pageable variant: the device buffer */
+    int32_t pageable;
+} upload_state;
+
+static p3d_status upload_reset(void *s, p3d_ctx *ctx) {
+    upload_state *u = (upload_state *)s;
+    if (u->pageable) return P3D_OK;
+    void *host = NULL;
+    P3D_TRY(p3d_staging_begin(ctx, u->bytes, u->bytes, &u->slot, &host));
+    memcpy(host, u->in.depth, u->bytes);
+    return P3D_OK;
+}
+
+static p3d_status upload_run(void *s, p3d_ctx *ctx) {
+    upload_state *u = (upload_state *)s;
+    if (u->pageable) return p3d_ctx_upload(ctx, u->dev, u->in.depth, u->bytes);
+    void *dev = NULL;
+    const int32_t slot = u->slot;
+    u->slot = -1;
+    P3D_TRY(p3d_staging_start(ctx, slot));
+    p3d_status st = p3d_staging_take(ctx, slot, &dev);
+    const p3d_status rs = p3d_staging_release(ctx, slot);
+    return st != P3D_OK ? st : rs;
+}
+
+static void upload_teardown(void *s, p3d_ctx *ctx) {
+    upload_state *u = (upload_state *)s;
+    if (u->slot >= 0) (void)p3d_staging_release(ctx, u->slot);
+    p3d_ctx_release(ctx, u->dev);
+    p3d_photo_input_free(NULL, &u->in);
+    free(u);
+}
+
+static p3d_status upload_setup(p3d_ctx *ctx, p3d_bench_case *c, int32_t pageable) {
+    if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) return p3d_fail(P3D_ERR_UNSUPPORTED, "an upload is a device stage");
+    char img[1024], dep[1024];
+    if (!p3d_bench_fixture("moon/moon.jpg", img, sizeof img) || !p3d_bench_fixture("moon/moon.npy", dep, sizeof dep))
+        return p3d_fail(P3D_ERR_UNSUPPORTED, "../shared/fixtures/moon not found");
+    upload_state *u = (upload_state *)calloc(1, sizeof *u);
+    if (!u) return p3d_fail(P3D_ERR_OOM, "pipeline: out of host memory");
+    u->slot = -1;
+    u->pageable = pageable;
+    u->in.slot = -1;
+    p3d_photo_opts o = p3d_photo_opts_default();
+    const char *side = getenv("P3D_BENCH_SIDE");
+    if (side && atoi(side) >= 16) o.longer_side = atoi(side);
+    p3d_image im;
+    p3d_depth map;
+    memset(&im, 0, sizeof im);
+    memset(&map, 0, sizeof map);
+    p3d_status st = p3d_image_read(img, 0, &im);
+    if (st == P3D_OK) st = p3d_depth_read(dep, NULL, &map);
+    if (st == P3D_OK) st = p3d_photo_input_prepare(&im, "moon.jpg", &map, &o, &u->in);
+    p3d_image_free(&im);
+    p3d_depth_free(&map);
+    u->bytes = (size_t)u->in.width * (size_t)u->in.height * sizeof(float);
+    if (st == P3D_OK && pageable) st = p3d_ctx_alloc(ctx, u->bytes, &u->dev);
+    if (st != P3D_OK) {
+        upload_teardown(u, ctx);
+        return st;
+    }
+    c->state = u;
+    c->run = upload_run;
+    c->reset = upload_reset;
+    c->teardown = upload_teardown;
+    c->pixels = (double)u->in.width * u->in.height;
+    snprintf(c->label, sizeof c->label, "moon's depth at %dx%d, %zu bytes, %s", (int)u->in.width, (int)u->in.height,
+             u->bytes, pageable ? "pageable, compute stream" : "page-locked staging, copy stream");
+    return P3D_OK;
+}
+
+static p3d_status upload_setup_staged(p3d_ctx *ctx, p3d_bench_case *c) { return upload_setup(ctx, c, 0); }
+static p3d_status upload_setup_pageable(p3d_ctx *ctx, p3d_bench_case *c) { return upload_setup(ctx, c, 1); }
+
 P3D_BENCH_TABLE(p3d_bench_stages_pipeline) = {
     {"pipeline.mesh.moon-classic", pipe_setup_moon_classic},
     {"pipeline.mesh.moon-learned", pipe_setup_moon_learned},
+    {"pipeline.upload.moon", upload_setup_staged},
+    {"pipeline.upload.moon-pageable", upload_setup_pageable},
     {NULL, NULL},
 };
