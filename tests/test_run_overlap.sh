@@ -11,7 +11,9 @@
 #      and a photo either has all four videos or none;
 #   4. the device traffic stays per photo: the next photo's upload is queued during the current photo,
 #      yet every photo of a batch reports the bytes and blocking waits it reports alone, and no
-#      allocation after the first photo (the staging and the arena are planned once).
+#      allocation after the first photo (the staging and the arena are planned once);
+#   5. on a CUDA device the videos go to h264_nvenc as device frames where it opens, else (no driver:
+#      the emulated device) through the host to libx264: either way H.264 files.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cli_lib.sh"
 src=${P3D_SOURCE_DIR:-$(cd "$here/.." && pwd)}
@@ -152,6 +154,20 @@ for i, n in enumerate(["p1", "p2", "p3"]):
 print("; ".join(out))
 PY
   ) && ok "4 traffic per photo as alone, no allocation after the first ($dev: $msg)" || bad "4 traffic: $msg"
+fi
+
+# 5. the encoder on the device: NVENC on device frames, or the fallback through the host
+if [ "$dev" = cuda ] && command -v ffprobe >/dev/null; then
+  "$bin" -v run "$tmp/one_p1/p1.png" --depth "$tmp/one_p1/p1_disp.png" -o "$tmp/enc" "${small[@]}" >"$tmp/enc.out" 2>"$tmp/enc.err" ||
+    bad "5 run: $(tail -3 "$tmp/enc.err")"
+  codec=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$tmp/enc/video/p1_swing.mp4" 2>/dev/null)
+  if grep -q "encoding device frames with h264_nvenc" "$tmp/enc.err"; then how="NVENC on device frames"
+  elif grep -q "no NVENC on device frames" "$tmp/enc.err"; then how="fallback through the host"
+  else how=""; fi
+  if [ -n "$how" ] && [ "$codec" = h264 ]; then ok "5 videos on cuda: $how, $codec"
+  else bad "5 videos on cuda: encoder path '${how:-not logged}', codec '$codec'"; fi
+else
+  skipped "5 the device's encoder: no CUDA device or no ffprobe"
 fi
 
 # 3. SIGINT while videos are encoded: longer videos, the signal once the first photo's encoding began
