@@ -12,8 +12,8 @@
  * from a shared queue; each worker prepares its next photo on a second thread while it works on the
  * current one (decode; with the user's depth map also reading it, resampling and normalising: the
  * host part of p3d_photo_input_prepare), and once the current photo's mesh is built queues the next
- * one's upload on the device's copy stream, so it runs beside the current photo's video rendering. A photo that fails is reported at the end with its reason and the others go on
- * (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
+ * one's upload on the device's copy stream, so it runs beside the current photo's video rendering.
+ * A photo that fails is reported at the end with its reason and the others go on (exit 3). The first Ctrl-C stops at the next step (no new photo, the video being written is
  * abandoned, no partial file is left) and the run ends with exit 130. */
 #include <errno.h>
 #include <math.h>

@@ -198,7 +198,6 @@ static p3d_status release_input(p3d_ctx *ctx, p3d_photo_input *in) {
 
 p3d_status p3d_photo_to_mesh_input(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_photo_input *in, const char *name,
                                    const p3d_photo_opts *o, p3d_photo_result *r) {
-    (void)name;
     memset(r, 0, sizeof *r);
     const p3d_device_traffic traffic0 = p3d_ctx_traffic(ctx);
     double t0 = p3d_time_now();
