@@ -178,15 +178,20 @@ static mem_table &mem() {
 static const size_t kQuarantine = (size_t)512 << 20;
 static const unsigned char kFreshByte = 0xfe; // cudaMalloc's memory is not zeroed: make that visible
 
+// Whether one block of `live` (start -> size) holds [p, p + bytes); the caller holds its lock.
+static bool holds_range(const std::map<uintptr_t, size_t> &live, const void *p, size_t bytes) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    auto it = live.upper_bound(a);
+    if (it == live.begin()) return false;
+    --it;
+    return a >= it->first && bytes <= it->second && a - it->first <= it->second - bytes;
+}
+
 // The allocation holding [p, p + bytes), or false.
 static bool find_range(const void *p, size_t bytes) {
     mem_table &t = mem();
     std::lock_guard<std::mutex> lock(t.mu);
-    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-    auto it = t.live.upper_bound(a);
-    if (it == t.live.begin()) return false;
-    --it;
-    return a >= it->first && bytes <= it->second && a - it->first <= it->second - bytes;
+    return holds_range(t.live, p, bytes);
 }
 static bool is_device(const void *p) { return find_range(p, 1); }
 bool device_range(const void *p, size_t bytes) { return find_range(p, bytes); }
@@ -328,11 +333,7 @@ static pinned_table &pinned() {
 static bool is_pinned(const void *p, size_t bytes) {
     pinned_table &t = pinned();
     std::lock_guard<std::mutex> lock(t.mu);
-    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-    auto it = t.live.upper_bound(a);
-    if (it == t.live.begin()) return false;
-    --it;
-    return a >= it->first && bytes <= it->second && a - it->first <= it->second - bytes;
+    return holds_range(t.live, p, bytes);
 }
 
 // ---- the kernel executor ---------------------------------------------------------------------------
