@@ -357,6 +357,15 @@ static void test_between(void) {
             CHECK_MSG(out[y * W + 15] == (y == 0 || y == H - 1 ? depth[y * W + 15] : want[k]),
                       "column %.1f, row %d: disparity %.3f", mids[k], (int)y, 1.0 / out[y * W + 15]);
     }
+    /* a wedge of a third surface (disparity 1.5) two pixels wide in rows 0..7 narrowing to a one-pixel
+     * tip in row 8, between 1 and 2: the tip continues a surface above it and is kept */
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++)
+            depth[y * W + x] = 1.0f / ((y < 8 && (x == 15 || x == 16)) || (y == 8 && x == 15) ? 1.5f : x <= 15 ? 1.0f : 2.0f);
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    o.n_passes = 1, o.windows[0] = 1, o.snap = 1;
+    CHECK_OK(p3d_depth_sharpen(g_cpu, depth, out, W, H, &o));
+    CHECK_MSG(out[8 * W + 15] == depth[8 * W + 15], "wedge tip: disparity %.3f", 1.0 / out[8 * W + 15]);
 }
 
 /* ---- moon fixture -------------------------------------------------------------------------------- */

@@ -42,12 +42,15 @@
  * disparity lies between its two row neighbours', more than depth_threshold from each, takes the value
  * of the row neighbour nearer in disparity. The passes leave such one-pixel columns where a ramp
  * across an edge is wider than the windows' clean reach (every tap a discontinuity, so the centre is
- * kept): moon at 960 px kept 95 (the reference's median: 90), 3 after the step; in the LDI they were
- * their own thin surface, a pale line beside the suit in a view moved 2 cm left (moon's LDI layer 0:
- * 168 -> 97 such pixels; the rest are made by the LDI's island refill, which averages the depths of
- * both sides into a dropped thin component). On cones at 960 px the step changes 24 pixels, and the
- * disoccluded pixels with no geometry at the right camera rise from 89 to about 160 of 40958 (not
- * traced yet); the fill's figures with it: fill_classic.h.
+ * kept): moon at 960 px kept 95 (the reference's median: 90), 14 after the step (wedge tips, below;
+ * 3 before they were kept); in the LDI they were their own thin surface, a pale line beside the suit
+ * in a view moved 2 cm left (moon's LDI layer 0, measured with the tips snapped too: 168 -> 97 such
+ * pixels; the rest are made by the LDI's island refill, which averages the depths of
+ * both sides into a dropped thin component). A pixel whose neighbour above or below continues it as a
+ * flat surface is the tip of a wedge of a third surface between the two, not a ramp, and is kept
+ * (depth_prep_math.h): snapping such tips on cones at 960 px (17 of the 24 pixels the step changed)
+ * left 167 disoccluded pixels without geometry at the right camera instead of 89; with the tips kept
+ * the step changes 7 pixels there and the count is 89 again. The fill's figures: fill_classic.h.
  * (The reference also marks pixels whose unfiltered depth is 0 as discontinuities; depth >= 1 / 3 here,
  * so that never happens.) The reference computes in float64 from the resize on; this stage stores
  * float32 (a relative difference of ~6e-8; tests/test_depth_prep.c agrees with a numpy transcription

@@ -68,7 +68,9 @@
  * 15.03 -> 15.07 (13.51), own 31.58 -> 31.53; 960 px 17.27 -> 17.28 (15.35: +1.93), outside 15.04 ->
  * 15.07 (13.56), own 37.25 -> 37.18; mirrored pair at 450 px 17.76 -> 17.82 (15.62: +2.20). The
  * in-between step moves these by up to 0.1 dB either way (with it along columns too: 17.34, 17.24,
- * 17.86).
+ * 17.86). With the step keeping wedge tips (depth_prep.h; fill4): 450 px 17.20 (15.34: +1.86),
+ * 960 px 17.26 (15.36: +1.90; no geometry 167 -> 89 disoccluded pixels), mirrored 17.74 (15.62:
+ * +2.12); outside unchanged, own camera still equal to resampling alone.
  * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
