@@ -905,6 +905,16 @@ static void region_boxes(const p3d_ldi *l, const p3d_ldi_regions *r, int32_t gro
     }
 }
 
+/* Pixel k of p becomes context from node a: its node, erosion flag, depth and colour in [0, 1]. */
+static void set_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p, size_t k, int32_t a) {
+    p->ctx[k] = 1;
+    p->node[k] = a;
+    p->erode[k] = r->erode[a];
+    p->cctx[k] = !r->erode[a];
+    p->depth[k] = l->depth[a];
+    for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+}
+
 /* Fills the maps of the patches of edges [e0, e1) (slot[e] = index into ps, -1 when the edge has no
  * patch) from one sweep over the nodes. Context first, then the mask, which wins where a pixel has
  * a node of each (different layers). The edge channel: near-side edge pixels of OTHER edges inside
@@ -918,12 +928,7 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
         patch *p = &ps[slot[id]];
         size_t k = (size_t)(p3d_ldi_y(l, a) - p->y0) * p->w + (size_t)(p3d_ldi_x(l, a) - p->x0);
         if (p->ctx[k] && l->depth[p->node[k]] <= l->depth[a]) continue; /* nearest context node wins */
-        p->ctx[k] = 1;
-        p->node[k] = a;
-        p->erode[k] = r->erode[a];
-        p->cctx[k] = !r->erode[a];
-        p->depth[k] = l->depth[a];
-        for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+        set_context(l, r, p, k, a);
         int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
         p->edge[k] = eid >= 0 && eid != id && e->near[eid] ? 1.0f : 0.0f;
     }
@@ -965,12 +970,7 @@ static void extend_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p)
             for (; a >= 0; a = l->next[a])
                 if (a < r->n_nodes && r->ctx_edge[a] >= 0 && r->mask_edge[a] < 0) break;
             if (a < 0) continue;
-            p->ctx[k] = 1;
-            p->node[k] = a;
-            p->erode[k] = r->erode[a];
-            p->cctx[k] = !r->erode[a];
-            p->depth[k] = l->depth[a];
-            for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+            set_context(l, r, p, k, a);
         }
 }
 
