@@ -108,7 +108,7 @@ run "5 run --json on the CPU" 0 "" -- run "$photo" --depth "$disp" --mesh-only -
 # (inpaint/fill_gather.h), and sends back only its mask pixels' results (p3d_fill_results_pack); the
 # border's and pass 1's nodes are made on the device from their depths (p3d_ldi_border_nodes_cuda,
 # p3d_ldi_pass_nodes_cuda); the LDI build reads the prepared depth where the depth stage left it on the
-# device (p3d_depth_prepare_dev), not a second upload. Before the resident device LDI these were 1.76x
+# device (the photo's staging slot, pipeline/photo3d.c), not a second upload. Before the resident device LDI these were 1.76x
 # and 5.74x; before the fill's device-side workspace 1.07x and 2.46x; before the compacted results and
 # the nodes made on the device 1.06x and 0.72x; before the depth hand-over 0.40x and 0.38x (now 0.40x
 # and 0.33x). Fewer than 50 host waits; the mesh equals the CPU's.

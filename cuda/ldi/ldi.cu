@@ -23,7 +23,7 @@
 // (p3d_ldi_cuda_resident_begin / _end); every launcher carves its own buffers above it and releases them
 // on return, so nothing is allocated per image once the arena holds an image of this size.
 //   - The build reads the prepared depth where the depth stage left it on the device (p3d_ldi_run's
-//     depth_dev, p3d_depth_prepare_dev; build_depth_kernel applies the ring refresh there), so the map
+//     depth_dev, the photo's staging slot, filtered there by pipeline/photo3d.c; build_depth_kernel applies the ring refresh there), so the map
 //     goes up once, for the depth stage, not again for the build. It writes the input layer (as it
 //     stands before the island refill) into the copy on the device (grid_ldi_kernel, the rule of
 //     ldi_build_math.h); the host writes the same arrays into its shadow of the copy.

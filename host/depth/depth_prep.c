@@ -343,13 +343,6 @@ p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t
 
 p3d_status p3d_depth_prepare(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,
                              float *depth_out, float *center_depth) {
-    return p3d_depth_prepare_dev(ctx, map, w, h, opts, depth_out, center_depth, NULL);
-}
-
-p3d_status p3d_depth_prepare_dev(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h,
-                                 const p3d_depth_prep_opts *opts, float *depth_out, float *center_depth,
-                                 const float **depth_dev) {
-    if (depth_dev) *depth_dev = NULL;
     P3D_TRY(p3d_depth_prep_opts_check(opts));
     P3D_TRY(check_size(w, h));
     /* planes: [0] unfiltered, [1] filtered (device only), [2] ping-pong. */
@@ -365,8 +358,5 @@ p3d_status p3d_depth_prepare_dev(p3d_ctx *ctx, const p3d_depth *map, int32_t w, 
     P3D_TRY(p3d_depth_prep_normalize(map, w, h, opts, depth_out, center_depth));
     P3D_TRY(p3d_ctx_upload(ctx, planes[0], depth_out, bytes));
     P3D_TRY(sharpen_run(ctx, planes[0], planes[1], planes[2], disc, w, h, opts));
-    /* the host keeps its copy (the LDI build's host half reads every pixel); the device one stays */
-    P3D_TRY(p3d_ctx_download(ctx, depth_out, planes[1], bytes));
-    if (depth_dev) *depth_dev = planes[1];
-    return P3D_OK;
+    return p3d_ctx_download(ctx, depth_out, planes[1], bytes);
 }

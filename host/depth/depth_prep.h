@@ -103,13 +103,6 @@ p3d_status p3d_depth_prep_opts_check(const p3d_depth_prep_opts *opts);
  * center_depth (may be NULL) receives the unfiltered depth at (h / 2, w / 2). */
 p3d_status p3d_depth_prepare(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,
                              float *depth_out, float *center_depth);
-/* The same, handing the result over to the next stage on the device (issue 14): on a device context
- * *depth_dev (unless depth_dev is NULL) = depth_out's copy on the device, in the context's scratch, so
- * valid until the next op that reserves it (the LDI build reads it: p3d_ldi_run's depth_dev); NULL on
- * the CPU. */
-p3d_status p3d_depth_prepare_dev(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h,
-                                 const p3d_depth_prep_opts *opts, float *depth_out, float *center_depth,
-                                 const float **depth_dev);
 
 /* Steps 1-4 only (host): depth_out (h, w) unfiltered. */
 p3d_status p3d_depth_prep_normalize(const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,

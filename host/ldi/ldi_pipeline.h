@@ -47,7 +47,7 @@ int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const
 
 /* rgb (h, w, 3) and depth (h, w) at the processing size; l receives the LDI (freed by the caller
  * with p3d_ldi_free, also on failure). depth_dev: NULL, or on a CUDA context depth as the depth stage
- * left it on the device (p3d_depth_prepare_dev), which the device build reads instead of an upload
+ * left it on the device (the photo's staging slot, pipeline/photo3d.c), which the device build reads instead of an upload
  * (p3d_ldi_build_ctx). */
 p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
                        const float *depth_dev, int32_t w, int32_t h, const p3d_camera *cam,

@@ -64,7 +64,7 @@ p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, con
 /* On a CUDA context the tear and dangling pass, the components and the keep flags run on the device;
  * the island refill and the node writing stay on the host (islands are few and small). depth_dev: NULL,
  * or on a CUDA context the same map on the device, as the depth stage left it there
- * (p3d_depth_prepare_dev): the device build reads it instead of an upload of depth (issue 14). The
+ * (the photo's staging slot, pipeline/photo3d.c): the device build reads it instead of an upload of depth (issue 14). The
  * host still reads depth: it checks it, refills the islands from it and writes its own LDI's nodes. */
 p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const float *depth_dev,
                              const p3d_ldi_opts *o, p3d_ldi_build_stats *stats);
