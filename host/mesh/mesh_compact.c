@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 p3d_compact_opts p3d_compact_defaults(void) {
     p3d_compact_opts o;
     o.max_error_px = 0.5f;
@@ -480,9 +479,14 @@ typedef struct simp_thread {
                                * coarse triangle */
     int32_t *leaf0;           /* (2 COMPACT_TILE^2, 4) smallest leaves: three corners and the cell */
     const struct rtin_tri *tab; /* the hierarchy of a COMPACT_TILE region (rtin_table), shared */
+    int32_t *cstamp, *cinv;   /* (cap_v) tile-local index -> simplify_px's index, valid where cstamp == call_id */
+    unsigned int *cmap;       /* (cap_v) simplify_px's index -> tile-local index */
+    float *cpos;              /* (cap_v, 3) simplify_px's positions */
+    unsigned int *cidx;       /* (cap_i) simplify_px's triangles */
     size_t cap_v, cap_i;
-    int32_t tile_id;
+    int32_t tile_id, call_id;
     float K;                  /* parallax weight of the simplification space (pixels per unit of 1/depth) */
+    const float *zfront, *zback; /* (n) K / depth of each node's drawn neighbours, NAN for none (shared) */
     float error_px;           /* the largest error this thread's regions were simplified with */
     int32_t dense_tiles;      /* regions it left dense */
 } simp_thread;
@@ -495,7 +499,6 @@ typedef struct simp_scratch {
     int32_t *tmp2;            /* (nf) partition scratch, parallel to tmp */
     int32_t *out;             /* (3 nf) the simplified triangles' node ids: a tile's at 3 x its first face's
                                * place in tmp */
-    unsigned int *idx;        /* (3 nf) a chart's triangles after the vertex-cache optimisation */
     unsigned int *chart_idx;  /* (3 nf) a chart's simplified triangles, chart-local */
     unsigned int *remap;      /* (n) */
     simp_thread *th;          /* (threads) */
@@ -523,6 +526,21 @@ static void drawn_neighbours(const compact_work *w, int32_t v, int32_t *front, i
         if (w->chart[id] >= 0) *front = id;
     for (int32_t id = l->next[v]; id >= 0 && *back < 0; id = l->next[id])
         if (w->chart[id] >= 0) *back = id;
+}
+
+/* Every node's drawn neighbours (drawn_neighbours) as K / depth, NAN where there is none, once for all
+ * regions (a region and its retries read them many times): zfront and zback hold n values. */
+static void drawn_neighbour_z(const compact_work *w, float K, float *zfront, float *zback) {
+    const p3d_ldi *l = w->l;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int32_t v = 0; v < w->n; v++) {
+        int32_t front, back;
+        drawn_neighbours(w, v, &front, &back);
+        zfront[v] = front >= 0 ? K / l->depth[front] : NAN;
+        zback[v] = back >= 0 ? K / l->depth[back] : NAN;
+    }
 }
 
 /* Whether the simplified triangles res (n tile-local indices, positions sc->pos) of the region at
@@ -572,10 +590,9 @@ static int depth_order_breaks(const compact_work *w, simp_thread *sc, const unsi
         const double lb = (((double)a[0] - c[0]) * (py - c[1]) - ((double)a[1] - c[1]) * (px - c[0])) / area;
         const double z = la * a[2] + lb * b[2] + (1.0 - la - lb) * c[2]; /* K / depth of the simplified surface */
         const double zv = sc->pos[3 * j + 2];
-        int32_t front, back;
-        drawn_neighbours(w, v, &front, &back);
-        if (front >= 0 && !(z < 0.5 * (zv + sc->K / l->depth[front]))) return 1;
-        if (back >= 0 && !(z > 0.5 * (zv + sc->K / l->depth[back]))) return 1;
+        const float zf = sc->zfront[v], zb = sc->zback[v];
+        if (!isnan(zf) && !(z < 0.5 * (zv + zf))) return 1;
+        if (!isnan(zb) && !(z > 0.5 * (zv + zb))) return 1;
     }
     return 0;
 }
@@ -583,16 +600,13 @@ static int depth_order_breaks(const compact_work *w, simp_thread *sc, const unsi
 /* Half the smallest gap, in the simplification's third coordinate (K / depth: pixels of parallax),
  * between one of the ntl nodes of a region and the nearest drawn node in front of it or behind it at
  * its pixel: an error bound below it keeps every node on its side of the middle (depth_order_breaks). */
-static float region_half_gap(const compact_work *w, const simp_thread *sc, int32_t ntl) {
-    const p3d_ldi *l = w->l;
+static float region_half_gap(const simp_thread *sc, int32_t ntl) {
     float gap = INFINITY;
     for (int32_t j = 0; j < ntl; j++) {
         const int32_t v = sc->tnode[j];
-        const float zv = sc->pos[3 * j + 2];
-        int32_t front, back;
-        drawn_neighbours(w, v, &front, &back);
-        if (front >= 0 && 0.5f * (sc->K / l->depth[front] - zv) < gap) gap = 0.5f * (sc->K / l->depth[front] - zv);
-        if (back >= 0 && 0.5f * (zv - sc->K / l->depth[back]) < gap) gap = 0.5f * (zv - sc->K / l->depth[back]);
+        const float zv = sc->pos[3 * j + 2], zf = sc->zfront[v], zb = sc->zback[v];
+        if (!isnan(zf) && 0.5f * (zf - zv) < gap) gap = 0.5f * (zf - zv);
+        if (!isnan(zb) && 0.5f * (zv - zb) < gap) gap = 0.5f * (zv - zb);
     }
     return gap;
 }
@@ -605,13 +619,17 @@ static float region_half_gap(const compact_work *w, const simp_thread *sc, int32
  * coordinate K / depth; x and y are exact on the grid), as in Martini (Agafonkin 2019, after Evans et
  * al. 2001). A triangle's error includes its children's and its hypotenuse neighbour's (the
  * bottom-up pass over the levels writes both into the hypotenuse's midpoint), so the result has no
- * T-junction. Exact wherever the dense mesh is not a full grid: a coarse triangle may only cover
- * complete cells (both dense faces of the cell in this region) and contain, besides its corners, only
- * free vertices (all four cells around them complete: no chart border, tear, halo edge or region
- * edge), so borders and tears keep every dense edge and neighbouring regions and charts stay
- * watertight. Cells no coarse triangle touches keep their dense faces (their own diagonal); a cell
- * cut by a coarse triangle's diagonal leg whose other half is a smallest triangle takes that half
- * (the same four nodes, the hierarchy's diagonal). */
+ * T-junction. Most triangles are kept on a constant-time bound, Martini's error pyramid made strict:
+ * splitting a triangle T at its hypotenuse's midpoint m changes the plane on each child by a linear
+ * function that is 0 at the child's other two corners and d_m = |z_m - (z_a + z_b) / 2| at m, so no
+ * vertex of T is farther from T's plane than d_m plus the larger of its children's errors; only where
+ * that sum exceeds the bound is the triangle scanned exactly. Exact wherever the dense mesh is not a
+ * full grid: a coarse triangle may only cover complete cells (both dense faces of the cell in this
+ * region) and contain, besides its corners, only free vertices (all four cells around them complete:
+ * no chart border, tear, halo edge or region edge), so borders and tears keep every dense edge and
+ * neighbouring regions and charts stay watertight. Cells no coarse triangle touches keep their dense
+ * faces (their own diagonal); a cell cut by a coarse triangle's diagonal leg whose other half is a
+ * smallest triangle takes that half (the same four nodes, the hierarchy's diagonal). */
 
 /* A triangle of the hierarchy of a COMPACT_TILE region: hypotenuse a-b, apex c (grid coordinates). */
 typedef struct rtin_tri {
@@ -744,9 +762,9 @@ static void rtin_extract(simp_thread *sc, int32_t S, float bound, int32_t ax, in
         }
 }
 
-/* The region's nt faces (tile-local corners in sc->idx) pre-decimated into sc->pre under
- * bound; returns its index count. S is the region's side, COMPACT_TILE. */
-static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int32_t S, float bound) {
+/* Grid vertices, free vertices and the errors (sc->gerr at each hypotenuse's midpoint, exact up to
+ * bound) of the region's nt faces (tile-local corners in sc->idx) at (x0, y0), side S. */
+static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int32_t S, float bound) {
     const int32_t G = S + 1;
     for (int32_t i = 0; i < G * G; i++) {
         sc->gv[i] = -1;
@@ -754,7 +772,6 @@ static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, i
         sc->vfree[i] = 0;
     }
     memset(sc->ccnt, 0, (size_t)S * S);
-    memset(sc->cover, 0, (size_t)S * S);
     /* Nodes at grid vertices and faces per cell; a second node at a vertex makes its cells incomplete
      * (255). */
     for (int32_t e = 0; e < nt; e++) {
@@ -780,7 +797,12 @@ static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, i
         for (int32_t x = 1; x < S; x++)
             sc->vfree[y * G + x] = sc->ccnt[(y - 1) * S + x - 1] == 2 && sc->ccnt[(y - 1) * S + x] == 2 &&
                                    sc->ccnt[y * S + x - 1] == 2 && sc->ccnt[y * S + x] == 2;
-    /* Bottom-up over the hierarchy (sc->tab, rtin_table). */
+    /* Bottom-up over the hierarchy. A triangle whose children split splits; otherwise its error is
+     * first bounded in constant time by its midpoint's deviation d_m plus the larger of its children's
+     * errors (none below a triangle of two cells: its children are half cells, with no vertex besides
+     * their corners; infinite where m is not free or a corner has no node), and only a triangle that
+     * bound does not keep within the bound is scanned exactly (rtin_own_error). Either way a triangle
+     * is kept exactly when the exact scan alone would keep it. */
     for (int32_t i = 0; i < 2 * S * S - 2; i++) {
         const rtin_tri *tr = &sc->tab[i];
         const int32_t ax = tr->ax, ay = tr->ay, bx = tr->bx, by = tr->by, cx = tr->cx, cy = tr->cy;
@@ -792,13 +814,27 @@ static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, i
             const float er = sc->gerr[((by + cy) >> 1) * G + ((bx + cx) >> 1)];
             e = el > er ? el : er;
         }
-        /* a triangle whose children split splits: its own error is not needed */
         if (e <= bound) {
-            const float own = rtin_own_error(sc, S, ax, ay, bx, by, cx, cy, bound);
-            e = own > e ? own : e;
+            const int32_t ia = sc->gv[ay * G + ax], ib = sc->gv[by * G + bx], ic = sc->gv[cy * G + cx];
+            const float quick = sc->vfree[m] && ia >= 0 && ib >= 0 && ic >= 0
+                                    ? e + fabsf(sc->pos[3 * sc->gv[m] + 2] - 0.5f * (sc->pos[3 * ia + 2] + sc->pos[3 * ib + 2]))
+                                    : INFINITY;
+            if (quick <= bound) {
+                e = quick;
+            } else {
+                const float own = rtin_own_error(sc, S, ax, ay, bx, by, cx, cy, bound);
+                e = own > e ? own : e;
+            }
         }
         if (e > sc->gerr[m]) sc->gerr[m] = e;
     }
+}
+
+/* The region's nt faces (tile-local corners in sc->idx) pre-decimated into sc->pre under
+ * bound; returns its index count. S is the region's side, COMPACT_TILE. */
+static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int32_t S, float bound) {
+    rtin_prepare(sc, nt, x0, y0, S, bound);
+    memset(sc->cover, 0, (size_t)S * S);
     size_t np = 0;
     int32_t n0 = 0;
     rtin_extract(sc, S, bound, 0, 0, S, S, S, 0, &np, &n0);
@@ -822,6 +858,35 @@ static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, i
     return np;
 }
 
+/* meshopt_simplify of the ni tile-local indices in (sc->pos) into sc->simp with borders locked, under
+ * bound pixels; returns the index count and the error met in pixels. meshoptimizer works on the
+ * vertices the indices use only (the 0.18 library has no sparse mode, and its per-vertex work over a
+ * whole tile's dense vertices was a seventh of the simplification when the input is pre-decimated). */
+static size_t simplify_px(simp_thread *sc, const unsigned int *in, size_t ni, float bound, float *err_px) {
+    const int32_t call = ++sc->call_id;
+    int32_t nc = 0;
+    for (size_t i = 0; i < ni; i++) {
+        const unsigned int v = in[i];
+        if (sc->cstamp[v] != call) {
+            sc->cstamp[v] = call;
+            sc->cinv[v] = nc;
+            sc->cmap[nc] = v;
+            memcpy(sc->cpos + 3 * (size_t)nc, sc->pos + 3 * (size_t)v, 3 * sizeof(float));
+            nc++;
+        }
+        sc->cidx[i] = (unsigned int)sc->cinv[v];
+    }
+    const float scale = meshopt_simplifyScale(sc->cpos, (size_t)nc, 3 * sizeof(float));
+    float err = 0.0f;
+    const size_t n = scale > 0.0f ? meshopt_simplify(sc->simp, sc->cidx, ni, sc->cpos, (size_t)nc, 3 * sizeof(float), 0,
+                                                     bound / scale, meshopt_SimplifyLockBorder, &err)
+                                  : ni;
+    const unsigned int *src = scale > 0.0f ? sc->simp : sc->cidx;
+    for (size_t i = 0; i < n; i++) sc->simp[i] = sc->cmap[src[i]];
+    *err_px = err * scale;
+    return n;
+}
+
 /* The faces of a square region (faces: global face ids, first corners inside (x0, y0) + size)
  * simplified with the region's border locked (chart borders, tears and the region's edges keep every
  * vertex), appended to out (*n_out so far) as node ids; faces and part (its scratch) are the region's
@@ -837,12 +902,13 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
     const p3d_ldi *l = w->l;
     const int32_t *F = w->d->faces;
     const int32_t tile = ++sc->tile_id;
-    int32_t ntl = 0;
+    int32_t ntl = 0, near = 0; /* near: a node of the region has a drawn neighbour (depth_order_breaks) */
     for (int32_t e = 0; e < nt; e++) {
         const int32_t *t = F + 3 * (int64_t)faces[e];
         for (int32_t j = 0; j < 3; j++) {
             const int32_t v = t[j];
             if (sc->tstamp[v] != tile) {
+                near |= !isnan(sc->zfront[v]) || !isnan(sc->zback[v]);
                 sc->tstamp[v] = tile;
                 sc->tidx[v] = ntl;
                 sc->tnode[ntl] = v;
@@ -856,8 +922,7 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
     }
     size_t ni = 3 * (size_t)nt;
     const unsigned int *res = sc->idx;
-    const float scale = meshopt_simplifyScale(sc->pos, (size_t)ntl, 3 * sizeof(float));
-    if (scale > 0.0f && nt >= 2) {
+    if (nt >= 2) {
         float err = 0.0f;
         /* A whole tile is pre-decimated under COMPACT_PRE_SHARE of the bound, meshoptimizer spends the
          * rest on its output: every node stays within the bound of the simplified surface. Quarters of
@@ -865,30 +930,27 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
         const float pre_bound = size == COMPACT_TILE ? COMPACT_PRE_SHARE * w->o.max_error_px : 0.0f;
         const size_t np = size == COMPACT_TILE ? rtin_region(sc, nt, x0, y0, size, pre_bound) : ni;
         if (size != COMPACT_TILE) memcpy(sc->pre, sc->idx, ni * sizeof *sc->pre);
-        size_t n = meshopt_simplify(sc->simp, sc->pre, np, sc->pos, (size_t)ntl, 3 * sizeof(float), 0,
-                                    (w->o.max_error_px - pre_bound) / scale, meshopt_SimplifyLockBorder, &err);
-        err += pre_bound / scale;
+        size_t n = simplify_px(sc, sc->pre, np, w->o.max_error_px - pre_bound, &err);
+        err += pre_bound;
         int flips = image_flips(sc->pos, sc->simp, n) != 0;
-        int crosses = !flips && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
+        int crosses = !flips && near && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
         /* A region whose surface crosses another chart's is simplified again under a half, a quarter
          * and an eighth of the bound before it is split (fewer faces than splitting at once: 9.4%
          * of moon's dense faces at 960 against 9.7%), and a smallest region once more under its
          * smallest half gap before it stays dense. */
         for (float e = 0.5f * w->o.max_error_px; crosses && e > 0.1f * w->o.max_error_px; e *= 0.5f) {
-            n = meshopt_simplify(sc->simp, sc->idx, ni, sc->pos, (size_t)ntl, 3 * sizeof(float), 0, e / scale,
-                                 meshopt_SimplifyLockBorder, &err);
+            n = simplify_px(sc, sc->idx, ni, e, &err);
             flips = image_flips(sc->pos, sc->simp, n) != 0;
-            crosses = !flips && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
+            crosses = !flips && near && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
         }
         if (crosses && size <= 8) {
-            const float gap = 0.9f * region_half_gap(w, sc, ntl);
-            n = meshopt_simplify(sc->simp, sc->idx, ni, sc->pos, (size_t)ntl, 3 * sizeof(float), 0, gap / scale,
-                                 meshopt_SimplifyLockBorder, &err);
+            const float gap = 0.9f * region_half_gap(sc, ntl);
+            n = simplify_px(sc, sc->idx, ni, gap, &err);
             flips = image_flips(sc->pos, sc->simp, n) != 0;
-            crosses = !flips && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
+            crosses = !flips && near && depth_order_breaks(w, sc, sc->simp, n, ntl, x0, y0, size);
         }
         if (!flips && !crosses) {
-            if (err * scale > sc->error_px) sc->error_px = err * scale;
+            if (err > sc->error_px) sc->error_px = err;
             ni = n;
             res = sc->simp;
         } else if (size > 8) {
@@ -935,6 +997,11 @@ static void simp_threads_free(simp_scratch *sc) {
         free(th->ccnt);
         free(th->cover);
         free(th->leaf0);
+        free(th->cstamp);
+        free(th->cinv);
+        free(th->cmap);
+        free(th->cpos);
+        free(th->cidx);
     }
     free(sc->th);
     sc->th = NULL;
@@ -956,7 +1023,18 @@ static int simp_threads_reserve(simp_scratch *sc, int32_t nt) {
         if (simp) th->simp = simp;
         unsigned int *pre = (unsigned int *)realloc(th->pre, need * sizeof *pre);
         if (pre) th->pre = pre;
-        if (!tnode || !pos || !idx || !simp || !pre) return 0;
+        int32_t *cstamp = (int32_t *)realloc(th->cstamp, need * sizeof *cstamp);
+        if (cstamp) th->cstamp = cstamp;
+        int32_t *cinv = (int32_t *)realloc(th->cinv, need * sizeof *cinv);
+        if (cinv) th->cinv = cinv;
+        unsigned int *cmap = (unsigned int *)realloc(th->cmap, need * sizeof *cmap);
+        if (cmap) th->cmap = cmap;
+        float *cpos = (float *)realloc(th->cpos, need * 3 * sizeof *cpos);
+        if (cpos) th->cpos = cpos;
+        unsigned int *cidx = (unsigned int *)realloc(th->cidx, need * sizeof *cidx);
+        if (cidx) th->cidx = cidx;
+        if (!tnode || !pos || !idx || !simp || !pre || !cstamp || !cinv || !cmap || !cpos || !cidx) return 0;
+        for (size_t i = 0; i < need; i++) th->cstamp[i] = 0; /* call_id starts at 1 */
         th->cap_i = th->cap_v = need;
     }
     return 1;
@@ -993,21 +1071,21 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
     sc.out = (int32_t *)malloc(nff * 3 * sizeof(int32_t));
     sc.tmp = (int32_t *)malloc(nff * sizeof(int32_t));
     sc.tmp2 = (int32_t *)malloc(nff * sizeof(int32_t));
-    sc.idx = (unsigned int *)malloc(nff * 3 * sizeof(unsigned int));
     sc.remap = (unsigned int *)malloc(nn * sizeof(unsigned int));
     sc.th = (simp_thread *)calloc((size_t)sc.threads, sizeof *sc.th);
     p3d_status st = P3D_OK;
     int ok = off && cf && ctile && sc.cstamp && sc.cidx && sc.cnode && sc.chart_idx && sc.out && sc.tmp && sc.tmp2 &&
-             sc.idx && sc.remap && sc.th;
+             sc.remap && sc.th;
     /* The parallax weight K: a depth error d(1/z) moves a pixel by K d(1/z) in the farthest preset. */
     const double r_max = 0.5 * sqrt((double)l->ext_w * l->ext_w + (double)l->ext_h * l->ext_h);
     sc.K = (float)(l->cam.fx * w->o.shift_xy + r_max * w->o.shift_z);
     rtin_tri *tab = (rtin_tri *)malloc((size_t)(2 * COMPACT_TILE * COMPACT_TILE - 2) * sizeof *tab);
-    ok = ok && tab;
+    float *zfront = (float *)malloc(nn * sizeof(float)), *zback = (float *)malloc(nn * sizeof(float));
+    ok = ok && tab && zfront && zback;
+    if (ok) drawn_neighbour_z(w, sc.K, zfront, zback);
     if (ok) rtin_table(tab);
     for (int32_t t = 0; ok && t < sc.threads; t++) {
         simp_thread *th = &sc.th[t];
-        th->tab = tab;
         th->tstamp = (int32_t *)malloc(nn * sizeof(int32_t));
         th->tidx = (int32_t *)malloc(nn * sizeof(int32_t));
         th->grid = (int32_t *)malloc((size_t)(COMPACT_TILE + 2) * (COMPACT_TILE + 2) * sizeof(int32_t));
@@ -1021,7 +1099,10 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
         ok = th->tstamp && th->tidx && th->grid && th->gv && th->gerr && th->vfree && th->ccnt && th->cover && th->leaf0;
         if (ok)
             for (int32_t i = 0; i < n; i++) th->tstamp[i] = -1;
+        th->tab = tab;
         th->K = sc.K;
+        th->zfront = zfront;
+        th->zback = zback;
     }
     if (!ok) {
         st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for simplification");
@@ -1093,8 +1174,24 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
         simp_thread *th = &sc.th[0];
 #endif
         const simp_tile *tl = &tiles[k];
+        int32_t *o = sc.out + 3 * (size_t)tl->start;
         simplify_region(w, th, sc.tmp + tl->start, sc.tmp2 + tl->start, tl->end - tl->start, tl->x0, tl->y0,
-                        COMPACT_TILE, sc.out + 3 * (size_t)tl->start, &tcount[k]);
+                        COMPACT_TILE, o, &tcount[k]);
+        /* The tile's triangles in meshoptimizer's vertex-cache order (tile by tile, so in parallel: a
+         * chart's order is its tiles' orders one after another). */
+        const int32_t stamp = ++th->tile_id;
+        int32_t nloc = 0;
+        for (size_t i = 0; i < tcount[k]; i++) {
+            const int32_t v = o[i];
+            if (th->tstamp[v] != stamp) {
+                th->tstamp[v] = stamp;
+                th->tidx[v] = nloc;
+                th->tnode[nloc++] = v;
+            }
+            th->idx[i] = (unsigned int)th->tidx[v];
+        }
+        meshopt_optimizeVertexCache(th->simp, th->idx, tcount[k], (size_t)nloc);
+        for (size_t i = 0; i < tcount[k]; i++) o[i] = th->tnode[th->simp[i]];
     }
     for (int32_t i = 0; i < n; i++) sc.cstamp[i] = -1;
     for (int32_t c = 0; c < n_charts; c++) {
@@ -1116,14 +1213,13 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
                 sc.chart_idx[ni++] = (unsigned int)sc.cidx[v];
             }
         }
-        meshopt_optimizeVertexCache(sc.idx, sc.chart_idx, ni, (size_t)nloc);
-        const size_t nv = meshopt_optimizeVertexFetchRemap(sc.remap, sc.idx, ni, (size_t)nloc);
+        const size_t nv = meshopt_optimizeVertexFetchRemap(sc.remap, sc.chart_idx, ni, (size_t)nloc);
         for (int32_t v = 0; v < nloc; v++)
             if (sc.remap[v] != ~0u) {
                 ob->node[ob->nv + sc.remap[v]] = sc.cnode[v];
                 ob->vchart[ob->nv + sc.remap[v]] = c;
             }
-        for (size_t i = 0; i < ni; i++) ob->faces[3 * ob->nfaces + i] = (int32_t)(ob->nv + sc.remap[sc.idx[i]]);
+        for (size_t i = 0; i < ni; i++) ob->faces[3 * ob->nfaces + i] = (int32_t)(ob->nv + sc.remap[sc.chart_idx[i]]);
         ob->nv += (int64_t)nv;
         ob->nfaces += (int64_t)(ni / 3);
     }
@@ -1133,6 +1229,8 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
     }
 done:
     free(tab);
+    free(zfront);
+    free(zback);
     free(tiles);
     free(tcount);
     free(ctile);
@@ -1145,7 +1243,6 @@ done:
     free(sc.out);
     free(sc.tmp);
     free(sc.tmp2);
-    free(sc.idx);
     free(sc.remap);
     simp_threads_free(&sc);
     return st;
