@@ -183,20 +183,54 @@ static p3d_status grow_charts(compact_work *w) {
     int32_t *order = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     int32_t *stamp = (int32_t *)malloc((size_t)npix * sizeof(int32_t));
     int32_t *bfs = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int32_t *fstamp = (int32_t *)malloc((size_t)(nf ? nf : 1) * sizeof(int32_t)); /* (nf) last chart through each face */
     p3d_status st = P3D_OK;
-    if (!w->vf_off || !w->vf || !w->chart || !layer || !order || !stamp || !bfs ||
+    if (!w->vf_off || !w->vf || !w->chart || !layer || !order || !stamp || !bfs || !fstamp ||
         !claims_alloc(&w->cl, (size_t)1 << 12)) {
         st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d vertices", (int)n);
         goto done;
     }
-    for (int64_t i = 0; i < 3 * (int64_t)nf; i++) w->vf_off[F[i] + 1]++;
-    for (int32_t i = 0; i < n; i++) w->vf_off[i + 1] += w->vf_off[i];
-    {
-        int32_t *fill = bfs; /* scratch: next free slot per vertex */
-        memcpy(fill, w->vf_off, (size_t)n * sizeof(int32_t));
-        for (int32_t f = 0; f < nf; f++)
-            for (int32_t k = 0; k < 3; k++) w->vf[fill[F[3 * f + k]]++] = f;
+    /* The CSR in parallel with each vertex's faces in increasing order, as one pass would leave them:
+     * every thread counts and then fills the faces of its own stretch, and a vertex's slots go to the
+     * threads' stretches in order. cursor: (threads, n) per-thread counts, then fill positions. */
+    int32_t threads = 1;
+#ifdef P3D_HAVE_OPENMP
+    threads = omp_get_max_threads();
+#endif
+    int32_t *cursor = (int32_t *)calloc((size_t)threads * (n ? n : 1), sizeof(int32_t));
+    if (!cursor) {
+        st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d vertices", (int)n);
+        goto done;
     }
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+#ifdef P3D_HAVE_OPENMP
+        const int32_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int32_t t = 0, nt = 1;
+#endif
+        int32_t *own = cursor + (size_t)t * n;
+        const int64_t f0 = (int64_t)nf * t / nt, f1 = (int64_t)nf * (t + 1) / nt;
+        for (int64_t i = 3 * f0; i < 3 * f1; i++) own[F[i]]++;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp barrier
+#pragma omp single
+#endif
+        for (int32_t v = 0; v < n; v++) {
+            int32_t at = w->vf_off[v];
+            for (int32_t k = 0; k < nt; k++) {
+                const int32_t c = cursor[(size_t)k * n + v];
+                cursor[(size_t)k * n + v] = at;
+                at += c;
+            }
+            w->vf_off[v + 1] = at;
+        }
+        for (int64_t f = f0; f < f1; f++)
+            for (int32_t k = 0; k < 3; k++) w->vf[own[F[3 * f + k]]++] = (int32_t)f;
+    }
+    free(cursor);
     /* Layer of every node, then the nodes bucketed by layer in raster order (a counting sort). */
     int32_t max_layer = 0;
     for (int32_t p = 0; p < npix; p++) {
@@ -218,6 +252,7 @@ static p3d_status grow_charts(compact_work *w) {
     }
     for (int32_t i = 0; i < n; i++) w->chart[i] = -1;
     for (int32_t p = 0; p < npix; p++) stamp[p] = -1;
+    for (int32_t f = 0; f < nf; f++) fstamp[f] = -1;
     for (int32_t s = 0; s < n; s++) {
         const int32_t seed = order[s];
         if (w->chart[seed] >= 0 || w->vf_off[seed + 1] == w->vf_off[seed]) continue;
@@ -234,6 +269,10 @@ static p3d_status grow_charts(compact_work *w) {
             const int32_t v = bfs[head++];
             chart_grow_box(w, c, v);
             for (int32_t e = w->vf_off[v]; e < w->vf_off[v + 1]; e++) {
+                /* A face this chart went through once has every corner taken or its pixel claimed by
+                 * the chart, for as long as the chart grows: it cannot add a node again. */
+                if (fstamp[w->vf[e]] == c) continue;
+                fstamp[w->vf[e]] = c;
                 const int32_t *t = F + 3 * (int64_t)w->vf[e];
                 for (int32_t k = 0; k < 3; k++) {
                     const int32_t u = t[k];
@@ -250,6 +289,7 @@ done:
     free(order);
     free(stamp);
     free(bfs);
+    free(fstamp);
     return st;
 }
 
@@ -269,13 +309,20 @@ static p3d_status assign_faces(compact_work *w, p3d_compact_stats *stats) {
     const int32_t *pix = w->l->pix;
     w->fchart = (int32_t *)malloc((size_t)(w->nf ? w->nf : 1) * sizeof(int32_t));
     if (!w->fchart) return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d faces", (int)w->nf);
+    /* Faces inside one chart first, in parallel (-1: corners in different charts); the others in face
+     * order, as each one's choice depends on the halo claims of those before it. */
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
     for (int32_t f = 0; f < w->nf; f++) {
         const int32_t *t = F + 3 * (int64_t)f;
+        const int32_t c0 = w->chart[t[0]];
+        w->fchart[f] = c0 == w->chart[t[1]] && c0 == w->chart[t[2]] ? c0 : -1;
+    }
+    for (int32_t f = 0; f < w->nf; f++) {
+        if (w->fchart[f] >= 0) continue;
+        const int32_t *t = F + 3 * (int64_t)f;
         const int32_t c0 = w->chart[t[0]], c1 = w->chart[t[1]], c2 = w->chart[t[2]];
-        if (c0 == c1 && c1 == c2) {
-            w->fchart[f] = c0;
-            continue;
-        }
         int32_t chosen = -1;
         const int32_t cand[3] = {c0, c1, c2};
         for (int32_t k = 0; k < 3 && chosen < 0; k++) {
@@ -367,12 +414,26 @@ static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
     const int32_t W = out->tex_w, H = out->tex_h, g = w->o.gutter;
     const size_t nt = (size_t)W * H;
     /* calloc'd pages are only touched inside the rectangles */
-    uint32_t *sum = (uint32_t *)calloc(nt * 4, sizeof(uint32_t)); /* r, g, b, count */
+    /* r, g, b, count: a texel holds at most one node per pixel of the chart (it is a height field, a
+     * halo node takes a free pixel), so at most 4 nodes of a halved chart: 16 bits hold the sums */
+    uint16_t *sum = (uint16_t *)calloc(nt * 4, sizeof(uint16_t));
     uint8_t *filled = (uint8_t *)calloc(nt, 1), *next = (uint8_t *)calloc(nt, 1);
-    if (!sum || !filled || !next) {
+    size_t most = 1; /* texels of the largest rectangle */
+    for (int32_t c = 0; c < w->n_charts; c++) {
+        const chart_info *ci = &w->ci[c];
+        const size_t a = (size_t)((ci->x1 - ci->x0) / ci->scale + 1 + 2 * g) * ((ci->y1 - ci->y0) / ci->scale + 1 + 2 * g);
+        most = a > most ? a : most;
+    }
+    int32_t threads = 1;
+#ifdef P3D_HAVE_OPENMP
+    threads = omp_get_max_threads();
+#endif
+    int32_t *lists = (int32_t *)malloc((size_t)threads * most * sizeof(int32_t)); /* (threads, most) */
+    if (!sum || !filled || !next || !lists) {
         free(sum);
         free(filled);
         free(next);
+        free(lists);
         return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a %dx%d atlas", (int)W, (int)H);
     }
     const p3d_ldi *l = w->l;
@@ -382,7 +443,7 @@ static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
         if (c < 0) continue;
         int32_t tx, ty;
         texel_of(w, c, p3d_ldi_x(l, node), p3d_ldi_y(l, node), &tx, &ty);
-        uint32_t *s = sum + 4 * ((size_t)ty * W + tx);
+        uint16_t *s = sum + 4 * ((size_t)ty * W + tx);
         for (int32_t k = 0; k < 3; k++) s[k] += l->rgb[3 * (size_t)node + k];
         s[3]++;
     }
@@ -396,36 +457,52 @@ static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
         for (int32_t y = y0; y <= y1; y++)
             for (int32_t x = x0; x <= x1; x++) {
                 const size_t t = (size_t)y * W + x;
-                const uint32_t *s = sum + 4 * t;
+                const uint16_t *s = sum + 4 * t;
                 if (!s[3]) continue;
                 for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((s[k] + s[3] / 2) / s[3]);
                 filled[t] = 1;
             }
-        for (int32_t pass = 0; pass < g + 2; pass++) {
+        /* The rectangle's empty texels in raster order (this thread's list), bled pass by pass: a pass
+         * reads only texels filled before it, so its order does not matter. */
+#ifdef P3D_HAVE_OPENMP
+        int32_t *todo = lists + (size_t)omp_get_thread_num() * most;
+#else
+        int32_t *todo = lists;
+#endif
+        int32_t n_todo = 0;
+        for (int32_t y = y0; y <= y1; y++)
+            for (int32_t x = x0; x <= x1; x++)
+                if (!filled[(size_t)y * W + x]) todo[n_todo++] = (y - y0) * (x1 - x0 + 1) + (x - x0);
+        for (int32_t pass = 0; pass < g + 2 && n_todo; pass++) {
             int any = 0;
-            for (int32_t y = y0; y <= y1; y++)
-                for (int32_t x = x0; x <= x1; x++) {
-                    const size_t t = (size_t)y * W + x;
-                    next[t] = 0;
-                    if (filled[t]) continue;
-                    uint32_t acc[3] = {0, 0, 0}, cnt = 0;
-                    for (int32_t dy = -1; dy <= 1; dy++)
-                        for (int32_t dx = -1; dx <= 1; dx++) {
-                            const int32_t xx = x + dx, yy = y + dy;
-                            if (xx < x0 || xx > x1 || yy < y0 || yy > y1) continue;
-                            const size_t u = (size_t)yy * W + xx;
-                            if (filled[u] != 1) continue;
-                            for (int32_t k = 0; k < 3; k++) acc[k] += out->tex[3 * u + k];
-                            cnt++;
-                        }
-                    if (!cnt) continue;
-                    for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((acc[k] + cnt / 2) / cnt);
-                    next[t] = 1;
-                    any = 1;
-                }
-            for (int32_t y = y0; y <= y1; y++)
-                for (int32_t x = x0; x <= x1; x++)
-                    if (next[(size_t)y * W + x]) filled[(size_t)y * W + x] = 1;
+            for (int32_t i = 0; i < n_todo; i++) {
+                const int32_t x = x0 + todo[i] % (x1 - x0 + 1), y = y0 + todo[i] / (x1 - x0 + 1);
+                const size_t t = (size_t)y * W + x;
+                uint32_t acc[3] = {0, 0, 0}, cnt = 0;
+                for (int32_t dy = -1; dy <= 1; dy++)
+                    for (int32_t dx = -1; dx <= 1; dx++) {
+                        const int32_t xx = x + dx, yy = y + dy;
+                        if (xx < x0 || xx > x1 || yy < y0 || yy > y1) continue;
+                        const size_t u = (size_t)yy * W + xx;
+                        if (filled[u] != 1) continue;
+                        for (int32_t k = 0; k < 3; k++) acc[k] += out->tex[3 * u + k];
+                        cnt++;
+                    }
+                if (!cnt) continue;
+                for (int32_t k = 0; k < 3; k++) out->tex[3 * t + k] = (uint8_t)((acc[k] + cnt / 2) / cnt);
+                next[t] = 1;
+                any = 1;
+            }
+            /* the bled texels count as filled from the next pass on; the rest stay on the list */
+            int32_t keep = 0;
+            for (int32_t i = 0; i < n_todo; i++) {
+                const size_t t = (size_t)(y0 + todo[i] / (x1 - x0 + 1)) * W + x0 + todo[i] % (x1 - x0 + 1);
+                if (next[t])
+                    filled[t] = 1;
+                else
+                    todo[keep++] = todo[i];
+            }
+            n_todo = keep;
             if (!any) break;
         }
         uint64_t acc[3] = {0, 0, 0}, cnt = 0;
@@ -443,6 +520,7 @@ static p3d_status paint_atlas(compact_work *w, p3d_mesh *out) {
     free(sum);
     free(filled);
     free(next);
+    free(lists);
     return P3D_OK;
 }
 
@@ -469,6 +547,7 @@ typedef struct simp_thread {
     int32_t *tstamp, *tidx;   /* (n) node -> tile-local index, valid where tstamp == tile_id */
     int32_t *tnode;           /* (cap_v) tile-local index -> node */
     float *pos;               /* (cap_v, 3) tile-local positions in the simplification space */
+    int32_t *gx, *gy;         /* (cap_v) tile-local vertices' canvas pixels */
     unsigned int *idx, *simp; /* (cap_i) the region's triangles, tile-local; simplified */
     int32_t *grid;            /* ((COMPACT_TILE + 2)^2) simplified triangle per pixel of a region and its ring */
     unsigned int *pre;        /* (cap_i) the region's triangles after the pre-decimation (rtin_region) */
@@ -778,7 +857,7 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
         const unsigned int *t = sc->idx + 3 * e;
         int32_t mnx = INT32_MAX, mny = INT32_MAX, mxx = INT32_MIN, mxy = INT32_MIN;
         for (int32_t k = 0; k < 3; k++) {
-            const int32_t x = (int32_t)sc->pos[3 * t[k]] - x0, y = (int32_t)sc->pos[3 * t[k] + 1] - y0;
+            const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
             mnx = x < mnx ? x : mnx;
             mxx = x > mxx ? x : mxx;
             mny = y < mny ? y : mny;
@@ -787,7 +866,7 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
         if (mnx < 0 || mny < 0 || mxx > S || mxy > S || mxx - mnx != 1 || mxy - mny != 1) continue;
         uint8_t *cc = &sc->ccnt[mny * S + mnx];
         for (int32_t k = 0; k < 3; k++) {
-            const int32_t g = ((int32_t)sc->pos[3 * t[k] + 1] - y0) * G + (int32_t)sc->pos[3 * t[k]] - x0;
+            const int32_t g = (sc->gy[t[k]] - y0) * G + sc->gx[t[k]] - x0;
             if (sc->gv[g] >= 0 && sc->gv[g] != (int32_t)t[k]) *cc = 255;
             sc->gv[g] = (int32_t)t[k];
         }
@@ -816,11 +895,13 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
         }
         if (e <= bound) {
             const int32_t ia = sc->gv[ay * G + ax], ib = sc->gv[by * G + bx], ic = sc->gv[cy * G + cx];
-            const float quick = sc->vfree[m] && ia >= 0 && ib >= 0 && ic >= 0
-                                    ? e + fabsf(sc->pos[3 * sc->gv[m] + 2] - 0.5f * (sc->pos[3 * ia + 2] + sc->pos[3 * ib + 2]))
-                                    : INFINITY;
-            if (quick <= bound) {
-                e = quick;
+            const float dm = sc->vfree[m] && ia >= 0 && ib >= 0 && ic >= 0
+                                 ? fabsf(sc->pos[3 * sc->gv[m] + 2] - 0.5f * (sc->pos[3 * ia + 2] + sc->pos[3 * ib + 2]))
+                                 : INFINITY;
+            if (e + dm <= bound) {
+                e += dm;
+            } else if (dm > bound) {
+                e = INFINITY; /* m itself is off the plane by dm: the exact scan would fail too */
             } else {
                 const float own = rtin_own_error(sc, S, ax, ay, bx, by, cx, cy, bound);
                 e = own > e ? own : e;
@@ -848,7 +929,7 @@ static size_t rtin_region(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, i
         const unsigned int *t = sc->idx + 3 * e;
         int32_t mnx = INT32_MAX, mny = INT32_MAX;
         for (int32_t k = 0; k < 3; k++) {
-            const int32_t x = (int32_t)sc->pos[3 * t[k]] - x0, y = (int32_t)sc->pos[3 * t[k] + 1] - y0;
+            const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
             mnx = x < mnx ? x : mnx;
             mny = y < mny ? y : mny;
         }
@@ -912,8 +993,10 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
                 sc->tstamp[v] = tile;
                 sc->tidx[v] = ntl;
                 sc->tnode[ntl] = v;
-                sc->pos[3 * ntl + 0] = (float)p3d_ldi_x(l, v) + 0.5f;
-                sc->pos[3 * ntl + 1] = (float)p3d_ldi_y(l, v) + 0.5f;
+                sc->gx[ntl] = p3d_ldi_x(l, v);
+                sc->gy[ntl] = p3d_ldi_y(l, v);
+                sc->pos[3 * ntl + 0] = (float)sc->gx[ntl] + 0.5f;
+                sc->pos[3 * ntl + 1] = (float)sc->gy[ntl] + 0.5f;
                 sc->pos[3 * ntl + 2] = sc->K / l->depth[v];
                 ntl++;
             }
@@ -987,6 +1070,8 @@ static void simp_threads_free(simp_scratch *sc) {
         free(th->tidx);
         free(th->tnode);
         free(th->pos);
+        free(th->gx);
+        free(th->gy);
         free(th->idx);
         free(th->simp);
         free(th->grid);
@@ -1017,6 +1102,10 @@ static int simp_threads_reserve(simp_scratch *sc, int32_t nt) {
         if (tnode) th->tnode = tnode;
         float *pos = (float *)realloc(th->pos, need * 3 * sizeof *pos);
         if (pos) th->pos = pos;
+        int32_t *gx = (int32_t *)realloc(th->gx, need * sizeof *gx);
+        if (gx) th->gx = gx;
+        int32_t *gy = (int32_t *)realloc(th->gy, need * sizeof *gy);
+        if (gy) th->gy = gy;
         unsigned int *idx = (unsigned int *)realloc(th->idx, need * sizeof *idx);
         if (idx) th->idx = idx;
         unsigned int *simp = (unsigned int *)realloc(th->simp, need * sizeof *simp);
@@ -1033,7 +1122,7 @@ static int simp_threads_reserve(simp_scratch *sc, int32_t nt) {
         if (cpos) th->cpos = cpos;
         unsigned int *cidx = (unsigned int *)realloc(th->cidx, need * sizeof *cidx);
         if (cidx) th->cidx = cidx;
-        if (!tnode || !pos || !idx || !simp || !pre || !cstamp || !cinv || !cmap || !cpos || !cidx) return 0;
+        if (!tnode || !pos || !gx || !gy || !idx || !simp || !pre || !cstamp || !cinv || !cmap || !cpos || !cidx) return 0;
         for (size_t i = 0; i < need; i++) th->cstamp[i] = 0; /* call_id starts at 1 */
         th->cap_i = th->cap_v = need;
     }
@@ -1050,13 +1139,11 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
     const int32_t *F = w->d->faces;
     const int32_t n_charts = w->n_charts, nf = w->nf, n = w->n;
     const size_t nn = (size_t)(n ? n : 1), nff = (size_t)(nf ? nf : 1);
-    /* Faces by chart (counting sort: face order kept within a chart). */
     int32_t *off = (int32_t *)calloc((size_t)n_charts + 1, sizeof(int32_t));
-    int32_t *cf = (int32_t *)malloc(nff * sizeof(int32_t));
     int32_t *ctile = (int32_t *)calloc((size_t)n_charts + 1, sizeof(int32_t)); /* first tile of each chart */
     simp_tile *tiles = NULL;
     size_t *tcount = NULL;
-    int32_t n_tiles = 0, cap_tiles = 0, most = 0;
+    int32_t n_tiles = 0, most = 0;
     simp_scratch sc;
     memset(&sc, 0, sizeof sc);
 #ifdef P3D_HAVE_OPENMP
@@ -1074,7 +1161,7 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
     sc.remap = (unsigned int *)malloc(nn * sizeof(unsigned int));
     sc.th = (simp_thread *)calloc((size_t)sc.threads, sizeof *sc.th);
     p3d_status st = P3D_OK;
-    int ok = off && cf && ctile && sc.cstamp && sc.cidx && sc.cnode && sc.chart_idx && sc.out && sc.tmp && sc.tmp2 &&
+    int ok = off && ctile && sc.cstamp && sc.cidx && sc.cnode && sc.chart_idx && sc.out && sc.tmp && sc.tmp2 &&
              sc.remap && sc.th;
     /* The parallax weight K: a depth error d(1/z) moves a pixel by K d(1/z) in the farthest preset. */
     const double r_max = 0.5 * sqrt((double)l->ext_w * l->ext_w + (double)l->ext_h * l->ext_h);
@@ -1108,55 +1195,51 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
         st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for simplification");
         goto done;
     }
+    /* Faces per chart, and every chart's tiles of COMPACT_TILE pixels (none for a chart without faces). */
     for (int32_t f = 0; f < nf; f++) off[w->fchart[f] + 1]++;
-    for (int32_t c = 0; c < n_charts; c++) off[c + 1] += off[c];
-    {
-        int32_t *fill = sc.tmp; /* scratch */
-        memcpy(fill, off, (size_t)n_charts * sizeof(int32_t));
-        for (int32_t f = 0; f < nf; f++) cf[fill[w->fchart[f]]++] = f;
-    }
-    /* Every chart's faces by tile of COMPACT_TILE pixels (of their first corner), a counting sort into
-     * tmp at the chart's place, and the list of tiles. */
     for (int32_t c = 0; c < n_charts; c++) {
+        off[c + 1] += off[c];
         ctile[c] = n_tiles;
-        const int32_t nfc = off[c + 1] - off[c];
-        if (!nfc) continue;
-        const chart_info *ci = &w->ci[c];
-        const int32_t tx = (ci->x1 - ci->x0) / COMPACT_TILE + 1, ty = (ci->y1 - ci->y0) / COMPACT_TILE + 1;
-        if (n_tiles + tx * ty > cap_tiles) {
-            const int32_t cap = 2 * (n_tiles + tx * ty);
-            simp_tile *grown = (simp_tile *)realloc(tiles, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for tiles");
-                goto done;
-            }
-            tiles = grown;
-            cap_tiles = cap;
-        }
-        simp_tile *tl = tiles + n_tiles;
-        for (int32_t k = 0; k < tx * ty; k++) {
-            tl[k].start = 0;
-            tl[k].x0 = ci->x0 + (k % tx) * COMPACT_TILE;
-            tl[k].y0 = ci->y0 + (k / tx) * COMPACT_TILE;
-        }
-        const int32_t *faces = cf + off[c];
-        for (int32_t e = 0; e < nfc; e++) {
-            const int32_t v = F[3 * (int64_t)faces[e]];
-            tl[((p3d_ldi_y(l, v) - ci->y0) / COMPACT_TILE) * tx + (p3d_ldi_x(l, v) - ci->x0) / COMPACT_TILE].start++;
-        }
-        for (int32_t k = 0, at = off[c]; k < tx * ty; k++) {
-            const int32_t cnt = tl[k].start;
-            most = cnt > most ? cnt : most;
-            tl[k].start = tl[k].end = at; /* end: the fill cursor below */
-            at += cnt;
-        }
-        for (int32_t e = 0; e < nfc; e++) {
-            const int32_t v = F[3 * (int64_t)faces[e]];
-            sc.tmp[tl[((p3d_ldi_y(l, v) - ci->y0) / COMPACT_TILE) * tx + (p3d_ldi_x(l, v) - ci->x0) / COMPACT_TILE].end++] = faces[e];
-        }
-        n_tiles += tx * ty;
+        if (off[c + 1] > off[c])
+            n_tiles += ((w->ci[c].x1 - w->ci[c].x0) / COMPACT_TILE + 1) * ((w->ci[c].y1 - w->ci[c].y0) / COMPACT_TILE + 1);
     }
     ctile[n_charts] = n_tiles;
+    tiles = (simp_tile *)malloc((size_t)(n_tiles ? n_tiles : 1) * sizeof *tiles);
+    if (!tiles) {
+        st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for %d tiles", (int)n_tiles);
+        goto done;
+    }
+    for (int32_t c = 0; c < n_charts; c++) {
+        const chart_info *ci = &w->ci[c];
+        const int32_t tx = (ci->x1 - ci->x0) / COMPACT_TILE + 1;
+        for (int32_t k = 0; k < ctile[c + 1] - ctile[c]; k++) {
+            simp_tile *tl = &tiles[ctile[c] + k];
+            tl->start = 0;
+            tl->x0 = ci->x0 + (k % tx) * COMPACT_TILE;
+            tl->y0 = ci->y0 + (k / tx) * COMPACT_TILE;
+        }
+    }
+    /* Every face's tile (of its first corner), in parallel into tmp2 (free until the tiles run); then
+     * the faces by tile into tmp, a counting sort that keeps face order within a tile, so a chart's
+     * faces lie at its place, tile after tile. */
+    int32_t *key = sc.tmp2;
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int32_t f = 0; f < nf; f++) {
+        const chart_info *ci = &w->ci[w->fchart[f]];
+        const int32_t v = F[3 * (int64_t)f], tx = (ci->x1 - ci->x0) / COMPACT_TILE + 1;
+        key[f] = ctile[w->fchart[f]] + ((p3d_ldi_y(l, v) - ci->y0) / COMPACT_TILE) * tx +
+                 (p3d_ldi_x(l, v) - ci->x0) / COMPACT_TILE;
+    }
+    for (int32_t f = 0; f < nf; f++) tiles[key[f]].start++;
+    for (int32_t k = 0, at = 0; k < n_tiles; k++) {
+        const int32_t cnt = tiles[k].start;
+        most = cnt > most ? cnt : most;
+        tiles[k].start = tiles[k].end = at; /* end: the fill cursor below */
+        at += cnt;
+    }
+    for (int32_t f = 0; f < nf; f++) sc.tmp[tiles[key[f]].end++] = f;
     tcount = (size_t *)calloc((size_t)(n_tiles ? n_tiles : 1), sizeof(size_t));
     if (!tcount || !simp_threads_reserve(&sc, most)) {
         st = p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a tile of %d faces", (int)most);
@@ -1235,7 +1318,6 @@ done:
     free(tcount);
     free(ctile);
     free(off);
-    free(cf);
     free(sc.cstamp);
     free(sc.cidx);
     free(sc.cnode);
@@ -1266,15 +1348,18 @@ static void cubic_sample(const uint8_t *src, int32_t W, int32_t x0, int32_t y0, 
     double wx[4], wy[4], acc[3] = {0, 0, 0};
     catmull_rom(x - fx, wx);
     catmull_rom(y - fy, wy);
+    const int32_t ix = (int32_t)fx - 1, iy = (int32_t)fy - 1;
+    int32_t xs[4];
+    for (int32_t i = 0; i < 4; i++) xs[i] = ix + i < x0 ? x0 : (ix + i > x1 ? x1 : ix + i);
     for (int32_t j = 0; j < 4; j++) {
-        int32_t yy = (int32_t)fy - 1 + j;
-        yy = yy < y0 ? y0 : (yy > y1 ? y1 : yy);
+        const int32_t yy = iy + j < y0 ? y0 : (iy + j > y1 ? y1 : iy + j);
+        const uint8_t *row = src + 3 * (size_t)yy * W;
+        double h[3] = {0, 0, 0}; /* the row's taps weighted by wx */
         for (int32_t i = 0; i < 4; i++) {
-            int32_t xx = (int32_t)fx - 1 + i;
-            xx = xx < x0 ? x0 : (xx > x1 ? x1 : xx);
-            const uint8_t *p = src + 3 * ((size_t)yy * W + xx);
-            for (int32_t k = 0; k < 3; k++) acc[k] += wx[i] * wy[j] * p[k];
+            const uint8_t *p = row + 3 * xs[i];
+            for (int32_t k = 0; k < 3; k++) h[k] += wx[i] * p[k];
         }
+        for (int32_t k = 0; k < 3; k++) acc[k] += wy[j] * h[k];
     }
     for (int32_t k = 0; k < 3; k++) {
         const double v = acc[k] + 0.5;
@@ -1411,33 +1496,48 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
                     const double len = sqrt((U[b] - U[a]) * (U[b] - U[a]) + (V[b] - V[a]) * (V[b] - V[a]));
                     slack[k] = pass ? len / fabs(area) : 0.0;
                 }
+                /* Barycentric k at texel centre (px, py) is bk[k][0] + bk[k][1] px + bk[k][2] py, and the
+                 * surface point's camera coordinate i is pc[i][0] + pc[i][1] px + pc[i][2] py (affine in
+                 * the texel position, as the barycentrics are). */
+                double bk[3][3], pc[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+                for (int32_t k = 0; k < 3; k++) {
+                    const int32_t a = (k + 1) % 3, b = (k + 2) % 3;
+                    bk[k][0] = (U[a] * V[b] - U[b] * V[a]) / area;
+                    bk[k][1] = (V[a] - V[b]) / area;
+                    bk[k][2] = (U[b] - U[a]) / area;
+                    for (int32_t i = 0; i < 3; i++)
+                        for (int32_t q = 0; q < 3; q++) pc[i][q] += bk[k][q] * out->xyz[3 * (int64_t)t[k] + i];
+                }
+                /* Canvas position (pixel x's centre at x + 0.5) of the surface point, the inverse of
+                 * p3d_ldi_unproject, and from it the chart's texel: sx = ox + fx' P0 / P2. */
+                const double fxs = cam->fx / ci->scale, fys = cam->fy / ci->scale;
+                const double ox = rx0 + g + (cam->cx + w->l->border - ci->x0) / ci->scale;
+                const double oy = ry0 + g + (cam->cy + w->l->border - ci->y0) / ci->scale;
                 int32_t bx0 = (int32_t)floor(fmin(U[0], fmin(U[1], U[2]))) - pass, bx1 = (int32_t)ceil(fmax(U[0], fmax(U[1], U[2]))) + pass;
                 bx0 = bx0 < rx0 ? rx0 : bx0;
                 bx1 = bx1 > rx1 ? rx1 : bx1;
-                for (int32_t ty = by0; ty <= by1; ty++)
+                for (int32_t ty = by0; ty <= by1; ty++) {
+                    const double py = ty + 0.5;
                     for (int32_t tx = bx0; tx <= bx1; tx++) {
                         const size_t ti = (size_t)ty * W + tx;
                         if (done[ti]) continue;
-                        const double px = tx + 0.5, py = ty + 0.5;
-                        double b[3];
-                        b[0] = ((U[1] - px) * (V[2] - py) - (U[2] - px) * (V[1] - py)) / area;
-                        b[1] = ((U[2] - px) * (V[0] - py) - (U[0] - px) * (V[2] - py)) / area;
-                        b[2] = 1.0 - b[0] - b[1];
-                        if (b[0] < -slack[0] || b[1] < -slack[1] || b[2] < -slack[2]) continue;
-                        double P[3] = {0, 0, 0};
-                        for (int32_t k = 0; k < 3; k++)
-                            for (int32_t i = 0; i < 3; i++) P[i] += b[k] * out->xyz[3 * (int64_t)t[k] + i];
-                        if (!(P[2] > 0)) continue;
-                        /* Canvas position (pixel x's centre at x + 0.5) of the surface point: the inverse of
-                         * p3d_ldi_unproject. */
-                        const double X = cam->fx * P[0] / P[2] + cam->cx + w->l->border;
-                        const double Y = cam->fy * P[1] / P[2] + cam->cy + w->l->border;
-                        double sx = rx0 + g + (X - ci->x0) / ci->scale, sy = ry0 + g + (Y - ci->y0) / ci->scale;
+                        const double px = tx + 0.5;
+                        const double b0 = bk[0][0] + bk[0][1] * px + bk[0][2] * py;
+                        const double b1 = bk[1][0] + bk[1][1] * px + bk[1][2] * py;
+                        const double b2 = 1.0 - b0 - b1;
+                        if (b0 < -slack[0] || b1 < -slack[1] || b2 < -slack[2]) continue;
+                        const double P2 = pc[2][0] + pc[2][1] * px + pc[2][2] * py;
+                        if (!(P2 > 0)) continue;
+                        const double P0 = pc[0][0] + pc[0][1] * px + pc[0][2] * py;
+                        const double P1 = pc[1][0] + pc[1][1] * px + pc[1][2] * py;
+                        const double iz = 1.0 / P2;
+                        double sx = ox + fxs * P0 * iz, sy = oy + fys * P1 * iz;
                         sx = sx < rx0 + 0.5 ? rx0 + 0.5 : (sx > rx1 + 0.5 ? rx1 + 0.5 : sx);
                         sy = sy < ry0 + 0.5 ? ry0 + 0.5 : (sy > ry1 + 0.5 ? ry1 + 0.5 : sy);
                         cubic_sample(src, W, rx0, ry0, rx1, ry1, sx - 0.5, sy - 0.5, out->tex + 3 * ti);
                         done[ti] = (uint8_t)(1 + pass);
                     }
+                }
             }
     }
     free(job);
