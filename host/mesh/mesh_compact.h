@@ -30,9 +30,25 @@
  *            triangles of the longest-edge bisection hierarchy within 10% of the bound, only over
  *            complete cells and free vertices, so borders and tears keep every dense edge) and
  *            meshoptimizer spends the rest of the bound on it. The tiles
- *            run in parallel (OpenMP) with the same result for any thread count. Then meshoptimizer's
- *            vertex-cache and vertex-fetch orders. The atlas is painted and resampled in parallel too
- *            (chart by chart, bands of rows), again the same bytes for any thread count.
+ *            run in parallel (OpenMP) with the same result for any thread count, each ending in
+ *            meshoptimizer's vertex-cache order; then each chart's vertex-fetch order. The atlas is
+ *            painted and resampled in parallel too (chart by chart, bands of rows), again the same
+ *            bytes for any thread count.
+ *   cost     (issue 17: at most 0.5 s on two cores for moon at 960) the tiles' simplification is most
+ *            of it, meshoptimizer most of that. meshoptimizer gets only the vertices a call's triangles
+ *            use (the 0.18 library has no sparse mode and did per-vertex work over every dense vertex
+ *            of the tile). The RTIN keeps a triangle on a constant-time bound (Martini's error pyramid
+ *            made strict: its midpoint's deviation plus its children's errors), rejects one whose own
+ *            midpoint is off by more than the bound, and scans exactly only in between, so it keeps
+ *            exactly the triangles the exact scan keeps. Its share of the bound stays at a tenth:
+ *            a fifth halves meshoptimizer's input (moon 1.06 M -> 0.65 M triangles) but takes the
+ *            sample's and moon at 480's frames below test_mesh_compact's bounds (meshoptimizer's
+ *            quadric error is no maximum, so the shares do not simply add up). Every node's drawn
+ *            neighbours are found once, and a region without any skips the depth-order check. The
+ *            steps around the tiles are parallel or touch each face once: the vertex -> faces lists,
+ *            the faces inside one chart, the sort of the faces by tile; chart growth goes through a
+ *            face once per chart. The cost that is left, on one core: meshoptimizer about 0.5 s,
+ *            the RTIN 0.1 s, the resampling 0.17 s, chart growth 0.07 s (bench/results/README.md).
  * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
  * label, for readers that ignore the texture. */
 #ifndef P3D_MESH_COMPACT_H
