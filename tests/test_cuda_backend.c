@@ -148,7 +148,6 @@ static void test_arena(void) {
     }
     CHECK(p3d_cuda_arena_capacity(cu) >= 512 + cap + 5000); /* the high-water mark of round 0 */
 }
-#endif
 
 /* The staging of core/backend.h: two slots in turn; what a slot's upload allocated and copied counts
  * when it is taken, not when it was queued; a second round of the same size allocates nothing. */
@@ -213,6 +212,7 @@ static void test_staging(void) {
     CHECK_FAILS(p3d_staging_begin(ctx, 8 * src_bytes, 8 * src_bytes, &a, &ha), P3D_ERR_INVALID_ARG, "other slot");
     CHECK_OK(p3d_staging_release(ctx, b));
 }
+#endif
 
 int main(void) {
 #ifdef P3D_HAVE_CUDA
