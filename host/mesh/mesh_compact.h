@@ -15,7 +15,7 @@
  *            Rectangles are packed with stb_rect_pack into the smallest power-of-two square that
  *            holds them (at most max_atlas; hidden layers at half resolution by default, or when they
  *            do not fit at full resolution).
- *   geometry each chart's triangles are simplified with meshoptimizer in tiles of 64 pixels, borders
+ *   geometry each chart's triangles are simplified in tiles of 128 pixels, borders
  *            locked (chart borders, tears, tile edges and the image border keep every vertex, so
  *            neighbouring charts stay watertight where the dense mesh was), in the space (x, y, f * t * 1/depth) of canvas pixels: there
  *            a distance is a displacement in pixels, of the image point (x, y) or of its parallax at
@@ -26,28 +26,37 @@
  *            the middle of its gap to the drawn node in front of or behind it at its pixel (another
  *            chart's surface: a hidden band close behind the photo's would show through it), is
  *            simplified again under a lower bound, then split in quarters down to 8 pixels. A tile's
- *            first simplification starts from an RTIN pre-decimation of its grid (the coarsest right
- *            triangles of the longest-edge bisection hierarchy within 10% of the bound, only over
- *            complete cells and free vertices, so borders and tears keep every dense edge) and
- *            meshoptimizer spends the rest of the bound on it. The tiles
+ *            first simplification is an RTIN decimation of its grid (the coarsest right triangles of
+ *            the longest-edge bisection hierarchy within the bound, only over complete cells and free
+ *            vertices, so borders and tears keep every dense edge): where that keeps at most a fifth of
+ *            the tile's dense faces it is the result; elsewhere the RTIN within 10% of the bound
+ *            pre-decimates and meshoptimizer spends the bound less the RTIN's measured error on it
+ *            (quarters go to meshoptimizer from their dense faces). The tiles
  *            run in parallel (OpenMP) with the same result for any thread count, each ending in
  *            meshoptimizer's vertex-cache order; then each chart's vertex-fetch order. The atlas is
  *            painted and resampled in parallel too (chart by chart, bands of rows), again the same
  *            bytes for any thread count.
  *   cost     (issue 17: at most 0.5 s on two cores for moon at 960) the tiles' simplification is most
- *            of it, meshoptimizer most of that. meshoptimizer gets only the vertices a call's triangles
+ *            of it, meshoptimizer most of that. Branch compact5 (moon at 960, bench/results/README.md):
+ *            the RTIN alone on every tile meets the bound but keeps 15.5% of the dense faces (10.1 MB
+ *            of GLB), so meshoptimizer stays where the RTIN does not pay; 128-pixel tiles lock a
+ *            quarter of the tile edges (6.2% of the faces with the old scheme, but 15% more CPU), which
+ *            buys the faces the RTIN-only tiles add: 9.1% of the dense faces, 6.4 MB, frames from the
+ *            GLB 38.34 dB, CPU of the stage about 0.9 s against 1.18 s at the same load (still over
+ *            the issue's 0.5 s on two cores). Stopping meshoptimizer early (a target index count of a
+ *            quarter of its input) saved no time and left 12.9% of the faces. meshoptimizer gets only the vertices a call's triangles
  *            use (the 0.18 library has no sparse mode and did per-vertex work over every dense vertex
  *            of the tile). The RTIN keeps a triangle on a constant-time bound (Martini's error pyramid
  *            made strict: its midpoint's deviation plus its children's errors), rejects one whose own
  *            midpoint is off by more than the bound, and scans exactly only in between, so it keeps
- *            exactly the triangles the exact scan keeps. Its share of the bound stays at a tenth:
+ *            exactly the triangles the exact scan keeps. Its share of the bound, as a pre-decimation, stays at a tenth:
  *            a fifth halves meshoptimizer's input (moon 1.06 M -> 0.65 M triangles) but takes the
  *            sample's and moon at 480's frames below test_mesh_compact's bounds (meshoptimizer's
  *            quadric error is no maximum, so the shares do not simply add up). Every node's drawn
  *            neighbours are found once, and a region without any skips the depth-order check. The
  *            steps around the tiles are parallel or touch each face once: the vertex -> faces lists,
  *            the faces inside one chart, the sort of the faces by tile; chart growth goes through a
- *            face once per chart. The cost that is left, on one core: meshoptimizer about 0.5 s,
+ *            face once per chart. The cost that was left before compact5, on one core: meshoptimizer about 0.5 s,
  *            the RTIN 0.1 s, the resampling 0.17 s, chart growth 0.07 s (bench/results/README.md).
  * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
  * label, for readers that ignore the texture. */
