@@ -1023,9 +1023,11 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
     const unsigned int *res = sc->idx;
     if (nt >= 2) {
         float err = 0.0f;
-        /* A whole tile is pre-decimated under COMPACT_PRE_SHARE of the bound, meshoptimizer spends the
-         * rest on its output: every node stays within the bound of the simplified surface. Quarters of
-         * a tile (split below) start from their dense faces. */
+        /* A whole tile is decimated by the RTIN under the whole bound; where that does not keep at most
+         * COMPACT_RTIN_KEEP of its faces, the RTIN's triangles within COMPACT_PRE_SHARE of the bound go
+         * to meshoptimizer with the bound less their measured error (pre_err): every node stays within
+         * the bound of the simplified surface. Quarters of a tile (split below) start from their dense
+         * faces. */
         size_t n;
         if (size == COMPACT_TILE) {
             rtin_prepare(sc, nt, x0, y0, size, w->o.max_error_px);
