@@ -67,6 +67,7 @@
 
 #include "ldi/ldi_build_math.h"
 #include "ldi/ldi_graph_math.h"
+#include "ldi/ldi_refill.h"
 #include "ldi/ldi_stages.h"
 #include "p3d_cuda_check.h"
 
@@ -263,39 +264,46 @@ static __global__ void keep_kernel(const int32_t *label, const int32_t *size, co
     warp_add(&counts[2], dropped);
 }
 
-// The build's results come back packed: one byte a pixel (bit 0 right link, bit 1 down link, bit 2
-// kept), then the component labels of only the pixels the island refill reads (the dropped pixels and
-// their 4-neighbours: the refill votes by the labels of the kept pixels around each island), as a list
-// of (pixel, label); the host leaves every other label 0.
-static __device__ int32_t build_label_needed(const uint8_t *keep, int32_t w, int32_t h, int32_t u, int32_t v) {
-    const int32_t i = v * w + u;
-    return !keep[i] || (u > 0 && !keep[i - 1]) || (u + 1 < w && !keep[i + 1]) || (v > 0 && !keep[i - w]) ||
-           (v + 1 < h && !keep[i + w]);
-}
-
-static __global__ void build_flag_kernel(const uint8_t *right, const uint8_t *down, const uint8_t *keep, int32_t w,
-                                         int32_t h, uint8_t *bits, int32_t *need) {
-    const int64_t i = LDI_INDEX(), n = static_cast<int64_t>(w) * h;
-    if (i > n) return;
-    if (i == n) {
-        need[i] = 0;
-        return;
+// The build's results come back packed: the links as two bits a pixel (pixel i in byte i / 4, bits
+// 2 (i % 4) right and 2 (i % 4) + 1 down, after the island refill), then the dropped pixels (raster
+// order) and their refilled depths (the host takes every other pixel's depth from its own map, and
+// needs the links for its LDI). need = dropped, for the list of them.
+static __global__ void build_flag_kernel(const uint8_t *right, const uint8_t *down, int32_t n, uint8_t *bits) {
+    const int64_t j = LDI_INDEX();
+    if (j >= (static_cast<int64_t>(n) + 3) / 4) return;
+    uint8_t b = 0;
+    for (int32_t k = 0; k < 4; k++) {
+        const int64_t i = 4 * j + k;
+        if (i < n) b = static_cast<uint8_t>(b | right[i] << (2 * k) | down[i] << (2 * k + 1));
     }
-    bits[i] = static_cast<uint8_t>(right[i] | down[i] << 1 | keep[i] << 2);
-    need[i] = build_label_needed(keep, w, h, static_cast<int32_t>(i % w), static_cast<int32_t>(i / w));
+    bits[j] = b;
 }
 
-// list (2 m): pixel (m) then label (m); pos = exclusive sum of need; counts[3] = m.
-static __global__ void build_list_kernel(const int32_t *need, const int32_t *pos, const int32_t *label, int32_t n,
-                                         int32_t *list, int32_t *counts) {
+static __global__ void build_need_kernel(const uint8_t *keep, int32_t n, int32_t *need) {
+    const int64_t i = LDI_INDEX();
+    if (i <= n) need[i] = i < n && !keep[i];
+}
+
+// list (m): the dropped pixels in raster order (the refill then puts their depths after them, at
+// list + m); pos = exclusive sum of need; counts[3] = m.
+static __global__ void build_list_kernel(const int32_t *need, const int32_t *pos, int32_t n, int32_t *list,
+                                         int32_t *counts) {
     const int64_t i = LDI_INDEX();
     if (i >= n) return;
-    const int32_t m = pos[n];
-    if (i == 0) counts[3] = m;
-    if (!need[i]) return;
-    list[pos[i]] = static_cast<int32_t>(i);
-    list[static_cast<size_t>(m) + static_cast<size_t>(pos[i])] = label[i];
+    if (i == 0) counts[3] = pos[n];
+    if (need[i]) list[pos[i]] = static_cast<int32_t>(i);
 }
+
+// The islands of the refill: 4-links between dropped pixels (keep 0); a kept pixel stays alone.
+typedef struct island_graph {
+    const uint8_t *keep;
+    int32_t w, h;
+    __device__ void hook(int32_t a, int32_t *label) const {
+        if (keep[a]) return;
+        if (a % w + 1 < w && !keep[a + 1]) uf_unite(label, a, a + 1);
+        if (a / w + 1 < h && !keep[a + w]) uf_unite(label, a, a + w);
+    }
+} island_graph;
 
 // The resident device LDI (below): the build writes the input layer into it.
 static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *d_depth, const uint8_t *d_right,
@@ -314,25 +322,26 @@ static __global__ void build_depth_kernel(const float *src, int32_t w, int32_t h
     dst[i] = refresh ? p3d_ldi_ring_depth(src, w, h, u, v) : src[i];
 }
 
-static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, const float *depth_dev,
-                            const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label, uint8_t *keep,
-                            p3d_ldi_build_stats *st) {
+static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, float *depth, const float *depth_dev,
+                            const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, p3d_ldi_build_stats *st) {
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t w = l->width, h = l->height, n = w * h;
     const size_t un = static_cast<size_t>(n);
     float *d_depth;
     uint8_t *d_r0, *d_d0, *d_right, *d_down, *d_keep, *out;
-    int32_t *d_label, *d_size, *d_counts, *d_need, *d_pos, *d_list;
+    int32_t *d_label, *d_island, *d_size, *d_counts, *d_need, *d_pos, *d_list;
     unsigned long long *d_best;
-    // fetched together: the bits (h, w) u8 and counts[4] (torn, dangling, dropped, listed labels)
+    // fetched together: the links (2 bits a pixel) and counts[8] (torn, dangling, dropped components, dropped
+    // pixels, then the refill's: refilled, unreachable, its last ring's fills)
     size_t at = 0;
-    const size_t o_bits = carve(&at, un), o_counts = carve(&at, 4 * sizeof(int32_t)), out_bytes = at;
+    const size_t o_bits = carve(&at, (un + 3) / 4), o_counts = carve(&at, 8 * sizeof(int32_t)), out_bytes = at;
     P3D_TRY(pool_get(pl, out_bytes, &out));
     d_counts = reinterpret_cast<int32_t *>(out + o_counts);
     P3D_TRY(pool_get(pl, un, &d_right));
     P3D_TRY(pool_get(pl, un, &d_down));
     P3D_TRY(pool_get(pl, un, &d_keep));
     P3D_TRY(pool_get(pl, un, &d_label));
+    P3D_TRY(pool_get(pl, un, &d_island));
     P3D_TRY(pool_get(pl, un, &d_depth));
     P3D_TRY(pool_get(pl, un, &d_r0));
     P3D_TRY(pool_get(pl, un, &d_d0));
@@ -354,7 +363,7 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
     } else {
         P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_depth, depth, un * sizeof(float)));
     }
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 4 * sizeof(int32_t), ctx->stream));
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_counts, 0, 8 * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
     P3D_CUDA_CHECK(cudaMemsetAsync(d_best, 0, sizeof(unsigned long long), ctx->stream));
     P3D_LAUNCH(tear_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
@@ -371,34 +380,55 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
     P3D_LAUNCH(keep_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
         d_label, d_size, d_best, n, o->min_component, d_keep, d_counts);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build keep");
-    P3D_LAUNCH(build_flag_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
-        d_right, d_down, d_keep, w, h, out + o_bits, d_need);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build pack");
+    // the island refill (ldi_refill.cu) over the list of dropped pixels and their islands
+    P3D_LAUNCH(build_need_kernel, ldi_blocks(static_cast<int64_t>(n) + 1), P3D_LDI_THREADS, 0, ctx->stream)(
+        d_keep, n, d_need);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build dropped pixels");
     P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_need), d_pos,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
-    P3D_LAUNCH(build_list_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_need, d_pos, d_label, n, d_list, d_counts);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build labels");
-    int written = 0;
-    P3D_TRY(resident_build(ctx, l, d_depth, d_right, d_down, &written));
+    P3D_LAUNCH(build_list_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(d_need, d_pos, n, d_list, d_counts);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build dropped pixels");
+    const island_graph islands = {d_keep, w, h};
+    P3D_TRY(uf_components(ctx, islands, n, d_island, "LDI build islands"));
+    p3d_ldi_refill_dev R;
+    memset(&R, 0, sizeof R);
+    R.w = w, R.h = h, R.thr = o->depth_threshold;
+    R.keep = d_keep, R.label = d_label, R.island = d_island, R.list = d_list, R.n_list = d_counts + 3;
+    R.depth = d_depth, R.right = d_right, R.down = d_down, R.counts = d_counts + 4;
+    P3D_TRY(p3d_ldi_refill_cuda_open(ctx, &R));
+    // Rounds of rings until the last ring of a round filled nothing (one round unless an island needs
+    // more than P3D_LDI_REFILL_RINGS rings); each round ends with the input layer and the results.
     const void *host = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, out, out_bytes, &host));
-    int32_t counts[4];
-    take(host, o_counts, 4, counts);
+    int32_t counts[8];
+    int written = 0;
+    for (;;) {
+        P3D_TRY(p3d_ldi_refill_cuda_rings(ctx, &R));
+        P3D_LAUNCH(build_flag_kernel, ldi_blocks((static_cast<int64_t>(n) + 3) / 4), P3D_LDI_THREADS, 0, ctx->stream)(
+            d_right, d_down, n, out + o_bits);
+        P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build pack");
+        P3D_TRY(resident_build(ctx, l, d_depth, d_right, d_down, &written));
+        P3D_TRY(p3d_cuda_download_span(ctx, out, out_bytes, &host));
+        take(host, o_counts, 8, counts);
+        if (counts[6] == 0) break;
+        if (R.next_ring > n + 1)
+            return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): the refill still fills pixels after %d rings",
+                            (int)R.next_ring - 1);
+    }
     const uint8_t *bits = static_cast<const uint8_t *>(host) + o_bits;
     for (size_t i = 0; i < un; i++) {
-        right[i] = bits[i] & 1;
-        down[i] = bits[i] >> 1 & 1;
-        keep[i] = bits[i] >> 2 & 1;
-        label[i] = 0;
+        right[i] = bits[i / 4] >> (2 * (i % 4)) & 1;
+        down[i] = bits[i / 4] >> (2 * (i % 4) + 1) & 1;
     }
     const int32_t m = counts[3];
-    if (m < 0 || m > n) return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): %d labels listed of %d pixels", (int)m, (int)n);
+    if (m < 0 || m > n) return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): %d dropped pixels listed of %d", (int)m, (int)n);
     if (m > 0) {
         P3D_TRY(p3d_cuda_download_span(ctx, d_list, 2 * static_cast<size_t>(m) * sizeof(int32_t), &host));
         const int32_t *list = static_cast<const int32_t *>(host);
+        const float *list_depth = reinterpret_cast<const float *>(list + m);
         for (int32_t k = 0; k < m; k++) {
-            if (list[k] < 0 || list[k] >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): listed pixel %d", (int)list[k]);
-            label[list[k]] = list[m + k];
+            if (list[k] < 0 || list[k] >= n || (k && list[k] <= list[k - 1]))
+                return p3d_fail(P3D_ERR_DEVICE, "LDI build (cuda): dropped pixel %d listed at %d", (int)list[k], (int)k);
+            depth[list[k]] = list_depth[k];
         }
     }
     if (written) {
@@ -408,15 +438,16 @@ static p3d_status build_run(ldi_pool *pl, const p3d_ldi *l, const float *depth, 
     st->torn_links = counts[0];
     st->dangling_links = counts[1];
     st->small_components = counts[2];
+    st->refilled_pixels = counts[4];
+    st->unreachable_pixels = counts[5];
     return P3D_OK;
 }
 
-extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth,
+extern "C" p3d_status p3d_ldi_build_links_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, float *depth,
                                                const float *depth_dev, const p3d_ldi_opts *o, uint8_t *right,
-                                               uint8_t *down, int32_t *label, uint8_t *keep,
-                                               p3d_ldi_build_stats *st) {
+                                               uint8_t *down, p3d_ldi_build_stats *st) {
     ldi_pool pl = pool_open(ctx);
-    const p3d_status s = build_run(&pl, l, depth, depth_dev, o, right, down, label, keep, st);
+    const p3d_status s = build_run(&pl, l, depth, depth_dev, o, right, down, st);
     pool_free(&pl);
     return s;
 }

@@ -118,107 +118,91 @@ static p3d_status components_keep(const grid *g, const p3d_ldi_opts *o, int32_t 
     return P3D_OK;
 }
 
-/* Refills each 4-connected island of dropped pixels (filled[i] = 0 on entry: the keep flags) from the
- * surrounding component most of its border touches (spec 2.8: the reference votes with edge ids,
- * which are the components' border pixels; the same outcome without the debugger trap at pixel
- * (295, 389) or the endless loop on unreachable pixels, quirks 26-27). Fill: breadth-first rings from
- * the winner; each pixel takes the mean depth of its already-filled 4-neighbours (all pixels of a ring
- * read the previous rings only, so the result does not depend on visiting order). Island pixels are
- * then linked by the tear rule like any other pixels. Sequential per island on the host for both
- * backends: islands are few and small (under min_component pixels each). */
-static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, uint8_t *filled,
+/* Refills each 4-connected island of dropped pixels (keep[i] = 0) from the surrounding component most
+ * of its border touches (spec 2.8: the reference votes with edge ids, which are the components' border
+ * pixels; the same outcome without the debugger trap at pixel (295, 389) or the endless loop on
+ * unreachable pixels, quirks 26-27). Fill: rings from the winner; each pixel takes the mean depth of its
+ * sources (p3d_ldi_refill_depth: all pixels of a ring read the previous rings only, so the result does
+ * not depend on visiting order). Island pixels are then linked by the tear rule like any other pixels
+ * (p3d_ldi_refill_link). Sequential per island here, the reference; the CUDA build runs the same rules
+ * for all islands at once (cuda/ldi/ldi_refill.cu) and must give the same bytes. */
+static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, const uint8_t *keep,
                          p3d_ldi_build_stats *st) {
     int32_t w = g->w, h = g->h, n = w * h;
     int32_t *island = (int32_t *)malloc((size_t)n * sizeof *island);
     int32_t *queue = (int32_t *)malloc((size_t)n * sizeof *queue);
     int32_t *votes = (int32_t *)calloc((size_t)n, sizeof *votes);
-    float *next_depth = (float *)malloc((size_t)n * sizeof *next_depth);
-    int32_t *ring_buf = (int32_t *)malloc((size_t)n * sizeof *ring_buf);
-    if (!island || !queue || !votes || !next_depth || !ring_buf) {
-        free(island), free(queue), free(votes), free(next_depth), free(ring_buf);
+    int32_t *ring = (int32_t *)malloc((size_t)n * sizeof *ring);
+    if (!island || !queue || !votes || !ring) {
+        free(island), free(queue), free(votes), free(ring);
         return p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
     }
     static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
-    /* Islands: 4-connected groups of dropped pixels, found by flood fill from each unvisited one. */
+    /* Islands: 4-connected groups of dropped pixels, found by flood fill from each unvisited one, so
+     * each is named by its smallest pixel (the device's union-find roots). */
     for (int32_t i = 0; i < n; i++) island[i] = -1;
     int32_t refilled = 0, unreachable = 0;
     for (int32_t s = 0; s < n; s++) {
-        if (filled[s] || island[s] >= 0) continue;
+        if (keep[s] || island[s] >= 0) continue;
         int32_t qn = 0;
         queue[qn++] = s;
         island[s] = s;
         for (int32_t qi = 0; qi < qn; qi++) {
             int32_t p = queue[qi], u = p % w, v = p / w;
+            ring[p] = P3D_LDI_RING_PENDING;
             for (int32_t k = 0; k < 4; k++) {
                 int32_t x = u + dx[k], y = v + dy[k];
                 if (x < 0 || y < 0 || x >= w || y >= h) continue;
                 int32_t q = y * w + x;
-                if (!filled[q] && island[q] < 0) {
+                if (!keep[q] && island[q] < 0) {
                     island[q] = s;
                     queue[qn++] = q;
                 }
             }
         }
-        /* Vote: kept pixels 4-adjacent to the island, by component (ties: smaller label). */
-        int32_t winner = -1;
-        for (int32_t qi = 0; qi < qn; qi++) {
-            int32_t p = queue[qi], u = p % w, v = p / w;
-            for (int32_t k = 0; k < 4; k++) {
-                int32_t x = u + dx[k], y = v + dy[k];
-                if (x < 0 || y < 0 || x >= w || y >= h) continue;
-                int32_t q = y * w + x;
-                if (!filled[q] || island[q] >= 0) continue;
-                int32_t c = label[q];
-                votes[c]++;
-                if (winner < 0 || votes[c] > votes[winner] || (votes[c] == votes[winner] && c < winner)) winner = c;
+        /* Vote: the kept pixels 4-adjacent to the island, by component (p3d_ldi_refill_vote_key): count,
+         * take the best key, clear the counts. */
+        unsigned long long best = 0;
+        for (int32_t pass = 0; pass < 3; pass++) {
+            for (int32_t qi = 0; qi < qn; qi++) {
+                int32_t p = queue[qi], u = p % w, v = p / w;
+                for (int32_t k = 0; k < 4; k++) {
+                    int32_t x = u + dx[k], y = v + dy[k];
+                    if (x < 0 || y < 0 || x >= w || y >= h || !keep[y * w + x]) continue;
+                    int32_t c = label[y * w + x];
+                    if (pass == 0) votes[c]++;
+                    else if (pass == 1) {
+                        unsigned long long key = p3d_ldi_refill_vote_key(votes[c], c);
+                        if (key > best) best = key;
+                    } else votes[c] = 0;
+                }
             }
         }
-        for (int32_t qi = 0; qi < qn; qi++) {
-            int32_t p = queue[qi], u = p % w, v = p / w;
-            for (int32_t k = 0; k < 4; k++) {
-                int32_t x = u + dx[k], y = v + dy[k];
-                if (x >= 0 && y >= 0 && x < w && y < h) votes[label[y * w + x]] = 0;
-            }
-        }
+        int32_t winner = p3d_ldi_refill_winner(best);
         if (winner < 0) { /* nothing around it (cannot happen while the largest component stays) */
-            for (int32_t qi = 0; qi < qn; qi++) filled[queue[qi]] = 1;
             unreachable += qn;
             continue;
         }
-        /* Rings: a pixel is a source when it is kept and in the winner, or filled in an earlier ring. */
+        /* Rings; a pixel filled at ring t is no source for ring t, so it is written in place. */
         int32_t npend = qn;
-        while (npend > 0) {
+        for (int32_t t = 1; npend > 0; t++) {
             int32_t nring = 0;
             for (int32_t qi = 0; qi < npend; qi++) {
-                int32_t p = queue[qi], u = p % w, v = p / w, cnt = 0;
-                float sum = 0;
-                for (int32_t k = 0; k < 4; k++) {
-                    int32_t x = u + dx[k], y = v + dy[k];
-                    if (x < 0 || y < 0 || x >= w || y >= h) continue;
-                    int32_t q = y * w + x;
-                    int32_t src = island[q] == s ? filled[q] : (island[q] < 0 && filled[q] && label[q] == winner);
-                    if (src) {
-                        sum += g->depth[q];
-                        cnt++;
-                    }
-                }
-                if (cnt) {
-                    next_depth[p] = sum / (float)cnt;
-                    ring_buf[nring++] = p;
+                int32_t p = queue[qi];
+                float d;
+                if (p3d_ldi_refill_depth(g->depth, keep, label, island, ring, w, h, p % w, p / w, winner, t, &d)) {
+                    g->depth[p] = d;
+                    ring[p] = t;
+                    nring++;
                 }
             }
             if (nring == 0) { /* cut off from the winner: keep the map's own depth */
-                for (int32_t qi = 0; qi < npend; qi++) filled[queue[qi]] = 1;
                 unreachable += npend;
                 break;
             }
-            for (int32_t k = 0; k < nring; k++) {
-                g->depth[ring_buf[k]] = next_depth[ring_buf[k]];
-                filled[ring_buf[k]] = 1;
-            }
             int32_t kept = 0;
             for (int32_t qi = 0; qi < npend; qi++)
-                if (!filled[queue[qi]]) queue[kept++] = queue[qi];
+                if (ring[queue[qi]] == P3D_LDI_RING_PENDING) queue[kept++] = queue[qi];
             npend = kept;
         }
         refilled += qn;
@@ -227,16 +211,61 @@ static p3d_status refill(grid *g, const p3d_ldi_opts *o, const int32_t *label, u
     for (int32_t v = 0; v < h; v++)
         for (int32_t u = 0; u < w; u++) {
             size_t i = (size_t)v * w + u;
-            if (u + 1 < w && (island[i] >= 0 || island[i + 1] >= 0))
-                g->right[i] = (uint8_t)p3d_ldi_joined(g->depth[i], g->depth[i + 1], o->depth_threshold);
-            if (v + 1 < h && (island[i] >= 0 || island[i + w] >= 0))
-                g->down[i] = (uint8_t)p3d_ldi_joined(g->depth[i], g->depth[i + w], o->depth_threshold);
+            g->right[i] = p3d_ldi_refill_link(g->depth, keep, w, h, u, v, 0, o->depth_threshold, g->right[i]);
+            g->down[i] = p3d_ldi_refill_link(g->depth, keep, w, h, u, v, 1, o->depth_threshold, g->down[i]);
         }
     st->refilled_pixels = refilled;
     st->unreachable_pixels = unreachable;
-    free(island), free(queue), free(votes), free(next_depth), free(ring_buf);
+    free(island), free(queue), free(votes), free(ring);
     return P3D_OK;
 }
+
+/* The grid on the CPU: tear, components, keep flags, island refill (g->depth: the map as refreshed, the
+ * refilled depths on return). */
+static p3d_status build_grid(grid *g, const p3d_ldi_opts *o, p3d_ldi_build_stats *st) {
+    const size_t n = (size_t)g->w * g->h;
+    int32_t *label = (int32_t *)malloc(n * sizeof *label);
+    uint8_t *keep = (uint8_t *)malloc(n);
+    p3d_status s = label && keep ? P3D_OK : p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    if (s == P3D_OK) s = tear(g, o->depth_threshold, st);
+    if (s == P3D_OK) s = components_keep(g, o, label, keep, st);
+    if (s == P3D_OK) s = refill(g, o, label, keep, st);
+    free(label);
+    free(keep);
+    return s;
+}
+
+#ifdef P3D_HAVE_CUDA
+/* P3D_LDI_RESIDENT_CHECK=1 (tests): the device's grid (d: links, refilled depths, stats) against the
+ * CPU's from the same map; fails naming the first pixel that differs. */
+static p3d_status check_device_build(const grid *d, const float *depth, int32_t border, const p3d_ldi_opts *o,
+                                     const p3d_ldi_build_stats *dst) {
+    const size_t n = (size_t)d->w * d->h;
+    grid c = {d->w, d->h, (float *)malloc(n * sizeof(float)), (uint8_t *)malloc(n), (uint8_t *)malloc(n)};
+    p3d_ldi_build_stats cst;
+    memset(&cst, 0, sizeof cst);
+    p3d_status s = c.depth && c.right && c.down ? P3D_OK : p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    if (s == P3D_OK) {
+        build_depth(depth, c.depth, c.w, c.h, border);
+        s = build_grid(&c, o, &cst);
+    }
+    for (size_t i = 0; s == P3D_OK && i < n; i++)
+        if (memcmp(&c.depth[i], &d->depth[i], sizeof(float)) || c.right[i] != d->right[i] || c.down[i] != d->down[i])
+            s = p3d_fail(P3D_ERR_DEVICE,
+                         "LDI build (cuda): pixel (%d, %d) differs from the CPU build: depth %.9g / %.9g, links %d%d / %d%d",
+                         (int)(i % (size_t)c.w), (int)(i / (size_t)c.w), (double)d->depth[i], (double)c.depth[i],
+                         d->right[i], d->down[i], c.right[i], c.down[i]);
+    if (s == P3D_OK && memcmp(&cst, dst, sizeof cst))
+        s = p3d_fail(P3D_ERR_DEVICE,
+                     "LDI build (cuda): stats differ from the CPU build: torn %d / %d, dangling %d / %d, dropped %d / %d, "
+                     "refilled %d / %d, unreachable %d / %d",
+                     (int)dst->torn_links, (int)cst.torn_links, (int)dst->dangling_links, (int)cst.dangling_links,
+                     (int)dst->small_components, (int)cst.small_components, (int)dst->refilled_pixels,
+                     (int)cst.refilled_pixels, (int)dst->unreachable_pixels, (int)cst.unreachable_pixels);
+    free(c.depth), free(c.right), free(c.down);
+    return s;
+}
+#endif
 
 p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const float *depth_dev,
                              const p3d_ldi_opts *opts, p3d_ldi_build_stats *stats) {
@@ -258,26 +287,19 @@ p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const
     g.depth = (float *)malloc(n * sizeof *g.depth);
     g.right = (uint8_t *)malloc(n);
     g.down = (uint8_t *)malloc(n);
-    int32_t *label = (int32_t *)malloc(n * sizeof *label);
-    uint8_t *keep = (uint8_t *)malloc(n);
     p3d_status s = P3D_OK;
-    if (!g.depth || !g.right || !g.down || !label || !keep) s = p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
+    if (!g.depth || !g.right || !g.down) s = p3d_fail(P3D_ERR_OOM, "LDI build: out of memory");
     if (s == P3D_OK) {
         build_depth(depth, g.depth, g.w, g.h, l->border);
 #ifdef P3D_HAVE_CUDA
-        if (ctx && p3d_ctx_cuda(ctx))
-            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), l, g.depth, depth_dev, o, g.right, g.down, label, keep,
-                                         &st);
-        else
+        if (ctx && p3d_ctx_cuda(ctx)) {
+            s = p3d_ldi_build_links_cuda(p3d_ctx_cuda(ctx), l, g.depth, depth_dev, o, g.right, g.down, &st);
+            const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+            if (s == P3D_OK && check && check[0] == '1') s = check_device_build(&g, depth, l->border, o, &st);
+        } else
 #endif
-        {
-            s = tear(&g, o->depth_threshold, &st);
-            if (s == P3D_OK) s = components_keep(&g, o, label, keep, &st);
-        }
+            s = build_grid(&g, o, &st);
     }
-    if (s == P3D_OK) s = refill(&g, o, label, keep, &st);
-    free(label);
-    free(keep);
     if (s == P3D_OK) s = p3d_ldi_reserve(l, (int32_t)(n + n / 2));
     if (s == P3D_OK) {
         int32_t b = l->border, ew = l->ext_w;

@@ -61,11 +61,12 @@ typedef struct p3d_ldi_build_stats {
 } p3d_ldi_build_stats;
 p3d_status p3d_ldi_build(p3d_ldi *l, const uint8_t *rgb, const float *depth, const p3d_ldi_opts *o,
                          p3d_ldi_build_stats *stats);
-/* On a CUDA context the tear and dangling pass, the components and the keep flags run on the device;
- * the island refill and the node writing stay on the host (islands are few and small). depth_dev: NULL,
- * or on a CUDA context the same map on the device, as the depth stage left it there
+/* On a CUDA context the tear and dangling pass, the components, the keep flags and the island refill
+ * run on the device (p3d_ldi_build_links_cuda); the host writes its LDI's nodes from the results.
+ * depth_dev: NULL, or on a CUDA context the same map on the device, as the depth stage left it there
  * (the photo's staging slot, pipeline/photo3d.c): the device build reads it instead of an upload of depth (issue 14). The
- * host still reads depth: it checks it, refills the islands from it and writes its own LDI's nodes. */
+ * host still reads depth: it checks it and takes its kept pixels' depths from it. P3D_LDI_RESIDENT_CHECK=1
+ * in the environment: the host also builds the grid on the CPU and fails on any difference (tests). */
 p3d_status p3d_ldi_build_ctx(p3d_ctx *ctx, p3d_ldi *l, const uint8_t *rgb, const float *depth, const float *depth_dev,
                              const p3d_ldi_opts *o, p3d_ldi_build_stats *stats);
 
@@ -153,18 +154,19 @@ p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l,
  * nodes as chunks). *made as above. */
 p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
                                    int32_t *made);
-/* build: depth (l->height, l->width) as refreshed (host) -> right / down link flags after the dangling pass, component
- * labels (smallest pixel index), keep flags (h, w) each; torn_links, dangling_links and
- * small_components of st. The labels are those of the pixels the island refill reads (dropped pixels
- * and their 4-neighbours), 0 elsewhere: only those come back from the device. With the resident device
- * LDI held (below), the device also writes l's input layer as it stands before the island refill
- * (ldi_build_math.h) into it, so the first stage after the build sends only the refill's and the
- * cleanup's changes. l is not changed (the host writes its nodes after the refill). depth_dev: NULL (depth
- * goes up), or the map on the device before the ring refresh, which the device then applies itself
- * (p3d_ldi_ring_depth); depth is then only read for the host's shadow of the device LDI. */
-p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *depth,
-                                    const float *depth_dev, const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, int32_t *label,
-                                    uint8_t *keep, p3d_ldi_build_stats *st);
+/* build: depth (l->height, l->width) as refreshed (host) -> right / down link flags (h, w) after the
+ * dangling pass and the island refill, the dropped pixels' refilled depths written into depth, and
+ * torn_links, dangling_links, small_components, refilled_pixels and unreachable_pixels of st: the
+ * tear, components, keep flags and island refill (cuda/ldi/ldi_refill.cu) all run on the device, with
+ * the rules of the CPU build (ldi_graph_math.h, ldi_build_math.h). Back come the flags (one byte a
+ * pixel) and the depths of the dropped pixels only. With the resident device LDI held (below), the
+ * device also writes l's input layer (ldi_build_math.h) into it, so the first stage after the build
+ * sends only the cleanup's changes. l is not changed (the host writes its nodes from the results).
+ * depth_dev: NULL (depth goes up), or the map on the device before the ring refresh, which the device
+ * then applies itself (p3d_ldi_ring_depth); depth is then read only for its kept pixels (theirs are the
+ * device's) and the host's shadow of the device LDI. */
+p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, float *depth, const float *depth_dev,
+                                    const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, p3d_ldi_build_stats *st);
 /* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled unless NULL;
  * out->near and out->size allocated (malloc) and filled, out->n_edges set. The device sends back only
  * the nodes with a role (edge id, role, degree) and the per-edge arrays, not per-node arrays. */
