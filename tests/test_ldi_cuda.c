@@ -7,7 +7,8 @@
  * ring offers, near_context and the erosion width.
  * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches), edges of passes 1 and
  * 2 and regions of both passes give identical outputs on the synthetic scene of test_ldi.c, on random
- * LDIs, and on moon (../shared/fixtures) through the depth preparation at a longer side of 320; and
+ * LDIs, on synthetic islands for the island refill, and on moon (../shared/fixtures) through the depth
+ * preparation at a longer side of 320; and
  * the same with the resident device LDI across stages that the host edits in between. */
 #include <math.h>
 #include <stdio.h>
@@ -395,6 +396,65 @@ static void test_scene_cuda(void) {
     CHECK(compare_stages("scene, only the largest component kept", rgb, depth, W, H, &cam, &o) >= 0);
 }
 
+/* Synthetic islands for the island refill (cuda/ldi/ldi_refill.cu against ldi_build.c's refill): a
+ * plane split into a far left half and a near right half (two kept components), with dropped islands:
+ * specks of random depths and sizes (some touching, so islands merge across torn links; some on the
+ * image border), a block straddling the halves' boundary (a vote between two components, with equal
+ * contacts at even sizes: the tie goes to the smaller label), a 1-pixel snake, random noise (many
+ * one-pixel components in one island) and a 56 x 56 block that needs 28 rings, more than one device
+ * round (P3D_LDI_REFILL_RINGS, 16). Ten random layouts; the CPU refill must fill something every time, and
+ * the CUDA build (also with the resident device LDI and P3D_LDI_RESIDENT_CHECK, which compares the
+ * device's grid with a CPU build) must equal it byte for byte. */
+static void test_islands_cuda(void) {
+    if (!have_gpu()) return;
+    enum { W = 160, H = 120 };
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    static const float levels[5] = {1.2f, 1.6f, 2.2f, 3.0f, 6.0f};
+    p3d_camera cam = {(float)W, (float)W, W / 2.0f, H / 2.0f};
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    /* 3600 px at this size (p3d_ldi_min_component): the 56 x 56 block is dropped, the halves are kept */
+    o.min_component = 3600 * 36;
+    for (int32_t t = 0; t < 10; t++) {
+        for (int32_t y = 0; y < H; y++)
+            for (int32_t x = 0; x < W; x++) {
+                size_t i = (size_t)y * W + x;
+                depth[i] = x < W / 2 ? 4.0f : 1.0f;
+                rgb[3 * i] = (uint8_t)(x * 3), rgb[3 * i + 1] = (uint8_t)(y * 2), rgb[3 * i + 2] = (uint8_t)(t * 20);
+            }
+        for (int32_t k = 0; k < 25; k++) { /* specks, some over the image border */
+            int32_t x0 = (int32_t)rnd(W + 4) - 2, y0 = (int32_t)rnd(H + 4) - 2, sw = 1 + (int32_t)rnd(6),
+                    sh = 1 + (int32_t)rnd(6);
+            float d = levels[rnd(5)];
+            for (int32_t y = y0; y < y0 + sh; y++)
+                for (int32_t x = x0; x < x0 + sw; x++)
+                    if (x >= 0 && y >= 0 && x < W && y < H) depth[(size_t)y * W + x] = d;
+        }
+        int32_t bh = 2 + (int32_t)rnd(6), by = 5 + (int32_t)rnd(20), bw = 2 + 2 * (int32_t)rnd(3);
+        for (int32_t y = by; y < by + bh; y++) /* across the boundary: equal halves when bw is even */
+            for (int32_t x = W / 2 - bw / 2; x < W / 2 + (bw + 1) / 2 + (int32_t)(t & 1); x++)
+                depth[(size_t)y * W + x] = 20.0f;
+        for (int32_t x = 10; x < 70; x++) depth[(size_t)(100 + (x / 10) % 2 * 3) * W + x] = 0.5f; /* a snake */
+        for (int32_t y = 100; y < 103; y++) depth[(size_t)y * W + 20 + 10 * (int32_t)rnd(4)] = 0.5f;
+        for (int32_t y = 60; y < 70; y++) /* noise */
+            for (int32_t x = 100; x < 112; x++) depth[(size_t)y * W + x] = levels[rnd(5)];
+        for (int32_t y = 30; y < 86; y++) /* the deep block, inside the left half */
+            for (int32_t x = 8; x < 64; x++) depth[(size_t)y * W + x] = 0.3f + 0.001f * (float)((x + y) % 7);
+        p3d_ldi l;
+        p3d_ldi_build_stats bs;
+        CHECK_OK(p3d_ldi_init(&l, W, H, 0, &cam));
+        CHECK_OK(p3d_ldi_build(&l, rgb, depth, &o, &bs));
+        CHECK_MSG(bs.small_components > 5 && bs.refilled_pixels >= 56 * 56 && bs.unreachable_pixels == 0,
+                  "islands %d: %d dropped components, %d refilled, %d unreachable", (int)t, (int)bs.small_components,
+                  (int)bs.refilled_pixels, (int)bs.unreachable_pixels);
+        p3d_ldi_free(&l);
+        char name[64];
+        snprintf(name, sizeof name, "islands %d", (int)t);
+        CHECK(compare_stages(name, rgb, depth, W, H, &cam, &o) >= 0);
+    }
+}
+
 /* Random LDIs with two passes of nodes: edges of every iter range and regions of both passes. */
 static void test_random_cuda(void) {
     if (!have_gpu()) return;
@@ -661,6 +721,7 @@ int main(void) {
     RUN(test_node_rules);
     RUN(test_erode_width);
     RUN(test_scene_cuda);
+    RUN(test_islands_cuda);
     RUN(test_random_cuda);
     RUN(test_moon_cuda);
     RUN(test_resident_cuda);

@@ -7,7 +7,8 @@
 //            them; connected components by lock-free union-find (a root is hooked under the smaller root with
 //            atomicCAS, so every root is the smallest pixel of its tree: labels = smallest pixel
 //            index, the CPU union-find's), sizes by atomicAdd, the largest component by a 64-bit
-//            atomicMax of (size, -label), keep flags. The island refill stays on the host.
+//            atomicMax of (size, -label), keep flags; then the island refill (ldi_refill.cu: islands
+//            by the same union-find over the links between dropped pixels, the vote, the rings).
 //   edges    one thread per node: role, edge-graph neighbours (hooked the same way: labels = smallest
 //            node), then a prefix sum over the roots gives edge ids in node order (the CPU numbers
 //            edges in the order of their smallest node), sizes by atomicAdd.
@@ -24,11 +25,11 @@
 // on return, so nothing is allocated per image once the arena holds an image of this size.
 //   - The build reads the prepared depth where the depth stage left it on the device (p3d_ldi_run's
 //     depth_dev, the photo's staging slot, filtered there by pipeline/photo3d.c; build_depth_kernel applies the ring refresh there), so the map
-//     goes up once, for the depth stage, not again for the build. It writes the input layer (as it
-//     stands before the island refill) into the copy on the device (grid_ldi_kernel, the rule of
-//     ldi_build_math.h); the host writes the same arrays into its shadow of the copy.
-//   - The host stages between the device stages (island refill, the cleanup's link edits, border
-//     extrapolation, the inpainting write-back) still edit the host LDI. Before each device stage the
+//     goes up once, for the depth stage, not again for the build. It writes the input layer (after
+//     the island refill, which runs on the device too) into the copy on the device (grid_ldi_kernel,
+//     the rule of ldi_build_math.h); the host writes the same arrays into its shadow of the copy.
+//   - The host stages between the device stages (the cleanup's link edits, border extrapolation, the
+//     inpainting write-back) still edit the host LDI. Before each device stage the
 //     copy is brought up to date with those edits only: each array is compared with the shadow in
 //     256-byte chunks, and the chunks that changed or hold appended nodes go up in one packed copy
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
@@ -37,7 +38,8 @@
 //     links to older nodes); the device writes the nodes, inserts them into the pixel lists and replays
 //     link_new one pixel pair at a time (ldi_graph_math.h); the shadow then takes the host's arrays.
 //     P3D_LDI_RESIDENT_CHECK=1 downloads the copy after each and compares it with the host's.
-//   - Results come back compacted: the build's flags as one byte a pixel and the labels the refill reads,
+//   - Results come back compacted: the build's links as two bits a pixel and the dropped pixels with
+//     their refilled depths (the host has every other pixel's depth: the prepared map),
 //     the edges as the list of nodes with a role, the regions as the lists of mask and context nodes;
 //     the edge ids go up as the list of edge nodes. The host expands them into its per-node arrays.
 //   - An LDI that outgrows the copy (3/2 nodes a canvas pixel, p3d_ldi_cuda_plan's estimate), or a
@@ -46,18 +48,19 @@
 // Each launcher fetches its results with one or two blocking copies (a small header with the list
 // lengths, then the lists); the regions loop keeps the frontier lengths on the device and reads them back
 // only after rings 0, 2, 4, 8, ... (see regions_run).
-// Not yet on the device: the island refill, the cleanup's link edits, the patch gather (border strips
+// Not yet on the device: the cleanup's link edits, the patch gather (border strips
 // and regions), the non-learned fill's sources and depth growth and the placement of new nodes behind
 // the layers (host stages over the host LDI; the host computes each new node, the device rebuilds the
 // graph from it). The non-learned fill's patches go up as their level-0 labels and packed context
 // pixels; the device builds the rest of each patch's workspace (host/inpaint/fill_gather.h) and sends
 // back only the mask pixels' results. Moon at 960 (emulated device, main of ed9b999 with the depth
 // hand-over; 18.8 / 19.2 MB after the fill's later source changes), per image: h2d 20.0 MB: the depth
-// map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB, the border 6.7 MB (its strips'
+// map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB (and the island refill's 0.1 MB,
+// now made on the device), the border 6.7 MB (its strips'
 // labels and packed context, its nodes' depths), the regions' edge lists 0.1 MB, inpainting pass 1
 // 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB: the prepared depth 3.7 MB
 // (the host's LDI takes every pixel's depth: the host stages and the CPU mesh read it), the build's
-// flags and labels 0.9 MB, the border's fill results 5.7 MB, the regions 3.4 + 2.6 MB, the passes'
+// flags and labels 0.9 MB (now its links, 0.23 MB, and the dropped pixels, 8 bytes each), the border's fill results 5.7 MB, the regions 3.4 + 2.6 MB, the passes'
 // fill results 2.0 + 1.5 MB.
 #include <climits>
 #include <cstdlib>

@@ -13,9 +13,10 @@
 
 // Rings per round (p3d_ldi_refill_cuda_rings): a round launches this many ring kernels, each of which
 // exits at once when the ring before it filled nothing, so the frontier size never comes back to the
-// host. Moon at 960 needs 16 rings; an image whose islands need more gets another round (the build
-// reads the last ring's count with its results).
-#define P3D_LDI_REFILL_RINGS 24
+// host. At 960 px the fixtures need at most 7 rings (cones: 55 islands, 726 pixels; moon 3 rings, 27
+// islands, 425 pixels; columns 2; the sample has no island); an image whose islands need more gets
+// another round (the build reads the last ring's count with its results: one more blocking copy).
+#define P3D_LDI_REFILL_RINGS 16
 
 // One build's refill. Set by the caller (device arrays, (h, w) each unless said): the grid and its
 // link threshold; keep flags; component labels (read at kept pixels); island names (union-find roots

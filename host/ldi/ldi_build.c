@@ -4,9 +4,10 @@
  * created: tear flags per grid link, connected components, island refill; the nodes and links are
  * then written in raster order, so node id = v * W + u for image pixel (u, v). The reference builds a
  * networkx graph and iterates sets; its component order (hence the PLY vertex order) is hash order
- * (quirk 34) - raster order here. On a CUDA context the tear and dangling pass, the components and
- * the keep flags run on the device (cuda/ldi/ldi.cu, same rules: ldi_graph_math.h); the island refill
- * and the node writing run on the host for both. */
+ * (quirk 34) - raster order here. On a CUDA context the tear and dangling pass, the components, the
+ * keep flags (cuda/ldi/ldi.cu, same rules: ldi_graph_math.h) and the island refill
+ * (cuda/ldi/ldi_refill.cu, same rules: ldi_build_math.h) run on the device, which sends back the links
+ * and the refilled depths; the host writes its nodes from them. */
 #include <stdlib.h>
 #include <string.h>
 
