@@ -4,7 +4,8 @@
  * CPU (always): on random grids and random multi-layer LDIs, every rule of ldi_graph_math.h equals
  * the straightforward transcription of the loops it was taken out of (written out again below):
  * the tear + dangling pass, node roles, edge-graph neighbours (same nodes in the same order), the
- * ring offers, near_context and the erosion width.
+ * ring offers, near_context and the erosion width; and on synthetic islands the build's refill
+ * equals its former loops.
  * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches), edges of passes 1 and
  * 2 and regions of both passes give identical outputs on the synthetic scene of test_ldi.c, on random
  * LDIs, on synthetic islands for the island refill, and on moon (../shared/fixtures) through the depth
@@ -396,51 +397,202 @@ static void test_scene_cuda(void) {
     CHECK(compare_stages("scene, only the largest component kept", rgb, depth, W, H, &cam, &o) >= 0);
 }
 
-/* Synthetic islands for the island refill (cuda/ldi/ldi_refill.cu against ldi_build.c's refill): a
- * plane split into a far left half and a near right half (two kept components), with dropped islands:
- * specks of random depths and sizes (some touching, so islands merge across torn links; some on the
- * image border), a block straddling the halves' boundary (a vote between two components, with equal
- * contacts at even sizes: the tie goes to the smaller label), a 1-pixel snake, random noise (many
- * one-pixel components in one island) and a 56 x 56 block that needs 28 rings, more than one device
- * round (P3D_LDI_REFILL_RINGS, 16). Ten random layouts; the CPU refill must fill something every time, and
- * the CUDA build (also with the resident device LDI and P3D_LDI_RESIDENT_CHECK, which compares the
- * device's grid with a CPU build) must equal it byte for byte. */
+/* ---- the island refill ------------------------------------------------------------------------- */
+enum { ISL_W = 160, ISL_H = 120 };
+
+/* Synthetic islands (layout t) for the island refill: a plane split into a far left half and a near
+ * right half (two kept components), with dropped islands: specks of random depths and sizes (some
+ * touching, so islands merge across torn links; some on the image border), a block straddling the
+ * halves' boundary (a vote between two components, with equal contacts at even t: the tie goes to the
+ * smaller label), a 1-pixel snake, random noise (many one-pixel components in one island) and a
+ * 56 x 56 block that needs 28 rings, more than one device round (P3D_LDI_REFILL_RINGS, 16). o: the
+ * options that drop them (the block is under min_component, the halves are not). */
+static void make_islands(int32_t t, uint8_t *rgb, float *depth, p3d_ldi_opts *o) {
+    static const float levels[5] = {1.2f, 1.6f, 2.2f, 3.0f, 6.0f};
+    const int32_t W = ISL_W, H = ISL_H;
+    *o = p3d_ldi_opts_default();
+    o->border = 0;
+    o->min_component = 3600 * 36; /* 3600 px at this size (p3d_ldi_min_component) */
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            size_t i = (size_t)y * W + x;
+            depth[i] = x < W / 2 ? 4.0f : 1.0f;
+            rgb[3 * i] = (uint8_t)(x * 3), rgb[3 * i + 1] = (uint8_t)(y * 2), rgb[3 * i + 2] = (uint8_t)(t * 20);
+        }
+    for (int32_t k = 0; k < 25; k++) { /* specks, some over the image border */
+        int32_t x0 = (int32_t)rnd(W + 4) - 2, y0 = (int32_t)rnd(H + 4) - 2, sw = 1 + (int32_t)rnd(6),
+                sh = 1 + (int32_t)rnd(6);
+        float d = levels[rnd(5)];
+        for (int32_t y = y0; y < y0 + sh; y++)
+            for (int32_t x = x0; x < x0 + sw; x++)
+                if (x >= 0 && y >= 0 && x < W && y < H) depth[(size_t)y * W + x] = d;
+    }
+    int32_t bh = 2 + (int32_t)rnd(6), by = 5 + (int32_t)rnd(20), bw = 2 + 2 * (int32_t)rnd(3);
+    for (int32_t y = by; y < by + bh; y++) /* across the boundary: equal halves at even t */
+        for (int32_t x = W / 2 - bw / 2; x < W / 2 + bw / 2 + (int32_t)(t & 1); x++) depth[(size_t)y * W + x] = 20.0f;
+    for (int32_t x = 10; x < 70; x++) depth[(size_t)(100 + (x / 10) % 2 * 3) * W + x] = 0.5f; /* a snake */
+    for (int32_t y = 100; y < 103; y++) depth[(size_t)y * W + 20 + 10 * (int32_t)rnd(4)] = 0.5f;
+    for (int32_t y = 60; y < 70; y++) /* noise */
+        for (int32_t x = 100; x < 112; x++) depth[(size_t)y * W + x] = levels[rnd(5)];
+    for (int32_t y = 30; y < 86; y++) /* the deep block, inside the left half */
+        for (int32_t x = 8; x < 64; x++) depth[(size_t)y * W + x] = 0.3f + 0.001f * (float)((x + y) % 7);
+}
+
+/* The CPU build's grid as it was written before its refill shared rules with the device: tear +
+ * dangling (ref_tear), components by flood fill (label = smallest pixel), keep flags, and the refill's
+ * breadth-first loops (votes with a running winner, rings over a pending queue, then the relinking).
+ * d: the map in, refilled out; counts[0] refilled, [1] unreachable pixels. */
+static void ref_build_grid(float *d, int32_t w, int32_t h, float thr, int32_t min_component, uint8_t *right,
+                           uint8_t *down, int32_t counts[2]) {
+    const int32_t n = w * h;
+    static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
+    int32_t *label = (int32_t *)malloc((size_t)n * sizeof *label), *size = (int32_t *)calloc((size_t)n, sizeof *size);
+    int32_t *queue = (int32_t *)malloc((size_t)n * sizeof *queue), *island = (int32_t *)malloc((size_t)n * sizeof *island);
+    int32_t *votes = (int32_t *)calloc((size_t)n, sizeof *votes), *ring_buf = (int32_t *)malloc((size_t)n * sizeof *ring_buf);
+    float *next_depth = (float *)malloc((size_t)n * sizeof *next_depth);
+    uint8_t *filled = (uint8_t *)malloc((size_t)n);
+    ref_tear(d, w, h, thr, right, down);
+    for (int32_t i = 0; i < n; i++) label[i] = -1;
+    for (int32_t s = 0; s < n; s++) {
+        if (label[s] >= 0) continue;
+        int32_t qn = 0;
+        queue[qn++] = s, label[s] = s;
+        for (int32_t qi = 0; qi < qn; qi++) {
+            int32_t p = queue[qi], u = p % w, v = p / w;
+            int32_t nb[4] = {v > 0 && down[p - w] ? p - w : -1, down[p] ? p + w : -1, u > 0 && right[p - 1] ? p - 1 : -1,
+                             right[p] ? p + 1 : -1};
+            for (int32_t k = 0; k < 4; k++)
+                if (nb[k] >= 0 && label[nb[k]] < 0) label[nb[k]] = s, queue[qn++] = nb[k];
+        }
+        size[s] = qn;
+    }
+    int32_t largest = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (label[i] == i && size[i] > size[largest]) largest = i;
+    for (int32_t i = 0; i < n; i++) filled[i] = size[label[i]] >= min_component || label[i] == largest;
+    for (int32_t i = 0; i < n; i++) island[i] = -1;
+    int32_t refilled = 0, unreachable = 0;
+    for (int32_t s = 0; s < n; s++) {
+        if (filled[s] || island[s] >= 0) continue;
+        int32_t qn = 0;
+        queue[qn++] = s, island[s] = s;
+        for (int32_t qi = 0; qi < qn; qi++) {
+            int32_t p = queue[qi], u = p % w, v = p / w;
+            for (int32_t k = 0; k < 4; k++) {
+                int32_t x = u + dx[k], y = v + dy[k];
+                if (x < 0 || y < 0 || x >= w || y >= h) continue;
+                int32_t q = y * w + x;
+                if (!filled[q] && island[q] < 0) island[q] = s, queue[qn++] = q;
+            }
+        }
+        int32_t winner = -1;
+        for (int32_t qi = 0; qi < qn; qi++) {
+            int32_t p = queue[qi], u = p % w, v = p / w;
+            for (int32_t k = 0; k < 4; k++) {
+                int32_t x = u + dx[k], y = v + dy[k];
+                if (x < 0 || y < 0 || x >= w || y >= h) continue;
+                int32_t q = y * w + x;
+                if (!filled[q] || island[q] >= 0) continue;
+                int32_t c = label[q];
+                votes[c]++;
+                if (winner < 0 || votes[c] > votes[winner] || (votes[c] == votes[winner] && c < winner)) winner = c;
+            }
+        }
+        for (int32_t qi = 0; qi < qn; qi++) {
+            int32_t p = queue[qi], u = p % w, v = p / w;
+            for (int32_t k = 0; k < 4; k++) {
+                int32_t x = u + dx[k], y = v + dy[k];
+                if (x >= 0 && y >= 0 && x < w && y < h) votes[label[y * w + x]] = 0;
+            }
+        }
+        if (winner < 0) {
+            for (int32_t qi = 0; qi < qn; qi++) filled[queue[qi]] = 1;
+            unreachable += qn;
+            continue;
+        }
+        int32_t npend = qn;
+        while (npend > 0) {
+            int32_t nring = 0;
+            for (int32_t qi = 0; qi < npend; qi++) {
+                int32_t p = queue[qi], u = p % w, v = p / w, cnt = 0;
+                float sum = 0;
+                for (int32_t k = 0; k < 4; k++) {
+                    int32_t x = u + dx[k], y = v + dy[k];
+                    if (x < 0 || y < 0 || x >= w || y >= h) continue;
+                    int32_t q = y * w + x;
+                    int32_t src = island[q] == s ? filled[q] : (island[q] < 0 && filled[q] && label[q] == winner);
+                    if (src) sum += d[q], cnt++;
+                }
+                if (cnt) next_depth[p] = sum / (float)cnt, ring_buf[nring++] = p;
+            }
+            if (nring == 0) {
+                for (int32_t qi = 0; qi < npend; qi++) filled[queue[qi]] = 1;
+                unreachable += npend;
+                break;
+            }
+            for (int32_t k = 0; k < nring; k++) d[ring_buf[k]] = next_depth[ring_buf[k]], filled[ring_buf[k]] = 1;
+            int32_t kept = 0;
+            for (int32_t qi = 0; qi < npend; qi++)
+                if (!filled[queue[qi]]) queue[kept++] = queue[qi];
+            npend = kept;
+        }
+        refilled += qn;
+    }
+    for (int32_t v = 0; v < h; v++)
+        for (int32_t u = 0; u < w; u++) {
+            size_t i = (size_t)v * w + u;
+            if (u + 1 < w && (island[i] >= 0 || island[i + 1] >= 0))
+                right[i] = (uint8_t)(fabsf(1.0f / d[i] - 1.0f / d[i + 1]) <= thr);
+            if (v + 1 < h && (island[i] >= 0 || island[i + w] >= 0))
+                down[i] = (uint8_t)(fabsf(1.0f / d[i] - 1.0f / d[i + w]) <= thr);
+        }
+    counts[0] = refilled, counts[1] = unreachable;
+    free(label), free(size), free(queue), free(island), free(votes), free(ring_buf), free(next_depth), free(filled);
+}
+
+/* CPU: the build (its refill through the shared rules of ldi_build_math.h) equals the loops it was
+ * written as before, on the synthetic islands: depths bit for bit, links, counts. */
+static void test_refill_rules(void) {
+    static uint8_t rgb[ISL_W * ISL_H * 3], right[ISL_W * ISL_H], down[ISL_W * ISL_H];
+    static float depth[ISL_W * ISL_H], ref[ISL_W * ISL_H];
+    const int32_t W = ISL_W, H = ISL_H;
+    p3d_camera cam = {(float)W, (float)W, W / 2.0f, H / 2.0f};
+    int64_t bad = 0;
+    for (int32_t t = 0; t < 10; t++) {
+        p3d_ldi_opts o;
+        make_islands(t, rgb, depth, &o);
+        memcpy(ref, depth, sizeof ref);
+        int32_t counts[2];
+        ref_build_grid(ref, W, H, o.depth_threshold, p3d_ldi_min_component(o.min_component, W, H), right, down, counts);
+        p3d_ldi l;
+        p3d_ldi_build_stats bs;
+        CHECK_OK(p3d_ldi_init(&l, W, H, 0, &cam));
+        CHECK_OK(p3d_ldi_build(&l, rgb, depth, &o, &bs));
+        CHECK_MSG(bs.refilled_pixels == counts[0] && bs.unreachable_pixels == counts[1] && counts[0] >= 56 * 56,
+                  "islands %d: refilled %d / %d, unreachable %d / %d", (int)t, (int)bs.refilled_pixels, (int)counts[0],
+                  (int)bs.unreachable_pixels, (int)counts[1]);
+        for (int32_t i = 0; i < W * H; i++) {
+            bad += memcmp(&l.depth[i], &ref[i], sizeof(float)) != 0;
+            bad += (l.link[4 * i + P3D_DIR_RIGHT] >= 0) != right[i] || (l.link[4 * i + P3D_DIR_DOWN] >= 0) != down[i];
+        }
+        p3d_ldi_free(&l);
+    }
+    CHECK_MSG(bad == 0, "%lld pixels of the refill differ from its plain loops", (long long)bad);
+}
+
+/* The island refill on both backends (cuda/ldi/ldi_refill.cu against ldi_build.c's refill), on the
+ * synthetic islands: the CPU refill must fill something every time, and the CUDA build (also with the
+ * resident device LDI and P3D_LDI_RESIDENT_CHECK, which compares the device's grid with a CPU build)
+ * must equal it byte for byte. */
 static void test_islands_cuda(void) {
     if (!have_gpu()) return;
-    enum { W = 160, H = 120 };
-    static uint8_t rgb[W * H * 3];
-    static float depth[W * H];
-    static const float levels[5] = {1.2f, 1.6f, 2.2f, 3.0f, 6.0f};
+    static uint8_t rgb[ISL_W * ISL_H * 3];
+    static float depth[ISL_W * ISL_H];
+    const int32_t W = ISL_W, H = ISL_H;
     p3d_camera cam = {(float)W, (float)W, W / 2.0f, H / 2.0f};
-    p3d_ldi_opts o = p3d_ldi_opts_default();
-    o.border = 0;
-    /* 3600 px at this size (p3d_ldi_min_component): the 56 x 56 block is dropped, the halves are kept */
-    o.min_component = 3600 * 36;
     for (int32_t t = 0; t < 10; t++) {
-        for (int32_t y = 0; y < H; y++)
-            for (int32_t x = 0; x < W; x++) {
-                size_t i = (size_t)y * W + x;
-                depth[i] = x < W / 2 ? 4.0f : 1.0f;
-                rgb[3 * i] = (uint8_t)(x * 3), rgb[3 * i + 1] = (uint8_t)(y * 2), rgb[3 * i + 2] = (uint8_t)(t * 20);
-            }
-        for (int32_t k = 0; k < 25; k++) { /* specks, some over the image border */
-            int32_t x0 = (int32_t)rnd(W + 4) - 2, y0 = (int32_t)rnd(H + 4) - 2, sw = 1 + (int32_t)rnd(6),
-                    sh = 1 + (int32_t)rnd(6);
-            float d = levels[rnd(5)];
-            for (int32_t y = y0; y < y0 + sh; y++)
-                for (int32_t x = x0; x < x0 + sw; x++)
-                    if (x >= 0 && y >= 0 && x < W && y < H) depth[(size_t)y * W + x] = d;
-        }
-        int32_t bh = 2 + (int32_t)rnd(6), by = 5 + (int32_t)rnd(20), bw = 2 + 2 * (int32_t)rnd(3);
-        for (int32_t y = by; y < by + bh; y++) /* across the boundary: equal halves when bw is even */
-            for (int32_t x = W / 2 - bw / 2; x < W / 2 + (bw + 1) / 2 + (int32_t)(t & 1); x++)
-                depth[(size_t)y * W + x] = 20.0f;
-        for (int32_t x = 10; x < 70; x++) depth[(size_t)(100 + (x / 10) % 2 * 3) * W + x] = 0.5f; /* a snake */
-        for (int32_t y = 100; y < 103; y++) depth[(size_t)y * W + 20 + 10 * (int32_t)rnd(4)] = 0.5f;
-        for (int32_t y = 60; y < 70; y++) /* noise */
-            for (int32_t x = 100; x < 112; x++) depth[(size_t)y * W + x] = levels[rnd(5)];
-        for (int32_t y = 30; y < 86; y++) /* the deep block, inside the left half */
-            for (int32_t x = 8; x < 64; x++) depth[(size_t)y * W + x] = 0.3f + 0.001f * (float)((x + y) % 7);
+        p3d_ldi_opts o;
+        make_islands(t, rgb, depth, &o);
         p3d_ldi l;
         p3d_ldi_build_stats bs;
         CHECK_OK(p3d_ldi_init(&l, W, H, 0, &cam));
@@ -720,6 +872,7 @@ int main(void) {
     RUN(test_grid_rules);
     RUN(test_node_rules);
     RUN(test_erode_width);
+    RUN(test_refill_rules);
     RUN(test_scene_cuda);
     RUN(test_islands_cuda);
     RUN(test_random_cuda);
