@@ -1526,7 +1526,8 @@ static p3d_status regions_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_edge
 // The arena holds the resident LDI (29 bytes a node, 4 a canvas pixel, and its 4.3 MB staging) below
 // the largest launcher, the regions: per node the ring state and frontier lists (24), the results (9),
 // the packed results (at most 17) and the edge ids (4); per edge the ring counts (4 (ct + 1)) and 21
-// more; up to 32 arrays of alignment slack. (The edges need 38 bytes a node, the build 17 a pixel.) The
+// more; up to 32 arrays of alignment slack. (The edges need 38 bytes a node; the build about 74 an image
+// pixel, 36 of them its island refill's: ring 4, vote key 8, the vote table 24, two slots a pixel.) The
 // estimate: 3/2 nodes per canvas pixel (moon at 960 ends with 1.10 after both passes) and 4096 edges
 // (moon: 219).
 extern "C" p3d_status p3d_ldi_cuda_plan(p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o) {

@@ -45,21 +45,23 @@ static __device__ void refill_warp_add(int32_t *counter, int32_t v) {
     if ((threadIdx.x & 31) == 0 && v) atomicAdd(counter, v);
 }
 
-// The vote table's first slot for key (cap a power of two, mask = cap - 1): Fibonacci hashing.
-static __device__ size_t vote_slot(unsigned long long key, size_t mask) {
-    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+// The vote table's first slot for key (cap slots): Fibonacci hashing; probing goes on at next_slot.
+static __device__ size_t vote_slot(unsigned long long key, size_t cap) {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) % cap;
 }
+
+static __device__ size_t next_slot(size_t s, size_t cap) { return s + 1 == cap ? 0 : s + 1; }
 
 static __device__ unsigned long long vote_pair(int32_t island, int32_t c) {
     return static_cast<unsigned long long>(static_cast<uint32_t>(island)) << 32 | static_cast<uint32_t>(c);
 }
 
 // Marks every dropped pixel pending, clears its island's best key (at the island's name), and counts
-// each (island pixel, kept neighbour) contact for the pair (island, neighbour's component). The table
-// has more slots than there are grid links, so a free slot is always found.
+// each (island pixel, kept neighbour) contact for the pair (island, neighbour's component). Each contact
+// is a grid link and the table has more slots than the grid has links, so a free slot is always found.
 static __global__ void contact_kernel(p3d_ldi_refill_dev r) {
     const int32_t m = *r.n_list, w = r.w, h = r.h;
-    const size_t mask = r.cap - 1;
+    const size_t cap = r.cap;
     REFILL_LIST_LOOP(k, m) {
         const int32_t p = r.list[k], u = p % w, v = p / w, isl = r.island[p];
         r.ring[p] = P3D_LDI_RING_PENDING;
@@ -68,7 +70,7 @@ static __global__ void contact_kernel(p3d_ldi_refill_dev r) {
         for (int32_t d = 0; d < 4; d++) {
             if (q[d] < 0 || !r.keep[q[d]]) continue;
             const unsigned long long key = vote_pair(isl, r.label[q[d]]);
-            for (size_t s = vote_slot(key, mask);; s = (s + 1) & mask) {
+            for (size_t s = vote_slot(key, cap);; s = next_slot(s, cap)) {
                 const unsigned long long old = atomicCAS(&r.keys[s], P3D_REFILL_EMPTY, key);
                 if (old == P3D_REFILL_EMPTY || old == key) {
                     atomicAdd(&r.votes[s], 1);
@@ -82,7 +84,7 @@ static __global__ void contact_kernel(p3d_ldi_refill_dev r) {
 // After all contacts are counted: each contact looks its pair up and offers the pair's vote key.
 static __global__ void winner_kernel(p3d_ldi_refill_dev r) {
     const int32_t m = *r.n_list, w = r.w, h = r.h;
-    const size_t mask = r.cap - 1;
+    const size_t cap = r.cap;
     REFILL_LIST_LOOP(k, m) {
         const int32_t p = r.list[k], u = p % w, v = p / w, isl = r.island[p];
         const int32_t q[4] = {v > 0 ? p - w : -1, v + 1 < h ? p + w : -1, u > 0 ? p - 1 : -1, u + 1 < w ? p + 1 : -1};
@@ -90,8 +92,8 @@ static __global__ void winner_kernel(p3d_ldi_refill_dev r) {
             if (q[d] < 0 || !r.keep[q[d]]) continue;
             const int32_t c = r.label[q[d]];
             const unsigned long long key = vote_pair(isl, c);
-            size_t s = vote_slot(key, mask);
-            while (r.keys[s] != key) s = (s + 1) & mask;
+            size_t s = vote_slot(key, cap);
+            while (r.keys[s] != key) s = next_slot(s, cap);
             atomicMax(&r.best[isl], p3d_ldi_refill_vote_key(r.votes[s], c));
         }
     }
@@ -147,9 +149,8 @@ static __global__ void relink_kernel(p3d_ldi_refill_dev r) {
 
 p3d_status p3d_ldi_refill_cuda_open(p3d_cuda_ctx *ctx, p3d_ldi_refill_dev *r) {
     const size_t n = static_cast<size_t>(r->w) * static_cast<size_t>(r->h);
-    // more slots than grid links (each contact is one), at most half of them used
-    size_t cap = 1;
-    while (cap < 2 * n) cap <<= 1;
+    // more slots than grid links ((w - 1) h + w (h - 1) < 2 n; each contact is one): 24 bytes a pixel
+    const size_t cap = 2 * n + 1;
     r->cap = cap;
     void *p = nullptr;
     P3D_TRY(p3d_cuda_arena_get(ctx, n * sizeof(int32_t), &p));
