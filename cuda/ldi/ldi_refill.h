@@ -1,5 +1,6 @@
-// ldi_refill.h - the LDI build's island refill on the device (ldi_refill.cu), called by the CUDA build
-// (ldi.cu's build_run) between the keep flags and the input layer it writes into the device LDI. The
+// ldi_refill.h - internal to cuda/ldi/: the LDI build's island refill on the device (ldi_refill.cu),
+// called by the CUDA build (ldi.cu's build_run, whose launcher p3d_ldi_build_links_cuda is the exported
+// entry) between the keep flags and the input layer it writes into the device LDI. The
 // rules are the CPU refill's (host/ldi/ldi_build.c refill, host/ldi/ldi_build_math.h), so the refilled
 // depths and links equal the CPU's bit for bit.
 #ifndef P3D_LDI_REFILL_CUDA_H
