@@ -368,6 +368,50 @@ static void test_between(void) {
     CHECK_MSG(out[8 * W + 15] == depth[8 * W + 15], "wedge tip: disparity %.3f", 1.0 / out[8 * W + 15]);
 }
 
+/* The colour fringe step (p3d_depth_fringe): a background (disparity 1, grey 100 with a +-10 checker
+ * texture) left of a foreground (disparity 2, grey 220) whose depth edge lies between columns 15 and 16,
+ * 32 x 16. The photo's edge lies a pixel further left: column 15 blends 70 % foreground (184), column
+ * 14 20 % (124). Column 15 joins the foreground (its colour is nearer the foreground's mean), column 14
+ * and the rest of the background keep their depth; the photo is not touched. With the foreground's
+ * colour equal to the background's, or with fringe 0, nothing moves. */
+static void test_fringe(void) {
+    enum { W = 32, H = 16 };
+    float depth[W * H], out[W * H];
+    uint8_t rgb[W * H * 3], copy[W * H * 3];
+    for (int32_t same = 0; same < 2; same++) {
+        const int32_t fg = same ? 100 : 220;
+        for (int32_t y = 0; y < H; y++)
+            for (int32_t x = 0; x < W; x++) {
+                depth[y * W + x] = x < 16 ? 1.0f : 0.5f;
+                const int32_t bg = 100 + ((x + y) % 2 ? 10 : -10);
+                const int32_t v = x < 14 ? bg : x == 14 ? (8 * bg + 2 * fg) / 10 : x == 15 ? (3 * bg + 7 * fg) / 10 : fg;
+                for (int32_t c = 0; c < 3; c++) rgb[3 * (y * W + x) + c] = (uint8_t)v;
+            }
+        memcpy(copy, rgb, sizeof rgb);
+        p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+        memcpy(out, depth, sizeof depth);
+        CHECK_OK(p3d_depth_fringe(g_cpu, rgb, out, W, H, &o));
+        CHECK(memcmp(copy, rgb, sizeof rgb) == 0);
+        int64_t moved = 0, wrong = 0;
+        for (int32_t y = 0; y < H; y++)
+            for (int32_t x = 0; x < W; x++) {
+                const int32_t i = y * W + x;
+                const float want = !same && x == 15 ? 0.5f : depth[i];
+                moved += out[i] != depth[i];
+                wrong += out[i] != want;
+            }
+        CHECK_MSG(wrong == 0, "%s: %lld pixels with the wrong depth (%lld moved)", same ? "one colour" : "blend",
+                  (long long)wrong, (long long)moved);
+        o.fringe = 0;
+        memcpy(out, depth, sizeof depth);
+        CHECK_OK(p3d_depth_fringe(g_cpu, rgb, out, W, H, &o));
+        CHECK(memcmp(out, depth, sizeof depth) == 0);
+    }
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
+    o.fringe = P3D_DEPTH_PREP_MAX_FRINGE + 1;
+    CHECK_FAILS(p3d_depth_fringe(g_cpu, rgb, out, W, H, &o), P3D_ERR_INVALID_ARG, "fringe");
+}
+
 /* ---- moon fixture -------------------------------------------------------------------------------- */
 
 static void test_moon(void) {
@@ -448,6 +492,44 @@ static void compare_backends(const char *what, const p3d_depth *map, int32_t w, 
     free(b);
 }
 
+/* The fringe step on both backends: moon's prepared depth with a photo made from its unfiltered depth
+ * (bright near, dark far, the colour edge where the unfiltered map's is: a pixel or two off the
+ * filtered edges), one, two and three passes. */
+static void compare_fringe(const p3d_depth *map, int32_t w, int32_t h) {
+    const size_t n = (size_t)w * h;
+    float *pre = (float *)malloc(sizeof(float) * n), *a = (float *)malloc(sizeof(float) * n);
+    float *b = (float *)malloc(sizeof(float) * n);
+    uint8_t *rgb = (uint8_t *)malloc(3 * n);
+    void *dev = NULL;
+    p3d_depth_prep_opts o = p3d_depth_prep_opts_default(), o0 = o;
+    o0.n_passes = 0;
+    CHECK_OK(p3d_depth_prepare(g_cpu, map, w, h, &o0, pre, NULL));
+    CHECK_OK(p3d_depth_prepare(g_cpu, map, w, h, &o, a, NULL));
+    for (size_t i = 0; i < n; i++) {
+        const float v = 255.0f * (1.0f / pre[i]) / 3.0f;
+        rgb[3 * i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        rgb[3 * i + 1] = (uint8_t)((i * 7) % 31 + 100);
+        rgb[3 * i + 2] = (uint8_t)(255 - rgb[3 * i]);
+    }
+    CHECK_OK(p3d_ctx_alloc(g_gpu, sizeof(float) * n, &dev));
+    for (int32_t passes = 1; passes <= 3 && dev; passes++) {
+        o.fringe = passes;
+        CHECK_OK(p3d_depth_prepare(g_cpu, map, w, h, &o, a, NULL));
+        memcpy(b, a, sizeof(float) * n);
+        CHECK_OK(p3d_ctx_upload(g_gpu, dev, a, sizeof(float) * n));
+        CHECK_OK(p3d_depth_fringe(g_cpu, rgb, a, w, h, &o));
+        CHECK_OK(p3d_depth_fringe(g_gpu, rgb, (float *)dev, w, h, &o));
+        CHECK_OK(p3d_ctx_download(g_gpu, pre, dev, sizeof(float) * n));
+        int64_t diff = 0, moved = 0;
+        for (size_t i = 0; i < n; i++) diff += a[i] != pre[i], moved += a[i] != b[i];
+        printf("  fringe, %d passes: %lld pixels moved\n", (int)passes, (long long)moved);
+        CHECK_MSG(diff == 0 && moved > 0, "fringe %d passes: %lld pixels differ between CPU and CUDA (%lld moved)",
+                  (int)passes, (long long)diff, (long long)moved);
+    }
+    p3d_ctx_release(g_gpu, dev);
+    free(pre), free(a), free(b), free(rgb);
+}
+
 static void test_cuda(void) {
     if (!g_gpu) {
         SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
@@ -476,6 +558,7 @@ static void test_cuda(void) {
     if (access(buf, R_OK) == 0 && p3d_depth_read(buf, NULL, &moon) == P3D_OK) {
         p3d_depth_prep_opts o = p3d_depth_prep_opts_default();
         compare_backends("moon 960x960", &moon, 960, 960, &o);
+        compare_fringe(&moon, 960, 960);
         p3d_depth_free(&moon);
     }
 }
@@ -492,6 +575,7 @@ int main(void) {
     RUN(test_errors);
     RUN(test_thin_structure);
     RUN(test_between);
+    RUN(test_fringe);
     RUN(test_moon);
     RUN(test_tum);
     RUN(test_cuda);

@@ -49,3 +49,20 @@ extern "C" p3d_status p3d_depth_between_pass_cuda(p3d_cuda_ctx *ctx, const float
     P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep in-between step");
     return P3D_OK;
 }
+
+// dst (h, w) = src with the photo's fringe pixels joined to the near side of their depth edge.
+static __global__ void dp_fringe_kernel(const float *src, const uint8_t *rgb, float *dst, int32_t w, int32_t h,
+                                        double threshold) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= static_cast<int64_t>(w) * h) return;
+    dst[i] = p3d_dp_fringe_pixel(src, rgb, h, w, static_cast<int32_t>(i / w), static_cast<int32_t>(i % w), threshold);
+}
+
+extern "C" p3d_status p3d_depth_fringe_pass_cuda(p3d_cuda_ctx *ctx, const float *src, const uint8_t *rgb, float *dst,
+                                                 int32_t w, int32_t h, double threshold) {
+    const int64_t n = static_cast<int64_t>(w) * h;
+    P3D_LAUNCH(dp_fringe_kernel, p3d_cuda_blocks(n, P3D_DP_THREADS), P3D_DP_THREADS, 0, ctx->stream)(src, rgb, dst, w, h,
+                                                                                                   threshold);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "depth_prep fringe step");
+    return P3D_OK;
+}

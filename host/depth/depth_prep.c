@@ -21,6 +21,7 @@ p3d_depth_prep_opts p3d_depth_prep_opts_default(void) {
     o.windows[3] = 5;
     o.blur = 0;
     o.snap = 1;
+    o.fringe = 2;
     return o;
 }
 
@@ -34,6 +35,9 @@ p3d_status p3d_depth_prep_opts_check(const p3d_depth_prep_opts *o) {
                         o->depth_threshold);
     if ((o->blur != 0 && o->blur != 1) || (o->snap != 0 && o->snap != 1))
         return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: blur %d, snap %d: expected 0 or 1", (int)o->blur, (int)o->snap);
+    if (o->fringe < 0 || o->fringe > P3D_DEPTH_PREP_MAX_FRINGE)
+        return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: %d fringe passes: expected 0..%d", (int)o->fringe,
+                        P3D_DEPTH_PREP_MAX_FRINGE);
     if (o->n_passes < 0 || o->n_passes > P3D_DEPTH_PREP_MAX_PASSES)
         return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: %d filter passes: expected 0..%d", (int)o->n_passes,
                         P3D_DEPTH_PREP_MAX_PASSES);
@@ -275,6 +279,16 @@ static void between_pass_cpu(const float *src, float *dst, int32_t w, int32_t h,
         for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_between_pixel(src, h, w, y, x, threshold);
 }
 
+/* One fringe pass (depth_prep_math.h p3d_dp_fringe_pixel): dst = src with the photo's mixed pixels on
+ * the far side of each depth edge joined to the near side. */
+static void fringe_pass_cpu(const float *src, const uint8_t *rgb, float *dst, int32_t w, int32_t h, double threshold) {
+#ifdef P3D_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) dst[(int64_t)y * w + x] = p3d_dp_fringe_pixel(src, rgb, h, w, y, x, threshold);
+}
+
 /* The passes with explicit buffers (context memory): the filter passes, then with snap the in-between
  * step; step p of the `steps` writes dst when steps - 1 - p is even and tmp otherwise, so the last one
  * lands in dst and src is only read. */
@@ -339,6 +353,51 @@ p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t
     uint8_t *disc = NULL;
     P3D_TRY(reserve_scratch(ctx, w, h, 1, &tmp, &disc));
     return sharpen_run(ctx, src, dst, tmp, disc, w, h, opts);
+}
+
+p3d_status p3d_depth_fringe(p3d_ctx *ctx, const uint8_t *rgb, float *depth, int32_t w, int32_t h,
+                            const p3d_depth_prep_opts *opts) {
+    P3D_TRY(p3d_depth_prep_opts_check(opts));
+    P3D_TRY(check_size(w, h));
+    if (!rgb || !depth) return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: fringe step without a photo or a depth map");
+    if (opts->fringe == 0) return P3D_OK;
+    /* scratch: one float plane (ping-pong), then the photo's (h, w, 3) bytes where the depth lives on a
+     * device (the host reads rgb in place) */
+    const size_t pb = plane_bytes(w, h), px = (size_t)w * (size_t)h;
+    const int on_device = p3d_ctx_mem(ctx) != P3D_MEM_HOST;
+    P3D_TRY(p3d_ctx_scratch_reserve(ctx, pb + (on_device ? 3 * px : 0)));
+    size_t got = 0;
+    uint8_t *base = (uint8_t *)p3d_ctx_scratch(ctx, &got);
+    float *tmp = (float *)base;
+    const uint8_t *photo = rgb;
+    if (on_device) {
+        P3D_TRY(p3d_ctx_upload(ctx, base + pb, rgb, 3 * px));
+        photo = base + pb;
+    }
+    /* pass p writes tmp when fringe - 1 - p is odd, so the last one lands in depth */
+    const float *in = depth;
+    for (int32_t p = 0; p < opts->fringe; p++) {
+        float *out = (opts->fringe - 1 - p) % 2 == 0 ? depth : tmp;
+        if (out == in) {
+            /* an odd count's first pass cannot read and write depth: copy it to tmp first */
+            const int64_t shape[1] = {(int64_t)px};
+            p3d_tensor s = p3d_tensor_view(depth, P3D_F32, p3d_ctx_mem(ctx), 1, shape);
+            p3d_tensor d = p3d_tensor_view(tmp, P3D_F32, p3d_ctx_mem(ctx), 1, shape);
+            P3D_TRY(p3d_tensor_copy(ctx, &d, &s));
+            in = tmp;
+            out = depth;
+        }
+#ifdef P3D_HAVE_CUDA
+        if (p3d_ctx_cuda(ctx)) {
+            P3D_TRY(p3d_depth_fringe_pass_cuda(p3d_ctx_cuda(ctx), in, photo, out, w, h, opts->depth_threshold));
+            in = out;
+            continue;
+        }
+#endif
+        fringe_pass_cpu(in, photo, out, w, h, opts->depth_threshold);
+        in = out;
+    }
+    return P3D_OK;
 }
 
 p3d_status p3d_depth_prepare(p3d_ctx *ctx, const p3d_depth *map, int32_t w, int32_t h, const p3d_depth_prep_opts *opts,

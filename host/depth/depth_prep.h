@@ -79,6 +79,8 @@ extern "C" {
 
 /* Most filter passes a schedule may hold. */
 #define P3D_DEPTH_PREP_MAX_PASSES 8
+/* Most colour fringe passes (p3d_depth_fringe). */
+#define P3D_DEPTH_PREP_MAX_FRINGE 4
 
 typedef struct p3d_depth_prep_opts {
     double disp_rescale;    /* normalised disparity range [0, disp_rescale]; reference 3.0; > 0 */
@@ -89,10 +91,13 @@ typedef struct p3d_depth_prep_opts {
     int32_t blur;           /* 1: the reference's 3x3 box blur of the normalised map (step 2); default 0 */
     int32_t snap;           /* 1: a filtered pixel snaps to the nearest clean value (default); 0: the
                                reference's median (depth_prep_math.h says why not) */
+    int32_t fringe;         /* passes of the colour fringe step (p3d_depth_fringe), 0..
+                               P3D_DEPTH_PREP_MAX_FRINGE; default 2 (a fringe up to two pixels wide);
+                               0 = off, the reference's depth */
 } p3d_depth_prep_opts;
 
-/* The reference's values (3.0, 0.05, 0.04, 4 passes with windows 7, 7, 5, 5) with blur 0 and snap 1;
- * blur 1 and snap 0 give the reference's stage exactly. */
+/* The reference's values (3.0, 0.05, 0.04, 4 passes with windows 7, 7, 5, 5) with blur 0, snap 1 and
+ * fringe 2; blur 1, snap 0 and fringe 0 give the reference's stage exactly. */
 p3d_depth_prep_opts p3d_depth_prep_opts_default(void);
 
 /* P3D_ERR_INVALID_ARG naming the bad field. */
@@ -118,8 +123,28 @@ p3d_status p3d_depth_fill_disparity(const p3d_depth *map, float *disp);
 p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t w, int32_t h,
                              const p3d_depth_prep_opts *opts);
 
+/* The colour fringe step (issue 15), after the filter passes, where the photo is at hand (the pipeline,
+ * pipeline/photo3d.c): opts->fringe passes of depth_prep_math.h's p3d_dp_fringe_pixel, each moving
+ * the photo's pixels on the far side of a depth edge that blend in the foreground's colour (nearer
+ * the foreground's local mean than the background's, and an outlier of the background) onto the
+ * foreground's depth. Two passes: the photo's anti-aliased or demosaiced fringe is one or two pixels
+ * wide. depth (h, w) float32 in ctx's memory, filtered in place; rgb (h, w, 3) the photo at the same
+ * size in host memory (uploaded into the context's scratch on a device, with one float plane of
+ * ping-pong there too). Why: left on the background, those pixels stay in place when the view moves
+ * and draw the occluder's outline on the background it uncovers (moon at +2 cm, right of the arm and
+ * backpack: a pale outline of the suit on the ground; the sample's ball: a pale halo on its uncovered
+ * side); moved, they travel with the occluder and the fill synthesises the background behind them.
+ * The photo's colours are not changed (the photo's own camera sees every pixel as before). Figures:
+ * fill_classic.h. opts->fringe 0 returns at once. */
+p3d_status p3d_depth_fringe(p3d_ctx *ctx, const uint8_t *rgb, float *depth, int32_t w, int32_t h,
+                            const p3d_depth_prep_opts *opts);
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
+/* One fringe pass on ctx's stream: dst = src with the photo's fringe pixels joined to the near side
+ * (depth_prep_math.h p3d_dp_fringe_pixel). Device pointers; rgb (h, w, 3). */
+p3d_status p3d_depth_fringe_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, const uint8_t *rgb, float *dst,
+                                      int32_t w, int32_t h, double threshold);
 /* One pass on ctx's stream: disc (h, w) = discontinuities of src, then dst = the filtered src. Device
  * pointers. */
 p3d_status p3d_depth_sharpen_pass_cuda(struct p3d_cuda_ctx *ctx, const float *src, float *dst, uint8_t *disc,

@@ -155,4 +155,100 @@ P3D_HD float p3d_dp_between_pixel(const float *depth, int32_t h, int32_t w, int3
     return (c - lo) < (hi - c) ? far_v : near_v;
 }
 
+/* ---- the colour fringe step (depth_prep.h; the photo's mixed pixels follow the surface they show) -- */
+
+/* Window radius of the fringe step's colour models: 7 x 7 pixels, the largest filter window of the
+ * default schedule, so each side of the edge holds some 10-20 pixels off the edge itself. */
+#define P3D_DP_FRINGE_RADIUS 3
+/* Fewest model pixels per side for a decision (a thinner side keeps its pixels as they are). */
+#define P3D_DP_FRINGE_MIN 4
+/* Variance floor per channel in 8-bit units, (2 % of 255)^2: a flat side does not make every pixel an
+ * outlier (the same floor as ldi_inpaint.c's classic_sources). */
+#define P3D_DP_FRINGE_FLOOR 26
+
+/* 1 when pixel j (disparity dj) is on the edge of its surface towards `side`: a 4-neighbour nearer (side
+ * > 0) or farther (side < 0) by more than threshold in disparity. */
+P3D_HD int p3d_dp_fringe_edge(const float *depth, int32_t h, int32_t w, int32_t y, int32_t x, float dj, int side,
+                              double threshold) {
+    const int32_t dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+    for (int32_t d = 0; d < 4; d++) {
+        const int32_t xx = x + dx[d], yy = y + dy[d];
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+        const float v = 1.0f / depth[(int64_t)yy * w + xx];
+        if (side > 0 ? (double)(v - dj) > threshold : (double)(dj - v) > threshold) return 1;
+    }
+    return 0;
+}
+
+/* One output pixel of a fringe pass. depth (h, w) the pass's input, rgb (h, w, 3) the photo at the same
+ * size. A pixel on the far side of a depth edge (a 4-neighbour nearer by more than threshold in
+ * disparity) images, through the lens, the demosaicing and the resampling, a blend of both surfaces
+ * when the depth map puts the edge one or two pixels off the photo's: left on the background it stays
+ * in place when the view moves and draws the occluder's pale or dark outline on the background it
+ * uncovers (moon at +2 cm: the suit's outline on the ground right of the arm). The rule decides from
+ * the colour statistics of both sides in the 7 x 7 window, each side less its own edge pixels (they
+ * blend too): the foreground (disparity above the centre's by more than threshold, not next to a
+ * farther pixel) and the background (within threshold of the centre, not next to a nearer pixel).
+ * The pixel joins the foreground, taking the depth of its nearest 4-neighbour, when
+ *   - its colour is nearer (Euclidean, rgb) to the foreground's mean than to the background's: a
+ *     blend of the two means with more than half of the foreground in it, and
+ *   - the two means are apart: their squared distance exceeds 4 x 3 x P3D_DP_FRINGE_FLOOR (about
+ *     4 % of the range per channel), so an edge between two surfaces of one colour, where the
+ *     nearer mean is a coin toss, moves nothing.
+ * Nearest mean rather than a test of the pixel against the background's spread: on a textured
+ * background the blend of a grey suit's shadow side and the ground lies within two standard
+ * deviations of the ground (moon right of the arm: most of the pale outline's pixels), and the
+ * outline is what the eye follows.
+ * Otherwise, or with fewer than P3D_DP_FRINGE_MIN model pixels on a side, it keeps its depth. The
+ * photo's colour is not changed: the pixel is still seen at the photo's own camera, now on the
+ * foreground, and the background behind it becomes part of the hidden band the fill synthesises. All
+ * sums are integers (at most 49 pixels of 8-bit colour, int64 products): the decision is exact and the
+ * same on CPU and GPU. Reads src only: the result does not depend on the order of the pixels. */
+P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t h, int32_t w, int32_t y, int32_t x,
+                                 double threshold) {
+    const int64_t i = (int64_t)y * w + x;
+    const float centre = depth[i], c = 1.0f / centre;
+    const int32_t dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+    float near_depth = centre, near_disp = c;
+    for (int32_t d = 0; d < 4; d++) {
+        const int32_t xx = x + dx[d], yy = y + dy[d];
+        if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+        const float v = depth[(int64_t)yy * w + xx];
+        if (1.0f / v > near_disp) near_disp = 1.0f / v, near_depth = v;
+    }
+    if (!((double)(near_disp - c) > threshold)) return centre;
+    int64_t nf = 0, nb = 0, sf[3] = {0, 0, 0}, sb[3] = {0, 0, 0};
+    const int32_t r = P3D_DP_FRINGE_RADIUS;
+    for (int32_t yy = y - r; yy <= y + r; yy++) {
+        if (yy < 0 || yy >= h) continue;
+        for (int32_t xx = x - r; xx <= x + r; xx++) {
+            if (xx < 0 || xx >= w) continue;
+            const int64_t j = (int64_t)yy * w + xx;
+            const float dj = 1.0f / depth[j];
+            const uint8_t *px = rgb + 3 * j;
+            if ((double)(dj - c) > threshold) {
+                if (p3d_dp_fringe_edge(depth, h, w, yy, xx, dj, -1, threshold)) continue;
+                for (int32_t k = 0; k < 3; k++) sf[k] += px[k];
+                nf++;
+            } else if ((double)fabsf(dj - c) <= threshold) {
+                if (p3d_dp_fringe_edge(depth, h, w, yy, xx, dj, 1, threshold)) continue;
+                for (int32_t k = 0; k < 3; k++) sb[k] += px[k];
+                nb++;
+            }
+        }
+    }
+    if (nf < P3D_DP_FRINGE_MIN || nb < P3D_DP_FRINGE_MIN) return centre;
+    /* In units scaled by nb (and nf): e = nb c - Sb = nb (c - mb); g = nb Sf - nf Sb = nb nf (mf - mb).
+     * Nearer the foreground's mean: 2 (c - mb).(mf - mb) > |mf - mb|^2, i.e. 2 nf (e.g) > |g|^2.
+     * Apart: |mf - mb|^2 > 12 floor, i.e. |g|^2 > 12 floor (nb nf)^2. */
+    int64_t eg = 0, gg = 0;
+    for (int32_t k = 0; k < 3; k++) {
+        const int64_t e = nb * rgb[3 * i + k] - sb[k], g = nb * sf[k] - nf * sb[k];
+        eg += e * g, gg += g * g;
+    }
+    if (gg <= 12 * (int64_t)P3D_DP_FRINGE_FLOOR * (nb * nf) * (nb * nf)) return centre;
+    if (2 * nf * eg <= gg) return centre;
+    return near_depth;
+}
+
 #endif

@@ -169,7 +169,7 @@ p3d_status p3d_photo_input_upload(p3d_ctx *ctx, p3d_photo_input *in) {
     return p3d_staging_start(ctx, slot);
 }
 
-/* The depth preparation's filter passes (depth_prep.h): on a device from the uploaded slot into its
+/* The depth preparation's filter passes and its colour fringe step (depth_prep.h): on a device from the uploaded slot into its
  * second half, downloaded into depth (one blocking download, as p3d_depth_prepare: the LDI build's
  * host half reads every pixel) and left there for the LDI build's device half (*depth_dev: the slot
  * stays taken until the build has read it, see release_input); on the CPU from in->depth into depth. */
@@ -177,12 +177,16 @@ static p3d_status sharpen_input(p3d_ctx *ctx, p3d_photo_input *in, const p3d_pho
                                 const float **depth_dev) {
     const int32_t w = in->width, h = in->height;
     *depth_dev = NULL;
-    if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) return p3d_depth_sharpen(ctx, in->depth, depth, w, h, &o->prep);
+    if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) {
+        P3D_TRY(p3d_depth_sharpen(ctx, in->depth, depth, w, h, &o->prep));
+        return p3d_depth_fringe(ctx, in->rgb, depth, w, h, &o->prep);
+    }
     P3D_TRY(p3d_photo_input_upload(ctx, in));
     void *dev = NULL;
     P3D_TRY(p3d_staging_take(ctx, in->slot, &dev));
     float *filtered = (float *)((unsigned char *)dev + filtered_offset(in));
     P3D_TRY(p3d_depth_sharpen(ctx, (const float *)dev, filtered, w, h, &o->prep));
+    P3D_TRY(p3d_depth_fringe(ctx, in->rgb, filtered, w, h, &o->prep));
     P3D_TRY(p3d_ctx_download(ctx, depth, filtered, depth_bytes(in)));
     *depth_dev = filtered;
     return P3D_OK;
