@@ -189,21 +189,29 @@ P3D_HD int p3d_dp_fringe_edge(const float *depth, int32_t h, int32_t w, int32_t 
  * the colour statistics of both sides in the 7 x 7 window, each side less its own edge pixels (they
  * blend too): the foreground (disparity above the centre's by more than threshold, not next to a
  * farther pixel) and the background (within threshold of the centre, not next to a nearer pixel).
- * The pixel joins the foreground, taking the depth of its nearest 4-neighbour, when
- *   - its colour is nearer (Euclidean, rgb) to the foreground's mean than to the background's: a
- *     blend of the two means with more than half of the foreground in it, and
- *   - the two means are apart: their squared distance exceeds 4 x 3 x P3D_DP_FRINGE_FLOOR (about
- *     4 % of the range per channel), so an edge between two surfaces of one colour, where the
- *     nearer mean is a coin toss, moves nothing.
- * Nearest mean rather than a test of the pixel against the background's spread: on a textured
+ * The pixel joins the foreground, taking the depth of its nearest 4-neighbour, when the two means are
+ * apart (squared distance above 4 x 3 x P3D_DP_FRINGE_FLOOR, about 4 % of the range per channel: at an
+ * edge between two surfaces of one colour the answer is a coin toss, and nothing moves) and
+ *   - its colour is nearer (Euclidean, rgb) to the foreground's mean than to the background's (a
+ *     blend of the two means with more than half of the foreground in it) and no background pixel
+ *     of the window lies within 3 x P3D_DP_FRINGE_FLOOR of it (a brick beside a brown pillar, where
+ *     mortar rows pull the wall's mean away from the brick colour, stays); or
+ *   - it is explained better as a blend with at least half the foreground's mean in it and one of
+ *     the background's pixels in the rest than as any background pixel alone (squared rgb distance
+ *     to that segment's upper half against the distance to the nearest background pixel): where the
+ *     background is no single colour, a blend of mortar and a brown pillar looks like brick, nearer
+ *     the wall's mean than the pillar's (the sample at -2 cm: a dark line where the band behind the
+ *     pillar meets the wall).
+ * Colour statistics rather than a test of the pixel against the background's spread: on a textured
  * background the blend of a grey suit's shadow side and the ground lies within two standard
  * deviations of the ground (moon right of the arm: most of the pale outline's pixels), and the
  * outline is what the eye follows.
  * Otherwise, or with fewer than P3D_DP_FRINGE_MIN model pixels on a side, it keeps its depth. The
  * photo's colour is not changed: the pixel is still seen at the photo's own camera, now on the
- * foreground, and the background behind it becomes part of the hidden band the fill synthesises. All
- * sums are integers (at most 49 pixels of 8-bit colour, int64 products): the decision is exact and the
- * same on CPU and GPU. Reads src only: the result does not depend on the order of the pixels. */
+ * foreground, and the background behind it becomes part of the hidden band the fill synthesises. The
+ * sums are integers (at most 49 pixels of 8-bit colour, int64 products) and the blend test's doubles
+ * follow one fixed order of IEEE operations (no fused multiply-adds): the same on CPU and GPU. Reads
+ * src only: the result does not depend on the order of the pixels. */
 P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t h, int32_t w, int32_t y, int32_t x,
                                  double threshold) {
     const int64_t i = (int64_t)y * w + x;
@@ -218,6 +226,7 @@ P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t
     }
     if (!((double)(near_disp - c) > threshold)) return centre;
     int64_t nf = 0, nb = 0, sf[3] = {0, 0, 0}, sb[3] = {0, 0, 0};
+    int64_t bj[(2 * P3D_DP_FRINGE_RADIUS + 1) * (2 * P3D_DP_FRINGE_RADIUS + 1)]; /* the background's pixels */
     const int32_t r = P3D_DP_FRINGE_RADIUS;
     for (int32_t yy = y - r; yy <= y + r; yy++) {
         if (yy < 0 || yy >= h) continue;
@@ -233,7 +242,7 @@ P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t
             } else if ((double)fabsf(dj - c) <= threshold) {
                 if (p3d_dp_fringe_edge(depth, h, w, yy, xx, dj, 1, threshold)) continue;
                 for (int32_t k = 0; k < 3; k++) sb[k] += px[k];
-                nb++;
+                bj[nb++] = j;
             }
         }
     }
@@ -247,8 +256,32 @@ P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t
         eg += e * g, gg += g * g;
     }
     if (gg <= 12 * (int64_t)P3D_DP_FRINGE_FLOOR * (nb * nf) * (nb * nf)) return centre;
-    if (2 * nf * eg <= gg) return centre;
-    return near_depth;
+    /* The blend: c = a f + (1 - a) b for the foreground's mean f and one background pixel b, a >= 1/2
+     * (a > 1 counts as f itself), fits c closer than any background pixel does alone. Squared
+     * distances in 8-bit units, doubles from integers and one division per channel (IEEE, the same
+     * on CPU and GPU). */
+    double f[3], best_bg = 1e30, best_blend = 1e30;
+    for (int32_t k = 0; k < 3; k++) f[k] = (double)sf[k] / (double)nf;
+    for (int64_t t = 0; t < nb; t++) {
+        const uint8_t *b = rgb + 3 * bj[t];
+        double cb = 0, dot = 0, len = 0;
+        for (int32_t k = 0; k < 3; k++) {
+            const double e = (double)rgb[3 * i + k] - (double)b[k], g = f[k] - (double)b[k];
+            cb += e * e, dot += e * g, len += g * g;
+        }
+        if (cb < best_bg) best_bg = cb;
+        if (!(len > 0) || 2.0 * dot < len) continue;
+        double res = 0;
+        if (dot >= len) {
+            for (int32_t k = 0; k < 3; k++) res += ((double)rgb[3 * i + k] - f[k]) * ((double)rgb[3 * i + k] - f[k]);
+        } else {
+            res = cb - dot * (dot / len);
+        }
+        if (res < best_blend) best_blend = res;
+    }
+    if (best_blend < best_bg) return near_depth;
+    /* nearer the foreground's mean, and no background pixel of (nearly) its colour */
+    return 2 * nf * eg > gg && best_bg > 3.0 * P3D_DP_FRINGE_FLOOR ? near_depth : centre;
 }
 
 #endif
