@@ -198,7 +198,10 @@ P3D_HD int p3d_dp_fringe_edge(const float *depth, int32_t h, int32_t w, int32_t 
  *     mortar rows pull the wall's mean away from the brick colour, stays); or
  *   - it is explained better as a blend with at least half the foreground's mean in it and one of
  *     the background's pixels in the rest than as any background pixel alone (squared rgb distance
- *     to that segment's upper half against the distance to the nearest background pixel): where the
+ *     to that segment's upper half against the distance to the nearest background pixel), and that
+ *     blend fits within 3 x P3D_DP_FRINGE_FLOOR (on a background of many colours some segment passes
+ *     near almost any colour: cones at 960 px moved pixels beside a green cone and a moved view
+ *     showed 170 disoccluded pixels without geometry instead of 108): where the
  *     background is no single colour, a blend of mortar and a brown pillar looks like brick, nearer
  *     the wall's mean than the pillar's (the sample at -2 cm: a dark line where the band behind the
  *     pillar meets the wall).
@@ -279,7 +282,7 @@ P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t
         }
         if (res < best_blend) best_blend = res;
     }
-    if (best_blend < best_bg) return near_depth;
+    if (best_blend < best_bg && best_blend < 3.0 * P3D_DP_FRINGE_FLOOR) return near_depth;
     /* nearer the foreground's mean, and no background pixel of (nearly) its colour */
     return 2 * nf * eg > gg && best_bg > 3.0 * P3D_DP_FRINGE_FLOOR ? near_depth : centre;
 }
