@@ -71,6 +71,14 @@
  * 17.86). With the step keeping wedge tips (depth_prep.h; fill4): 450 px 17.20 (15.34: +1.86),
  * 960 px 17.26 (15.36: +1.90; no geometry 167 -> 89 disoccluded pixels), mirrored 17.74 (15.62:
  * +2.12); outside unchanged, own camera still equal to resampling alone.
+ * With depth_prep's colour fringe step (depth_prep.h p3d_depth_fringe, fill5: the photo's mixed edge
+ * pixels on the far side of a depth edge move onto the foreground, so the fill synthesises the
+ * background behind them instead of leaving the occluder's outline on it): 960 px 17.26 -> 17.56
+ * (15.36: +2.20), 450 px 17.20 -> 17.18 (15.34: +1.84), mirrored 17.74 -> 17.72 (15.62: +2.10);
+ * outside 15.07 -> 15.05, 14.88, 14.84; own camera equal to resampling alone (37.42, 32.21, 31.86 dB);
+ * pixels visible in both views now above the stretch (960 px 27.86 -> 28.37 dB against 28.14; 450 px
+ * 26.62 -> 27.50 against 27.33). Disoccluded pixels without geometry: 960 px 89 -> 176, 450 px
+ * 22 -> 27 (not traced yet; moon's silhouette case: tests/test_ldi_fixtures.c).
  * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
