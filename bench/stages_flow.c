@@ -169,7 +169,17 @@ static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
         p3d_tensor dst = p3d_tensor_view(f->rgb, P3D_U8, P3D_MEM_HOST, 3, ds);
         P3D_TRY(p3d_resize_area_cpu(&src, &dst, P3D_RESIZE_HWC));
         f->cam = p3d_camera_reference(f->img.width, f->img.height, f->w, f->h);
-        return p3d_depth_prepare(ctx, &f->map, f->w, f->h, &f->opts.prep, f->depth, &f->center_depth);
+        P3D_TRY(p3d_depth_prepare(ctx, &f->map, f->w, f->h, &f->opts.prep, f->depth, &f->center_depth));
+        /* the colour fringe step as pipeline/photo3d.c runs it, on the context's memory */
+        if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) return p3d_depth_fringe(ctx, f->rgb, f->depth, f->w, f->h, &f->opts.prep);
+        const size_t bytes = (size_t)f->w * f->h * sizeof(float);
+        void *dev = NULL;
+        P3D_TRY(p3d_ctx_alloc(ctx, bytes, &dev));
+        p3d_status st = p3d_ctx_upload(ctx, dev, f->depth, bytes);
+        if (st == P3D_OK) st = p3d_depth_fringe(ctx, f->rgb, (float *)dev, f->w, f->h, &f->opts.prep);
+        if (st == P3D_OK) st = p3d_ctx_download(ctx, f->depth, dev, bytes);
+        p3d_ctx_release(ctx, dev);
+        return st;
     }
     case FS_BUILD:
         memset(&f->rep, 0, sizeof f->rep);
