@@ -78,10 +78,12 @@
  * outside 15.07 -> 15.05, 14.88, 14.84; own camera equal to resampling alone (37.42, 32.21, 31.86 dB);
  * pixels visible in both views now above the stretch (960 px 27.86 -> 28.37 dB against 28.14; 450 px
  * 26.62 -> 27.50 against 27.33). Disoccluded pixels without geometry: 960 px 89 -> 176, 450 px
- * 22 -> 27 (not traced yet: gaps where the hidden band behind cones' green cone holds two surfaces
- * torn from each other); moon's silhouette case (tests/test_ldi_fixtures.c) 144 / 46 -> 33 / 44 at
+ * 22 -> 27 (not traced yet; most lie in the band behind the right edge of cones' green cone, which
+ * the LDI dump shows holding two surfaces, the background and a thin wedge, perhaps torn apart);
+ * moon's silhouette case (tests/test_ldi_fixtures.c) 144 / 46 -> 33 / 44 at
  * -2 / +2 cm. Cost: moon's `mesh --device cpu` 3.70-3.77 -> 3.87-3.90 s of CPU (user + sys, two
- * alternating runs each, load 6-7); the fill's share of the stage times stays at 79-86 %.
+ * alternating runs each, load 6-7); the fill's share of the stage times (border + both inpainting
+ * passes, wall) 78.5-82.3 % -> 82.5-86.0 % in the same runs, inside the 25 % bound.
  * What limited cones at 450 px was geometry, not this fill: the depth preparation's blur and median
  * ate thin structures (cone tips, sticks) and the 200-px component minimum dropped the background seen
  * through a lattice, so 1879 disoccluded pixels showed the photo's foreground. With those fixed
