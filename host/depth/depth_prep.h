@@ -134,8 +134,9 @@ p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t
  * and draw the occluder's outline on the background it uncovers (moon at +2 cm, right of the arm and
  * backpack: a pale outline of the suit on the ground; the sample's ball: a pale halo on its uncovered
  * side); moved, they travel with the occluder and the fill synthesises the background behind them.
- * The photo's colours are not changed (the photo's own camera sees every pixel as before). Figures:
- * fill_classic.h. opts->fringe 0 returns at once. */
+ * The photo's colours are not changed (the photo's own camera sees every pixel as before). A pixel
+ * whose move would leave it a sliver that the LDI's dangling rule cuts off stays (depth_prep_math.h
+ * p3d_dp_fringe_pixel). Figures: fill_classic.h and depth_prep_math.h. opts->fringe 0 returns at once. */
 p3d_status p3d_depth_fringe(p3d_ctx *ctx, const uint8_t *rgb, float *depth, int32_t w, int32_t h,
                             const p3d_depth_prep_opts *opts);
 

@@ -180,9 +180,10 @@ P3D_HD int p3d_dp_fringe_edge(const float *depth, int32_t h, int32_t w, int32_t 
     return 0;
 }
 
-/* One output pixel of a fringe pass. depth (h, w) the pass's input, rgb (h, w, 3) the photo at the same
- * size. A pixel on the far side of a depth edge (a 4-neighbour nearer by more than threshold in
- * disparity) images, through the lens, the demosaicing and the resampling, a blend of both surfaces
+/* The colour rule of a fringe pass for one pixel: the depth it would take (its own when it stays);
+ * p3d_dp_fringe_pixel below decides whether it does. depth (h, w) the pass's input, rgb (h, w, 3) the
+ * photo at the same size. A pixel on the far side of a depth edge (a 4-neighbour nearer by more than
+ * threshold in disparity) images, through the lens, the demosaicing and the resampling, a blend of both surfaces
  * when the depth map puts the edge one or two pixels off the photo's: left on the background it stays
  * in place when the view moves and draws the occluder's pale or dark outline on the background it
  * uncovers (moon at +2 cm: the suit's outline on the ground right of the arm). The rule decides from
@@ -215,8 +216,8 @@ P3D_HD int p3d_dp_fringe_edge(const float *depth, int32_t h, int32_t w, int32_t 
  * sums are integers (at most 49 pixels of 8-bit colour, int64 products) and the blend test's doubles
  * follow one fixed order of IEEE operations (no fused multiply-adds): the same on CPU and GPU. Reads
  * src only: the result does not depend on the order of the pixels. */
-P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t h, int32_t w, int32_t y, int32_t x,
-                                 double threshold) {
+P3D_HD float p3d_dp_fringe_move(const float *depth, const uint8_t *rgb, int32_t h, int32_t w, int32_t y, int32_t x,
+                                double threshold) {
     const int64_t i = (int64_t)y * w + x;
     const float centre = depth[i], c = 1.0f / centre;
     const int32_t dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
@@ -285,6 +286,54 @@ P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t
     if (best_blend < best_bg && best_blend < 3.0 * P3D_DP_FRINGE_FLOOR) return near_depth;
     /* nearer the foreground's mean, and no background pixel of (nearly) its colour */
     return 2 * nf * eg > gg && best_bg > 3.0 * P3D_DP_FRINGE_FLOOR ? near_depth : centre;
+}
+
+/* 1 when depths a and b are one surface by the LDI's tear rule (ldi_math.h p3d_ldi_joined). */
+P3D_HD int p3d_dp_fringe_joined(float a, float b, double threshold) {
+    return (double)fabsf(1.0f / a - 1.0f / b) <= threshold;
+}
+
+/* One output pixel of a fringe pass: p3d_dp_fringe_move's depth when the pixel, moved, stays linked to
+ * the neighbour n whose depth it takes, else its own. The LDI build cuts a link whose two parallel
+ * links beside it (the rows above and below for a horizontal link) are both torn (ldi_graph_math.h
+ * p3d_ldi_grid_after_dangling), so a pixel moved where neither the row above nor the row below keeps
+ * the same pair of columns joined after the pass is torn from n and from its old surface alike: a
+ * sliver of one or two pixels that the build drops as a small component and refills with a depth
+ * between the surfaces (a third surface the hidden layers then continue). Cones at 960 px (`mesh
+ * --fill classic --device cpu`): 72 small components (726 px refilled) without the fringe step, 225
+ * (836 px) with it before this check, 90 (680 px) with it. Moon at 960 px (tests/test_ldi_fixtures.c)
+ * keeps the step's gains: pixels without geometry at -2 / +2 cm 37 / 45 before the check, 39 / 39
+ * with it. What the check does NOT change: cones' disoccluded pixels without geometry at the right
+ * camera (tools/stereo_quality, 960 px: 89 without the step, 176 with it, 177 with the check; 450 px:
+ * 27 -> 24); they lie in the band behind the right edge of the red cone, where the hidden layer 1
+ * continues the green cone's strip and layer 2 behind it is synthesised at a depth between that
+ * strip's and the background's (rows 440-446: 1/depth 1.56 with the step before this check, 1.42
+ * without the step) and tears from layer 1's
+ * background: the LDI's pass-2 regions and depth synthesis, not a sliver of this step.
+ * The parallel links are judged from the colour rule's result at their four pixels (evaluated from
+ * the pass's input like the pixel's own, so the result does not depend on the order of the pixels);
+ * a row or column outside the image, or on the image's outer ring (where the build does not apply the
+ * rule), keeps the link. */
+P3D_HD float p3d_dp_fringe_pixel(const float *depth, const uint8_t *rgb, int32_t h, int32_t w, int32_t y, int32_t x,
+                                 double threshold) {
+    const float centre = depth[(int64_t)y * w + x], moved = p3d_dp_fringe_move(depth, rgb, h, w, y, x, threshold);
+    if (moved == centre) return centre;
+    /* n = (x + ndx, y + ndy): the 4-neighbour whose depth the pixel takes */
+    int32_t ndx = 0, ndy = 0;
+    if (x + 1 < w && depth[(int64_t)y * w + x + 1] == moved) ndx = 1;
+    else if (x > 0 && depth[(int64_t)y * w + x - 1] == moved) ndx = -1;
+    else if (y + 1 < h && depth[(int64_t)(y + 1) * w + x] == moved) ndy = 1;
+    else ndy = -1;
+    /* the link lies in row y (horizontal) or column x (vertical): outer ring, no dangling rule */
+    if (ndx ? (y < 1 || y + 1 >= h) : (x < 1 || x + 1 >= w)) return moved;
+    for (int32_t s = -1; s <= 1; s += 2) {
+        /* the parallel link beside it: pixel (px, py) beside the pixel, (qx, qy) beside n */
+        const int32_t px = x + (ndx ? 0 : s), py = y + (ndx ? s : 0), qx = px + ndx, qy = py + ndy;
+        const float a = p3d_dp_fringe_move(depth, rgb, h, w, py, px, threshold);
+        const float b = p3d_dp_fringe_move(depth, rgb, h, w, qy, qx, threshold);
+        if (p3d_dp_fringe_joined(a, b, threshold)) return moved;
+    }
+    return centre;
 }
 
 #endif
