@@ -133,7 +133,7 @@ static int run_scene(const p3d_ldi_nets *nets, int32_t border, p3d_ldi *l, p3d_l
     p3d_ldi_opts o = p3d_ldi_opts_default();
     o.border = border;
     p3d_camera cam = cam_of();
-    p3d_status s = p3d_ldi_run(g_cpu, nets, rgb, depth, NULL, W, H, &cam, &o, l, rep);
+    p3d_status s = p3d_ldi_run(g_cpu, nets, rgb, depth, NULL, NULL, W, H, &cam, &o, l, rep);
     CHECK_MSG(s == P3D_OK, "p3d_ldi_run: %s", p3d_last_error());
     return s == P3D_OK;
 }
@@ -178,7 +178,7 @@ static void test_border_size(void) {
     p3d_ldi l;
     p3d_ldi_report rep;
     p3d_ldi_nets no_nets = {NULL, NULL, NULL};
-    CHECK_OK(p3d_ldi_run(g_cpu, &no_nets, rgb, depth, NULL, W, H, &c, &o, &l, &rep));
+    CHECK_OK(p3d_ldi_run(g_cpu, &no_nets, rgb, depth, NULL, NULL, W, H, &c, &o, &l, &rep));
     CHECK_MSG(l.border == need, "border %d, need %d", (int)l.border, (int)need);
     p3d_ldi_free(&l);
 }

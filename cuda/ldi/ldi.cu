@@ -504,7 +504,7 @@ static p3d_status dev_upload_pool(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
 // and the chunks of the nodes they linked to are all that moves; an unchanged LDI moves nothing.
 #define P3D_LDI_CHUNK 256
 #define P3D_LDI_PACK_CHUNKS 16384 // 4 MB of payload a copy
-#define P3D_LDI_ARRAYS 6          // pix, depth, iter, link, next, head
+#define P3D_LDI_ARRAYS 7          // pix, depth, iter, link, next, head, rgb (the head array: index 5)
 
 typedef struct ldi_resident {
     p3d_cuda_arena_mark mark; // the arena below the copy: _end releases to it
@@ -516,9 +516,11 @@ typedef struct ldi_resident {
     unsigned char *shadow;    // host: the bytes dev holds, same layout
     unsigned char *pack;      // host staging: offsets (P3D_LDI_PACK_CHUNKS) i64, then the chunks
     unsigned char *d_pack;    // device staging, same layout
+    const uint8_t *photo_dev; // the photo (h, w, 3) on the device, for the build's colours (or NULL)
+    const uint8_t *photo;     // the same photo on the host, for the shadow
 } ldi_resident;
 
-static const size_t ldi_elem[P3D_LDI_ARRAYS] = {4, 4, 1, 16, 4, 4};
+static const size_t ldi_elem[P3D_LDI_ARRAYS] = {4, 4, 1, 16, 4, 4, 3};
 
 static size_t chunk_round(size_t b) { return (b + P3D_LDI_CHUNK - 1) / P3D_LDI_CHUNK * P3D_LDI_CHUNK; }
 
@@ -550,7 +552,7 @@ static p3d_status resident_flush(p3d_cuda_ctx *ctx, ldi_resident *R, int32_t n) 
 static p3d_status resident_sync(p3d_cuda_ctx *ctx, ldi_resident *R, const p3d_ldi *l) {
     if (l->ext_w != R->ext_w || l->ext_h != R->ext_h || R->n_synced > l->n_nodes) R->n_synced = -1;
     const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
-    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head, l->rgb};
     const size_t idx = P3D_LDI_PACK_CHUNKS * sizeof(int64_t);
     int32_t k = 0;
     for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
@@ -587,6 +589,7 @@ static void resident_view(const ldi_resident *R, const p3d_ldi *l, p3d_ldi *v) {
     v->link = reinterpret_cast<int32_t *>(R->dev + R->off[3]);
     v->next = reinterpret_cast<int32_t *>(R->dev + R->off[4]);
     v->head = reinterpret_cast<int32_t *>(R->dev + R->off[5]);
+    v->rgb = R->dev + R->off[6];
     v->width = l->width, v->height = l->height, v->border = l->border;
     v->ext_w = l->ext_w, v->ext_h = l->ext_h, v->cam = l->cam;
     v->n_nodes = l->n_nodes, v->cap_nodes = R->cap_nodes;
@@ -639,10 +642,20 @@ extern "C" p3d_status p3d_ldi_cuda_resident_begin(p3d_cuda_ctx *ctx, int32_t w, 
     return P3D_OK;
 }
 
+// Sets the photo the build's input layer takes its colours from (p3d_ldi_cuda_resident_photo).
+extern "C" void p3d_ldi_cuda_resident_photo(p3d_cuda_ctx *ctx, const uint8_t *rgb, const uint8_t *rgb_dev) {
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    if (!R) return;
+    R->photo = rgb_dev ? rgb : nullptr;
+    R->photo_dev = rgb ? rgb_dev : nullptr;
+}
+
 // The build's input layer, written on the device from the grid (ldi_build_math.h): one thread per
-// canvas pixel writes its head, and, for the first w * h, node i of image pixel i.
-static __global__ void grid_ldi_kernel(const float *depth, const uint8_t *right, const uint8_t *down, int32_t w,
-                                       int32_t h, int32_t border, int32_t ext_w, int64_t npix, p3d_ldi v) {
+// canvas pixel writes its head, and, for the first w * h, node i of image pixel i with its colour from
+// the photo on the device (photo: NULL gives 0, which the first sync then replaces).
+static __global__ void grid_ldi_kernel(const float *depth, const uint8_t *photo, const uint8_t *right,
+                                       const uint8_t *down, int32_t w, int32_t h, int32_t border, int32_t ext_w,
+                                       int64_t npix, p3d_ldi v) {
     const int64_t i = LDI_INDEX();
     if (i >= npix) return;
     v.head[i] = p3d_ldi_grid_head(static_cast<int32_t>(i), w, h, border, ext_w);
@@ -650,12 +663,13 @@ static __global__ void grid_ldi_kernel(const float *depth, const uint8_t *right,
     const int32_t a = static_cast<int32_t>(i);
     v.pix[a] = p3d_ldi_grid_node(right, down, w, a % w, a / w, border, ext_w, v.link + 4 * static_cast<size_t>(a));
     v.depth[a] = depth[a];
+    p3d_ldi_grid_rgb(photo, a, v.rgb + 3 * static_cast<size_t>(a));
     v.iter[a] = 0;
     v.next[a] = -1;
 }
 
 static int resident_fits(const ldi_resident *R, const p3d_ldi *l, int32_t n_nodes) {
-    return R && n_nodes <= R->cap_nodes && static_cast<size_t>(l->ext_w) * l->ext_h * 4 <= R->bytes - R->off[5];
+    return R && n_nodes <= R->cap_nodes && static_cast<size_t>(l->ext_w) * l->ext_h * 4 <= R->off[6] - R->off[5];
 }
 
 static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const float *d_depth, const uint8_t *d_right,
@@ -668,7 +682,7 @@ static p3d_status resident_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const floa
     resident_view(R, l, &v);
     const int64_t npix = static_cast<int64_t>(l->ext_w) * l->ext_h;
     P3D_LAUNCH(grid_ldi_kernel, ldi_blocks(npix), P3D_LDI_THREADS, 0, ctx->stream)(
-        d_depth, d_right, d_down, l->width, l->height, l->border, l->ext_w, npix, v);
+        d_depth, R->photo_dev, d_right, d_down, l->width, l->height, l->border, l->ext_w, npix, v);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI build nodes");
     R->n_synced = -1; // the shadow is not the copy until resident_adopt_build
     *written = 1;
@@ -688,10 +702,12 @@ static void resident_adopt_build(p3d_cuda_ctx *ctx, const p3d_ldi *l, const floa
     int32_t *link = reinterpret_cast<int32_t *>(R->shadow + R->off[3]);
     int32_t *next = reinterpret_cast<int32_t *>(R->shadow + R->off[4]);
     int32_t *head = reinterpret_cast<int32_t *>(R->shadow + R->off[5]);
+    uint8_t *rgb = R->shadow + R->off[6];
     for (size_t p = 0; p < npix; p++) head[p] = p3d_ldi_grid_head(static_cast<int32_t>(p), w, h, l->border, l->ext_w);
     for (int32_t a = 0; a < n; a++) {
         pix[a] = p3d_ldi_grid_node(right, down, w, a % w, a / w, l->border, l->ext_w, link + 4 * static_cast<size_t>(a));
         dep[a] = depth[a];
+        p3d_ldi_grid_rgb(R->photo, a, rgb + 3 * static_cast<size_t>(a));
         iter[a] = 0;
         next[a] = -1;
     }
@@ -726,7 +742,7 @@ extern "C" p3d_status p3d_ldi_cuda_resident_sync(p3d_cuda_ctx *ctx, const p3d_ld
 
 // rects: (x0, y0, x1, y1) per rect, then the rects' start offsets (n_rects + 1).
 static __global__ void border_node_kernel(p3d_ldi v, int32_t first, const int32_t *rects, int32_t n_rects,
-                                          const float *depth, int32_t m) {
+                                          const float *depth, const uint8_t *rgb, int32_t m) {
     const int64_t k = LDI_INDEX();
     if (k >= m) return;
     const int32_t *start = rects + 4 * n_rects;
@@ -736,6 +752,7 @@ static __global__ void border_node_kernel(p3d_ldi v, int32_t first, const int32_
     const int32_t a = first + static_cast<int32_t>(k), p = (b[1] + i / rw) * v.ext_w + b[0] + i % rw;
     v.pix[a] = p;
     v.depth[a] = depth[k];
+    for (int32_t c = 0; c < 3; c++) v.rgb[3 * static_cast<int64_t>(a) + c] = rgb[3 * k + c];
     v.iter[a] = 0;
     v.next[a] = -1;
     for (int32_t d = 0; d < 4; d++) v.link[4 * static_cast<int64_t>(a) + d] = -1;
@@ -751,7 +768,7 @@ static __global__ void new_link_kernel(p3d_ldi v, int32_t first, int32_t m, uint
 
 // The host's arrays into the shadow, once the copy holds them.
 static void resident_adopt(ldi_resident *R, const p3d_ldi *l) {
-    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head, l->rgb};
     const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h;
     for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++)
         memcpy(R->shadow + R->off[a], src[a], (a == 5 ? npix : static_cast<size_t>(l->n_nodes)) * ldi_elem[a]);
@@ -769,9 +786,9 @@ static int resident_check_on() {
 // download of the whole copy, its arrays at their offsets); `whose` names src in the message.
 static p3d_status resident_compare(p3d_cuda_ctx *ctx, const ldi_resident *R, const void *const *src, size_t n,
                                    size_t npix, const char *whose) {
-    static const char *const names[P3D_LDI_ARRAYS] = {"pix", "depth", "iter", "link", "next", "head"};
+    static const char *const names[P3D_LDI_ARRAYS] = {"pix", "depth", "iter", "link", "next", "head", "rgb"};
     const void *block = nullptr;
-    P3D_TRY(p3d_cuda_download_span(ctx, R->dev, R->off[5] + npix * ldi_elem[5], &block));
+    P3D_TRY(p3d_cuda_download_span(ctx, R->dev, R->off[6] + n * ldi_elem[6], &block));
     for (int32_t a = 0; a < P3D_LDI_ARRAYS; a++) {
         const size_t count = a == 5 ? npix : n;
         const unsigned char *host = static_cast<const unsigned char *>(block) + R->off[a];
@@ -797,7 +814,7 @@ static p3d_status resident_check_build(p3d_cuda_ctx *ctx, const p3d_ldi *l) {
 
 // The copy against l.
 static p3d_status resident_check(p3d_cuda_ctx *ctx, const ldi_resident *R, const p3d_ldi *l) {
-    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head};
+    const void *src[P3D_LDI_ARRAYS] = {l->pix, l->depth, l->iter, l->link, l->next, l->head, l->rgb};
     return resident_compare(ctx, R, src, static_cast<size_t>(l->n_nodes), static_cast<size_t>(l->ext_w) * l->ext_h,
                             "host's");
 }
@@ -830,14 +847,17 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
     ldi_pool pl = pool_open(ctx);
     int32_t *d_rects = nullptr;
     float *d_depth = nullptr;
+    uint8_t *d_rgb = nullptr;
     p3d_status st = pool_get(&pl, static_cast<size_t>(5 * n_rects + 1), &d_rects);
     if (st == P3D_OK) st = pool_get(&pl, static_cast<size_t>(m), &d_depth);
+    if (st == P3D_OK) st = pool_get(&pl, 3 * static_cast<size_t>(m), &d_rgb);
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_rects, hr, static_cast<size_t>(5 * n_rects + 1) * sizeof(int32_t));
     if (st == P3D_OK && m > 0) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, static_cast<size_t>(m) * sizeof(float));
+    if (st == P3D_OK && m > 0) st = p3d_cuda_memcpy_h2d(ctx, d_rgb, l->rgb + 3 * static_cast<size_t>(first), 3 * static_cast<size_t>(m));
     if (st == P3D_OK && m > 0) {
         p3d_ldi v;
         resident_view(R, l, &v);
-        P3D_LAUNCH(border_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, d_rects, n_rects, d_depth, m);
+        P3D_LAUNCH(border_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, d_rects, n_rects, d_depth, d_rgb, m);
         P3D_LAUNCH(new_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(
             v, first, m, 0, thr);
         st = p3d_cuda_launch_check(ctx, "LDI border nodes");
@@ -863,12 +883,13 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
 //   - link_list_kernel writes the links to older nodes (both slots), then new_link_kernel replays link_new.
 
 static __global__ void pass_node_kernel(p3d_ldi v, int32_t first, int32_t m, const int32_t *pix, const float *depth,
-                                        uint8_t iter, int32_t *bucket, int32_t *bucket_next) {
+                                        const uint8_t *rgb, uint8_t iter, int32_t *bucket, int32_t *bucket_next) {
     const int64_t k = LDI_INDEX();
     if (k >= m) return;
     const int32_t a = first + static_cast<int32_t>(k), p = pix[k];
     v.pix[a] = p;
     v.depth[a] = depth[k];
+    for (int32_t c = 0; c < 3; c++) v.rgb[3 * static_cast<int64_t>(a) + c] = rgb[3 * k + c];
     v.iter[a] = iter;
     v.next[a] = -1;
     for (int32_t d = 0; d < 4; d++) v.link[4 * static_cast<int64_t>(a) + d] = -1;
@@ -926,13 +947,16 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
     ldi_pool pl = pool_open(ctx);
     int32_t *d_pix = nullptr, *d_bucket = nullptr, *d_bucket_next = nullptr, *d_links = nullptr;
     float *d_depth = nullptr;
+    uint8_t *d_rgb = nullptr;
     p3d_status st = pool_get(&pl, um, &d_pix);
     if (st == P3D_OK) st = pool_get(&pl, um, &d_depth);
+    if (st == P3D_OK) st = pool_get(&pl, 3 * um, &d_rgb);
     if (st == P3D_OK) st = pool_get(&pl, npix, &d_bucket);
     if (st == P3D_OK) st = pool_get(&pl, um, &d_bucket_next);
     if (st == P3D_OK) st = pool_get(&pl, 2 * static_cast<size_t>(n_links) + 1, &d_links);
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_pix, l->pix + first, um * sizeof(int32_t));
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, um * sizeof(float));
+    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_rgb, l->rgb + 3 * static_cast<size_t>(first), 3 * um);
     if (st == P3D_OK && n_links > 0)
         st = p3d_cuda_memcpy_h2d(ctx, d_links, links, 2 * static_cast<size_t>(n_links) * sizeof(int32_t));
     if (st == P3D_OK && cudaMemsetAsync(d_bucket, 0xff, npix * sizeof(int32_t), ctx->stream) != cudaSuccess)
@@ -940,7 +964,7 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
     if (st == P3D_OK) {
         p3d_ldi v;
         resident_view(R, l, &v);
-        P3D_LAUNCH(pass_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_pix, d_depth, iter,
+        P3D_LAUNCH(pass_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_pix, d_depth, d_rgb, iter,
                                                                                      d_bucket, d_bucket_next);
         P3D_LAUNCH(pass_insert_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_bucket, d_bucket_next);
         if (n_links > 0)

@@ -24,6 +24,13 @@ P3D_HD int32_t p3d_ldi_grid_node(const uint8_t *right, const uint8_t *down, int3
     return (v + border) * ext_w + (u + border);
 }
 
+/* Node i's colour (3 u8): image pixel i's in the photo (h, w, 3) (the host build copies it; the CUDA
+ * build reads the photo where the pipeline uploaded it, pipeline/photo3d.c), or 0 without a photo
+ * (the device then gets the colours with the first sync). */
+P3D_HD void p3d_ldi_grid_rgb(const uint8_t *photo, int32_t i, uint8_t *rgb) {
+    for (int32_t c = 0; c < 3; c++) rgb[c] = photo ? photo[3 * (size_t)i + c] : 0;
+}
+
 /* head of canvas pixel p (ext_w wide): the node of its image pixel, -1 in the border. */
 P3D_HD int32_t p3d_ldi_grid_head(int32_t p, int32_t w, int32_t h, int32_t border, int32_t ext_w) {
     const int32_t u = p % ext_w - border, v = p / ext_w - border;

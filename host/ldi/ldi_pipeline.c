@@ -109,7 +109,7 @@ static p3d_status run_stages(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8
 }
 
 p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
-                       const float *depth_dev, int32_t w, int32_t h, const p3d_camera *cam,
+                       const float *depth_dev, const uint8_t *rgb_dev, int32_t w, int32_t h, const p3d_camera *cam,
                        const p3d_ldi_opts *opts, p3d_ldi *l, p3d_ldi_report *rep) {
     memset(rep, 0, sizeof *rep);
     /* the border: at least opts->border (0: none), wide enough for the cameras of opts->border_cover */
@@ -124,6 +124,7 @@ p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rg
     if (ctx && p3d_ctx_cuda(ctx)) {
         P3D_TRY(p3d_ldi_cuda_plan(p3d_ctx_cuda(ctx), w, h, o));
         P3D_TRY(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(ctx), w, h, o));
+        p3d_ldi_cuda_resident_photo(p3d_ctx_cuda(ctx), rgb, rgb_dev);
     }
 #endif
     p3d_status s = run_stages(ctx, nets, rgb, depth, depth_dev, o, l, rep);

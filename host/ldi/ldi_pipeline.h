@@ -3,7 +3,7 @@
  *
  *   p3d_ldi l;
  *   p3d_ldi_report rep;
- *   P3D_TRY(p3d_ldi_run(ctx, &nets, rgb, depth, NULL, w, h, &cam, &opts, &l, &rep));
+ *   P3D_TRY(p3d_ldi_run(ctx, &nets, rgb, depth, NULL, NULL, w, h, &cam, &opts, &l, &rep));
  *
  * Order: build (tear, small components, islands) -> cleanup (short edges, end joining) -> border
  * (8 strips) -> edges -> regions + inpainting pass 1 -> edges of the new layer -> regions +
@@ -48,9 +48,11 @@ int32_t p3d_ldi_border_needed(const p3d_camera *cam, int32_t w, int32_t h, const
 /* rgb (h, w, 3) and depth (h, w) at the processing size; l receives the LDI (freed by the caller
  * with p3d_ldi_free, also on failure). depth_dev: NULL, or on a CUDA context depth as the depth stage
  * left it on the device (the photo's staging slot, pipeline/photo3d.c), which the device build reads instead of an upload
- * (p3d_ldi_build_ctx). */
+ * (p3d_ldi_build_ctx). rgb_dev: NULL, or on a CUDA context rgb on the device (the same slot), from
+ * which the device LDI's input layer takes its colours (p3d_ldi_cuda_resident_photo), so the colours
+ * never go up a second time. */
 p3d_status p3d_ldi_run(p3d_ctx *ctx, const p3d_ldi_nets *nets, const uint8_t *rgb, const float *depth,
-                       const float *depth_dev, int32_t w, int32_t h, const p3d_camera *cam,
+                       const float *depth_dev, const uint8_t *rgb_dev, int32_t w, int32_t h, const p3d_camera *cam,
                        const p3d_ldi_opts *o, p3d_ldi *l, p3d_ldi_report *rep);
 
 #ifdef __cplusplus

@@ -135,6 +135,11 @@ p3d_status p3d_ldi_cuda_plan(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, con
  * and the appended nodes). begin after plan, end after the image's last stage (also on failure). */
 p3d_status p3d_ldi_cuda_resident_begin(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, const p3d_ldi_opts *o);
 void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
+/* The photo (h, w, 3) the build's input layer takes its colours from on the device: rgb_dev, where the
+ * pipeline uploaded it (pipeline/photo3d.c), and rgb, the same photo on the host (for the host's
+ * shadow of the copy), both valid until end. After begin; without it (or with either NULL) the build
+ * writes colour 0 and the first sync sends the host's colours. */
+void p3d_ldi_cuda_resident_photo(struct p3d_cuda_ctx *ctx, const uint8_t *rgb, const uint8_t *rgb_dev);
 /* Brings the device LDI up to date with l now (what the next stage would do first); nothing without one. */
 p3d_status p3d_ldi_cuda_resident_sync(struct p3d_cuda_ctx *ctx, const p3d_ldi *l);
 /* The border's nodes made on the device (p3d_ldi_extrapolate): l's nodes [first, n_nodes) are the pixels

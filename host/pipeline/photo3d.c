@@ -154,29 +154,38 @@ p3d_status p3d_photo_input_prepare(const p3d_image *img, const char *name, const
     return P3D_OK;
 }
 
-/* The staging slot of one photo: the normalised depth (uploaded), then the filtered depth. */
+/* The staging slot of one photo, each part 256-aligned: the normalised depth (h, w) f32 and the photo
+ * (h, w, 3) u8, both uploaded in one copy, then the filtered depth (written on the device). The photo
+ * goes up once: the device LDI's input layer takes its colours from it (p3d_ldi_run's rgb_dev). */
+static size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 static size_t depth_bytes(const p3d_photo_input *in) { return (size_t)in->width * (size_t)in->height * sizeof(float); }
-static size_t filtered_offset(const p3d_photo_input *in) { return (depth_bytes(in) + 255) / 256 * 256; }
+static size_t rgb_offset(const p3d_photo_input *in) { return align256(depth_bytes(in)); }
+static size_t rgb_bytes(const p3d_photo_input *in) { return (size_t)in->width * (size_t)in->height * 3; }
+static size_t filtered_offset(const p3d_photo_input *in) { return align256(rgb_offset(in) + rgb_bytes(in)); }
 
 p3d_status p3d_photo_input_upload(p3d_ctx *ctx, p3d_photo_input *in) {
     if (in->slot >= 0 || p3d_ctx_mem(ctx) == P3D_MEM_HOST) return P3D_OK;
-    const size_t bytes = depth_bytes(in);
+    const size_t bytes = rgb_offset(in) + rgb_bytes(in);
     void *host = NULL;
     int32_t slot = -1;
-    P3D_TRY(p3d_staging_begin(ctx, bytes, filtered_offset(in) + bytes, &slot, &host));
+    P3D_TRY(p3d_staging_begin(ctx, bytes, filtered_offset(in) + depth_bytes(in), &slot, &host));
     in->slot = slot;
-    memcpy(host, in->depth, bytes);
+    memcpy(host, in->depth, depth_bytes(in));
+    memset((unsigned char *)host + depth_bytes(in), 0, rgb_offset(in) - depth_bytes(in));
+    memcpy((unsigned char *)host + rgb_offset(in), in->rgb, rgb_bytes(in));
     return p3d_staging_start(ctx, slot);
 }
 
 /* The depth preparation's filter passes and its colour fringe step (depth_prep.h): on a device from the uploaded slot into its
- * second half, downloaded into depth (one blocking download, as p3d_depth_prepare: the LDI build's
+ * last part, downloaded into depth (one blocking download, as p3d_depth_prepare: the LDI build's
  * host half reads every pixel) and left there for the LDI build's device half (*depth_dev: the slot
- * stays taken until the build has read it, see release_input); on the CPU from in->depth into depth. */
+ * stays taken until the LDI run has ended, see release_input), beside the photo (*rgb_dev, from which
+ * the device LDI takes its colours); on the CPU from in->depth into depth. */
 static p3d_status sharpen_input(p3d_ctx *ctx, p3d_photo_input *in, const p3d_photo_opts *o, float *depth,
-                                const float **depth_dev) {
+                                const float **depth_dev, const uint8_t **rgb_dev) {
     const int32_t w = in->width, h = in->height;
     *depth_dev = NULL;
+    *rgb_dev = NULL;
     if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) {
         P3D_TRY(p3d_depth_sharpen(ctx, in->depth, depth, w, h, &o->prep));
         return p3d_depth_fringe(ctx, in->rgb, depth, w, h, &o->prep);
@@ -189,10 +198,12 @@ static p3d_status sharpen_input(p3d_ctx *ctx, p3d_photo_input *in, const p3d_pho
     P3D_TRY(p3d_depth_fringe(ctx, in->rgb, filtered, w, h, &o->prep));
     P3D_TRY(p3d_ctx_download(ctx, depth, filtered, depth_bytes(in)));
     *depth_dev = filtered;
+    *rgb_dev = (const uint8_t *)dev + rgb_offset(in);
     return P3D_OK;
 }
 
-/* Gives the photo's staging slot back once the LDI build has read the filtered depth from it. */
+/* Gives the photo's staging slot back once the LDI run has ended (the build read the filtered depth and
+ * the photo from it). */
 static p3d_status release_input(p3d_ctx *ctx, p3d_photo_input *in) {
     if (in->slot < 0) return P3D_OK;
     const int32_t slot = in->slot;
@@ -209,13 +220,14 @@ p3d_status p3d_photo_to_mesh_input(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_p
     float *depth = (float *)malloc(depth_bytes(in));
     p3d_status s = depth ? P3D_OK : p3d_fail(P3D_ERR_OOM, "%s: out of memory", name);
     const float *depth_dev = NULL;
-    if (s == P3D_OK) s = sharpen_input(ctx, in, o, depth, &depth_dev);
+    const uint8_t *rgb_dev = NULL;
+    if (s == P3D_OK) s = sharpen_input(ctx, in, o, depth, &depth_dev, &rgb_dev);
     if (s == P3D_OK) {
         r->width = w, r->height = h, r->orig_w = in->orig_w, r->orig_h = in->orig_h;
         r->center_depth = in->center_depth;
         r->cam = p3d_camera_reference(in->orig_w, in->orig_h, w, h);
         r->seconds_prep = in->seconds + (p3d_time_now() - t0);
-        s = p3d_ldi_run(ctx, nets, in->rgb, depth, depth_dev, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
+        s = p3d_ldi_run(ctx, nets, in->rgb, depth, depth_dev, rgb_dev, w, h, &r->cam, &o->ldi, &r->ldi, &r->report);
     }
     const p3d_status released = release_input(ctx, in);
     if (s == P3D_OK) s = released;
