@@ -60,7 +60,7 @@ static p3d_status fill_setup(p3d_ctx *ctx, p3d_bench_case *c) {
                                     0.2f * noise;
             f->depth[i] = f->context[i] ? 1.0f / (0.1f + 0.0005f * y) : 1.0f;
         }
-    f->patch = (p3d_fill_patch){w, h, f->context, f->mask, f->rgb, f->depth};
+    f->patch = (p3d_fill_patch){w, h, f->context, f->mask, f->rgb, f->depth, NULL};
     f->opts = p3d_fill_opts_default();
     snprintf(c->label, sizeof c->label, "%dx%d patch, %d-px band, patch %d, %d scales x %d EM x %d (coarsest) / %d "
              "passes", (int)w, (int)h, (int)band, (int)f->opts.patch, (int)f->opts.scales, (int)f->opts.em_iters,

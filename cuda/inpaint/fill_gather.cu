@@ -105,12 +105,20 @@ static __global__ void row_unpack_kernel(float *rgb, float *depth, const int32_t
     }
 }
 
+extern "C" p3d_status p3d_fill_context_rows_cuda(p3d_cuda_ctx *ctx, const uint8_t *label, int32_t w, int32_t h,
+                                                 int32_t *rows) {
+    P3D_LAUNCH(row_count_kernel, p3d_cuda_blocks(h, P3D_GATHER_THREADS), P3D_GATHER_THREADS, 0, ctx->stream)(
+        rows, label, nullptr, w, h, P3D_FILL_LIST_CONTEXT);
+    P3D_LAUNCH(row_scan_kernel, 1, 32, 0, ctx->stream)(rows, h);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "fill context rows");
+    return P3D_OK;
+}
+
 extern "C" p3d_status p3d_fill_unpack_cuda(p3d_cuda_ctx *ctx, const uint8_t *label, const uint8_t *packed, int32_t n_ctx,
                                            int32_t rgb8, int32_t w, int32_t h, int32_t *rows, float *rgb, float *depth) {
     const unsigned rb = p3d_cuda_blocks(h, P3D_GATHER_THREADS);
     const float *dep = reinterpret_cast<const float *>(packed + P3D_FILL_PACK_DEPTH(n_ctx, rgb8));
-    P3D_LAUNCH(row_count_kernel, rb, P3D_GATHER_THREADS, 0, ctx->stream)(rows, label, nullptr, w, h, P3D_FILL_LIST_CONTEXT);
-    P3D_LAUNCH(row_scan_kernel, 1, 32, 0, ctx->stream)(rows, h);
+    P3D_TRY(p3d_fill_context_rows_cuda(ctx, label, w, h, rows));
     P3D_LAUNCH(row_unpack_kernel, rb, P3D_GATHER_THREADS, 0, ctx->stream)(rgb, depth, rows, label, packed, dep, rgb8, w, h);
     P3D_CUDA_LAUNCH_CHECK(ctx, "fill_unpack");
     return P3D_OK;

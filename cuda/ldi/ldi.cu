@@ -730,6 +730,17 @@ extern "C" p3d_status p3d_ldi_cuda_resident_sync(p3d_cuda_ctx *ctx, const p3d_ld
     return resident_fits(R, l, l->n_nodes) ? resident_sync(ctx, R, l) : P3D_OK;
 }
 
+// The copy as a device view when it holds l's nodes as last synced or made on the device (the gather:
+// cuda/ldi/ldi_gather.cu). The host stages append nodes whenever they change the lists, so a copy
+// synced at l->n_nodes holds l's lists, colours and depths.
+extern "C" int p3d_ldi_cuda_resident_current(p3d_cuda_ctx *ctx, const p3d_ldi *l, p3d_ldi *v) {
+    const ldi_resident *R = static_cast<const ldi_resident *>(ctx->ldi_resident);
+    if (!resident_fits(R, l, l->n_nodes) || R->n_synced != l->n_nodes || R->ext_w != l->ext_w || R->ext_h != l->ext_h)
+        return 0;
+    resident_view(R, l, v);
+    return 1;
+}
+
 // ---- the border's nodes on the device --------------------------------------------------------------
 // The border extrapolation (host/ldi/ldi_inpaint.c) adds one node at every pixel of its strips' masks,
 // strip after strip, each mask in raster order, onto empty pixels, then joins them (link_new). The

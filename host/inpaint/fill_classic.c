@@ -710,15 +710,23 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, int64_t 
          * as the LDI's are) and depths, packed in the staging block after the labels (fill_host_bytes);
          * the device builds the rest of the static block and unpacks the inputs, 0 off the context
          * (never read, and not copied back: fill_fetch_results). sm_tmp holds the packed inputs and
-         * pm[0].val the row offsets until the solve and PatchMatch overwrite them. */
-        int32_t n_ctx = 0, rgb8 = 0;
+         * pm[0].val the row offsets until the solve and PatchMatch overwrite them. With p->gather the
+         * caller gathers the inputs on the device from its own device data (fill_gather.h: the device
+         * LDI) and only the labels go up from here, unless it cannot. */
+        int32_t n_ctx = 0, rgb8 = 0, gathered = 0;
         uint8_t *label = staging + pl.sm[0].label;
-        const size_t packed = p3d_fill_pack(label, p->rgb, p->depth, p->w, p->h, staging + pl.sm[0].list, &n_ctx, &rgb8);
+        int32_t *rows = (int32_t *)(dev + pl.pm[0].val);
         P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, label, n0));
         P3D_TRY(fill_static_on_device(ctx, dev, &pl, o, patchmatch, n_pm_layout));
-        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm_tmp, staging + pl.sm[0].list, packed));
-        P3D_TRY(p3d_fill_unpack(ctx, dev + pl.sm[0].label, dev + pl.sm_tmp, n_ctx, rgb8, p->w, p->h,
-                                (int32_t *)(dev + pl.pm[0].val), fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth)));
+        if (p->gather)
+            P3D_TRY(p->gather->run(p->gather->arg, ctx, dev + pl.sm[0].label, p->w, p->h, dev + pl.sm_tmp, rows,
+                                   fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth), &gathered));
+        if (!gathered) {
+            const size_t packed = p3d_fill_pack(label, p->rgb, p->depth, p->w, p->h, staging + pl.sm[0].list, &n_ctx, &rgb8);
+            P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm_tmp, staging + pl.sm[0].list, packed));
+            P3D_TRY(p3d_fill_unpack(ctx, dev + pl.sm[0].label, dev + pl.sm_tmp, n_ctx, rgb8, p->w, p->h, rows,
+                                    fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth)));
+        }
     } else {
         P3D_TRY(p3d_ctx_upload(ctx, dev, staging, pl.static_bytes));
         P3D_TRY(p3d_ctx_upload(ctx, dev + pl.io_rgb, p->rgb, n0 * 3 * sizeof(float)));

@@ -73,8 +73,26 @@ p3d_status p3d_fill_results_pack(p3d_ctx *ctx, const int32_t *list, int64_t n_ma
 void p3d_fill_results_unpack(const float *packed, int64_t n_mask, const uint8_t *mask, int32_t w, int32_t h,
                              float *rgb, float *depth);
 
+/* A patch's inputs gathered on the device from data the caller keeps there, instead of packed on the
+ * host and uploaded (issue 14: ldi/ldi_inpaint.c gathers them from the device LDI with
+ * cuda/ldi/ldi_gather.cu). The fill calls run once the patch's level-0 labels are on the device: run
+ * writes rgb (h, w, 3) and depth (h, w) (context memory) as p3d_fill_unpack would, the inputs on the
+ * context pixels of label (h, w, context memory) and 0 elsewhere; tmp: w * h bytes and rows:
+ * 4 * (h + 1) bytes of device scratch. *done = 0 when it cannot (its data is not on the device as
+ * the host has it): the fill then uploads the packed inputs. */
+typedef struct p3d_fill_gather {
+    p3d_status (*run)(void *arg, p3d_ctx *ctx, const uint8_t *label, int32_t w, int32_t h, uint8_t *tmp,
+                      int32_t *rows, float *rgb, float *depth, int32_t *done);
+    void *arg;
+} p3d_fill_gather;
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
+/* rows[y] (y < h; rows holds h + 1) = the context pixels (P3D_FILL_CONTEXT) of label (h, w) before
+ * row y: the offsets at which a row's context pixels take packed per-pixel entries
+ * (p3d_fill_unpack_cuda; cuda/ldi/ldi_gather.cu). Queued on the context's stream. */
+p3d_status p3d_fill_context_rows_cuda(struct p3d_cuda_ctx *ctx, const uint8_t *label, int32_t w, int32_t h,
+                                      int32_t *rows);
 /* The device packing of p3d_fill_results_pack, queued on the context's stream. */
 p3d_status p3d_fill_results_pack_cuda(struct p3d_cuda_ctx *ctx, const int32_t *list, int64_t n_mask, const float *rgb,
                                       const float *depth, float *out);

@@ -26,8 +26,10 @@
 #include <string.h>
 
 #include "inpaint/fill_classic.h"
+#include "inpaint/fill_gather.h"
 #include "io/resize_area.h"
 #include "io/resize_cubic.h"
+#include "ldi/ldi_gather_math.h"
 #include "ldi/ldi_math.h"
 
 /* Pixels of all patches processed together: bounds the host memory of one chunk of regions. */
@@ -765,12 +767,87 @@ static void colour_sources(const patch *p, const uint8_t *src, uint8_t *csrc) {
     if (kept == 0) memcpy(csrc, src, m);
 }
 
+#ifdef P3D_HAVE_CUDA
+/* The non-learned fill's inputs of one patch gathered on the device from the device LDI (issue 14,
+ * p3d_fill_gather): up go the layer bytes of its context pixels (ldi_gather_math.h), the device reads
+ * their nodes' colours and depths (cuda/ldi/ldi_gather.cu). The fill's labels (the source rules
+ * classic_sources, occluder_side, colour_sources run on the host) still go up from the host, 1 byte a
+ * pixel. With P3D_LDI_RESIDENT_CHECK=1 the gathered inputs are downloaded and compared with the
+ * host's crop. */
+typedef struct patch_gather {
+    const p3d_ldi *l;
+    const patch *p;
+    const uint8_t *context; /* (h, w) the fill's context (its labels' P3D_FILL_CONTEXT) */
+    p3d_fill_gather hook;
+} patch_gather;
+
+/* The gathered inputs against the host's crop: p's colours and depths on the context, 0 elsewhere. */
+static p3d_status gather_check(p3d_ctx *ctx, const patch_gather *g, const float *rgb, const float *depth) {
+    const patch *p = g->p;
+    const size_t m = (size_t)p->w * p->h;
+    float *host = (float *)malloc(m * 4 * sizeof(float));
+    if (!host) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for the gather check");
+    p3d_status s = p3d_ctx_download(ctx, host, rgb, m * 3 * sizeof(float));
+    if (s == P3D_OK) s = p3d_ctx_download(ctx, host + 3 * m, depth, m * sizeof(float));
+    for (size_t k = 0; s == P3D_OK && k < m; k++) {
+        const int in = g->context[k] != 0;
+        int same = host[3 * m + k] == (in ? p->depth[k] : 0.0f);
+        for (int32_t c = 0; c < 3; c++) same &= host[3 * k + c] == (in ? p->rgb[3 * k + c] : 0.0f);
+        if (!same)
+            s = p3d_fail(P3D_ERR_DEVICE, "inpainting: the device's gathered input of patch pixel (%d, %d) at canvas (%d, %d) "
+                         "differs from the host's crop", (int)(k % (size_t)p->w), (int)(k / (size_t)p->w), (int)p->x0,
+                         (int)p->y0);
+    }
+    free(host);
+    return s;
+}
+
+static p3d_status gather_on_device(void *arg, p3d_ctx *ctx, const uint8_t *label, int32_t w, int32_t h, uint8_t *tmp,
+                                   int32_t *rows, float *rgb, float *depth, int32_t *done) {
+    const patch_gather *g = (const patch_gather *)arg;
+    const patch *p = g->p;
+    const p3d_ldi *l = g->l;
+    *done = 0;
+    if (!p3d_ctx_cuda(ctx) || w != p->w || h != p->h) return P3D_OK;
+    const size_t m = (size_t)w * h;
+    uint8_t *layers = (uint8_t *)malloc(m + 1);
+    if (!layers) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a %dx%d patch's layers", (int)w, (int)h);
+    size_t n = 0;
+    for (size_t k = 0; k < m; k++) {
+        if (!g->context[k]) continue;
+        const int64_t pix = (int64_t)(p->y0 + (int32_t)(k / (size_t)w)) * l->ext_w + p->x0 + (int32_t)(k % (size_t)w);
+        const int32_t layer = p->node[k] >= 0 ? p3d_ldi_node_layer(l->head, l->next, pix, p->node[k]) : -1;
+        if (layer < 0 || layer > P3D_LDI_GATHER_MAX_LAYER) { /* not a node of its pixel's list: upload instead */
+            free(layers);
+            return P3D_OK;
+        }
+        layers[n++] = (uint8_t)layer;
+    }
+    p3d_status s = n ? p3d_ctx_upload(ctx, tmp, layers, n) : P3D_OK;
+    if (s == P3D_OK) s = p3d_ldi_gather_cuda(p3d_ctx_cuda(ctx), l, p->x0, p->y0, w, h, label, tmp, rows, rgb, depth, done);
+    free(layers);
+    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+    if (s == P3D_OK && *done && check && check[0] == '1') s = gather_check(ctx, g, rgb, depth);
+    return s;
+}
+#endif
+
 /* The non-learned fill: colour from the background-side sources (classic_sources; PatchMatch draws
  * from all of them, as the networks see the whole context - a narrower band starves the coarse
  * scales of whole source patches and the fill falls back to a smear), depth grown from the same
- * sources (extend_depth). Only the mask is synthesised; context pixels keep their colour. */
-static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) {
+ * sources (extend_depth). Only the mask is synthesised; context pixels keep their colour. On a device
+ * each patch's inputs are gathered there from the device LDI l (gather_on_device). */
+static p3d_status classic_stage(p3d_ctx *ctx, const p3d_ldi *l, patch **ps, int32_t n, float thr) {
     p3d_fill_patch *fp = (p3d_fill_patch *)calloc((size_t)n + 1, sizeof *fp);
+#ifdef P3D_HAVE_CUDA
+    patch_gather *gs = (patch_gather *)calloc((size_t)n + 1, sizeof *gs);
+    if (!gs) {
+        free(fp);
+        return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
+    }
+#else
+    (void)l;
+#endif
     uint8_t **srcs = (uint8_t **)calloc((size_t)n + 1, sizeof *srcs);
     uint8_t **csrcs = (uint8_t **)calloc((size_t)n + 1, sizeof *csrcs);
     float **known = (float **)calloc((size_t)n + 1, sizeof *known);
@@ -791,7 +868,13 @@ static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) 
         colour_sources(p, srcs[i], csrcs[i]);
         for (size_t k = 0; k < m; k++)
             if (!srcs[i][k] && !p->mask[k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
-        fp[i] = (p3d_fill_patch){p->w, p->h, csrcs[i], p->mask, p->rgb, p->depth};
+        fp[i] = (p3d_fill_patch){p->w, p->h, csrcs[i], p->mask, p->rgb, p->depth, NULL};
+#ifdef P3D_HAVE_CUDA
+        if (p3d_ctx_cuda(ctx)) {
+            gs[i] = (patch_gather){l, p, csrcs[i], {gather_on_device, &gs[i]}};
+            fp[i].gather = &gs[i].hook;
+        }
+#endif
     }
     p3d_fill_opts fo = p3d_fill_opts_default();
     /* A disocclusion opens along the camera's parallax, which for the usual sideways move runs
@@ -811,15 +894,18 @@ static p3d_status classic_stage(p3d_ctx *ctx, patch **ps, int32_t n, float thr) 
     for (int32_t i = 0; i < n && srcs; i++) free(srcs[i]);
     for (int32_t i = 0; i < n && known; i++) free(known[i]);
     free(srcs), free(csrcs), free(fp), free(known);
+#ifdef P3D_HAVE_CUDA
+    free(gs);
+#endif
     return s;
 }
 
-/* Runs the fill chosen by nets over the patches: learned (edge net where allowed, depth, colour) or
- * classic. */
-static p3d_status fill_patches(p3d_ctx *ctx, const p3d_ldi_nets *nets, patch **ps, int32_t n, int32_t use_edge_net,
-                               const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st) {
+/* Runs the fill chosen by nets over the patches of l: learned (edge net where allowed, depth, colour)
+ * or classic. */
+static p3d_status fill_patches(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d_ldi *l, patch **ps, int32_t n,
+                               int32_t use_edge_net, const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st) {
     if (n == 0) return P3D_OK;
-    if (!nets || !nets->depth) return classic_stage(ctx, ps, n, o->depth_threshold);
+    if (!nets || !nets->depth) return classic_stage(ctx, l, ps, n, o->depth_threshold);
     if (use_edge_net) P3D_TRY(edge_stage(nets->edge, ps, n, o, st));
     P3D_TRY(depth_stage(nets->depth, ps, n, st));
     return colour_stage(nets->color, ps, n, o, st);
@@ -911,8 +997,7 @@ static void set_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p, si
     p->node[k] = a;
     p->erode[k] = r->erode[a];
     p->cctx[k] = !r->erode[a];
-    p->depth[k] = l->depth[a];
-    for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+    p3d_ldi_gather_px(l->rgb, l->depth, a, p->rgb + 3 * k, p->depth + k);
 }
 
 /* Fills the maps of the patches of edges [e0, e1) (slot[e] = index into ps, -1 when the edge has no
@@ -1047,7 +1132,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
             }
             st->patches += np;
             st->patch_pixels += pixels;
-            s = fill_patches(ctx, nets, pp, np, pass == 0, o, st);
+            s = fill_patches(ctx, nets, l, pp, np, pass == 0, o, st);
         }
         for (int32_t i = 0; s == P3D_OK && i < np; i++) {
             patch *p = &ps[i];
@@ -1137,8 +1222,7 @@ static p3d_status strip_patch(const p3d_ldi *l, const p3d_ldi_edges *e, const st
             if (a < 0 || (has_line ? !reach[a] : l->label[a] != P3D_LABEL_BORDER)) continue;
             p->ctx[k] = p->cctx[k] = 1;
             p->node[k] = a;
-            p->depth[k] = l->depth[a];
-            for (int32_t c = 0; c < 3; c++) p->rgb[3 * k + c] = (float)l->rgb[3 * (size_t)a + c] / 255.0f;
+            p3d_ldi_gather_px(l->rgb, l->depth, a, p->rgb + 3 * k, p->depth + k);
             int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
             p->edge[k] = eid >= 0 && on_line[eid] ? 1.0f : 0.0f;
         }
@@ -1163,7 +1247,7 @@ static p3d_status fill_strips(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l
     if (s == P3D_OK) {
         st->patches += np;
         for (int32_t i = 0; i < np; i++) st->patch_pixels += (int64_t)ps[i].w * ps[i].h;
-        s = fill_patches(ctx, nets, pp, np, use_edge_net, o, st);
+        s = fill_patches(ctx, nets, l, pp, np, use_edge_net, o, st);
     }
     for (int32_t i = 0; s == P3D_OK && i < np; i++) {
         patch *p = &ps[i];

@@ -142,6 +142,19 @@ void p3d_ldi_cuda_resident_end(struct p3d_cuda_ctx *ctx);
 void p3d_ldi_cuda_resident_photo(struct p3d_cuda_ctx *ctx, const uint8_t *rgb, const uint8_t *rgb_dev);
 /* Brings the device LDI up to date with l now (what the next stage would do first); nothing without one. */
 p3d_status p3d_ldi_cuda_resident_sync(struct p3d_cuda_ctx *ctx, const p3d_ldi *l);
+/* 1 with *v the device LDI's arrays (device pointers; label NULL) when the device LDI holds l's nodes
+ * as the host has them (synced, or made on the device, at l->n_nodes nodes since the host's last
+ * change); else 0. */
+int p3d_ldi_cuda_resident_current(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, p3d_ldi *v);
+/* A patch's non-learned fill inputs gathered from the device LDI (cuda/ldi/ldi_gather.cu, the rule of
+ * ldi_gather_math.h): the patch is the canvas crop at (x0, y0), w x h; label (h, w) its fill labels and
+ * layers the layer byte of each context pixel (P3D_FILL_CONTEXT) in raster order, both on the device;
+ * rgb (h, w, 3) and depth (h, w) take the context pixels' nodes' inputs (p3d_ldi_gather_px) and 0
+ * elsewhere, as p3d_fill_unpack. rows: 4 * (h + 1) bytes of device scratch. *done = 0 (nothing queued)
+ * when the device LDI does not hold l (p3d_ldi_cuda_resident_current). */
+p3d_status p3d_ldi_gather_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t x0, int32_t y0, int32_t w, int32_t h,
+                               const uint8_t *label, const uint8_t *layers, int32_t *rows, float *rgb, float *depth,
+                               int32_t *done);
 /* The border's nodes made on the device (p3d_ldi_extrapolate): l's nodes [first, n_nodes) are the pixels
  * of the rects (x0, y0, x1, y1 each, canvas pixels, at most 8) in order, each rect in raster order, each
  * alone at its pixel, joined by link_new (iteration 0); the device LDI was synced at first nodes
