@@ -64,17 +64,23 @@ if run "2 mesh --json on CUDA" 0 "" -- mesh "$photo" --depth "$disp" --fill clas
   else bad "2 sample: CPU and CUDA meshes differ"; fi
 fi
 
-# 3. moon, both devices; on CUDA the device LDI is compared with the host's after the border's nodes are
-# made on the device, and the build's grid (its island refill on the device) with a CPU build
-# (P3D_LDI_RESIDENT_CHECK: p3d_ldi_border_nodes_cuda and p3d_ldi_build_ctx fail on any difference)
+# 3. moon, both devices; on CUDA the device LDI is compared with the host's after the steps that write it on
+# the device, and the build's grid (its island refill on the device) with a CPU build
+# (P3D_LDI_RESIDENT_CHECK: the build's input layer with the photo's colours, the border's and the
+# passes' nodes with theirs, each patch's inputs gathered from it against the host's crop; any
+# difference fails the run). The check's downloads are blocking waits, so the waits are counted on a
+# second run without it.
 if [ -f "$moon/moon.jpg" ] && [ -f "$moon/moon.npy" ]; then
   run "3 moon on the CPU" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cpu \
     --longer-side 320 -o "$tmp/moon_cpu.ply" -q &&
-  P3D_LDI_RESIDENT_CHECK=1 run "3 moon on CUDA, the device LDI checked after the border" 0 "" -- mesh \
+  P3D_LDI_RESIDENT_CHECK=1 run "3 moon on CUDA, the device LDI and the gathered patches checked" 0 "" -- mesh \
     "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cuda \
+    --longer-side 320 -o "$tmp/moon_cuda_checked.ply" -q &&
+  run "3 moon on CUDA" 0 "" -- mesh "$moon/moon.jpg" --depth "$moon/moon.npy" --fill classic --device cuda \
     --longer-side 320 -o "$tmp/moon_cuda.ply" --json "$tmp/moon.json" -q &&
   check_traffic "3 moon: under 50 host waits" "$tmp/moon.json" few &&
-  if cmp -s "$tmp/moon_cpu.ply" "$tmp/moon_cuda.ply"; then ok "3 moon: CPU and CUDA meshes identical"
+  if cmp -s "$tmp/moon_cpu.ply" "$tmp/moon_cuda.ply" && cmp -s "$tmp/moon_cpu.ply" "$tmp/moon_cuda_checked.ply"; then
+    ok "3 moon: CPU and CUDA meshes identical"
   else bad "3 moon: CPU and CUDA meshes differ"; fi
 else
   skipped "3 moon: fixture not found under ../shared/fixtures"
@@ -104,18 +110,20 @@ run "5 run --json on the CPU" 0 "" -- run "$photo" --depth "$disp" --mesh-only -
   --set longer_side_len=320 -o "$tmp/out_cpu" --json "$tmp/run_cpu.json" -q &&
   check_traffic "5 run CPU traffic is zero" "$tmp/run_cpu.json" zero 0
 # 6. the sample at its own size (640 px) on CUDA: the LDI stays on the device (issue 14), so what comes
-# back is at most 0.41x the mesh's own size (the PLY), and what goes up at most 0.34x: the non-learned
-# fill sends only its patches' labels and packed context and builds the rest on the device
+# back is at most 0.41x the mesh's own size (the PLY), and what goes up at most 0.31x: the non-learned
+# fill sends only its patches' labels and one layer byte per context pixel, gathers their colours and
+# depths from the device LDI (cuda/ldi/ldi_gather.cu) and builds the rest on the device
 # (inpaint/fill_gather.h), and sends back only its mask pixels' results (p3d_fill_results_pack); the
 # border's and pass 1's nodes are made on the device from their depths (p3d_ldi_border_nodes_cuda,
 # p3d_ldi_pass_nodes_cuda); the LDI build reads the prepared depth where the depth stage left it on the
-# device (the photo's staging slot, pipeline/photo3d.c), not a second upload; the island refill runs on
+# device (the photo's staging slot, pipeline/photo3d.c), not a second upload; the photo goes up once,
+# in the same slot, and the device LDI takes its colours there; the island refill runs on
 # the device, so the build sends back its links at two bits a pixel and the dropped pixels' depths, not
 # flags and labels. Before the resident device LDI these were 1.76x
 # and 5.74x; before the fill's device-side workspace 1.07x and 2.46x; before the compacted results and
 # the nodes made on the device 1.06x and 0.72x; before the depth hand-over 0.40x and 0.38x; before the
-# refill on the device 0.396x and 0.314x (now 0.387x and 0.314x). Fewer than 50 host waits; the mesh
-# equals the CPU's.
+# refill on the device 0.396x and 0.314x (0.387x and 0.314x after it); the gather took h2d from 0.33x
+# to 0.26x (branch devres3, before the refill). Fewer than 50 host waits; the mesh equals the CPU's.
 if run "6 sample at 640 on CUDA" 0 "" -- mesh "$photo" --depth "$disp" --fill classic --device cuda --longer-side 640 \
   -o "$tmp/scene640_cuda.ply" --json "$tmp/scene640.json" -q &&
   run "6 sample at 640 on the CPU" 0 "" -- mesh "$photo" --depth "$disp" --fill classic --device cpu \
@@ -126,10 +134,10 @@ t = json.load(open(sys.argv[1]))["device_traffic"]
 mesh = os.path.getsize(sys.argv[2])
 d2h, h2d = t["d2h_bytes"] / mesh, t["h2d_bytes"] / mesh
 print("d2h %.2fx, h2d %.2fx the %d-byte mesh, %d waits" % (d2h, h2d, mesh, t["syncs"]))
-sys.exit(0 if d2h <= 0.41 and h2d <= 0.34 and t["syncs"] < 50 else 1)
+sys.exit(0 if d2h <= 0.41 and h2d <= 0.31 and t["syncs"] < 50 else 1)
 EOF
   ); then ok "6 sample 640: traffic within bounds: $msg"
-  else bad "6 sample 640: traffic over the bounds (d2h <= 0.41x, h2d <= 0.34x, waits < 50): $msg"; fi
+  else bad "6 sample 640: traffic over the bounds (d2h <= 0.41x, h2d <= 0.31x, waits < 50): $msg"; fi
   if cmp -s "$tmp/scene640_cpu.ply" "$tmp/scene640_cuda.ply"; then ok "6 sample 640: CPU and CUDA meshes identical"
   else bad "6 sample 640: CPU and CUDA meshes differ"; fi
 fi

@@ -22,6 +22,8 @@
 #include "nn_oracle.h"
 #include "pipeline/photo3d.h"
 #include "io/resize_area.h"
+#include "inpaint/fill_classic_math.h"
+#include "ldi/ldi_gather_math.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
 static char g_why[600];
@@ -350,11 +352,17 @@ static int32_t compare_stages(const char *what, const uint8_t *rgb, const float 
     CHECK_OK(p3d_ctx_upload(g_gpu, d_depth, depth, bytes));
     CHECK_OK(p3d_ldi_cuda_plan(p3d_ctx_cuda(g_gpu), w, h, o));
     CHECK_OK(p3d_ldi_cuda_resident_begin(p3d_ctx_cuda(g_gpu), w, h, o));
+    /* the input layer's colours from the photo on the device (p3d_ldi_grid_rgb) */
+    void *d_rgb = NULL;
+    CHECK_OK(p3d_ctx_alloc(g_gpu, (size_t)w * h * 3, &d_rgb));
+    CHECK_OK(p3d_ctx_upload(g_gpu, d_rgb, rgb, (size_t)w * h * 3));
+    p3d_ldi_cuda_resident_photo(p3d_ctx_cuda(g_gpu), rgb, (const uint8_t *)d_rgb);
     /* the build also compares the input layer it wrote on the device with the host's */
     setenv("P3D_LDI_RESIDENT_CHECK", "1", 1);
     CHECK(compare_stages_once(name, rgb, depth, (const float *)d_depth, w, h, cam, o) == near);
     unsetenv("P3D_LDI_RESIDENT_CHECK");
     p3d_ldi_cuda_resident_end(p3d_ctx_cuda(g_gpu));
+    p3d_ctx_release(g_gpu, d_rgb);
     p3d_ctx_release(g_gpu, d_depth);
 #endif
     return near;
@@ -866,6 +874,75 @@ static void test_new_nodes_cuda(void) {
 #endif
 }
 
+/* The patch gather on the device (p3d_ldi_gather_cuda, cuda/ldi/ldi_gather.cu) against the host's rule
+ * (ldi_gather_math.h, what the host's crop uses): random LDIs with random colours, random crops whose
+ * pixels are context (naming a random layer of their list), mask or unknown; the gathered colours and
+ * depths must equal the host's bit for bit, 0 off the context. An LDI changed on the host since the
+ * device's copy (a node added) is not gathered. */
+static void test_gather_cuda(void) {
+    if (!have_gpu()) return;
+#ifdef P3D_HAVE_CUDA
+    struct p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    for (int32_t t = 0; t < 6; t++) {
+        p3d_ldi l;
+        const int32_t w = 12 + (int32_t)rnd(40), h = 10 + (int32_t)rnd(40);
+        random_ldi(&l, w, h);
+        for (int32_t a = 0; a < 3 * l.n_nodes; a++) l.rgb[a] = (uint8_t)rnd(256);
+        CHECK_OK(p3d_ldi_cuda_plan(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_sync(cu, &l));
+        const int32_t x0 = (int32_t)rnd((uint32_t)w / 2), y0 = (int32_t)rnd((uint32_t)h / 2);
+        const int32_t cw = 1 + (int32_t)rnd((uint32_t)(w - x0)), ch = 1 + (int32_t)rnd((uint32_t)(h - y0));
+        const size_t m = (size_t)cw * ch;
+        uint8_t *label = (uint8_t *)malloc(m), *layers = (uint8_t *)malloc(m);
+        float *want = (float *)malloc(m * 4 * sizeof(float)), *got = (float *)malloc(m * 4 * sizeof(float));
+        CHECK(label && layers && want && got);
+        size_t n = 0;
+        for (size_t k = 0; k < m; k++) {
+            const int32_t x = x0 + (int32_t)(k % (size_t)cw), y = y0 + (int32_t)(k / (size_t)cw);
+            const int32_t nl = p3d_ldi_layers(&l, x, y), r = (int32_t)rnd(4);
+            label[k] = nl > 0 && r < 2 ? P3D_FILL_CONTEXT : r == 2 ? P3D_FILL_MASK : P3D_FILL_UNKNOWN;
+            memset(want + 3 * k, 0, 3 * sizeof(float));
+            want[3 * m + k] = 0.0f;
+            if (label[k] != P3D_FILL_CONTEXT) continue;
+            const int32_t layer = (int32_t)rnd((uint32_t)nl), a = p3d_ldi_layer_node(l.head, l.next, (int64_t)y * w + x, layer);
+            CHECK(a >= 0 && p3d_ldi_node_layer(l.head, l.next, (int64_t)y * w + x, a) == layer);
+            layers[n++] = (uint8_t)layer;
+            p3d_ldi_gather_px(l.rgb, l.depth, a, want + 3 * k, want + 3 * m + k);
+        }
+        void *d_label = NULL, *d_layers = NULL, *d_rows = NULL, *d_out = NULL;
+        CHECK_OK(p3d_ctx_alloc(g_gpu, m, &d_label));
+        CHECK_OK(p3d_ctx_alloc(g_gpu, m, &d_layers));
+        CHECK_OK(p3d_ctx_alloc(g_gpu, ((size_t)ch + 1) * sizeof(int32_t), &d_rows));
+        CHECK_OK(p3d_ctx_alloc(g_gpu, m * 4 * sizeof(float), &d_out));
+        CHECK_OK(p3d_ctx_upload(g_gpu, d_label, label, m));
+        if (n) CHECK_OK(p3d_ctx_upload(g_gpu, d_layers, layers, n));
+        float *d_rgb = (float *)d_out, *d_depth = d_rgb + 3 * m;
+        int32_t done = 0;
+        CHECK_OK(p3d_ldi_gather_cuda(cu, &l, x0, y0, cw, ch, (const uint8_t *)d_label, (const uint8_t *)d_layers,
+                                     (int32_t *)d_rows, d_rgb, d_depth, &done));
+        CHECK_MSG(done == 1, "LDI %d: the device LDI was not gathered from", (int)t);
+        CHECK_OK(p3d_ctx_download(g_gpu, got, d_out, m * 4 * sizeof(float)));
+        CHECK_MSG(memcmp(got, want, m * 4 * sizeof(float)) == 0,
+                  "LDI %d: the gathered inputs of a %dx%d crop at (%d, %d) differ from the host's rule", (int)t,
+                  (int)cw, (int)ch, (int)x0, (int)y0);
+        /* a node added on the host only: the device's copy is not the host's, nothing is gathered */
+        const uint8_t c3[3] = {7, 8, 9};
+        CHECK_OK(p3d_ldi_add_node(&l, x0, y0, 99.0f, c3, P3D_LABEL_INPAINT1, 1, NULL));
+        CHECK_OK(p3d_ldi_gather_cuda(cu, &l, x0, y0, cw, ch, (const uint8_t *)d_label, (const uint8_t *)d_layers,
+                                     (int32_t *)d_rows, d_rgb, d_depth, &done));
+        CHECK(done == 0);
+        p3d_ctx_release(g_gpu, d_label), p3d_ctx_release(g_gpu, d_layers);
+        p3d_ctx_release(g_gpu, d_rows), p3d_ctx_release(g_gpu, d_out);
+        free(label), free(layers), free(want), free(got);
+        p3d_ldi_cuda_resident_end(cu);
+        p3d_ldi_free(&l);
+    }
+#endif
+}
+
 int main(void) {
     g_cpu = cpu_ctx();
     g_gpu = cuda_ctx_or_why(g_why, sizeof g_why);
@@ -879,6 +956,7 @@ int main(void) {
     RUN(test_moon_cuda);
     RUN(test_resident_cuda);
     RUN(test_new_nodes_cuda);
+    RUN(test_gather_cuda);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();
