@@ -19,23 +19,25 @@
 //            the minimum over all offers, and every rule reads only what earlier steps committed.
 //            Counts per edge by atomicAdd, erosion widths per edge, erode flags per node.
 //
-// Device residency (issue 14). p3d_ldi_run holds one device copy of the LDI's graph arrays (pix, depth,
-// iter, link, next, head) for the whole image, at the bottom of the context's arena
+// Device residency (issue 14). p3d_ldi_run holds one device copy of the LDI's arrays (pix, depth,
+// iter, link, next, head and the colours, rgb) for the whole image, at the bottom of the context's arena
 // (p3d_ldi_cuda_resident_begin / _end); every launcher carves its own buffers above it and releases them
 // on return, so nothing is allocated per image once the arena holds an image of this size.
 //   - The build reads the prepared depth where the depth stage left it on the device (p3d_ldi_run's
 //     depth_dev, the photo's staging slot, filtered there by pipeline/photo3d.c; build_depth_kernel applies the ring refresh there), so the map
 //     goes up once, for the depth stage, not again for the build. It writes the input layer (after
 //     the island refill, which runs on the device too) into the copy on the device (grid_ldi_kernel,
-//     the rule of ldi_build_math.h); the host writes the same arrays into its shadow of the copy.
+//     the rule of ldi_build_math.h), its colours from the photo, which went up once in the same
+//     staging slot (p3d_ldi_cuda_resident_photo); the host writes the same arrays into its shadow of
+//     the copy.
 //   - The host stages between the device stages (the cleanup's link edits, border extrapolation, the
 //     inpainting write-back) still edit the host LDI. Before each device stage the
 //     copy is brought up to date with those edits only: each array is compared with the shadow in
 //     256-byte chunks, and the chunks that changed or hold appended nodes go up in one packed copy
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
 //   - The nodes the border and an inpainting pass append are made in the copy on the device instead
-//     (p3d_ldi_border_nodes_cuda, p3d_ldi_pass_nodes_cuda): up go their depths (and a pass's pixels and
-//     links to older nodes); the device writes the nodes, inserts them into the pixel lists and replays
+//     (p3d_ldi_border_nodes_cuda, p3d_ldi_pass_nodes_cuda): up go their depths and colours (and a
+//     pass's pixels and links to older nodes); the device writes the nodes, inserts them into the pixel lists and replays
 //     link_new one pixel pair at a time (ldi_graph_math.h); the shadow then takes the host's arrays.
 //     P3D_LDI_RESIDENT_CHECK=1 downloads the copy after each and compares it with the host's.
 //   - Results come back compacted: the build's links as two bits a pixel and the dropped pixels with
@@ -48,17 +50,21 @@
 // Each launcher fetches its results with one or two blocking copies (a small header with the list
 // lengths, then the lists); the regions loop keeps the frontier lengths on the device and reads them back
 // only after rings 0, 2, 4, 8, ... (see regions_run).
-// Not yet on the device: the cleanup's link edits, the patch gather (border strips
-// and regions), the non-learned fill's sources and depth growth and the placement of new nodes behind
-// the layers (host stages over the host LDI; the host computes each new node, the device rebuilds the
-// graph from it). The non-learned fill's patches go up as their level-0 labels and packed context
-// pixels; the device builds the rest of each patch's workspace (host/inpaint/fill_gather.h) and sends
-// back only the mask pixels' results. Moon at 960 (emulated device, main of ed9b999 with the depth
-// hand-over; 18.8 / 19.2 MB after the fill's later source changes), per image: h2d 20.0 MB: the depth
+// The non-learned fill's patch inputs are gathered from the copy (cuda/ldi/ldi_gather.cu): up go each
+// patch's level-0 labels (its source rules run on the host) and one layer byte per context pixel; the
+// device reads the colours and depths there and builds the rest of the workspace
+// (host/inpaint/fill_gather.h), and sends back only the mask pixels' results. A patch whose context the
+// copy does not hold yet (the border's corners, whose context is the sides' new nodes) goes up packed.
+// Not yet on the device: the cleanup's link edits, the patch crop's maps (region
+// maps, border strips), the non-learned fill's sources and depth growth, the learned fill's inputs and
+// the placement of new nodes behind the layers (host stages over the host LDI; the host computes each
+// new node, the device rebuilds the graph from it). Moon at 960, emulated device, per image: h2d
+// 15.8 MB after the gather (19.0 MB before it: the photo then never went up; 23.2 MB with the photo up
+// and the patches still packed); earlier, on main of ed9b999 with the depth hand-over, 20.0 MB: the depth
 // map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB (and the island refill's 0.1 MB,
 // now made on the device), the border 6.7 MB (its strips'
 // labels and packed context, its nodes' depths), the regions' edge lists 0.1 MB, inpainting pass 1
-// 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB: the prepared depth 3.7 MB
+// 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB (19.2 MB now): the prepared depth 3.7 MB
 // (the host's LDI takes every pixel's depth: the host stages and the CPU mesh read it), the build's
 // flags and labels 0.9 MB (now its links, 0.23 MB, and the dropped pixels, 8 bytes each: h2d 18.9 MB,
 // d2h 18.5 MB in all), the border's fill results 5.7 MB, the regions 3.4 + 2.6 MB, the passes' fill
