@@ -832,7 +832,7 @@ static void test_new_nodes_cuda(void) {
         CHECK_OK(p3d_ldi_check(&l));
         CHECK(multi > 0 && l.n_nodes > first);
         int32_t made = 0;
-        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 2, thr, &made));
+        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 2, thr, NULL, 0, &made));
         CHECK_MSG(made == 1, "LDI %d: the device did not make the pass's nodes", (int)t);
         p3d_ldi_cuda_resident_end(cu);
         p3d_ldi_free(&l);
@@ -868,6 +868,70 @@ static void test_new_nodes_cuda(void) {
         CHECK_OK(p3d_ldi_border_nodes_cuda(cu, &l, first_b, rects, 7, thr, &made));
         CHECK(made == 0);
         p3d_ldi_cuda_resident_end(cu);
+        p3d_ldi_free(&l);
+    }
+    unsetenv("P3D_LDI_RESIDENT_CHECK");
+#endif
+}
+
+/* A pass's new nodes whose colours stay on the device (p3d_ldi_pass_nodes_cuda with colour runs, as the
+ * non-learned fill leaves its results there): random LDIs, new nodes at random pixels with random float
+ * colours (some outside [0, 1], some at the rounding's half steps), the host's colours made by
+ * p3d_ldi_colour_u8; the device takes the floats from runs of 1 to 3 pieces, and its copy must equal
+ * the host LDI colours included (P3D_LDI_RESIDENT_CHECK). */
+static void test_pass_colours_cuda(void) {
+    if (!have_gpu()) return;
+#ifdef P3D_HAVE_CUDA
+    struct p3d_cuda_ctx *cu = p3d_ctx_cuda(g_gpu);
+    setenv("P3D_LDI_RESIDENT_CHECK", "1", 1);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    for (int32_t t = 0; t < 4; t++) {
+        p3d_ldi l;
+        const int32_t w = 16 + (int32_t)rnd(30), h = 12 + (int32_t)rnd(30);
+        random_ldi(&l, w, h);
+        CHECK_OK(p3d_ldi_cuda_plan(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
+        CHECK_OK(p3d_ldi_cuda_resident_sync(cu, &l));
+        const int32_t first = l.n_nodes, cap = w * h + w * h / 2;
+        float *col = (float *)malloc((size_t)w * h * 3 * sizeof(float));
+        CHECK(col != NULL);
+        int32_t m = 0;
+        for (int32_t y = 0; y < h; y++)
+            for (int32_t x = 0; x < w; x++) {
+                if (rnd(10) >= 3 || first + m >= cap) continue;
+                float c[3];
+                for (int32_t ch = 0; ch < 3; ch++) {
+                    const uint32_t r = rnd(4);
+                    c[ch] = r == 0 ? ((float)rnd(256) + 0.5f) / 255.0f : r == 1 ? -0.2f + 1.4f * (float)rnd(1000) / 999.0f
+                                                                        : (float)rnd(100000) / 99999.0f;
+                }
+                const uint8_t rgb[3] = {p3d_ldi_colour_u8(c[0]), p3d_ldi_colour_u8(c[1]), p3d_ldi_colour_u8(c[2])};
+                int32_t id;
+                if (p3d_ldi_add_node(&l, x, y, 50.0f + 0.01f * (float)rnd(100), rgb, P3D_LABEL_INPAINT1, 1, &id) != P3D_OK)
+                    continue;
+                CHECK(id == first + m);
+                memcpy(col + 3 * (size_t)m, c, sizeof c);
+                m++;
+            }
+        ref_link_new(&l, first, 1, o.depth_threshold);
+        CHECK_OK(p3d_ldi_check(&l));
+        CHECK(m > 3);
+        void *d_col = NULL;
+        CHECK_OK(p3d_ctx_alloc(g_gpu, (size_t)m * 3 * sizeof(float), &d_col));
+        CHECK_OK(p3d_ctx_upload(g_gpu, d_col, col, (size_t)m * 3 * sizeof(float)));
+        /* 1 to 3 runs, split at random nodes */
+        const int32_t n_runs = 1 + (int32_t)rnd(3), s1 = 1 + (int32_t)rnd((uint32_t)m / 2), s2 = s1 + 1 + (int32_t)rnd((uint32_t)(m - s1 - 1));
+        const int32_t cut[4] = {0, n_runs == 1 ? m : s1, n_runs == 3 ? s2 : m, m};
+        p3d_ldi_colour_run runs[3];
+        for (int32_t r = 0; r < n_runs; r++)
+            runs[r] = (p3d_ldi_colour_run){first + cut[r], cut[r + 1] - cut[r], (const float *)d_col + 3 * (size_t)cut[r]};
+        int32_t made = 0;
+        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 1, o.depth_threshold, runs, n_runs, &made));
+        CHECK_MSG(made == 1, "LDI %d: the device did not make the pass's nodes from %d colour runs", (int)t, (int)n_runs);
+        p3d_ldi_cuda_resident_end(cu);
+        p3d_ctx_release(g_gpu, d_col);
+        free(col);
         p3d_ldi_free(&l);
     }
     unsetenv("P3D_LDI_RESIDENT_CHECK");
@@ -957,6 +1021,7 @@ int main(void) {
     RUN(test_resident_cuda);
     RUN(test_new_nodes_cuda);
     RUN(test_gather_cuda);
+    RUN(test_pass_colours_cuda);
     p3d_ctx_free(g_gpu);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();

@@ -76,6 +76,7 @@
 #include <cub/device/device_scan.cuh>
 
 #include "ldi/ldi_build_math.h"
+#include "ldi/ldi_gather_math.h"
 #include "ldi/ldi_graph_math.h"
 #include "ldi/ldi_refill.h"
 #include "ldi/ldi_stages.h"
@@ -906,7 +907,8 @@ static __global__ void pass_node_kernel(p3d_ldi v, int32_t first, int32_t m, con
     const int32_t a = first + static_cast<int32_t>(k), p = pix[k];
     v.pix[a] = p;
     v.depth[a] = depth[k];
-    for (int32_t c = 0; c < 3; c++) v.rgb[3 * static_cast<int64_t>(a) + c] = rgb[3 * k + c];
+    if (rgb)
+        for (int32_t c = 0; c < 3; c++) v.rgb[3 * static_cast<int64_t>(a) + c] = rgb[3 * k + c];
     v.iter[a] = iter;
     v.next[a] = -1;
     for (int32_t d = 0; d < 4; d++) v.link[4 * static_cast<int64_t>(a) + d] = -1;
@@ -929,6 +931,35 @@ static __global__ void pass_insert_kernel(p3d_ldi v, int32_t first, int32_t m, c
     }
 }
 
+// The colours of the m new nodes from first where the fill left them on the device (runs, in node
+// order, covering the nodes): one thread a node finds its run by bisection and stores its colour as the
+// host's write-back does (p3d_ldi_colour_u8, ldi_gather_math.h).
+static __global__ void run_colour_kernel(p3d_ldi v, int32_t first, int32_t m, const p3d_ldi_colour_run *runs,
+                                         int32_t n_runs) {
+    const int64_t k = LDI_INDEX();
+    if (k >= m) return;
+    const int32_t a = first + static_cast<int32_t>(k);
+    int32_t lo = 0, hi = n_runs - 1;
+    while (lo < hi) {
+        const int32_t mid = (lo + hi + 1) / 2;
+        if (runs[mid].first <= a) lo = mid;
+        else hi = mid - 1;
+    }
+    const float *c = runs[lo].colours + 3 * static_cast<int64_t>(a - runs[lo].first);
+    for (int32_t ch = 0; ch < 3; ch++) v.rgb[3 * static_cast<int64_t>(a) + ch] = p3d_ldi_colour_u8(c[ch]);
+}
+
+// 1 when runs (n_runs) cover the nodes [first, first + m) in order, each with its colours.
+static int runs_cover(const p3d_ldi_colour_run *runs, int32_t n_runs, int32_t first, int32_t m) {
+    if (!runs || n_runs < 1) return 0;
+    int32_t at = first;
+    for (int32_t r = 0; r < n_runs; r++) {
+        if (runs[r].first != at || runs[r].count < 1 || !runs[r].colours) return 0;
+        at += runs[r].count;
+    }
+    return at == first + m;
+}
+
 // links: (4 a + d, b) pairs, a new and b older.
 static __global__ void link_list_kernel(p3d_ldi v, const int32_t *links, int32_t n_links) {
     const int64_t k = LDI_INDEX();
@@ -939,7 +970,7 @@ static __global__ void link_list_kernel(p3d_ldi v, const int32_t *links, int32_t
 }
 
 extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
-                                              int32_t *made) {
+                                              const p3d_ldi_colour_run *runs, int32_t n_runs, int32_t *made) {
     ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
     if (made) *made = 0;
     if (!resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w || R->ext_h != l->ext_h)
@@ -961,19 +992,24 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
             k++;
         }
     const size_t npix = static_cast<size_t>(l->ext_w) * l->ext_h, um = static_cast<size_t>(m);
+    // the colours: from where the fill left them on the device (runs), else up with the depths
+    const int on_device = runs_cover(runs, n_runs, first, m);
     ldi_pool pl = pool_open(ctx);
     int32_t *d_pix = nullptr, *d_bucket = nullptr, *d_bucket_next = nullptr, *d_links = nullptr;
     float *d_depth = nullptr;
     uint8_t *d_rgb = nullptr;
+    p3d_ldi_colour_run *d_runs = nullptr;
     p3d_status st = pool_get(&pl, um, &d_pix);
     if (st == P3D_OK) st = pool_get(&pl, um, &d_depth);
-    if (st == P3D_OK) st = pool_get(&pl, 3 * um, &d_rgb);
+    if (st == P3D_OK && on_device) st = pool_get(&pl, static_cast<size_t>(n_runs), &d_runs);
+    if (st == P3D_OK && !on_device) st = pool_get(&pl, 3 * um, &d_rgb);
     if (st == P3D_OK) st = pool_get(&pl, npix, &d_bucket);
     if (st == P3D_OK) st = pool_get(&pl, um, &d_bucket_next);
     if (st == P3D_OK) st = pool_get(&pl, 2 * static_cast<size_t>(n_links) + 1, &d_links);
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_pix, l->pix + first, um * sizeof(int32_t));
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, um * sizeof(float));
-    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_rgb, l->rgb + 3 * static_cast<size_t>(first), 3 * um);
+    if (st == P3D_OK && on_device) st = p3d_cuda_memcpy_h2d(ctx, d_runs, runs, static_cast<size_t>(n_runs) * sizeof *runs);
+    if (st == P3D_OK && !on_device) st = p3d_cuda_memcpy_h2d(ctx, d_rgb, l->rgb + 3 * static_cast<size_t>(first), 3 * um);
     if (st == P3D_OK && n_links > 0)
         st = p3d_cuda_memcpy_h2d(ctx, d_links, links, 2 * static_cast<size_t>(n_links) * sizeof(int32_t));
     if (st == P3D_OK && cudaMemsetAsync(d_bucket, 0xff, npix * sizeof(int32_t), ctx->stream) != cudaSuccess)
@@ -984,6 +1020,8 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
         P3D_LAUNCH(pass_node_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_pix, d_depth, d_rgb, iter,
                                                                                      d_bucket, d_bucket_next);
         P3D_LAUNCH(pass_insert_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_bucket, d_bucket_next);
+        if (on_device)
+            P3D_LAUNCH(run_colour_kernel, ldi_blocks(m), P3D_LDI_THREADS, 0, ctx->stream)(v, first, m, d_runs, n_runs);
         if (n_links > 0)
             P3D_LAUNCH(link_list_kernel, ldi_blocks(n_links), P3D_LDI_THREADS, 0, ctx->stream)(v, d_links, n_links);
         P3D_LAUNCH(new_link_kernel, ldi_blocks(4 * static_cast<int64_t>(m)), P3D_LDI_THREADS, 0, ctx->stream)(

@@ -905,6 +905,7 @@ static p3d_status fill_all(p3d_ctx *ctx, p3d_fill_patch *patches, int32_t n, con
                 st = fill_patch_run(ctx, p, jobs[j].n_mask, opts, staging, dev, patchmatch,
                                     on_device ? dev + dev_bytes + at : NULL);
                 if (st != P3D_OK) p3d_fail_context(st, "fill_classic: patch %d", (int)jobs[j].index);
+                if (on_device && p->gather) p->gather->results = (const float *)(dev + dev_bytes + at);
                 if (on_device) at += fill_out_bytes(&jobs[j]);
             }
             if (st == P3D_OK && on_device) st = fill_fetch_results(ctx, patches, jobs, n_jobs, dev + dev_bytes, out_bytes);

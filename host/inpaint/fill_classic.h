@@ -162,8 +162,9 @@ typedef struct p3d_fill_patch {
                                unknown and never used as source */
     float *rgb;             /* (h, w, 3) in [0, 1]: valid on context; on return filled on mask */
     float *depth;           /* (h, w) > 0: valid on context; on return filled on mask */
-    const struct p3d_fill_gather *gather; /* NULL, or on a device: how the caller gathers rgb and depth
-                                             there instead of their upload (inpaint/fill_gather.h) */
+    struct p3d_fill_gather *gather; /* NULL, or on a device: how the caller gathers rgb and depth there
+                                       instead of their upload, and where the results stay there
+                                       (inpaint/fill_gather.h) */
 } p3d_fill_patch;
 
 typedef struct p3d_fill_opts {

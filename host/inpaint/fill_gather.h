@@ -79,11 +79,16 @@ void p3d_fill_results_unpack(const float *packed, int64_t n_mask, const uint8_t 
  * writes rgb (h, w, 3) and depth (h, w) (context memory) as p3d_fill_unpack would, the inputs on the
  * context pixels of label (h, w, context memory) and 0 elsewhere; tmp: w * h bytes and rows:
  * 4 * (h + 1) bytes of device scratch. *done = 0 when it cannot (its data is not on the device as
- * the host has it): the fill then uploads the packed inputs. */
+ * the host has it): the fill then uploads the packed inputs.
+ * results (set by the fill on a device, NULL before): the patch's results there, packed as
+ * p3d_fill_results_pack (its mask pixels' colours, then depths), in the context's scratch, valid until
+ * the scratch is next reserved; the caller may read them on the device instead of sending them back
+ * up (ldi/: the colours of a pass's new nodes). */
 typedef struct p3d_fill_gather {
     p3d_status (*run)(void *arg, p3d_ctx *ctx, const uint8_t *label, int32_t w, int32_t h, uint8_t *tmp,
                       int32_t *rows, float *rgb, float *depth, int32_t *done);
     void *arg;
+    const float *results;
 } p3d_fill_gather;
 
 #ifdef P3D_HAVE_CUDA

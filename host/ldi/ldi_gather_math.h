@@ -36,4 +36,18 @@ P3D_HD void p3d_ldi_gather_px(const uint8_t *rgb, const float *depth, int32_t a,
     *out_depth = depth[a];
 }
 
+/* A synthesised colour channel in [0, 1] as the LDI stores it, from the fill's result: rounded, not
+ * truncated (quirk 16: the reference truncates), and clamped. The write-back on the host
+ * (ldi_inpaint.c) and the device's new nodes (cuda/ldi/ldi.cu, p3d_ldi_pass_nodes_cuda with the fill's
+ * results left on the device) both use it; on the device the product is rounded before the sum (no
+ * fused multiply-add), as on the host. */
+P3D_HD uint8_t p3d_ldi_colour_u8(float v) {
+#ifdef __CUDA_ARCH__
+    const float x = __fadd_rn(__fmul_rn(v, 255.0f), 0.5f);
+#else
+    const float x = v * 255.0f + 0.5f;
+#endif
+    return (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x);
+}
+
 #endif

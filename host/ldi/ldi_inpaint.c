@@ -62,6 +62,8 @@ typedef struct patch {
     float fg[6];          /* the non-learned fill: mean and variance of the occluder's colour (the
                              photo's nodes in front of the mask pixels), rgb in [0, 1] */
     int32_t n_fg;         /* occluder pixels behind fg (0: no statistics) */
+    const float *results_dev; /* on a device: the non-learned fill's results of the mask pixels there
+                                 (p3d_fill_gather.results), or NULL */
     void *mem;            /* one allocation holding every map */
 } patch;
 
@@ -871,7 +873,7 @@ static p3d_status classic_stage(p3d_ctx *ctx, const p3d_ldi *l, patch **ps, int3
         fp[i] = (p3d_fill_patch){p->w, p->h, csrcs[i], p->mask, p->rgb, p->depth, NULL};
 #ifdef P3D_HAVE_CUDA
         if (p3d_ctx_cuda(ctx)) {
-            gs[i] = (patch_gather){l, p, csrcs[i], {gather_on_device, &gs[i]}};
+            gs[i] = (patch_gather){l, p, csrcs[i], {gather_on_device, &gs[i], NULL}};
             fp[i].gather = &gs[i].hook;
         }
 #endif
@@ -889,6 +891,9 @@ static p3d_status classic_stage(p3d_ctx *ctx, const p3d_ldi *l, patch **ps, int3
      * 0.4 dB worse. */
     if (n > 0 && ps[0]->id >= 0) fo.cross = P3D_INPAINT_ROW_CROSS;
     if (s == P3D_OK) s = p3d_fill_classic(ctx, fp, n, &fo);
+#ifdef P3D_HAVE_CUDA
+    for (int32_t i = 0; s == P3D_OK && i < n; i++) ps[i]->results_dev = p3d_ctx_cuda(ctx) ? gs[i].hook.results : NULL;
+#endif
     for (int32_t i = 0; s == P3D_OK && i < n; i++)
         if (!extend_depth(ps[i], srcs[i], known[i], thr)) s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
     for (int32_t i = 0; i < n && srcs; i++) free(srcs[i]);
@@ -913,10 +918,7 @@ static p3d_status fill_patches(p3d_ctx *ctx, const p3d_ldi_nets *nets, const p3d
 
 /* ---- write-back ------------------------------------------------------------------------------- */
 
-static uint8_t to_u8(float v) {
-    float x = v * 255.0f + 0.5f; /* rounded (quirk 16: the reference truncates) */
-    return (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x);
-}
+static uint8_t to_u8(float v) { return p3d_ldi_colour_u8(v); }
 
 /* Adds the node for mask pixel k of patch p behind the pixel's existing layers; returns its id in
  * p->node[k]. */
@@ -1107,11 +1109,17 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
 #endif
     uint8_t iter = (uint8_t)(pass + 1);
     p3d_status s = P3D_OK;
+    /* The new nodes' colours where the fill left them on the device (one run of nodes per patch, in
+     * the order of the write-back): the device takes them from there (p3d_ldi_pass_nodes_cuda). Only
+     * with one chunk of regions: a later chunk's fill reuses the scratch that holds them. */
+    p3d_ldi_colour_run *runs = (p3d_ldi_colour_run *)malloc(((size_t)ne + 1) * sizeof *runs);
+    int32_t n_runs = 0, runs_ok = runs != NULL, chunks = 0;
     /* Chunks of regions in edge order, each at most P3D_INPAINT_CHUNK_PIXELS of patches (one region
      * larger than that is a chunk of its own). */
     for (int32_t e0 = 0; e0 < ne && s == P3D_OK;) {
         int32_t e1 = e0, np = 0;
         int64_t pixels = 0;
+        runs_ok &= ++chunks == 1;
         for (; e1 < ne; e1++) {
             slot[e1] = -1;
             if (r->n_mask[e1] == 0 || r->n_ctx[e1] == 0) continue;
@@ -1138,6 +1146,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
             patch *p = &ps[i];
             uint8_t label = pass > 0 || p->used_edge ? P3D_LABEL_OCCLUSION : P3D_LABEL_INPAINT1;
             size_t m = (size_t)p->w * p->h;
+            const int32_t run_first = l->n_nodes;
             for (size_t k = 0; s == P3D_OK && k < m; k++) {
                 if (p->erode[k] && pass == 0 && learned) { /* eroded context takes the net's colour */
                     int32_t c = p->node[k];
@@ -1145,6 +1154,10 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
                     st->recoloured++;
                 }
                 if (p->mask[k]) s = add_behind(l, p, k, label, iter);
+            }
+            if (runs_ok && l->n_nodes > run_first) {
+                runs_ok = p->results_dev != NULL;
+                if (runs_ok) runs[n_runs++] = (p3d_ldi_colour_run){run_first, l->n_nodes - run_first, p->results_dev};
             }
             for (size_t k = 0; s == P3D_OK && k < m; k++)
                 if (p->mask[k]) link_context(l, p, k);
@@ -1157,10 +1170,12 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         link_new(l, first_new, iter, o->depth_threshold);
 #ifdef P3D_HAVE_CUDA
         /* the device makes the same nodes in its LDI */
-        if (on_device) s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold, NULL);
+        if (on_device)
+            s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold, runs_ok ? runs : NULL,
+                                        runs_ok ? n_runs : 0, NULL);
 #endif
     }
-    free(box), free(slot), free(ps), free(pp);
+    free(box), free(slot), free(ps), free(pp), free(runs);
     return s;
 }
 

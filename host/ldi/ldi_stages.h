@@ -164,14 +164,21 @@ p3d_status p3d_ldi_gather_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32
  * NULL): 1 when the device made them. */
 p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
                                      int32_t n_rects, float thr, int32_t *made);
+/* New nodes [first, first + count) whose colours the fill left on the device: colours (count, 3) f32 in
+ * [0, 1], the nodes' in order (p3d_fill_gather.results), stored as p3d_ldi_colour_u8 makes them. */
+typedef struct p3d_ldi_colour_run {
+    int32_t first, count;
+    const float *colours;
+} p3d_ldi_colour_run;
 /* An inpainting pass's nodes made on the device (p3d_ldi_inpaint_pass): l's nodes [first, n_nodes) are
  * the pass's (iteration iter), placed behind older layers and linked to older nodes by the host, then
  * joined by link_new; the device LDI was synced at first nodes. Up go their pixels and depths and their
- * links to older nodes; the device inserts them into the pixel lists and replays link_new. Without a
- * device LDI, or when l does not match that description, nothing happens here (the next sync sends the
- * nodes as chunks). *made as above. */
+ * links to older nodes, and their colours unless runs (n_runs, in node order) cover the new nodes
+ * exactly: the device then takes the colours from there. The device inserts them into the pixel lists
+ * and replays link_new. Without a device LDI, or when l does not match that description, nothing
+ * happens here (the next sync sends the nodes as chunks). *made as above. */
 p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
-                                   int32_t *made);
+                                   const p3d_ldi_colour_run *runs, int32_t n_runs, int32_t *made);
 /* build: depth (l->height, l->width) as refreshed (host) -> right / down link flags (h, w) after the
  * dangling pass and the island refill, the dropped pixels' refilled depths written into depth, and
  * torn_links, dangling_links, small_components, refilled_pixels and unreachable_pixels of st: the
