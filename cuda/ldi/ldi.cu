@@ -37,7 +37,8 @@
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
 //   - The nodes the border and an inpainting pass append are made in the copy on the device instead
 //     (p3d_ldi_border_nodes_cuda, p3d_ldi_pass_nodes_cuda): up go their depths and colours (and a
-//     pass's pixels and links to older nodes); the device writes the nodes, inserts them into the pixel lists and replays
+//     pass's pixels and links to older nodes; a pass's colours stay on the device when the fill left
+//     them there: p3d_ldi_colour_run); the device writes the nodes, inserts them into the pixel lists and replays
 //     link_new one pixel pair at a time (ldi_graph_math.h); the shadow then takes the host's arrays.
 //     P3D_LDI_RESIDENT_CHECK=1 downloads the copy after each and compares it with the host's.
 //   - Results come back compacted: the build's links as two bits a pixel and the dropped pixels with
@@ -59,10 +60,11 @@
 // maps, border strips), the non-learned fill's sources and depth growth, the learned fill's inputs and
 // the placement of new nodes behind the layers (host stages over the host LDI; the host computes each
 // new node, the device rebuilds the graph from it). Moon at 960, emulated device, per image: h2d
-// 15.8 MB after the gather (19.0 MB before it: the photo then never went up; 23.2 MB with the photo up
-// and the patches still packed); earlier, on main of ed9b999 with the depth hand-over, 20.0 MB: the depth
-// map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB (and the island refill's 0.1 MB,
-// now made on the device), the border 6.7 MB (its strips'
+// 15.5 MB with a pass's colours from the fill's results on the device, 15.8 MB after the gather (19.0 MB
+// before it: the photo then never went up; 23.2 MB with the photo up and the patches still packed;
+// all measured before the refill moved to the device); earlier, on main of ed9b999 with the depth
+// hand-over, 20.0 MB: the depth map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB (and
+// the island refill's 0.1 MB, now made on the device), the border 6.7 MB (its strips'
 // labels and packed context, its nodes' depths), the regions' edge lists 0.1 MB, inpainting pass 1
 // 6.1 MB (patches, then its nodes) and pass 2 3.4 MB (patches); d2h 19.9 MB (19.2 MB now): the prepared depth 3.7 MB
 // (the host's LDI takes every pixel's depth: the host stages and the CPU mesh read it), the build's
