@@ -41,6 +41,7 @@ static void tp_alloc(tpatch *t, int32_t w, int32_t h) {
     t->p.mask = t->mask;
     t->p.rgb = t->rgb;
     t->p.depth = t->depth;
+    t->p.gather = NULL; /* the fill uploads the inputs itself */
 }
 
 static void tp_free(tpatch *t) {
