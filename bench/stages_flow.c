@@ -172,11 +172,13 @@ static p3d_status flow_step(flow_state *f, p3d_ctx *ctx, int32_t k) {
         P3D_TRY(p3d_depth_prepare(ctx, &f->map, f->w, f->h, &f->opts.prep, f->depth, &f->center_depth));
         /* the colour fringe step as pipeline/photo3d.c runs it, on the context's memory */
         if (p3d_ctx_mem(ctx) == P3D_MEM_HOST) return p3d_depth_fringe(ctx, f->rgb, f->depth, f->w, f->h, &f->opts.prep);
-        const size_t bytes = (size_t)f->w * f->h * sizeof(float);
+        const size_t bytes = (size_t)f->w * f->h * sizeof(float), rgb_bytes = (size_t)f->w * f->h * 3;
         void *dev = NULL;
-        P3D_TRY(p3d_ctx_alloc(ctx, bytes, &dev));
+        P3D_TRY(p3d_ctx_alloc(ctx, bytes + rgb_bytes, &dev));
+        uint8_t *rgb_dev = (uint8_t *)dev + bytes;
         p3d_status st = p3d_ctx_upload(ctx, dev, f->depth, bytes);
-        if (st == P3D_OK) st = p3d_depth_fringe(ctx, f->rgb, (float *)dev, f->w, f->h, &f->opts.prep);
+        if (st == P3D_OK) st = p3d_ctx_upload(ctx, rgb_dev, f->rgb, rgb_bytes);
+        if (st == P3D_OK) st = p3d_depth_fringe(ctx, rgb_dev, (float *)dev, f->w, f->h, &f->opts.prep);
         if (st == P3D_OK) st = p3d_ctx_download(ctx, f->depth, dev, bytes);
         p3d_ctx_release(ctx, dev);
         return st;

@@ -544,14 +544,16 @@ static void compare_fringe(const p3d_depth *map, int32_t w, int32_t h) {
         rgb[3 * i + 1] = (uint8_t)((i * 7) % 31 + 100);
         rgb[3 * i + 2] = (uint8_t)(255 - rgb[3 * i]);
     }
-    CHECK_OK(p3d_ctx_alloc(g_gpu, sizeof(float) * n, &dev));
+    /* the depth plane, then the photo: the fringe step reads both in the context's memory */
+    CHECK_OK(p3d_ctx_alloc(g_gpu, sizeof(float) * n + 3 * n, &dev));
+    if (dev) CHECK_OK(p3d_ctx_upload(g_gpu, (uint8_t *)dev + sizeof(float) * n, rgb, 3 * n));
     for (int32_t passes = 1; passes <= 3 && dev; passes++) {
         o.fringe = passes;
         CHECK_OK(p3d_depth_prepare(g_cpu, map, w, h, &o, a, NULL));
         memcpy(b, a, sizeof(float) * n);
         CHECK_OK(p3d_ctx_upload(g_gpu, dev, a, sizeof(float) * n));
         CHECK_OK(p3d_depth_fringe(g_cpu, rgb, a, w, h, &o));
-        CHECK_OK(p3d_depth_fringe(g_gpu, rgb, (float *)dev, w, h, &o));
+        CHECK_OK(p3d_depth_fringe(g_gpu, (const uint8_t *)dev + sizeof(float) * n, (float *)dev, w, h, &o));
         CHECK_OK(p3d_ctx_download(g_gpu, pre, dev, sizeof(float) * n));
         int64_t diff = 0, moved = 0;
         for (size_t i = 0; i < n; i++) diff += a[i] != pre[i], moved += a[i] != b[i];

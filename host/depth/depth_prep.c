@@ -361,19 +361,11 @@ p3d_status p3d_depth_fringe(p3d_ctx *ctx, const uint8_t *rgb, float *depth, int3
     P3D_TRY(check_size(w, h));
     if (!rgb || !depth) return p3d_fail(P3D_ERR_INVALID_ARG, "depth_prep: fringe step without a photo or a depth map");
     if (opts->fringe == 0) return P3D_OK;
-    /* scratch: one float plane (ping-pong), then the photo's (h, w, 3) bytes where the depth lives on a
-     * device (the host reads rgb in place) */
+    /* scratch: one float plane (ping-pong); the photo is read where it is, in the context's memory */
     const size_t pb = plane_bytes(w, h), px = (size_t)w * (size_t)h;
-    const int on_device = p3d_ctx_mem(ctx) != P3D_MEM_HOST;
-    P3D_TRY(p3d_ctx_scratch_reserve(ctx, pb + (on_device ? 3 * px : 0)));
+    P3D_TRY(p3d_ctx_scratch_reserve(ctx, pb));
     size_t got = 0;
-    uint8_t *base = (uint8_t *)p3d_ctx_scratch(ctx, &got);
-    float *tmp = (float *)base;
-    const uint8_t *photo = rgb;
-    if (on_device) {
-        P3D_TRY(p3d_ctx_upload(ctx, base + pb, rgb, 3 * px));
-        photo = base + pb;
-    }
+    float *tmp = (float *)p3d_ctx_scratch(ctx, &got);
     /* pass p writes tmp when fringe - 1 - p is odd, so the last one lands in depth */
     const float *in = depth;
     for (int32_t p = 0; p < opts->fringe; p++) {
@@ -389,12 +381,12 @@ p3d_status p3d_depth_fringe(p3d_ctx *ctx, const uint8_t *rgb, float *depth, int3
         }
 #ifdef P3D_HAVE_CUDA
         if (p3d_ctx_cuda(ctx)) {
-            P3D_TRY(p3d_depth_fringe_pass_cuda(p3d_ctx_cuda(ctx), in, photo, out, w, h, opts->depth_threshold));
+            P3D_TRY(p3d_depth_fringe_pass_cuda(p3d_ctx_cuda(ctx), in, rgb, out, w, h, opts->depth_threshold));
             in = out;
             continue;
         }
 #endif
-        fringe_pass_cpu(in, photo, out, w, h, opts->depth_threshold);
+        fringe_pass_cpu(in, rgb, out, w, h, opts->depth_threshold);
         in = out;
     }
     return P3D_OK;

@@ -128,9 +128,10 @@ p3d_status p3d_depth_sharpen(p3d_ctx *ctx, const float *src, float *dst, int32_t
  * the photo's pixels on the far side of a depth edge that blend in the foreground's colour (nearer
  * the foreground's local mean than the background's, and an outlier of the background) onto the
  * foreground's depth. Two passes: the photo's anti-aliased or demosaiced fringe is one or two pixels
- * wide. depth (h, w) float32 in ctx's memory, filtered in place; rgb (h, w, 3) the photo at the same
- * size in host memory (uploaded into the context's scratch on a device, with one float plane of
- * ping-pong there too). Why: left on the background, those pixels stay in place when the view moves
+ * wide. depth (h, w) float32 and rgb (h, w, 3) uint8, the photo at the same size, both in ctx's
+ * memory (on a device the pipeline passes the photo where its staging slot already holds it, so the
+ * photo goes up once); depth is filtered in place, with one float plane of ping-pong in the context's
+ * scratch. Why: left on the background, those pixels stay in place when the view moves
  * and draw the occluder's outline on the background it uncovers (moon at +2 cm, right of the arm and
  * backpack: a pale outline of the suit on the ground; the sample's ball: a pale halo on its uncovered
  * side); moved, they travel with the occluder and the fill synthesises the background behind them.

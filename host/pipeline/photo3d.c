@@ -195,10 +195,11 @@ static p3d_status sharpen_input(p3d_ctx *ctx, p3d_photo_input *in, const p3d_pho
     P3D_TRY(p3d_staging_take(ctx, in->slot, &dev));
     float *filtered = (float *)((unsigned char *)dev + filtered_offset(in));
     P3D_TRY(p3d_depth_sharpen(ctx, (const float *)dev, filtered, w, h, &o->prep));
-    P3D_TRY(p3d_depth_fringe(ctx, in->rgb, filtered, w, h, &o->prep));
+    const uint8_t *photo = (const uint8_t *)dev + rgb_offset(in);
+    P3D_TRY(p3d_depth_fringe(ctx, photo, filtered, w, h, &o->prep));
     P3D_TRY(p3d_ctx_download(ctx, depth, filtered, depth_bytes(in)));
     *depth_dev = filtered;
-    *rgb_dev = (const uint8_t *)dev + rgb_offset(in);
+    *rgb_dev = photo;
     return P3D_OK;
 }
 
