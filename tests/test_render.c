@@ -15,6 +15,7 @@
 #include "ldi/ldi_single.h"
 #include "nn_oracle.h"
 #include "render/render.h"
+#include "render/render_math.h"
 #include "render/trajectory.h"
 
 static p3d_ctx *g_cpu, *g_gpu;
@@ -517,6 +518,49 @@ static void test_middlebury_right_view(void) {
 
 /* A textured mesh (the compact mesh's kind): texture coordinates and a texture of odd size, sampled
  * by the shared bilinear code on both backends - the frames must agree byte for byte. */
+/* The renderers sample the atlas laid out as RGBX (p3d_render_atlas_rgbx, p3d_render_tex_bilinear_x);
+ * the floats must be p3d_tex_bilinear's on the RGB atlas - the sampler the compact mesh's atlas was
+ * resampled with - bit for bit: texel centres and the points between them, the clamped edges and
+ * coordinates outside [0, 1], and random points. */
+static void test_atlas_fetch_matches_sampler(void) {
+    p3d_mesh m;
+    memset(&m, 0, sizeof m);
+    m.tex_w = 37;
+    m.tex_h = 23;
+    m.tex = (uint8_t *)malloc((size_t)m.tex_w * m.tex_h * 3);
+    uint32_t seed = 777;
+    for (int32_t i = 0; i < m.tex_w * m.tex_h * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        m.tex[i] = (uint8_t)(seed >> 24);
+    }
+    uint8_t *x = p3d_render_atlas_rgbx(&m);
+    CHECK(x != NULL);
+    int64_t n = 0, differ = 0, moved = 0;
+    const int32_t gw = 2 * m.tex_w + 8, gh = 2 * m.tex_h + 8; /* the half-texel grid */
+    for (int32_t k = 0; x && k < gw * gh + 20000; k++) {
+        float u, v;
+        if (k < gw * gh) { /* half-texel steps from 2 texels before the atlas to 2 past its end */
+            u = (float)(k % gw - 4) * 0.5f / (float)m.tex_w;
+            v = (float)(k / gw - 4) * 0.5f / (float)m.tex_h;
+        } else {
+            seed = seed * 1664525u + 1013904223u;
+            u = (float)(seed >> 8) / 16777216.0f * 1.4f - 0.2f;
+            seed = seed * 1664525u + 1013904223u;
+            v = (float)(seed >> 8) / 16777216.0f * 1.4f - 0.2f;
+        }
+        float a[3], b[3];
+        p3d_tex_bilinear(m.tex, m.tex_w, m.tex_h, u, v, a);
+        p3d_render_tex_bilinear_x(x, m.tex_w, m.tex_h, u, v, b);
+        differ += memcmp(a, b, sizeof a) != 0;
+        moved += a[0] != (float)m.tex[0] && a[0] != (float)m.tex[3 * (m.tex_w * m.tex_h - 1)];
+        n++;
+    }
+    CHECK_MSG(differ == 0, "%lld of %lld atlas fetches differ from p3d_tex_bilinear", (long long)differ, (long long)n);
+    CHECK(moved > n / 2); /* most points are not the corner texels: the comparison sees interpolation */
+    free(x);
+    free(m.tex);
+}
+
 static void test_cuda_textured_matches_cpu(void) {
     if (!g_gpu) {
         SKIP_GPU("CPU-vs-CUDA comparison not run: %s", g_why);
@@ -559,6 +603,7 @@ int main(void) {
     RUN(test_thread_count_independence);
     RUN(test_setup_table_matches_per_tile);
     RUN(test_cuda_matches_cpu);
+    RUN(test_atlas_fetch_matches_sampler);
     RUN(test_cuda_textured_matches_cpu);
     RUN(test_refusals);
     RUN(test_reference_pose_reproduces_photo);

@@ -30,7 +30,7 @@ struct p3d_render_cuda {
     int64_t cap;
     uint8_t *rgb;     // (height, width, 3) the frame
     float *uv;        // (nv, 2) texture coordinates of a textured mesh, else NULL
-    uint8_t *tex;     // (tex_h, tex_w, 3) its atlas
+    uint8_t *tex;     // (tex_h, tex_w, 4) its atlas as RGBX (p3d_render_atlas_rgbx)
     int32_t tex_w, tex_h;
 };
 
@@ -149,13 +149,17 @@ extern "C" p3d_status p3d_render_cuda_init(p3d_cuda_ctx *ctx, const p3d_mesh *m,
     if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->rgba, m->rgba, r->nv * 4);
     if (st == P3D_OK && r->nf > 0) st = p3d_cuda_memcpy_h2d(ctx, r->faces, m->faces, r->nf * 3 * sizeof(int32_t));
     if (st == P3D_OK && m->uv) {
-        const size_t tex_bytes = static_cast<size_t>(m->tex_w) * m->tex_h * 3;
+        // the atlas goes up as RGBX, the layout p3d_render_tex_bilinear_x reads (one word per texel)
+        const size_t tex_bytes = static_cast<size_t>(m->tex_w) * m->tex_h * 4;
         r->tex_w = m->tex_w;
         r->tex_h = m->tex_h;
-        st = p3d_cuda_malloc(ctx, nv * 2 * sizeof(float), reinterpret_cast<void **>(&r->uv));
+        uint8_t *rgbx = p3d_render_atlas_rgbx(m);
+        if (!rgbx) st = p3d_fail(P3D_ERR_OOM, "render: out of memory for the %dx%d atlas", (int)m->tex_w, (int)m->tex_h);
+        if (st == P3D_OK) st = p3d_cuda_malloc(ctx, nv * 2 * sizeof(float), reinterpret_cast<void **>(&r->uv));
         if (st == P3D_OK) st = p3d_cuda_malloc(ctx, tex_bytes, reinterpret_cast<void **>(&r->tex));
         if (st == P3D_OK && r->nv > 0) st = p3d_cuda_memcpy_h2d(ctx, r->uv, m->uv, r->nv * 2 * sizeof(float));
-        if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, r->tex, m->tex, tex_bytes);
+        if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, r->tex, rgbx, tex_bytes);
+        free(rgbx);
     }
     if (st != P3D_OK) {
         p3d_render_cuda_free(r);

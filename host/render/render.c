@@ -39,6 +39,7 @@ struct p3d_renderer {
     p3d_rtri *setups;   /* (n_setup) the frame's setup table (P3D_RENDER_SETUP_TABLE_MAX), or NULL */
     int32_t *setup_tags; /* (n_setup) f where setups[f] is face f's accepted setup, else -1 */
     int32_t n_setup;    /* a power of two >= n_faces (the resolve's cache size), 0 without the table */
+    uint8_t *tex4;      /* (tex_h, tex_w, 4) a textured mesh's atlas as RGBX (p3d_render_atlas_rgbx), else NULL */
     int32_t threads;
 #ifdef P3D_HAVE_CUDA
     p3d_render_cuda *cuda;
@@ -122,6 +123,7 @@ void p3d_renderer_free(p3d_renderer *r) {
     free(r->tags);
     free(r->setups);
     free(r->setup_tags);
+    free(r->tex4);
     free(r);
 }
 
@@ -180,8 +182,9 @@ static p3d_status renderer_init(p3d_ctx *ctx, const p3d_mesh *m, const float *xy
         if (r->setup_tags)
             for (int32_t i = 0; i < r->n_setup; i++) r->setup_tags[i] = -1;
     }
+    if (m->uv) r->tex4 = p3d_render_atlas_rgbx(m);
     if (!r->sx || !r->sy || !r->sz || !r->counts || !r->tile_start || !r->tile_tris || !r->depth || !r->ids || !r->cache ||
-        !r->tags || (r->n_setup && (!r->setups || !r->setup_tags))) {
+        !r->tags || (r->n_setup && (!r->setups || !r->setup_tags)) || (m->uv && !r->tex4)) {
         p3d_renderer_free(r);
         return p3d_fail(P3D_ERR_OOM, "render: out of memory planning a %dx%d frame of a %lld-face mesh", (int)o->width,
                         (int)o->height, (long long)m->n_faces);
@@ -200,6 +203,18 @@ p3d_status p3d_renderer_init_device(p3d_ctx *ctx, const p3d_mesh *m, const float
     if (p3d_ctx_cuda(ctx) && !m->uv) return renderer_init(ctx, m, xyz_dev, faces_dev, o, out);
 #endif
     return renderer_init(ctx, m, NULL, NULL, o, out);
+}
+
+uint8_t *p3d_render_atlas_rgbx(const p3d_mesh *m) {
+    const size_t texels = (size_t)m->tex_w * (size_t)m->tex_h;
+    uint8_t *x = (uint8_t *)malloc(texels * 4);
+    for (size_t i = 0; x && i < texels; i++) {
+        x[4 * i] = m->tex[3 * i];
+        x[4 * i + 1] = m->tex[3 * i + 1];
+        x[4 * i + 2] = m->tex[3 * i + 2];
+        x[4 * i + 3] = 0;
+    }
+    return x;
 }
 
 void p3d_mesh_bounds(const p3d_mesh *m, float bmin[3], float bmax[3]) {
@@ -323,6 +338,59 @@ static void tri_tile_cpu(const p3d_rtri *t, int32_t f, int32_t *restrict depth_b
     }
 }
 
+/* Resolves tile (tx, ty)'s output pixels from the faces that won its samples (ids, s x s samples per
+ * pixel) into rgb: p3d_render_resolve's values, in batches. Most pixels have all their samples won by
+ * one triangle; those are listed first, then shaded in two tight loops over the list (weights and
+ * texture coordinates, then the atlas reads), whose iterations are independent, so the processor
+ * overlaps one pixel's division and texel loads with the next pixel's instead of waiting on each
+ * pixel's chain in turn. The other pixels (several faces or background) take p3d_render_resolve. */
+static inline void resolve_tile(const p3d_renderer *r, const p3d_rmesh *rm, const int32_t *ids, const int32_t s,
+                                int32_t px0, int32_t py0, int32_t tx, int32_t ty, int32_t *tags, p3d_rtri *cache,
+                                int32_t n_cache, uint8_t *rgb) {
+    const int32_t tp = P3D_RENDER_TILE * s, W = r->opts.width;
+    const int32_t nx = W - tx * P3D_RENDER_TILE < P3D_RENDER_TILE ? W - tx * P3D_RENDER_TILE : P3D_RENDER_TILE;
+    const int32_t ny = r->opts.height - ty * P3D_RENDER_TILE < P3D_RENDER_TILE ? r->opts.height - ty * P3D_RENDER_TILE
+                                                                                : P3D_RENDER_TILE;
+    /* the one-face pixels: local position (oy * TILE + ox) and face; then their texture coordinates */
+    int32_t pix[P3D_RENDER_TILE * P3D_RENDER_TILE], face[P3D_RENDER_TILE * P3D_RENDER_TILE];
+    float tu[P3D_RENDER_TILE * P3D_RENDER_TILE], tv[P3D_RENDER_TILE * P3D_RENDER_TILE];
+    int32_t n = 0;
+    uint8_t *out0 = rgb + 3 * ((int64_t)ty * P3D_RENDER_TILE * W + (int64_t)tx * P3D_RENDER_TILE);
+    for (int32_t oy = 0; oy < ny; oy++)
+        for (int32_t ox = 0; ox < nx; ox++) {
+            const int32_t f = p3d_render_pixel_face(NULL, ids, tp, s, ox, oy);
+            if (f >= 0) {
+                pix[n] = oy * P3D_RENDER_TILE + ox;
+                face[n++] = f;
+            } else {
+                p3d_render_resolve(rm, NULL, ids, tp, s, px0, py0, ox, oy, r->opts.background, tags, cache, n_cache,
+                                   out0 + 3 * ((int64_t)oy * W + ox));
+            }
+        }
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t ox = pix[i] % P3D_RENDER_TILE, oy = pix[i] / P3D_RENDER_TILE;
+        const p3d_rtri *t = p3d_render_setup_cached(rm, face[i], tags, cache, n_cache);
+        int64_t e[3];
+        p3d_render_group_edges(t, px0, py0, s * s, p3d_render_pixel_coord_sum(s, ox), p3d_render_pixel_coord_sum(s, oy), e);
+        float b[3];
+        p3d_render_bary(t, e, b);
+        if (rm->uv) {
+            p3d_render_uv(t, b, rm->uv, tu + i, tv + i);
+        } else {
+            float c[3];
+            p3d_render_vcolour(t, b, rm->rgba, c);
+            p3d_render_one_bytes(c, s, out0 + 3 * ((int64_t)oy * W + ox));
+        }
+    }
+    if (!rm->uv) return;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t ox = pix[i] % P3D_RENDER_TILE, oy = pix[i] / P3D_RENDER_TILE;
+        float c[3];
+        p3d_render_tex_bilinear_x(rm->tex, rm->tex_w, rm->tex_h, tu[i], tv[i], c);
+        p3d_render_one_bytes(c, s, out0 + 3 * ((int64_t)oy * W + ox));
+    }
+}
+
 /* Rasterises the triangles of one tile into the thread's tile buffers and resolves them into the output. */
 static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits, int32_t *ids, p3d_rtri *cache,
                         int32_t *tags, uint8_t *rgb) {
@@ -355,22 +423,12 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits
         }
     }
     const int32_t n_cache = r->setups ? r->n_setup : P3D_RENDER_CACHE;
-    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, m->tex, m->tex_w, m->tex_h};
-    for (int32_t oy = 0; oy < P3D_RENDER_TILE && ty * P3D_RENDER_TILE + oy < r->opts.height; oy++)
-        for (int32_t ox = 0; ox < P3D_RENDER_TILE && tx * P3D_RENDER_TILE + ox < r->opts.width; ox++) {
-            const int64_t o = (int64_t)(ty * P3D_RENDER_TILE + oy) * r->opts.width + tx * P3D_RENDER_TILE + ox;
-            /* SSAA 2 (run's videos) and 3 (the presets) with constant sizes, so the compiler unrolls the
-             * sample loops */
-            if (r->opts.ssaa == 3)
-                p3d_render_resolve(&rm, NULL, ids, 3 * P3D_RENDER_TILE, 3, px0, py0, ox, oy, r->opts.background, tags,
-                                   cache, n_cache, rgb + 3 * o);
-            else if (r->opts.ssaa == 2)
-                p3d_render_resolve(&rm, NULL, ids, 2 * P3D_RENDER_TILE, 2, px0, py0, ox, oy, r->opts.background, tags,
-                                   cache, n_cache, rgb + 3 * o);
-            else
-                p3d_render_resolve(&rm, NULL, ids, tp, r->opts.ssaa, px0, py0, ox, oy, r->opts.background, tags, cache,
-                                   n_cache, rgb + 3 * o);
-        }
+    const p3d_rmesh rm = {m->faces, m->rgba, r->sx, r->sy, r->sz, r->fs.rw, r->fs.rh, m->uv, r->tex4, m->tex_w, m->tex_h};
+    /* SSAA 2 (run's videos) and 3 (the presets) with constant sizes, so the compiler unrolls the
+     * sample loops */
+    if (r->opts.ssaa == 3) resolve_tile(r, &rm, ids, 3, px0, py0, tx, ty, tags, cache, n_cache, rgb);
+    else if (r->opts.ssaa == 2) resolve_tile(r, &rm, ids, 2, px0, py0, tx, ty, tags, cache, n_cache, rgb);
+    else resolve_tile(r, &rm, ids, r->opts.ssaa, px0, py0, tx, ty, tags, cache, n_cache, rgb);
 }
 
 static p3d_status render_cpu(p3d_renderer *r, const p3d_rview *rv, uint8_t *rgb) {

@@ -127,6 +127,11 @@ typedef struct p3d_render_frame_setup {
  * caches. Both give the same frames (test_render). */
 #define P3D_RENDER_SETUP_TABLE_MAX (1 << 19)
 
+/* A textured mesh's atlas (tex_h, tex_w, 3) RGB as (tex_h, tex_w, 4) RGBX (4th byte 0), the layout
+ * both backends sample (p3d_render_tex_bilinear_x: one word per texel); malloc'ed, NULL when out of
+ * memory. */
+uint8_t *p3d_render_atlas_rgbx(const p3d_mesh *m);
+
 #ifdef P3D_HAVE_CUDA
 struct p3d_cuda_ctx;
 typedef struct p3d_render_cuda p3d_render_cuda;

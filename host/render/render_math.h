@@ -177,28 +177,72 @@ typedef struct p3d_rmesh {
     const float *sz;
     int32_t rw, rh;      /* raster size */
     const float *uv;     /* (n_vertices, 2) texture coordinates, or NULL: vertex colours */
-    const uint8_t *tex;  /* (tex_h, tex_w, 3) when uv is set */
+    const uint8_t *tex;  /* (tex_h, tex_w, 4) when uv is set: the atlas as RGBX (p3d_render_atlas_rgbx) */
     int32_t tex_w, tex_h;
 } p3d_rmesh;
 
-/* Perspective-correct colour at a sample of t with edge functions e: with p_k = w_k e_k (the sample's
- * 1 / depth is sum_k p_k), b_k = p_k / sum_j p_j, computed with one reciprocal; the vertex colours'
- * sum_k b_k colour_k, or for a textured mesh the texture at sum_k b_k uv_k. */
-P3D_HD void p3d_render_shade(const p3d_rtri *t, const int64_t e[3], const p3d_rmesh *m, float out[3]) {
+/* Perspective-correct weights at a sample of t with edge functions e (or a group's sums of them):
+ * with p_k = w_k e_k (the sample's 1 / depth is sum_k p_k), b_k = p_k / sum_j p_j, computed with one
+ * reciprocal. */
+P3D_HD void p3d_render_bary(const p3d_rtri *t, const int64_t e[3], float b[3]) {
     const float w0 = p3d_rmul(t->w[0], (float)e[0]), w1 = p3d_rmul(t->w[1], (float)e[1]);
     const float w2 = p3d_rmul(t->w[2], (float)e[2]);
     const float r = 1.0f / (w0 + w1 + w2);
-    const float b0 = p3d_rmul(w0, r), b1 = p3d_rmul(w1, r), b2 = p3d_rmul(w2, r);
+    b[0] = p3d_rmul(w0, r);
+    b[1] = p3d_rmul(w1, r);
+    b[2] = p3d_rmul(w2, r);
+}
+
+/* The texture coordinates sum_k b_k uv_k of t's vertices (uv: (n_vertices, 2)). */
+P3D_HD void p3d_render_uv(const p3d_rtri *t, const float b[3], const float *uv, float *u, float *v) {
+    const float *t0 = uv + 2 * (int64_t)t->v[0], *t1 = uv + 2 * (int64_t)t->v[1], *t2 = uv + 2 * (int64_t)t->v[2];
+    *u = p3d_rmul(b[0], t0[0]) + p3d_rmul(b[1], t1[0]) + p3d_rmul(b[2], t2[0]);
+    *v = p3d_rmul(b[0], t0[1]) + p3d_rmul(b[1], t1[1]) + p3d_rmul(b[2], t2[1]);
+}
+
+/* p3d_tex_bilinear (mesh_tex_math.h, the sampler both backends shade with) on the atlas laid out for
+ * the fetch: (tex_h, tex_w, 4) RGBX, a texel's channels in one 4-byte word (the 4th unused), so the
+ * four texels are four word loads and the channels' lerps run side by side (the compiler turns the
+ * four-lane loops into vector instructions). The same operations on the same values in the same order
+ * per channel as p3d_tex_bilinear, so the same floats (test_render compares the two over the whole
+ * atlas of a test mesh, clamped edges included). */
+P3D_HD void p3d_render_tex_bilinear_x(const uint8_t *tex4, int32_t tw, int32_t th, float u, float v, float out[3]) {
+    float x = p3d_tex_mul(u, (float)tw) - 0.5f, y = p3d_tex_mul(v, (float)th) - 0.5f;
+    x = x < 0.0f ? 0.0f : (x > (float)(tw - 1) ? (float)(tw - 1) : x);
+    y = y < 0.0f ? 0.0f : (y > (float)(th - 1) ? (float)(th - 1) : y);
+    const int32_t x0 = (int32_t)x, y0 = (int32_t)y;
+    const int32_t x1 = x0 + 1 < tw ? x0 + 1 : x0, y1 = y0 + 1 < th ? y0 + 1 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const uint8_t *a = tex4 + 4 * ((int64_t)y0 * tw + x0), *b = tex4 + 4 * ((int64_t)y0 * tw + x1);
+    const uint8_t *c = tex4 + 4 * ((int64_t)y1 * tw + x0), *d = tex4 + 4 * ((int64_t)y1 * tw + x1);
+    float o[4];
+    for (int32_t k = 0; k < 4; k++) {
+        const float top = (float)a[k] + p3d_tex_mul(fx, (float)b[k] - (float)a[k]);
+        const float bot = (float)c[k] + p3d_tex_mul(fx, (float)d[k] - (float)c[k]);
+        o[k] = top + p3d_tex_mul(fy, bot - top);
+    }
+    for (int32_t k = 0; k < 3; k++) out[k] = o[k];
+}
+
+/* The vertex colours' sum_k b_k colour_k (rgba: (n_vertices, 4)). */
+P3D_HD void p3d_render_vcolour(const p3d_rtri *t, const float b[3], const uint8_t *rgba, float out[3]) {
+    const uint8_t *c0 = rgba + 4 * (int64_t)t->v[0], *c1 = rgba + 4 * (int64_t)t->v[1], *c2 = rgba + 4 * (int64_t)t->v[2];
+    for (int32_t c = 0; c < 3; c++)
+        out[c] = p3d_rmul(b[0], (float)c0[c]) + p3d_rmul(b[1], (float)c1[c]) + p3d_rmul(b[2], (float)c2[c]);
+}
+
+/* Perspective-correct colour at a sample of t with edge functions e (p3d_render_bary's weights b_k):
+ * the vertex colours' sum_k b_k colour_k, or for a textured mesh the texture at sum_k b_k uv_k. */
+P3D_HD void p3d_render_shade(const p3d_rtri *t, const int64_t e[3], const p3d_rmesh *m, float out[3]) {
+    float b[3];
+    p3d_render_bary(t, e, b);
     if (m->uv) {
-        const float *t0 = m->uv + 2 * (int64_t)t->v[0], *t1 = m->uv + 2 * (int64_t)t->v[1], *t2 = m->uv + 2 * (int64_t)t->v[2];
-        const float u = p3d_rmul(b0, t0[0]) + p3d_rmul(b1, t1[0]) + p3d_rmul(b2, t2[0]);
-        const float v = p3d_rmul(b0, t0[1]) + p3d_rmul(b1, t1[1]) + p3d_rmul(b2, t2[1]);
-        p3d_tex_bilinear(m->tex, m->tex_w, m->tex_h, u, v, out);
+        float u, v;
+        p3d_render_uv(t, b, m->uv, &u, &v);
+        p3d_render_tex_bilinear_x(m->tex, m->tex_w, m->tex_h, u, v, out);
         return;
     }
-    const uint8_t *c0 = m->rgba + 4 * (int64_t)t->v[0], *c1 = m->rgba + 4 * (int64_t)t->v[1], *c2 = m->rgba + 4 * (int64_t)t->v[2];
-    for (int32_t c = 0; c < 3; c++)
-        out[c] = p3d_rmul(b0, (float)c0[c]) + p3d_rmul(b1, (float)c1[c]) + p3d_rmul(b2, (float)c2[c]);
+    p3d_render_vcolour(t, b, m->rgba, out);
 }
 
 /* The output byte of an s x s box of samples whose colour sum is `sum`. */
@@ -206,6 +250,13 @@ P3D_HD uint8_t p3d_render_box_byte(float sum, float inv_count) {
     float v = p3d_rmul(sum, inv_count) + 0.5f;
     v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
     return (uint8_t)v;
+}
+
+/* The output bytes of a pixel whose s x s samples one triangle all won, shaded c: the box average of
+ * p3d_render_resolve with one group (its background term, 0 * background, is +0 and adds nothing). */
+P3D_HD void p3d_render_one_bytes(const float c[3], int32_t s, uint8_t *out) {
+    const float inv = 1.0f / (float)(s * s);
+    for (int32_t k = 0; k < 3; k++) out[k] = p3d_render_box_byte(p3d_rmul(c[k], (float)(s * s)), inv);
 }
 
 /* Tiles [tx0, tx1] x [ty0, ty1] (inclusive) that t's pixel box touches; tile_px samples per side. */
@@ -403,6 +454,49 @@ P3D_HD int32_t p3d_render_sample_face(const uint64_t *keys, const int32_t *ids, 
     return keys ? (int32_t)(uint32_t)(keys[j] & 0xffffffffu) : ids[j];
 }
 
+/* The face that won all s x s samples of output pixel (ox, oy) of a tile (local coordinates), -1 when
+ * they are not one face's or no face's (keys / ids: p3d_render_sample_face). Branch-free: the OR of
+ * every sample's face XOR the first's is 0 exactly when one face won them all; no sample's face (-1)
+ * is no face index. */
+P3D_HD int32_t p3d_render_pixel_face(const uint64_t *keys, const int32_t *ids, int32_t tile_px, int32_t s, int32_t ox,
+                                     int32_t oy) {
+    const int32_t j0 = oy * s * tile_px + ox * s;
+    const int32_t f0 = p3d_render_sample_face(keys, ids, j0);
+    int32_t diff = 0;
+    for (int32_t sy = 0; sy < s; sy++)
+        for (int32_t sx = 0; sx < s; sx++) diff |= p3d_render_sample_face(keys, ids, j0 + sy * tile_px + sx) ^ f0;
+    return diff == 0 && f0 >= 0 ? f0 : -1;
+}
+
+/* Face f's setup from a direct-mapped cache of n_cache (a power of two) setups: entry f % n_cache
+ * holds face f when tags[f % n_cache] == f (-1: empty), else face f is set up there. The setup of a
+ * face is the same wherever it is made, so the cache's size changes the work, never the frame. */
+P3D_HD const p3d_rtri *p3d_render_setup_cached(const p3d_rmesh *m, int32_t f, int32_t *tags, p3d_rtri *cache,
+                                               int32_t n_cache) {
+    const int32_t slot = f & (n_cache - 1);
+    p3d_rtri *t = cache + slot;
+    if (tags[slot] != f) {
+        const int32_t *fc = m->faces + 3 * (int64_t)f;
+        p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
+        p3d_render_tri_planes(t);
+        tags[slot] = f;
+    }
+    return t;
+}
+
+/* The sums of t's edge functions over a group of gn samples of the tile whose first raster sample is
+ * (px0, py0), gx / gy the sums of their local raster coordinates: the samples' fixed-point centres
+ * (px0 + lx + 1/2) * SUBPIX summed, then e_k = ea_k qx + eb_k qy + ec_k gn, exact. */
+P3D_HD void p3d_render_group_edges(const p3d_rtri *t, int32_t px0, int32_t py0, int32_t gn, int32_t gx, int32_t gy,
+                                   int64_t e[3]) {
+    const int64_t qx = ((int64_t)px0 * gn + gx) * P3D_RENDER_SUBPIX + (int64_t)gn * (P3D_RENDER_SUBPIX / 2);
+    const int64_t qy = ((int64_t)py0 * gn + gy) * P3D_RENDER_SUBPIX + (int64_t)gn * (P3D_RENDER_SUBPIX / 2);
+    for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * qx + t->eb[k] * qy + t->ec[k] * gn;
+}
+
+/* The sum of the local raster coordinates of output pixel o's s x s samples along one axis. */
+P3D_HD int32_t p3d_render_pixel_coord_sum(int32_t s, int32_t o) { return s * (s * o * s + s * (s - 1) / 2); }
+
 /* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the faces that won the
  * tile's samples (p3d_render_sample_face of keys / ids), shaded as multisample anti-aliasing does: coverage and depth are per sample, colour once per triangle and
  * pixel. The samples are grouped by the triangle that won them (in scan order of first appearance);
@@ -411,35 +505,29 @@ P3D_HD int32_t p3d_render_sample_face(const uint64_t *keys, const int32_t *ids, 
  * and weighs as many samples as it won; samples no triangle won are background. The centroid lies
  * inside the triangle, so a textured triangle reads its own chart. At s = 1 this is the pixel
  * centre's colour, so a vertex on a pixel centre gives that pixel its own colour.
- * cache / tags: a direct-mapped cache of n_cache (a power of two) triangle setups, face f in entry
- * f % n_cache when tags[f % n_cache] == f (-1: empty). The setup of a face is the same wherever it is
- * made, so the cache's size changes the work, never the frame: the CPU keeps 256 per thread for a
- * whole tile, a GPU thread one. */
+ * cache / tags: p3d_render_setup_cached's n_cache setups; the CPU keeps 256 per thread for a whole
+ * tile (or the frame's setup table), a GPU thread one. A pixel whose samples one triangle all won is
+ * p3d_render_one_bytes of its colour (the CPU shades those in batches, render.c resolve_tile, with
+ * the same functions). */
 P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const int32_t *ids, int32_t tile_px,
                                int32_t s, int32_t px0, int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg,
                                int32_t *tags, p3d_rtri *cache, int32_t n_cache, uint8_t *out) {
+    /* The common case first: one triangle won every sample (one group, the pixel's samples' sums). */
+    const int32_t f0 = p3d_render_pixel_face(keys, ids, tile_px, s, ox, oy);
+    if (f0 >= 0) {
+        const p3d_rtri *t = p3d_render_setup_cached(m, f0, tags, cache, n_cache);
+        int64_t e[3];
+        p3d_render_group_edges(t, px0, py0, s * s, p3d_render_pixel_coord_sum(s, ox), p3d_render_pixel_coord_sum(s, oy), e);
+        float c[3];
+        p3d_render_shade(t, e, m, c);
+        p3d_render_one_bytes(c, s, out);
+        return;
+    }
     /* per group: face, samples, and the sums of their local raster coordinates (lx, ly) */
     int32_t gf[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gn[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
     int32_t gx[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA], gy[P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA];
     int32_t ng = 0, n_bg = 0;
-    /* The common case first: one triangle won every sample (one group, the pixel's samples' sums). */
-    const int32_t j0 = oy * s * tile_px + ox * s;
-    /* Branch-free: the OR of every sample's face XOR the first's is 0 exactly when one face won them
-     * all; no sample's face (-1) is no face index. */
-    const int32_t f0 = p3d_render_sample_face(keys, ids, j0);
-    int32_t diff = 0;
     for (int32_t sy = 0; sy < s; sy++)
-        for (int32_t sx = 0; sx < s; sx++)
-            diff |= p3d_render_sample_face(keys, ids, j0 + sy * tile_px + sx) ^ f0;
-    const int32_t one = diff == 0 && f0 >= 0;
-    if (one) {
-        gf[0] = f0;
-        gn[0] = s * s;
-        gx[0] = s * (s * ox * s + s * (s - 1) / 2);
-        gy[0] = s * (s * oy * s + s * (s - 1) / 2);
-        ng = 1;
-    }
-    for (int32_t sy = 0; sy < s && !one; sy++)
         for (int32_t sx = 0; sx < s; sx++) {
             const int32_t ly = oy * s + sy, lx = ox * s + sx;
             const int32_t f = p3d_render_sample_face(keys, ids, ly * tile_px + lx);
@@ -462,19 +550,9 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const i
     float sum[3];
     for (int32_t c = 0; c < 3; c++) sum[c] = p3d_rmul((float)bg[c], (float)n_bg);
     for (int32_t g = 0; g < ng; g++) {
-        const int32_t f = gf[g], slot = f & (n_cache - 1);
-        p3d_rtri *t = cache + slot;
-        if (tags[slot] != f) {
-            const int32_t *fc = m->faces + 3 * (int64_t)f;
-            p3d_render_tri_setup(m->sx, m->sy, m->sz, fc[0], fc[1], fc[2], m->rw, m->rh, t);
-            p3d_render_tri_planes(t);
-            tags[slot] = f;
-        }
-        /* the sums of the samples' fixed-point centres (px0 + lx + 1/2) * SUBPIX, and of e_k over them */
-        const int64_t qx = ((int64_t)px0 * gn[g] + gx[g]) * P3D_RENDER_SUBPIX + (int64_t)gn[g] * (P3D_RENDER_SUBPIX / 2);
-        const int64_t qy = ((int64_t)py0 * gn[g] + gy[g]) * P3D_RENDER_SUBPIX + (int64_t)gn[g] * (P3D_RENDER_SUBPIX / 2);
+        const p3d_rtri *t = p3d_render_setup_cached(m, gf[g], tags, cache, n_cache);
         int64_t e[3];
-        for (int32_t k = 0; k < 3; k++) e[k] = t->ea[k] * qx + t->eb[k] * qy + t->ec[k] * gn[g];
+        p3d_render_group_edges(t, px0, py0, gn[g], gx[g], gy[g], e);
         float c[3];
         p3d_render_shade(t, e, m, c);
         for (int32_t k = 0; k < 3; k++) sum[k] += p3d_rmul(c[k], (float)gn[g]);
