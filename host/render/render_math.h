@@ -24,6 +24,15 @@
 #define p3d_rmul(a, b) ((a) * (b))
 #endif
 
+/* x86 hosts sample the atlas with SSE2 (part of x86-64; p3d_render_tex_bilinear_x); device code and
+ * other hosts use the scalar code, which gives the same floats. */
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+#define P3D_RENDER_SSE2 1
+#include <emmintrin.h>
+#else
+#define P3D_RENDER_SSE2 0
+#endif
+
 /* Sub-pixel precision of projected vertices: 1/256 pixel. */
 #define P3D_RENDER_SUBPIX_BITS 8
 #define P3D_RENDER_SUBPIX (1 << P3D_RENDER_SUBPIX_BITS)
@@ -202,10 +211,10 @@ P3D_HD void p3d_render_uv(const p3d_rtri *t, const float b[3], const float *uv, 
 
 /* p3d_tex_bilinear (mesh_tex_math.h, the sampler both backends shade with) on the atlas laid out for
  * the fetch: (tex_h, tex_w, 4) RGBX, a texel's channels in one 4-byte word (the 4th unused), so the
- * four texels are four word loads and the channels' lerps run side by side (the compiler turns the
- * four-lane loops into vector instructions). The same operations on the same values in the same order
- * per channel as p3d_tex_bilinear, so the same floats (test_render compares the two over the whole
- * atlas of a test mesh, clamped edges included). */
+ * four texels are four word loads and, on x86 hosts, the channels' lerps run side by side in SSE2
+ * registers (lanes of IEEE single-precision subtractions, products and sums, as the scalar code's).
+ * The same operations on the same values in the same order per channel as p3d_tex_bilinear, so the
+ * same floats (test_render compares the two, clamped edges included). */
 P3D_HD void p3d_render_tex_bilinear_x(const uint8_t *tex4, int32_t tw, int32_t th, float u, float v, float out[3]) {
     float x = p3d_tex_mul(u, (float)tw) - 0.5f, y = p3d_tex_mul(v, (float)th) - 0.5f;
     x = x < 0.0f ? 0.0f : (x > (float)(tw - 1) ? (float)(tw - 1) : x);
@@ -215,13 +224,30 @@ P3D_HD void p3d_render_tex_bilinear_x(const uint8_t *tex4, int32_t tw, int32_t t
     const float fx = x - (float)x0, fy = y - (float)y0;
     const uint8_t *a = tex4 + 4 * ((int64_t)y0 * tw + x0), *b = tex4 + 4 * ((int64_t)y0 * tw + x1);
     const uint8_t *c = tex4 + 4 * ((int64_t)y1 * tw + x0), *d = tex4 + 4 * ((int64_t)y1 * tw + x1);
+#if P3D_RENDER_SSE2
+    const __m128i z = _mm_setzero_si128();
+    /* a texel's word (the compiler makes each one load) */
+#define P3D_RENDER_WORD(p) ((int32_t)((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24))
+    const int32_t wa = P3D_RENDER_WORD(a), wb = P3D_RENDER_WORD(b), wc = P3D_RENDER_WORD(c), wd = P3D_RENDER_WORD(d);
+#undef P3D_RENDER_WORD
+    /* each texel's 4 bytes widened to 4 int32 lanes, then converted exactly to float */
+    const __m128 fa = _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(wa), z), z));
+    const __m128 fb = _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(wb), z), z));
+    const __m128 fc = _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(wc), z), z));
+    const __m128 fd = _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(wd), z), z));
+    const __m128 vx = _mm_set1_ps(fx), vy = _mm_set1_ps(fy);
+    const __m128 top = _mm_add_ps(fa, _mm_mul_ps(vx, _mm_sub_ps(fb, fa)));
+    const __m128 bot = _mm_add_ps(fc, _mm_mul_ps(vx, _mm_sub_ps(fd, fc)));
     float o[4];
-    for (int32_t k = 0; k < 4; k++) {
+    _mm_storeu_ps(o, _mm_add_ps(top, _mm_mul_ps(vy, _mm_sub_ps(bot, top))));
+    for (int32_t k = 0; k < 3; k++) out[k] = o[k];
+#else
+    for (int32_t k = 0; k < 3; k++) {
         const float top = (float)a[k] + p3d_tex_mul(fx, (float)b[k] - (float)a[k]);
         const float bot = (float)c[k] + p3d_tex_mul(fx, (float)d[k] - (float)c[k]);
-        o[k] = top + p3d_tex_mul(fy, bot - top);
+        out[k] = top + p3d_tex_mul(fy, bot - top);
     }
-    for (int32_t k = 0; k < 3; k++) out[k] = o[k];
+#endif
 }
 
 /* The vertex colours' sum_k b_k colour_k (rgba: (n_vertices, 4)). */
