@@ -518,6 +518,58 @@ static void test_middlebury_right_view(void) {
 
 /* A textured mesh (the compact mesh's kind): texture coordinates and a texture of odd size, sampled
  * by the shared bilinear code on both backends - the frames must agree byte for byte. */
+/* The CPU's incremental spans (p3d_rspan) equal p3d_render_walk_span's, row by row, for random
+ * triangles - from slivers to triangles far larger than a tile, and with rows parallel to an edge -
+ * over random tiles of a 4096^2 raster at SSAA 3. */
+static void test_incremental_spans(void) {
+    const int32_t tp = 3 * P3D_RENDER_TILE, W = 4096;
+    uint32_t seed = 4242;
+    int64_t rows = 0, covered = 0, empty = 0, differ = 0;
+    for (int32_t k = 0; k < 40000; k++) {
+        int32_t sx[3], sy[3];
+        const float sz[3] = {1.0f, 2.0f, 3.0f};
+        seed = seed * 1664525u + 1013904223u;
+        const int32_t size = 1 << (int32_t)(seed >> 28); /* box side 1 .. 32768 sub-pixel units */
+        seed = seed * 1664525u + 1013904223u;
+        const int32_t cx = (int32_t)(seed >> 20) * P3D_RENDER_SUBPIX, cy = (int32_t)((seed >> 8) & 4095) * P3D_RENDER_SUBPIX;
+        for (int32_t j = 0; j < 3; j++) {
+            seed = seed * 1664525u + 1013904223u;
+            sx[j] = cx + (int32_t)(seed % (uint32_t)(16 * size + 1)) - 8 * size;
+            seed = seed * 1664525u + 1013904223u;
+            sy[j] = cy + (int32_t)(seed % (uint32_t)(16 * size + 1)) - 8 * size;
+        }
+        if (k % 7 == 0) sy[1] = sy[0]; /* an edge along the rows */
+        p3d_rtri t;
+        if (!p3d_render_tri_setup(sx, sy, sz, 0, 1, 2, W, W, &t)) continue;
+        p3d_render_tri_planes(&t);
+        int32_t tx0, ty0, tx1, ty1;
+        p3d_render_tile_span(&t, tp, &tx0, &ty0, &tx1, &ty1);
+        const int32_t px0 = (tx0 + (tx1 - tx0) / 2) * tp, py0 = (ty0 + (ty1 - ty0) / 2) * tp;
+        p3d_rwalk a;
+        p3d_render_walk_init(&t, tp, px0, py0, &a);
+        if (!a.wide) continue;
+        p3d_rspan sp;
+        p3d_render_span_init(&a, &sp);
+        for (int32_t py = a.y0; py <= a.y1; py++, p3d_render_walk_next(&a), p3d_render_span_next(&sp)) {
+            int32_t xl, xr, yl, yr;
+            float base;
+            p3d_render_walk_span(&a, &xl, &xr, &base);
+            p3d_render_span_row(&a, &sp, &yl, &yr);
+            rows++;
+            if (xl > xr || yl > yr) {
+                differ += !(xl > xr && yl > yr);
+                empty++;
+                continue;
+            }
+            differ += xl != yl || xr != yr || base != p3d_render_span_base(&a, yl, yr);
+            covered++;
+        }
+    }
+    CHECK_MSG(differ == 0, "%lld of %lld rows: incremental span differs", (long long)differ, (long long)rows);
+    CHECK(covered > 10000 && empty > 1000); /* both kinds of rows were compared */
+    printf("  %lld rows compared (%lld with samples, %lld empty)\n", (long long)rows, (long long)covered, (long long)empty);
+}
+
 /* The renderers sample the atlas laid out as RGBX (p3d_render_atlas_rgbx, p3d_render_tex_bilinear_x);
  * the floats must be p3d_tex_bilinear's on the RGB atlas - the sampler the compact mesh's atlas was
  * resampled with - bit for bit: texel centres and the points between them, the clamped edges and
@@ -603,6 +655,7 @@ int main(void) {
     RUN(test_thread_count_independence);
     RUN(test_setup_table_matches_per_tile);
     RUN(test_cuda_matches_cpu);
+    RUN(test_incremental_spans);
     RUN(test_atlas_fetch_matches_sampler);
     RUN(test_cuda_textured_matches_cpu);
     RUN(test_refusals);

@@ -305,12 +305,12 @@ static void bin_chunk(p3d_renderer *r, int32_t chunk, int32_t fill) {
 static void tri_tile_cpu(const p3d_rtri *t, int32_t f, int32_t *restrict depth_bits, int32_t *restrict ids,
                          int32_t tile_px, int32_t px0, int32_t py0) {
     p3d_rwalk k;
-    p3d_render_walk_init(t, tile_px, px0, py0, &k);
+    p3d_render_walk_box(t, tile_px, px0, py0, &k);
     const int32_t hi_bits = p3d_render_float_bits(k.inv_hi);
-    for (int32_t py = k.y0; py <= k.y1; py++, p3d_render_walk_next(&k)) {
-        const int32_t o = (py - py0) * tile_px + (k.x0 - px0);
-        int32_t *restrict dr = depth_bits + o, *restrict ir = ids + o;
-        if (!k.wide) {
+    if (!k.wide) {
+        for (int32_t py = k.y0; py <= k.y1; py++, p3d_render_walk_next(&k)) {
+            const int32_t o = (py - py0) * tile_px + (k.x0 - px0);
+            int32_t *restrict dr = depth_bits + o, *restrict ir = ids + o;
             int64_t e0 = k.r[0], e1 = k.r[1], e2 = k.r[2];
             for (int32_t i = 0; i <= k.n; i++, e0 += k.st[0], e1 += k.st[1], e2 += k.st[2]) {
                 if ((e0 | e1 | e2) < 0 || dr[i] > hi_bits) continue;
@@ -320,15 +320,21 @@ static void tri_tile_cpu(const p3d_rtri *t, int32_t f, int32_t *restrict depth_b
                     ir[i] = f;
                 }
             }
-            continue;
         }
+        return;
+    }
+    /* wide rows: their spans from p3d_rspan (p3d_render_walk_span's, stepped exactly from row to row) */
+    p3d_rspan sp;
+    p3d_render_span_init(&k, &sp);
+    for (int32_t py = k.y0; py <= k.y1; py++, p3d_render_walk_next(&k), p3d_render_span_next(&sp)) {
         int32_t xl, xr;
-        float base;
-        p3d_render_walk_span(&k, &xl, &xr, &base);
+        p3d_render_span_row(&k, &sp, &xl, &xr);
+        if (xl > xr) continue;
+        const float base = p3d_render_span_base(&k, xl, xr);
+        const int32_t o = (py - py0) * tile_px + (k.x0 - px0) + xl;
+        int32_t *restrict dr = depth_bits + o, *restrict ir = ids + o;
         /* Branch-free integer selects over the span, which the compiler vectorises (it does not
          * if-convert float compares, which may trap); the inv_hi skip would only spare the stores. */
-        dr += xl;
-        ir += xl;
         for (int32_t i = 0; i <= xr - xl; i++) {
             const int32_t c = p3d_render_float_bits(p3d_render_span_depth(&k, base, i));
             const int32_t take = c > dr[i];

@@ -359,7 +359,8 @@ typedef struct p3d_rwalk {
     int64_t r[3];
 } p3d_rwalk;
 
-P3D_HD void p3d_render_walk_init(const p3d_rtri *t, int32_t tile_px, int32_t px0, int32_t py0, p3d_rwalk *k) {
+/* p3d_render_walk_init without the reciprocals inv (which only p3d_render_walk_span reads). */
+P3D_HD void p3d_render_walk_box(const p3d_rtri *t, int32_t tile_px, int32_t px0, int32_t py0, p3d_rwalk *k) {
     k->x0 = t->x0 > px0 ? t->x0 : px0;
     k->x1 = t->x1 < px0 + tile_px - 1 ? t->x1 : px0 + tile_px - 1;
     k->y0 = t->y0 > py0 ? t->y0 : py0;
@@ -373,12 +374,17 @@ P3D_HD void p3d_render_walk_init(const p3d_rtri *t, int32_t tile_px, int32_t px0
         k->st[j] = t->ea[j] * P3D_RENDER_SUBPIX;
         k->sr[j] = t->eb[j] * P3D_RENDER_SUBPIX;
         k->w[j] = t->w[j];
-        k->inv[j] = k->wide && k->st[j] != 0 ? 1.0 / (double)(k->st[j] > 0 ? k->st[j] : -k->st[j]) : 0.0;
     }
     k->d = k->wide ? p3d_rmul(k->w[0], (float)k->st[0]) + p3d_rmul(k->w[1], (float)k->st[1]) +
                          p3d_rmul(k->w[2], (float)k->st[2])
                    : 0.0f;
     p3d_render_edges(t, k->x0, k->y0, k->r);
+}
+
+P3D_HD void p3d_render_walk_init(const p3d_rtri *t, int32_t tile_px, int32_t px0, int32_t py0, p3d_rwalk *k) {
+    p3d_render_walk_box(t, tile_px, px0, py0, k);
+    for (int32_t j = 0; j < 3; j++)
+        k->inv[j] = k->wide && k->st[j] != 0 ? 1.0 / (double)(k->st[j] > 0 ? k->st[j] : -k->st[j]) : 0.0;
 }
 
 /* The next row's edge functions. */
@@ -389,6 +395,12 @@ P3D_HD void p3d_render_walk_next(p3d_rwalk *k) {
 /* 1 / depth of a covered sample from its edge functions. */
 P3D_HD float p3d_render_plane_depth(const p3d_rwalk *k, int64_t e0, int64_t e1, int64_t e2) {
     return p3d_rmul(k->w[0], (float)e0) + p3d_rmul(k->w[1], (float)e1) + p3d_rmul(k->w[2], (float)e2);
+}
+
+/* The 1 / depth of a wide row's span [lo, hi] at its first sample (0 when the span is empty). */
+P3D_HD float p3d_render_span_base(const p3d_rwalk *k, int32_t lo, int32_t hi) {
+    return lo <= hi ? p3d_render_plane_depth(k, k->r[0] + lo * k->st[0], k->r[1] + lo * k->st[1], k->r[2] + lo * k->st[2])
+                    : 0.0f;
 }
 
 /* A wide row's covered span [*xl, *xr] (indices from x0; empty when *xl > *xr) and the 1 / depth of
@@ -408,9 +420,96 @@ P3D_HD void p3d_render_walk_span(const p3d_rwalk *k, int32_t *xl, int32_t *xr, f
     }
     *xl = lo;
     *xr = hi;
-    *base = lo <= hi ? p3d_render_plane_depth(k, k->r[0] + lo * k->st[0], k->r[1] + lo * k->st[1],
-                                              k->r[2] + lo * k->st[2])
-                     : 0.0f;
+    *base = p3d_render_span_base(k, lo, hi);
+}
+
+/* floor(a / b) for b > 0 into *q; returns the remainder a - *q * b, in [0, b). */
+P3D_HD int64_t p3d_render_floor_div(int64_t a, int64_t b, int64_t *q) {
+    int64_t qq = a / b, r = a - qq * b;
+    if (r < 0) {
+        qq--;
+        r += b;
+    }
+    *q = qq;
+    return r;
+}
+
+/* The CPU's walk of a wide box's spans: the same [xl, xr] as p3d_render_walk_span, stepped from row to
+ * row with exact integers instead of found per row (test_render compares the two row by row). Per
+ * edge with st_k > 0 (a left bound) the bound is the first covered index i = ceil(-e_k / st_k) of the
+ * row, per edge with st_k < 0 (a right bound) the last, i = floor(e_k / -st_k); with m = |st_k|, v =
+ * the remainder (e_k + i st_k for a left bound, e_k - i m for a right one) lies in [0, m). A row down
+ * adds sr_k to e_k = (q m + rem) with rem in [0, m): i moves by q (less q for a left bound) and v
+ * grows by rem, then a carry when v reaches m: a division per edge for the first row and for the
+ * step, then per row and edge a few additions and selects, no branch. Each edge's bound is kept as
+ * a lower limit (lo) and an upper limit (hi) of the span, the side it does not bound fixed at
+ * -/+ 2^62. Edges with st_k = 0 (flat along the rows) bound no index: the row is empty when e_k < 0. */
+#define P3D_RENDER_SPAN_FAR ((int64_t)1 << 62)
+typedef struct p3d_rspan {
+    int64_t m[3];            /* |st_k|; INT64_MAX for a flat edge (its remainder never carries) */
+    int64_t v[3], dv[3];     /* the remainder, in [0, m), and its row step, in [0, m) */
+    int64_t lo[3], hi[3];    /* the edge's bound as a lower and an upper limit of the span */
+    int64_t dlo[3], dhi[3];  /* their row steps before the carry */
+    int64_t clo[3], chi[3];  /* and their steps at a carry: -1 and 0 (a left bound), 0 and +1 (a right one) */
+    int32_t flat;            /* bit k: edge k is flat */
+} p3d_rspan;
+
+/* The span walk of the box k (p3d_render_walk_box) from its first row. */
+P3D_HD void p3d_render_span_init(const p3d_rwalk *k, p3d_rspan *sp) {
+    sp->flat = 0;
+    for (int32_t j = 0; j < 3; j++) {
+        const int64_t st = k->st[j];
+        sp->lo[j] = -P3D_RENDER_SPAN_FAR;
+        sp->hi[j] = P3D_RENDER_SPAN_FAR;
+        sp->v[j] = sp->dv[j] = sp->dlo[j] = sp->dhi[j] = sp->clo[j] = sp->chi[j] = 0;
+        if (st == 0) {
+            sp->m[j] = INT64_MAX;
+            sp->flat |= 1 << j;
+            continue;
+        }
+        sp->m[j] = st > 0 ? st : -st;
+        int64_t q, qs;
+        sp->v[j] = p3d_render_floor_div(k->r[j], sp->m[j], &q);
+        sp->dv[j] = p3d_render_floor_div(k->sr[j], sp->m[j], &qs);
+        if (st > 0) { /* left: i = -floor(e / m), v = e + i m */
+            sp->lo[j] = -q;
+            sp->dlo[j] = -qs;
+            sp->clo[j] = -1;
+        } else { /* right: i = floor(e / m), v = e - i m */
+            sp->hi[j] = q;
+            sp->dhi[j] = qs;
+            sp->chi[j] = 1;
+        }
+    }
+}
+
+/* The current row's span [*xl, *xr] (indices from the box's x0, empty when *xl > *xr): the largest
+ * lower and the smallest upper limit, clamped to [0, n]; k: the box at the same row (its edge
+ * functions r, for the flat edges). */
+P3D_HD void p3d_render_span_row(const p3d_rwalk *k, const p3d_rspan *sp, int32_t *xl, int32_t *xr) {
+    int64_t lo = sp->lo[0] > sp->lo[1] ? sp->lo[0] : sp->lo[1];
+    lo = sp->lo[2] > lo ? sp->lo[2] : lo;
+    int64_t hi = sp->hi[0] < sp->hi[1] ? sp->hi[0] : sp->hi[1];
+    hi = sp->hi[2] < hi ? sp->hi[2] : hi;
+    if (sp->flat)
+        for (int32_t j = 0; j < 3; j++)
+            if (((sp->flat >> j) & 1) && k->r[j] < 0) hi = -1;
+    /* an empty span comes out as lo > hi, within [0, n + 1] and [-1, n] */
+    lo = lo < 0 ? 0 : (lo > (int64_t)k->n + 1 ? (int64_t)k->n + 1 : lo);
+    hi = hi > (int64_t)k->n ? (int64_t)k->n : (hi < -1 ? -1 : hi);
+    *xl = (int32_t)lo;
+    *xr = (int32_t)hi;
+}
+
+/* The next row's bounds. */
+P3D_HD void p3d_render_span_next(p3d_rspan *sp) {
+    for (int32_t j = 0; j < 3; j++) {
+        const int64_t v = sp->v[j] + sp->dv[j];
+        const int64_t carry = -(int64_t)(v >= sp->m[j]); /* all ones at a carry */
+        sp->v[j] = v - (sp->m[j] & carry);
+        sp->lo[j] += sp->dlo[j] + (sp->clo[j] & carry);
+        sp->hi[j] += sp->dhi[j] + (sp->chi[j] & carry);
+    }
 }
 
 /* The bits of a float as an int32 (for positive floats they grow with the value). */
