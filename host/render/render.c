@@ -345,56 +345,104 @@ static void tri_tile_cpu(const p3d_rtri *t, int32_t f, int32_t *restrict depth_b
 }
 
 /* Resolves tile (tx, ty)'s output pixels from the faces that won its samples (ids, s x s samples per
- * pixel) into rgb: p3d_render_resolve's values, in batches. Most pixels have all their samples won by
- * one triangle; those are listed first, then shaded in two tight loops over the list (weights and
- * texture coordinates, then the atlas reads), whose iterations are independent, so the processor
- * overlaps one pixel's division and texel loads with the next pixel's instead of waiting on each
- * pixel's chain in turn. The other pixels (several faces or background) take p3d_render_resolve. */
+ * pixel) into rgb: p3d_render_resolve's values. A vertex-coloured mesh's pixels take
+ * p3d_render_resolve one by one. A textured mesh's are resolved a row of the tile at a time, in passes
+ * whose iterations are independent, so the processor overlaps one group's division and atlas reads
+ * with the next group's instead of waiting on each pixel's chain in turn:
+ *   1. each pixel's samples are grouped by the face that won them, as p3d_render_resolve groups them
+ *      (a pixel one face won whole is one group);
+ *   2. every group's weights and texture coordinates;
+ *   3. the groups' atlas reads;
+ *   4. each pixel's colour sum - background, then its groups in order - and its bytes.
+ * (Batching does not pay for vertex colours: their shading is short, and a dense mesh's pixels have
+ * several groups each, whose lists then cost more than they save.) */
 static inline void resolve_tile(const p3d_renderer *r, const p3d_rmesh *rm, const int32_t *ids, const int32_t s,
                                 int32_t px0, int32_t py0, int32_t tx, int32_t ty, int32_t *tags, p3d_rtri *cache,
                                 int32_t n_cache, uint8_t *rgb) {
-    const int32_t tp = P3D_RENDER_TILE * s, W = r->opts.width;
+    enum { G = P3D_RENDER_TILE * P3D_RENDER_MAX_SSAA * P3D_RENDER_MAX_SSAA }; /* groups of a row, at most */
+    const int32_t tp = P3D_RENDER_TILE * s, W = r->opts.width, ns = s * s;
     const int32_t nx = W - tx * P3D_RENDER_TILE < P3D_RENDER_TILE ? W - tx * P3D_RENDER_TILE : P3D_RENDER_TILE;
     const int32_t ny = r->opts.height - ty * P3D_RENDER_TILE < P3D_RENDER_TILE ? r->opts.height - ty * P3D_RENDER_TILE
                                                                                 : P3D_RENDER_TILE;
-    /* the one-face pixels: local position (oy * TILE + ox) and face; then their texture coordinates */
-    int32_t pix[P3D_RENDER_TILE * P3D_RENDER_TILE], face[P3D_RENDER_TILE * P3D_RENDER_TILE];
-    float tu[P3D_RENDER_TILE * P3D_RENDER_TILE], tv[P3D_RENDER_TILE * P3D_RENDER_TILE];
-    int32_t n = 0;
-    uint8_t *out0 = rgb + 3 * ((int64_t)ty * P3D_RENDER_TILE * W + (int64_t)tx * P3D_RENDER_TILE);
-    for (int32_t oy = 0; oy < ny; oy++)
+    const uint8_t *bg = r->opts.background;
+    if (!rm->uv) {
+        for (int32_t oy = 0; oy < ny; oy++) {
+            uint8_t *out = rgb + 3 * ((int64_t)(ty * P3D_RENDER_TILE + oy) * W + (int64_t)tx * P3D_RENDER_TILE);
+            for (int32_t ox = 0; ox < nx; ox++)
+                p3d_render_resolve(rm, NULL, ids, tp, s, px0, py0, ox, oy, bg, tags, cache, n_cache, out + 3 * ox);
+        }
+        return;
+    }
+    int32_t gf[G], gn[G], gx[G], gy[G]; /* per group: face, samples, sums of their local raster coordinates */
+    float gu[G], gv[G], gc[G][3];        /* its texture coordinates, colour */
+    int32_t pg[P3D_RENDER_TILE + 1], pbg[P3D_RENDER_TILE]; /* per pixel: first group, background samples */
+    for (int32_t oy = 0; oy < ny; oy++) {
+        uint8_t *out = rgb + 3 * ((int64_t)(ty * P3D_RENDER_TILE + oy) * W + (int64_t)tx * P3D_RENDER_TILE);
+        int32_t ng = 0;
         for (int32_t ox = 0; ox < nx; ox++) {
-            const int32_t f = p3d_render_pixel_face(NULL, ids, tp, s, ox, oy);
-            if (f >= 0) {
-                pix[n] = oy * P3D_RENDER_TILE + ox;
-                face[n++] = f;
-            } else {
-                p3d_render_resolve(rm, NULL, ids, tp, s, px0, py0, ox, oy, r->opts.background, tags, cache, n_cache,
-                                   out0 + 3 * ((int64_t)oy * W + ox));
+            pg[ox] = ng;
+            pbg[ox] = 0;
+            const int32_t f0 = p3d_render_pixel_face(NULL, ids, tp, s, ox, oy);
+            if (f0 >= 0) {
+                gf[ng] = f0;
+                gn[ng] = ns;
+                gx[ng] = p3d_render_pixel_coord_sum(s, ox);
+                gy[ng++] = p3d_render_pixel_coord_sum(s, oy);
+                continue;
             }
+            for (int32_t sy = 0; sy < s; sy++)
+                for (int32_t sx = 0; sx < s; sx++) {
+                    const int32_t ly = oy * s + sy, lx = ox * s + sx;
+                    const int32_t f = ids[ly * tp + lx];
+                    if (f < 0) {
+                        pbg[ox]++;
+                        continue;
+                    }
+                    int32_t g = pg[ox];
+                    while (g < ng && gf[g] != f) g++;
+                    if (g == ng) {
+                        gf[g] = f;
+                        gn[g] = 0;
+                        gx[g] = gy[g] = 0;
+                        ng++;
+                    }
+                    gn[g]++;
+                    gx[g] += lx;
+                    gy[g] += ly;
+                }
         }
-    for (int32_t i = 0; i < n; i++) {
-        const int32_t ox = pix[i] % P3D_RENDER_TILE, oy = pix[i] / P3D_RENDER_TILE;
-        const p3d_rtri *t = p3d_render_setup_cached(rm, face[i], tags, cache, n_cache);
-        int64_t e[3];
-        p3d_render_group_edges(t, px0, py0, s * s, p3d_render_pixel_coord_sum(s, ox), p3d_render_pixel_coord_sum(s, oy), e);
-        float b[3];
-        p3d_render_bary(t, e, b);
-        if (rm->uv) {
-            p3d_render_uv(t, b, rm->uv, tu + i, tv + i);
-        } else {
-            float c[3];
-            p3d_render_vcolour(t, b, rm->rgba, c);
-            p3d_render_one_bytes(c, s, out0 + 3 * ((int64_t)oy * W + ox));
+        pg[nx] = ng;
+        for (int32_t g = 0; g < ng; g++) {
+            const p3d_rtri *t = p3d_render_setup_cached(rm, gf[g], tags, cache, n_cache);
+            int64_t e[3];
+            p3d_render_group_edges(t, px0, py0, gn[g], gx[g], gy[g], e);
+            float b[3];
+            p3d_render_bary(t, e, b);
+            p3d_render_uv(t, b, rm->uv, gu + g, gv + g);
+        }
+        for (int32_t g = 0; g < ng; g++) p3d_render_tex_bilinear_x(rm->tex, rm->tex_w, rm->tex_h, gu[g], gv[g], gc[g]);
+        for (int32_t ox = 0; ox < nx; ox++) {
+            float sum[3];
+            p3d_render_sum_init(bg, pbg[ox], sum);
+            for (int32_t g = pg[ox]; g < pg[ox + 1]; g++) p3d_render_sum_add(gc[g], gn[g], sum);
+            p3d_render_sum_bytes(sum, s, out + 3 * ox);
         }
     }
-    if (!rm->uv) return;
-    for (int32_t i = 0; i < n; i++) {
-        const int32_t ox = pix[i] % P3D_RENDER_TILE, oy = pix[i] / P3D_RENDER_TILE;
-        float c[3];
-        p3d_render_tex_bilinear_x(rm->tex, rm->tex_w, rm->tex_h, tu[i], tv[i], c);
-        p3d_render_one_bytes(c, s, out0 + 3 * ((int64_t)oy * W + ox));
-    }
+}
+
+/* How many triangles ahead of its use a tile's setup is fetched from the setup table. */
+#define P3D_RENDER_AHEAD 6
+
+/* Asks the cache for the lines of setup t (a hint: compilers without the builtin skip it). */
+static inline void prefetch_setup(const p3d_rtri *t) {
+#if defined(__GNUC__)
+    const char *p = (const char *)t;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + sizeof *t - 1);
+#else
+    (void)t;
+#endif
 }
 
 /* Rasterises the triangles of one tile into the thread's tile buffers and resolves them into the output. */
@@ -407,9 +455,14 @@ static void raster_tile(const p3d_renderer *r, int64_t tile, int32_t *depth_bits
     for (int32_t i = 0; i < tp * tp; i++) depth_bits[i] = -1;
     for (int32_t i = 0; i < tp * tp; i++) ids[i] = -1;
     if (r->setups) {
-        /* the frame's setup table: every listed face is set up there, and it is the resolve's cache */
-        for (int32_t k = r->tile_start[tile]; k < r->tile_start[tile + 1]; k++) {
+        /* The frame's setup table: every listed face is set up there, and it is the resolve's cache.
+         * The table (160 bytes a face) is far larger than the caches and a tile's faces lie apart in
+         * it, so each setup is fetched a few triangles ahead of its use. */
+        const int32_t k0 = r->tile_start[tile], k1 = r->tile_start[tile + 1];
+        for (int32_t k = k0; k < k0 + P3D_RENDER_AHEAD && k < k1; k++) prefetch_setup(r->setups + r->tile_tris[k]);
+        for (int32_t k = k0; k < k1; k++) {
             const int32_t f = r->tile_tris[k];
+            if (k + P3D_RENDER_AHEAD < k1) prefetch_setup(r->setups + r->tile_tris[k + P3D_RENDER_AHEAD]);
             tri_tile_cpu(r->setups + f, f, depth_bits, ids, tp, px0, py0);
         }
         cache = r->setups;

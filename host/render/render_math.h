@@ -278,11 +278,19 @@ P3D_HD uint8_t p3d_render_box_byte(float sum, float inv_count) {
     return (uint8_t)v;
 }
 
-/* The output bytes of a pixel whose s x s samples one triangle all won, shaded c: the box average of
- * p3d_render_resolve with one group (its background term, 0 * background, is +0 and adds nothing). */
-P3D_HD void p3d_render_one_bytes(const float c[3], int32_t s, uint8_t *out) {
+/* A pixel's colour sum (p3d_render_resolve): its n_bg background samples, then each group's colour c
+ * times its n samples, in the groups' order; the bytes are the sum over s x s. */
+P3D_HD void p3d_render_sum_init(const uint8_t *bg, int32_t n_bg, float sum[3]) {
+    for (int32_t c = 0; c < 3; c++) sum[c] = p3d_rmul((float)bg[c], (float)n_bg);
+}
+
+P3D_HD void p3d_render_sum_add(const float c[3], int32_t n, float sum[3]) {
+    for (int32_t k = 0; k < 3; k++) sum[k] += p3d_rmul(c[k], (float)n);
+}
+
+P3D_HD void p3d_render_sum_bytes(const float sum[3], int32_t s, uint8_t *out) {
     const float inv = 1.0f / (float)(s * s);
-    for (int32_t k = 0; k < 3; k++) out[k] = p3d_render_box_byte(p3d_rmul(c[k], (float)(s * s)), inv);
+    for (int32_t c = 0; c < 3; c++) out[c] = p3d_render_box_byte(sum[c], inv);
 }
 
 /* Tiles [tx0, tx1] x [ty0, ty1] (inclusive) that t's pixel box touches; tile_px samples per side. */
@@ -631,9 +639,8 @@ P3D_HD int32_t p3d_render_pixel_coord_sum(int32_t s, int32_t o) { return s * (s 
  * inside the triangle, so a textured triangle reads its own chart. At s = 1 this is the pixel
  * centre's colour, so a vertex on a pixel centre gives that pixel its own colour.
  * cache / tags: p3d_render_setup_cached's n_cache setups; the CPU keeps 256 per thread for a whole
- * tile (or the frame's setup table), a GPU thread one. A pixel whose samples one triangle all won is
- * p3d_render_one_bytes of its colour (the CPU shades those in batches, render.c resolve_tile, with
- * the same functions). */
+ * tile (or the frame's setup table), a GPU thread one. The CPU resolves a tile's pixels in batches
+ * with the same functions in the same order per pixel (render.c resolve_tile). */
 P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const int32_t *ids, int32_t tile_px,
                                int32_t s, int32_t px0, int32_t py0, int32_t ox, int32_t oy, const uint8_t *bg,
                                int32_t *tags, p3d_rtri *cache, int32_t n_cache, uint8_t *out) {
@@ -643,9 +650,11 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const i
         const p3d_rtri *t = p3d_render_setup_cached(m, f0, tags, cache, n_cache);
         int64_t e[3];
         p3d_render_group_edges(t, px0, py0, s * s, p3d_render_pixel_coord_sum(s, ox), p3d_render_pixel_coord_sum(s, oy), e);
-        float c[3];
+        float c[3], sum[3];
         p3d_render_shade(t, e, m, c);
-        p3d_render_one_bytes(c, s, out);
+        p3d_render_sum_init(bg, 0, sum);
+        p3d_render_sum_add(c, s * s, sum);
+        p3d_render_sum_bytes(sum, s, out);
         return;
     }
     /* per group: face, samples, and the sums of their local raster coordinates (lx, ly) */
@@ -673,17 +682,16 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const i
             gy[g] += ly;
         }
     float sum[3];
-    for (int32_t c = 0; c < 3; c++) sum[c] = p3d_rmul((float)bg[c], (float)n_bg);
+    p3d_render_sum_init(bg, n_bg, sum);
     for (int32_t g = 0; g < ng; g++) {
         const p3d_rtri *t = p3d_render_setup_cached(m, gf[g], tags, cache, n_cache);
         int64_t e[3];
         p3d_render_group_edges(t, px0, py0, gn[g], gx[g], gy[g], e);
         float c[3];
         p3d_render_shade(t, e, m, c);
-        for (int32_t k = 0; k < 3; k++) sum[k] += p3d_rmul(c[k], (float)gn[g]);
+        p3d_render_sum_add(c, gn[g], sum);
     }
-    const float inv = 1.0f / (float)(s * s);
-    for (int32_t c = 0; c < 3; c++) out[c] = p3d_render_box_byte(sum[c], inv);
+    p3d_render_sum_bytes(sum, s, out);
 }
 
 #endif
