@@ -21,15 +21,17 @@
  *      and 1 / depth come from per-triangle planes (exact int64 edge functions stepped along rows,
  *      1 / depth = sum_k w_k e_k), no division per sample; rows of wide triangles are first cut to
  *      their exact covered span, whose samples need no edge test and whose 1 / depth steps along
- *      the row from the span's first sample; samples already nearer than the triangle's nearest
- *      vertex are skipped;
+ *      the row from the span's first sample (the CPU steps each edge's span bound from row to row
+ *      with exact integers, p3d_rspan; the GPU finds it per row, p3d_render_walk_span: the same
+ *      spans); samples already nearer than the triangle's nearest vertex are skipped;
  *   4. shading is multisampled: each output pixel's s x s samples are grouped by the triangle that
  *      won them (a pixel whose samples one triangle all won skips the grouping), each group is
  *      shaded once at the centroid of its samples (vertex colours or the
  *      atlas, bilinear, interpolated perspective-correctly) and weighs as many samples as it won
  *      (uncovered samples: background). For vertex colours this is what averaging the samples gives
  *      (the interpolation is linear inside a triangle); a texture is read once per triangle and pixel,
- *      as sharp as the atlas.
+ *      as sharp as the atlas, which both backends keep as RGBX (one word per texel). The CPU resolves
+ *      a textured mesh's tile a row at a time, in passes over the row's groups (render.c resolve_tile).
  * A pixel centre exactly on a vertex gets that vertex's colour, so at the mesh's own camera with s = 1
  * a single-layer mesh reproduces its image exactly. Triangles are not clipped at the near plane (a
  * triangle with a vertex behind the camera is dropped); trajectories keep the camera in front of the
