@@ -123,6 +123,14 @@ p3d_status p3d_ldi_regions_find_ctx(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ld
                                     int32_t pass, p3d_ldi_regions *out);
 void p3d_ldi_regions_free(p3d_ldi_regions *r);
 
+/* New nodes [first, first + count) whose colours the fill left on the device: colours (count, 3) f32 in
+ * [0, 1], the nodes' in order (p3d_fill_gather.results), stored as p3d_ldi_colour_u8 makes them
+ * (p3d_ldi_pass_nodes_cuda). Declared in every build: the host's write-back collects them. */
+typedef struct p3d_ldi_colour_run {
+    int32_t first, count;
+    const float *colours;
+} p3d_ldi_colour_run;
+
 #ifdef P3D_HAVE_CUDA
 /* CUDA twins (cuda/ldi/ldi.cu); host arrays in and out, the LDI uploaded once per call. Their device
  * buffers come from the context's arena (cuda/p3d_cuda.h); plan sizes it for a w x h image with o's
@@ -164,12 +172,6 @@ p3d_status p3d_ldi_gather_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32
  * NULL): 1 when the device made them. */
 p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, const int32_t *rects,
                                      int32_t n_rects, float thr, int32_t *made);
-/* New nodes [first, first + count) whose colours the fill left on the device: colours (count, 3) f32 in
- * [0, 1], the nodes' in order (p3d_fill_gather.results), stored as p3d_ldi_colour_u8 makes them. */
-typedef struct p3d_ldi_colour_run {
-    int32_t first, count;
-    const float *colours;
-} p3d_ldi_colour_run;
 /* An inpainting pass's nodes made on the device (p3d_ldi_inpaint_pass): l's nodes [first, n_nodes) are
  * the pass's (iteration iter), placed behind older layers and linked to older nodes by the host, then
  * joined by link_new; the device LDI was synced at first nodes. Up go their pixels and depths and their
