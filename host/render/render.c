@@ -398,17 +398,7 @@ static inline void resolve_tile(const p3d_renderer *r, const p3d_rmesh *rm, cons
                         pbg[ox]++;
                         continue;
                     }
-                    int32_t g = pg[ox];
-                    while (g < ng && gf[g] != f) g++;
-                    if (g == ng) {
-                        gf[g] = f;
-                        gn[g] = 0;
-                        gx[g] = gy[g] = 0;
-                        ng++;
-                    }
-                    gn[g]++;
-                    gx[g] += lx;
-                    gy[g] += ly;
+                    p3d_render_group_add(f, lx, ly, pg[ox], gf, gn, gx, gy, &ng);
                 }
         }
         pg[nx] = ng;

@@ -216,14 +216,10 @@ P3D_HD void p3d_render_uv(const p3d_rtri *t, const float b[3], const float *uv, 
  * The same operations on the same values in the same order per channel as p3d_tex_bilinear, so the
  * same floats (test_render compares the two, clamped edges included). */
 P3D_HD void p3d_render_tex_bilinear_x(const uint8_t *tex4, int32_t tw, int32_t th, float u, float v, float out[3]) {
-    float x = p3d_tex_mul(u, (float)tw) - 0.5f, y = p3d_tex_mul(v, (float)th) - 0.5f;
-    x = x < 0.0f ? 0.0f : (x > (float)(tw - 1) ? (float)(tw - 1) : x);
-    y = y < 0.0f ? 0.0f : (y > (float)(th - 1) ? (float)(th - 1) : y);
-    const int32_t x0 = (int32_t)x, y0 = (int32_t)y;
-    const int32_t x1 = x0 + 1 < tw ? x0 + 1 : x0, y1 = y0 + 1 < th ? y0 + 1 : y0;
-    const float fx = x - (float)x0, fy = y - (float)y0;
-    const uint8_t *a = tex4 + 4 * ((int64_t)y0 * tw + x0), *b = tex4 + 4 * ((int64_t)y0 * tw + x1);
-    const uint8_t *c = tex4 + 4 * ((int64_t)y1 * tw + x0), *d = tex4 + 4 * ((int64_t)y1 * tw + x1);
+    const p3d_tex_taps t = p3d_tex_bilinear_taps(tw, th, u, v);
+    const float fx = t.fx, fy = t.fy;
+    const uint8_t *a = tex4 + 4 * ((int64_t)t.y0 * tw + t.x0), *b = tex4 + 4 * ((int64_t)t.y0 * tw + t.x1);
+    const uint8_t *c = tex4 + 4 * ((int64_t)t.y1 * tw + t.x0), *d = tex4 + 4 * ((int64_t)t.y1 * tw + t.x1);
 #if P3D_RENDER_SSE2
     const __m128i z = _mm_setzero_si128();
     /* a texel's word (the compiler makes each one load) */
@@ -242,11 +238,7 @@ P3D_HD void p3d_render_tex_bilinear_x(const uint8_t *tex4, int32_t tw, int32_t t
     _mm_storeu_ps(o, _mm_add_ps(top, _mm_mul_ps(vy, _mm_sub_ps(bot, top))));
     for (int32_t k = 0; k < 3; k++) out[k] = o[k];
 #else
-    for (int32_t k = 0; k < 3; k++) {
-        const float top = (float)a[k] + p3d_tex_mul(fx, (float)b[k] - (float)a[k]);
-        const float bot = (float)c[k] + p3d_tex_mul(fx, (float)d[k] - (float)c[k]);
-        out[k] = top + p3d_tex_mul(fy, bot - top);
-    }
+    p3d_tex_lerp(a, b, c, d, fx, fy, out);
 #endif
 }
 
@@ -630,6 +622,23 @@ P3D_HD void p3d_render_group_edges(const p3d_rtri *t, int32_t px0, int32_t py0, 
 /* The sum of the local raster coordinates of output pixel o's s x s samples along one axis. */
 P3D_HD int32_t p3d_render_pixel_coord_sum(int32_t s, int32_t o) { return s * (s * o * s + s * (s - 1) / 2); }
 
+/* Adds the sample (lx, ly) of face f to a pixel's groups [first, *ng) (per group: face gf, samples gn,
+ * the sums of their local raster coordinates gx, gy), opening a group for a face not among them yet. */
+P3D_HD void p3d_render_group_add(int32_t f, int32_t lx, int32_t ly, int32_t first, int32_t *gf, int32_t *gn,
+                                 int32_t *gx, int32_t *gy, int32_t *ng) {
+    int32_t g = first;
+    while (g < *ng && gf[g] != f) g++;
+    if (g == *ng) {
+        gf[g] = f;
+        gn[g] = 0;
+        gx[g] = gy[g] = 0;
+        (*ng)++;
+    }
+    gn[g]++;
+    gx[g] += lx;
+    gy[g] += ly;
+}
+
 /* Output pixel (ox, oy) of a tile (local coordinates; s x s samples each) from the faces that won the
  * tile's samples (p3d_render_sample_face of keys / ids), shaded as multisample anti-aliasing does: coverage and depth are per sample, colour once per triangle and
  * pixel. The samples are grouped by the triangle that won them (in scan order of first appearance);
@@ -669,17 +678,7 @@ P3D_HD void p3d_render_resolve(const p3d_rmesh *m, const uint64_t *keys, const i
                 n_bg++;
                 continue;
             }
-            int32_t g = 0;
-            while (g < ng && gf[g] != f) g++;
-            if (g == ng) {
-                gf[g] = f;
-                gn[g] = 0;
-                gx[g] = gy[g] = 0;
-                ng++;
-            }
-            gn[g]++;
-            gx[g] += lx;
-            gy[g] += ly;
+            p3d_render_group_add(f, lx, ly, 0, gf, gn, gx, gy, &ng);
         }
     float sum[3];
     p3d_render_sum_init(bg, n_bg, sum);
