@@ -67,7 +67,7 @@ fi
 # 3. moon, both devices; on CUDA the device LDI is compared with the host's after the steps that write it on
 # the device, and the build's grid (its island refill on the device) with a CPU build
 # (P3D_LDI_RESIDENT_CHECK: the build's input layer with the photo's colours, the border's and the
-# passes' nodes with theirs, each patch's inputs gathered from it against the host's crop; any
+# passes' nodes with theirs, each patch's labels and inputs made from it against the host's; any
 # difference fails the run). The check's downloads are blocking waits, so the waits are counted on a
 # second run without it.
 if [ -f "$moon/moon.jpg" ] && [ -f "$moon/moon.npy" ]; then
@@ -111,8 +111,9 @@ run "5 run --json on the CPU" 0 "" -- run "$photo" --depth "$disp" --mesh-only -
   check_traffic "5 run CPU traffic is zero" "$tmp/run_cpu.json" zero 0
 # 6. the sample at its own size (640 px) on CUDA: the LDI stays on the device (issue 14), so what comes
 # back is at most 0.41x the mesh's own size (the PLY), and what goes up at most 0.31x: the non-learned
-# fill sends only its patches' labels and one layer byte per context pixel, gathers their colours and
-# depths from the device LDI (cuda/ldi/ldi_gather.cu) and builds the rest on the device
+# fill sends only its patches' codes (crop flags and node layers, half a byte or a byte a pixel), gathers
+# their colours and depths from the device LDI and makes their labels there with the host's source
+# rules (cuda/ldi/ldi_sources.cu) and builds the rest on the device
 # (inpaint/fill_gather.h), and sends back only its mask pixels' results (p3d_fill_results_pack); the
 # border's and pass 1's nodes are made on the device from their depths (p3d_ldi_border_nodes_cuda,
 # p3d_ldi_pass_nodes_cuda); the LDI build reads the prepared depth where the depth stage left it on the

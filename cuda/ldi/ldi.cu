@@ -51,17 +51,25 @@
 // Each launcher fetches its results with one or two blocking copies (a small header with the list
 // lengths, then the lists); the regions loop keeps the frontier lengths on the device and reads them back
 // only after rings 0, 2, 4, 8, ... (see regions_run).
-// The non-learned fill's patch inputs are gathered from the copy (cuda/ldi/ldi_gather.cu): up go each
-// patch's level-0 labels (its source rules run on the host) and one layer byte per context pixel; the
-// device reads the colours and depths there and builds the rest of the workspace
-// (host/inpaint/fill_gather.h), and sends back only the mask pixels' results. A patch whose context the
-// copy does not hold yet (the border's corners, whose context is the sides' new nodes) goes up packed.
+// The non-learned fill's patch inputs and labels are made from the copy (cuda/ldi/ldi_sources.cu): up
+// goes one byte a patch pixel, or half a byte where every pixel's fits (its crop flags - context,
+// erosion ring, mask, the border's node - and its node's layer at the pixel, p3d_ldi_src_code,
+// p3d_ldi_src_nibble); the device reads the colours and depths there, runs the
+// fill's source rules (host/ldi/ldi_sources_math.h: the occluder's surface flooded to its fixed point,
+// support, the seam, the colour test, the colour sources; the host runs the same rules for its own
+// part of the fill) and writes the labels, builds the rest of the workspace (host/inpaint/fill_gather.h),
+// and sends back only the mask pixels' results. Before, the labels (1 byte a pixel, from the host's
+// rules) and one layer byte per context pixel went up (cuda/ldi/ldi_gather.cu, still the way for a
+// patch with a node deeper than P3D_LDI_SRC_MAX_LAYER). A patch whose context the copy does not hold yet
+// (the border's corners, whose context is the sides' new nodes) goes up packed, its labels too.
 // Not yet on the device: the cleanup's link edits, the patch crop's maps (region
-// maps, border strips), the non-learned fill's sources and depth growth, the learned fill's inputs and
+// maps, border strips: their flags go up), the non-learned fill's depth growth, the learned fill's inputs and
 // the placement of new nodes behind the layers (host stages over the host LDI; the host computes each
 // new node, the device rebuilds the graph from it). Moon at 960, emulated device, per image: h2d
-// 15.5 MB with a pass's colours from the fill's results on the device, 15.8 MB after the gather (19.0 MB
-// before it: the photo then never went up; 23.2 MB with the photo up and the patches still packed;
+// 12.4 MB with the labels made on the device from the patches' codes (15.4 MB before: 15,371,594 ->
+// 12,425,772 bytes, 14,132,935 with a byte a pixel; the sample 11,017,628 -> 9,458,878; d2h and the 36
+// host waits unchanged), 15.5 MB with a pass's colours from the fill's results on the device, 15.8 MB
+// after the gather (19.0 MB before it: the photo then never went up; 23.2 MB with the photo up and the patches still packed;
 // all measured before the refill moved to the device); earlier, on main of ed9b999 with the depth
 // hand-over, 20.0 MB: the depth map 3.7 MB (for the depth stage), the cleanup's link edits 0.1 MB (and
 // the island refill's 0.1 MB, now made on the device), the border 6.7 MB (its strips'

@@ -3,7 +3,8 @@
 // with the per-pixel rule of host/ldi/ldi_gather_math.h that the host's crop uses (ldi_inpaint.c
 // set_context, strip_patch), so they equal the host's crop bit for bit. Up goes one byte per context
 // pixel, the layer of its node at the pixel, instead of the node's packed colour and depth (7 bytes,
-// p3d_fill_pack). The fill's labels still come from the host (its source rules run there).
+// p3d_fill_pack). The labels come from the host here: this is the way of a patch that
+// cuda/ldi/ldi_sources.cu cannot make on the device (a node deeper than P3D_LDI_SRC_MAX_LAYER).
 //
 // Rows as p3d_fill_unpack_cuda: the context pixels before each row (p3d_fill_context_rows_cuda), then
 // one thread a row walks it, its context pixels taking the layer bytes from the row's offset on.

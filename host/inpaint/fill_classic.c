@@ -712,13 +712,18 @@ static p3d_status fill_patch_run(p3d_ctx *ctx, const p3d_fill_patch *p, int64_t 
          * (never read, and not copied back: fill_fetch_results). sm_tmp holds the packed inputs and
          * pm[0].val the row offsets until the solve and PatchMatch overwrite them. With p->gather the
          * caller gathers the inputs on the device from its own device data (fill_gather.h: the device
-         * LDI) and only the labels go up from here, unless it cannot. */
+         * LDI) and only the labels go up from here, unless it cannot; with p->gather->inputs the caller
+         * makes the labels there too (the same labels as `label`: ldi/'s source rules on the device). */
         int32_t n_ctx = 0, rgb8 = 0, gathered = 0;
         uint8_t *label = staging + pl.sm[0].label;
         int32_t *rows = (int32_t *)(dev + pl.pm[0].val);
-        P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, label, n0));
+        if (p->gather && p->gather->inputs)
+            P3D_TRY(p->gather->inputs(p->gather->arg, ctx, dev + pl.sm[0].label, p->w, p->h, dev + pl.sm_tmp,
+                                      n0 * 4 * sizeof(float), fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth),
+                                      &gathered));
+        if (!gathered) P3D_TRY(p3d_ctx_upload(ctx, dev + pl.sm[0].label, label, n0));
         P3D_TRY(fill_static_on_device(ctx, dev, &pl, o, patchmatch, n_pm_layout));
-        if (p->gather)
+        if (p->gather && !gathered)
             P3D_TRY(p->gather->run(p->gather->arg, ctx, dev + pl.sm[0].label, p->w, p->h, dev + pl.sm_tmp, rows,
                                    fill_f32(dev, pl.io_rgb), fill_f32(dev, pl.io_depth), &gathered));
         if (!gathered) {

@@ -89,6 +89,13 @@ typedef struct p3d_fill_gather {
                       int32_t *rows, float *rgb, float *depth, int32_t *done);
     void *arg;
     const float *results;
+    /* NULL, or: makes the level-0 labels (h, w) at label AND the inputs rgb / depth (as run writes them)
+     * on the device from the caller's device data, instead of the labels' upload and run (ldi/: the
+     * source rules on the device LDI, cuda/ldi/ldi_sources.cu); tmp: tmp_bytes of device scratch, free
+     * until the static block is built. *done = 0 when it cannot (nothing queued): the fill then uploads
+     * the labels and calls run. */
+    p3d_status (*inputs)(void *arg, p3d_ctx *ctx, uint8_t *label, int32_t w, int32_t h, uint8_t *tmp, size_t tmp_bytes,
+                         float *rgb, float *depth, int32_t *done);
 } p3d_fill_gather;
 
 #ifdef P3D_HAVE_CUDA

@@ -31,12 +31,10 @@
 #include "io/resize_cubic.h"
 #include "ldi/ldi_gather_math.h"
 #include "ldi/ldi_math.h"
+#include "ldi/ldi_sources_math.h"
 
 /* Pixels of all patches processed together: bounds the host memory of one chunk of regions. */
 #define P3D_INPAINT_CHUNK_PIXELS (16 * 1024 * 1024)
-/* The photo's own colour sources an edge's patch needs before its synthesised context is dropped from
- * them (colour_sources): more than a 7 x 7 source patch. */
-#define P3D_INPAINT_MIN_REAL 64
 /* The non-learned fill's membrane weight of vertical neighbours on disocclusion patches (classic_stage). */
 #define P3D_INPAINT_ROW_CROSS 0.04f
 /* Padded pixels of one batched network call (N * hp * wp): bounds activation memory. */
@@ -59,9 +57,8 @@ typedef struct patch {
     float *rgb;           /* (h, w, 3) in [0, 1]: known on cctx; synthesised on mask | erode */
     float *edge;          /* context edges in; after the edge net: the edge channel used downstream */
     int32_t used_edge;    /* the edge net ran on this patch (edge_occlusion) */
-    float fg[6];          /* the non-learned fill: mean and variance of the occluder's colour (the
-                             photo's nodes in front of the mask pixels), rgb in [0, 1] */
-    int32_t n_fg;         /* occluder pixels behind fg (0: no statistics) */
+    p3d_ldi_src_moments fg; /* the non-learned fill: the occluder's colour moments (the nodes in front
+                               of the mask pixels; ldi_sources_math.h) */
     const float *results_dev; /* on a device: the non-learned fill's results of the mask pixels there
                                  (p3d_fill_gather.results), or NULL */
     void *mem;            /* one allocation holding every map */
@@ -573,8 +570,8 @@ static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, f
     return 1;
 }
 
-/* sup (h, w) = 1 for the context pixels with a 4-neighbour in the context on the same surface (within
- * thr in disparity), 0 elsewhere. An unsupported context pixel is a pixel of the depth map's own edge
+/* Support (p3d_ldi_src_supported, P3D_LDI_SRC_SUP): the context pixels with a 4-neighbour in the context on
+ * the same surface (within thr in disparity). An unsupported context pixel is a pixel of the depth map's own edge
  * whose depth lies between the two surfaces (a resampled or blurred map's ramp, one pixel wide at a
  * silhouette): torn from both sides, it belongs to neither. As a source it was the only one on its
  * row when its neighbours along the row are other edges' context, and extend_depth's row-by-row
@@ -582,22 +579,8 @@ static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, f
  * helmet, single rows at depths 3.1, 3.4, 3.5 and 6.0 between rows of sky at 8.5-9.6, each row torn
  * from the next (a one-row seam without geometry in a view moved 2 cm). Without it those rows grow
  * from the rows above and below. */
-static void context_supported(const patch *p, float thr, uint8_t *sup) {
-    for (int32_t y = 0; y < p->h; y++)
-        for (int32_t x = 0; x < p->w; x++) {
-            const size_t k = (size_t)y * p->w + x;
-            sup[k] = 0;
-            if (!p->ctx[k]) continue;
-            for (int32_t d = 0; d < 4 && !sup[k]; d++) {
-                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
-                const size_t j = (size_t)yy * p->w + xx;
-                sup[k] = (uint8_t)(p->ctx[j] && p3d_ldi_joined(p->depth[k], p->depth[j], thr));
-            }
-        }
-}
 
-/* fgs (h, w) = 1 for the context pixels on the occluder's own surface: the foreground wrapping round
+/* The occluder's own surface (P3D_LDI_SRC_FG; p3d_ldi_src_seed, p3d_ldi_src_grow_pair): the foreground wrapping round
  * an end of the mask, which the region growth can reach as context (ldi_regions.c grows the context
  * round a mask that stopped). Seeds: context pixels 4-adjacent to a mask pixel and not behind that
  * pixel's occluder (p->occ) by more than thr; grown through context pixels joined (within thr in
@@ -608,35 +591,31 @@ static void context_supported(const patch *p, float thr, uint8_t *sup) {
  * growth carried the suit's depth 0.516 up through the band (a flat grey block moving with the suit
  * in a view moved 2 cm); one of its pixels at the silhouette's steep slope was behind its occluder
  * by 0.0015 more than thr, hence the growth. Border strips (no occluder) mark nothing.
- * stack: (h * w) scratch. */
-static void occluder_side(const patch *p, float thr, uint8_t *fgs, int32_t *stack) {
-    const size_t m = (size_t)p->w * p->h;
+ * The host floods from the seeds with a stack; the device iterates the growth rule to its fixed point
+ * (cuda/ldi/ldi_sources.cu): both give the seeds' reach. stack: (h * w) scratch. */
+static void occluder_side(uint8_t *f, const float *depth, const float *occ, int32_t w, int32_t h, float thr,
+                          int32_t *stack) {
     float far = 0.0f; /* the farthest disparity of the occluder pixels next to a seed */
     int32_t top = 0;
-    memset(fgs, 0, m);
-    for (int32_t y = 0; y < p->h; y++)
-        for (int32_t x = 0; x < p->w; x++) {
-            const size_t k = (size_t)y * p->w + x;
-            if (!p->ctx[k]) continue;
-            for (int32_t d = 0; d < 4; d++) {
-                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
-                const size_t j = (size_t)yy * p->w + xx;
-                if (p->mask[j] && p->occ[j] > 0.0f && 1.0f / p->depth[k] >= 1.0f / p->occ[j] - thr) {
-                    if (!fgs[k]) fgs[k] = 1, stack[top++] = (int32_t)k;
-                    if (far == 0.0f || 1.0f / p->occ[j] < far) far = 1.0f / p->occ[j];
-                }
-            }
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            float seed_far;
+            if (!p3d_ldi_src_seed(f, depth, occ, w, h, x, y, thr, &seed_far)) continue;
+            f[(size_t)y * w + x] |= P3D_LDI_SRC_FG;
+            stack[top++] = y * w + x;
+            if (far == 0.0f || seed_far < far) far = seed_far;
         }
     while (top > 0) {
-        const int32_t k = stack[--top], x = k % p->w, y = k / p->w;
+        const int32_t k = stack[--top], x = k % w, y = k / w;
         for (int32_t d = 0; d < 4; d++) {
             const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-            if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
-            const size_t j = (size_t)yy * p->w + xx;
-            if (!p->ctx[j] || fgs[j] || 1.0f / p->depth[j] < far - thr || !p3d_ldi_joined(p->depth[j], p->depth[k], thr))
+            if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+            const size_t j = (size_t)yy * w + xx;
+            if ((f[j] & (P3D_LDI_SRC_CTX | P3D_LDI_SRC_FG)) != P3D_LDI_SRC_CTX ||
+                !p3d_ldi_src_grow_pair(depth[j], depth[k], far, thr))
                 continue;
-            fgs[j] = 1, stack[top++] = (int32_t)j;
+            f[j] |= P3D_LDI_SRC_FG;
+            stack[top++] = (int32_t)j;
         }
     }
 }
@@ -648,81 +627,15 @@ static void occluder_side(const patch *p, float thr, uint8_t *fgs, int32_t *stac
  *     another object in front of that surface, reached around the edge through smooth links: left out;
  *   - colour: a context pixel of the erosion ring next to the edge (where the photo mixes foreground
  *     and background across the edge's few blurred pixels) is left out when its colour is likelier
- *     under the occluder's colour statistics (p->fg: diagonal Gaussian of the nodes in front of the
+ *     under the occluder's colour statistics (fg: diagonal Gaussian of the nodes in front of the
  *     mask) than under the rest of the context's; every other ring pixel is a source like any
  *     background pixel. The ring's nodes keep their photo colour either way (the networks' erosion
  *     repaints them; a patch-copying fill would only damage the photo).
  *   - neither: a context pixel on the occluder's own surface (occluder_side), which also gives no seam.
- * src: (h, w) out. Falls back to the whole context when nothing is left (a patch with no seam).
- * Returns 0 on allocation failure. */
-static int32_t classic_sources(const patch *p, float thr, uint8_t *src) {
-    const size_t m = (size_t)p->w * p->h;
-    double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0}, n = 0;
-    float seam = 0.0f;
-    uint8_t *fgs = (uint8_t *)malloc(m + 1);
-    int32_t *stack = (int32_t *)malloc((m + 1) * sizeof *stack);
-    if (!fgs || !stack) {
-        free(fgs), free(stack);
-        return 0;
-    }
-    occluder_side(p, thr, fgs, stack);
-    free(stack);
-    /* src first holds 1 for the supported context pixels (context_supported) */
-    context_supported(p, thr, src);
-    for (int32_t y = 0; y < p->h; y++)
-        for (int32_t x = 0; x < p->w; x++) {
-            const size_t k = (size_t)y * p->w + x;
-            if (!src[k]) continue;
-            if (p->cctx[k]) {
-                for (int32_t c = 0; c < 3; c++) mean[c] += p->rgb[3 * k + c], var[c] += (double)p->rgb[3 * k + c] * p->rgb[3 * k + c];
-                n += 1;
-            }
-            if (fgs[k]) continue;
-            for (int32_t d = 0; d < 4; d++) {
-                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h || !p->mask[(size_t)yy * p->w + xx]) continue;
-                const float disp = 1.0f / p->depth[k];
-                if (disp > seam) seam = disp;
-                break;
-            }
-        }
-    /* colour floor of the variances: (2 % of the range)^2, so a flat side does not reject everything */
-    const double floor_var = 0.02 * 0.02;
-    double lb = 0, lf = 0, ib[3], jf[3];
-    for (int32_t c = 0; c < 3; c++) {
-        if (n > 0) mean[c] /= n, var[c] = var[c] / n - mean[c] * mean[c];
-        var[c] = (var[c] > 0 ? var[c] : 0) + floor_var;
-        ib[c] = 1.0 / var[c];
-        lb += log(var[c]);
-        const double vf = (double)p->fg[3 + c] + floor_var;
-        jf[c] = 1.0 / vf;
-        lf += log(vf);
-    }
-    int64_t kept = 0;
-    for (size_t k = 0; k < m; k++) {
-        const uint8_t supported = src[k] && !fgs[k];
-        src[k] = 0;
-        if (!supported) continue;
-        if (seam > 0 && 1.0f / p->depth[k] > seam + thr) continue;
-        if (p->erode[k] && p->n_fg > 0 && n > 0) {
-            double db = lb, df = lf;
-            for (int32_t c = 0; c < 3; c++) {
-                const double eb = p->rgb[3 * k + c] - mean[c], ef = p->rgb[3 * k + c] - p->fg[c];
-                db += eb * eb * ib[c];
-                df += ef * ef * jf[c];
-            }
-            if (df < db) continue;
-        }
-        src[k] = 1;
-        kept++;
-    }
-    if (kept == 0)
-        for (size_t k = 0; k < m; k++) src[k] = p->ctx[k];
-    free(fgs);
-    return 1;
-}
-
-/* The colour sources of an edge's patch: the sources (classic_sources) less the seam, the source
+ * Falls back to the whole context when nothing is left (a patch with no seam). The rules, per pixel,
+ * are ldi_sources_math.h's; the device runs them too (cuda/ldi/ldi_sources.cu).
+ *
+   The colour sources (P3D_LDI_SRC_CSRC, p3d_ldi_src_colour) of an edge's patch: the sources less the seam, the source
  * pixels 4-adjacent to the mask. A seam pixel is the photo's pixel on the depth edge itself: it
  * images both surfaces (the lens, the sensor's demosaicing, the resampling to the processing size
  * blend the occluder into it), so it is the background's colour only in part, and the statistical
@@ -738,59 +651,111 @@ static int32_t classic_sources(const patch *p, float thr, uint8_t *src) {
  * the depth (extend_depth): only its colour is not copied. Border strips keep theirs (their seam is the image side, not a depth
  * edge), and so does a patch whose sources are all seam.
  * The extrapolated border (p->synth: context nodes of the border stage) is no colour source either
- * while the photo's own sources number at least P3D_INPAINT_MIN_REAL: PatchMatch starts the band from
+ * while the photo's own sources number at least P3D_LDI_SRC_MIN_REAL: PatchMatch starts the band from
  * the structure pass's smooth colours, and the smooth extrapolated border matched that start better
  * than the real texture did, so the band behind the sample's pillar copied the border's blur (pale
  * mortar courses, no brick joints) although 40 columns of real bricks lay beside it. An earlier
  * pass's bands stay sources: without them a band in moon's sky behind the backpack kept only a few
- * real pixels of the backpack's outline and copied a white stroke into the sky. csrc: (h, w) out. */
-static void colour_sources(const patch *p, const uint8_t *src, uint8_t *csrc) {
-    const size_t m = (size_t)p->w * p->h;
-    int64_t kept = 0, real = 0;
-    for (size_t k = 0; k < m && p->id >= 0; k++) real += src[k] && !p->synth[k];
-    const int drop_synth = real >= P3D_INPAINT_MIN_REAL;
-    for (int32_t y = 0; y < p->h; y++)
-        for (int32_t x = 0; x < p->w; x++) {
-            const size_t k = (size_t)y * p->w + x;
-            csrc[k] = src[k] && !(drop_synth && p->synth[k]);
-            if (!csrc[k] || p->id < 0) {
-                kept += src[k];
-                continue;
+ * real pixels of the backpack's outline and copied a white stroke into the sky. */
+int32_t p3d_ldi_sources(uint8_t *f, const float *depth, const float *occ, const float *rgb, int32_t w, int32_t h,
+                        int32_t id, float thr, const p3d_ldi_src_moments *fg) {
+    const size_t m = (size_t)w * h;
+    int32_t *stack = (int32_t *)malloc((m + 1) * sizeof *stack);
+    if (!stack) return 0;
+    p3d_ldi_src_sums s;
+    p3d_ldi_src_sums_init(&s);
+    s.fg = *fg;
+    occluder_side(f, depth, occ, w, h, thr, stack);
+    free(stack);
+    float seam = 0.0f;
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            const size_t k = (size_t)y * w + x;
+            if (!p3d_ldi_src_supported(f, depth, w, h, x, y, thr)) continue;
+            f[k] |= P3D_LDI_SRC_SUP;
+            if (!(f[k] & P3D_LDI_SRC_ERODE)) {
+                uint8_t c[3];
+                p3d_ldi_src_u8(rgb, (int64_t)k, c);
+                p3d_ldi_src_moments_add(&s.bg, c);
             }
-            for (int32_t d = 0; d < 4; d++) {
-                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
-                if (xx >= 0 && yy >= 0 && xx < p->w && yy < p->h && p->mask[(size_t)yy * p->w + xx]) {
-                    csrc[k] = 0;
-                    break;
-                }
-            }
-            kept += csrc[k];
+            const float sd = p3d_ldi_src_seam(f, depth, w, h, x, y);
+            if (sd > seam) seam = sd;
         }
-    if (kept == 0) memcpy(csrc, src, m);
+    p3d_ldi_src_test t;
+    p3d_ldi_src_test_make(&s, &t);
+    int64_t kept = 0, real = 0, ckept = 0;
+    for (size_t k = 0; k < m; k++)
+        if (p3d_ldi_src_keep(f, depth, rgb, (int64_t)k, seam, thr, &t)) f[k] |= P3D_LDI_SRC_SRC, kept++;
+    for (size_t k = 0; k < m; k++) {
+        if (kept == 0 && (f[k] & P3D_LDI_SRC_CTX)) f[k] |= P3D_LDI_SRC_SRC;
+        real += id >= 0 && (f[k] & (P3D_LDI_SRC_SRC | P3D_LDI_SRC_SYNTH)) == P3D_LDI_SRC_SRC;
+    }
+    for (int32_t y = 0; y < h; y++)
+        for (int32_t x = 0; x < w; x++) {
+            int32_t kp = 0;
+            if (p3d_ldi_src_colour(f, w, h, x, y, id, real >= P3D_LDI_SRC_MIN_REAL, &kp)) f[(size_t)y * w + x] |= P3D_LDI_SRC_CSRC;
+            ckept += kp;
+        }
+    for (size_t k = 0; k < m && ckept == 0; k++)
+        if (f[k] & P3D_LDI_SRC_SRC) f[k] |= P3D_LDI_SRC_CSRC;
+    return 1;
+}
+
+/* The crop's input flags of p (ldi_sources_math.h): context, erosion ring, mask, the border's nodes. */
+static void patch_flags(const patch *p, uint8_t *f) {
+    for (size_t k = 0; k < (size_t)p->w * p->h; k++)
+        f[k] = (uint8_t)((p->ctx[k] ? P3D_LDI_SRC_CTX : 0) | (p->erode[k] ? P3D_LDI_SRC_ERODE : 0) |
+                         (p->mask[k] ? P3D_LDI_SRC_MASK : 0) | (p->synth[k] ? P3D_LDI_SRC_SYNTH : 0));
+}
+
+/* p's sources src and colour sources csrc (h, w each) by p3d_ldi_sources; f: (h, w) scratch. Returns 0 on
+ * allocation failure. */
+static int32_t classic_sources(const patch *p, float thr, uint8_t *f, uint8_t *src, uint8_t *csrc) {
+    patch_flags(p, f);
+    if (!p3d_ldi_sources(f, p->depth, p->occ, p->rgb, p->w, p->h, p->id, thr, &p->fg)) return 0;
+    for (size_t k = 0; k < (size_t)p->w * p->h; k++) {
+        src[k] = (f[k] & P3D_LDI_SRC_SRC) != 0;
+        csrc[k] = (f[k] & P3D_LDI_SRC_CSRC) != 0;
+    }
+    return 1;
 }
 
 #ifdef P3D_HAVE_CUDA
-/* The non-learned fill's inputs of one patch gathered on the device from the device LDI (issue 14,
- * p3d_fill_gather): up go the layer bytes of its context pixels (ldi_gather_math.h), the device reads
- * their nodes' colours and depths (cuda/ldi/ldi_gather.cu). The fill's labels (the source rules
- * classic_sources, occluder_side, colour_sources run on the host) still go up from the host, 1 byte a
- * pixel. With P3D_LDI_RESIDENT_CHECK=1 the gathered inputs are downloaded and compared with the
- * host's crop. */
+/* The non-learned fill's inputs of one patch made on the device from the device LDI (issue 14,
+ * p3d_fill_gather). inputs_on_device: up goes one byte a patch pixel, its crop flags and its node's
+ * layer (p3d_ldi_src_code), or half a byte when every pixel's fits (p3d_ldi_src_nibble); the device
+ * reads the nodes' colours and depths and runs the source rules (cuda/ldi/ldi_sources.cu, the rules
+ * of ldi_sources_math.h that classic_sources runs here), so the fill's labels do not go up. When it cannot (a node deeper than P3D_LDI_SRC_MAX_LAYER), the labels go
+ * up and gather_on_device sends the layer bytes of the context pixels only (ldi_gather_math.h,
+ * cuda/ldi/ldi_gather.cu). With P3D_LDI_RESIDENT_CHECK=1 the device's labels and inputs are
+ * downloaded and compared with the host's. */
 typedef struct patch_gather {
     const p3d_ldi *l;
     const patch *p;
     const uint8_t *context; /* (h, w) the fill's context (its labels' P3D_FILL_CONTEXT) */
+    float thr;
     p3d_fill_gather hook;
 } patch_gather;
 
-/* The gathered inputs against the host's crop: p's colours and depths on the context, 0 elsewhere. */
-static p3d_status gather_check(p3d_ctx *ctx, const patch_gather *g, const float *rgb, const float *depth) {
+/* The gathered inputs against the host's crop: p's colours and depths on the context, 0 elsewhere;
+ * with label (device, else NULL) the device's labels against the host's too. */
+static p3d_status gather_check(p3d_ctx *ctx, const patch_gather *g, const uint8_t *label, const float *rgb,
+                               const float *depth) {
     const patch *p = g->p;
     const size_t m = (size_t)p->w * p->h;
-    float *host = (float *)malloc(m * 4 * sizeof(float));
+    float *host = (float *)malloc(m * 4 * sizeof(float) + m);
     if (!host) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for the gather check");
+    uint8_t *hl = (uint8_t *)(host + 4 * m);
     p3d_status s = p3d_ctx_download(ctx, host, rgb, m * 3 * sizeof(float));
     if (s == P3D_OK) s = p3d_ctx_download(ctx, host + 3 * m, depth, m * sizeof(float));
+    if (s == P3D_OK && label) s = p3d_ctx_download(ctx, hl, label, m);
+    for (size_t k = 0; s == P3D_OK && label && k < m; k++) {
+        const uint8_t want = g->context[k] ? P3D_FILL_CONTEXT : p->mask[k] ? P3D_FILL_MASK : P3D_FILL_UNKNOWN;
+        if (hl[k] != want)
+            s = p3d_fail(P3D_ERR_DEVICE, "inpainting: the device's fill label %d of patch pixel (%d, %d) at canvas (%d, %d) "
+                         "differs from the host's %d", (int)hl[k], (int)(k % (size_t)p->w), (int)(k / (size_t)p->w),
+                         (int)p->x0, (int)p->y0, (int)want);
+    }
     for (size_t k = 0; s == P3D_OK && k < m; k++) {
         const int in = g->context[k] != 0;
         int same = host[3 * m + k] == (in ? p->depth[k] : 0.0f);
@@ -829,7 +794,42 @@ static p3d_status gather_on_device(void *arg, p3d_ctx *ctx, const uint8_t *label
     if (s == P3D_OK) s = p3d_ldi_gather_cuda(p3d_ctx_cuda(ctx), l, p->x0, p->y0, w, h, label, tmp, rows, rgb, depth, done);
     free(layers);
     const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
-    if (s == P3D_OK && *done && check && check[0] == '1') s = gather_check(ctx, g, rgb, depth);
+    if (s == P3D_OK && *done && check && check[0] == '1') s = gather_check(ctx, g, NULL, rgb, depth);
+    return s;
+}
+
+static p3d_status inputs_on_device(void *arg, p3d_ctx *ctx, uint8_t *label, int32_t w, int32_t h, uint8_t *tmp,
+                                   size_t tmp_bytes, float *rgb, float *depth, int32_t *done) {
+    const patch_gather *g = (const patch_gather *)arg;
+    const patch *p = g->p;
+    const p3d_ldi *l = g->l;
+    *done = 0;
+    if (!p3d_ctx_cuda(ctx) || w != p->w || h != p->h) return P3D_OK;
+    const size_t m = (size_t)w * h;
+    uint8_t *code = (uint8_t *)malloc(m + 1);
+    if (!code) return p3d_fail(P3D_ERR_OOM, "inpainting: out of memory for a %dx%d patch's codes", (int)w, (int)h);
+    patch_flags(p, code);
+    int32_t nibbles = 1;
+    for (size_t k = 0; k < m; k++) {
+        int32_t layer = -1;
+        if ((code[k] & (P3D_LDI_SRC_CTX | P3D_LDI_SRC_MASK)) && p->node[k] >= 0) {
+            const int64_t pix = (int64_t)(p->y0 + (int32_t)(k / (size_t)w)) * l->ext_w + p->x0 + (int32_t)(k % (size_t)w);
+            layer = p3d_ldi_node_layer(l->head, l->next, pix, p->node[k]);
+            if (layer < 0 || layer > P3D_LDI_SRC_MAX_LAYER) { /* not in its pixel's list, or too deep: the labels go up */
+                free(code);
+                return P3D_OK;
+            }
+        }
+        code[k] = p3d_ldi_src_code(code[k], layer);
+        nibbles &= p3d_ldi_src_nibble(code[k]) >= 0;
+    }
+    for (size_t k = 0; nibbles && k < m; k += 2) /* in place: byte k / 2 is read before it is written */
+        code[k / 2] = (uint8_t)(p3d_ldi_src_nibble(code[k]) | (k + 1 < m ? p3d_ldi_src_nibble(code[k + 1]) << 4 : 0));
+    p3d_status s = p3d_ldi_sources_gather_cuda(p3d_ctx_cuda(ctx), l, p->x0, p->y0, w, h, p->id, g->thr, code, nibbles,
+                                               tmp, tmp_bytes, label, rgb, depth, done);
+    free(code);
+    const char *check = getenv("P3D_LDI_RESIDENT_CHECK");
+    if (s == P3D_OK && *done && check && check[0] == '1') s = gather_check(ctx, g, label, rgb, depth);
     return s;
 }
 #endif
@@ -857,23 +857,22 @@ static p3d_status classic_stage(p3d_ctx *ctx, const p3d_ldi *l, patch **ps, int3
     for (int32_t i = 0; s == P3D_OK && i < n; i++) {
         patch *p = ps[i];
         size_t m = (size_t)p->w * p->h;
-        if (!(srcs[i] = (uint8_t *)malloc(2 * m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
+        if (!(srcs[i] = (uint8_t *)malloc(3 * m)) || !(known[i] = (float *)malloc(m * sizeof(float)))) {
             s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
             break;
         }
         csrcs[i] = srcs[i] + m;
-        memcpy(known[i], p->depth, m * sizeof(float));
-        if (!classic_sources(p, thr, srcs[i])) {
+        if (!classic_sources(p, thr, srcs[i] + 2 * m, srcs[i], csrcs[i])) {
             s = p3d_fail(P3D_ERR_OOM, "inpainting: out of memory");
             break;
         }
-        colour_sources(p, srcs[i], csrcs[i]);
+        memcpy(known[i], p->depth, m * sizeof(float));
         for (size_t k = 0; k < m; k++)
             if (!srcs[i][k] && !p->mask[k]) p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0.0f;
         fp[i] = (p3d_fill_patch){p->w, p->h, csrcs[i], p->mask, p->rgb, p->depth, NULL};
 #ifdef P3D_HAVE_CUDA
         if (p3d_ctx_cuda(ctx)) {
-            gs[i] = (patch_gather){l, p, csrcs[i], {gather_on_device, &gs[i], NULL}};
+            gs[i] = (patch_gather){l, p, csrcs[i], thr, {gather_on_device, &gs[i], NULL, inputs_on_device}};
             fp[i].gather = &gs[i].hook;
         }
 #endif
@@ -1061,22 +1060,10 @@ static void extend_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p)
         }
 }
 
-/* p->fg, p->n_fg: the colour statistics of the nodes covering p's mask pixels (the occluder). */
+/* p->fg: the colour moments of the nodes covering p's mask pixels (the occluder). */
 static void occluder_stats(const p3d_ldi *l, patch *p) {
-    double sum[3] = {0, 0, 0}, sq[3] = {0, 0, 0};
-    int64_t n = 0;
-    for (size_t k = 0; k < (size_t)p->w * p->h; k++) {
-        if (!p->mask[k] || p->node[k] < 0) continue;
-        const uint8_t *c = l->rgb + 3 * (size_t)p->node[k];
-        for (int32_t ch = 0; ch < 3; ch++) sum[ch] += c[ch] / 255.0, sq[ch] += (c[ch] / 255.0) * (c[ch] / 255.0);
-        n++;
-    }
-    p->n_fg = (int32_t)(n < INT32_MAX ? n : INT32_MAX);
-    for (int32_t ch = 0; n > 0 && ch < 3; ch++) {
-        const double mu = sum[ch] / (double)n, v = sq[ch] / (double)n - mu * mu;
-        p->fg[ch] = (float)mu;
-        p->fg[3 + ch] = (float)(v > 0 ? v : 0);
-    }
+    for (size_t k = 0; k < (size_t)p->w * p->h; k++)
+        if (p->mask[k] && p->node[k] >= 0) p3d_ldi_src_moments_add(&p->fg, l->rgb + 3 * (size_t)p->node[k]);
 }
 
 p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,

@@ -15,6 +15,7 @@
 
 #include "core/backend.h"
 #include "inpaint/inpaint_nets.h"
+#include "ldi/ldi_sources_math.h"
 #include "ldi/ldi_stages.h"
 
 #ifdef __cplusplus
@@ -45,6 +46,15 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
  * edge net there). New nodes get label P3D_LABEL_BORDER and iter 0. */
 p3d_status p3d_ldi_extrapolate(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi *l, const p3d_ldi_edges *e,
                                const p3d_ldi_opts *o, p3d_ldi_inpaint_stats *st);
+
+/* The non-learned fill's source rules (ldi_sources_math.h; reference for cuda/ldi/ldi_sources.cu) over a
+ * patch: f (h, w) holds each pixel's input flags (P3D_LDI_SRC_CTX, _ERODE, _MASK, _SYNTH) and takes the
+ * rules' bits (_FG, _SUP, _SRC: the fill's sources, _CSRC: its colour sources); depth (h, w) on the
+ * context, occ (h, w) the occluder's depth on the mask (0: none), rgb (h, w, 3) in [0, 1] on the
+ * context, 8-bit values / 255; fg the occluder's colour moments; id < 0 for a border strip. Returns 0
+ * on allocation failure. */
+int32_t p3d_ldi_sources(uint8_t *f, const float *depth, const float *occ, const float *rgb, int32_t w, int32_t h,
+                        int32_t id, float thr, const p3d_ldi_src_moments *fg);
 
 #ifdef __cplusplus
 }

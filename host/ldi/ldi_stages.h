@@ -163,6 +163,27 @@ int p3d_ldi_cuda_resident_current(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, p3
 p3d_status p3d_ldi_gather_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t x0, int32_t y0, int32_t w, int32_t h,
                                const uint8_t *label, const uint8_t *layers, int32_t *rows, float *rgb, float *depth,
                                int32_t *done);
+/* The non-learned fill's source rules on the device (cuda/ldi/ldi_sources.cu; the host's p3d_ldi_sources,
+ * ldi_inpaint.h, with the same arguments, on the device): f, depth, occ, rgb as there; sums (device)
+ * holds the occluder's colour moments in .fg and the rest as p3d_ldi_src_sums_init leaves it; label
+ * (h, w) takes the fill's labels (P3D_FILL_CONTEXT on the colour sources, P3D_FILL_MASK, else
+ * P3D_FILL_UNKNOWN). Queued on the context's stream, no host wait. */
+struct p3d_ldi_src_sums;
+p3d_status p3d_ldi_sources_cuda(struct p3d_cuda_ctx *ctx, int32_t w, int32_t h, int32_t id, float thr, uint8_t *f,
+                                const float *depth, const float *occ, const float *rgb, struct p3d_ldi_src_sums *sums,
+                                uint8_t *label);
+/* Device scratch p3d_ldi_sources_gather_cuda needs for a w x h patch. */
+size_t p3d_ldi_sources_scratch(int32_t w, int32_t h);
+/* A patch's fill labels and inputs made on the device from the device LDI: code (host) holds each
+ * pixel's p3d_ldi_src_code (its crop flags and its node's layer at its pixel), one byte a pixel (h, w),
+ * or with nibbles two a byte ((w * h + 1) / 2 bytes, p3d_ldi_src_nibble), and goes up; the device
+ * reads the nodes' colours and depths (p3d_ldi_gather_px) and the occluder's depths and colours, runs
+ * the source rules and writes label (h, w), and rgb (h, w, 3) and depth (h, w) on the labels' context,
+ * 0 elsewhere (as p3d_ldi_gather_cuda). tmp: tmp_bytes of device scratch. *done = 0 (nothing queued)
+ * when the device LDI does not hold l (p3d_ldi_cuda_resident_current) or tmp is too small. */
+p3d_status p3d_ldi_sources_gather_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t x0, int32_t y0, int32_t w,
+                                       int32_t h, int32_t id, float thr, const uint8_t *code, int32_t nibbles,
+                                       uint8_t *tmp, size_t tmp_bytes, uint8_t *label, float *rgb, float *depth, int32_t *done);
 /* The border's nodes made on the device (p3d_ldi_extrapolate): l's nodes [first, n_nodes) are the pixels
  * of the rects (x0, y0, x1, y1 each, canvas pixels, at most 8) in order, each rect in raster order, each
  * alone at its pixel, joined by link_new (iteration 0); the device LDI was synced at first nodes
