@@ -4,9 +4,11 @@
  * CPU (always): on random grids and random multi-layer LDIs, every rule of ldi_graph_math.h equals
  * the straightforward transcription of the loops it was taken out of (written out again below):
  * the tear + dangling pass, node roles, edge-graph neighbours (same nodes in the same order), the
- * ring offers, near_context and the erosion width; and on synthetic islands the build's refill
- * equals its former loops.
- * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches), edges of passes 1 and
+ * ring offers, near_context and the erosion width; on synthetic islands the build's refill equals
+ * its former loops; on random one-layer LDIs the cleanup's edits (each pixel pair decided from the
+ * links before any edit) equal its former one-after-another loops.
+ * CPU vs CUDA (SKIP without a usable GPU): build, cleanup (both edge searches and the edits made on
+ * the device, nothing sent up for them with the resident device LDI), edges of passes 1 and
  * 2 and regions of both passes give identical outputs on the synthetic scene of test_ldi.c, on random
  * LDIs, on synthetic islands for the island refill, and on moon (../shared/fixtures) through the depth
  * preparation at a longer side of 320; and
@@ -133,6 +135,61 @@ static int32_t ref_erode_width(const int32_t *rc, int32_t ct, int32_t dilate, in
         w--;
     }
     return w;
+}
+
+/* The cleanup's link edits as ldi_edges.c made them one after another (before the rules of
+ * ldi_graph_math.h): free ends per short edge, the removed edges, their torn links to the layer-0
+ * neighbours re-made (all four sides of every node of a removed edge, in node order), then the ends
+ * joined. e: the first search's edges of l; role and degree per node. */
+static void ref_cleanup(p3d_ldi *l, const p3d_ldi_edges *e, const uint8_t *role, const uint8_t *degree,
+                        int32_t redundant, int32_t *removed, int32_t *joined) {
+    static const int32_t dx[4] = {0, 0, -1, 1}, dy[4] = {-1, 1, 0, 0};
+    const int32_t n = l->n_nodes, ne = e->n_edges;
+    int32_t *free_ends = (int32_t *)calloc((size_t)ne + 1, sizeof *free_ends);
+    uint8_t *drop = (uint8_t *)calloc((size_t)ne + 1, 1);
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e->edge[a];
+        if (id < 0 || e->size[id] > redundant || degree[a] > 1) continue;
+        int32_t x = l->pix[a] % l->ext_w, y = l->pix[a] / l->ext_w, free_end = 1;
+        for (int32_t yy = y - 1; yy <= y + 1; yy++)
+            for (int32_t xx = x - 1; xx <= x + 1; xx++) {
+                if (xx < 0 || yy < 0 || xx >= l->ext_w || yy >= l->ext_h) continue;
+                for (int32_t b = l->head[yy * l->ext_w + xx]; b >= 0; b = l->next[b])
+                    if (e->edge[b] >= 0 && e->edge[b] != id) free_end = 0;
+            }
+        if (free_end) free_ends[id] += degree[a] == 0 ? 2 : 1;
+    }
+    *removed = 0;
+    for (int32_t id = 0; id < ne; id++)
+        if (e->size[id] <= redundant && free_ends[id] >= (e->near[id] ? 1 : 2)) drop[id] = 1, ++*removed;
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e->edge[a];
+        if (id < 0 || !drop[id] || l->iter[a]) continue;
+        for (int32_t d = 0; d < 4; d++) {
+            int32_t nx = l->pix[a] % l->ext_w + dx[d], ny = l->pix[a] / l->ext_w + dy[d];
+            if (l->link[4 * a + d] >= 0 || nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            int32_t eb = b >= 0 ? e->edge[b] : -1;
+            if (b < 0 || l->iter[b] || (eb >= 0 && eb != id && !drop[eb] && e->near[eb])) continue;
+            if (l->link[4 * b + (d ^ 1)] >= 0) continue;
+            l->link[4 * a + d] = b, l->link[4 * b + (d ^ 1)] = a;
+        }
+    }
+    *joined = 0;
+    for (int32_t a = 0; a < n; a++) {
+        int32_t id = e->edge[a];
+        if (id < 0 || drop[id] || degree[a] != 1) continue;
+        for (int32_t d = 1; d < 4; d += 2) {
+            int32_t nx = l->pix[a] % l->ext_w + dx[d], ny = l->pix[a] / l->ext_w + dy[d];
+            if (l->link[4 * a + d] >= 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            int32_t b = l->head[ny * l->ext_w + nx];
+            if (b < 0 || e->edge[b] < 0 || e->edge[b] == id || drop[e->edge[b]] || degree[b] != 1) continue;
+            if (role[b] != role[a] || l->link[4 * b + (d ^ 1)] >= 0) continue;
+            l->link[4 * a + d] = b, l->link[4 * b + (d ^ 1)] = a;
+            ++*joined;
+        }
+    }
+    free(free_ends), free(drop);
 }
 
 /* ---- random inputs ------------------------------------------------------------------------------ */
@@ -279,6 +336,90 @@ static int same_edges(const p3d_ldi_edges *a, const p3d_ldi_edges *b) {
            !memcmp(a->size, b->size, (size_t)a->n_edges * 4);
 }
 
+/* A random map for the cleanup (w, h >= 6): a plane at 4 with random boxes of other depths and noise
+ * (edges with many ends, some a pixel apart), and short runs of other depths on the image's outermost
+ * rows and columns: the edges beside them, one pixel inside, have no other edge in their windows (the
+ * runs themselves lie outside the searched box), so they are the short edges with free ends that the
+ * cleanup removes. */
+static void cleanup_map(float *d, int32_t w, int32_t h) {
+    static const float levels[6] = {1.0f, 1.02f, 1.05f, 1.6f, 2.5f, 8.0f};
+    for (int32_t i = 0; i < w * h; i++) d[i] = 4.0f;
+    for (int32_t k = 0; k < 6; k++) {
+        const int32_t x0 = 3 + (int32_t)rnd((uint32_t)w - 5), y0 = 3 + (int32_t)rnd((uint32_t)h - 5);
+        const int32_t x1 = x0 + 1 + (int32_t)rnd(12), y1 = y0 + 1 + (int32_t)rnd(12);
+        const float v = levels[rnd(6)];
+        for (int32_t y = y0; y < y1 && y < h - 3; y++)
+            for (int32_t x = x0; x < x1 && x < w - 3; x++) d[y * w + x] = k == 5 ? levels[rnd(6)] : v;
+    }
+    for (int32_t k = 0; k < 8; k++) {
+        const int32_t side = (int32_t)rnd(4), len = 1 + (int32_t)rnd(4), at = 2 + (int32_t)rnd(8);
+        const float v = levels[rnd(6)];
+        for (int32_t j = at; j < at + len; j++) {
+            if (side < 2 && j < h - 2) d[j * w + (side ? w - 1 : 0)] = v;
+            if (side >= 2 && j < w - 2) d[(side == 3 ? h - 1 : 0) * w + j] = v;
+        }
+    }
+}
+
+/* A one-layer LDI from cleanup_map, every component kept; border: the empty canvas margin. */
+static void random_layer(p3d_ldi *l, int32_t w, int32_t h, int32_t border, p3d_ldi_opts *o) {
+    float *d = (float *)malloc((size_t)w * h * sizeof *d);
+    uint8_t *rgb = (uint8_t *)calloc((size_t)w * h * 3, 1);
+    cleanup_map(d, w, h);
+    *o = p3d_ldi_opts_default();
+    o->border = border;
+    o->min_component = 1;
+    p3d_camera cam = {(float)w, (float)w, w * 0.5f, h * 0.5f};
+    p3d_ldi_build_stats bs;
+    CHECK_OK(p3d_ldi_init(l, w, h, border, &cam));
+    CHECK_OK(p3d_ldi_build(l, rgb, d, o, &bs));
+    free(d), free(rgb);
+}
+
+/* The cleanup's edits by the rules of ldi_graph_math.h (p3d_ldi_cleanup: each pixel pair decided from
+ * the links before the edits) equal the former one-after-another loops (ref_cleanup) on random
+ * one-layer LDIs, with and without a canvas margin: the same links, counts and edges after it. */
+static void test_cleanup_rules(void) {
+    int64_t removed_all = 0, joined_all = 0;
+    for (int32_t t = 0; t < 40; t++) {
+        const int32_t w = 6 + (int32_t)rnd(40), h = 6 + (int32_t)rnd(40), border = t % 3 == 2 ? 3 : 0;
+        const uint32_t seed = g_rng;
+        p3d_ldi_opts o;
+        p3d_ldi l[2];
+        random_layer(&l[0], w, h, border, &o);
+        g_rng = seed;
+        random_layer(&l[1], w, h, border, &o);
+        o.redundant_number = 4 + (int32_t)rnd(12);
+        p3d_ldi_edges e[2], after;
+        int32_t removed[2], joined[2];
+        CHECK_OK(p3d_ldi_cleanup(&l[0], &o, &e[0], &removed[0], &joined[0]));
+        /* the former loops from the first search's edges, roles and degrees */
+        CHECK_OK(p3d_ldi_edges_find(&l[1], &o, 0, 0, &e[1]));
+        const int32_t n = l[1].n_nodes;
+        p3d_ldi_box box = {0, 0, border + 1, border + 1, border + w - 2, border + h - 2};
+        uint8_t *role = (uint8_t *)calloc((size_t)n + 1, 1), *degree = (uint8_t *)calloc((size_t)n + 1, 1);
+        for (int32_t a = 0; a < n; a++) role[a] = (uint8_t)ref_role(&l[1], &box, a);
+        for (int32_t a = 0; a < n; a++) {
+            int32_t nb[8];
+            CHECK(!role[a] == (e[1].edge[a] < 0));
+            if (role[a]) degree[a] = (uint8_t)ref_neighbours(&l[1], role, a, o.depth_threshold, nb);
+        }
+        ref_cleanup(&l[1], &e[1], role, degree, o.redundant_number, &removed[1], &joined[1]);
+        CHECK_OK(p3d_ldi_check(&l[0]));
+        CHECK_OK(p3d_ldi_edges_find(&l[1], &o, 0, 0, &after));
+        CHECK_MSG(same_ldi(&l[0], &l[1]) && removed[0] == removed[1] && joined[0] == joined[1] && same_edges(&e[0], &after),
+                  "random layer %d (%d x %d): cleanup %d removed / %d joined, the loops %d / %d%s", (int)t, (int)w, (int)h,
+                  (int)removed[0], (int)joined[0], (int)removed[1], (int)joined[1],
+                  same_ldi(&l[0], &l[1]) ? "" : ", links differ");
+        removed_all += removed[1], joined_all += joined[1];
+        free(role), free(degree);
+        p3d_ldi_edges_free(&e[0]), p3d_ldi_edges_free(&e[1]), p3d_ldi_edges_free(&after);
+        p3d_ldi_free(&l[0]), p3d_ldi_free(&l[1]);
+    }
+    CHECK_MSG(removed_all > 40 && joined_all > 20, "random layers: %lld edges removed, %lld ends joined (too few to test)",
+              (long long)removed_all, (long long)joined_all);
+}
+
 static int same_regions(const p3d_ldi_regions *a, const p3d_ldi_regions *b) {
     return a->n_nodes == b->n_nodes && a->n_edges == b->n_edges &&
            !memcmp(a->mask_edge, b->mask_edge, (size_t)a->n_nodes * 4) &&
@@ -314,8 +455,13 @@ static int32_t compare_stages_once(const char *what, const uint8_t *rgb, const f
     if (ok) {
         CHECK_MSG(same_ldi(&l[0], &l[1]) && !memcmp(&bs[0], &bs[1], sizeof bs[0]), "%s: build differs", what);
         for (int32_t k = 0; k < 2 && ok; k++) {
+            const p3d_device_traffic t0 = p3d_ctx_traffic(ctx[k]);
             ok = p3d_ldi_cleanup_ctx(ctx[k], &l[k], o, &e[k], &removed[k], &joined[k]) == P3D_OK;
             CHECK_MSG(ok, "%s: cleanup on %s: %s", what, k ? "cuda" : "cpu", p3d_last_error());
+            /* the device LDI holds the build's input layer and makes the edits itself: nothing goes up */
+            const int64_t up = p3d_device_traffic_sub(p3d_ctx_traffic(ctx[k]), t0).h2d_bytes;
+            if (ok && k && depth_dev)
+                CHECK_MSG(up == 0, "%s: the cleanup sent up %lld bytes to the device LDI", what, (long long)up);
         }
     }
     if (ok) {
@@ -403,6 +549,39 @@ static void test_scene_cuda(void) {
     o.border = 0;
     o.min_component = W * H * 64; /* W * H at this size */
     CHECK(compare_stages("scene, only the largest component kept", rgb, depth, W, H, &cam, &o) >= 0);
+}
+
+/* Random maps for the cleanup (cleanup_map: short edges removed, ends joined): the cleanup's
+ * edits on the device (p3d_ldi_cleanup_cuda) against the CPU's, with the launchers' own copies and with
+ * the resident device LDI (compare_stages: P3D_LDI_RESIDENT_CHECK compares the copy after the edits). */
+static void test_cleanup_cuda(void) {
+    if (!have_gpu()) return;
+    int64_t removed_all = 0, joined_all = 0;
+    for (int32_t t = 0; t < 12; t++) {
+        const int32_t w = 24 + (int32_t)rnd(60), h = 16 + (int32_t)rnd(60), border = t % 2 ? 4 : 0;
+        const uint32_t seed = g_rng;
+        p3d_ldi l;
+        p3d_ldi_opts o;
+        random_layer(&l, w, h, border, &o);
+        p3d_ldi_edges e;
+        int32_t removed, joined;
+        CHECK_OK(p3d_ldi_cleanup(&l, &o, &e, &removed, &joined));
+        removed_all += removed, joined_all += joined;
+        p3d_ldi_edges_free(&e);
+        p3d_ldi_free(&l);
+        /* the same map again, through both backends' stages */
+        g_rng = seed;
+        float *d = (float *)malloc((size_t)w * h * sizeof *d);
+        uint8_t *rgb = (uint8_t *)calloc((size_t)w * h * 3, 1);
+        cleanup_map(d, w, h);
+        p3d_camera cam = {(float)w, (float)w, w * 0.5f, h * 0.5f};
+        char name[64];
+        snprintf(name, sizeof name, "random map %d", (int)t);
+        CHECK(compare_stages(name, rgb, d, w, h, &cam, &o) >= 0);
+        free(d), free(rgb);
+    }
+    CHECK_MSG(removed_all > 12 && joined_all > 5, "random maps: %lld edges removed, %lld ends joined (too few to test)",
+              (long long)removed_all, (long long)joined_all);
 }
 
 /* ---- the island refill ------------------------------------------------------------------------- */
@@ -1013,8 +1192,10 @@ int main(void) {
     RUN(test_grid_rules);
     RUN(test_node_rules);
     RUN(test_erode_width);
+    RUN(test_cleanup_rules);
     RUN(test_refill_rules);
     RUN(test_scene_cuda);
+    RUN(test_cleanup_cuda);
     RUN(test_islands_cuda);
     RUN(test_random_cuda);
     RUN(test_moon_cuda);

@@ -30,8 +30,13 @@
 //     the rule of ldi_build_math.h), its colours from the photo, which went up once in the same
 //     staging slot (p3d_ldi_cuda_resident_photo); the host writes the same arrays into its shadow of
 //     the copy.
-//   - The host stages between the device stages (the cleanup's link edits, border extrapolation, the
-//     inpainting write-back) still edit the host LDI. Before each device stage the
+//   - The cleanup's link edits are made in the copy on the device (cleanup_run: its first edge search
+//     and the edits, each pixel pair decided from the links before any edit by the rules of
+//     ldi_graph_math.h, so the threads' order does not matter): back come the counts and the list of
+//     edits (4 bytes each; not the first search's roles and degrees), which the host makes in its LDI
+//     and its shadow, so nothing goes up for them.
+//   - The host stages between the device stages (border extrapolation, the inpainting write-back)
+//     still edit the host LDI. Before each device stage the
 //     copy is brought up to date with those edits only: each array is compared with the shadow in
 //     256-byte chunks, and the chunks that changed or hold appended nodes go up in one packed copy
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
@@ -62,7 +67,7 @@
 // rules) and one layer byte per context pixel went up (cuda/ldi/ldi_gather.cu, still the way for a
 // patch with a node deeper than P3D_LDI_SRC_MAX_LAYER). A patch whose context the copy does not hold yet
 // (the border's corners, whose context is the sides' new nodes) goes up packed, its labels too.
-// Not yet on the device: the cleanup's link edits, the patch crop's maps (region
+// Not yet on the device: the patch crop's maps (region
 // maps, border strips: their flags go up), the non-learned fill's depth growth, the learned fill's inputs and
 // the placement of new nodes behind the layers (host stages over the host LDI; the host computes each
 // new node, the device rebuilds the graph from it). Moon at 960, emulated device, per image: h2d
@@ -78,7 +83,10 @@
 // (the host's LDI takes every pixel's depth: the host stages and the CPU mesh read it), the build's
 // flags and labels 0.9 MB (now its links, 0.23 MB, and the dropped pixels, 8 bytes each: h2d 18.9 MB,
 // d2h 18.5 MB in all), the border's fill results 5.7 MB, the regions 3.4 + 2.6 MB, the passes' fill
-// results 2.0 + 1.5 MB.
+// results 2.0 + 1.5 MB. With the cleanup's edits made on the device (on the tree before the labels moved
+// there): h2d 15,371,594 -> 15,366,842 bytes,
+// d2h 18,494,616 -> 18,457,360 (the first search's roles and degrees no longer come back), 36 host waits
+// (the sample: h2d 11,017,628 unchanged, d2h 15,667,640 -> 15,616,700, 36 -> 35 waits: no edits to fetch).
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -512,8 +520,8 @@ static p3d_status dev_upload_pool(ldi_pool *pl, p3d_ldi *v, const p3d_ldi *l) {
 // ---- the resident device LDI ----------------------------------------------------------------------
 // Between p3d_ldi_cuda_resident_begin and _end (one image) the device holds one copy of the LDI's graph
 // arrays at the bottom of the arena, below every launcher's buffers, and the stages work on it. The
-// host stages between them (the island refill, the cleanup's link edits, the border extrapolation, the
-// inpainting write-back) still edit the host LDI, so before each stage the copy is brought up to date
+// host stages between them (the border extrapolation, the inpainting write-back) still edit the host
+// LDI, so before each stage the copy is brought up to date
 // with what changed since the last stage, not uploaded whole: the host keeps a shadow of exactly the
 // bytes the device holds; each array is compared with it in chunks of P3D_LDI_CHUNK bytes, and the
 // chunks that differ (or lie past the nodes already sent) go up packed in one copy of at most
@@ -1080,9 +1088,8 @@ static __global__ void edge_roots_kernel(const uint8_t *role, const int32_t *lab
 }
 
 static __global__ void edge_assign_kernel(const uint8_t *role, const int32_t *label, const int32_t *ids, int32_t n,
-                                          int32_t *edge, int32_t *size, uint8_t *near, int32_t *n_edges) {
+                                          int32_t *edge, int32_t *size, uint8_t *near) {
     const int64_t i = LDI_INDEX();
-    if (i == 0) *n_edges = ids[n];
     if (i >= n) return;
     if (!role[i]) {
         edge[i] = -1;
@@ -1095,16 +1102,15 @@ static __global__ void edge_assign_kernel(const uint8_t *role, const int32_t *la
 }
 
 // The edges' results come back compacted: only nodes with a role can be on an edge (a few per cent of
-// the LDI), so the host gets the list of those nodes with their edge id (and, for the cleanup, their
-// role and edge-graph degree) instead of per-node arrays, and expands them (every other node: edge -1,
-// role 0, degree 0). Layout of the packed block, from the edge count ne and the listed nodes m, which
-// the device knows and the host reads first (8 bytes): size (ne) i32 | node (m) i32 | edge (m) i32 |
-// near (ne) u8 | role (m) u8 | degree (m) u8, each 64-byte aligned.
+// the LDI), so the host gets the list of those nodes with their edge id instead of per-node arrays, and
+// expands them (every other node: edge -1). Layout of the packed block, from the edge count ne and the
+// listed nodes m, which the device knows and the host reads first (8 bytes): size (ne) i32 | node (m)
+// i32 | edge (m) i32 | near (ne) u8, each 64-byte aligned.
 typedef struct edge_layout {
-    size_t size, node, edge, near, role, degree, bytes;
+    size_t size, node, edge, near, bytes;
 } edge_layout;
 
-static __host__ __device__ edge_layout edge_pack_layout(int64_t ne, int64_t m, int with_role) {
+static __host__ __device__ edge_layout edge_pack_layout(int64_t ne, int64_t m) {
     edge_layout L;
     size_t at = 0;
     const size_t une = static_cast<size_t>(ne), um = static_cast<size_t>(m);
@@ -1112,8 +1118,6 @@ static __host__ __device__ edge_layout edge_pack_layout(int64_t ne, int64_t m, i
     L.node = at, at += (um * 4 + 63) / 64 * 64;
     L.edge = at, at += (um * 4 + 63) / 64 * 64;
     L.near = at, at += (une + 63) / 64 * 64;
-    L.role = at, at += with_role ? (um + 63) / 64 * 64 : 0;
-    L.degree = at, at += with_role ? (um + 63) / 64 * 64 : 0;
     L.bytes = at;
     return L;
 }
@@ -1127,10 +1131,10 @@ static __global__ void role_flag_kernel(const uint8_t *role, int32_t n, int32_t 
 // Writes the packed block (edge_pack_layout) and the header {ne, m}; pos = exclusive sum of the flags.
 static __global__ void edge_pack_kernel(const int32_t *ids, const int32_t *pos, int32_t n, const int32_t *size,
                                         const uint8_t *near, const int32_t *edge, const uint8_t *role,
-                                        const uint8_t *degree, int32_t with_role, unsigned char *pack, int32_t *hdr) {
+                                        unsigned char *pack, int32_t *hdr) {
     const int64_t i = LDI_INDEX();
     const int32_t ne = ids[n], m = pos[n];
-    const edge_layout L = edge_pack_layout(ne, m, with_role);
+    const edge_layout L = edge_pack_layout(ne, m);
     if (i == 0) hdr[0] = ne, hdr[1] = m;
     if (i < ne) {
         reinterpret_cast<int32_t *>(pack + L.size)[i] = size[i];
@@ -1140,18 +1144,55 @@ static __global__ void edge_pack_kernel(const int32_t *ids, const int32_t *pos, 
     const int32_t k = pos[i];
     reinterpret_cast<int32_t *>(pack + L.node)[k] = static_cast<int32_t>(i);
     reinterpret_cast<int32_t *>(pack + L.edge)[k] = edge[i];
-    if (with_role) {
-        pack[L.role + static_cast<size_t>(k)] = role[i];
-        pack[L.degree + static_cast<size_t>(k)] = degree[i];
-    }
 }
 
-static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *box, float thr, p3d_ldi_edges *out,
-                            uint8_t *role, uint8_t *degree) {
+// An edge search's per-node and per-edge results on the device (n nodes): role, degree, edge id (-1
+// without a role), near flag and size per edge; ids[n] = the number of edges. label and root are
+// scratch, spent after the search; scan is the prefix sums' temporary storage.
+typedef struct edge_dev {
+    uint8_t *role, *degree, *near;
+    int32_t *edge, *label, *root, *ids, *size;
+    uint8_t *scan;
+    size_t scan_bytes;
+} edge_dev;
+
+static p3d_status edges_device(ldi_pool *pl, const p3d_ldi &v, const p3d_ldi_box *box, float thr, edge_dev *E) {
+    p3d_cuda_ctx *ctx = pl->ctx;
+    const int32_t n = v.n_nodes;
+    const size_t un = static_cast<size_t>(n);
+    P3D_TRY(pool_get(pl, un, &E->edge));
+    P3D_TRY(pool_get(pl, un, &E->role));
+    P3D_TRY(pool_get(pl, un, &E->degree));
+    P3D_TRY(pool_get(pl, un, &E->near));
+    P3D_TRY(pool_get(pl, un + 1, &E->label));
+    P3D_TRY(pool_get(pl, un + 1, &E->root));
+    P3D_TRY(pool_get(pl, un + 1, &E->ids));
+    P3D_TRY(pool_get(pl, un, &E->size));
+    E->scan_bytes = 0;
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, E->scan_bytes, static_cast<const int32_t *>(E->root), E->ids,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_TRY(pool_get(pl, E->scan_bytes, &E->scan));
+    P3D_CUDA_CHECK(cudaMemsetAsync(E->size, 0, un * sizeof(int32_t), ctx->stream));
+    P3D_CUDA_CHECK(cudaMemsetAsync(E->near, 0, un, ctx->stream));
+    const unsigned blocks = ldi_blocks(n), blocks1 = ldi_blocks(static_cast<int64_t>(n) + 1);
+    P3D_LAUNCH(role_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, *box, E->role);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
+    const edge_graph graph = {v, E->role, thr, E->degree};
+    P3D_TRY(uf_components(ctx, graph, n, E->label, "LDI edges components"));
+    P3D_LAUNCH(edge_roots_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(E->role, E->label, n, E->root);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roots");
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(E->scan, E->scan_bytes, static_cast<const int32_t *>(E->root), E->ids,
+                                                 static_cast<int64_t>(n) + 1, ctx->stream));
+    P3D_LAUNCH(edge_assign_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
+        E->role, E->label, E->ids, n, E->edge, E->size, E->near);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges ids");
+    return P3D_OK;
+}
+
+static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *box, float thr, p3d_ldi_edges *out) {
     p3d_cuda_ctx *ctx = pl->ctx;
     const int32_t n = l->n_nodes;
     const size_t un = static_cast<size_t>(n);
-    const int with_role = role != nullptr && degree != nullptr;
     out->n_edges = 0;
     out->near = static_cast<uint8_t *>(calloc(un + 1, 1));
     out->size = static_cast<int32_t *>(calloc(un + 1, sizeof(int32_t)));
@@ -1159,47 +1200,22 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     if (n == 0) return P3D_OK;
     p3d_ldi v;
     P3D_TRY(ldi_view(pl, &v, l));
-    uint8_t *d_role, *d_degree, *d_near;
-    int32_t *d_edge, *d_label, *d_root, *d_ids, *d_size, *d_hdr;
+    edge_dev E;
+    P3D_TRY(edges_device(pl, v, box, thr, &E));
+    int32_t *d_hdr;
     unsigned char *d_pack;
-    P3D_TRY(pool_get(pl, un, &d_edge));
-    P3D_TRY(pool_get(pl, un, &d_role));
-    P3D_TRY(pool_get(pl, un, &d_degree));
-    P3D_TRY(pool_get(pl, un, &d_near));
-    P3D_TRY(pool_get(pl, un + 1, &d_label));
-    P3D_TRY(pool_get(pl, un + 1, &d_root));
-    P3D_TRY(pool_get(pl, un + 1, &d_ids));
-    P3D_TRY(pool_get(pl, un, &d_size));
     P3D_TRY(pool_get(pl, 2, &d_hdr));
-    // m <= n and ne <= m (every edge has a node): the block is at most 15 bytes a node plus alignment
-    P3D_TRY(pool_get(pl, edge_pack_layout(n, n, 1).bytes, &d_pack));
-    size_t scan_bytes = 0;
-    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
-                                                 static_cast<int64_t>(n) + 1, ctx->stream));
-    uint8_t *d_scan;
-    P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_size, 0, un * sizeof(int32_t), ctx->stream));
-    P3D_CUDA_CHECK(cudaMemsetAsync(d_near, 0, un, ctx->stream));
+    // m <= n and ne <= m (every edge has a node): the block is at most 13 bytes a node plus alignment
+    P3D_TRY(pool_get(pl, edge_pack_layout(n, n).bytes, &d_pack));
     const unsigned blocks = ldi_blocks(n), blocks1 = ldi_blocks(static_cast<int64_t>(n) + 1);
-    P3D_LAUNCH(role_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, *box, d_role);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roles");
-    const edge_graph graph = {v, d_role, thr, d_degree};
-    P3D_TRY(uf_components(ctx, graph, n, d_label, "LDI edges components"));
-    P3D_LAUNCH(edge_roots_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(d_role, d_label, n, d_root);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges roots");
-    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_root), d_ids,
-                                                 static_cast<int64_t>(n) + 1, ctx->stream));
-    P3D_LAUNCH(edge_assign_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
-        d_role, d_label, d_ids, n, d_edge, d_size, d_near, d_hdr);
-    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges ids");
     // the roots and labels are spent: the role flags and their prefix sum reuse them
-    int32_t *d_flag = d_root, *d_pos = d_label;
-    P3D_LAUNCH(role_flag_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(d_role, n, d_flag);
+    int32_t *d_flag = E.root, *d_pos = E.label;
+    P3D_LAUNCH(role_flag_kernel, blocks1, P3D_LDI_THREADS, 0, ctx->stream)(E.role, n, d_flag);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges role flags");
-    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_flag), d_pos,
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(E.scan, E.scan_bytes, static_cast<const int32_t *>(d_flag), d_pos,
                                                  static_cast<int64_t>(n) + 1, ctx->stream));
     P3D_LAUNCH(edge_pack_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(
-        d_ids, d_pos, n, d_size, d_near, d_edge, d_role, d_degree, with_role, d_pack, d_hdr);
+        E.ids, d_pos, n, E.size, E.near, E.edge, E.role, d_pack, d_hdr);
     P3D_CUDA_LAUNCH_CHECK(ctx, "LDI edges pack");
     // the header is {edges, listed nodes}: every edge has a node, every listed node is a node
     int32_t hdr[2];
@@ -1207,16 +1223,14 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
     const unsigned char *h = nullptr;
     P3D_TRY(fetch_packed(
         ctx, d_hdr, d_pack, "LDI edges", [n](int32_t a, int32_t b) { return a >= 0 && b >= a && b <= n; },
-        [with_role](int32_t a, int32_t b) { return edge_pack_layout(a, b, with_role); }, hdr, &L, &h));
+        [](int32_t a, int32_t b) { return edge_pack_layout(a, b); }, hdr, &L, &h));
     const int32_t ne = hdr[0], m = hdr[1];
     const int32_t *node = reinterpret_cast<const int32_t *>(h + L.node), *eid = reinterpret_cast<const int32_t *>(h + L.edge);
     for (size_t i = 0; i < un; i++) out->edge[i] = -1;
-    if (with_role) memset(role, 0, un), memset(degree, 0, un);
     for (int32_t k = 0; k < m; k++) {
         const int32_t a = node[k];
         if (a < 0 || a >= n) return p3d_fail(P3D_ERR_DEVICE, "LDI edges (cuda): listed node %d of %d", (int)a, (int)n);
         out->edge[a] = eid[k];
-        if (with_role) role[a] = h[L.role + static_cast<size_t>(k)], degree[a] = h[L.degree + static_cast<size_t>(k)];
     }
     take(h, L.size, static_cast<size_t>(ne), out->size);
     take(h, L.near, static_cast<size_t>(ne), out->near);
@@ -1225,9 +1239,129 @@ static p3d_status edges_run(ldi_pool *pl, const p3d_ldi *l, const p3d_ldi_box *b
 }
 
 extern "C" p3d_status p3d_ldi_edges_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
-                                         p3d_ldi_edges *out, uint8_t *role, uint8_t *degree) {
+                                         p3d_ldi_edges *out) {
     ldi_pool pl = pool_open(ctx);
-    const p3d_status s = edges_run(&pl, l, box, threshold, out, role, degree);
+    const p3d_status s = edges_run(&pl, l, box, threshold, out);
+    pool_free(&pl);
+    return s;
+}
+
+// ---- the cleanup's link edits ------------------------------------------------------------------------
+// p3d_ldi_cleanup_ctx's first edge search and its edits run on the device LDI, with the rules of
+// ldi_graph_math.h, which decide every pixel pair from the links as they were before the edits (so the
+// threads' order does not matter and the result is the CPU's): the free ends of the short edges by
+// atomicAdd per edge, the removed edges, then one thread per node decides the pairs below and to the
+// right of it and makes the edit in the copy. Back come the counts and the list of edits (the slot
+// 4 a + d of each; the host finds the other node at the neighbouring pixel), not the first search's
+// per-node roles and degrees; the host makes the same links in its LDI and its shadow of the copy.
+
+static __global__ void end_count_kernel(const p3d_ldi v, const int32_t *edge, const int32_t *size, const uint8_t *degree,
+                                        int32_t redundant, int32_t *free_ends) {
+    const int64_t i = LDI_INDEX();
+    if (i >= v.n_nodes) return;
+    const int32_t k = p3d_ldi_end_count(&v, edge, size, degree, redundant, static_cast<int32_t>(i));
+    if (k) atomicAdd(&free_ends[edge[i]], k);
+}
+
+// hdr[0] += the removed edges; ids[n]: the number of edges.
+static __global__ void drop_kernel(const int32_t *ids, int32_t n, const int32_t *size, const uint8_t *near,
+                                   const int32_t *free_ends, int32_t redundant, uint8_t *drop, int32_t *hdr) {
+    const int64_t i = LDI_INDEX();
+    int32_t dropped = 0;
+    if (i < ids[n]) {
+        drop[i] = p3d_ldi_short_drop(size[i], near[i], free_ends[i], redundant);
+        dropped = drop[i];
+    }
+    warp_add(&hdr[0], dropped);
+}
+
+// hdr[1] += the joins, hdr[2]: the edits listed in list (slots 4 a + d, in no particular order).
+static __global__ void edit_kernel(p3d_ldi v, const p3d_ldi_cleanup_edges c, int32_t *hdr, int32_t *list) {
+    const int64_t i = LDI_INDEX();
+    int32_t joins = 0;
+    if (i < v.n_nodes) {
+        const int32_t a = static_cast<int32_t>(i);
+        for (int32_t d = P3D_DIR_DOWN; d <= P3D_DIR_RIGHT; d += 2) {
+            int32_t b;
+            const int32_t kind = p3d_ldi_cleanup_edit(&v, &c, a, d, &b);
+            if (!kind) continue;
+            v.link[4 * static_cast<int64_t>(a) + d] = b;
+            v.link[4 * static_cast<int64_t>(b) + p3d_dir_opposite(d)] = a;
+            list[atomicAdd(&hdr[2], 1)] = 4 * a + d;
+            joins += kind == P3D_LDI_EDIT_JOIN;
+        }
+    }
+    warp_add(&hdr[1], joins);
+}
+
+// The host's twin of an edit in the shadow (the copy made it on the device).
+static void resident_adopt_link(ldi_resident *R, int32_t a, int32_t d, int32_t b) {
+    int32_t *link = reinterpret_cast<int32_t *>(R->shadow + R->off[3]);
+    link[4 * static_cast<size_t>(a) + d] = b;
+    link[4 * static_cast<size_t>(b) + p3d_dir_opposite(d)] = a;
+}
+
+static p3d_status cleanup_run(ldi_pool *pl, p3d_ldi *l, const p3d_ldi_box *box, float thr, int32_t redundant,
+                              int32_t *removed, int32_t *joined) {
+    p3d_cuda_ctx *ctx = pl->ctx;
+    const int32_t n = l->n_nodes;
+    const size_t un = static_cast<size_t>(n);
+    *removed = *joined = 0;
+    if (n == 0) return P3D_OK;
+    ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
+    const int resident = resident_fits(R, l, n); // ldi_view's choice: the copy, else the pool's
+    p3d_ldi v;
+    P3D_TRY(ldi_view(pl, &v, l));
+    edge_dev E;
+    P3D_TRY(edges_device(pl, v, box, thr, &E));
+    int32_t *d_free, *d_out;
+    uint8_t *d_drop;
+    P3D_TRY(pool_get(pl, un, &d_free));
+    P3D_TRY(pool_get(pl, un, &d_drop));
+    // header {removed, joined, edits} at 0, the edits (at most two a node) from 16 bytes on
+    P3D_TRY(pool_get(pl, 4 + 2 * un, &d_out));
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_free, 0, un * sizeof(int32_t), ctx->stream));
+    P3D_CUDA_CHECK(cudaMemsetAsync(d_out, 0, 4 * sizeof(int32_t), ctx->stream));
+    const unsigned blocks = ldi_blocks(n);
+    P3D_LAUNCH(end_count_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, E.edge, E.size, E.degree, redundant, d_free);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI cleanup free ends");
+    P3D_LAUNCH(drop_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(E.ids, n, E.size, E.near, d_free, redundant, d_drop,
+                                                                      d_out);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI cleanup removed edges");
+    const p3d_ldi_cleanup_edges c = {E.edge, E.near, d_drop, E.role, E.degree};
+    P3D_LAUNCH(edit_kernel, blocks, P3D_LDI_THREADS, 0, ctx->stream)(v, c, d_out, d_out + 4);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI cleanup edits");
+    const void *host = nullptr;
+    int32_t hdr[3];
+    P3D_TRY(p3d_cuda_download_span(ctx, d_out, 3 * sizeof(int32_t), &host));
+    take(host, 0, 3, hdr);
+    if (hdr[0] < 0 || hdr[0] > n || hdr[1] < 0 || hdr[2] < hdr[1] || hdr[2] > 2 * n)
+        return p3d_fail(P3D_ERR_DEVICE, "LDI cleanup (cuda): device counts %d, %d and %d", (int)hdr[0], (int)hdr[1],
+                        (int)hdr[2]);
+    if (hdr[2] > 0) P3D_TRY(p3d_cuda_download_span(ctx, d_out + 4, static_cast<size_t>(hdr[2]) * sizeof(int32_t), &host));
+    const int32_t *list = static_cast<const int32_t *>(host);
+    for (int32_t k = 0; k < hdr[2]; k++) {
+        const int32_t a = list[k] / 4, d = list[k] % 4;
+        int32_t b = -1;
+        if (list[k] >= 0 && a < n && (d == P3D_DIR_DOWN || d == P3D_DIR_RIGHT)) {
+            const int32_t x = p3d_ldi_x(l, a) + p3d_dir_dx(d), y = p3d_ldi_y(l, a) + p3d_dir_dy(d);
+            if (x < l->ext_w && y < l->ext_h) b = l->head[y * l->ext_w + x];
+        }
+        if (b < 0 || l->link[4 * static_cast<size_t>(a) + d] >= 0 || l->link[4 * static_cast<size_t>(b) + p3d_dir_opposite(d)] >= 0)
+            return p3d_fail(P3D_ERR_DEVICE, "LDI cleanup (cuda): edit %d of %d (slot %d) is not a free pixel pair", (int)k,
+                            (int)hdr[2], (int)list[k]);
+        p3d_ldi_link(l, a, d, b);
+        if (resident) resident_adopt_link(R, a, d, b);
+    }
+    *removed = hdr[0];
+    *joined = hdr[1];
+    return resident && resident_check_on() ? resident_check(ctx, R, l) : P3D_OK;
+}
+
+extern "C" p3d_status p3d_ldi_cleanup_cuda(p3d_cuda_ctx *ctx, p3d_ldi *l, const p3d_ldi_box *box, float threshold,
+                                           int32_t redundant, int32_t *removed, int32_t *joined) {
+    ldi_pool pl = pool_open(ctx);
+    const p3d_status s = cleanup_run(&pl, l, box, threshold, redundant, removed, joined);
     pool_free(&pl);
     return s;
 }

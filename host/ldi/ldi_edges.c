@@ -13,8 +13,8 @@
  * are linked, and diagonal nodes that share a linked corner node (the path a - c - b through the
  * 4-neighbour c) with disparities within depth_threshold (the reference's one-sided test; |.| here).
  * Edge ids follow the smallest node id of each component (raster order), so they do not depend on
- * visiting order (quirk 34). Roles and neighbours are decided per node by ldi_graph_math.h, on a
- * CUDA context by cuda/ldi/ldi.cu; the cleanup's link edits between its two searches stay on the host. */
+ * visiting order (quirk 34). Roles, neighbours and the cleanup's link edits between its two searches
+ * are decided per node by ldi_graph_math.h, on a CUDA context by cuda/ldi/ldi.cu. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +85,8 @@ static p3d_status find_edges_cpu(const p3d_ldi *l, const p3d_ldi_box *c, float t
 }
 
 /* Finds roles and edges on the context's device; also returns the roles and per-node edge-graph
- * degree when asked. Edge ids follow the smallest node of each component on both backends. */
+ * degree when asked (the CPU cleanup; the device's keeps them on the device). Edge ids follow the
+ * smallest node of each component on both backends. */
 static p3d_status find_edges(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts *o, int32_t iter_min,
                              int32_t iter_max, p3d_ldi_edges *out, uint8_t **role_out, uint8_t **degree_out) {
     memset(out, 0, sizeof *out);
@@ -99,9 +100,7 @@ static p3d_status find_edges(p3d_ctx *ctx, const p3d_ldi *l, const p3d_ldi_opts 
     if (s == P3D_OK) {
 #ifdef P3D_HAVE_CUDA
         if (ctx && p3d_ctx_cuda(ctx))
-            /* roles and degrees come back only when the caller wants them (the cleanup) */
-            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out, role_out ? role : NULL,
-                                   role_out ? degree : NULL);
+            s = p3d_ldi_edges_cuda(p3d_ctx_cuda(ctx), l, &c, o->depth_threshold, out);
         else
 #endif
             s = find_edges_cpu(l, &c, o->depth_threshold, out, role, degree);
@@ -133,87 +132,67 @@ p3d_status p3d_ldi_edges_find(const p3d_ldi *l, const p3d_ldi_opts *o, int32_t i
     return find_edges(NULL, l, o, iter_min, iter_max, out, NULL, NULL);
 }
 
-/* An end of an edge (edge-graph degree <= 1) is free when no node of ANOTHER edge lies in its 3x3
- * window (spec 2.14's "free end"). */
-static int32_t free_end(const p3d_ldi *l, const p3d_ldi_edges *e, int32_t a) {
-    int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
-    for (int32_t dy = -1; dy <= 1; dy++)
-        for (int32_t dx = -1; dx <= 1; dx++) {
-            int32_t nx = x + dx, ny = y + dy;
-            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
-            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
-                if (b < e->n_nodes && e->edge[b] >= 0 && e->edge[b] != e->edge[a]) return 0;
-        }
-    return 1;
-}
-
-p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
-                               int32_t *removed, int32_t *joined) {
-    uint8_t *role = NULL, *degree = NULL;
-    p3d_ldi_edges e;
-    P3D_TRY(find_edges(ctx, l, o, 0, 0, &e, &role, &degree));
-    int32_t n = l->n_nodes, ne = e.n_edges;
+/* CPU: the cleanup's link edits on l from the first search's results (e, role, degree), with the
+ * rules of ldi_graph_math.h: free ends per short edge, the removed edges, then one edit per pixel pair
+ * decided from the links as they were before the edits. */
+static p3d_status cleanup_edits_cpu(p3d_ldi *l, const p3d_ldi_opts *o, const p3d_ldi_edges *e, const uint8_t *role,
+                                    const uint8_t *degree, int32_t *removed, int32_t *joined) {
+    const int32_t n = l->n_nodes, ne = e->n_edges;
     int32_t *free_ends = (int32_t *)calloc((size_t)ne + 1, sizeof *free_ends);
     uint8_t *drop = (uint8_t *)calloc((size_t)ne + 1, 1);
     if (!free_ends || !drop) {
-        free(free_ends), free(drop), free(role), free(degree);
-        p3d_ldi_edges_free(&e);
+        free(free_ends), free(drop);
         return p3d_fail(P3D_ERR_OOM, "LDI cleanup: out of memory");
     }
-    /* Short edges (remove_redundant_edge, spec 2.14): near side with >= 1 free end, far side with
-     * >= 2 (an isolated node counts as two ends); both are noise of the depth map rather than
-     * occlusions worth a hidden layer. Removal re-makes the torn links to the layer-0 neighbours that
-     * are not on another near-side edge (the reference: not on another selected edge, unless that
-     * edge is short or touches this one); depths are not changed (as the reference). */
     for (int32_t a = 0; a < n; a++) {
-        int32_t id = e.edge[a];
-        if (id < 0 || e.size[id] > o->redundant_number || degree[a] > 1) continue;
-        if (free_end(l, &e, a)) free_ends[id] += degree[a] == 0 ? 2 : 1;
+        const int32_t k = p3d_ldi_end_count(l, e->edge, e->size, degree, o->redundant_number, a);
+        if (k) free_ends[e->edge[a]] += k;
     }
-    int32_t n_removed = 0;
+    int32_t n_removed = 0, n_joined = 0;
     for (int32_t id = 0; id < ne; id++) {
-        if (e.size[id] > o->redundant_number) continue;
-        if (free_ends[id] >= (e.near[id] ? 1 : 2)) drop[id] = 1, n_removed++;
+        drop[id] = p3d_ldi_short_drop(e->size[id], e->near[id], free_ends[id], o->redundant_number);
+        n_removed += drop[id];
     }
-    for (int32_t a = 0; a < n; a++) {
-        int32_t id = e.edge[a];
-        if (id < 0 || !drop[id] || l->iter[a]) continue;
-        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
-        for (int32_t d = 0; d < 4; d++) {
-            if (l->link[4 * (size_t)a + d] >= 0) continue;
-            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
-            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
-            int32_t b = l->head[ny * l->ext_w + nx];
-            /* not onto another near-side edge that stays (another occluder's outline); the far side
-             * of the discontinuity being removed is healed with it */
-            int32_t eb = b >= 0 && b < e.n_nodes ? e.edge[b] : -1;
-            if (b < 0 || l->iter[b] || (eb >= 0 && eb != id && !drop[eb] && e.near[eb])) continue;
-            if (l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
-            p3d_ldi_link(l, a, d, b);
+    /* a pair's decision reads only its own two link slots, which no other pair's edit writes: linking
+     * at once gives what deciding every pair first would (the device's order) */
+    const p3d_ldi_cleanup_edges c = {e->edge, e->near, drop, role, degree};
+    for (int32_t a = 0; a < n; a++)
+        for (int32_t d = P3D_DIR_DOWN; d <= P3D_DIR_RIGHT; d += 2) {
+            int32_t b;
+            const int32_t kind = p3d_ldi_cleanup_edit(l, &c, a, d, &b);
+            if (kind) p3d_ldi_link(l, a, d, b);
+            n_joined += kind == P3D_LDI_EDIT_JOIN;
         }
+    free(free_ends), free(drop);
+    *removed = n_removed;
+    *joined = n_joined;
+    return P3D_OK;
+}
+
+/* Short edges (remove_redundant_edge, spec 2.14) are healed: their torn links to the layer-0 neighbours
+ * that are not on another near-side edge are re-made; ends of edges are joined (combine_end_node, spec
+ * 2.13); then the edges are found again. The edits' rules: ldi_graph_math.h. On a CUDA context the
+ * first search and the edits run on the device (p3d_ldi_cleanup_cuda) and only the list of edits comes
+ * back. */
+p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
+                               int32_t *removed, int32_t *joined) {
+    int32_t n_removed = 0, n_joined = 0;
+#ifdef P3D_HAVE_CUDA
+    if (ctx && p3d_ctx_cuda(ctx)) {
+        const p3d_ldi_box box = edge_box(l, 0, 0);
+        P3D_TRY(p3d_ldi_cleanup_cuda(p3d_ctx_cuda(ctx), l, &box, o->depth_threshold, o->redundant_number, &n_removed,
+                                     &n_joined));
+    } else
+#endif
+    {
+        uint8_t *role = NULL, *degree = NULL;
+        p3d_ldi_edges e;
+        P3D_TRY(find_edges(NULL, l, o, 0, 0, &e, &role, &degree));
+        const p3d_status s = cleanup_edits_cpu(l, o, &e, role, degree, &n_removed, &n_joined);
+        free(role), free(degree);
+        p3d_ldi_edges_free(&e);
+        P3D_TRY(s);
     }
-    /* End joining (combine_end_node, spec 2.13): 4-adjacent end points of two different edges of the
-     * same side are linked, so a discontinuity interrupted by one pixel becomes one edge. The
-     * reference's must_connect bookkeeping (and its missing abs(), quirk 8) is not needed: the link
-     * itself joins the edges when they are found again. */
-    int32_t n_joined = 0;
-    for (int32_t a = 0; a < n; a++) {
-        int32_t id = e.edge[a];
-        if (id < 0 || drop[id] || degree[a] != 1) continue;
-        int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
-        for (int32_t d = 1; d < 4; d += 2) { /* DOWN and RIGHT: each pair once */
-            if (l->link[4 * (size_t)a + d] >= 0) continue;
-            int32_t nx = x + p3d_dir_dx(d), ny = y + p3d_dir_dy(d);
-            if (nx >= l->ext_w || ny >= l->ext_h) continue;
-            int32_t b = l->head[ny * l->ext_w + nx];
-            if (b < 0 || e.edge[b] < 0 || e.edge[b] == id || drop[e.edge[b]] || degree[b] != 1) continue;
-            if (role[b] != role[a] || l->link[4 * (size_t)b + p3d_dir_opposite(d)] >= 0) continue;
-            p3d_ldi_link(l, a, d, b);
-            n_joined++;
-        }
-    }
-    free(free_ends), free(drop), free(role), free(degree);
-    p3d_ldi_edges_free(&e);
     if (removed) *removed = n_removed;
     if (joined) *joined = n_joined;
     return find_edges(ctx, l, o, 0, 0, edges, NULL, NULL);

@@ -2,7 +2,8 @@
  * ldi_regions.c), written once for the CPU loops and the CUDA kernels of cuda/ldi/ldi.cu (P3D_HD, see
  * p3d_hd.h). Every function reads the flat LDI arrays (ldi.h) through a p3d_ldi whose pointers are
  * host memory on the CPU and device memory in a kernel (rgb and label are not read), and decides one
- * element: one grid link, one node's role, one node's edge-graph neighbours, one ring offer. */
+ * element: one grid link, one node's role, one node's edge-graph neighbours, one cleanup edit, one ring
+ * offer. */
 #ifndef P3D_LDI_GRAPH_MATH_H
 #define P3D_LDI_GRAPH_MATH_H
 
@@ -145,6 +146,96 @@ P3D_HD int32_t p3d_ldi_edge_neighbours(const p3d_ldi *l, const uint8_t *role, in
     return n;
 }
 
+/* ---- cleanup (spec 2.13, 2.14): the link edits between the two edge searches -------------------- */
+
+/* The cleanup's decisions read the first search's results only (edge ids per node, per-edge size,
+ * near flag and drop flag, per-node role and edge-graph degree) and the links as they were before any
+ * edit, so they are the same whatever order the nodes are visited in (the CPU loop, a kernel). Every
+ * edit links the nearest nodes of two 4-adjacent pixels (the cleanup runs on the input layer, one node a
+ * pixel), and each pixel pair is decided once, from its upper or left pixel: no two decisions share a
+ * link slot. */
+
+/* 1 when a pixel of the 3x3 window around node a holds a node b with id[b] == e (other = 0), or with an
+ * id that is neither e nor -1 (other = 1). */
+P3D_HD int32_t p3d_ldi_window_holds(const p3d_ldi *l, const int32_t *id, int32_t a, int32_t e, int32_t other) {
+    const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
+    for (int32_t dy = -1; dy <= 1; dy++)
+        for (int32_t dx = -1; dx <= 1; dx++) {
+            const int32_t nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
+            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
+                if (other ? id[b] >= 0 && id[b] != e : id[b] == e) return 1;
+        }
+    return 0;
+}
+
+/* 1 when no node of ANOTHER edge lies in the 3x3 window of node a (spec 2.14's "free end"); edge: the
+ * edge id of every node of l (-1: none). */
+P3D_HD int32_t p3d_ldi_free_end(const p3d_ldi *l, const int32_t *edge, int32_t a) {
+    return !p3d_ldi_window_holds(l, edge, a, edge[a], 1);
+}
+
+/* Node a's count toward its edge's free ends: 0 unless its edge is short (at most `redundant` nodes)
+ * and a is an end (degree <= 1) with no other edge in its window; then 1, or 2 for an isolated node
+ * (both ends of a one-node edge). */
+P3D_HD int32_t p3d_ldi_end_count(const p3d_ldi *l, const int32_t *edge, const int32_t *size, const uint8_t *degree,
+                                 int32_t redundant, int32_t a) {
+    const int32_t id = edge[a];
+    if (id < 0 || size[id] > redundant || degree[a] > 1 || !p3d_ldi_free_end(l, edge, a)) return 0;
+    return degree[a] == 0 ? 2 : 1;
+}
+
+/* Whether a short edge is removed (remove_redundant_edge): a near side with >= 1 free end, a far side
+ * with >= 2; both are noise of the depth map rather than occlusions worth a hidden layer. */
+P3D_HD uint8_t p3d_ldi_short_drop(int32_t size, uint8_t near, int32_t free_ends, int32_t redundant) {
+    return (uint8_t)(size <= redundant && free_ends >= (near ? 1 : 2));
+}
+
+enum { P3D_LDI_EDIT_NONE = 0, P3D_LDI_EDIT_HEAL = 1, P3D_LDI_EDIT_JOIN = 2 };
+
+/* The first search's results the edits read (host or device arrays): edge, role, degree per node;
+ * near and drop per edge. */
+typedef struct p3d_ldi_cleanup_edges {
+    const int32_t *edge;
+    const uint8_t *near, *drop, *role, *degree;
+} p3d_ldi_cleanup_edges;
+
+/* May a removed edge id heal onto a node of edge `other`? Not onto another near-side edge that stays
+ * (another occluder's outline); the far side of the discontinuity being removed is healed with it. */
+P3D_HD int32_t p3d_ldi_heal_onto(const p3d_ldi_cleanup_edges *c, int32_t id, int32_t other) {
+    return !(other >= 0 && other != id && !c->drop[other] && c->near[other]);
+}
+
+/* The edit of the pixel pair (node a's pixel, its neighbour in direction d, DOWN or RIGHT), a the
+ * nearest node of its pixel: P3D_LDI_EDIT_* with *b the neighbour's nearest node to link a to.
+ *   HEAL (removal re-makes the torn link, spec 2.14): both input-layer nodes, unlinked on both sides,
+ *   one of them on a removed edge and the other allowed to take it (p3d_ldi_heal_onto); depths are
+ *   not changed (as the reference).
+ *   JOIN (combine_end_node, spec 2.13): ends (degree 1) of two different kept edges of the same role,
+ *   unlinked, so a discontinuity interrupted by one pixel becomes one edge. The reference's
+ *   must_connect bookkeeping (and its missing abs(), quirk 8) is not needed: the link itself joins the
+ *   edges when they are found again.
+ * The two never meet at one pair (a heal needs a removed edge, a join two kept ones). */
+P3D_HD int32_t p3d_ldi_cleanup_edit(const p3d_ldi *l, const p3d_ldi_cleanup_edges *c, int32_t a, int32_t d,
+                                    int32_t *b) {
+    const int32_t x = p3d_ldi_x(l, a) + p3d_dir_dx(d), y = p3d_ldi_y(l, a) + p3d_dir_dy(d);
+    *b = -1;
+    if (x >= l->ext_w || y >= l->ext_h || l->head[l->pix[a]] != a) return P3D_LDI_EDIT_NONE;
+    const int32_t nb = l->head[y * l->ext_w + x];
+    if (nb < 0 || l->link[4 * (int64_t)a + d] >= 0 || l->link[4 * (int64_t)nb + p3d_dir_opposite(d)] >= 0)
+        return P3D_LDI_EDIT_NONE;
+    const int32_t ea = c->edge[a], eb = c->edge[nb];
+    int32_t kind = P3D_LDI_EDIT_NONE;
+    if (!l->iter[a] && !l->iter[nb] &&
+        ((ea >= 0 && c->drop[ea] && p3d_ldi_heal_onto(c, ea, eb)) || (eb >= 0 && c->drop[eb] && p3d_ldi_heal_onto(c, eb, ea))))
+        kind = P3D_LDI_EDIT_HEAL;
+    else if (ea >= 0 && eb >= 0 && ea != eb && !c->drop[ea] && !c->drop[eb] && c->degree[a] == 1 && c->degree[nb] == 1 &&
+             c->role[a] == c->role[nb])
+        kind = P3D_LDI_EDIT_JOIN;
+    if (kind) *b = nb;
+    return kind;
+}
+
 /* ---- regions (spec 2.16): the ring offers of the multi-source breadth-first search --------------- */
 
 /* The rings of one pass: mask and context grow for `rings` = max(bg, ct) rings, the context only for
@@ -170,15 +261,7 @@ P3D_HD int32_t p3d_ldi_mask_final(int32_t mask_edge, int32_t mask_ring, int32_t 
 /* 1 when a pixel of the 3x3 window around node a holds a context node of edge e. ctx_edge is read
  * as committed by the previous context ring (the mask ring that calls this writes only mask_edge). */
 P3D_HD int32_t p3d_ldi_near_context(const p3d_ldi *l, const int32_t *ctx_edge, int32_t a, int32_t e) {
-    const int32_t x = p3d_ldi_x(l, a), y = p3d_ldi_y(l, a);
-    for (int32_t dy = -1; dy <= 1; dy++)
-        for (int32_t dx = -1; dx <= 1; dx++) {
-            const int32_t nx = x + dx, ny = y + dy;
-            if (nx < 0 || ny < 0 || nx >= l->ext_w || ny >= l->ext_h) continue;
-            for (int32_t b = l->head[ny * l->ext_w + nx]; b >= 0; b = l->next[b])
-                if (ctx_edge[b] == e) return 1;
-        }
-    return 0;
+    return p3d_ldi_window_holds(l, ctx_edge, a, e, 0);
 }
 
 /* Ring 0 of the context: may mask node a (of ring 0) offer node b, which lies at the pixel beyond

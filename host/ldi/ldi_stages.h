@@ -95,8 +95,9 @@ void p3d_ldi_edges_free(p3d_ldi_edges *e);
  * Stats: edges removed, end points joined. */
 p3d_status p3d_ldi_cleanup(p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges, int32_t *removed,
                            int32_t *joined);
-/* The two edge searches on the context's device; the link edits between them stay on the host (each
- * edit depends on the ones before it). */
+/* The two edge searches and the link edits between them on the context's device (the edits' rules
+ * decide each pixel pair from the links before any edit, ldi_graph_math.h, so the device makes them in
+ * any order; the host receives the list of edits). */
 p3d_status p3d_ldi_cleanup_ctx(p3d_ctx *ctx, p3d_ldi *l, const p3d_ldi_opts *o, p3d_ldi_edges *edges,
                                int32_t *removed, int32_t *joined);
 
@@ -215,11 +216,18 @@ p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, i
  * device's) and the host's shadow of the device LDI. */
 p3d_status p3d_ldi_build_links_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, float *depth, const float *depth_dev,
                                     const p3d_ldi_opts *o, uint8_t *right, uint8_t *down, p3d_ldi_build_stats *st);
-/* edges: out->edge (n_nodes, allocated by the caller), role and degree (n_nodes) filled unless NULL;
- * out->near and out->size allocated (malloc) and filled, out->n_edges set. The device sends back only
- * the nodes with a role (edge id, role, degree) and the per-edge arrays, not per-node arrays. */
+/* edges: out->edge (n_nodes, allocated by the caller); out->near and out->size allocated (malloc) and
+ * filled, out->n_edges set. The device sends back only the nodes with a role (their edge ids) and the
+ * per-edge arrays, not per-node arrays. */
 p3d_status p3d_ldi_edges_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_box *box, float threshold,
-                              p3d_ldi_edges *out, uint8_t *role, uint8_t *degree);
+                              p3d_ldi_edges *out);
+/* The cleanup's first edge search and its link edits (p3d_ldi_cleanup_ctx, the rules of
+ * ldi_graph_math.h) on the device LDI (or a copy of l when none is held): the edits are made in the
+ * device LDI, and only their list (8 bytes an edit) and the counts come back, which the host applies
+ * to l (and to its shadow of the device LDI, so the next stage sends nothing for them). *removed: short
+ * edges removed; *joined: ends joined. */
+p3d_status p3d_ldi_cleanup_cuda(struct p3d_cuda_ctx *ctx, p3d_ldi *l, const p3d_ldi_box *box, float threshold,
+                                int32_t redundant, int32_t *removed, int32_t *joined);
 /* regions: out's arrays allocated by the caller (erode, n_mask, n_ctx zeroed) and filled. */
 p3d_status p3d_ldi_regions_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, const p3d_ldi_edges *e,
                                 const p3d_ldi_ring_plan *plan, p3d_ldi_regions *out);
