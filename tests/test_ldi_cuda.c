@@ -956,6 +956,7 @@ static void test_resident_cuda(void) {
 #endif
 }
 
+#ifdef P3D_HAVE_CUDA
 /* link_new of the nodes [first, n_nodes) of iteration iter, as ldi_inpaint.c runs it (the shared rule). */
 static void ref_link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
     for (int32_t a = first; a < l->n_nodes; a++)
@@ -964,6 +965,7 @@ static void ref_link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
             if (b >= 0) p3d_ldi_link(l, a, d, b);
         }
 }
+#endif
 
 /* The nodes a pass and the border add, made on the device (p3d_ldi_pass_nodes_cuda,
  * p3d_ldi_border_nodes_cuda) against the host's: random LDIs, new nodes at random pixels (up to three at
@@ -1011,7 +1013,7 @@ static void test_new_nodes_cuda(void) {
         CHECK_OK(p3d_ldi_check(&l));
         CHECK(multi > 0 && l.n_nodes > first);
         int32_t made = 0;
-        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 2, thr, NULL, 0, &made));
+        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 2, thr, NULL, 0, NULL, &made));
         CHECK_MSG(made == 1, "LDI %d: the device did not make the pass's nodes", (int)t);
         p3d_ldi_cuda_resident_end(cu);
         p3d_ldi_free(&l);
@@ -1054,10 +1056,12 @@ static void test_new_nodes_cuda(void) {
 }
 
 /* A pass's new nodes whose colours stay on the device (p3d_ldi_pass_nodes_cuda with colour runs, as the
- * non-learned fill leaves its results there): random LDIs, new nodes at random pixels with random float
- * colours (some outside [0, 1], some at the rounding's half steps), the host's colours made by
- * p3d_ldi_colour_u8; the device takes the floats from runs of 1 to 3 pieces, and its copy must equal
- * the host LDI colours included (P3D_LDI_RESIDENT_CHECK). */
+ * non-learned fill leaves its results there) and whose pixels come from their patches' masks: random
+ * LDIs, new nodes at random pixels of 1 to 4 random (overlapping) crops, patch after patch in raster
+ * order as the write-back adds them, with random float colours (some outside [0, 1], some at the
+ * rounding's half steps), the host's colours made by p3d_ldi_colour_u8; the device takes the floats from
+ * runs of 1 to 3 pieces and, every other LDI, the pixels from the masks' bits (p3d_ldi_pass_masks: what
+ * goes up is counted), and its copy must equal the host LDI colours included (P3D_LDI_RESIDENT_CHECK). */
 static void test_pass_colours_cuda(void) {
     if (!have_gpu()) return;
 #ifdef P3D_HAVE_CUDA
@@ -1065,7 +1069,8 @@ static void test_pass_colours_cuda(void) {
     setenv("P3D_LDI_RESIDENT_CHECK", "1", 1);
     p3d_ldi_opts o = p3d_ldi_opts_default();
     o.border = 0;
-    for (int32_t t = 0; t < 4; t++) {
+    int32_t n_masked = 0;
+    for (int32_t t = 0; t < 8; t++) {
         p3d_ldi l;
         const int32_t w = 16 + (int32_t)rnd(30), h = 12 + (int32_t)rnd(30);
         random_ldi(&l, w, h);
@@ -1073,11 +1078,27 @@ static void test_pass_colours_cuda(void) {
         CHECK_OK(p3d_ldi_cuda_resident_begin(cu, w, h, &o));
         CHECK_OK(p3d_ldi_cuda_resident_sync(cu, &l));
         const int32_t first = l.n_nodes, cap = w * h + w * h / 2;
+        if (first + 16 > cap) { /* no room in the device LDI for a pass (3/2 nodes a pixel) */
+            p3d_ldi_cuda_resident_end(cu);
+            p3d_ldi_free(&l);
+            continue;
+        }
         float *col = (float *)malloc((size_t)w * h * 3 * sizeof(float));
         CHECK(col != NULL);
+        /* the nodes of 1 to 4 patches (random crops, overlapping), each mask in raster order, as the
+         * write-back adds them; their masks as bits for the device's pixels (p3d_ldi_pass_masks) */
+        const int32_t n_patches = 1 + (int32_t)rnd(4);
+        int32_t pbox[16];
+        int64_t pat[5] = {0};
+        uint8_t *pbits = (uint8_t *)calloc((size_t)n_patches * ((size_t)w * h / 8 + 1), 1);
         int32_t m = 0;
-        for (int32_t y = 0; y < h; y++)
-            for (int32_t x = 0; x < w; x++) {
+        for (int32_t i = 0; i < n_patches; i++) {
+            int32_t *b = pbox + 4 * i;
+            b[0] = (int32_t)rnd((uint32_t)w / 4), b[1] = (int32_t)rnd((uint32_t)h / 4);
+            b[2] = w / 2 + (int32_t)rnd((uint32_t)(w - w / 2 - b[0] + 1)), b[3] = h / 2 + (int32_t)rnd((uint32_t)(h - h / 2 - b[1] + 1));
+            pat[i + 1] = pat[i] + ((int64_t)b[2] * b[3] + 7) / 8;
+            for (int32_t k = 0; k < b[2] * b[3]; k++) {
+                const int32_t x = b[0] + k % b[2], y = b[1] + k / b[2];
                 if (rnd(10) >= 3 || first + m >= cap) continue;
                 float c[3];
                 for (int32_t ch = 0; ch < 3; ch++) {
@@ -1091,8 +1112,10 @@ static void test_pass_colours_cuda(void) {
                     continue;
                 CHECK(id == first + m);
                 memcpy(col + 3 * (size_t)m, c, sizeof c);
+                pbits[pat[i] + k / 8] |= (uint8_t)(1u << (k % 8));
                 m++;
             }
+        }
         ref_link_new(&l, first, 1, o.depth_threshold);
         CHECK_OK(p3d_ldi_check(&l));
         CHECK(m > 3);
@@ -1106,13 +1129,31 @@ static void test_pass_colours_cuda(void) {
         for (int32_t r = 0; r < n_runs; r++)
             runs[r] = (p3d_ldi_colour_run){first + cut[r], cut[r + 1] - cut[r], (const float *)d_col + 3 * (size_t)cut[r]};
         int32_t made = 0;
-        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 1, o.depth_threshold, runs, n_runs, &made));
+        /* odd t: the pixels go up as they are; even t: as the masks, fewer bytes (when they are) */
+        const p3d_ldi_pass_masks masks = {n_patches, pbox, pat, pbits};
+        const p3d_device_traffic t0 = p3d_ctx_traffic(g_gpu);
+        CHECK_OK(p3d_ldi_pass_nodes_cuda(cu, &l, first, 1, o.depth_threshold, runs, n_runs, t % 2 ? NULL : &masks, &made));
         CHECK_MSG(made == 1, "LDI %d: the device did not make the pass's nodes from %d colour runs", (int)t, (int)n_runs);
+        /* up: the depths, the runs, the links to older nodes (8 bytes each) and the pixels (4 bytes a
+         * node) or the masks (bits, 16 bytes a crop and 8 an offset) */
+        const int64_t up = p3d_device_traffic_sub(p3d_ctx_traffic(g_gpu), t0).h2d_bytes;
+        int64_t older = 0;
+        for (int32_t a = first; a < l.n_nodes; a++)
+            for (int32_t d = 0; d < 4; d++) older += l.link[4 * a + d] >= 0 && l.link[4 * a + d] < first;
+        const int64_t base = 4 * (int64_t)m + n_runs * (int64_t)sizeof(p3d_ldi_colour_run) + 8 * older;
+        const int64_t by_masks = pat[n_patches] + 24 * (int64_t)n_patches + 8;
+        const int use_masks = t % 2 == 0 && pat[n_patches] + 16 * (int64_t)n_patches < 4 * (int64_t)m;
+        CHECK_MSG(up == base + (use_masks ? by_masks : 4 * (int64_t)m), "LDI %d: %lld bytes up for %d nodes, %s %lld",
+                  (int)t, (long long)up, (int)m, use_masks ? "with the masks" : "with the pixels",
+                  (long long)(base + (use_masks ? by_masks : 4 * (int64_t)m)));
+        n_masked += use_masks;
+        free(pbits);
         p3d_ldi_cuda_resident_end(cu);
         p3d_ctx_release(g_gpu, d_col);
         free(col);
         p3d_ldi_free(&l);
     }
+    CHECK_MSG(n_masked >= 2, "only %d of 4 passes had their pixels made from the masks", (int)n_masked);
     unsetenv("P3D_LDI_RESIDENT_CHECK");
 #endif
 }

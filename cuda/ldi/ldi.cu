@@ -42,8 +42,9 @@
 //     (chunk_scatter_kernel puts them in place). A stage on an unchanged LDI moves nothing up.
 //   - The nodes the border and an inpainting pass append are made in the copy on the device instead
 //     (p3d_ldi_border_nodes_cuda, p3d_ldi_pass_nodes_cuda): up go their depths and colours (and a
-//     pass's pixels and links to older nodes; a pass's colours stay on the device when the fill left
-//     them there: p3d_ldi_colour_run); the device writes the nodes, inserts them into the pixel lists and replays
+//     pass's links to older nodes and its pixels, as its patches' masks, 1 bit a crop pixel, whose
+//     prefix sum on the device gives each node its pixel: p3d_ldi_pass_masks; a pass's colours stay on
+//     the device when the fill left them there: p3d_ldi_colour_run); the device writes the nodes, inserts them into the pixel lists and replays
 //     link_new one pixel pair at a time (ldi_graph_math.h); the shadow then takes the host's arrays.
 //     P3D_LDI_RESIDENT_CHECK=1 downloads the copy after each and compares it with the host's.
 //   - Results come back compacted: the build's links as two bits a pixel and the dropped pixels with
@@ -86,7 +87,9 @@
 // results 2.0 + 1.5 MB. With the cleanup's edits made on the device (on the tree before the labels moved
 // there): h2d 15,371,594 -> 15,366,842 bytes,
 // d2h 18,494,616 -> 18,457,360 (the first search's roles and degrees no longer come back), 36 host waits
-// (the sample: h2d 11,017,628 unchanged, d2h 15,667,640 -> 15,616,700, 36 -> 35 waits: no edits to fetch).
+// (the sample: h2d 11,017,628 unchanged, d2h 15,667,640 -> 15,616,700, 36 -> 35 waits: no edits to fetch);
+// then with the first pass's pixels from its patches' masks h2d 15,101,684 (the sample 10,388,726), both
+// on that tree.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -908,9 +911,15 @@ extern "C" p3d_status p3d_ldi_border_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi
 // ---- an inpainting pass's nodes on the device -------------------------------------------------------
 // A pass's write-back (host/ldi/ldi_inpaint.c) appends its nodes (iteration `iter`) behind the layers of
 // their pixels, links each to the context nodes beside it (link_context) and joins them (link_new). The
-// device makes the same nodes in its copy from their pixels and depths (8 bytes a node) and their links
+// device makes the same nodes in its copy from their depths (4 bytes a node), their pixels and their links
 // to older nodes (link_context's, 8 bytes a link, few: the seams), instead of the 29 bytes a node of graph
 // arrays and the chunks of the lists and links they change:
+//   - the pixels: the write-back appends the nodes patch after patch, each patch's mask in raster
+//     order, so node first + r is the r-th set bit of the patches' masks laid end to end; up go the
+//     masks as bits (p3d_ldi_pass_masks: 1 bit a crop pixel, each patch from a byte boundary) and the
+//     crops, mask_count_kernel counts each byte's bits, a prefix sum places them and mask_pix_kernel
+//     writes each node's pixel (pass_pixels); the pixels themselves (4 bytes a node) go up only when
+//     the masks would not be fewer bytes or do not describe the nodes (masks_cover checks on the host);
 //   - pass_node_kernel writes each node and drops it into an unordered bucket of its pixel (atomicExch
 //     on a per-pixel head; the buckets' order does not matter);
 //   - pass_insert_kernel: the bucket's smallest node inserts every node of the bucket into the pixel's
@@ -987,8 +996,96 @@ static __global__ void link_list_kernel(p3d_ldi v, const int32_t *links, int32_t
     v.link[4 * static_cast<int64_t>(b) + p3d_dir_opposite(d)] = a;
 }
 
+// The pass's pixels from its patches' masks (p3d_ldi_pass_masks): the bits of all patches, each patch's
+// from a byte boundary, are the new nodes in order, so node first + r is the r-th set bit. cnt[t] = the
+// set bits of byte t (cnt[nb] = 0), then the exclusive sum of cnt places each byte's nodes.
+static __global__ void mask_count_kernel(const uint8_t *bits, int64_t nb, int32_t *cnt) {
+    const int64_t t = LDI_INDEX();
+    if (t <= nb) cnt[t] = t < nb ? __popc(static_cast<unsigned>(bits[t])) : 0;
+}
+
+// One thread per byte t of the bits (nb): its patch by bisection over at (n + 1 byte offsets), then the
+// canvas pixel of each set bit into pix at pos[t] on.
+static __global__ void mask_pix_kernel(const uint8_t *bits, int64_t nb, const int32_t *box, const int64_t *at,
+                                       int32_t n, const int32_t *pos, int32_t ext_w, int32_t *pix) {
+    const int64_t t = LDI_INDEX();
+    if (t >= nb || !bits[t]) return;
+    int32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int32_t mid = (lo + hi + 1) / 2;
+        if (at[mid] <= t) lo = mid;
+        else hi = mid - 1;
+    }
+    const int32_t *b = box + 4 * lo;
+    int32_t r = pos[t];
+    for (int32_t j = 0; j < 8; j++) {
+        if (!(bits[t] >> j & 1)) continue;
+        const int64_t k = (t - at[lo]) * 8 + j;
+        pix[r++] = (b[1] + static_cast<int32_t>(k / b[2])) * ext_w + b[0] + static_cast<int32_t>(k % b[2]);
+    }
+}
+
+// 1 when the masks' set bits are exactly the pixels of l's nodes [first, n_nodes) in order (each patch's
+// bits from a byte boundary, inside its byte range, its crop on the canvas) and take fewer bytes than
+// the pixels would.
+static int masks_cover(const p3d_ldi *l, int32_t first, const p3d_ldi_pass_masks *M) {
+    if (!M || M->n < 1 || !M->box || !M->at || !M->bits || M->at[0] != 0) return 0;
+    const int32_t m = l->n_nodes - first;
+    if (M->at[M->n] + 16 * static_cast<int64_t>(M->n) >= 4 * static_cast<int64_t>(m)) return 0;
+    int32_t a = first;
+    for (int32_t i = 0; i < M->n; i++) {
+        const int32_t *b = M->box + 4 * i;
+        const int64_t area = static_cast<int64_t>(b[2]) * b[3];
+        if (b[0] < 0 || b[1] < 0 || b[2] < 1 || b[3] < 1 || b[0] + b[2] > l->ext_w || b[1] + b[3] > l->ext_h ||
+            M->at[i + 1] - M->at[i] != (area + 7) / 8)
+            return 0;
+        for (int64_t k = 0; k < area; k++) {
+            if (!(M->bits[M->at[i] + k / 8] >> (k % 8) & 1)) continue;
+            const int32_t p = (b[1] + static_cast<int32_t>(k / b[2])) * l->ext_w + b[0] + static_cast<int32_t>(k % b[2]);
+            if (a >= l->n_nodes || l->pix[a] != p) return 0;
+            a++;
+        }
+        for (int64_t k = area; k < (M->at[i + 1] - M->at[i]) * 8; k++)
+            if (M->bits[M->at[i] + k / 8] >> (k % 8) & 1) return 0;
+    }
+    return a == l->n_nodes;
+}
+
+// The pixels of the m new nodes into d_pix: from the masks when masks_cover, else uploaded.
+static p3d_status pass_pixels(ldi_pool *pl, const p3d_ldi *l, int32_t first, const p3d_ldi_pass_masks *M, int32_t *d_pix) {
+    p3d_cuda_ctx *ctx = pl->ctx;
+    const size_t um = static_cast<size_t>(l->n_nodes - first);
+    if (!masks_cover(l, first, M)) return p3d_cuda_memcpy_h2d(ctx, d_pix, l->pix + first, um * sizeof(int32_t));
+    const int64_t nb = M->at[M->n];
+    const size_t un = static_cast<size_t>(M->n);
+    uint8_t *d_bits, *d_scan;
+    int32_t *d_box, *d_cnt, *d_pos;
+    int64_t *d_at;
+    P3D_TRY(pool_get(pl, static_cast<size_t>(nb), &d_bits));
+    P3D_TRY(pool_get(pl, 4 * un, &d_box));
+    P3D_TRY(pool_get(pl, un + 1, &d_at));
+    P3D_TRY(pool_get(pl, static_cast<size_t>(nb) + 1, &d_cnt));
+    P3D_TRY(pool_get(pl, static_cast<size_t>(nb) + 1, &d_pos));
+    size_t scan_bytes = 0;
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<const int32_t *>(d_cnt), d_pos, nb + 1,
+                                                 ctx->stream));
+    P3D_TRY(pool_get(pl, scan_bytes, &d_scan));
+    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_bits, M->bits, static_cast<size_t>(nb)));
+    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_box, M->box, 4 * un * sizeof(int32_t)));
+    P3D_TRY(p3d_cuda_memcpy_h2d(ctx, d_at, M->at, (un + 1) * sizeof(int64_t)));
+    P3D_LAUNCH(mask_count_kernel, ldi_blocks(nb + 1), P3D_LDI_THREADS, 0, ctx->stream)(d_bits, nb, d_cnt);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI pass nodes mask counts");
+    P3D_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(d_scan, scan_bytes, static_cast<const int32_t *>(d_cnt), d_pos, nb + 1,
+                                                 ctx->stream));
+    P3D_LAUNCH(mask_pix_kernel, ldi_blocks(nb), P3D_LDI_THREADS, 0, ctx->stream)(d_bits, nb, d_box, d_at, M->n, d_pos,
+                                                                                l->ext_w, d_pix);
+    P3D_CUDA_LAUNCH_CHECK(ctx, "LDI pass nodes mask pixels");
+    return P3D_OK;
+}
+
 extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
-                                              const p3d_ldi_colour_run *runs, int32_t n_runs, int32_t *made) {
+                                              const p3d_ldi_colour_run *runs, int32_t n_runs,
+                                              const p3d_ldi_pass_masks *masks, int32_t *made) {
     ldi_resident *R = static_cast<ldi_resident *>(ctx->ldi_resident);
     if (made) *made = 0;
     if (!resident_fits(R, l, l->n_nodes) || R->n_synced != first || R->ext_w != l->ext_w || R->ext_h != l->ext_h)
@@ -1024,7 +1121,7 @@ extern "C" p3d_status p3d_ldi_pass_nodes_cuda(p3d_cuda_ctx *ctx, const p3d_ldi *
     if (st == P3D_OK) st = pool_get(&pl, npix, &d_bucket);
     if (st == P3D_OK) st = pool_get(&pl, um, &d_bucket_next);
     if (st == P3D_OK) st = pool_get(&pl, 2 * static_cast<size_t>(n_links) + 1, &d_links);
-    if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_pix, l->pix + first, um * sizeof(int32_t));
+    if (st == P3D_OK) st = pass_pixels(&pl, l, first, masks, d_pix);
     if (st == P3D_OK) st = p3d_cuda_memcpy_h2d(ctx, d_depth, l->depth + first, um * sizeof(float));
     if (st == P3D_OK && on_device) st = p3d_cuda_memcpy_h2d(ctx, d_runs, runs, static_cast<size_t>(n_runs) * sizeof *runs);
     if (st == P3D_OK && !on_device) st = p3d_cuda_memcpy_h2d(ctx, d_rgb, l->rgb + 3 * static_cast<size_t>(first), 3 * um);

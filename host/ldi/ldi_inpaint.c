@@ -964,6 +964,50 @@ static void link_new(p3d_ldi *l, int32_t first, uint8_t iter, float thr) {
         }
 }
 
+/* The masks of a pass's patches in the write-back's order (p3d_ldi_pass_masks), grown patch by patch
+ * for the device, which finds the new nodes' pixels from them; ok = 0 once an allocation failed (the
+ * pixels then go up as they are). */
+typedef struct pass_masks {
+    p3d_ldi_pass_masks m;
+    int32_t *box, cap;
+    int64_t *at, cap_bytes;
+    uint8_t *bits;
+    int32_t ok;
+} pass_masks;
+
+static void pass_masks_add(pass_masks *pm, const patch *p) {
+    const int64_t area = (int64_t)p->w * p->h, bytes = (area + 7) / 8, at = pm->m.n ? pm->at[pm->m.n] : 0;
+    if (!pm->ok) return;
+    if (pm->m.n + 1 >= pm->cap) {
+        const int32_t cap = 2 * pm->cap + 16;
+        int32_t *box = (int32_t *)realloc(pm->box, (size_t)cap * 4 * sizeof *box);
+        if (box) pm->box = box;
+        int64_t *ats = box ? (int64_t *)realloc(pm->at, ((size_t)cap + 1) * sizeof *ats) : NULL;
+        if (ats) pm->at = ats, pm->cap = cap;
+        else pm->ok = 0;
+    }
+    if (pm->ok && at + bytes > pm->cap_bytes) {
+        const int64_t cap = 2 * (at + bytes) + 4096;
+        uint8_t *bits = (uint8_t *)realloc(pm->bits, (size_t)cap);
+        if (bits) pm->bits = bits, pm->cap_bytes = cap;
+        else pm->ok = 0;
+    }
+    if (!pm->ok) return;
+    int32_t *b = pm->box + 4 * pm->m.n;
+    b[0] = p->x0, b[1] = p->y0, b[2] = p->w, b[3] = p->h;
+    memset(pm->bits + at, 0, (size_t)bytes);
+    for (int64_t k = 0; k < area; k++)
+        if (p->mask[k]) pm->bits[at + k / 8] |= (uint8_t)(1u << (k % 8));
+    pm->at[0] = 0;
+    pm->at[++pm->m.n] = at + bytes;
+    pm->m.box = pm->box, pm->m.at = pm->at, pm->m.bits = pm->bits;
+}
+
+static void pass_masks_free(pass_masks *pm) {
+    free(pm->box), free(pm->at), free(pm->bits);
+    memset(pm, 0, sizeof *pm);
+}
+
 /* ---- hidden layers: one patch per region ------------------------------------------------------ */
 
 /* Crop of each edge's regions: the bounding box of its mask and context nodes grown by crop_dilate
@@ -1101,6 +1145,10 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
      * with one chunk of regions: a later chunk's fill reuses the scratch that holds them. */
     p3d_ldi_colour_run *runs = (p3d_ldi_colour_run *)malloc(((size_t)ne + 1) * sizeof *runs);
     int32_t n_runs = 0, runs_ok = runs != NULL, chunks = 0;
+    /* and their pixels as the patches' masks (p3d_ldi_pass_nodes_cuda) */
+    pass_masks masks;
+    memset(&masks, 0, sizeof masks);
+    masks.ok = 1;
     /* Chunks of regions in edge order, each at most P3D_INPAINT_CHUNK_PIXELS of patches (one region
      * larger than that is a chunk of its own). */
     for (int32_t e0 = 0; e0 < ne && s == P3D_OK;) {
@@ -1146,6 +1194,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
                 runs_ok = p->results_dev != NULL;
                 if (runs_ok) runs[n_runs++] = (p3d_ldi_colour_run){run_first, l->n_nodes - run_first, p->results_dev};
             }
+            if (l->n_nodes > run_first && ctx && p3d_ctx_cuda(ctx) && pass + 1 < o->passes) pass_masks_add(&masks, p);
             for (size_t k = 0; s == P3D_OK && k < m; k++)
                 if (p->mask[k]) link_context(l, p, k);
         }
@@ -1159,9 +1208,10 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
         /* the device makes the same nodes in its LDI */
         if (on_device)
             s = p3d_ldi_pass_nodes_cuda(p3d_ctx_cuda(ctx), l, first_new, iter, o->depth_threshold, runs_ok ? runs : NULL,
-                                        runs_ok ? n_runs : 0, NULL);
+                                        runs_ok ? n_runs : 0, masks.ok ? &masks.m : NULL, NULL);
 #endif
     }
+    pass_masks_free(&masks);
     free(box), free(slot), free(ps), free(pp), free(runs);
     return s;
 }

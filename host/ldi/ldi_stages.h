@@ -132,6 +132,19 @@ typedef struct p3d_ldi_colour_run {
     const float *colours;
 } p3d_ldi_colour_run;
 
+/* The pixels of an inpainting pass's new nodes as their patches' masks, in the write-back's order
+ * (p3d_ldi_pass_nodes_cuda): patch i's crop is box[4i .. 4i + 3] = (x0, y0, w, h) on the canvas, its
+ * mask (h, w) in raster order as bits (pixel j: bit j % 8 of byte at[i] + j / 8 of bits); at[n] = the
+ * bytes of all. The pass's nodes are the set bits in order, patch after patch, so the device finds each
+ * node's pixel by a prefix sum over the bits (1 bit a crop pixel instead of 4 bytes a node). Declared in
+ * every build: the host's write-back collects them. */
+typedef struct p3d_ldi_pass_masks {
+    int32_t n;
+    const int32_t *box;
+    const int64_t *at;
+    const uint8_t *bits;
+} p3d_ldi_pass_masks;
+
 #ifdef P3D_HAVE_CUDA
 /* CUDA twins (cuda/ldi/ldi.cu); host arrays in and out, the LDI uploaded once per call. Their device
  * buffers come from the context's arena (cuda/p3d_cuda.h); plan sizes it for a w x h image with o's
@@ -196,13 +209,15 @@ p3d_status p3d_ldi_border_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l,
                                      int32_t n_rects, float thr, int32_t *made);
 /* An inpainting pass's nodes made on the device (p3d_ldi_inpaint_pass): l's nodes [first, n_nodes) are
  * the pass's (iteration iter), placed behind older layers and linked to older nodes by the host, then
- * joined by link_new; the device LDI was synced at first nodes. Up go their pixels and depths and their
- * links to older nodes, and their colours unless runs (n_runs, in node order) cover the new nodes
- * exactly: the device then takes the colours from there. The device inserts them into the pixel lists
- * and replays link_new. Without a device LDI, or when l does not match that description, nothing
- * happens here (the next sync sends the nodes as chunks). *made as above. */
+ * joined by link_new; the device LDI was synced at first nodes. Up go their depths and their links to
+ * older nodes; their pixels as masks (NULL: as pixels; also when masks' set bits are not exactly the
+ * new nodes' pixels in order, or are not fewer bytes); their colours unless runs (n_runs, in node
+ * order) cover the new nodes exactly: the device then takes the colours from there. The device inserts
+ * them into the pixel lists and replays link_new. Without a device LDI, or when l does not match that
+ * description, nothing happens here (the next sync sends the nodes as chunks). *made as above. */
 p3d_status p3d_ldi_pass_nodes_cuda(struct p3d_cuda_ctx *ctx, const p3d_ldi *l, int32_t first, uint8_t iter, float thr,
-                                   const p3d_ldi_colour_run *runs, int32_t n_runs, int32_t *made);
+                                   const p3d_ldi_colour_run *runs, int32_t n_runs, const p3d_ldi_pass_masks *masks,
+                                   int32_t *made);
 /* build: depth (l->height, l->width) as refreshed (host) -> right / down link flags (h, w) after the
  * dangling pass and the island refill, the dropped pixels' refilled depths written into depth, and
  * torn_links, dangling_links, small_components, refilled_pixels and unreachable_pixels of st: the
