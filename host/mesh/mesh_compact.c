@@ -536,6 +536,7 @@ typedef struct out_buf {
  * the tiles' locked edges, so fewer faces (moon at 960: 8.7% -> 6.2% of the dense faces with the
  * RTIN and meshoptimizer as before), which leaves room in the face budget for COMPACT_RTIN_KEEP. */
 #define COMPACT_TILE 128
+#define COMPACT_TILE_LOG2 7 /* COMPACT_TILE == 1 << COMPACT_TILE_LOG2 */
 /* A tile whose RTIN decimation under the whole bound keeps at most this fraction of its dense faces
  * takes it as its result, without meshoptimizer (the RTIN's scan guarantees the bound). Moon at 960
  * (64-pixel tiles before this, branch compact5's notes): the RTIN alone on every tile is 15.5% of the
@@ -569,7 +570,8 @@ typedef struct simp_thread {
     uint8_t *ccnt, *cover;    /* (COMPACT_TILE^2) dense faces per cell (255: inconsistent); covered by a
                                * coarse triangle */
     int32_t *leaf0;           /* (2 COMPACT_TILE^2, 4) smallest leaves: three corners and the cell */
-    const struct rtin_tri *tab; /* the hierarchy of a COMPACT_TILE region (rtin_table), shared */
+    const struct rtin_tri *const *tabs; /* (COMPACT_TILE_LOG2 + 1) tabs[k]: the hierarchy of a region of
+                                         * 2^k pixels (rtin_table; k >= 1), shared */
     int32_t *cstamp, *cinv;   /* (cap_v) tile-local index -> simplify_px's index, valid where cstamp == call_id */
     unsigned int *cmap;       /* (cap_v) simplify_px's index -> tile-local index */
     float *cpos;              /* (cap_v, 3) simplify_px's positions */
@@ -723,16 +725,17 @@ static float region_half_gap(const simp_thread *sc, int32_t ntl) {
  * faces (their own diagonal); a cell cut by a coarse triangle's diagonal leg whose other half is a
  * smallest triangle takes that half (the same four nodes, the hierarchy's diagonal). */
 
-/* A triangle of the hierarchy of a COMPACT_TILE region: hypotenuse a-b, apex c (grid coordinates). */
+/* A triangle of the hierarchy of a region of at most COMPACT_TILE pixels: hypotenuse a-b, apex c (grid
+ * coordinates). */
 typedef struct rtin_tri {
     uint8_t ax, ay, bx, by, cx, cy;
 } rtin_tri;
 
-/* The hierarchy's 2 S^2 - 2 triangles above half cells (S = COMPACT_TILE), bottom-up: Martini's walk
- * from the two top triangles in reverse heap order (a level's triangles before their parents'). tab
- * holds 2 S^2 - 2 entries. */
-static void rtin_table(rtin_tri *tab) {
-    const int32_t S = COMPACT_TILE, n_tri = 4 * S * S - 2;
+/* The hierarchy's 2 S^2 - 2 triangles above half cells (S a power of two, at most COMPACT_TILE),
+ * bottom-up: Martini's walk from the two top triangles in reverse heap order (a level's triangles
+ * before their parents'). tab holds 2 S^2 - 2 entries. */
+static void rtin_table(rtin_tri *tab, int32_t S) {
+    const int32_t n_tri = 4 * S * S - 2;
     int32_t k = 0;
     for (int32_t i = n_tri - 1; i >= 0; i--) {
         int32_t id = i + 2, ax = 0, ay = 0, bx = 0, by = 0, cx = 0, cy = 0;
@@ -896,8 +899,11 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
      * their corners; infinite where m is not free or a corner has no node), and only a triangle that
      * bound does not keep within the bound is scanned exactly (rtin_own_error). Either way a triangle
      * is kept exactly when the exact scan alone would keep it. */
+    int32_t lg = 1;
+    while ((1 << lg) < S) lg++;
+    const rtin_tri *tab = sc->tabs[lg];
     for (int32_t i = 0; i < 2 * S * S - 2; i++) {
-        const rtin_tri *tr = &sc->tab[i];
+        const rtin_tri *tr = &tab[i];
         const int32_t ax = tr->ax, ay = tr->ay, bx = tr->bx, by = tr->by, cx = tr->cx, cy = tr->cy;
         const int32_t m = ((ay + by) >> 1) * G + ((ax + bx) >> 1);
         float e = 0.0f;
@@ -925,10 +931,41 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
     }
 }
 
+/* The side S of the hierarchy the RTIN of a tile at (x0, y0) runs on (sc->idx: its nt faces): the
+ * smallest power of two (at least 2, at most COMPACT_TILE) whose square from the tile's corner holds
+ * every cell face rtin_prepare takes. The same triangles come out, in the same order, as from the
+ * whole tile's hierarchy: that hierarchy's triangles inside the square [0, S]^2 from the corner are
+ * the smaller one's (both top triangles of the smaller square descend from the larger's, with the
+ * same corners in the same roles), every triangle reaching outside holds a vertex without a node or
+ * a vertex that is not free, so it is never kept, and a hypotenuse midpoint on the square's edge is
+ * not free either, so its error is over every bound from both sides. Most tiles of the hidden charts
+ * hold a few faces (moon at 960: 373 of 569 tiles hold fewer than 10), and the whole tile's
+ * hierarchy cost them as much as a full tile. */
+static int32_t rtin_side(const simp_thread *sc, int32_t nt, int32_t x0, int32_t y0) {
+    int32_t most = 1;
+    for (int32_t e = 0; e < nt; e++) {
+        const unsigned int *t = sc->idx + 3 * e;
+        int32_t mnx = INT32_MAX, mny = INT32_MAX, mxx = INT32_MIN, mxy = INT32_MIN;
+        for (int32_t k = 0; k < 3; k++) {
+            const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
+            mnx = x < mnx ? x : mnx;
+            mxx = x > mxx ? x : mxx;
+            mny = y < mny ? y : mny;
+            mxy = y > mxy ? y : mxy;
+        }
+        if (mnx < 0 || mny < 0 || mxx > COMPACT_TILE || mxy > COMPACT_TILE || mxx - mnx != 1 || mxy - mny != 1) continue;
+        most = mxx > most ? mxx : most;
+        most = mxy > most ? mxy : most;
+    }
+    int32_t S = 2;
+    while (S < most) S *= 2;
+    return S;
+}
+
 /* The region's nt faces (tile-local corners in sc->idx) decimated into sc->pre under bound, from the
  * errors rtin_prepare found under a bound at least as large (a triangle's sc->gerr bounds its error
  * from above, and the larger of two triangles sharing a hypotenuse, so any lower bound still leaves
- * no T-junction); returns its index count and sets sc->pre_err. S is the region's side, COMPACT_TILE. */
+ * no T-junction); returns its index count and sets sc->pre_err. S is the hierarchy's side (rtin_side). */
 static size_t rtin_pick(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int32_t S, float bound) {
     memset(sc->cover, 0, (size_t)S * S);
     sc->pre_err = 0.0f;
@@ -1030,13 +1067,14 @@ static void simplify_region(const compact_work *w, simp_thread *sc, int32_t *fac
          * faces. */
         size_t n;
         if (size == COMPACT_TILE) {
-            rtin_prepare(sc, nt, x0, y0, size, w->o.max_error_px);
-            n = rtin_pick(sc, nt, x0, y0, size, w->o.max_error_px);
+            const int32_t S = rtin_side(sc, nt, x0, y0);
+            rtin_prepare(sc, nt, x0, y0, S, w->o.max_error_px);
+            n = rtin_pick(sc, nt, x0, y0, S, w->o.max_error_px);
             if ((double)n <= COMPACT_RTIN_KEEP * (double)ni) {
                 memcpy(sc->simp, sc->pre, n * sizeof *sc->pre);
                 err = sc->pre_err;
             } else {
-                const size_t np = rtin_pick(sc, nt, x0, y0, size, COMPACT_PRE_SHARE * w->o.max_error_px);
+                const size_t np = rtin_pick(sc, nt, x0, y0, S, COMPACT_PRE_SHARE * w->o.max_error_px);
                 const float pre_err = sc->pre_err;
                 n = simplify_px(sc, sc->pre, np, w->o.max_error_px - pre_err, &err);
                 err += pre_err;
@@ -1195,11 +1233,19 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
     /* The parallax weight K: a depth error d(1/z) moves a pixel by K d(1/z) in the farthest preset. */
     const double r_max = 0.5 * sqrt((double)l->ext_w * l->ext_w + (double)l->ext_h * l->ext_h);
     sc.K = (float)(l->cam.fx * w->o.shift_xy + r_max * w->o.shift_z);
-    rtin_tri *tab = (rtin_tri *)malloc((size_t)(2 * COMPACT_TILE * COMPACT_TILE - 2) * sizeof *tab);
+    /* The hierarchies of regions of 2, 4, ..., COMPACT_TILE pixels, one after another in tab. */
+    size_t tab_n = 0;
+    for (int32_t k = 1; k <= COMPACT_TILE_LOG2; k++) tab_n += 2 * ((size_t)1 << 2 * k) - 2;
+    rtin_tri *tab = (rtin_tri *)malloc(tab_n * sizeof *tab);
+    const rtin_tri *tabs[COMPACT_TILE_LOG2 + 1] = {NULL};
     float *zfront = (float *)malloc(nn * sizeof(float)), *zback = (float *)malloc(nn * sizeof(float));
     ok = ok && tab && zfront && zback;
     if (ok) drawn_neighbour_z(w, sc.K, zfront, zback);
-    if (ok) rtin_table(tab);
+    for (int32_t k = 1, at = 0; ok && k <= COMPACT_TILE_LOG2; k++) {
+        rtin_table(tab + at, 1 << k);
+        tabs[k] = tab + at;
+        at += 2 * (1 << 2 * k) - 2;
+    }
     for (int32_t t = 0; ok && t < sc.threads; t++) {
         simp_thread *th = &sc.th[t];
         th->tstamp = (int32_t *)malloc(nn * sizeof(int32_t));
@@ -1215,7 +1261,7 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
         ok = th->tstamp && th->tidx && th->grid && th->gv && th->gerr && th->vfree && th->ccnt && th->cover && th->leaf0;
         if (ok)
             for (int32_t i = 0; i < n; i++) th->tstamp[i] = -1;
-        th->tab = tab;
+        th->tabs = tabs;
         th->K = sc.K;
         th->zfront = zfront;
         th->zback = zback;
