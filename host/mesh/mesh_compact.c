@@ -566,6 +566,8 @@ typedef struct simp_thread {
     unsigned int *pre;        /* (cap_i) the region's triangles after the pre-decimation (rtin_pick) */
     int32_t *gv;              /* ((COMPACT_TILE + 1)^2) tile-local vertex at each grid vertex, -1 for none */
     float *gerr;              /* ((COMPACT_TILE + 1)^2) hierarchy error at each grid vertex (as a midpoint) */
+    float *gz;                /* ((COMPACT_TILE + 1)^2) third coordinate of gv's vertex (pos), where gv >= 0:
+                               * the RTIN reads it at grid vertices, without going through gv */
     uint8_t *vfree;           /* ((COMPACT_TILE + 1)^2) all four cells around the vertex complete */
     uint8_t *ccnt, *cover;    /* (COMPACT_TILE^2) dense faces per cell (255: inconsistent); covered by a
                                * coarse triangle */
@@ -779,19 +781,18 @@ static void rtin_table(rtin_tri *tab, int32_t S) {
 static float rtin_own_error(const simp_thread *sc, int32_t S, int32_t ax, int32_t ay, int32_t bx, int32_t by,
                             int32_t cx, int32_t cy, float bound) {
     const int32_t G = S + 1;
-    const int32_t ia = sc->gv[ay * G + ax], ib = sc->gv[by * G + bx], ic = sc->gv[cy * G + cx];
-    if (ia < 0 || ib < 0 || ic < 0) return INFINITY;
+    if (sc->gv[ay * G + ax] < 0 || sc->gv[by * G + bx] < 0 || sc->gv[cy * G + cx] < 0) return INFINITY;
     const int32_t D = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
     const int32_t mnx = ax < bx ? (ax < cx ? ax : cx) : (bx < cx ? bx : cx);
     const int32_t mxx = ax > bx ? (ax > cx ? ax : cx) : (bx > cx ? bx : cx);
     const int32_t mny = ay < by ? (ay < cy ? ay : cy) : (by < cy ? by : cy);
     const int32_t mxy = ay > by ? (ay > cy ? ay : cy) : (by > cy ? by : cy);
-    const float za = sc->pos[3 * ia + 2], zb = sc->pos[3 * ib + 2], zc = sc->pos[3 * ic + 2];
+    const float za = sc->gz[ay * G + ax], zb = sc->gz[by * G + bx], zc = sc->gz[cy * G + cx];
     if (abs(ax - bx) + abs(ay - by) == 2) {
         /* a hypotenuse of two cells: its midpoint is the only vertex besides the corners */
         const int32_t m = ((ay + by) >> 1) * G + ((ax + bx) >> 1);
         if (!sc->vfree[m]) return INFINITY;
-        const float e = fabsf(0.5f * (za + zb) - sc->pos[3 * sc->gv[m] + 2]);
+        const float e = fabsf(0.5f * (za + zb) - sc->gz[m]);
         return e > bound ? INFINITY : e;
     }
     const float invD = 1.0f / (float)D;
@@ -805,7 +806,7 @@ static float rtin_own_error(const simp_thread *sc, int32_t S, int32_t ax, int32_
             if (!inside || (x == ax && y == ay) || (x == bx && y == by) || (x == cx && y == cy)) continue;
             if (!sc->vfree[y * G + x]) return INFINITY;
             const float z = (wa * za + wb * zb + wc * zc) * invD;
-            const float e = fabsf(z - sc->pos[3 * sc->gv[y * G + x] + 2]);
+            const float e = fabsf(z - sc->gz[y * G + x]);
             if (e > bound) return INFINITY;
             worst = e > worst ? e : worst;
         }
@@ -886,6 +887,7 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
             const int32_t g = (sc->gy[t[k]] - y0) * G + sc->gx[t[k]] - x0;
             if (sc->gv[g] >= 0 && sc->gv[g] != (int32_t)t[k]) *cc = 255;
             sc->gv[g] = (int32_t)t[k];
+            sc->gz[g] = sc->pos[3 * t[k] + 2];
         }
         if (*cc != 255) (*cc)++;
     }
@@ -914,9 +916,9 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
             e = el > er ? el : er;
         }
         if (e <= bound) {
-            const int32_t ia = sc->gv[ay * G + ax], ib = sc->gv[by * G + bx], ic = sc->gv[cy * G + cx];
-            const float dm = sc->vfree[m] && ia >= 0 && ib >= 0 && ic >= 0
-                                 ? fabsf(sc->pos[3 * sc->gv[m] + 2] - 0.5f * (sc->pos[3 * ia + 2] + sc->pos[3 * ib + 2]))
+            const int32_t a = ay * G + ax, b = by * G + bx;
+            const float dm = sc->vfree[m] && sc->gv[a] >= 0 && sc->gv[b] >= 0 && sc->gv[cy * G + cx] >= 0
+                                 ? fabsf(sc->gz[m] - 0.5f * (sc->gz[a] + sc->gz[b]))
                                  : INFINITY;
             if (e + dm <= bound) {
                 e += dm;
@@ -1145,6 +1147,7 @@ static void simp_threads_free(simp_scratch *sc) {
         free(th->pre);
         free(th->gv);
         free(th->gerr);
+        free(th->gz);
         free(th->vfree);
         free(th->ccnt);
         free(th->cover);
@@ -1254,11 +1257,12 @@ static p3d_status simplify_charts(compact_work *w, out_buf *ob, p3d_compact_stat
         const size_t g1 = (size_t)(COMPACT_TILE + 1) * (COMPACT_TILE + 1), c1 = (size_t)COMPACT_TILE * COMPACT_TILE;
         th->gv = (int32_t *)malloc(g1 * sizeof(int32_t));
         th->gerr = (float *)malloc(g1 * sizeof(float));
+        th->gz = (float *)malloc(g1 * sizeof(float));
         th->vfree = (uint8_t *)malloc(g1);
         th->ccnt = (uint8_t *)malloc(c1);
         th->cover = (uint8_t *)malloc(c1);
         th->leaf0 = (int32_t *)malloc(2 * c1 * 4 * sizeof(int32_t));
-        ok = th->tstamp && th->tidx && th->grid && th->gv && th->gerr && th->vfree && th->ccnt && th->cover && th->leaf0;
+        ok = th->tstamp && th->tidx && th->grid && th->gv && th->gerr && th->gz && th->vfree && th->ccnt && th->cover && th->leaf0;
         if (ok)
             for (int32_t i = 0; i < n; i++) th->tstamp[i] = -1;
         th->tabs = tabs;
