@@ -1418,12 +1418,13 @@ static void catmull_rom(double t, double wt[4]) {
     wt[3] = 0.5 * (t3 - t2);
 }
 
-/* src (W wide, RGB) at texel-centre coordinates (x, y) (texel k's centre at k), bicubic (Catmull-Rom:
- * interpolating, and much less blur than bilinear, which the renderer applies once more anyway), taps
- * clamped to the rectangle [x0, x1] x [y0, y1]. */
+/* src (W wide, RGB) at texel-centre coordinates (x, y) >= 0 (texel k's centre at k), bicubic
+ * (Catmull-Rom: interpolating, and much less blur than bilinear, which the renderer applies once more
+ * anyway), taps clamped to the rectangle [x0, x1] x [y0, y1]. */
 static void cubic_sample(const uint8_t *src, int32_t W, int32_t x0, int32_t y0, int32_t x1, int32_t y1, double x,
                          double y, uint8_t out[3]) {
-    const double fx = floor(x), fy = floor(y);
+    /* floor of a non-negative coordinate: its truncation (a conversion, where floor is a call) */
+    const double fx = (double)(int64_t)x, fy = (double)(int64_t)y;
     const int32_t ix = (int32_t)fx - 1, iy = (int32_t)fy - 1;
     /* Within CUBIC_NEAR of a texel centre on both axes (a fifth of moon's resampled texels: the
      * triangles of constant depth map every texel onto itself) the weights differ from the nearest
