@@ -1480,7 +1480,16 @@ static p3d_status resample_atlas(const compact_work *w, const out_buf *ob, p3d_m
         free(done);
         return p3d_fail(P3D_ERR_OOM, "compact mesh: out of memory for a %dx%d atlas", (int)W, (int)H);
     }
-    memcpy(src, out->tex, nt * 3);
+    /* The painted atlas, read by the taps: only the charts' rectangles (gutters included), where every
+     * tap is clamped to; the rest of src is never touched (a third of moon's atlas is in rectangles). */
+    for (int32_t c = 0; c < w->n_charts; c++) {
+        const chart_info *ci = &w->ci[c];
+        const size_t row = 3 * (size_t)((ci->x1 - ci->x0) / ci->scale + 1 + 2 * g);
+        for (int32_t y = ci->ry; y <= ci->ry + (ci->y1 - ci->y0) / ci->scale + 2 * g; y++) {
+            const size_t at = 3 * ((size_t)y * W + ci->rx);
+            memcpy(src + at, out->tex + at, row);
+        }
+    }
     /* The faces are grouped by chart (simplify_charts appends chart after chart) and a chart's faces
      * read and write its own rectangle only. The work is cut into bands of RESAMPLE_BAND texel rows
      * of a chart's rectangle: a band goes through the chart's faces in the same order (first pass,
