@@ -267,7 +267,6 @@ static p3d_status grow_charts(compact_work *w) {
         bfs[tail++] = seed;
         while (head < tail) {
             const int32_t v = bfs[head++];
-            chart_grow_box(w, c, v);
             for (int32_t e = w->vf_off[v]; e < w->vf_off[v + 1]; e++) {
                 /* A face this chart went through once has every corner taken or its pixel claimed by
                  * the chart, for as long as the chart grows: it cannot add a node again. */
@@ -284,6 +283,18 @@ static p3d_status grow_charts(compact_work *w) {
             }
         }
     }
+    /* Every chart's box of its own nodes, in one pass over the pixels (their coordinates without a
+     * division per node). */
+    for (int32_t y = 0, p = 0; y < l->ext_h; y++)
+        for (int32_t x = 0; x < l->ext_w; x++, p++)
+            for (int32_t id = l->head[p]; id >= 0; id = l->next[id]) {
+                if (w->chart[id] < 0) continue;
+                chart_info *ci = &w->ci[w->chart[id]];
+                ci->x0 = x < ci->x0 ? x : ci->x0;
+                ci->x1 = x > ci->x1 ? x : ci->x1;
+                ci->y0 = y < ci->y0 ? y : ci->y0;
+                ci->y1 = y > ci->y1 ? y : ci->y1;
+            }
 done:
     free(layer);
     free(order);
