@@ -580,8 +580,8 @@ typedef struct simp_thread {
     float *gz;                /* ((COMPACT_TILE + 1)^2) third coordinate of gv's vertex (pos), where gv >= 0:
                                * the RTIN reads it at grid vertices, without going through gv */
     uint8_t *vfree;           /* ((COMPACT_TILE + 1)^2) all four cells around the vertex complete */
-    uint8_t *ccnt, *cover;    /* (COMPACT_TILE^2) dense faces per cell (255: inconsistent); covered by a
-                               * coarse triangle */
+    uint8_t *ccnt, *cover;    /* (COMPACT_TILE^2) dense faces per cell (255: inconsistent); the cell's
+                               * halves that are smallest leaves (rtin_pick: covered below 2) */
     int32_t *leaf0;           /* (2 COMPACT_TILE^2, 4) smallest leaves: three corners and the cell */
     const struct rtin_tri *const *tabs; /* (COMPACT_TILE_LOG2 + 1) tabs[k]: the hierarchy of a region of
                                          * 2^k pixels (rtin_table; k >= 1), shared */
@@ -834,8 +834,8 @@ static void rtin_emit(simp_thread *sc, size_t *np, int32_t a, int32_t b, int32_t
     sc->pre[(*np)++] = (unsigned int)(area > 0 ? b : c);
 }
 
-/* Leaves of the hierarchy below triangle (a, b, c) (hypotenuse a-b, apex c): coarse ones are emitted
- * and mark the cells they touch covered, smallest ones (half cells) are listed in leaf0. */
+/* Leaves of the hierarchy below triangle (a, b, c) (hypotenuse a-b, apex c): coarse ones are emitted,
+ * smallest ones (half cells) are listed in leaf0. */
 static void rtin_extract(simp_thread *sc, int32_t S, float bound, int32_t ax, int32_t ay, int32_t bx, int32_t by,
                          int32_t cx, int32_t cy, size_t *np, int32_t *n0) {
     const int32_t G = S + 1;
@@ -855,19 +855,6 @@ static void rtin_extract(simp_thread *sc, int32_t S, float bound, int32_t ax, in
     }
     rtin_emit(sc, np, sc->gv[ay * G + ax], sc->gv[by * G + bx], sc->gv[cy * G + cx]);
     if (sc->gerr[my * G + mx] > sc->pre_err) sc->pre_err = sc->gerr[my * G + mx];
-    const int32_t mnx = ax < bx ? (ax < cx ? ax : cx) : (bx < cx ? bx : cx);
-    const int32_t mxx = ax > bx ? (ax > cx ? ax : cx) : (bx > cx ? bx : cx);
-    const int32_t mny = ay < by ? (ay < cy ? ay : cy) : (by < cy ? by : cy);
-    const int32_t mxy = ay > by ? (ay > cy ? ay : cy) : (by > cy ? by : cy);
-    const int32_t D = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
-    for (int32_t y = mny; y < mxy; y++)
-        for (int32_t x = mnx; x < mxx; x++) {
-            const int32_t px = 2 * x + 1, py = 2 * y + 1;
-            const int32_t wb = (px - 2 * ax) * (cy - ay) - (cx - ax) * (py - 2 * ay);
-            const int32_t wc = (bx - ax) * (py - 2 * ay) - (px - 2 * ax) * (by - ay);
-            const int32_t wa = 2 * D - wb - wc;
-            if (D > 0 ? (wa >= 0 && wb >= 0 && wc >= 0) : (wa <= 0 && wb <= 0 && wc <= 0)) sc->cover[y * S + x] = 1;
-        }
 }
 
 /* Grid vertices, free vertices and the errors (sc->gerr at each hypotenuse's midpoint, exact up to
@@ -986,10 +973,15 @@ static size_t rtin_pick(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int
     int32_t n0 = 0;
     rtin_extract(sc, S, bound, 0, 0, S, S, S, 0, &np, &n0);
     rtin_extract(sc, S, bound, S, S, 0, 0, 0, S, &np, &n0);
+    /* The leaves split the square into coarse triangles and half cells, and every triangle of the
+     * hierarchy is a union of half cells (the cells' diagonals are the hierarchy's): a coarse triangle
+     * touches a cell exactly when it holds one of the cell's halves, so a cell is touched unless both
+     * its halves are smallest leaves (cover counts them: covered below 2). */
+    for (int32_t k = 0; k < n0; k++) sc->cover[sc->leaf0[4 * k + 3]]++;
     /* Half cells of covered cells, then the dense faces of every cell no coarse triangle touches. */
     for (int32_t k = 0; k < n0; k++) {
         const int32_t *l0 = sc->leaf0 + 4 * k;
-        if (sc->cover[l0[3]]) rtin_emit(sc, &np, l0[0], l0[1], l0[2]);
+        if (sc->cover[l0[3]] < 2) rtin_emit(sc, &np, l0[0], l0[1], l0[2]);
     }
     for (int32_t e = 0; e < nt; e++) {
         const unsigned int *t = sc->idx + 3 * e;
@@ -999,7 +991,7 @@ static size_t rtin_pick(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int
             mnx = x < mnx ? x : mnx;
             mny = y < mny ? y : mny;
         }
-        if (mnx >= 0 && mny >= 0 && mnx < S && mny < S && sc->cover[mny * S + mnx]) continue;
+        if (mnx >= 0 && mny >= 0 && mnx < S && mny < S && sc->cover[mny * S + mnx] < 2) continue;
         for (int32_t k = 0; k < 3; k++) sc->pre[np++] = t[k];
     }
     return np;
