@@ -58,6 +58,15 @@
  *            the faces inside one chart, the sort of the faces by tile; chart growth goes through a
  *            face once per chart. The cost that was left before compact5, on one core: meshoptimizer about 0.5 s,
  *            the RTIN 0.1 s, the resampling 0.17 s, chart growth 0.07 s (bench/results/README.md).
+ *            Session 7 (the same mesh and atlas, byte for byte): a tile's RTIN runs on the smallest
+ *            power-of-two square from its corner that holds its faces (373 of moon's 569 tiles hold fewer
+ *            than 10 faces and paid for a whole 128-pixel hierarchy), reads its grid's third coordinate
+ *            directly and takes its covered cells from its leaves; the resampling copies the nearest
+ *            texel where a sample lies at a texel centre (a fifth of moon's samples). Profile of what is
+ *            left, one thread (perf, moon at 960): meshoptimizer about a fifth (three quarters of its
+ *            input are the quarters and retries of tiles that cross another chart, from their dense
+ *            faces), the resampling a fifth, chart growth a sixth, the RTIN a sixth, page faults of the
+ *            fresh scratch about a tenth.
  * The result is a p3d_mesh with uv and tex set (mesh.h); rgba keeps each vertex's node colour and
  * label, for readers that ignore the texture. */
 #ifndef P3D_MESH_COMPACT_H
