@@ -857,6 +857,23 @@ static void rtin_extract(simp_thread *sc, int32_t S, float bound, int32_t ax, in
     if (sc->gerr[my * G + mx] > sc->pre_err) sc->pre_err = sc->gerr[my * G + mx];
 }
 
+/* Whether face t (tile-local corners) is half of a cell inside the region of side S at (x0, y0): the
+ * faces the RTIN works on. (*cx, *cy) is the cell's corner, in the region's grid. */
+static int rtin_face_cell(const simp_thread *sc, const unsigned int *t, int32_t x0, int32_t y0, int32_t S, int32_t *cx,
+                          int32_t *cy) {
+    int32_t mnx = INT32_MAX, mny = INT32_MAX, mxx = INT32_MIN, mxy = INT32_MIN;
+    for (int32_t k = 0; k < 3; k++) {
+        const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
+        mnx = x < mnx ? x : mnx;
+        mxx = x > mxx ? x : mxx;
+        mny = y < mny ? y : mny;
+        mxy = y > mxy ? y : mxy;
+    }
+    *cx = mnx;
+    *cy = mny;
+    return mnx >= 0 && mny >= 0 && mxx <= S && mxy <= S && mxx - mnx == 1 && mxy - mny == 1;
+}
+
 /* Grid vertices, free vertices and the errors (sc->gerr at each hypotenuse's midpoint, exact up to
  * bound) of the region's nt faces (tile-local corners in sc->idx) at (x0, y0), side S. */
 static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, int32_t S, float bound) {
@@ -871,15 +888,8 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
      * (255). */
     for (int32_t e = 0; e < nt; e++) {
         const unsigned int *t = sc->idx + 3 * e;
-        int32_t mnx = INT32_MAX, mny = INT32_MAX, mxx = INT32_MIN, mxy = INT32_MIN;
-        for (int32_t k = 0; k < 3; k++) {
-            const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
-            mnx = x < mnx ? x : mnx;
-            mxx = x > mxx ? x : mxx;
-            mny = y < mny ? y : mny;
-            mxy = y > mxy ? y : mxy;
-        }
-        if (mnx < 0 || mny < 0 || mxx > S || mxy > S || mxx - mnx != 1 || mxy - mny != 1) continue;
+        int32_t mnx, mny;
+        if (!rtin_face_cell(sc, t, x0, y0, S, &mnx, &mny)) continue;
         uint8_t *cc = &sc->ccnt[mny * S + mnx];
         for (int32_t k = 0; k < 3; k++) {
             const int32_t g = (sc->gy[t[k]] - y0) * G + sc->gx[t[k]] - x0;
@@ -944,18 +954,10 @@ static void rtin_prepare(simp_thread *sc, int32_t nt, int32_t x0, int32_t y0, in
 static int32_t rtin_side(const simp_thread *sc, int32_t nt, int32_t x0, int32_t y0) {
     int32_t most = 1;
     for (int32_t e = 0; e < nt; e++) {
-        const unsigned int *t = sc->idx + 3 * e;
-        int32_t mnx = INT32_MAX, mny = INT32_MAX, mxx = INT32_MIN, mxy = INT32_MIN;
-        for (int32_t k = 0; k < 3; k++) {
-            const int32_t x = sc->gx[t[k]] - x0, y = sc->gy[t[k]] - y0;
-            mnx = x < mnx ? x : mnx;
-            mxx = x > mxx ? x : mxx;
-            mny = y < mny ? y : mny;
-            mxy = y > mxy ? y : mxy;
-        }
-        if (mnx < 0 || mny < 0 || mxx > COMPACT_TILE || mxy > COMPACT_TILE || mxx - mnx != 1 || mxy - mny != 1) continue;
-        most = mxx > most ? mxx : most;
-        most = mxy > most ? mxy : most;
+        int32_t cx, cy;
+        if (!rtin_face_cell(sc, sc->idx + 3 * e, x0, y0, COMPACT_TILE, &cx, &cy)) continue;
+        most = cx + 1 > most ? cx + 1 : most;
+        most = cy + 1 > most ? cy + 1 : most;
     }
     int32_t S = 2;
     while (S < most) S *= 2;
