@@ -1,6 +1,7 @@
 /* test_ldi.c - the LDI stages on synthetic scenes whose answer is known: a foreground box over a
  * textured background plane, a speck smaller than min_component, both fills, invariants,
- * determinism and thread-count independence. */
+ * determinism and thread-count independence; the second pass behind a thin strip of a third surface
+ * and two backgrounds meeting in a hidden layer (issue 15). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,112 @@ static void test_classic_fill(void) {
     p3d_ldi_free(&l1);
 }
 
+/* Three surfaces (issue 15): the background plane (depth 4), a thin strip (depth 2.5, columns SX0 ..
+ * SX1 - 1) and a near box (depth 1.5) whose right side touches the strip. The first pass continues
+ * the strip behind the box (a wedge of layer 1 along its right side) and the background behind the
+ * strip; the second pass makes layer 2 behind that wedge, which must continue the background behind
+ * the strip, at its depth and linked to it, or a view moved sideways looks through the tear between
+ * them (Middlebury cones at 960 px: the green cone's strip between the red cone and the wall). The
+ * second pass's context holds the strip's own photo nodes in front of that background; the crop
+ * showed the strip there (the nearest node), so layer 2 grew from elsewhere and never linked. */
+enum { SX0 = BX1, SX1 = BX1 + 4 };
+
+static void strip_scene(uint8_t *rgb, float *depth) {
+    scene(rgb, depth, 0);
+    for (int32_t y = BY0; y < BY1; y++)
+        for (int32_t x = SX0; x < SX1; x++) {
+            const size_t i = (size_t)y * W + x;
+            depth[i] = 2.5f;
+            rgb[3 * i] = 30, rgb[3 * i + 1] = 200, rgb[3 * i + 2] = 40;
+        }
+}
+
+static void test_thin_strip(void) {
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    strip_scene(rgb, depth);
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    const p3d_camera cam = cam_of();
+    const p3d_ldi_nets none = {NULL, NULL, NULL};
+    p3d_ldi l;
+    p3d_ldi_report rep;
+    CHECK_OK(p3d_ldi_run(g_cpu, &none, rgb, depth, NULL, NULL, W, H, &cam, &o, &l, &rep));
+    check_layers(&l);
+    /* the box's last column: a layer-2 node behind the strip's wedge joins the background behind the
+     * strip (its iter-1 node in the next column) */
+    int32_t wedge = 0, joined = 0, linked = 0;
+    for (int32_t y = BY0; y < BY1; y++) {
+        int32_t a = -1, b = -1, w1 = 0;
+        for (int32_t c = l.head[y * l.ext_w + SX0 - 1]; c >= 0; c = l.next[c]) {
+            if (l.iter[c] == 1 && fabsf(1.0f / l.depth[c] - 0.4f) <= o.depth_threshold) w1 = 1;
+            if (l.iter[c] == 2) a = c;
+        }
+        for (int32_t c = l.head[y * l.ext_w + SX0]; c >= 0; c = l.next[c])
+            if (l.iter[c] == 1) b = c;
+        if (!w1 || a < 0 || b < 0) continue;
+        wedge++;
+        joined += p3d_ldi_joined(l.depth[a], l.depth[b], o.depth_threshold);
+        linked += l.link[4 * (size_t)a + P3D_DIR_RIGHT] == b;
+    }
+    fprintf(stderr, "  thin strip: %d rows of the wedge with layer 2, %d joined, %d linked to the background behind "
+            "the strip\n", (int)wedge, (int)joined, (int)linked);
+    CHECK_MSG(wedge > 0, "no layer 2 behind the strip's wedge");
+    CHECK_MSG(joined == wedge && linked == wedge, "%d of %d rows joined, %d linked", (int)joined, (int)wedge,
+              (int)linked);
+    p3d_ldi_free(&l);
+}
+
+/* Two backgrounds meeting behind a tall narrow box (issue 15): columns TX0 .. TX1 - 1, rows TY0 ..
+ * TY1 - 1, depth 1.5; the background's disparity is 0.25 left of the box and 0.31 right of it, a
+ * smooth ramp between them above and below it (no tear in the photo). The hidden layer grows each
+ * side's depth into the box, and where the two meet in the middle the step, 0.06, is more than the
+ * tear threshold (0.04): a torn seam in the hidden layer that a view moved sideways looks through. One
+ * pixel at the mean joins a step of up to twice the threshold. Counted: 4-adjacent pairs of hidden
+ * nodes inside the box that the tear rule parts although they differ by at most twice it. */
+enum { TX0 = 52, TX1 = 68, TY0 = 10, TY1 = 80 };
+
+static void test_hidden_seam(void) {
+    static uint8_t rgb[W * H * 3];
+    static float depth[W * H];
+    scene(rgb, depth, 0);
+    for (int32_t y = 0; y < H; y++)
+        for (int32_t x = 0; x < W; x++) {
+            const size_t i = (size_t)y * W + x;
+            const int32_t box = x >= TX0 && x < TX1 && y >= TY0 && y < TY1;
+            const float t = x < TX0 ? 0.0f : x >= TX1 ? 1.0f : (float)(x - TX0) / (float)(TX1 - TX0);
+            depth[i] = box ? 1.5f : 1.0f / (0.25f + 0.06f * t);
+            rgb[3 * i] = box ? 250 : (uint8_t)(((x / 4 + y / 4) & 1) ? 40 : 160);
+        }
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    const p3d_camera cam = cam_of();
+    const p3d_ldi_nets none = {NULL, NULL, NULL};
+    p3d_ldi l;
+    p3d_ldi_report rep;
+    CHECK_OK(p3d_ldi_run(g_cpu, &none, rgb, depth, NULL, NULL, W, H, &cam, &o, &l, &rep));
+    check_layers(&l);
+    int32_t pairs = 0, torn = 0;
+    for (int32_t a = 0; a < l.n_nodes; a++) {
+        const int32_t x = p3d_ldi_x(&l, a), y = p3d_ldi_y(&l, a);
+        if (l.iter[a] != 1 || x < TX0 || y < TY0 || x + 1 >= TX1 || y + 1 >= TY1) continue;
+        for (int32_t d = 0; d < 2; d++) {
+            const int32_t xx = x + (d == 0), yy = y + (d == 1);
+            for (int32_t b = l.head[yy * l.ext_w + xx]; b >= 0; b = l.next[b]) {
+                if (l.iter[b] != 1) continue;
+                const float step = fabsf(1.0f / l.depth[a] - 1.0f / l.depth[b]);
+                if (step > 2.0f * o.depth_threshold) continue;
+                pairs++;
+                torn += l.link[4 * (size_t)a + (d == 0 ? P3D_DIR_RIGHT : P3D_DIR_DOWN)] != b;
+            }
+        }
+    }
+    fprintf(stderr, "  hidden seam: %d of %d neighbouring hidden pairs torn\n", (int)torn, (int)pairs);
+    CHECK(pairs > 0);
+    CHECK_MSG(torn == 0, "%d of %d neighbouring hidden pairs within twice the threshold torn", (int)torn, (int)pairs);
+    p3d_ldi_free(&l);
+}
+
 static void test_learned_fill(void) {
     p3d_ldi_nets nets = {NULL, NULL, NULL};
     const p3d_t_tame random[3] = {{0, 1, 0}, {0, 1, 0}, {0, 1, 0}};
@@ -277,6 +384,8 @@ int main(void) {
     RUN(test_build_edges_regions);
     RUN(test_border_size);
     RUN(test_classic_fill);
+    RUN(test_thin_strip);
+    RUN(test_hidden_seam);
     RUN(test_learned_fill);
     p3d_ctx_free(g_cpu);
     return p3d_test_finish();

@@ -30,6 +30,29 @@ P3D_HD int32_t p3d_ldi_node_layer(const int32_t *head, const int32_t *next, int6
     return -1;
 }
 
+/* The node a context pixel of an edge's patch shows where it borders the patch's mask (issue 15).
+ * The crop is one layer: a pixel where the edge's context holds several nodes shows the nearest of
+ * them, but next to the mask that can be the occluder's own surface: in the second pass the mask is a
+ * hidden layer made by the first (a surface continued behind a nearer object) and the context grows
+ * over the photo's nodes it continued, so a strip of a third surface between the near object and the
+ * background (Middlebury cones at 960 px: the green cone's strip right of the red cone) is context in
+ * front of the background that the first pass made behind the strip. Shown in the crop, the strip
+ * hid that background: the hidden layer had no background beside it to continue, took the depth of a
+ * surface grown from farther away (the floor below, a depth between the strip's and the wall's) and
+ * tore from the background next to it, and a view moved sideways saw through the tear. A hidden layer
+ * continues the surface behind its occluder, so here the pixel shows the nearest of the edge's context
+ * nodes at canvas pixel p that lies behind every occluder next to it (disparity below disp_far, the
+ * smallest occluder disparity of the 4-adjacent mask pixels, by more than thr), or `shown` (the
+ * nearest context node) when that one already does or none does. ctx_edge: each node's context edge
+ * (the first n_nodes nodes); the pixel's list runs nearest first. */
+P3D_HD int32_t p3d_ldi_seam_node(const int32_t *head, const int32_t *next, const float *depth, const int32_t *ctx_edge,
+                                 int32_t n_nodes, int64_t p, int32_t id, int32_t shown, float disp_far, float thr) {
+    if (1.0f / depth[shown] < disp_far - thr) return shown;
+    for (int32_t b = head[p]; b >= 0; b = next[b])
+        if (b < n_nodes && ctx_edge[b] == id && 1.0f / depth[b] < disp_far - thr) return b;
+    return shown;
+}
+
 /* A context pixel's inputs from node a: its colour in [0, 1] (the 8-bit value / 255) and its depth. */
 P3D_HD void p3d_ldi_gather_px(const uint8_t *rgb, const float *depth, int32_t a, float *out_rgb, float *out_depth) {
     for (int32_t c = 0; c < 3; c++) out_rgb[c] = (float)rgb[3 * (int64_t)a + c] / 255.0f;

@@ -512,14 +512,44 @@ static p3d_status colour_stage(p3d_inpaint_net *net, patch **ps, int32_t n, cons
     return s;
 }
 
+/* Where two grown surfaces meet inside the mask (extend_depth), a pixel nearer than a 4-neighbour by
+ * more than thr and at most 2 thr in disparity takes the mean of the two disparities (the farthest
+ * such neighbour's): it is then within thr of both and the write-back's tear rule joins them through
+ * it. Growth from two sides of a band brings two background surfaces together along a seam; where
+ * they are one slanted or curved background seen at two places (a wall at 1.48 and 1.53 either side of
+ * a thin object on Middlebury cones at 960 px, the sky behind moon's astronaut at 0.18 and 0.23) the
+ * seam was a step just over thr, a tear in the hidden layer, and a view moved sideways saw through
+ * it. One pixel can join a step of at most 2 thr; larger steps are two surfaces and stay torn. Each
+ * pixel's new value reads only the grown depths (val, kept unchanged), so the order is free.
+ * grown: (h, w) 1 where extend_depth gave a mask pixel its depth; val: (h, w) those depths. */
+static void bridge_depth(patch *p, const uint8_t *grown, const float *val, float thr) {
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            if (!p->mask[k] || !grown[k]) continue;
+            const float dk = 1.0f / val[k];
+            float far = dk;
+            for (int32_t d = 0; d < 4; d++) {
+                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                const size_t j = (size_t)yy * p->w + xx;
+                if (!p->mask[j] || !grown[j]) continue;
+                const float dj = 1.0f / val[j];
+                if (dk - dj > thr && dk - dj <= 2.0f * thr && dj < far) far = dj;
+            }
+            if (far < dk) p->depth[k] = 2.0f / (dk + far);
+        }
+}
+
 /* The non-learned fill's depth (background-only, edge-preserving): rings of breadth-first growth
  * from the known depth (the context C u E) into the mask; a ring pixel takes, among its already
  * known 4-neighbours, the farthest depth and the mean of those within depth_threshold of it (in
  * disparity). A smooth membrane would blend two background surfaces of different depth into a ramp
  * that the tear rule then cuts at every pixel; this keeps each surface's depth and leaves one sharp
  * step where they meet, preferring the farther surface where both reach a pixel (the hidden side of
- * an occlusion is background). Mask pixels the growth cannot reach keep the fill's value. from:
- * (h, w) the pixels it grows from (the fill's sources); known: (h, w) depth, valid where p->ctx.
+ * an occlusion is background); a step of at most twice depth_threshold is one background and is
+ * joined through one pixel (bridge_depth). Mask pixels the growth cannot reach keep the fill's value.
+ * from: (h, w) the pixels it grows from (the fill's sources); known: (h, w) depth, valid where p->ctx.
  * Returns 0 on allocation failure. */
 static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, float thr) {
     size_t m = (size_t)p->w * p->h;
@@ -564,6 +594,7 @@ static int32_t extend_depth(patch *p, const uint8_t *from, const float *known, f
         }
         for (int32_t i = 0; i < n; i++) have[ring[i]] = 1, val[ring[i]] = p->depth[ring[i]];
     }
+    bridge_depth(p, have, val, thr);
     for (size_t k = 0; k < m; k++)
         if (p->ctx[k]) p->depth[k] = known[k];
     free(have), free(ring), free(val);
@@ -1045,13 +1076,44 @@ static void set_context(const p3d_ldi *l, const p3d_ldi_regions *r, patch *p, si
     p3d_ldi_gather_px(l->rgb, l->depth, a, p->rgb + 3 * k, p->depth + k);
 }
 
+/* The edge channel at a context pixel of edge id's patch showing node a: 1 on a near-side edge pixel
+ * of ANOTHER edge (the reference's filter_irrelevant_edge_new keeps those that touch this edge; keeping
+ * all of them only adds real discontinuities of the context). */
+static float context_edge(const p3d_ldi_edges *e, int32_t a, int32_t id) {
+    const int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
+    return eid >= 0 && eid != id && e->near[eid] ? 1.0f : 0.0f;
+}
+
+/* The context pixels of p that border its mask show the node behind the occluder (p3d_ldi_seam_node):
+ * each pixel's choice reads only the mask's maps, which it does not change, so the order is free. */
+static void seam_behind(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_regions *r, patch *p, float thr) {
+    for (int32_t y = 0; y < p->h; y++)
+        for (int32_t x = 0; x < p->w; x++) {
+            const size_t k = (size_t)y * p->w + x;
+            if (!p->ctx[k]) continue;
+            float disp_far = INFINITY;
+            for (int32_t d = 0; d < 4; d++) {
+                const int32_t xx = x + p3d_dir_dx(d), yy = y + p3d_dir_dy(d);
+                if (xx < 0 || yy < 0 || xx >= p->w || yy >= p->h) continue;
+                const size_t j = (size_t)yy * p->w + xx;
+                if (p->mask[j] && 1.0f / p->occ[j] < disp_far) disp_far = 1.0f / p->occ[j];
+            }
+            if (disp_far == INFINITY) continue;
+            const int64_t pix = (int64_t)(y + p->y0) * l->ext_w + (x + p->x0);
+            const int32_t a = p3d_ldi_seam_node(l->head, l->next, l->depth, r->ctx_edge, r->n_nodes, pix, p->id,
+                                                p->node[k], disp_far, thr);
+            if (a == p->node[k]) continue;
+            set_context(l, r, p, k, a);
+            p->edge[k] = context_edge(e, a, p->id);
+        }
+}
+
 /* Fills the maps of the patches of edges [e0, e1) (slot[e] = index into ps, -1 when the edge has no
  * patch) from one sweep over the nodes. Context first, then the mask, which wins where a pixel has
- * a node of each (different layers). The edge channel: near-side edge pixels of OTHER edges inside
- * the context (the reference's filter_irrelevant_edge_new keeps those that touch this edge; keeping
- * all of them only adds real discontinuities of the context). */
+ * a node of each (different layers); where the context holds several nodes of a pixel the nearest
+ * shows, except next to the mask (seam_behind). The edge channel: context_edge. */
 static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d_ldi_regions *r, patch *ps,
-                             const int32_t *slot, int32_t e0, int32_t e1) {
+                             const int32_t *slot, int32_t e0, int32_t e1, float thr) {
     for (int32_t a = 0; a < r->n_nodes; a++) {
         int32_t id = r->ctx_edge[a];
         if (id < e0 || id >= e1 || slot[id] < 0) continue;
@@ -1059,8 +1121,7 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
         size_t k = (size_t)(p3d_ldi_y(l, a) - p->y0) * p->w + (size_t)(p3d_ldi_x(l, a) - p->x0);
         if (p->ctx[k] && l->depth[p->node[k]] <= l->depth[a]) continue; /* nearest context node wins */
         set_context(l, r, p, k, a);
-        int32_t eid = a < e->n_nodes ? e->edge[a] : -1;
-        p->edge[k] = eid >= 0 && eid != id && e->near[eid] ? 1.0f : 0.0f;
+        p->edge[k] = context_edge(e, a, id);
     }
     for (int32_t a = 0; a < r->n_nodes; a++) {
         int32_t id = r->mask_edge[a];
@@ -1075,6 +1136,8 @@ static void fill_region_maps(const p3d_ldi *l, const p3d_ldi_edges *e, const p3d
         p->edge[k] = 0;
         p->rgb[3 * k] = p->rgb[3 * k + 1] = p->rgb[3 * k + 2] = 0;
     }
+    for (int32_t id = e0; id < e1; id++)
+        if (slot[id] >= 0) seam_behind(l, e, r, &ps[slot[id]], thr);
 }
 
 /* p->synth = context pixels whose node is the extrapolated border's (colour_sources). */
@@ -1168,7 +1231,7 @@ p3d_status p3d_ldi_inpaint_pass(p3d_ctx *ctx, const p3d_ldi_nets *nets, p3d_ldi 
             pixels += area;
         }
         if (s == P3D_OK) {
-            fill_region_maps(l, e, r, ps, slot, e0, e1);
+            fill_region_maps(l, e, r, ps, slot, e0, e1, o->depth_threshold);
             for (int32_t i = 0; i < np; i++) {
                 if (!learned) extend_context(l, r, &ps[i]), mark_synthetic(l, &ps[i]);
                 occluder_stats(l, &ps[i]);
