@@ -249,6 +249,19 @@ static void test_classic_fill(void) {
     p3d_ldi_free(&l1);
 }
 
+/* The whole LDI of a W x H scene with the non-learned fill and no border; 0 when the run failed. */
+static int run_classic(const uint8_t *rgb, const float *depth, p3d_ldi *l) {
+    p3d_ldi_opts o = p3d_ldi_opts_default();
+    o.border = 0;
+    const p3d_camera cam = cam_of();
+    const p3d_ldi_nets none = {NULL, NULL, NULL};
+    p3d_ldi_report rep;
+    const p3d_status s = p3d_ldi_run(g_cpu, &none, rgb, depth, NULL, NULL, W, H, &cam, &o, l, &rep);
+    CHECK_MSG(s == P3D_OK, "p3d_ldi_run: %s", p3d_last_error());
+    if (s == P3D_OK) check_layers(l);
+    return s == P3D_OK;
+}
+
 /* Three surfaces (issue 15): the background plane (depth 4), a thin strip (depth 2.5, columns SX0 ..
  * SX1 - 1) and a near box (depth 1.5) whose right side touches the strip. The first pass continues
  * the strip behind the box (a wedge of layer 1 along its right side) and the background behind the
@@ -273,14 +286,9 @@ static void test_thin_strip(void) {
     static uint8_t rgb[W * H * 3];
     static float depth[W * H];
     strip_scene(rgb, depth);
-    p3d_ldi_opts o = p3d_ldi_opts_default();
-    o.border = 0;
-    const p3d_camera cam = cam_of();
-    const p3d_ldi_nets none = {NULL, NULL, NULL};
+    const p3d_ldi_opts o = p3d_ldi_opts_default();
     p3d_ldi l;
-    p3d_ldi_report rep;
-    CHECK_OK(p3d_ldi_run(g_cpu, &none, rgb, depth, NULL, NULL, W, H, &cam, &o, &l, &rep));
-    check_layers(&l);
+    if (!run_classic(rgb, depth, &l)) return;
     /* the box's last column: a layer-2 node behind the strip's wedge joins the background behind the
      * strip (its iter-1 node in the next column) */
     int32_t wedge = 0, joined = 0, linked = 0;
@@ -326,14 +334,9 @@ static void test_hidden_seam(void) {
             depth[i] = box ? 1.5f : 1.0f / (0.25f + 0.06f * t);
             rgb[3 * i] = box ? 250 : (uint8_t)(((x / 4 + y / 4) & 1) ? 40 : 160);
         }
-    p3d_ldi_opts o = p3d_ldi_opts_default();
-    o.border = 0;
-    const p3d_camera cam = cam_of();
-    const p3d_ldi_nets none = {NULL, NULL, NULL};
+    const p3d_ldi_opts o = p3d_ldi_opts_default();
     p3d_ldi l;
-    p3d_ldi_report rep;
-    CHECK_OK(p3d_ldi_run(g_cpu, &none, rgb, depth, NULL, NULL, W, H, &cam, &o, &l, &rep));
-    check_layers(&l);
+    if (!run_classic(rgb, depth, &l)) return;
     int32_t pairs = 0, torn = 0;
     for (int32_t a = 0; a < l.n_nodes; a++) {
         const int32_t x = p3d_ldi_x(&l, a), y = p3d_ldi_y(&l, a);
