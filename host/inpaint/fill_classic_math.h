@@ -473,7 +473,9 @@ P3D_HD void p3d_fill_coarse_at(const p3d_fill_step *s, int32_t p, float out[3], 
 /* Level 0 result into the patch buffers. Colour: the structure (the diffusion colour, in2 channels
  * 1..3) plus `texture` (times the vote's confidence `conf` when given) times the PatchMatch image's detail (in: the finished image, less in3: its
  * low-pass, the same image averaged down `level` times and upsampled, so the copied patches bring
- * every detail finer than that scale and the diffusion the mean colour over it; without a low-pass
+ * every detail finer than that scale and the diffusion the mean colour over it, except that the
+ * low-pass itself replaces the diffusion's by conf^(2^P3D_FILL_LOWPASS_SQUARINGS) where the covering
+ * patches matched near-exactly: a copied regular pattern keeps its coarse colours; without a low-pass
  * the whole PatchMatch image replaces the structure by that weight); without PatchMatch the diffusion colour alone; clamped to
  * the context's range per channel (rgb_lo, rgb_hi: a sum of two fills must not overshoot the
  * colours it was made from). Depth = 1 / (trend plane + membrane residual),
